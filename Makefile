@@ -1,0 +1,70 @@
+# The two commands: `make demo` and `make test`. Everything else is a step they use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+VENDOR := src/govshare/web/static/vendor
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: demo test install install-test assets lint serve bench clean help
+
+help:
+	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
+	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
+	@echo "make bench  run the benchmarks in bench/ and write bench/results/"
+
+demo: install
+	$(BIN)/govshare demo
+	@echo ""
+	@echo "Serving the demo on http://$(HOST):$(PORT)  (Ctrl-C to stop)"
+	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
+
+test: install-test
+	$(BIN)/ruff check src tests bench
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.stamp-install assets
+
+install-test: $(VENV)/.stamp-test assets
+
+$(VENV)/.stamp-venv:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "govshare needs Python >= 3.11, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.stamp-install: $(VENV)/.stamp-venv pyproject.toml
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.stamp-test: $(VENV)/.stamp-install pyproject.toml
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+web/node_modules/.stamp: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Front-end packages from npm, copied next to the app's own static files (not committed).
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: web/node_modules/.stamp
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/uswds $(VENDOR)/leaflet $(VENDOR)/axe-core
+	cp -r web/node_modules/@uswds/uswds/dist/css web/node_modules/@uswds/uswds/dist/js \
+	      web/node_modules/@uswds/uswds/dist/img web/node_modules/@uswds/uswds/dist/fonts $(VENDOR)/uswds/
+	cp -r web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
+	      web/node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp web/node_modules/axe-core/axe.min.js $(VENDOR)/axe-core/
+	touch $@
+
+serve: install
+	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
+
+bench: install-test
+	$(BIN)/python bench/bench_locate.py
+
+clean:
+	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

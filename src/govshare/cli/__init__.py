@@ -1,0 +1,102 @@
+"""The `govshare` command: composes every domain's Typer sub-app, plus serve, db and demo."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from govshare.cli import demo as demo_module
+from govshare.core import migrate
+from govshare.core.cli_support import console, handle_errors, settings
+from govshare.core.db import make_engine
+from govshare.core.settings import settings_reference
+from govshare.geo import cli as geo_cli
+from govshare.regions import cli as regions_cli
+
+app = typer.Typer(
+    name="govshare",
+    help="govshare: shared services for a region's governments.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+
+app.add_typer(regions_cli.region_app, name="region")
+app.add_typer(regions_cli.jurisdiction_app, name="jurisdiction")
+app.add_typer(regions_cli.user_app, name="user")
+app.add_typer(regions_cli.apikey_app, name="apikey")
+app.add_typer(db_app, name="db")
+geo_cli.register(region_app=regions_cli.region_app,
+                 jurisdiction_app=regions_cli.jurisdiction_app, root=app)
+
+
+@db_app.command("upgrade")
+@handle_errors
+def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision")] = "head"
+               ) -> None:
+    """Apply the database migrations (safe to run again: it only applies what is missing)."""
+    cfg = settings()
+    engine = make_engine(cfg.resolved_database_url)
+    try:
+        before = migrate.current_revision(engine)
+        migrate.upgrade(engine, revision)
+        after = migrate.current_revision(engine)
+    finally:
+        engine.dispose()
+    url = engine.url.render_as_string(hide_password=True)
+    if before == after:
+        console.print(f"{url}: already at {after}.")
+    else:
+        console.print(f"{url}: upgraded {before or 'empty'} -> {after}.")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Print the database's schema revision and the code's head revision."""
+    cfg = settings()
+    engine = make_engine(cfg.resolved_database_url)
+    try:
+        console.print(f"database: {migrate.current_revision(engine) or 'empty'}; "
+                      f"code: {migrate.head_revision()}")
+    finally:
+        engine.dispose()
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes")] = 1,
+    reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
+) -> None:
+    """Serve the web app and API (behind a reverse proxy that terminates TLS in production)."""
+    import uvicorn  # noqa: PLC0415 - only this command needs the server
+
+    settings()  # fail fast on bad settings, before forking workers
+    uvicorn.run("govshare.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, reload=reload, proxy_headers=True, access_log=False,
+                log_config=None)
+
+
+@app.command("demo")
+@handle_errors
+def demo() -> None:
+    """Build the demo region "Seattle - King County, WA" (once) and print the demo logins."""
+    demo_module.build(settings())
+
+
+@app.command("settings")
+def show_settings() -> None:
+    """List every GOVSHARE_* setting with its default and description."""
+    table = Table()
+    for col in ("variable", "default", "description"):
+        table.add_column(col)
+    for row in settings_reference():
+        table.add_row(row["env"], row["default"], row["description"])
+    console.print(table)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,350 @@
+"""HTTP glue shared by every domain's ``api.py`` and ``pages.py``.
+
+- :func:`get_session` — one SQLAlchemy session per request. Handlers that write call
+  ``session.commit()`` themselves (the edge commits); anything uncommitted is rolled back.
+- :func:`allow` — the policy declaration every route carries. It resolves the acting principal
+  and checks the role against ``core.tenancy.POLICY``. The authorization-matrix test reads the
+  marker it leaves on the dependency, so a route without one fails the build.
+- :func:`csrf_protect` — every form POST carries a token bound to the visitor's session.
+- One error handler: problem+json (RFC 9457) for ``/api`` and ``/open311``, ``{status}.html``
+  for pages; 401 on a page redirects to the login form.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from govshare.core.errors import CsrfFailed, GovshareError, NotAuthenticated, RateLimited
+from govshare.core.security import new_token, sign, signatures_match
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, authorize
+
+log = logging.getLogger("govshare.http")
+
+SESSION_COOKIE = "govshare_session"
+ANON_COOKIE = "govshare_visitor"
+CSRF_FIELD = "csrf_token"
+FLASH_COOKIE = "govshare_flash"
+API_PREFIXES = ("/api/", "/open311/")
+
+
+# --------------------------------------------------------------------------- sessions, principal
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    session: Session = request.app.state.session_factory()
+    try:
+        yield session
+    finally:
+        session.rollback()
+        session.close()
+
+
+def get_principal(request: Request, session: Session = Depends(get_session)) -> Principal:
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    resolver = getattr(request.app.state, "resolve_principal", None)
+    principal: Principal = resolver(request, session) if resolver else ANONYMOUS
+    request.state.principal = principal
+    return principal
+
+
+PolicyDependency = Callable[..., Principal]
+
+
+def allow(action: Action) -> PolicyDependency:
+    """Dependency that resolves the principal and checks ``action`` against the policy.
+
+    Rows of a particular jurisdiction are checked again in the service (``own`` scope).
+    """
+
+    def dependency(principal: Principal = Depends(get_principal)) -> Principal:
+        authorize(principal, action)
+        return principal
+
+    dependency.govshare_action = action  # type: ignore[attr-defined]
+    dependency.__name__ = f"allow_{action.name}"
+    return dependency
+
+
+def route_action(dependant_calls: list[Any]) -> Action | None:
+    """The :class:`Action` a route declared through :func:`allow`, if any."""
+    for call in dependant_calls:
+        action = getattr(call, "govshare_action", None)
+        if action is not None:
+            return action  # type: ignore[no-any-return]
+    return None
+
+
+# --------------------------------------------------------------------------- CSRF
+
+
+def visitor_id(request: Request) -> str:
+    """The id CSRF tokens are bound to: the session cookie if signed in, else a visitor cookie."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        return "s:" + token
+    return "v:" + str(request.state.visitor_id)
+
+
+def csrf_token(request: Request) -> str:
+    return sign(request.app.state.secret_key, "csrf:" + visitor_id(request))
+
+
+async def csrf_protect(request: Request) -> None:
+    form = await request.form()
+    sent = form.get(CSRF_FIELD)
+    if not isinstance(sent, str) or not signatures_match(sent, csrf_token(request)):
+        raise CsrfFailed(
+            "This form has expired or did not come from this site. Reload the page and try again."
+        )
+
+
+# --------------------------------------------------------------------------- pages
+
+
+def render(
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+) -> HTMLResponse:
+    ctx = dict(context or {})
+    ctx.setdefault("principal", getattr(request.state, "principal", ANONYMOUS))
+    ctx.setdefault("csrf_field", CSRF_FIELD)
+    ctx["csrf_token"] = csrf_token(request)
+    provider = getattr(request.app.state, "page_context", None)
+    if provider is not None:
+        for key, value in provider(request).items():
+            ctx.setdefault(key, value)
+    flash = request.cookies.get(FLASH_COOKIE)
+    if flash:
+        ctx.setdefault("flash", unquote(flash)[:300])
+    templates = request.app.state.templates
+    response: HTMLResponse = templates.TemplateResponse(
+        request, template, ctx, status_code=status_code
+    )
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response
+
+
+def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
+    response = RedirectResponse(url, status_code=303)
+    if flash:
+        response.set_cookie(FLASH_COOKIE, quote(flash), max_age=60, httponly=True,
+                            samesite="lax", path="/")
+    return response
+
+
+def is_api_path(path: str) -> bool:
+    return path.startswith(API_PREFIXES) or path in ("/healthz", "/readyz")
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def problem(
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    code: str,
+    instance: str,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://govshare.example/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+    }
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(
+        body, status_code=status, media_type="application/problem+json", headers=headers
+    )
+
+
+def _error_page(
+    request: Request, status: int, title: str, detail: str, errors: list[dict[str, Any]]
+) -> Response:
+    try:
+        return render(
+            request,
+            "web/error.html",
+            {"status": status, "title": title, "detail": detail, "errors": errors},
+            status_code=status,
+        )
+    except Exception:  # the error page itself must never fail
+        log.exception("error page failed")
+        return HTMLResponse(f"<h1>{status} {title}</h1>", status_code=status)
+
+
+def handle_error(request: Request, exc: Exception) -> Response:
+    headers: dict[str, str] = {}
+    if isinstance(exc, GovshareError):
+        status, title, detail, code = exc.status, exc.title, exc.detail, exc.code
+        errors = exc.errors
+        if isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+    elif isinstance(exc, RequestValidationError):
+        status, title, code = 422, "The input is not valid", "validation-failed"
+        errors = [
+            {
+                "loc": [str(p) for p in e.get("loc", ())],
+                "reason": e.get("msg", ""),
+                "value": _safe_value(e.get("input")),
+            }
+            for e in exc.errors()
+        ]
+        detail = "; ".join(
+            f"{'.'.join(err['loc'])}: {err['reason']}" for err in errors
+        ) or title
+    elif isinstance(exc, StarletteHTTPException):
+        status = exc.status_code
+        title = {404: "Not found", 405: "Method not allowed"}.get(status, "Error")
+        detail = str(exc.detail) if exc.detail else title
+        code = {404: "not-found", 405: "method-not-allowed"}.get(status, f"http-{status}")
+        errors = []
+        headers.update(exc.headers or {})
+    else:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        status, title, code, errors = 500, "Internal error", "internal-error", []
+        detail = "Something went wrong on our side. The error has been logged."
+
+    if is_api_path(request.url.path):
+        return problem(status, title, detail, code=code, instance=request.url.path,
+                       errors=errors, headers=headers or None)
+    if isinstance(exc, NotAuthenticated) and request.method == "GET":
+        return RedirectResponse(f"/login?next={quote(request.url.path)}", status_code=303)
+    response = _error_page(request, status, title, detail, errors)
+    for k, v in headers.items():
+        response.headers[k] = v
+    return response
+
+
+def _safe_value(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value if not isinstance(value, str) else value[:200]
+    return None
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def handler(request: Request, exc: Exception) -> Response:
+        return handle_error(request, exc)
+
+    app.add_exception_handler(GovshareError, handler)
+    app.add_exception_handler(RequestValidationError, handler)
+    app.add_exception_handler(StarletteHTTPException, handler)
+    app.add_exception_handler(Exception, handler)
+
+
+# --------------------------------------------------------------------------- middleware
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+# The OpenAPI explorer (/api/v1/docs) loads its own bundled script and inline bootstrap.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; frame-ancestors 'none'"
+)
+
+
+def install_middleware(app: FastAPI, *, secure_cookies: bool) -> None:
+    @app.middleware("http")
+    async def envelope(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        started = time.perf_counter()
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        request.state.request_id = request_id[:64]
+        visitor = request.cookies.get(ANON_COOKIE)
+        new_visitor = not visitor or len(visitor) > 64
+        request.state.visitor_id = new_token(16) if new_visitor else visitor
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # pragma: no cover - handlers catch first
+            response = handle_error(request, exc)
+        h = response.headers
+        h["X-Request-ID"] = request.state.request_id
+        h["X-Content-Type-Options"] = "nosniff"
+        h["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        h["X-Frame-Options"] = "DENY"
+        h["Cross-Origin-Opener-Policy"] = "same-origin"
+        h["Permissions-Policy"] = "geolocation=(self), camera=(), microphone=()"
+        if "content-security-policy" not in h:
+            docs = request.url.path.startswith("/api/v1/docs")
+            h["Content-Security-Policy"] = DOCS_CSP if docs else CSP
+        if secure_cookies:
+            h["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if new_visitor and not is_api_path(request.url.path):
+            response.set_cookie(ANON_COOKIE, request.state.visitor_id, httponly=True,
+                                secure=secure_cookies, samesite="lax", max_age=60 * 60 * 24)
+        log.info(
+            "request",
+            extra={
+                "request_id": request.state.request_id,
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+
+
+# --------------------------------------------------------------------------- logging
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message and any ``extra`` fields."""
+
+    _std = set(logging.LogRecord("x", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
+
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in self._std:
+                out[key] = value
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        return json.dumps(out, default=str)
+
+
+def configure_logging(level: str = "INFO", *, json_logs: bool = True) -> None:
+    root = logging.getLogger()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_logs else logging.Formatter(
+        "%(asctime)s %(levelname)s %(name)s %(message)s"))
+    root.handlers = [handler]
+    root.setLevel(level.upper())
+    for noisy in ("uvicorn.access",):
+        logging.getLogger(noisy).handlers = []
+        logging.getLogger(noisy).propagate = False

@@ -1,0 +1,49 @@
+"""Fixed-window rate limits kept in the database, so every web process sees the same counts.
+
+Used for failed logins now and for public submissions later. Rows older than the longest
+window are pruned opportunistically.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Index, Integer, String, delete, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from govshare.core.db import Base, UTCDateTime, utcnow
+
+
+class RateEvent(Base):
+    __tablename__ = "rate_events"
+    __table_args__ = (Index("ix_rate_events_bucket_key_at", "bucket", "key", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+def hits(session: Session, bucket: str, key: str, window: timedelta) -> int:
+    since = utcnow() - window
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(RateEvent)
+            .where(RateEvent.bucket == bucket, RateEvent.key == key, RateEvent.at >= since)
+        )
+        or 0
+    )
+
+
+def hit(session: Session, bucket: str, key: str) -> None:
+    session.add(RateEvent(bucket=bucket, key=key, at=utcnow()))
+    session.flush()
+
+
+def clear(session: Session, bucket: str, key: str) -> None:
+    session.execute(delete(RateEvent).where(RateEvent.bucket == bucket, RateEvent.key == key))
+
+
+def prune(session: Session, older_than: timedelta = timedelta(days=1)) -> None:
+    session.execute(delete(RateEvent).where(RateEvent.at < utcnow() - older_than))

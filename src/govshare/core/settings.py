@@ -1,0 +1,151 @@
+"""One typed settings object, read from ``GOVSHARE_*`` environment variables.
+
+Every field carries a description; ``docs/settings.md`` is generated from them and a test keeps
+the two in step. Outside development a placeholder or missing secret key is refused. For the
+embedded default (SQLite in the data folder) a random secret key is generated on first run and
+kept in ``<data_dir>/secret_key`` with mode 0600, so restarts keep sessions valid.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "dev", "development", "placeholder"}
+)
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe for the chosen environment."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GOVSHARE_", extra="ignore")
+
+    env: Environment = Field(
+        Environment.development,
+        description="Deployment environment: development, test or production. Production refuses "
+        "placeholder secrets and always sets Secure cookies.",
+    )
+    data_dir: Path = Field(
+        Path("var"),
+        description="Folder for the embedded SQLite database, the generated secret key and "
+        "uploaded files.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database. Default: SQLite at <data_dir>/govshare.db. "
+        "Production: postgresql+psycopg://user:password@host/dbname.",
+    )
+    secret_key: str | None = Field(
+        None,
+        description="Key that signs CSRF tokens and derives other secrets. Required outside "
+        "development; in development it is generated and kept in <data_dir>/secret_key.",
+    )
+    cookie_secure: bool | None = Field(
+        None,
+        description="Send cookies only over HTTPS. Default: on in production, off in development "
+        "and test (which serve plain HTTP on 127.0.0.1).",
+    )
+    session_hours: float = Field(
+        8.0, gt=0, description="Hours a staff login session stays valid without a new login."
+    )
+    login_max_failures: int = Field(
+        5,
+        ge=1,
+        description="Failed logins allowed per account and per client address within "
+        "login_window_minutes before further attempts get 429.",
+    )
+    login_window_minutes: int = Field(
+        15, ge=1, description="Window, in minutes, over which failed logins are counted."
+    )
+    us_atlas_dir: Path = Field(
+        Path("web/node_modules/us-atlas"),
+        description="Folder of the npm package us-atlas (counties-10m.json, states-10m.json), "
+        "the source of Census boundaries for `govshare region create`.",
+    )
+    static_vendor_dir: Path | None = Field(
+        None,
+        description="Folder holding the front-end packages copied from npm (USWDS, Leaflet, "
+        "axe-core). Default: the package's web/static/vendor.",
+    )
+    log_level: str = Field("INFO", description="Log level of the JSON logs on standard error.")
+    log_json: bool = Field(
+        True, description="Write logs as one JSON object per line (off: plain text)."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.env is Environment.production:
+            if self.secret_key is None or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+                raise SettingsError(
+                    "GOVSHARE_SECRET_KEY must be set to a random value in production "
+                    "(for example: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+                )
+            if len(self.secret_key) < 32:
+                raise SettingsError("GOVSHARE_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'govshare.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.env is Environment.production:
+            return True
+        return bool(self.cookie_secure)
+
+    def resolved_secret_key(self) -> str:
+        """The secret key; in development or test, generated once and kept in the data folder."""
+        if self.secret_key and self.secret_key.strip().lower() not in PLACEHOLDER_SECRETS:
+            return self.secret_key
+        if self.env is Environment.production:  # pragma: no cover - the validator refuses this
+            raise SettingsError("GOVSHARE_SECRET_KEY is required in production")
+        path = self.data_dir / "secret_key"
+        if path.exists():
+            return path.read_text().strip()
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_urlsafe(48)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(key + "\n")
+        return key
+
+
+def settings_reference() -> list[dict[str, Any]]:
+    """Name, default and description of every setting, for docs and `govshare settings`."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = field.default
+        rows.append(
+            {
+                "env": f"GOVSHARE_{name.upper()}",
+                "default": "" if default is None else str(default),
+                "description": field.description or "",
+            }
+        )
+    return rows
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)

@@ -1,0 +1,173 @@
+"""Who is acting, and the one policy that answers "may this principal do this to that".
+
+A :class:`Principal` is a signed-in staff user, an API key, or the anonymous public. Roles:
+
+- ``regional_admin``   — runs the regional office: every jurisdiction, users, keys, audit log.
+- ``regional_analyst`` — reads every jurisdiction's data across the region; writes nothing
+  that belongs to a member.
+- ``jurisdiction_admin`` — manages one jurisdiction: its staff, its API keys, its records.
+- ``jurisdiction_staff`` — works on one jurisdiction's records.
+- ``public`` — anyone, not signed in.
+
+Invariants:
+- Every route declares one :class:`Action` (see ``core.http.allow``); a test walks the route
+  table and fails on a route without one.
+- Rows owned by a jurisdiction are visible to that jurisdiction's staff and to regional roles
+  only. To anyone else they do not exist: :func:`ensure_visible` raises 404, not 403, so that
+  ids of other members' private rows leak nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from govshare.core.errors import Forbidden, NotAuthenticated, NotFound
+
+
+class Role(StrEnum):
+    regional_admin = "regional_admin"
+    regional_analyst = "regional_analyst"
+    jurisdiction_admin = "jurisdiction_admin"
+    jurisdiction_staff = "jurisdiction_staff"
+    public = "public"
+
+    @property
+    def is_regional(self) -> bool:
+        return self in (Role.regional_admin, Role.regional_analyst)
+
+    @property
+    def is_jurisdictional(self) -> bool:
+        return self in (Role.jurisdiction_admin, Role.jurisdiction_staff)
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.regional_admin: "Regional admin",
+    Role.regional_analyst: "Regional analyst",
+    Role.jurisdiction_admin: "Jurisdiction admin",
+    Role.jurisdiction_staff: "Jurisdiction staff",
+    Role.public: "Public",
+}
+
+STAFF_ROLES = (
+    Role.regional_admin,
+    Role.regional_analyst,
+    Role.jurisdiction_admin,
+    Role.jurisdiction_staff,
+)
+
+
+class Action(StrEnum):
+    """Everything a route can do. One policy row each in :data:`POLICY`."""
+
+    public_read = "public.read"  # region home, members, boundaries, locate
+    health = "health"
+    session_manage = "session.manage"  # log in / log out forms
+    staff_home = "staff.home"  # any signed-in staff page
+    jurisdiction_manage = "jurisdiction.manage"  # add, edit, import a boundary
+    user_read = "user.read"
+    user_manage = "user.manage"
+    apikey_read = "apikey.read"
+    apikey_manage = "apikey.manage"
+    audit_read = "audit.read"
+
+
+# Which roles may take each action, and whether a jurisdictional role is limited to its own
+# jurisdiction ("own") or may act on any ("any"). Regional roles are never limited.
+POLICY: dict[Action, dict[Role, str]] = {
+    Action.public_read: {r: "any" for r in Role},
+    Action.health: {r: "any" for r in Role},
+    Action.session_manage: {r: "any" for r in Role},
+    Action.staff_home: {r: "any" for r in STAFF_ROLES},
+    Action.jurisdiction_manage: {Role.regional_admin: "any"},
+    Action.user_read: {
+        Role.regional_admin: "any",
+        Role.regional_analyst: "any",
+        Role.jurisdiction_admin: "own",
+    },
+    Action.user_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.apikey_read: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.apikey_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.audit_read: {Role.regional_admin: "any"},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The acting party. ``kind`` is ``user``, ``apikey`` or ``anonymous``."""
+
+    kind: str
+    role: Role
+    region_id: int | None = None
+    jurisdiction_id: int | None = None
+    user_id: int | None = None
+    apikey_id: int | None = None
+    name: str = "anonymous"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return self.kind != "anonymous"
+
+    @property
+    def ref(self) -> str:
+        """How the audit log names this actor."""
+        if self.kind == "user":
+            return f"user:{self.user_id}"
+        if self.kind == "apikey":
+            return f"apikey:{self.apikey_id}"
+        if self.kind == "system":
+            return f"system:{self.name}"
+        return "anonymous"
+
+
+ANONYMOUS = Principal(kind="anonymous", role=Role.public)
+
+
+def system_principal(name: str = "cli", region_id: int | None = None) -> Principal:
+    """The operator at the command line: acts as regional admin, audited as ``system:<name>``."""
+    return Principal(kind="system", role=Role.regional_admin, region_id=region_id, name=name)
+
+
+def allows(principal: Principal, action: Action, jurisdiction_id: int | None = None) -> bool:
+    """May ``principal`` take ``action``, on a row of ``jurisdiction_id`` if one is given?"""
+    scope = POLICY[action].get(principal.role)
+    if scope is None:
+        return False
+    if scope == "any" or principal.role.is_regional:
+        return True
+    return jurisdiction_id is None or jurisdiction_id == principal.jurisdiction_id
+
+
+def authorize(principal: Principal, action: Action, jurisdiction_id: int | None = None) -> None:
+    """Raise 401 for the anonymous public, 403 for staff without the right."""
+    if allows(principal, action, jurisdiction_id):
+        return
+    if not principal.is_authenticated:
+        raise NotAuthenticated("Sign in to do this.")
+    raise Forbidden(f"Your role ({principal.role.label}) may not do this ({action.value}).")
+
+
+def can_see_jurisdiction_rows(principal: Principal, jurisdiction_id: int | None) -> bool:
+    """Whether a jurisdiction's non-public rows exist for this principal."""
+    if principal.role.is_regional:
+        return True
+    return principal.role.is_jurisdictional and principal.jurisdiction_id == jurisdiction_id
+
+
+def ensure_visible(principal: Principal, jurisdiction_id: int | None, what: str) -> None:
+    """404 unless ``principal`` may see non-public rows of ``jurisdiction_id``."""
+    if not can_see_jurisdiction_rows(principal, jurisdiction_id):
+        raise NotFound(f"{what} not found")
+
+
+def visible_jurisdiction_ids(principal: Principal) -> set[int] | None:
+    """Jurisdictions whose private rows the principal sees; ``None`` means all of them."""
+    if principal.role.is_regional:
+        return None
+    if principal.role.is_jurisdictional and principal.jurisdiction_id is not None:
+        return {principal.jurisdiction_id}
+    return set()

@@ -1,0 +1,92 @@
+"""HTML pages of the geo domain: "who serves this place?" and boundary upload."""
+
+from __future__ import annotations
+
+import json
+
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.tenancy import Action, Principal
+from govshare.geo import queries, service
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(include_in_schema=False)
+MAX_UPLOAD = 20 * 1024 * 1024
+
+
+@router.get("/locate")
+def locate_page(
+    request: Request,
+    zip: str = Query("", max_length=10),
+    lon: str = Query("", max_length=30),
+    lat: str = Query("", max_length=30),
+    session: Session = Depends(get_session),
+    _: Principal = Depends(allow(Action.public_read)),
+) -> Response:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    result, error = None, None
+    try:
+        if zip.strip():
+            result = queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
+        elif lon.strip() or lat.strip():
+            try:
+                x, y = float(lon), float(lat)
+            except ValueError:
+                raise BadRequest("Longitude and latitude must be numbers, "
+                                    "for example -122.3351 and 47.6080") from None
+            result = queries.locate(session=session, region_id=region.id, lon=x, lat=y)
+    except GovshareError as exc:
+        error = exc.detail
+    return render(request, "geo/locate.html", {
+        "region": region, "result": result, "error": error,
+        "form": {"zip": zip, "lon": lon, "lat": lat},
+    }, status_code=400 if error else 200)
+
+
+@router.get("/admin/jurisdictions/{jurisdiction_id}/boundary")
+def boundary_form(request: Request, jurisdiction_id: int,
+                  session: Session = Depends(get_session),
+                  _: Principal = Depends(allow(Action.jurisdiction_manage))) -> Response:
+    j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    row = queries.get_boundary(session=session, jurisdiction_id=jurisdiction_id)
+    return render(request, "geo/boundary.html", {"j": j, "boundary": row, "errors": []})
+
+
+@router.post("/admin/jurisdictions/{jurisdiction_id}/boundary",
+             dependencies=[Depends(csrf_protect)])
+async def boundary_upload(
+    request: Request, jurisdiction_id: int,
+    file: UploadFile = File(...), repair: str = Form(""),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.jurisdiction_manage)),
+) -> Response:
+    j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    raw = await file.read(MAX_UPLOAD + 1)
+    errors: list[dict[str, object]] = []
+    try:
+        if len(raw) > MAX_UPLOAD:
+            raise BadRequest("The file is larger than 20 MB")
+        try:
+            doc = json.loads(raw.decode("utf-8-sig"))
+        except UnicodeDecodeError as exc:
+            raise BadRequest(f"The file is not UTF-8 text (byte {exc.start})") from exc
+        except json.JSONDecodeError as exc:
+            raise BadRequest(f"The file is not valid JSON (line {exc.lineno}, column "
+                                f"{exc.colno}: {exc.msg})") from exc
+        service.set_boundary(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
+                             geojson=doc, source=f"GeoJSON file {file.filename}"[:300],
+                             repair=repair == "on")
+    except GovshareError as exc:
+        errors = exc.errors or [{"loc": ["file"], "reason": exc.detail}]
+        row = queries.get_boundary(session=session, jurisdiction_id=jurisdiction_id)
+        return render(request, "geo/boundary.html", {"j": j, "boundary": row, "errors": errors,
+                                                      "detail": exc.detail},
+                      status_code=exc.status)
+    session.commit()
+    return redirect("/admin/jurisdictions", flash=f"New boundary saved for {j.name}.")

@@ -1,0 +1,250 @@
+"""Writes of the geo domain: boundaries, and regions built from Census boundaries.
+
+All-or-nothing: everything happens in the caller's transaction, and any bad GEOID or invalid
+geometry raises before the caller commits, so nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import mapping
+from sqlalchemy.orm import Session
+
+from govshare.core import audit
+from govshare.core.db import utcnow
+from govshare.core.errors import BadRequest, NotFound, ValidationFailed
+from govshare.core.tenancy import Action, Principal, authorize
+from govshare.geo import queries
+from govshare.geo.calc import (
+    BoundaryError,
+    CheckedBoundary,
+    TopoFeature,
+    TopologyError,
+    accept_census_geometry,
+    decode_topojson,
+    validate_boundary,
+)
+from govshare.geo.models import Boundary
+from govshare.regions import queries as regions_queries
+from govshare.regions import service as regions_service
+from govshare.regions.schemas import JurisdictionCreate, JurisdictionKind
+
+CENSUS_SOURCE = "U.S. Census Bureau cartographic boundaries 2017 (npm us-atlas, 1:10m)"
+POPULATION_SOURCE = "Census Bureau estimate for July 1, 2018 (USDA ERS County-level Data Sets)"
+Progress = Callable[[str], None]
+
+
+def approx_area_km2(geom: Any) -> float:
+    """Area on the sphere, approximated per polygon by scaling degrees at its mean latitude.
+
+    Good to well under 1% for jurisdiction-sized shapes; used for display, never for money.
+    """
+    total = 0.0
+    for poly in getattr(geom, "geoms", [geom]):
+        lat = math.radians(poly.centroid.y)
+        total += poly.area * (111.32 ** 2) * math.cos(lat)
+    return total
+
+
+def _store(session: Session, jurisdiction_id: int, checked: CheckedBoundary, source: str
+           ) -> tuple[Boundary, dict[str, Any] | None]:
+    text = json.dumps(mapping(checked.geometry), separators=(",", ":"))
+    checksum = hashlib.sha256(text.encode()).hexdigest()
+    row = queries.get_boundary(session=session, jurisdiction_id=jurisdiction_id)
+    before = None
+    if row is None:
+        row = Boundary(jurisdiction_id=jurisdiction_id)
+        session.add(row)
+    else:
+        before = audit.snapshot(row, ("checksum", "source", "area_km2"))
+    minx, miny, maxx, maxy = checked.bbox
+    row.geojson, row.checksum, row.source = text, checksum, source[:300]
+    row.min_lon, row.min_lat, row.max_lon, row.max_lat = minx, miny, maxx, maxy
+    row.area_km2 = approx_area_km2(checked.geometry)
+    row.updated_at = utcnow()
+    session.flush()
+    return row, before
+
+
+def set_boundary(
+    *,
+    session: Session,
+    actor: Principal,
+    jurisdiction_id: int,
+    geojson: Any,
+    source: str,
+    repair: bool = False,
+) -> tuple[Boundary, CheckedBoundary]:
+    """Validate a GeoJSON boundary and make it the jurisdiction's boundary."""
+    authorize(actor, Action.jurisdiction_manage, jurisdiction_id)
+    j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    try:
+        checked = validate_boundary(geojson, repair=repair)
+    except BoundaryError as exc:
+        raise ValidationFailed(
+            f"The boundary for {j.name} was not accepted: {exc}",
+            errors=[{"loc": ["geojson"], "reason": p, "value": None} for p in exc.problems[:20]],
+        ) from exc
+    row, before = _store(session, j.id, checked, source)
+    audit.record(session, actor, action="boundary.set", entity="boundary", entity_id=row.id,
+                 jurisdiction_id=j.id, before=before,
+                 after={"checksum": row.checksum, "source": row.source,
+                        "area_km2": round(row.area_km2, 3), "repaired": checked.repaired})
+    return row, checked
+
+
+def set_boundary_from_file(*, session: Session, actor: Principal, jurisdiction_id: int,
+                           path: Path, repair: bool = False) -> tuple[Boundary, CheckedBoundary]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NotFound(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    except json.JSONDecodeError as exc:
+        raise BadRequest(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
+                         f"{exc.msg})") from exc
+    return set_boundary(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
+                        geojson=doc, source=f"GeoJSON file {path.name}", repair=repair)
+
+
+# ------------------------------------------------------------------------------ Census regions
+
+
+@lru_cache(maxsize=1)
+def census_population() -> dict[str, tuple[str, int]]:
+    """FIPS -> (area name, 2018 population estimate)."""
+    path = resources.files("govshare.geo").joinpath("data/census_population_2018.csv")
+    with path.open(encoding="utf-8") as fh:
+        return {r["fips"]: (r["area_name"], int(r["pop_estimate_2018"]))
+                for r in csv.DictReader(fh)}
+
+
+def load_atlas(atlas_dir: Path, name: str, object_name: str) -> dict[str, TopoFeature]:
+    path = atlas_dir / name
+    if not path.exists():
+        raise NotFound(
+            f"{path} is missing. It comes from the npm package us-atlas: run `make install` "
+            "(or `npm ci --prefix web`), or point GOVSHARE_US_ATLAS_DIR at the package."
+        )
+    try:
+        return decode_topojson(json.loads(path.read_text()), object_name)
+    except (TopologyError, json.JSONDecodeError) as exc:
+        raise BadRequest(f"{path}: not a usable TopoJSON topology ({exc})") from exc
+
+
+@dataclass
+class CensusRegion:
+    region_id: int
+    created: list[tuple[int, str]]
+
+
+def _parse_codes(codes: list[str], width: int, label: str) -> list[str]:
+    out = []
+    bad = []
+    for c in codes:
+        c = c.strip()
+        if c.isdigit() and len(c) <= width:
+            out.append(c.zfill(width))
+        elif c:
+            bad.append(c)
+    if bad:
+        raise BadRequest(f"Not {label} FIPS codes ({width} digits): {', '.join(bad)}")
+    return list(dict.fromkeys(out))
+
+
+def create_region_from_census(
+    *,
+    session: Session,
+    actor: Principal,
+    name: str,
+    states: list[str],
+    counties: list[str],
+    atlas_dir: Path,
+    progress: Progress | None = None,
+) -> CensusRegion:
+    """A region whose members are the given states and counties, with Census boundaries.
+
+    Counties are attached to their state as parent when the state is a member too. Unknown
+    codes are all reported at once and nothing is created.
+    """
+    authorize(actor, Action.jurisdiction_manage)
+    step = progress or (lambda _msg: None)
+    state_codes = _parse_codes(states, 2, "state")
+    county_codes = _parse_codes(counties, 5, "county")
+    if not state_codes and not county_codes:
+        raise BadRequest("Give at least one state (--states) or county (--counties) FIPS code")
+    step("reading Census boundaries")
+    state_feats = load_atlas(atlas_dir, "states-10m.json", "states") if state_codes else {}
+    county_feats = load_atlas(atlas_dir, "counties-10m.json", "counties") if county_codes else {}
+    unknown = [f"state {c}" for c in state_codes if c not in state_feats]
+    unknown += [f"county {c}" for c in county_codes if c not in county_feats]
+    if unknown:
+        raise NotFound("Unknown GEOID(s), not in the Census boundary files: " + ", ".join(unknown))
+    region = regions_service.create_region(session=session, actor=actor, name=name)
+    pops = census_population()
+    created: list[tuple[int, str]] = []
+    state_ids: dict[str, int] = {}
+    for code in state_codes:
+        feat = state_feats[code]
+        pop = pops.get(code + "000")
+        j = regions_service.add_jurisdiction(
+            session=session, actor=actor, region_id=region.id,
+            data=JurisdictionCreate(
+                name=f"State of {feat.name}" if feat.name else f"State {code}",
+                kind=JurisdictionKind.state, geoid=code,
+                population=pop[1] if pop else None,
+                population_source=POPULATION_SOURCE if pop else None),
+        )
+        step(f"boundary of {j.name}")
+        _census_boundary(session, actor, j.id, feat)
+        state_ids[code] = j.id
+        created.append((j.id, j.name))
+    for code in county_codes:
+        feat = county_feats[code]
+        pop = pops.get(code)
+        county_name = pop[0] if pop else f"{feat.name} County"
+        j = regions_service.add_jurisdiction(
+            session=session, actor=actor, region_id=region.id,
+            data=JurisdictionCreate(
+                name=county_name, kind=JurisdictionKind.county, geoid=code,
+                parent_id=state_ids.get(code[:2]),
+                population=pop[1] if pop else None,
+                population_source=POPULATION_SOURCE if pop else None),
+        )
+        step(f"boundary of {j.name}")
+        _census_boundary(session, actor, j.id, feat)
+        created.append((j.id, j.name))
+    return CensusRegion(region_id=region.id, created=created)
+
+
+def _census_boundary(session: Session, actor: Principal, jurisdiction_id: int,
+                     feat: TopoFeature) -> None:
+    checked = accept_census_geometry(feat.geometry)
+    row, _ = _store(session, jurisdiction_id, checked, CENSUS_SOURCE)
+    audit.record(session, actor, action="boundary.set", entity="boundary", entity_id=row.id,
+                 jurisdiction_id=jurisdiction_id,
+                 after={"checksum": row.checksum, "source": row.source,
+                        "area_km2": round(row.area_km2, 3), "repaired": checked.repaired})
+
+
+def copy_boundary(*, session: Session, actor: Principal, from_jurisdiction_id: int,
+                  to_jurisdiction_id: int, note: str) -> Boundary:
+    """Give a jurisdiction the same boundary as another (a county-wide special district)."""
+    authorize(actor, Action.jurisdiction_manage, to_jurisdiction_id)
+    src = queries.get_boundary(session=session, jurisdiction_id=from_jurisdiction_id)
+    if src is None:
+        raise NotFound(f"Jurisdiction {from_jurisdiction_id} has no boundary to copy")
+    row, _ = set_boundary(session=session, actor=actor, jurisdiction_id=to_jurisdiction_id,
+                          geojson=json.loads(src.geojson), source=f"{note} ({src.source})")
+    return row

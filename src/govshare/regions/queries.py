@@ -1,0 +1,108 @@
+"""Reads of the regions domain. Keyword-only; each takes the acting principal where rows are
+private, and filters to what that principal may see."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from govshare.core.errors import NotFound
+from govshare.core.tenancy import Principal, ensure_visible, visible_jurisdiction_ids
+from govshare.regions.models import ApiKey, Jurisdiction, Region, User
+
+
+def current_region(*, session: Session) -> Region | None:
+    """The region this installation serves: the first one created."""
+    return session.scalars(select(Region).order_by(Region.id).limit(1)).first()
+
+
+def region_by_name(*, session: Session, name: str) -> Region | None:
+    return session.scalars(select(Region).where(Region.name == name)).first()
+
+
+def list_jurisdictions(*, session: Session, region_id: int) -> list[Jurisdiction]:
+    """Members are public facts: every principal sees the list."""
+    return list(
+        session.scalars(
+            select(Jurisdiction)
+            .where(Jurisdiction.region_id == region_id)
+            .order_by(Jurisdiction.parent_id.is_not(None), Jurisdiction.kind, Jurisdiction.name)
+        )
+    )
+
+
+def get_jurisdiction(*, session: Session, jurisdiction_id: int) -> Jurisdiction:
+    j = session.get(Jurisdiction, jurisdiction_id)
+    if j is None:
+        raise NotFound(f"Jurisdiction {jurisdiction_id} not found")
+    return j
+
+
+def jurisdiction_by_geoid(*, session: Session, region_id: int, geoid: str) -> Jurisdiction | None:
+    return session.scalars(
+        select(Jurisdiction).where(Jurisdiction.region_id == region_id,
+                                   Jurisdiction.geoid == geoid)
+    ).first()
+
+
+def find_jurisdiction(*, session: Session, region_id: int, ref: str) -> Jurisdiction:
+    """A jurisdiction by id, GEOID or exact name (for the CLI)."""
+    stmt = select(Jurisdiction).where(Jurisdiction.region_id == region_id)
+    cands = []
+    if ref.isdigit():
+        j = session.get(Jurisdiction, int(ref))
+        if j is not None and j.region_id == region_id:
+            cands.append(j)
+    cands += list(session.scalars(stmt.where(Jurisdiction.geoid == ref)))
+    cands += list(session.scalars(stmt.where(Jurisdiction.name == ref)))
+    unique = {j.id: j for j in cands}
+    if not unique:
+        raise NotFound(f"No jurisdiction with id, GEOID or name {ref!r} in this region")
+    if len(unique) > 1:
+        raise NotFound(f"{ref!r} matches several jurisdictions; use the id")
+    return next(iter(unique.values()))
+
+
+def list_users(
+    *, session: Session, actor: Principal, region_id: int, limit: int = 200, offset: int = 0
+) -> tuple[list[User], int]:
+    stmt = select(User).where(User.region_id == region_id)
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(User.jurisdiction_id.in_(visible))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(User.email).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def get_user(*, session: Session, actor: Principal, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound("User not found")
+    if not actor.role.is_regional:
+        ensure_visible(actor, user.jurisdiction_id, "User")
+    return user
+
+
+def user_by_email(*, session: Session, email: str) -> User | None:
+    return session.scalars(select(User).where(func.lower(User.email) == email.lower())).first()
+
+
+def list_api_keys(
+    *, session: Session, actor: Principal, region_id: int
+) -> tuple[list[ApiKey], int]:
+    stmt = select(ApiKey).where(ApiKey.region_id == region_id)
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(ApiKey.jurisdiction_id.in_(visible))
+    rows = list(session.scalars(stmt.order_by(ApiKey.revoked_at.is_not(None), ApiKey.name)))
+    return rows, len(rows)
+
+
+def get_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
+    key = session.get(ApiKey, apikey_id)
+    if key is None:
+        raise NotFound("API key not found")
+    if not actor.role.is_regional:
+        ensure_visible(actor, key.jurisdiction_id, "API key")
+    return key

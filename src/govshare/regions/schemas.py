@@ -1,0 +1,162 @@
+"""Pydantic models of the regions JSON API: XCreate / XUpdate / XRead / XPage."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+
+from govshare.core.security import MIN_PASSWORD_LENGTH
+from govshare.core.tenancy import Role
+
+# Re-exported: other domains reach the kinds through schemas, never through models.
+from govshare.regions.models import KIND_LABELS, JurisdictionKind  # noqa: F401
+
+GEOID_PATTERN = r"^[0-9A-Za-z\-]{1,20}$"
+
+
+class RegionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    slug: str
+
+
+class JurisdictionCreate(BaseModel):
+    name: str = Field(min_length=2, max_length=200)
+    kind: JurisdictionKind
+    parent_id: int | None = None
+    geoid: str | None = Field(None, pattern=GEOID_PATTERN, description="Census GEOID / FIPS")
+    population: int | None = Field(None, ge=0, le=2_000_000_000)
+    population_source: str | None = Field(None, max_length=300)
+
+    @field_validator("name")
+    @classmethod
+    def _strip(cls, v: str) -> str:
+        v = " ".join(v.split())
+        if len(v) < 2:
+            raise ValueError("name must have at least 2 characters")
+        return v
+
+
+class JurisdictionUpdate(BaseModel):
+    name: str | None = Field(None, min_length=2, max_length=200)
+    parent_id: int | None = None
+    population: int | None = Field(None, ge=0, le=2_000_000_000)
+    population_source: str | None = Field(None, max_length=300)
+
+
+class JurisdictionRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    region_id: int
+    name: str
+    kind: JurisdictionKind
+    parent_id: int | None
+    geoid: str | None
+    population: int | None
+    population_source: str | None
+
+
+class JurisdictionPage(BaseModel):
+    items: list[JurisdictionRead]
+    total: int
+
+
+class RegionSummary(RegionRead):
+    members: list[JurisdictionRead]
+
+
+class UserCreate(BaseModel):
+    email: EmailStr
+    full_name: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=MIN_PASSWORD_LENGTH, max_length=256)
+    role: Role
+    jurisdiction_id: int | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _staff_role(cls, v: Role) -> Role:
+        if v is Role.public:
+            raise ValueError("public is not a staff role")
+        return v
+
+
+class UserUpdate(BaseModel):
+    full_name: str | None = Field(None, min_length=1, max_length=200)
+    role: Role | None = None
+    jurisdiction_id: int | None = None
+    is_active: bool | None = None
+    password: str | None = Field(None, min_length=MIN_PASSWORD_LENGTH, max_length=256)
+
+
+class UserRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    email: str
+    full_name: str
+    role: Role
+    jurisdiction_id: int | None
+    is_active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserPage(BaseModel):
+    items: list[UserRead]
+    total: int
+
+
+class ApiKeyCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    role: Role
+    jurisdiction_id: int | None = None
+
+
+class ApiKeyRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    prefix: str
+    role: Role
+    jurisdiction_id: int | None
+    created_by: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class ApiKeyCreated(ApiKeyRead):
+    key: str = Field(description="The key itself. Shown once; only its hash is kept.")
+
+
+class ApiKeyPage(BaseModel):
+    items: list[ApiKeyRead]
+    total: int
+
+
+class AuditEventRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    at: datetime
+    actor: str
+    actor_role: str
+    action: str
+    entity: str
+    entity_id: str | None
+    jurisdiction_id: int | None
+    before: dict[str, object] | None
+    after: dict[str, object] | None
+    request_id: str | None
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEventRead]
+    total: int
+
+
+class Me(BaseModel):
+    kind: str
+    role: Role
+    name: str
+    jurisdiction_id: int | None

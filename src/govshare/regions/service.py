@@ -1,0 +1,349 @@
+"""Writes of the regions domain. Keyword-only, take the session and the acting principal,
+``flush()`` and never commit; each write leaves an audit row.
+
+Invariants enforced here (and, where a database can, by constraints too):
+- jurisdictional roles need a jurisdiction of the same region; regional roles have none;
+- a jurisdiction admin manages only their own jurisdiction's people and keys, and cannot
+  grant a regional role;
+- API keys and session tokens are stored only as SHA-256 digests; the key is returned once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from govshare.core import audit, ratelimit
+from govshare.core.db import utcnow
+from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
+from govshare.core.security import (
+    DUMMY_HASH,
+    hash_password,
+    new_token,
+    signatures_match,
+    token_digest,
+    verify_password,
+)
+from govshare.core.tenancy import Action, Principal, Role, authorize
+from govshare.regions import queries
+from govshare.regions.models import ApiKey, Jurisdiction, Region, User, UserSession
+from govshare.regions.schemas import (
+    ApiKeyCreate,
+    JurisdictionCreate,
+    JurisdictionUpdate,
+    UserCreate,
+    UserUpdate,
+)
+
+JURISDICTION_FIELDS = ("name", "kind", "parent_id", "geoid", "population", "population_source")
+USER_FIELDS = ("email", "full_name", "role", "jurisdiction_id", "is_active")
+APIKEY_FIELDS = ("name", "prefix", "role", "jurisdiction_id", "revoked_at")
+
+
+def slugify(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "region"
+
+
+# --------------------------------------------------------------------------- regions
+
+
+def create_region(*, session: Session, actor: Principal, name: str) -> Region:
+    authorize(actor, Action.jurisdiction_manage)
+    name = " ".join(name.split())
+    if len(name) < 2:
+        raise BadRequest("A region needs a name of at least 2 characters")
+    if queries.region_by_name(session=session, name=name) is not None:
+        raise Conflict(f"A region named {name!r} already exists")
+    region = Region(name=name, slug=slugify(name))
+    session.add(region)
+    session.flush()
+    audit.record(session, actor, action="region.create", entity="region", entity_id=region.id,
+                 after={"name": name, "slug": region.slug})
+    return region
+
+
+# --------------------------------------------------------------------------- jurisdictions
+
+
+def add_jurisdiction(
+    *, session: Session, actor: Principal, region_id: int, data: JurisdictionCreate
+) -> Jurisdiction:
+    authorize(actor, Action.jurisdiction_manage)
+    if data.parent_id is not None:
+        parent = queries.get_jurisdiction(session=session, jurisdiction_id=data.parent_id)
+        if parent.region_id != region_id:
+            raise BadRequest(f"Parent jurisdiction {data.parent_id} is in another region")
+    dup = session.scalars(
+        select(Jurisdiction).where(Jurisdiction.region_id == region_id,
+                                   Jurisdiction.name == data.name)
+    ).first()
+    if dup is not None:
+        raise Conflict(f"A jurisdiction named {data.name!r} is already a member (id {dup.id})")
+    if data.geoid:
+        dup = session.scalars(
+            select(Jurisdiction).where(Jurisdiction.region_id == region_id,
+                                       Jurisdiction.kind == data.kind.value,
+                                       Jurisdiction.geoid == data.geoid)
+        ).first()
+        if dup is not None:
+            raise Conflict(
+                f"A {data.kind.label.lower()} with GEOID {data.geoid} is already a member "
+                f"({dup.name}, id {dup.id})"
+            )
+    j = Jurisdiction(region_id=region_id, name=data.name, kind=data.kind.value,
+                     parent_id=data.parent_id, geoid=data.geoid, population=data.population,
+                     population_source=data.population_source)
+    session.add(j)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent insert won the race
+        raise Conflict(f"Jurisdiction {data.name!r} already exists") from exc
+    audit.record(session, actor, action="jurisdiction.create", entity="jurisdiction",
+                 entity_id=j.id, jurisdiction_id=j.id,
+                 after=audit.snapshot(j, JURISDICTION_FIELDS))
+    return j
+
+
+def update_jurisdiction(
+    *, session: Session, actor: Principal, jurisdiction_id: int, data: JurisdictionUpdate
+) -> Jurisdiction:
+    authorize(actor, Action.jurisdiction_manage, jurisdiction_id)
+    j = queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    before = audit.snapshot(j, JURISDICTION_FIELDS)
+    changes = data.model_dump(exclude_unset=True)
+    if "parent_id" in changes and changes["parent_id"] is not None:
+        if changes["parent_id"] == j.id:
+            raise BadRequest("A jurisdiction cannot be its own parent")
+        parent = queries.get_jurisdiction(session=session, jurisdiction_id=changes["parent_id"])
+        if parent.region_id != j.region_id:
+            raise BadRequest("The parent jurisdiction is in another region")
+    for key, value in changes.items():
+        setattr(j, key, value)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict("Another member already has that name") from exc
+    audit.record(session, actor, action="jurisdiction.update", entity="jurisdiction",
+                 entity_id=j.id, jurisdiction_id=j.id, before=before,
+                 after=audit.snapshot(j, JURISDICTION_FIELDS))
+    return j
+
+
+# --------------------------------------------------------------------------- users
+
+
+def _check_scope(
+    session: Session, actor: Principal, region_id: int, role: Role, jurisdiction_id: int | None,
+    action: Action,
+) -> None:
+    """The role/jurisdiction pair is well-formed and the actor may grant it."""
+    if role is Role.public:
+        raise BadRequest("public is not a role that can be granted")
+    if role.is_regional and jurisdiction_id is not None:
+        raise BadRequest(f"{role.label} is a regional role: leave the jurisdiction empty")
+    if role.is_jurisdictional:
+        if jurisdiction_id is None:
+            raise BadRequest(f"{role.label} needs a jurisdiction")
+        j = session.get(Jurisdiction, jurisdiction_id)
+        if j is None or j.region_id != region_id:
+            raise BadRequest(f"Jurisdiction {jurisdiction_id} is not a member of this region")
+    authorize(actor, action, jurisdiction_id)
+    if not actor.role.is_regional and role.is_regional:
+        raise Forbidden("Only a regional admin may grant a regional role")
+
+
+def create_user(*, session: Session, actor: Principal, region_id: int, data: UserCreate) -> User:
+    _check_scope(session, actor, region_id, data.role, data.jurisdiction_id, Action.user_manage)
+    email = str(data.email).lower()
+    if queries.user_by_email(session=session, email=email) is not None:
+        raise Conflict(f"A user with e-mail {email} already exists")
+    user = User(region_id=region_id, email=email, full_name=data.full_name.strip(),
+                password_hash=hash_password(data.password), role=data.role.value,
+                jurisdiction_id=data.jurisdiction_id, is_active=True)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"A user with e-mail {email} already exists") from exc
+    audit.record(session, actor, action="user.create", entity="user", entity_id=user.id,
+                 jurisdiction_id=user.jurisdiction_id, after=audit.snapshot(user, USER_FIELDS))
+    return user
+
+
+def update_user(
+    *, session: Session, actor: Principal, user_id: int, data: UserUpdate
+) -> User:
+    user = queries.get_user(session=session, actor=actor, user_id=user_id)
+    authorize(actor, Action.user_manage, user.jurisdiction_id)
+    before = audit.snapshot(user, USER_FIELDS)
+    changes = data.model_dump(exclude_unset=True)
+    role = Role(changes.get("role", user.role))
+    jurisdiction_id = changes.get("jurisdiction_id", user.jurisdiction_id)
+    if role.is_regional and "role" in changes and "jurisdiction_id" not in changes:
+        jurisdiction_id = None
+    if "role" in changes or "jurisdiction_id" in changes:
+        _check_scope(session, actor, user.region_id, role, jurisdiction_id, Action.user_manage)
+    if actor.kind == "user" and actor.user_id == user.id and changes.get("is_active") is False:
+        raise BadRequest("You cannot deactivate your own account")
+    user.role = role.value
+    user.jurisdiction_id = jurisdiction_id
+    if "full_name" in changes and changes["full_name"]:
+        user.full_name = changes["full_name"].strip()
+    if "is_active" in changes and changes["is_active"] is not None:
+        user.is_active = changes["is_active"]
+        if not user.is_active:
+            _revoke_sessions(session, user.id)
+    if changes.get("password"):
+        user.password_hash = hash_password(changes["password"])
+        _revoke_sessions(session, user.id)
+    session.flush()
+    after = audit.snapshot(user, USER_FIELDS)
+    if changes.get("password"):
+        after["password"] = audit.REDACTED
+    audit.record(session, actor, action="user.update", entity="user", entity_id=user.id,
+                 jurisdiction_id=user.jurisdiction_id, before=before, after=after)
+    return user
+
+
+def _revoke_sessions(session: Session, user_id: int) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+# --------------------------------------------------------------------------- sessions
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+
+
+def authenticate(
+    *,
+    session: Session,
+    email: str,
+    password: str,
+    client: str,
+    session_hours: float,
+    max_failures: int,
+    window_minutes: int,
+) -> LoginResult:
+    """Check the password and open a session. Failed attempts are counted per account and per
+    client address; past ``max_failures`` in the window every attempt gets 429 (even a right
+    password), so guessing is throttled regardless of which accounts exist."""
+    email = email.strip().lower()
+    window = timedelta(minutes=window_minutes)
+    keys = [("login-account", email), ("login-client", client)]
+    for bucket, key in keys:
+        if ratelimit.hits(session, bucket, key, window) >= max_failures:
+            raise RateLimited(
+                f"Too many failed sign-in attempts. Try again in {window_minutes} minutes.",
+                retry_after=window_minutes * 60,
+            )
+    user = queries.user_by_email(session=session, email=email)
+    ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+    if user is None or not ok or not user.is_active:
+        for bucket, key in keys:
+            ratelimit.hit(session, bucket, key)
+        raise BadRequest("The e-mail address or password is not right.")
+    ratelimit.clear(session, "login-account", email)
+    token = new_token()
+    now = utcnow()
+    session.add(UserSession(user_id=user.id, token_hash=token_digest(token), created_at=now,
+                            expires_at=now + timedelta(hours=session_hours)))
+    user.last_login_at = now
+    session.flush()
+    return LoginResult(user=user, token=token)
+
+
+def logout(*, session: Session, token: str) -> None:
+    session.execute(
+        update(UserSession)
+        .where(UserSession.token_hash == token_digest(token), UserSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
+
+
+def principal_for_session(*, session: Session, token: str) -> Principal | None:
+    """The signed-in user behind a session cookie, or ``None`` if expired, revoked or unknown."""
+    row = session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_digest(token))
+    ).first()
+    if row is None:
+        return None
+    us, user = row
+    if us.revoked_at is not None or us.expires_at <= utcnow() or not user.is_active:
+        return None
+    return Principal(kind="user", role=Role(user.role), region_id=user.region_id,
+                     jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name)
+
+
+# --------------------------------------------------------------------------- API keys
+
+KEY_PREFIX = "gsk_"
+
+
+def create_api_key(
+    *, session: Session, actor: Principal, region_id: int, data: ApiKeyCreate
+) -> tuple[ApiKey, str]:
+    """Create a key; returns the row and the key itself, which is never retrievable again."""
+    _check_scope(session, actor, region_id, data.role, data.jurisdiction_id, Action.apikey_manage)
+    prefix = new_token(6)[:8].replace("-", "x").replace("_", "y")
+    secret = new_token(32)
+    plaintext = f"{KEY_PREFIX}{prefix}_{secret}"
+    key = ApiKey(region_id=region_id, name=data.name.strip(), prefix=prefix,
+                 key_hash=token_digest(plaintext), role=data.role.value,
+                 jurisdiction_id=data.jurisdiction_id, created_by=actor.ref)
+    session.add(key)
+    session.flush()
+    audit.record(session, actor, action="apikey.create", entity="apikey", entity_id=key.id,
+                 jurisdiction_id=key.jurisdiction_id, after=audit.snapshot(key, APIKEY_FIELDS))
+    return key, plaintext
+
+
+def revoke_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
+    key = queries.get_api_key(session=session, actor=actor, apikey_id=apikey_id)
+    authorize(actor, Action.apikey_manage, key.jurisdiction_id)
+    if key.revoked_at is not None:
+        return key
+    before = audit.snapshot(key, APIKEY_FIELDS)
+    key.revoked_at = utcnow()
+    session.flush()
+    audit.record(session, actor, action="apikey.revoke", entity="apikey", entity_id=key.id,
+                 jurisdiction_id=key.jurisdiction_id, before=before,
+                 after=audit.snapshot(key, APIKEY_FIELDS))
+    return key
+
+
+def find_api_key(*, session: Session, prefix: str) -> ApiKey:
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+    if key is None:
+        raise NotFound(f"No API key with prefix {prefix}")
+    return key
+
+
+def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | None:
+    """The system behind an API key, or ``None`` if unknown or revoked. Records last use."""
+    m = re.fullmatch(rf"{KEY_PREFIX}([A-Za-z0-9]{{8}})_[A-Za-z0-9_\-]{{20,}}", plaintext.strip())
+    if not m:
+        return None
+    key = session.scalars(select(ApiKey).where(ApiKey.prefix == m.group(1))).first()
+    if key is None or key.revoked_at is not None:
+        return None
+    if not signatures_match(key.key_hash, token_digest(plaintext.strip())):
+        return None
+    key.last_used_at = utcnow()
+    session.flush()
+    return Principal(kind="apikey", role=Role(key.role), region_id=key.region_id,
+                     jurisdiction_id=key.jurisdiction_id, apikey_id=key.id, name=key.name)

@@ -1,0 +1,156 @@
+"""``create_app(settings)``: builds the engine, session factory, templates and routers.
+
+Nothing is built at import time, so tests and the CLI can make apps with their own settings.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from jinja2 import ChoiceLoader, FileSystemLoader
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+import govshare
+from govshare.core.db import make_engine, make_session_factory
+from govshare.core.errors import NotAuthenticated, NotReady
+from govshare.core.http import (
+    SESSION_COOKIE,
+    allow,
+    configure_logging,
+    get_session,
+    install_error_handlers,
+    install_middleware,
+)
+from govshare.core.settings import Settings
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.geo import api as geo_api
+from govshare.geo import pages as geo_pages
+from govshare.regions import api as regions_api
+from govshare.regions import pages as regions_pages
+from govshare.regions import queries as regions_queries
+from govshare.regions import service as regions_service
+from govshare.regions.schemas import KIND_LABELS
+
+DOMAINS = ("regions", "geo")
+PACKAGE_DIR = Path(str(resources.files("govshare")))
+
+
+def resolve_principal(request: Request, session: Session) -> Principal:
+    """API key (``Authorization: Bearer gsk_...`` or ``X-API-Key``), else session cookie.
+
+    A key that is sent but unknown or revoked is refused outright (401), never downgraded to
+    the anonymous public: a system that thinks it is authenticated must learn that it is not.
+    """
+    auth = request.headers.get("authorization", "")
+    key = request.headers.get("x-api-key") or (
+        auth[7:].strip() if auth.lower().startswith("bearer ") else None)
+    if key:
+        principal = regions_service.principal_for_api_key(session=session, plaintext=key)
+        if principal is None:
+            raise NotAuthenticated("The API key is unknown or has been revoked.")
+        session.commit()  # last-used time
+        return principal
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        principal = regions_service.principal_for_session(session=session, token=token)
+        if principal is not None:
+            return principal
+        request.state.session_expired = True
+    return ANONYMOUS
+
+
+def nav_for(principal: Principal) -> list[tuple[str, str]]:
+    items = [("Home", "/"), ("Who serves this place?", "/locate")]
+    if principal.is_authenticated:
+        items.append(("Admin", "/admin"))
+    return items
+
+
+def page_context(request: Request) -> dict[str, Any]:
+    principal = getattr(request.state, "principal", ANONYMOUS)
+    factory = request.app.state.session_factory
+    with factory() as session:
+        region = regions_queries.current_region(session=session)
+        region_name = region.name if region else "govshare"
+        jname = None
+        if principal.jurisdiction_id:
+            try:
+                jname = regions_queries.get_jurisdiction(
+                    session=session, jurisdiction_id=principal.jurisdiction_id).name
+            except Exception:  # noqa: BLE001 - header text only
+                jname = None
+    return {
+        "region_name": region_name,
+        "nav": nav_for(principal),
+        "current_path": request.url.path,
+        "principal_jurisdiction": jname,
+        "session_expired": getattr(request.state, "session_expired", False),
+        "allows": allows,
+        "Action": Action,
+        "Role": Role,
+        "kind_labels": KIND_LABELS,
+        "version": govshare.__version__,
+    }
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings.log_level, json_logs=settings.log_json)
+    app = FastAPI(
+        title="govshare",
+        version=govshare.__version__,
+        description="Shared services for a region's governments: regions and jurisdictions, "
+        "boundaries and place lookup, staff and API keys. Errors are RFC 9457 "
+        "problem+json documents.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    engine = make_engine(settings.resolved_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.secret_key = settings.resolved_secret_key()
+    app.state.resolve_principal = resolve_principal
+    app.state.page_context = page_context
+
+    loaders = [FileSystemLoader(str(PACKAGE_DIR / d / "templates")) for d in (*DOMAINS, "web")]
+    templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
+    templates.env.loader = ChoiceLoader(loaders)
+    templates.env.globals["static"] = lambda p: f"/static/{p}"
+    app.state.templates = templates
+
+    install_error_handlers(app)
+    install_middleware(app, secure_cookies=settings.secure_cookies)
+
+    static_dir = PACKAGE_DIR / "web" / "static"
+    app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
+    if settings.static_vendor_dir is not None:
+        app.mount("/static/vendor", StaticFiles(directory=str(settings.static_vendor_dir)),
+                  name="vendor")
+
+    for router in (regions_api.router, geo_api.router, regions_pages.router, geo_pages.router):
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    def healthz(_: Principal = Depends(allow(Action.health))) -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["ops"], summary="Readiness: the database answers and is migrated")
+    def readyz(session: Session = Depends(get_session),
+               _: Principal = Depends(allow(Action.health))) -> JSONResponse:
+        try:
+            version = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception as exc:  # noqa: BLE001
+            raise NotReady(f"The database is not reachable or not migrated: "
+                           f"{type(exc).__name__}") from exc
+        return JSONResponse({"status": "ready", "schema": version})
+
+    return app

@@ -1,0 +1,37 @@
+// Draws the member jurisdictions' boundaries on a Leaflet map. Works offline: no base tiles,
+// only the region's own GeoJSON (fetched from the API named in data-src). The page is complete
+// without this script: the members table below the map carries the same information.
+(function () {
+  "use strict";
+  var el = document.getElementById("region-map");
+  if (!el || typeof L === "undefined") { return; }
+  var colours = {
+    state: "#8d8d8d", county: "#00bde3", city: "#e66f0e", school_district: "#00a91c",
+    special_district: "#8168b3", federal_agency: "#d83933"
+  };
+  var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
+  map.attributionControl.setPrefix(false);
+  map.attributionControl.addAttribution("Boundaries: U.S. Census Bureau; City of Seattle");
+  fetch(el.getAttribute("data-src"), { headers: { Accept: "application/geo+json" } })
+    .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+    .then(function (data) {
+      var layer = L.geoJSON(data, {
+        style: function (f) {
+          var c = colours[f.properties.kind] || "#1b1b1b";
+          return { color: c, weight: 2, fillColor: c, fillOpacity: f.properties.kind === "state" ? 0.05 : 0.2 };
+        },
+        onEachFeature: function (f, lyr) {
+          lyr.bindTooltip(f.properties.name + " (" + f.properties.kind_label + ")");
+        }
+      }).addTo(map);
+      var focus = data.features.filter(function (f) { return f.properties.kind !== "state"; });
+      var bounds = focus.length ? L.geoJSON({ type: "FeatureCollection", features: focus }).getBounds() : layer.getBounds();
+      if (bounds.isValid()) { map.fitBounds(bounds, { padding: [10, 10] }); }
+      el.setAttribute("data-features", String(data.features.length));
+      el.setAttribute("data-ready", "true");
+    })
+    .catch(function (err) {
+      el.setAttribute("data-error", String(err));
+      el.textContent = "The map could not be loaded. The members are listed below.";
+    });
+})();
