@@ -82,7 +82,7 @@ def serve(
 
 @app.command("demo")
 @handle_errors
-def demo() -> None:
+def demo_command() -> None:
     """Build the demo region "Seattle - King County, WA" (once) and print the demo logins."""
     demo_module.build(settings())
 

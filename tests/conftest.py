@@ -1,0 +1,177 @@
+"""Test fixtures shared by every domain.
+
+Every database test runs twice: on SQLite and on PostgreSQL (``db_engine`` is parametrized).
+PostgreSQL is required: if it is unreachable the run fails, it is never skipped.
+
+Each backend gets a fresh database, migrated to head and seeded once with the demo region
+(committed). Each test then runs inside a transaction on one connection that is rolled back
+at the end; sessions made by the code under test join it through SAVEPOINTs, so their
+commits stay invisible to other tests.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govshare.cli import demo as demo
+from govshare.core import migrate
+from govshare.core.db import make_engine
+from govshare.core.settings import Environment, Settings
+from govshare.core.tenancy import system_principal
+from govshare.web.app import create_app
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+US_ATLAS = ROOT / "web" / "node_modules" / "us-atlas"
+PG_ADMIN_URL = os.environ.get(
+    "GOVSHARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_database(tmp_name: str) -> str:
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{tmp_name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{tmp_name}"'))
+    except sa.exc.OperationalError as exc:
+        pytest.fail(
+            f"PostgreSQL is required for the tests and is not reachable at {PG_ADMIN_URL}: "
+            f"{exc.orig}", pytrace=False)
+    finally:
+        admin.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + tmp_name
+
+
+def _drop_pg(tmp_name: str) -> None:
+    admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{tmp_name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def fresh_database_url(backend: str, tmp_path: Path, name: str) -> str:
+    """An empty database of the given backend (for migration and CLI tests)."""
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / (name + '.db')}"
+    return _pg_database(f"govshare_{name}_{os.getpid()}")
+
+
+def test_settings(url: str, data_dir: Path, **extra: Any) -> Settings:
+    return Settings(env=Environment.test, database_url=url, data_dir=data_dir,
+                    secret_key="t" * 40, us_atlas_dir=US_ATLAS, log_json=True,
+                    log_level="WARNING", **extra)
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+              ) -> Iterator[sa.Engine]:
+    backend = request.param
+    tmp = tmp_path_factory.mktemp(f"db-{backend}")
+    pg_name = f"govshare_test_{os.getpid()}"
+    url = f"sqlite:///{tmp / 'test.db'}" if backend == "sqlite" else _pg_database(pg_name)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = test_settings(url, tmp)
+    with Session(engine, expire_on_commit=False) as session:
+        demo._build(session, settings, lambda _m: None)
+        session.commit()
+    engine.govshare_settings = settings  # type: ignore[attr-defined]
+    yield engine
+    engine.dispose()
+    if backend == "postgresql":
+        _drop_pg(pg_name)
+
+
+@pytest.fixture
+def backend(db_engine: sa.Engine) -> str:
+    return db_engine.dialect.name
+
+
+@pytest.fixture
+def connection(db_engine: sa.Engine) -> Iterator[sa.Connection]:
+    conn = db_engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+def _joined_session(conn: sa.Connection) -> Session:
+    return Session(bind=conn, join_transaction_mode="create_savepoint", expire_on_commit=False)
+
+
+@pytest.fixture
+def session(connection: sa.Connection) -> Iterator[Session]:
+    s = _joined_session(connection)
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+@pytest.fixture
+def settings(db_engine: sa.Engine) -> Settings:
+    return db_engine.govshare_settings  # type: ignore[attr-defined, no-any-return]
+
+
+@pytest.fixture
+def app(db_engine: sa.Engine, connection: sa.Connection, settings: Settings) -> Any:
+    application = create_app(settings)
+    application.state.engine.dispose()
+    application.state.session_factory = lambda: _joined_session(connection)
+    return application
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as c:
+        yield c
+
+
+# ----------------------------------------------------------------------------- helpers
+
+CSRF_RE = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    m = CSRF_RE.search(html)
+    assert m, "page has no CSRF token"
+    return m.group(1)
+
+
+def login(client: TestClient, email: str, password: str = demo.DEMO_PASSWORD) -> None:
+    page = client.get("/login")
+    r = client.post("/login", data={"email": email, "password": password, "next": "/admin",
+                                    "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+
+
+@pytest.fixture
+def ids(session: Session) -> dict[str, int]:
+    """Demo jurisdiction ids by short name."""
+    rows = session.execute(sa.text("SELECT id, name FROM jurisdictions")).all()
+    by_name = {name: jid for jid, name in rows}
+    return {"state": by_name["State of Washington"], "county": by_name["King County"],
+            "city": by_name["City of Seattle"], "schools": by_name["Seattle Public Schools"],
+            "port": by_name["Port of Seattle"]}
+
+
+@pytest.fixture
+def system() -> Any:
+    return system_principal("test")
