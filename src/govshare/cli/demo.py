@@ -68,7 +68,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     actor = system_principal("demo")
     result = geo_service.create_region_from_census(
         session=session, actor=actor, name=REGION_NAME, states=["53"], counties=["53033"],
-        atlas_dir=settings.us_atlas_dir, progress=step)
+        atlas_dir=settings.resolved_us_atlas_dir, progress=step)
     ids = {name: jid for jid, name in result.created}
     state_id, county_id = ids["State of Washington"], ids["King County"]
 

@@ -72,10 +72,11 @@ class Settings(BaseSettings):
     login_window_minutes: int = Field(
         15, ge=1, description="Window, in minutes, over which failed logins are counted."
     )
-    us_atlas_dir: Path = Field(
-        Path("web/node_modules/us-atlas"),
+    us_atlas_dir: Path | None = Field(
+        None,
         description="Folder of the npm package us-atlas (counties-10m.json, states-10m.json), "
-        "the source of Census boundaries for `govshare region create`.",
+        "the source of Census boundaries for `govshare region create`. Default: "
+        "web/node_modules/us-atlas in the source checkout, else in the current folder.",
     )
     static_vendor_dir: Path | None = Field(
         None,
@@ -104,6 +105,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'govshare.db').as_posix()}"
+
+    @property
+    def resolved_us_atlas_dir(self) -> Path:
+        if self.us_atlas_dir is not None:
+            return self.us_atlas_dir
+        checkout = Path(__file__).resolve().parents[3] / "web" / "node_modules" / "us-atlas"
+        return checkout if checkout.exists() else Path("web/node_modules/us-atlas")
 
     @property
     def is_sqlite(self) -> bool:

@@ -44,7 +44,7 @@ def region_create(
                 "one installation serves one region")
         result = service.create_region_from_census(
             session=session, actor=system_principal(), name=name, states=_split(states),
-            counties=_split(counties), atlas_dir=cfg.us_atlas_dir, progress=step)
+            counties=_split(counties), atlas_dir=cfg.resolved_us_atlas_dir, progress=step)
     console.print(f"Created region {name!r} (id {result.region_id}) with "
                   f"{len(result.created)} members:")
     for jid, jname in result.created:
