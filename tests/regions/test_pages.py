@@ -128,3 +128,33 @@ def test_audit_page_filters(client: TestClient) -> None:
     assert "user.create" in r.text and "jurisdiction.create" not in r.text.split("<tbody>")[1]
     login(client, "seattle.admin@demo.govshare.org")
     assert client.get("/admin/audit").status_code == 403
+
+
+def test_admin_changes_a_role_and_a_wrong_pair_is_refused(client: TestClient, session: Session,
+                                                          ids: dict[str, int]) -> None:
+    login(client, "admin@demo.govshare.org")
+    staff = session.scalars(sa.select(User).where(
+        User.email == "seattle.staff@demo.govshare.org")).one()
+    page = client.get(f"/admin/users/{staff.id}")
+    assert page.status_code == 200 and "Change role" in page.text
+    token = csrf_from(page.text)
+    r = client.post(f"/admin/users/{staff.id}/edit", data={
+        "full_name": staff.full_name, "role": "regional_analyst",
+        "jurisdiction_id": str(ids["city"]), "csrf_token": token})
+    assert r.status_code == 400 and "regional role" in r.text
+    session.refresh(staff)
+    assert staff.role == "jurisdiction_staff"
+    r = client.post(f"/admin/users/{staff.id}/edit", data={
+        "full_name": staff.full_name, "role": "jurisdiction_admin",
+        "jurisdiction_id": str(ids["city"]), "csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    session.refresh(staff)
+    assert staff.role == "jurisdiction_admin"
+
+
+def test_jurisdiction_admin_cannot_open_another_members_user(client: TestClient,
+                                                             session: Session) -> None:
+    login(client, "seattle.admin@demo.govshare.org")
+    county = session.scalars(sa.select(User).where(
+        User.email == "kingcounty.admin@demo.govshare.org")).one()
+    assert client.get(f"/admin/users/{county.id}").status_code == 404

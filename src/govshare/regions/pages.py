@@ -247,6 +247,56 @@ def admin_update_user(
     return redirect("/admin/users", flash=f"{user.email} {state}.")
 
 
+@router.get("/admin/users/{user_id}")
+def admin_user_form(request: Request, user_id: int, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.user_read))) -> Response:
+    user = queries.get_user(session=session, actor=actor, user_id=user_id)
+    return _user_page(request, session, actor, user, {}, [])
+
+
+def _user_page(request: Request, session: Session, actor: Principal, user: Any,
+               form: dict[str, Any], errors: list[dict[str, Any]],
+               status_code: int = 200) -> Response:
+    region = _region(session)
+    members = _members(session, region.id)
+    if not actor.role.is_regional:
+        members = [j for j in members if j.id == actor.jurisdiction_id]
+    return render(request, "regions/user.html", {
+        "user": user, "members": members, "roles": _assignable(actor), "form": form,
+        "errors": errors, "can_manage": allows(actor, Action.user_manage, user.jurisdiction_id),
+    }, status_code=status_code)
+
+
+@router.post("/admin/users/{user_id}/edit", dependencies=[Depends(csrf_protect)])
+def admin_edit_user(
+    request: Request, user_id: int,
+    full_name: str = Form(""), role: str = Form(""), jurisdiction_id: str = Form(""),
+    password: str = Form(""),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.user_manage)),
+) -> Response:
+    user = queries.get_user(session=session, actor=actor, user_id=user_id)
+    form = {"full_name": full_name, "role": role, "jurisdiction_id": jurisdiction_id}
+    try:
+        changes: dict[str, Any] = {"full_name": full_name, "role": role,
+                                   "jurisdiction_id": int(jurisdiction_id)
+                                   if jurisdiction_id else None}
+        if password:
+            changes["password"] = password
+        user = service.update_user(session=session, actor=actor, user_id=user_id,
+                                   data=UserUpdate(**changes))
+    except ValidationError as exc:
+        return _user_page(request, session, actor, user, form, _form_errors(exc), 422)
+    except GovshareError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        user = queries.get_user(session=session, actor=actor, user_id=user_id)
+        return _user_page(request, session, actor, user, form, _form_errors(exc), exc.status)
+    session.commit()
+    return redirect("/admin/users", flash=f"Saved {user.email} ({Role(user.role).label}).")
+
+
 # ------------------------------------------------------------------------------- API keys
 
 
