@@ -15,6 +15,7 @@ DOMAIN_MODEL_MODULES = (
     "govshare.core.ratelimit",
     "govshare.regions.models",
     "govshare.geo.models",
+    "govshare.property.models",
 )
 
 for _name in DOMAIN_MODEL_MODULES:

@@ -74,6 +74,10 @@ class Action(StrEnum):
     apikey_read = "apikey.read"
     apikey_manage = "apikey.manage"
     audit_read = "audit.read"
+    property_read = "property.read"  # staff views of the registry (own + others' public)
+    property_manage = "property.manage"  # register, edit, import, change status, decide
+    property_parameters = "property.parameters"  # region-wide cost parameters
+    proposal_submit = "proposal.submit"  # the public window's proposal form
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -93,6 +97,14 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.apikey_read: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.apikey_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.audit_read: {Role.regional_admin: "any"},
+    Action.property_read: {r: "any" for r in STAFF_ROLES},
+    Action.property_manage: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.property_parameters: {Role.regional_admin: "any"},
+    Action.proposal_submit: {r: "any" for r in Role},
 }
 
 
