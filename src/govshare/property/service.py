@@ -13,14 +13,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.core import audit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, NotFound
+from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize, ensure_visible
+from govshare.property.calc import Parameters
 from govshare.property.models import (
     Asset,
     AssetStatus,
@@ -149,7 +151,22 @@ def publish_groups(*, session: Session, actor: Principal, asset_id: int, groups:
 
 def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> CostParameters:
+    """Store the region's parameters that differ from the defaults, after validating all."""
     authorize(actor, Action.property_parameters)
+    unknown = sorted(set(params) - set(Parameters.__dataclass_fields__))
+    if unknown:
+        raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[
+            {"loc": [k], "reason": "unknown parameter", "value": params[k]} for k in unknown])
+    try:
+        checked = TypeAdapter(Parameters).validate_python(params)
+    except ValidationError as exc:
+        raise ValidationFailed("The parameters are not valid", errors=[
+            {"loc": [str(p) for p in e["loc"]], "reason": e["msg"], "value": e.get("input")}
+            for e in exc.errors()]) from None
+    except ValueError as exc:
+        raise ValidationFailed(str(exc)) from None
+    defaults = Parameters()
+    params = {k: v for k, v in checked.__dict__.items() if v != getattr(defaults, k)}
     row = session.scalars(select(CostParameters).where(CostParameters.region_id == region_id)
                           ).first()
     before = dict(row.params) if row else {}

@@ -32,13 +32,17 @@ from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
 from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
+from govshare.property import api as property_api
+from govshare.property import pages as property_pages
+from govshare.property import public_api as property_public_api
+from govshare.property import public_pages as property_public_pages
 from govshare.regions import api as regions_api
 from govshare.regions import pages as regions_pages
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
 
-DOMAINS = ("regions", "geo")
+DOMAINS = ("regions", "geo", "property")
 PACKAGE_DIR = Path(str(resources.files("govshare")))
 
 
@@ -67,8 +71,10 @@ def resolve_principal(request: Request, session: Session) -> Principal:
 
 
 def nav_for(principal: Principal) -> list[tuple[str, str]]:
-    items = [("Home", "/"), ("Who serves this place?", "/locate")]
+    items = [("Home", "/"), ("Who serves this place?", "/locate"),
+             ("Surplus property", "/property/public")]
     if principal.is_authenticated:
+        items.append(("Property", "/property"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -136,7 +142,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static/vendor", StaticFiles(directory=str(settings.static_vendor_dir)),
                   name="vendor")
 
-    for router in (regions_api.router, geo_api.router, regions_pages.router, geo_pages.router):
+    for router in (regions_api.router, geo_api.router, property_api.router,
+                   property_public_api.router, regions_pages.router, geo_pages.router,
+                   property_pages.router, property_public_pages.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")

@@ -1,0 +1,150 @@
+"""JSON API of the property registry for staff and systems, under /api/v1."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from govshare.core.errors import NotFound
+from govshare.core.http import allow, get_session
+from govshare.core.tenancy import Action, Principal
+from govshare.property import queries, service
+from govshare.property.models import AssetStatus, AssetUse
+from govshare.property.schemas import AssetIn, AssetPage, AssetRead, StatusChangeIn
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(prefix="/api/v1", tags=["property"])
+
+
+class ComponentOut(BaseModel):
+    key: str
+    label: str
+    cents: int
+    formula: str
+    inputs: dict[str, str]
+    sources: list[str]
+    synthetic: bool
+    missing: list[str]
+
+
+class TrueCostOut(BaseModel):
+    asset_id: int
+    total_cents: int
+    complete: bool
+    tco2e: float
+    components: list[ComponentOut]
+    emissions: list[dict[str, Any]]
+    parameters: dict[str, Any]
+
+
+class RollupOut(BaseModel):
+    key: str
+    count: int
+    ft2: float
+    total_cents: int
+    tco2e: float
+    components: dict[str, int]
+    underused: int
+    vacant: int
+    incomplete: int
+
+
+def _region_id(session: Session) -> int:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return region.id
+
+
+@router.get("/assets", response_model=AssetPage,
+            summary="Assets you may see in full (your jurisdiction's; all for regional roles)")
+def list_assets(
+    jurisdiction_id: int | None = None, use: AssetUse | None = None,
+    status: AssetStatus | None = None, q: str | None = Query(None, max_length=100),
+    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.property_read)),
+) -> AssetPage:
+    flt = queries.AssetFilter(jurisdiction_id=jurisdiction_id, use=use.value if use else None,
+                              status=status.value if status else None, q=q)
+    rows, _ = queries.list_assets(session=session, actor=actor, region_id=_region_id(session),
+                                  flt=flt, limit=limit, offset=offset)
+    full = [a for a in rows if queries.may_see_all_fields(actor, a)]
+    return AssetPage(items=[AssetRead.model_validate(a) for a in full], total=len(full))
+
+
+@router.get("/assets/{asset_id}", response_model=AssetRead)
+def get_asset(asset_id: int, session: Session = Depends(get_session),
+              actor: Principal = Depends(allow(Action.property_read))) -> AssetRead:
+    return AssetRead.model_validate(queries.get_asset(session=session, actor=actor,
+                                                      asset_id=asset_id))
+
+
+@router.post("/assets", response_model=AssetRead, status_code=201)
+def create_asset(data: AssetIn, jurisdiction_id: int = Query(...),
+                 session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.property_manage))) -> AssetRead:
+    asset = service.create_asset(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
+                                 data=data, source="API")
+    session.commit()
+    return AssetRead.model_validate(asset)
+
+
+@router.put("/assets/{asset_id}", response_model=AssetRead)
+def update_asset(asset_id: int, data: AssetIn, session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.property_manage))) -> AssetRead:
+    asset = service.update_asset(session=session, actor=actor, asset_id=asset_id, data=data)
+    session.commit()
+    return AssetRead.model_validate(asset)
+
+
+@router.post("/assets/{asset_id}/status", response_model=AssetRead,
+             summary="Move an asset along its status machine (kept in its history)")
+def change_status(asset_id: int, data: StatusChangeIn, session: Session = Depends(get_session),
+                  actor: Principal = Depends(allow(Action.property_manage))) -> AssetRead:
+    asset = service.transition(session=session, actor=actor, asset_id=asset_id,
+                               to_status=data.to_status, reason=data.reason)
+    session.commit()
+    return AssetRead.model_validate(asset)
+
+
+@router.get("/assets/{asset_id}/true-cost", response_model=TrueCostOut,
+            summary="Annual true cost, each component with its formula, inputs and sources")
+def asset_true_cost(asset_id: int, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.property_read))) -> TrueCostOut:
+    asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
+    params = queries.parameters(session=session, region_id=_region_id(session))
+    tc = queries.asset_true_cost(asset, params)
+    return TrueCostOut(
+        asset_id=asset.id, total_cents=tc.total_cents, complete=tc.complete,
+        tco2e=tc.emissions.tco2e,
+        components=[ComponentOut(**c.__dict__) for c in tc.components],
+        emissions=tc.emissions.lines, parameters=params.__dict__)
+
+
+@router.get("/property/summary", response_model=list[RollupOut],
+            summary="True cost, floor area and tCO2e rolled up by jurisdiction or by use")
+def summary(by: str = Query("jurisdiction", pattern="^(jurisdiction|use)$"),
+            session: Session = Depends(get_session),
+            actor: Principal = Depends(allow(Action.property_read))) -> list[RollupOut]:
+    rows = queries.asset_rows(session=session, actor=actor, region_id=_region_id(session))
+    return [RollupOut(**g) for g in queries.rollup(rows, by)]
+
+
+@router.get("/property/parameters", response_model=dict[str, Any])
+def get_parameters(session: Session = Depends(get_session),
+                   _: Principal = Depends(allow(Action.property_read))) -> dict[str, Any]:
+    return queries.parameters(session=session, region_id=_region_id(session)).__dict__
+
+
+@router.put("/property/parameters", response_model=dict[str, Any])
+def put_parameters(params: dict[str, Any], session: Session = Depends(get_session),
+                   actor: Principal = Depends(allow(Action.property_parameters))
+                   ) -> dict[str, Any]:
+    service.set_parameters(session=session, actor=actor, region_id=_region_id(session),
+                           params=params)
+    session.commit()
+    return queries.parameters(session=session, region_id=_region_id(session)).__dict__

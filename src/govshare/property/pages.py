@@ -1,0 +1,216 @@
+"""Staff pages of the property registry: the registry with rollups, an asset's page with its
+true cost (every component with formula, inputs and sources), utilization, parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.tenancy import Action, Principal, allows
+from govshare.property import queries, service
+from govshare.property.calc import (
+    DISCOUNT_RATES,
+    Parameters,
+    condition_index,
+    dollars,
+    utilization_pct,
+)
+from govshare.property.models import AssetStatus, AssetUse
+from govshare.property.schemas import FIELD_GROUPS, STATUS_LABELS, USE_LABELS
+from govshare.property.service import ASSET_TRANSITIONS
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(include_in_schema=False)
+
+PARAMETER_HELP: dict[str, str] = {
+    "discount_rate": "Near-term Ramsey discount rate of the EPA social cost of greenhouse "
+                     "gases (2.5%, 2.0% or 1.5%)",
+    "repair_amortization_years": "Years over which repair needs are spread (straight line)",
+    "vacant_cost_cents_per_ft2": "Social cost of a vacant square foot per year, in cents",
+    "underused_below_pct": "Utilization (occupancy / capacity) below which an asset is under-used",
+    "vacant_below_pct": "Utilization below which an asset counts as vacant",
+    "electricity_cents_per_kwh": "Electricity price, cents per kWh",
+    "gas_cents_per_therm": "Natural gas price, cents per therm",
+    "steam_cents_per_kbtu": "District steam price, cents per kBtu",
+    "fuel_oil_cents_per_gallon": "Fuel oil price, cents per gallon",
+    "propane_cents_per_gallon": "Propane price, cents per gallon",
+    "scc_year": "Emission year for the social cost (empty: each asset's energy year)",
+    "default_grid_subregion": "eGRID subregion for assets without a ZIP code (e.g. NWPP)",
+}
+
+
+def _region(session: Session) -> Any:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return region
+
+
+def _bars(groups: list[dict[str, Any]], value: str) -> list[dict[str, Any]]:
+    """Rows for the server-rendered bar chart: label, value, width as % of the largest."""
+    top = max((g[value] for g in groups), default=0) or 1
+    return [{"label": g["label"], "value": g[value], "pct": round(g[value] / top * 100, 1),
+             "text": g.get("text", "")} for g in groups]
+
+
+@router.get("/property")
+def registry(
+    request: Request,
+    jurisdiction_id: str = Query("", max_length=12), use: str = Query("", max_length=40),
+    status: str = Query("", max_length=40), q: str = Query("", max_length=100),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.property_read)),
+) -> Response:
+    region = _region(session)
+    flt = queries.AssetFilter(
+        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
+        use=use if use in AssetUse.__members__ else None,
+        status=status if status in AssetStatus.__members__ else None, q=q or None)
+    assets, total = queries.list_assets(session=session, actor=actor, region_id=region.id,
+                                        flt=flt, limit=500)
+    rows = queries.asset_rows(session=session, actor=actor, region_id=region.id, flt=flt)
+    by_j = queries.rollup(rows, "jurisdiction")
+    by_use = queries.rollup(rows, "use")
+    members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    costs = {r.asset.id: r for r in rows}
+    return render(request, "property/registry.html", {
+        "region": region, "assets": assets, "total": total, "costs": costs,
+        "by_j": by_j, "by_use": by_use, "members": members,
+        "names": {j.id: j.name for j in members},
+        "filters": {"jurisdiction_id": jurisdiction_id, "use": use, "status": status, "q": q},
+        "uses": USE_LABELS, "statuses": STATUS_LABELS, "dollars": dollars,
+        "cost_bars": _bars([{"label": g["key"], "total": g["total_cents"],
+                             "text": dollars(g["total_cents"])} for g in by_j], "total"),
+        "carbon_bars": _bars([{"label": USE_LABELS.get(g["key"], g["key"]),
+                               "t": g["tco2e"], "text": f"{g['tco2e']:,.0f} t"}
+                              for g in by_use], "t"),
+        "can_manage": allows(actor, Action.property_manage),
+    })
+
+
+@router.get("/property/assets/{asset_id}")
+def asset_page(request: Request, asset_id: int, session: Session = Depends(get_session),
+               actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    return _asset_page(request, session, actor, asset_id, [])
+
+
+def _asset_page(request: Request, session: Session, actor: Principal, asset_id: int,
+                errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+    region = _region(session)
+    asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
+    params = queries.parameters(session=session, region_id=region.id)
+    tc = queries.asset_true_cost(asset, params)
+    j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
+    return render(request, "property/asset.html", {
+        "asset": asset, "jurisdiction": j, "tc": tc, "params": params, "dollars": dollars,
+        "history": queries.status_history(session=session, asset_id=asset.id),
+        "proposals": queries.list_proposals(session=session, asset_id=asset.id),
+        "next_statuses": sorted(ASSET_TRANSITIONS[AssetStatus(asset.status)]),
+        "groups": FIELD_GROUPS, "uses": USE_LABELS, "statuses": STATUS_LABELS,
+        "condition": condition_index(asset.repair_needs_cents, asset.replacement_value_cents),
+        "utilization": utilization_pct(asset.occupancy, asset.capacity),
+        "synthetic": set(asset.synthetic_fields or []), "errors": errors,
+        "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
+    }, status_code=status_code)
+
+
+@router.post("/property/assets/{asset_id}/status", dependencies=[Depends(csrf_protect)])
+def asset_status(request: Request, asset_id: int, to_status: str = Form(""),
+                 reason: str = Form(""), session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    try:
+        if to_status not in AssetStatus.__members__:
+            raise BadRequest(f"Unknown status {to_status!r}")
+        asset = service.transition(session=session, actor=actor, asset_id=asset_id,
+                                   to_status=AssetStatus(to_status), reason=reason or None)
+    except GovshareError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        return _asset_page(request, session, actor, asset_id,
+                           [{"loc": ["status"], "reason": exc.detail}], exc.status)
+    session.commit()
+    return redirect(f"/property/assets/{asset.id}",
+                    flash=f"Status is now {STATUS_LABELS[asset.status].lower()}.")
+
+
+@router.post("/property/assets/{asset_id}/publish", dependencies=[Depends(csrf_protect)])
+async def asset_publish(request: Request, asset_id: int,
+                        session: Session = Depends(get_session),
+                        actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    form = await request.form()
+    groups = [str(g) for g in form.getlist("groups")]
+    asset = service.publish_groups(session=session, actor=actor, asset_id=asset_id,
+                                   groups=groups)
+    session.commit()
+    shown = ", ".join(asset.public_groups) if asset.public_groups else "nothing (private)"
+    return redirect(f"/property/assets/{asset.id}", flash=f"Public now: {shown}.")
+
+
+@router.get("/property/utilization")
+def utilization(request: Request, session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    region = _region(session)
+    params = queries.parameters(session=session, region_id=region.id)
+    rows = queries.asset_rows(session=session, actor=actor, region_id=region.id)
+    ranked = sorted((r for r in rows if r.cost_per_occupied_ft2_cents is not None),
+                    key=lambda r: -(r.cost_per_occupied_ft2_cents or 0))
+    flagged = [r for r in rows if r.utilization_class in ("under-used", "vacant")]
+    classes: dict[str, int] = {}
+    for r in rows:
+        classes[r.utilization_class] = classes.get(r.utilization_class, 0) + 1
+    by_use: dict[str, list[float]] = {}
+    for r in rows:
+        if r.utilization is not None:
+            by_use.setdefault(r.asset.use, []).append(r.utilization)
+    use_bars = _bars([{"label": USE_LABELS.get(k, k), "u": sum(v) / len(v),
+                       "text": f"{sum(v) / len(v):.0f}% ({len(v)})"}
+                      for k, v in sorted(by_use.items())], "u")
+    return render(request, "property/utilization.html", {
+        "params": params, "ranked": ranked[:50], "flagged": flagged, "classes": classes,
+        "use_bars": use_bars, "dollars": dollars, "uses": USE_LABELS,
+        "statuses": STATUS_LABELS, "n": len(rows),
+    })
+
+
+@router.get("/property/parameters")
+def parameters_page(request: Request, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    region = _region(session)
+    params = queries.parameters(session=session, region_id=region.id)
+    return _parameters_page(request, actor, params.__dict__, [])
+
+
+def _parameters_page(request: Request, actor: Principal, values: dict[str, Any],
+                     errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+    return render(request, "property/parameters.html", {
+        "values": values, "defaults": Parameters().__dict__, "help": PARAMETER_HELP,
+        "rates": DISCOUNT_RATES, "errors": errors,
+        "can_edit": allows(actor, Action.property_parameters),
+    }, status_code=status_code)
+
+
+@router.post("/property/parameters", dependencies=[Depends(csrf_protect)])
+async def parameters_save(request: Request, session: Session = Depends(get_session),
+                          actor: Principal = Depends(allow(Action.property_parameters))
+                          ) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {}
+    for key in Parameters.__dataclass_fields__:
+        raw = str(form.get(key, "")).strip()
+        if raw != "":
+            values[key] = raw
+    try:
+        service.set_parameters(session=session, actor=actor, region_id=_region(session).id,
+                               params=values)
+    except GovshareError as exc:
+        return _parameters_page(request, actor, values,
+                                exc.errors or [{"loc": [], "reason": exc.detail}], exc.status)
+    session.commit()
+    return redirect("/property/parameters", flash="Parameters saved; every true cost now uses "
+                    "them.")

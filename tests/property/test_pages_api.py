@@ -1,0 +1,112 @@
+"""Property staff pages and JSON API: true cost on the page, status changes, parameters."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govshare.core.tenancy import Role
+from govshare.property.models import Asset
+from tests.conftest import csrf_from, login
+from tests.factories.property import asset
+from tests.factories.regions import api_key
+
+
+def test_asset_page_shows_every_cost_component_with_formula_and_sources(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    a = asset(session, ids["city"], name="Fleet garage", use="garage_maintenance",
+              synthetic_fields=["annual_om_cost_cents"])
+    login(client, "seattle.staff@demo.govshare.org")
+    r = client.get(f"/property/assets/{a.id}")
+    assert r.status_code == 200
+    for text in ("Operating and maintenance", "Energy", "Lease", "Repair needs, annualized",
+                 "Carbon (social cost)", "Vacant space (social cost)", "eGRID2023",
+                 "Social Cost of Greenhouse Gases", "repair needs / 10 years", "synthetic"):
+        assert text in r.text, text
+    api = client.get(f"/api/v1/assets/{a.id}/true-cost",
+                      headers={"Authorization": f"Bearer {api_key(session, Role.regional_analyst)}"})
+    assert api.status_code == 200
+    body = api.json()
+    assert body["total_cents"] == sum(c["cents"] for c in body["components"])
+    assert f"${body['total_cents'] / 100:,.0f}" in r.text
+
+
+def test_status_change_through_the_page(client: TestClient, session: Session,
+                                        ids: dict[str, int]) -> None:
+    a = asset(session, ids["city"])
+    login(client, "seattle.staff@demo.govshare.org")
+    page = client.get(f"/property/assets/{a.id}")
+    r = client.post(f"/property/assets/{a.id}/status",
+                    data={"to_status": "disposed", "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 400 and "cannot become disposed" in r.text
+    r = client.post(f"/property/assets/{a.id}/status",
+                    data={"to_status": "surplus", "reason": "moved out",
+                          "csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    session.refresh(a)
+    assert a.status == "surplus"
+    assert "moved out" in client.get(f"/property/assets/{a.id}").text
+
+
+def test_other_member_cannot_open_a_private_asset(client: TestClient, session: Session,
+                                                  ids: dict[str, int]) -> None:
+    a = asset(session, ids["county"], public_groups=[])
+    login(client, "seattle.staff@demo.govshare.org")
+    assert client.get(f"/property/assets/{a.id}").status_code == 404
+    key = api_key(session, Role.jurisdiction_staff, ids["city"])
+    r = client.get(f"/api/v1/assets/{a.id}", headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 404
+    r = client.post(f"/api/v1/assets/{a.id}/status", json={"to_status": "vacant"},
+                    headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 404
+
+
+def test_registry_and_utilization_pages(client: TestClient, session: Session,
+                                        ids: dict[str, int]) -> None:
+    asset(session, ids["city"], name="Half-empty office", capacity=100, occupancy=20)
+    login(client, "analyst@demo.govshare.org")
+    reg = client.get("/property")
+    assert reg.status_code == 200 and "Half-empty office" in reg.text
+    assert "Annual true cost by member" in reg.text
+    util = client.get("/property/utilization")
+    assert util.status_code == 200
+    flagged = util.text.split("<h2>Under-used and vacant</h2>")[1].split("<h2>Cost per")[0]
+    assert "Half-empty office" in flagged and "under-used" in flagged
+
+
+def test_parameters_page_admin_only(client: TestClient, session: Session) -> None:
+    login(client, "seattle.admin@demo.govshare.org")
+    page = client.get("/property/parameters")
+    assert page.status_code == 200 and "disabled" in page.text
+    r = client.post("/property/parameters", data={"discount_rate": "1.5%",
+                                                  "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 403
+    login(client, "admin@demo.govshare.org")
+    page = client.get("/property/parameters")
+    r = client.post("/property/parameters", data={"discount_rate": "1.5%",
+                                                  "repair_amortization_years": "zero",
+                                                  "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 422 and "Nothing was saved" in r.text
+    r = client.post("/property/parameters", data={"discount_rate": "1.5%",
+                                                  "csrf_token": csrf_from(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert '<option selected>1.5%</option>' in client.get("/property/parameters").text
+
+
+def test_api_create_and_list(client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    key = api_key(session, Role.jurisdiction_staff, ids["city"])
+    h = {"Authorization": f"Bearer {key}"}
+    body = {"asset_code": "API-1", "name": "Branch library", "use": "library",
+            "gross_floor_area_ft2": 8000}
+    r = client.post("/api/v1/assets", params={"jurisdiction_id": ids["city"]}, json=body,
+                    headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["pm_property_type"] == "Library"
+    r = client.post("/api/v1/assets", params={"jurisdiction_id": ids["county"]}, json=body,
+                    headers=h)
+    assert r.status_code == 403
+    listed = client.get("/api/v1/assets", headers=h).json()
+    assert "API-1" in {a["asset_code"] for a in listed["items"]}
+    assert session.scalars(sa.select(Asset).where(Asset.asset_code == "API-1")).one()
