@@ -24,8 +24,9 @@ def test_asset_page_shows_every_cost_component_with_formula_and_sources(
                  "Carbon (social cost)", "Vacant space (social cost)", "eGRID2023",
                  "Social Cost of Greenhouse Gases", "repair needs / 10 years", "synthetic"):
         assert text in r.text, text
+    key = api_key(session, Role.regional_analyst)
     api = client.get(f"/api/v1/assets/{a.id}/true-cost",
-                      headers={"Authorization": f"Bearer {api_key(session, Role.regional_analyst)}"})
+                     headers={"Authorization": f"Bearer {key}"})
     assert api.status_code == 200
     body = api.json()
     assert body["total_cents"] == sum(c["cents"] for c in body["components"])
