@@ -77,6 +77,7 @@ class Action(StrEnum):
     property_read = "property.read"  # staff views of the registry (own + others' public)
     property_manage = "property.manage"  # register, edit, import, change status, decide
     property_parameters = "property.parameters"  # region-wide cost parameters
+    property_consolidate = "property.consolidate"  # cross-member consolidation plans
     proposal_submit = "proposal.submit"  # the public window's proposal form
 
 
@@ -104,6 +105,7 @@ POLICY: dict[Action, dict[Role, str]] = {
         Role.jurisdiction_staff: "own",
     },
     Action.property_parameters: {Role.regional_admin: "any"},
+    Action.property_consolidate: {Role.regional_admin: "any", Role.regional_analyst: "any"},
     Action.proposal_submit: {r: "any" for r in Role},
 }
 

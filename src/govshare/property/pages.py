@@ -3,6 +3,7 @@ true cost (every component with formula, inputs and sources), utilization, param
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -12,7 +13,7 @@ from sqlalchemy.orm import Session
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property import queries, service
+from govshare.property import planning, queries, service
 from govshare.property.calc import (
     DISCOUNT_RATES,
     Parameters,
@@ -214,3 +215,43 @@ async def parameters_save(request: Request, session: Session = Depends(get_sessi
     session.commit()
     return redirect("/property/parameters", flash="Parameters saved; every true cost now uses "
                     "them.")
+
+
+@router.get("/property/consolidation")
+def consolidation_page(
+    request: Request,
+    use: str = Query("", max_length=40),
+    max_km: str = Query("15", max_length=10),
+    max_sites: str = Query("", max_length=6),
+    travel: str = Query(str(planning.DEFAULT_TRAVEL_CENTS_PER_PERSON_KM / 100), max_length=12),
+    keep: list[int] = Query([]),
+    close: list[int] = Query([]),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.property_consolidate)),
+) -> Response:
+    """Run the consolidation MILP for one use and show the plan (GET: nothing is written)."""
+    region = _region(session)
+    result, error = None, None
+    form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel}
+    if use:
+        try:
+            if use not in AssetUse.__members__:
+                raise BadRequest(f"Unknown use {use!r}")
+            try:
+                km = float(max_km)
+                sites_cap = int(max_sites) if max_sites.strip() else None
+                travel_cents = round(float(travel) * 100)
+            except ValueError:
+                raise BadRequest("Distance, number of sites and travel cost must be numbers"
+                                 ) from None
+            pins = {**{i: True for i in keep}, **{i: False for i in close}}
+            result = planning.plan(session=session, actor=actor, region_id=region.id, use=use,
+                                   max_km=km, max_sites=sites_cap,
+                                   travel_cents_per_person_km=travel_cents, pins=pins)
+        except GovshareError as exc:
+            error = exc.detail
+    return render(request, "property/consolidation.html", {
+        "form": form, "result": result, "error": error, "uses": USE_LABELS,
+        "dollars": dollars, "travel_source": planning.TRAVEL_SOURCE,
+        "map_json": json.dumps(result.map_data()) if result else None,
+    }, status_code=400 if error else 200)
