@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from govshare.cli import demo_frontoffice
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -101,6 +102,10 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
             session=session, actor=actor, region_id=result.region_id,
             data=UserCreate(email=email, full_name=full_name, password=DEMO_PASSWORD, role=role,
                             jurisdiction_id=names[jname] if jname else None))
+    step("sample service catalogue")
+    demo_frontoffice.build(session, actor, result.region_id,
+                           {"state": state_id, "county": county_id, "city": seattle_id,
+                            "schools": sps_id, "port": port_id})
 
 
 def print_logins(built: bool) -> None:

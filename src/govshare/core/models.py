@@ -16,6 +16,7 @@ DOMAIN_MODEL_MODULES = (
     "govshare.regions.models",
     "govshare.geo.models",
     "govshare.property.models",
+    "govshare.frontoffice.models",
 )
 
 for _name in DOMAIN_MODEL_MODULES:

@@ -1,0 +1,248 @@
+"""Reads of the front office: catalogue search, what applies at a place, journeys, routing,
+request lookups and staff queues (filtered by the acting principal)."""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from govshare.core.db import utcnow
+from govshare.core.errors import NotFound
+from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
+from govshare.frontoffice.calc import CLOSED_STATES, bbox_around, haversine_m
+from govshare.frontoffice.models import (
+    Journey,
+    RequestUpdate,
+    Service,
+    ServiceOwner,
+    ServiceRequest,
+)
+from govshare.geo import queries as geo_queries
+from govshare.geo.schemas import LocateResult
+from govshare.regions import queries as regions_queries
+
+
+def search_text(*parts: object) -> str:
+    """The lower-cased text a service is found by (name, description, keywords, ...)."""
+    out = []
+    for p in parts:
+        if isinstance(p, list | tuple):
+            out.extend(str(x) for x in p)
+        elif p:
+            out.append(str(p))
+    return " ".join(out).lower()
+
+
+def search_services(*, session: Session, region_id: int, q: str | None = None,
+                    life_event: str | None = None, target_group: str | None = None,
+                    accepts_requests: bool | None = None) -> list[Service]:
+    """Every word of ``q`` must appear (name, description, keywords, group, events)."""
+    stmt = select(Service).where(Service.region_id == region_id)
+    for word in (q or "").lower().split()[:8]:
+        stmt = stmt.where(Service.search_text.like(f"%{word[:40]}%"))
+    if accepts_requests is not None:
+        stmt = stmt.where(Service.accepts_requests.is_(accepts_requests))
+    rows = list(session.scalars(stmt.order_by(Service.name)))
+    if life_event:
+        rows = [s for s in rows if life_event in (s.life_events or [])]
+    if target_group:
+        rows = [s for s in rows if target_group in (s.target_groups or [])]
+    return rows
+
+
+def get_service(*, session: Session, region_id: int, code: str) -> Service:
+    s = session.scalars(select(Service).where(Service.region_id == region_id,
+                                              Service.code == code)).first()
+    if s is None:
+        raise NotFound(f"No service with code {code!r}")
+    return s
+
+
+def owners(*, session: Session, service_id: int) -> list[ServiceOwner]:
+    return list(session.scalars(select(ServiceOwner).where(ServiceOwner.service_id == service_id)
+                                .order_by(ServiceOwner.priority, ServiceOwner.id)))
+
+
+@dataclass
+class Routing:
+    jurisdiction_id: int | None
+    reason: str
+    located: LocateResult
+
+
+def route(*, session: Session, region_id: int, service: Service, lon: float, lat: float
+          ) -> Routing:
+    """The member that owns ``service`` at the point: the lowest-priority-number owner whose
+    boundary contains it."""
+    located = geo_queries.locate(session=session, region_id=region_id, lon=lon, lat=lat)
+    here = {j.id for j in located.jurisdictions}
+    if not here:
+        return Routing(None, "The location is outside every member of the region.", located)
+    for o in owners(session=session, service_id=service.id):
+        if o.jurisdiction_id in here:
+            return Routing(o.jurisdiction_id, "owner at this location", located)
+    names = ", ".join(j.name for j in located.jurisdictions)
+    return Routing(None, f"No member provides {service.name!r} at this location "
+                         f"(served here by: {names}).", located)
+
+
+@dataclass
+class PlaceServices:
+    located: LocateResult
+    by_jurisdiction: list[tuple[Any, list[Service]]]
+    by_life_event: dict[str, list[tuple[Service, str]]]
+
+
+def services_at(*, session: Session, region_id: int, lon: float, lat: float,
+                located: LocateResult | None = None) -> PlaceServices:
+    """Every member serving the point and the services each offers there.
+
+    A service is offered here by the owner that routing would pick; services without owners
+    are shown under no member (general information).
+    """
+    located = located or geo_queries.locate(session=session, region_id=region_id, lon=lon,
+                                            lat=lat)
+    here = [j.id for j in located.jurisdictions]
+    services = search_services(session=session, region_id=region_id)
+    owner_rows = session.execute(
+        select(ServiceOwner.service_id, ServiceOwner.jurisdiction_id, ServiceOwner.priority)
+        .join(Service, Service.id == ServiceOwner.service_id)
+        .where(Service.region_id == region_id)).all()
+    owners_of: dict[int, list[tuple[int, int]]] = {}
+    for sid, jid, prio in owner_rows:
+        owners_of.setdefault(sid, []).append((prio, jid))
+    by_j: dict[int, list[Service]] = {jid: [] for jid in here}
+    for s in services:
+        for _prio, jid in sorted(owners_of.get(s.id, [])):
+            if jid in by_j:
+                by_j[jid].append(s)
+                break
+    members = {j.id: j for j in located.jurisdictions}
+    by_event: dict[str, list[tuple[Service, str]]] = {}
+    for jid, svcs in by_j.items():
+        for s in svcs:
+            for ev in s.life_events or []:
+                by_event.setdefault(ev, []).append((s, members[jid].name))
+    return PlaceServices(located=located,
+                         by_jurisdiction=[(members[jid], by_j[jid]) for jid in here],
+                         by_life_event=by_event)
+
+
+def journeys(*, session: Session, region_id: int) -> list[Journey]:
+    return list(session.scalars(select(Journey).where(Journey.region_id == region_id)
+                                .order_by(Journey.title)))
+
+
+def journey(*, session: Session, region_id: int, life_event: str) -> Journey:
+    j = session.scalars(select(Journey).where(Journey.region_id == region_id,
+                                              Journey.life_event == life_event)).first()
+    if j is None:
+        raise NotFound("No step-by-step guide for that life event yet")
+    return j
+
+
+# ------------------------------------------------------------------------------ requests
+
+
+def request_by_public_id(*, session: Session, public_id: str) -> ServiceRequest:
+    r = session.scalars(select(ServiceRequest).where(ServiceRequest.public_id == public_id)
+                        ).first()
+    if r is None:
+        raise NotFound(f"No request {public_id}")
+    return r
+
+
+def request_for_staff(*, session: Session, actor: Principal, request_id: int) -> ServiceRequest:
+    r = session.get(ServiceRequest, request_id)
+    if r is None or not can_see_jurisdiction_rows(actor, r.jurisdiction_id):
+        raise NotFound("Request not found")
+    return r
+
+
+def updates(*, session: Session, request_id: int, public_only: bool) -> list[RequestUpdate]:
+    stmt = select(RequestUpdate).where(RequestUpdate.request_id == request_id)
+    if public_only:
+        stmt = stmt.where(RequestUpdate.public.is_(True))
+    return list(session.scalars(stmt.order_by(RequestUpdate.at, RequestUpdate.id)))
+
+
+@dataclass
+class QueueFilter:
+    jurisdiction_id: int | None = None
+    status: str | None = None
+    service_code: str | None = None
+    channel: str | None = None
+    open_only: bool = True
+
+
+def queue(*, session: Session, actor: Principal, region_id: int, flt: QueueFilter,
+          limit: int = 200, offset: int = 0) -> tuple[list[ServiceRequest], int]:
+    stmt = select(ServiceRequest).where(ServiceRequest.region_id == region_id)
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(ServiceRequest.jurisdiction_id.in_(visible))
+    if flt.jurisdiction_id:
+        stmt = stmt.where(ServiceRequest.jurisdiction_id == flt.jurisdiction_id)
+    if flt.status:
+        stmt = stmt.where(ServiceRequest.status == flt.status)
+    elif flt.open_only:
+        stmt = stmt.where(ServiceRequest.status.not_in(CLOSED_STATES))
+    if flt.channel:
+        stmt = stmt.where(ServiceRequest.channel == flt.channel)
+    if flt.service_code:
+        stmt = stmt.join(Service, Service.id == ServiceRequest.service_id).where(
+            Service.code == flt.service_code)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(stmt.order_by(ServiceRequest.requested_at.desc(),
+                                         ServiceRequest.id.desc()).limit(limit).offset(offset))
+    return list(rows), int(total)
+
+
+def nearby_open(*, session: Session, service_id: int, lon: float, lat: float,
+                meters: float = 150, days: int = 30, exclude_id: int | None = None
+                ) -> list[tuple[ServiceRequest, float]]:
+    """Open requests of the same service within ``meters`` in the last ``days``: possible
+    duplicates, nearest first."""
+    minx, miny, maxx, maxy = bbox_around(lon, lat, meters)
+    stmt = select(ServiceRequest).where(
+        ServiceRequest.service_id == service_id,
+        ServiceRequest.status.not_in(CLOSED_STATES),
+        ServiceRequest.requested_at >= utcnow() - timedelta(days=days),
+        ServiceRequest.lon.between(minx, maxx), ServiceRequest.lat.between(miny, maxy))
+    if exclude_id is not None:
+        stmt = stmt.where(ServiceRequest.id != exclude_id)
+    out = []
+    for r in session.scalars(stmt):
+        if r.lon is None or r.lat is None:
+            continue
+        d = haversine_m(lon, lat, r.lon, r.lat)
+        if d <= meters:
+            out.append((r, d))
+    return sorted(out, key=lambda t: t[1])
+
+
+def channel_stats(*, session: Session, actor: Principal, region_id: int) -> list[dict[str, Any]]:
+    """Volume and median hours to close, by channel and jurisdiction (value-case input)."""
+    stmt = select(ServiceRequest.channel, ServiceRequest.jurisdiction_id,
+                  ServiceRequest.requested_at, ServiceRequest.closed_at).where(
+        ServiceRequest.region_id == region_id)
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(ServiceRequest.jurisdiction_id.in_(visible))
+    groups: dict[tuple[str, int], list[Any]] = {}
+    for ch, jid, req, closed in session.execute(stmt):
+        groups.setdefault((ch, jid), []).append((req, closed))
+    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                      region_id=region_id)}
+    out = []
+    for (ch, jid), items in sorted(groups.items()):
+        hours = [(c - r).total_seconds() / 3600 for r, c in items if c is not None]
+        median = statistics.median(hours) if hours else None
+        out.append({"channel": ch, "jurisdiction": names.get(jid, str(jid)),
+                    "volume": len(items), "closed": len(hours), "median_hours_to_close": median})
+    return out

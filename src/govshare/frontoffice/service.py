@@ -1,0 +1,227 @@
+"""Writes of the front office: the catalogue, and service requests from every channel.
+
+Invariants:
+- A request is routed once, on submission, to the member that owns its service at its point
+  (``queries.route``); staff may forward it to another member later, which is recorded.
+- Status changes follow ``calc.REQUEST_TRANSITIONS`` and each leaves a ``RequestUpdate``;
+  the DB check constraint backs the status values.
+- Personal data (contact fields) never enters the audit log or public responses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from govshare.core import audit
+from govshare.core.db import utcnow
+from govshare.core.errors import BadRequest, ValidationFailed
+from govshare.core.security import new_token
+from govshare.core.tenancy import Action, Principal, authorize
+from govshare.frontoffice import calc, queries
+from govshare.frontoffice.models import (
+    Channel,
+    Journey,
+    RequestStatus,
+    RequestUpdate,
+    Service,
+    ServiceOwner,
+    ServiceRequest,
+)
+from govshare.frontoffice.schemas import RequestAction, RequestIn, ServiceIn
+from govshare.geo import queries as geo_queries
+from govshare.regions import queries as regions_queries
+
+STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
+
+
+# ------------------------------------------------------------------------------ catalogue
+
+
+def save_service(*, session: Session, actor: Principal, region_id: int, data: ServiceIn,
+                 owners: list[tuple[int, int]] | None = None) -> Service:
+    """Create or replace a catalogue entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
+    authorize(actor, Action.catalogue_manage)
+    problems = calc.check_definitions(data.attributes)
+    if problems:
+        raise ValidationFailed("The service's attributes are not valid", errors=[
+            {"loc": ["attributes"], "reason": p} for p in problems])
+    svc = session.scalars(select(Service).where(Service.region_id == region_id,
+                                                Service.code == data.code)).first()
+    before = None
+    if svc is None:
+        svc = Service(region_id=region_id, code=data.code)
+        session.add(svc)
+    else:
+        before = {"name": svc.name, "accepts_requests": svc.accepts_requests}
+    values = data.model_dump(mode="json")
+    for key, value in values.items():
+        setattr(svc, key, value)
+    svc.search_text = queries.search_text(data.name, data.description, data.group,
+                                          data.keywords, data.life_events, data.target_groups,
+                                          data.code)
+    session.flush()
+    if owners is not None:
+        for jid, _prio in owners:
+            j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jid)
+            if j.region_id != region_id:
+                raise BadRequest(f"Jurisdiction {jid} is not a member of this region")
+        session.execute(delete(ServiceOwner).where(ServiceOwner.service_id == svc.id))
+        for jid, prio in owners:
+            session.add(ServiceOwner(service_id=svc.id, jurisdiction_id=jid, priority=prio))
+        session.flush()
+    audit.record(session, actor, action="service.save", entity="service", entity_id=svc.id,
+                 before=before, after={"code": svc.code, "name": svc.name,
+                                       "accepts_requests": svc.accepts_requests,
+                                       "owners": owners})
+    return svc
+
+
+def save_journey(*, session: Session, actor: Principal, region_id: int, life_event: str,
+                 title: str, summary: str, steps: list[dict[str, str]], sample: bool = False
+                 ) -> Journey:
+    authorize(actor, Action.catalogue_manage)
+    j = session.scalars(select(Journey).where(Journey.region_id == region_id,
+                                              Journey.life_event == life_event)).first()
+    if j is None:
+        j = Journey(region_id=region_id, life_event=life_event)
+        session.add(j)
+    j.title, j.summary, j.steps, j.sample = title, summary, steps, sample
+    session.flush()
+    audit.record(session, actor, action="journey.save", entity="journey", entity_id=j.id,
+                 after={"life_event": life_event, "steps": len(steps)})
+    return j
+
+
+# ------------------------------------------------------------------------------ requests
+
+
+def submit_request(*, session: Session, actor: Principal, region_id: int, data: RequestIn,
+                   now: datetime | None = None) -> ServiceRequest:
+    """Record a request from any channel and route it to the owner at its location."""
+    authorize(actor, Action.request_submit)
+    if data.channel in STAFF_CHANNELS and not actor.role.is_regional and \
+            not actor.role.is_jurisdictional:
+        raise BadRequest(f"Only staff record {data.channel.value.replace('_', '-')} requests")
+    service = queries.get_service(session=session, region_id=region_id, code=data.service_code)
+    if not service.accepts_requests:
+        raise BadRequest(f"{service.name!r} does not take requests; see its channels instead")
+    lon, lat = data.lon, data.lat
+    if (lon is None) != (lat is None):
+        raise BadRequest("Give both lat and long, or neither")
+    if lon is None or lat is None:
+        if not data.zipcode:
+            raise BadRequest("A location is required: lat and long, or an address with its ZIP "
+                             "code")
+        point = geo_queries.geocode_zip(data.zipcode)
+        lon, lat = point.lon, point.lat
+    routing = queries.route(session=session, region_id=region_id, service=service, lon=lon,
+                            lat=lat)
+    if routing.jurisdiction_id is None:
+        raise BadRequest(routing.reason)
+    if data.jurisdiction_id is not None and data.jurisdiction_id != routing.jurisdiction_id:
+        jur = {j.id: j.name for j in routing.located.jurisdictions}
+        raise BadRequest(f"At this location {service.name!r} is handled by "
+                         f"{jur.get(routing.jurisdiction_id)}, not jurisdiction "
+                         f"{data.jurisdiction_id}")
+    attrs, errors = calc.validate_attributes(service.attributes or [], data.attributes)
+    if errors:
+        raise ValidationFailed("Some answers about the request are missing or not valid",
+                               errors=[{"loc": ["attribute", e["code"]], "reason": e["reason"]}
+                                       for e in errors])
+    now = now or utcnow()
+    req = ServiceRequest(
+        region_id=region_id, public_id=new_token(12), token=new_token(16),
+        service_id=service.id, jurisdiction_id=routing.jurisdiction_id,
+        status=RequestStatus.submitted.value, channel=data.channel.value,
+        description=calc.plain_text(data.description), lat=lat, lon=lon,
+        address=calc.plain_text(data.address, 300), address_id=data.address_id,
+        zipcode=data.zipcode, attributes=attrs, media_url=data.media_url,
+        contact_first_name=data.first_name, contact_last_name=data.last_name,
+        contact_email=str(data.email).lower() if data.email else None,
+        contact_phone=data.phone, device_id=data.device_id, account_id=data.account_id,
+        recorded_by=actor.ref, requested_at=now, updated_at=now)
+    session.add(req)
+    session.flush()
+    req.public_id = calc.public_request_id(now.year, req.id)
+    session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="status",
+                              to_value=RequestStatus.submitted.value,
+                              note=f"Received by {data.channel.value.replace('_', '-')}",
+                              public=True))
+    session.flush()
+    audit.record(session, actor, action="request.submit", entity="service_request",
+                 entity_id=req.public_id, jurisdiction_id=req.jurisdiction_id,
+                 after={"service": service.code, "channel": req.channel})
+    return req
+
+
+def act_on_request(*, session: Session, actor: Principal, request_id: int,
+                   action: RequestAction) -> ServiceRequest:
+    """Staff: change status, add a note, forward to another member, recategorize."""
+    req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
+    authorize(actor, Action.request_manage, req.jurisdiction_id)
+    now = utcnow()
+    changed = False
+    before = {"status": req.status, "jurisdiction_id": req.jurisdiction_id,
+              "service_id": req.service_id}
+    if action.duplicate_of:
+        original = queries.request_by_public_id(session=session, public_id=action.duplicate_of)
+        if original.id == req.id:
+            raise BadRequest("A request cannot duplicate itself")
+        req.duplicate_of_id = original.id
+        action = action.model_copy(update={"to_status": RequestStatus.duplicate,
+                                           "note": action.note or
+                                           f"Same as request {original.public_id}"})
+    if action.to_status is not None and action.to_status.value != req.status:
+        if not calc.can_transition(req.status, action.to_status.value):
+            raise BadRequest(f"A request that is {calc.STATUS_LABELS[req.status].lower()} "
+                             f"cannot become {calc.STATUS_LABELS[action.to_status.value].lower()}")
+        session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="status",
+                                  from_value=req.status, to_value=action.to_status.value,
+                                  note=action.note, public=action.public))
+        req.status = action.to_status.value
+        req.closed_at = now if req.status in calc.CLOSED_STATES else None
+        if action.public and action.note:
+            req.status_notes = action.note
+        changed = True
+    if action.recategorize_to:
+        new_service = queries.get_service(session=session, region_id=req.region_id,
+                                          code=action.recategorize_to)
+        if not new_service.accepts_requests:
+            raise BadRequest(f"{new_service.name!r} does not take requests")
+        old = session.get(Service, req.service_id)
+        session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref,
+                                  kind="recategorize", from_value=old.code if old else None,
+                                  to_value=new_service.code, note=action.note, public=True))
+        req.service_id = new_service.id
+        changed = True
+    if action.forward_to_jurisdiction_id is not None and \
+            action.forward_to_jurisdiction_id != req.jurisdiction_id:
+        target = regions_queries.get_jurisdiction(session=session,
+                                                  jurisdiction_id=action.forward_to_jurisdiction_id)
+        if target.region_id != req.region_id:
+            raise BadRequest("Requests can be forwarded only to members of the region")
+        current = regions_queries.get_jurisdiction(session=session,
+                                                   jurisdiction_id=req.jurisdiction_id)
+        session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="forward",
+                                  from_value=current.name, to_value=target.name,
+                                  note=action.note or "Not ours: forwarded", public=True))
+        req.jurisdiction_id = target.id
+        changed = True
+    if not changed:
+        if not action.note:
+            raise BadRequest("Nothing to do: give a status, a note, a new category or a member "
+                             "to forward to")
+        session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="note",
+                                  note=action.note, public=action.public))
+        if action.public:
+            req.status_notes = action.note
+    req.updated_at = now
+    session.flush()
+    audit.record(session, actor, action="request.update", entity="service_request",
+                 entity_id=req.public_id, jurisdiction_id=req.jurisdiction_id, before=before,
+                 after={"status": req.status, "jurisdiction_id": req.jurisdiction_id,
+                        "service_id": req.service_id})
+    return req
