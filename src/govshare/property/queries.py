@@ -8,6 +8,7 @@ groups, and an asset with none does not exist for them (404).
 from __future__ import annotations
 
 import csv
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -302,3 +303,44 @@ def public_window(*, session: Session, region_id: int, q: str | None = None,
     for a in session.scalars(stmt.order_by(Asset.name)):
         out.append((a, public_view(a, names[a.jurisdiction_id])))
     return out
+
+
+# ------------------------------------------------------------------------------ proposals
+
+
+def proposal_queue(*, session: Session, actor: Principal,
+                   statuses: Sequence[str] | None = None, kind: str | None = None,
+                   limit: int = 200, offset: int = 0
+                   ) -> tuple[list[tuple[Proposal, Asset]], int]:
+    """Proposals the actor's jurisdiction must answer (every member's, for regional roles),
+    oldest first within each status, so the longest-waiting is at the top."""
+    visible = visible_jurisdiction_ids(actor)
+    stmt = select(Proposal, Asset).join(Asset, Asset.id == Proposal.asset_id)
+    if visible is not None:
+        stmt = stmt.where(Proposal.jurisdiction_id.in_(sorted(visible)))
+    if statuses:
+        stmt = stmt.where(Proposal.status.in_(list(statuses)))
+    if kind:
+        stmt = stmt.where(Proposal.kind == kind)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.execute(stmt.order_by(Proposal.created_at, Proposal.id)
+                           .limit(limit).offset(offset)).all()
+    return [(row[0], row[1]) for row in rows], int(total)
+
+
+def get_proposal(*, session: Session, actor: Principal, proposal_id: int) -> Proposal:
+    """The full proposal (contact details included) for the owner's staff and regional
+    roles; 404 for anyone else."""
+    proposal = session.get(Proposal, proposal_id)
+    if proposal is None or not can_see_jurisdiction_rows(actor, proposal.jurisdiction_id):
+        raise NotFound("Proposal not found")
+    return proposal
+
+
+def get_public_proposal(*, session: Session, proposal_id: int) -> Proposal:
+    """A proposal whose asset is public (callers show only its public fields); else 404."""
+    proposal = session.get(Proposal, proposal_id)
+    asset = session.get(Asset, proposal.asset_id) if proposal is not None else None
+    if proposal is None or asset is None or not asset.public_groups:
+        raise NotFound("Proposal not found")
+    return proposal

@@ -1,0 +1,233 @@
+"""The public window's rules, shared by its page router (``public_pages``) and its JSON router
+(``public_api``), which may not import each other.
+
+Invariants (each has a test in ``tests/property/test_public_window.py``):
+
+- Everything handed to a public response is built from :class:`AssetPublic` (the asset's
+  published field groups) or :class:`ProposalPublic` (no name, organisation, e-mail or
+  description). Templates and feeds never see an ``Asset`` or ``Proposal`` row.
+- Being listed in the window says an asset's status, so an asset is listed — and takes
+  submissions through the window — only if its ``status`` group is published.
+- Search matches published text only (name, type, and the address only if the location is
+  published): a search must not be a way to probe a private field.
+- Submissions are rate-limited per client address in the database (``core.ratelimit``), so
+  every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from govshare.core import ratelimit
+from govshare.core.errors import BadRequest, RateLimited
+from govshare.core.tenancy import Principal
+from govshare.property import queries, service
+from govshare.property.models import AssetStatus, Proposal
+from govshare.property.schemas import (
+    FIELD_GROUPS,
+    STATUS_LABELS,
+    USE_LABELS,
+    AssetPublic,
+    ProposalIn,
+    ProposalPublic,
+)
+
+SUBMISSIONS_PER_WINDOW = 5
+SUBMISSION_WINDOW = timedelta(hours=1)
+RATE_BUCKET = "proposal-client"
+OPEN_TO_PROPOSALS = frozenset(s.value for s in service.OPEN_TO_PROPOSALS)
+OPEN_TO_CHALLENGE = frozenset(s.value for s in service.OPEN_TO_CHALLENGE)
+WINDOW_STATUSES = tuple(queries.PUBLIC_WINDOW_STATUSES)
+# Fields shown as the list's own columns or as a feature's geometry, not repeated as facts.
+GEOMETRY_FIELDS = ("lon", "lat", "footprint_geojson")
+FEED_FIRST = ("name", "use", "status")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class Listed:
+    """One asset as the public sees it, with the published fields that are demo-generated."""
+
+    view: AssetPublic
+    synthetic: frozenset[str]
+
+    @property
+    def id(self) -> int:
+        return self.view.id
+
+    def get(self, name: str) -> Any:
+        return self.view.fields.get(name)
+
+
+def reference(proposal_id: int) -> str:
+    """The number a member of the public quotes about their submission."""
+    return f"P-{proposal_id:06d}"
+
+
+def listed(asset: Any, view: AssetPublic) -> Listed:
+    return Listed(view=view,
+                  synthetic=frozenset(asset.synthetic_fields or []) & frozenset(view.fields))
+
+
+def status_is_public(view: AssetPublic) -> bool:
+    return "status" in view.public_groups
+
+
+def _haystack(view: AssetPublic) -> str:
+    f = view.fields
+    parts = [f.get("name"), f.get("pm_property_type"), USE_LABELS.get(f.get("use") or ""),
+             view.jurisdiction_name]
+    if "location" in view.public_groups:
+        parts += [f.get("address"), f.get("city"), f.get("zip")]
+    return " ".join(str(p) for p in parts if p).lower()
+
+
+def listing(*, session: Session, region_id: int, q: str | None = None, use: str | None = None,
+            status: str | None = None, include_in_use: bool = False) -> list[Listed]:
+    """Public assets that are surplus, vacant or under-used (and in use, if asked), whose
+    status is published; ``q`` must match published text, every word of it."""
+    if status == AssetStatus.in_use.value:
+        include_in_use = True
+    rows = queries.public_window(session=session, region_id=region_id, use=use or None,
+                                 status=status or None, include_in_use=include_in_use)
+    words = (q or "").lower().split()
+    out = []
+    for asset, view in rows:
+        if not status_is_public(view):
+            continue
+        if words:
+            hay = _haystack(view)
+            if not all(w in hay for w in words):
+                continue
+        out.append(listed(asset, view))
+    return out
+
+
+def get(*, session: Session, asset_id: int) -> Listed:
+    asset, view = queries.get_public_asset(session=session, asset_id=asset_id)
+    return listed(asset, view)
+
+
+def open_for(item: Listed) -> str | None:
+    """Which kind of submission the window offers for this asset: "proposal", "challenge" or
+    none (its status is unpublished, or it is being disposed of)."""
+    if not status_is_public(item.view):
+        return None
+    status = item.get("status")
+    if status in OPEN_TO_PROPOSALS:
+        return "proposal"
+    if status in OPEN_TO_CHALLENGE:
+        return "challenge"
+    return None
+
+
+def proposals(*, session: Session, asset_id: int) -> list[ProposalPublic]:
+    return [ProposalPublic.model_validate(p)
+            for p in queries.list_proposals(session=session, asset_id=asset_id)]
+
+
+def public_history(*, session: Session, proposal_id: int) -> list[dict[str, Any]]:
+    """Status changes with their dates; staff notes and who made them stay internal."""
+    return [{"to_status": h.to_status, "at": h.at}
+            for h in queries.proposal_history(session=session, proposal_id=proposal_id)]
+
+
+# ------------------------------------------------------------------------------ submissions
+
+
+def check_rate(*, session: Session, client: str) -> None:
+    used = ratelimit.hits(session, RATE_BUCKET, client, SUBMISSION_WINDOW)
+    if used >= SUBMISSIONS_PER_WINDOW:
+        minutes = int(SUBMISSION_WINDOW.total_seconds() // 60)
+        raise RateLimited(
+            f"{SUBMISSIONS_PER_WINDOW} submissions have been sent from your address in the "
+            f"last {minutes} minutes, which is as many as we take. Please try again later.",
+            retry_after=int(SUBMISSION_WINDOW.total_seconds()))
+
+
+def submit(*, session: Session, actor: Principal, asset_id: int, data: ProposalIn,
+           client: str) -> Proposal:
+    """Rate-limit, check the asset takes this kind of submission here, then store it."""
+    check_rate(session=session, client=client)
+    item = get(session=session, asset_id=asset_id)
+    if not status_is_public(item.view):
+        raise BadRequest("This asset does not take proposals or challenges through the public "
+                         "window; contact its owner, " + item.view.jurisdiction_name + ".")
+    ratelimit.hit(session, RATE_BUCKET, client)
+    return service.submit_proposal(session=session, actor=actor, asset_id=asset_id, data=data)
+
+
+def honeypot(*, session: Session, client: str) -> None:
+    """A form that filled the field people are asked to leave empty: count it, store nothing."""
+    check_rate(session=session, client=client)
+    ratelimit.hit(session, RATE_BUCKET, client)
+
+
+# ------------------------------------------------------------------------------ feeds
+
+
+def _feed_fields(items: Iterable[Listed]) -> list[str]:
+    present = {name for item in items for name in item.view.fields}
+    ordered = [f for group in FIELD_GROUPS.values() for f in group]
+    return [f for f in ordered if f in present and f not in FEED_FIRST
+            and f not in GEOMETRY_FIELDS]
+
+
+def _safe_cell(value: Any) -> Any:
+    """Neutralise spreadsheet formulas (CSV injection): text starting with = + - @ or a tab or
+    carriage return gets a leading apostrophe. Numbers are written by us and stay numbers
+    (a longitude of -122.3 is not a formula)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_feed(items: list[Listed], base_url: str) -> str:
+    extra = _feed_fields(items)
+    header = ["id", "name", "jurisdiction", "use", "status", "url", "lon", "lat", *extra,
+              "synthetic_fields"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(header)
+    for item in items:
+        f = item.view.fields
+        row = [item.id, f.get("name"), item.view.jurisdiction_name, f.get("use"),
+               f.get("status"), f"{base_url}/property/public/{item.id}", f.get("lon"),
+               f.get("lat"), *(f.get(name) for name in extra),
+               " ".join(sorted(item.synthetic))]
+        w.writerow([_safe_cell(v) for v in row])
+    return buf.getvalue()
+
+
+def feature(item: Listed, base_url: str) -> dict[str, Any]:
+    """An RFC 7946 Feature: a Point if the location is published, else a null geometry."""
+    f = item.view.fields
+    lon, lat = f.get("lon"), f.get("lat")
+    geometry = ({"type": "Point", "coordinates": [lon, lat]}
+                if lon is not None and lat is not None else None)
+    props: dict[str, Any] = {
+        "name": f.get("name"), "jurisdiction": item.view.jurisdiction_name,
+        "use": f.get("use"), "use_label": USE_LABELS.get(f.get("use") or "", f.get("use")),
+        "status": f.get("status"),
+        "status_label": STATUS_LABELS.get(f.get("status") or "", f.get("status")),
+        "url": f"{base_url}/property/public/{item.id}",
+    }
+    for name, value in f.items():
+        if name not in props and name not in GEOMETRY_FIELDS:
+            props[name] = value
+    props["synthetic_fields"] = sorted(item.synthetic)
+    return {"type": "Feature", "id": item.id, "geometry": geometry, "properties": props}
+
+
+def geojson_feed(items: list[Listed], base_url: str) -> dict[str, Any]:
+    return {"type": "FeatureCollection",
+            "features": [feature(item, base_url) for item in items]}
