@@ -15,6 +15,16 @@
   fetch(el.getAttribute("data-src"), { headers: { Accept: "application/geo+json" } })
     .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
     .then(function (data) {
+      // Larger areas first, so smaller ones are drawn on top: otherwise a county-wide district
+      // drawn last covers the city, and the city's tooltip can never be reached.
+      var size = function (f) {
+        var b = L.geoJSON(f).getBounds();
+        return b.isValid() ? (b.getEast() - b.getWest()) * (b.getNorth() - b.getSouth()) : 0;
+      };
+      data.features = data.features
+        .map(function (f, i) { return { f: f, size: size(f), i: i }; })
+        .sort(function (a, b) { return (b.size - a.size) || (a.i - b.i); })
+        .map(function (item) { return item.f; });
       var layer = L.geoJSON(data, {
         style: function (f) {
           var c = colours[f.properties.kind] || "#1b1b1b";
