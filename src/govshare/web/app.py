@@ -30,6 +30,7 @@ from govshare.core.http import (
 )
 from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.frontoffice import pages as frontoffice_pages
 from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
 from govshare.property import api as property_api
@@ -42,7 +43,7 @@ from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
 
-DOMAINS = ("regions", "geo", "property")
+DOMAINS = ("regions", "geo", "property", "frontoffice")
 PACKAGE_DIR = Path(str(resources.files("govshare")))
 
 
@@ -71,9 +72,10 @@ def resolve_principal(request: Request, session: Session) -> Principal:
 
 
 def nav_for(principal: Principal) -> list[tuple[str, str]]:
-    items = [("Home", "/"), ("Who serves this place?", "/locate"),
-             ("Surplus property", "/property/public")]
+    items = [("Home", "/"), ("Services", "/services"), ("What applies here", "/here"),
+             ("Report a problem", "/requests/new"), ("Surplus property", "/property/public")]
     if principal.is_authenticated:
+        items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
         items.append(("Admin", "/admin"))
     return items
@@ -144,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for router in (regions_api.router, geo_api.router, property_api.router,
                    property_public_api.router, regions_pages.router, geo_pages.router,
-                   property_pages.router, property_public_pages.router):
+                   property_pages.router, property_public_pages.router,
+                   frontoffice_pages.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")

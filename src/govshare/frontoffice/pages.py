@@ -1,0 +1,386 @@
+"""Pages of the front office: the catalogue, "what applies to me here", life-event journeys,
+the request form and tracking for residents; queues, case records and phone/mail/walk-in
+intake for staff."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import FileResponse, Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from govshare.core import ratelimit
+from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.tenancy import Action, Principal, allows
+from govshare.frontoffice import calc, queries, service
+from govshare.frontoffice.models import Channel, RequestStatus, Service, ServiceRequest
+from govshare.frontoffice.schemas import (
+    CHANNEL_LABELS,
+    LIFE_EVENTS,
+    TARGET_GROUPS,
+    RequestAction,
+    RequestIn,
+)
+from govshare.geo import queries as geo_queries
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(include_in_schema=False)
+
+MAX_PHOTO_BYTES = 5 * 1024 * 1024
+PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
+SUBMISSIONS_PER_HOUR = 10
+
+
+def _region(session: Session) -> Any:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return region
+
+
+def _common() -> dict[str, Any]:
+    return {"life_events": LIFE_EVENTS, "target_groups": TARGET_GROUPS,
+            "status_labels": calc.STATUS_LABELS, "channel_labels": CHANNEL_LABELS,
+            "open311_status": calc.open311_status}
+
+
+# ------------------------------------------------------------------------------ residents
+
+
+@router.get("/services")
+def catalogue(request: Request, q: str = Query("", max_length=100),
+              event: str = Query("", max_length=40), group: str = Query("", max_length=40),
+              session: Session = Depends(get_session),
+              _: Principal = Depends(allow(Action.public_read))) -> Response:
+    region = _region(session)
+    services = queries.search_services(
+        session=session, region_id=region.id, q=q or None,
+        life_event=event if event in LIFE_EVENTS else None,
+        target_group=group if group in TARGET_GROUPS else None)
+    return render(request, "frontoffice/catalogue.html", {
+        **_common(), "services": services, "filters": {"q": q, "event": event, "group": group},
+        "journeys": queries.journeys(session=session, region_id=region.id),
+    })
+
+
+@router.get("/services/{service_code}")
+def service_page(request: Request, service_code: str, session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.public_read))) -> Response:
+    region = _region(session)
+    svc = queries.get_service(session=session, region_id=region.id, code=service_code)
+    owners = [(regions_queries.get_jurisdiction(session=session, jurisdiction_id=o.jurisdiction_id),
+               o.priority) for o in queries.owners(session=session, service_id=svc.id)]
+    return render(request, "frontoffice/service.html", {**_common(), "svc": svc,
+                                                        "owners": owners})
+
+
+@router.get("/here")
+def here(request: Request, zip: str = Query("", max_length=10),
+         lon: str = Query("", max_length=30), lat: str = Query("", max_length=30),
+         session: Session = Depends(get_session),
+         _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Every member serving a place and what each offers there, by member and life event."""
+    region = _region(session)
+    place, error = None, None
+    try:
+        located = None
+        if zip.strip():
+            located = geo_queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
+        elif lon.strip() or lat.strip():
+            try:
+                x, y = float(lon), float(lat)
+            except ValueError:
+                raise BadRequest("Longitude and latitude must be numbers") from None
+            located = geo_queries.locate(session=session, region_id=region.id, lon=x, lat=y)
+        if located is not None:
+            place = queries.services_at(session=session, region_id=region.id,
+                                        lon=located.point.lon, lat=located.point.lat,
+                                        located=located)
+    except GovshareError as exc:
+        error = exc.detail
+    return render(request, "frontoffice/here.html", {
+        **_common(), "place": place, "error": error, "form": {"zip": zip, "lon": lon, "lat": lat},
+    }, status_code=400 if error else 200)
+
+
+@router.get("/life-events/{life_event}")
+def journey_page(request: Request, life_event: str, session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.public_read))) -> Response:
+    region = _region(session)
+    if life_event not in LIFE_EVENTS:
+        raise NotFound("No such life event")
+    journey = queries.journey(session=session, region_id=region.id, life_event=life_event)
+    steps = []
+    for step in journey.steps:
+        svc = None
+        owners: list[Any] = []
+        if step.get("service_code"):
+            try:
+                svc = queries.get_service(session=session, region_id=region.id,
+                                          code=step["service_code"])
+                owners = [regions_queries.get_jurisdiction(
+                    session=session, jurisdiction_id=o.jurisdiction_id)
+                    for o in queries.owners(session=session, service_id=svc.id)]
+            except NotFound:
+                svc = None
+        steps.append({"step": step, "svc": svc, "owners": owners})
+    return render(request, "frontoffice/journey.html", {**_common(), "journey": journey,
+                                                        "steps": steps})
+
+
+def _request_form(request: Request, session: Session, region_id: int, code: str,
+                  form: dict[str, Any], errors: list[dict[str, Any]], status_code: int = 200,
+                  staff: bool = False, suggestions: list[Any] | None = None) -> Response:
+    services = queries.search_services(session=session, region_id=region_id,
+                                       accepts_requests=True)
+    svc = next((s for s in services if s.code == code), None)
+    return render(request, "frontoffice/request_form.html", {
+        **_common(), "services": services, "svc": svc, "form": form, "errors": errors,
+        "staff": staff, "staff_channels": [Channel.phone, Channel.mail, Channel.walk_in,
+                                           Channel.email],
+        "suggestions": suggestions or [],
+    }, status_code=status_code)
+
+
+@router.get("/requests/new")
+def request_form(request: Request, service: str = Query("", max_length=64),
+                 service_code: str = Query("", max_length=64),
+                 session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.request_submit))) -> Response:
+    return _request_form(request, session, _region(session).id, service or service_code, {}, [])
+
+
+async def _read_request_form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    form = await request.form()
+    values: dict[str, Any] = {k: v for k, v in form.items() if isinstance(v, str)}
+    attrs: dict[str, list[str]] = {}
+    for key in form:
+        if key.startswith("attribute[") and key.endswith("]"):
+            code = key[len("attribute["):-1].removesuffix("][")
+            attrs[code] = [str(v) for v in form.getlist(key) if isinstance(v, str)]
+    values["_photo"] = form.get("photo")
+    return values, attrs
+
+
+def _store_photo(request: Request, upload: Any) -> str | None:
+    """Keep an uploaded photo (JPEG, PNG or WebP, at most 5 MB) under the data folder."""
+    if upload is None or not getattr(upload, "filename", ""):
+        return None
+    data = upload.file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise BadRequest("The photo is larger than 5 MB")
+    ext = next((e for magic, e in PHOTO_TYPES.items() if data.startswith(magic)), None)
+    if ext is None or (ext == ".webp" and data[8:12] != b"WEBP"):
+        raise BadRequest("The photo must be a JPEG, PNG or WebP image")
+    folder = Path(request.app.state.settings.data_dir) / "media"
+    folder.mkdir(parents=True, exist_ok=True)
+    name = secrets.token_urlsafe(16) + ext
+    (folder / name).write_bytes(data)
+    return f"/media/{name}"
+
+
+@router.post("/requests/new", dependencies=[Depends(csrf_protect)])
+async def request_submit(request: Request, session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.request_submit))) -> Response:
+    return await _handle_submit(request, session, actor, staff=False)
+
+
+async def _handle_submit(request: Request, session: Session, actor: Principal, *, staff: bool
+                         ) -> Response:
+    region = _region(session)
+    values, attrs = await _read_request_form(request)
+    code = str(values.get("service_code", ""))
+    form = {k: v for k, v in values.items() if not k.startswith("_")}
+    if not staff:
+        client = request.client.host if request.client else "unknown"
+        if ratelimit.hits(session, "request-submit", client, timedelta(hours=1)) >= \
+                SUBMISSIONS_PER_HOUR:
+            raise RateLimited("Too many requests from your connection; try again in an hour.",
+                              retry_after=3600)
+        ratelimit.hit(session, "request-submit", client)
+        session.commit()
+    try:
+        media = _store_photo(request, values.get("_photo"))
+        lat = float(values["lat"]) if values.get("lat") else None
+        lon = float(values["lon"]) if values.get("lon") else None
+        data = RequestIn(
+            service_code=code, lat=lat, lon=lon, address=values.get("address") or None,
+            zipcode=values.get("zipcode") or None, description=values.get("description") or None,
+            attributes=attrs, media_url=media,
+            first_name=values.get("first_name") or None,
+            last_name=values.get("last_name") or None, email=values.get("email") or None,
+            phone=values.get("phone") or None,
+            channel=Channel(values.get("channel", "web")) if staff else Channel.web)
+        req = service.submit_request(session=session, actor=actor, region_id=region.id,
+                                     data=data)
+    except ValidationError as exc:
+        errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
+        return _request_form(request, session, region.id, code, form, errors, 422, staff)
+    except ValueError:
+        return _request_form(request, session, region.id, code, form,
+                             [{"loc": ["location"], "reason": "Longitude and latitude must be "
+                               "numbers"}], 422, staff)
+    except GovshareError as exc:
+        if exc.status == 429:
+            raise
+        errors = exc.errors or [{"loc": [], "reason": exc.detail}]
+        return _request_form(request, session, region.id, code, form, errors,
+                             400 if exc.status >= 500 else exc.status, staff)
+    suggestions = []
+    if req.lon is not None and req.lat is not None:
+        suggestions = queries.nearby_open(session=session, service_id=req.service_id,
+                                          lon=req.lon, lat=req.lat, exclude_id=req.id)
+    session.commit()
+    if staff:
+        return redirect(f"/staff/requests/{req.id}",
+                        flash=f"Recorded request {req.public_id} ({req.channel}).")
+    svc = session.get(Service, req.service_id)
+    owner = regions_queries.get_jurisdiction(session=session, jurisdiction_id=req.jurisdiction_id)
+    return render(request, "frontoffice/request_done.html", {
+        **_common(), "req": req, "svc": svc, "owner": owner, "suggestions": suggestions[:5],
+    }, status_code=201)
+
+
+@router.get("/requests/track")
+def track(request: Request, id: str = Query("", max_length=32),
+          session: Session = Depends(get_session),
+          _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Anyone can follow a request by its id, without an account; no personal data shown."""
+    req = svc = owner = None
+    updates: list[Any] = []
+    error = None
+    if id.strip():
+        try:
+            req = queries.request_by_public_id(session=session, public_id=id.strip())
+            svc = session.get(Service, req.service_id)
+            owner = regions_queries.get_jurisdiction(session=session,
+                                                     jurisdiction_id=req.jurisdiction_id)
+            updates = queries.updates(session=session, request_id=req.id, public_only=True)
+        except NotFound as exc:
+            error = exc.detail
+    return render(request, "frontoffice/track.html", {
+        **_common(), "req": req, "svc": svc, "owner": owner, "updates": updates,
+        "error": error, "id": id,
+    }, status_code=404 if error else 200)
+
+
+@router.get("/media/{name}")
+def media(request: Request, name: str, _: Principal = Depends(allow(Action.public_read))
+          ) -> Response:
+    if not name.replace("-", "").replace("_", "").replace(".", "").isalnum() or "/" in name:
+        raise NotFound("No such file")
+    path = Path(request.app.state.settings.data_dir) / "media" / name
+    if not path.is_file():
+        raise NotFound("No such file")
+    return FileResponse(path, headers={"Content-Security-Policy": "default-src 'none'",
+                                       "Cache-Control": "public, max-age=86400"})
+
+
+# ------------------------------------------------------------------------------ staff
+
+
+@router.get("/staff/requests")
+def staff_queue(request: Request, status: str = Query("", max_length=20),
+                service_code: str = Query("", max_length=64),
+                channel: str = Query("", max_length=20),
+                jurisdiction_id: str = Query("", max_length=12),
+                show: str = Query("open", max_length=10),
+                session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.request_read))) -> Response:
+    region = _region(session)
+    flt = queries.QueueFilter(
+        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
+        status=status if status in RequestStatus.__members__ else None,
+        service_code=service_code or None,
+        channel=channel if channel in Channel.__members__ else None, open_only=show != "all")
+    rows, total = queries.queue(session=session, actor=actor, region_id=region.id, flt=flt)
+    members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    services = {s.id: s for s in queries.search_services(session=session, region_id=region.id)}
+    return render(request, "frontoffice/queue.html", {
+        **_common(), "rows": rows, "total": total, "services": services,
+        "names": {j.id: j.name for j in members}, "members": members,
+        "filters": {"status": status, "service_code": service_code, "channel": channel,
+                    "jurisdiction_id": jurisdiction_id, "show": show},
+        "stats": queries.channel_stats(session=session, actor=actor, region_id=region.id),
+    })
+
+
+@router.get("/staff/requests/new")
+def staff_intake(request: Request, service: str = Query("", max_length=64),
+                 service_code: str = Query("", max_length=64),
+                 session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.request_read))) -> Response:
+    return _request_form(request, session, _region(session).id, service or service_code, {}, [],
+                         staff=True)
+
+
+@router.post("/staff/requests/new", dependencies=[Depends(csrf_protect)])
+async def staff_intake_submit(request: Request, session: Session = Depends(get_session),
+                              actor: Principal = Depends(allow(Action.request_read))
+                              ) -> Response:
+    return await _handle_submit(request, session, actor, staff=True)
+
+
+def _case_page(request: Request, session: Session, actor: Principal, req: ServiceRequest,
+               errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+    region = _region(session)
+    svc = session.get(Service, req.service_id)
+    members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    suggestions = []
+    if req.lon is not None and req.lat is not None and req.status not in calc.CLOSED_STATES:
+        suggestions = queries.nearby_open(session=session, service_id=req.service_id,
+                                          lon=req.lon, lat=req.lat, exclude_id=req.id)
+    return render(request, "frontoffice/case.html", {
+        **_common(), "req": req, "svc": svc, "names": {j.id: j.name for j in members},
+        "members": members, "errors": errors, "suggestions": suggestions,
+        "updates": queries.updates(session=session, request_id=req.id, public_only=False),
+        "next_statuses": sorted(calc.REQUEST_TRANSITIONS.get(req.status, ())),
+        "request_services": queries.search_services(session=session, region_id=region.id,
+                                                    accepts_requests=True),
+        "can_manage": allows(actor, Action.request_manage, req.jurisdiction_id),
+    }, status_code=status_code)
+
+
+@router.get("/staff/requests/{request_id}")
+def staff_case(request: Request, request_id: int, session: Session = Depends(get_session),
+               actor: Principal = Depends(allow(Action.request_read))) -> Response:
+    req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
+    return _case_page(request, session, actor, req, [])
+
+
+@router.post("/staff/requests/{request_id}", dependencies=[Depends(csrf_protect)])
+async def staff_act(request: Request, request_id: int, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.request_manage))) -> Response:
+    form = await request.form()
+    raw = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+    try:
+        action = RequestAction(
+            to_status=raw.get("to_status") or None,  # type: ignore[arg-type]
+            note=raw.get("note") or None, public=raw.get("public", "") == "on",
+            forward_to_jurisdiction_id=int(raw["forward_to"]) if raw.get("forward_to") else None,
+            recategorize_to=raw.get("recategorize_to") or None,
+            duplicate_of=raw.get("duplicate_of") or None)
+        req = service.act_on_request(session=session, actor=actor, request_id=request_id,
+                                     action=action)
+    except (ValidationError, ValueError) as exc:
+        req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
+        return _case_page(request, session, actor, req,
+                          [{"loc": [], "reason": str(exc).splitlines()[0]}], 422)
+    except GovshareError as exc:
+        if exc.status == 404:
+            raise
+        session.rollback()
+        req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
+        return _case_page(request, session, actor, req, [{"loc": [], "reason": exc.detail}],
+                          exc.status)
+    session.commit()
+    if not allows(actor, Action.request_manage, req.jurisdiction_id) or \
+            not actor.role.is_regional and req.jurisdiction_id != actor.jurisdiction_id:
+        return redirect("/staff/requests", flash=f"Request {req.public_id} forwarded.")
+    return redirect(f"/staff/requests/{req.id}", flash=f"Request {req.public_id} updated.")

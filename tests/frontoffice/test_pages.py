@@ -1,0 +1,124 @@
+"""Front-office pages: catalogue, what applies here, journeys, request form, tracking, staff."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govshare.frontoffice.models import ServiceRequest
+from tests.conftest import csrf_from, login
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+def _form(client: TestClient, path: str = "/requests/new?service=pothole") -> str:
+    return csrf_from(client.get(path).text)
+
+
+def test_catalogue_search_and_sample_label(client: TestClient) -> None:
+    r = client.get("/services", params={"q": "noise"})
+    assert r.status_code == 200
+    assert "Report aircraft or harbour noise" in r.text and "Report a pothole" not in r.text
+    assert "Sample content" in r.text
+    r = client.get("/services", params={"event": "having_a_baby"})
+    assert "Order a birth certificate" in r.text
+    page = client.get("/services/pothole")
+    assert "City of Seattle" in page.text and "King County" in page.text
+
+
+def test_what_applies_here_by_zip(client: TestClient) -> None:
+    r = client.get("/here", params={"zip": "98104"})
+    assert r.status_code == 200
+    body = r.text
+    assert "By life event" in body and "Having a baby" in body
+    for name in ("State of Washington", "King County", "City of Seattle",
+                 "Seattle Public Schools", "Port of Seattle"):
+        assert name in body
+    outside = client.get("/here", params={"lon": "-125.5", "lat": "47.0"})
+    assert "outside the region" in outside.text
+
+
+def test_life_event_journey(client: TestClient) -> None:
+    r = client.get("/life-events/having_a_baby")
+    assert r.status_code == 200
+    assert "usa-process-list" in r.text and "Order a birth certificate" in r.text
+    assert "State of Washington" in r.text and "King County" in r.text
+    assert client.get("/life-events/nope").status_code == 404
+
+
+def test_submit_and_track_a_request(client: TestClient, session: Session,
+                                    ids: dict[str, int]) -> None:
+    token = _form(client)
+    r = client.post("/requests/new", data={
+        "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
+        "lat": "47.6080", "lon": "-122.3351", "description": "Deep <b>hole</b>",
+        "email": "me@example.org"}, files={"photo": ("hole.png", PNG, "image/png")})
+    assert r.status_code == 201, r.text
+    req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert req is not None and req.jurisdiction_id == ids["city"] and req.channel == "web"
+    assert req.media_url and req.media_url.startswith("/media/")
+    assert req.public_id in r.text and "City of Seattle" in r.text
+    tracked = client.get("/requests/track", params={"id": req.public_id})
+    assert tracked.status_code == 200 and "Received" in tracked.text
+    assert "me@example.org" not in tracked.text and "<b>" not in tracked.text
+    assert client.get(req.media_url).status_code == 200
+    assert client.get("/requests/track", params={"id": "2026-999999"}).status_code == 404
+
+
+def test_request_errors_keep_the_form_and_save_nothing(client: TestClient,
+                                                       session: Session) -> None:
+    before = session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest))
+    token = _form(client)
+    r = client.post("/requests/new", data={"csrf_token": token, "service_code": "pothole",
+                                           "lat": "47.6080", "lon": "-122.3351"})
+    assert r.status_code == 422 and "size" in r.text and "Nothing was saved" in r.text
+    r = client.post("/requests/new", data={"csrf_token": token, "service_code": "pothole",
+                                           "attribute[size]": "large", "lat": "47.0",
+                                           "lon": "-125.5"})
+    assert r.status_code == 400 and "outside every member" in r.text
+    r = client.post("/requests/new", data={
+        "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
+        "lat": "47.6080", "lon": "-122.3351"},
+        files={"photo": ("evil.png", b"<?php echo 1; ?>", "image/png")})
+    assert r.status_code == 400 and "JPEG, PNG or WebP" in r.text
+    r = client.post("/requests/new", data={
+        "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
+        "lat": "47.6080", "lon": "-122.3351"},
+        files={"photo": ("big.png", PNG + b"\x00" * (5 * 1024 * 1024), "image/png")})
+    assert r.status_code == 400 and "larger than 5 MB" in r.text
+    assert session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest)) == before
+
+
+def test_staff_record_phone_request_then_forward(client: TestClient, session: Session,
+                                                 ids: dict[str, int]) -> None:
+    login(client, "seattle.staff@demo.govshare.org")
+    token = _form(client, "/staff/requests/new?service=streetlight")
+    r = client.post("/staff/requests/new", data={
+        "csrf_token": token, "channel": "phone", "service_code": "streetlight",
+        "zipcode": "98104", "address": "5th and Yesler", "first_name": "Caller"},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text
+    req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert req is not None and req.channel == "phone" and req.recorded_by.startswith("user:")
+    case = client.get(f"/staff/requests/{req.id}")
+    assert case.status_code == 200 and "Caller" in case.text
+    r = client.post(f"/staff/requests/{req.id}", data={
+        "csrf_token": csrf_from(case.text), "forward_to": str(ids["port"]),
+        "note": "Port pole", "public": "on"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/staff/requests"
+    assert client.get(f"/staff/requests/{req.id}").status_code == 404  # now the port's
+    queue = client.get("/staff/requests")
+    assert req.public_id not in queue.text
+
+
+def test_queue_is_per_jurisdiction(client: TestClient) -> None:
+    token = _form(client)
+    client.post("/requests/new", data={"csrf_token": token, "service_code": "pothole",
+                                       "attribute[size]": "small", "lat": "47.3809",
+                                       "lon": "-122.2348"})
+    login(client, "kingcounty.admin@demo.govshare.org")
+    county = client.get("/staff/requests").text
+    login(client, "seattle.admin@demo.govshare.org")
+    seattle = client.get("/staff/requests").text
+    assert "Report a pothole" in county and "Report a pothole" not in seattle.split("<tbody>")[1]
