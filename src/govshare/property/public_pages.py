@@ -18,10 +18,10 @@ import json
 import logging
 import secrets
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -45,6 +45,10 @@ from govshare.regions import queries as regions_queries
 log = logging.getLogger("govshare.property.public")
 router = APIRouter(include_in_schema=False)
 
+# Ids beyond a 32-bit INTEGER name no row; refused as 422 before they reach SQL (a 500 there).
+MAX_ID = 2**31 - 1
+AssetId = Annotated[int, Path(ge=1, le=MAX_ID, description="The asset's id")]
+ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id")]
 PAGE_SIZE = 50
 CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
@@ -232,7 +236,8 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
 
 
 @router.get("/property/public/{asset_id}")
-def asset_page(request: Request, asset_id: int, session: Session = Depends(get_session),
+def asset_page(request: Request, asset_id: AssetId,
+               session: Session = Depends(get_session),
                _: Principal = Depends(allow(Action.public_read))) -> Response:
     return _asset_page(request, session, asset_id)
 
@@ -252,7 +257,7 @@ def _errors(exc: Exception) -> list[dict[str, Any]]:
 
 @router.post("/property/public/{asset_id}/proposals", dependencies=[Depends(csrf_protect)])
 def submit(
-    request: Request, asset_id: int,
+    request: Request, asset_id: AssetId,
     kind: str = Form("proposal"), name: str = Form(""), organisation: str = Form(""),
     contact_email: str = Form(""), proposed_use: str = Form(""), description: str = Form(""),
     website: str = Form(""),
@@ -376,14 +381,15 @@ def _proposal_page(request: Request, session: Session, actor: Principal, proposa
 
 
 @router.get("/property/proposals/{proposal_id}")
-def proposal_page(request: Request, proposal_id: int, session: Session = Depends(get_session),
+def proposal_page(request: Request, proposal_id: ProposalId,
+                  session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.property_read))) -> Response:
     return _proposal_page(request, session, actor, proposal_id)
 
 
 @router.post("/property/proposals/{proposal_id}/decide", dependencies=[Depends(csrf_protect)])
 def decide(
-    request: Request, proposal_id: int,
+    request: Request, proposal_id: ProposalId,
     to_status: str = Form(""), public_reason: str = Form(""), note: str = Form(""),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_manage)),
