@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import re
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
@@ -142,11 +143,19 @@ def _zip_points() -> dict[str, tuple[float, float]]:
     return out
 
 
+_ZIP = re.compile(r"(\d{5})(?:-\d{4})?", re.ASCII)
+
+
 def geocode_zip(zip_code: str) -> Geocoded:
-    """ZIP -> a point: inside the ZCTA polygon where we have one, else the ZIP point table."""
-    z = zip_code.strip()[:5]
-    if not (len(z) == 5 and z.isdigit()):
+    """ZIP -> a point: inside the ZCTA polygon where we have one, else the ZIP point table.
+
+    Takes a 5-digit ZIP or a ZIP+4 (``98104-1234``, located by its 5-digit ZIP); anything else
+    is refused rather than cut to five characters (``981045`` is not ``98104``).
+    """
+    m = _ZIP.fullmatch(zip_code.strip())
+    if m is None:
         raise BadRequest(f"{zip_code!r} is not a 5-digit ZIP code")
+    z = m.group(1)
     if z in _zcta_points():
         lon, lat = _zcta_points()[z]
         return Geocoded(lon=lon, lat=lat, method="zcta-polygon", zip=z, source=ZCTA_SOURCE)

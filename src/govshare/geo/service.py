@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
@@ -121,12 +121,18 @@ def set_boundary_from_file(*, session: Session, actor: Principal, jurisdiction_i
 # ------------------------------------------------------------------------------ Census regions
 
 
+class CensusArea(NamedTuple):
+    name: str
+    population: int
+    state: str  # USPS abbreviation
+
+
 @lru_cache(maxsize=1)
-def census_population() -> dict[str, tuple[str, int]]:
-    """FIPS -> (area name, 2018 population estimate)."""
+def census_population() -> dict[str, CensusArea]:
+    """FIPS -> (area name, 2018 population estimate, state abbreviation)."""
     path = resources.files("govshare.geo").joinpath("data/census_population_2018.csv")
     with path.open(encoding="utf-8") as fh:
-        return {r["fips"]: (r["area_name"], int(r["pop_estimate_2018"]))
+        return {r["fips"]: CensusArea(r["area_name"], int(r["pop_estimate_2018"]), r["state"])
                 for r in csv.DictReader(fh)}
 
 
@@ -191,6 +197,22 @@ def create_region_from_census(
     unknown += [f"county {c}" for c in county_codes if c not in county_feats]
     if unknown:
         raise NotFound("Unknown GEOID(s), not in the Census boundary files: " + ", ".join(unknown))
+    # Every boundary is checked before anything is written, so that one unusable shape is
+    # reported (with all the others) up front instead of failing half-way through the members.
+    step("checking Census boundaries")
+    checked: dict[str, CheckedBoundary] = {}
+    problems: list[str] = []
+    for label, codes, feats in (("state", state_codes, state_feats),
+                                ("county", county_codes, county_feats)):
+        for code in codes:
+            try:
+                checked[code] = accept_census_geometry(feats[code].geometry)
+            except BoundaryError as exc:
+                problems.append(f"{label} {code} ({feats[code].name}): {exc}")
+    if problems:
+        raise ValidationFailed(
+            "Census boundaries not usable: " + "; ".join(problems),
+            errors=[{"loc": ["geoid"], "reason": p, "value": None} for p in problems[:20]])
     region = regions_service.create_region(session=session, actor=actor, name=name)
     pops = census_population()
     created: list[tuple[int, str]] = []
@@ -203,34 +225,51 @@ def create_region_from_census(
             data=JurisdictionCreate(
                 name=f"State of {feat.name}" if feat.name else f"State {code}",
                 kind=JurisdictionKind.state, geoid=code,
-                population=pop[1] if pop else None,
+                population=pop.population if pop else None,
                 population_source=POPULATION_SOURCE if pop else None),
         )
         step(f"boundary of {j.name}")
-        _census_boundary(session, actor, j.id, feat)
+        _census_boundary(session, actor, j.id, checked[code])
         state_ids[code] = j.id
         created.append((j.id, j.name))
+    county_names = _county_names(county_codes, county_feats, pops)
     for code in county_codes:
-        feat = county_feats[code]
         pop = pops.get(code)
-        county_name = pop[0] if pop else f"{feat.name} County"
+        county_name = county_names[code]
         j = regions_service.add_jurisdiction(
             session=session, actor=actor, region_id=region.id,
             data=JurisdictionCreate(
                 name=county_name, kind=JurisdictionKind.county, geoid=code,
                 parent_id=state_ids.get(code[:2]),
-                population=pop[1] if pop else None,
+                population=pop.population if pop else None,
                 population_source=POPULATION_SOURCE if pop else None),
         )
         step(f"boundary of {j.name}")
-        _census_boundary(session, actor, j.id, feat)
+        _census_boundary(session, actor, j.id, checked[code])
         created.append((j.id, j.name))
     return CensusRegion(region_id=region.id, created=created)
 
 
+def _county_names(codes: list[str], feats: dict[str, TopoFeature],
+                  pops: dict[str, CensusArea]) -> dict[str, str]:
+    """Member names for counties; a name shared by counties of several states (there are 30
+    Washington Counties) gets its state, "Washington County, OR", as member names are unique
+    within a region."""
+    plain = {c: pops[c].name if c in pops else f"{feats[c].name} County" for c in codes}
+    seen: dict[str, int] = {}
+    for name in plain.values():
+        seen[name] = seen.get(name, 0) + 1
+    out = {}
+    for code, name in plain.items():
+        if seen[name] > 1:
+            state = pops.get(code[:2] + "000")
+            name = f"{name}, {state.state if state else code[:2]}"
+        out[code] = name
+    return out
+
+
 def _census_boundary(session: Session, actor: Principal, jurisdiction_id: int,
-                     feat: TopoFeature) -> None:
-    checked = accept_census_geometry(feat.geometry)
+                     checked: CheckedBoundary) -> None:
     row, _ = _store(session, jurisdiction_id, checked, CENSUS_SOURCE)
     audit.record(session, actor, action="boundary.set", entity="boundary", entity_id=row.id,
                  jurisdiction_id=jurisdiction_id,
