@@ -64,14 +64,17 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def base_url(server_env: dict[str, str]) -> Iterator[str]:
-    """Build the demo region, start uvicorn, wait for /readyz; stop the server at the end."""
+    """Build the demo region, start uvicorn, wait for /readyz; stop the server at the end.
+
+    The server process starts while ``govshare demo`` builds the region (importing the app
+    takes seconds too); it touches the database only when asked, and /readyz is polled only
+    once the build has finished, so no test sees a half-built region.
+    """
     data_dir = Path(server_env["GOVSHARE_DATA_DIR"])
-    demo = subprocess.run(  # noqa: S603 - our own CLI
+    demo_log = (data_dir / "demo.log").open("w+")
+    demo = subprocess.Popen(  # noqa: S603 - our own CLI
         [str(VENV_BIN / "govshare"), "demo"], env=server_env, cwd=ROOT,
-        capture_output=True, text=True, timeout=180, check=False)
-    if demo.returncode != 0:
-        pytest.fail(f"`govshare demo` failed ({demo.returncode}):\n{demo.stdout}\n{demo.stderr}",
-                    pytrace=False)
+        stdout=demo_log, stderr=subprocess.STDOUT)
     port = _free_port()
     log_path = data_dir / "server.log"
     log = log_path.open("w")
@@ -81,6 +84,15 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
         env=server_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
+        try:
+            demo.wait(timeout=180)
+        except subprocess.TimeoutExpired:
+            demo.kill()
+            demo.wait()
+        demo_log.seek(0)
+        if demo.returncode != 0:
+            pytest.fail(f"`govshare demo` failed ({demo.returncode}):\n{demo_log.read()}",
+                        pytrace=False)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while not _ready(url + "/readyz"):
             if proc.poll() is not None:
@@ -100,6 +112,7 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
+        demo_log.close()
         errors = [line for line in log_path.read_text().splitlines()
                   if '"level": "error"' in line or "Traceback" in line]
         if errors:
@@ -151,7 +164,8 @@ class PageProblems:
 @pytest.fixture
 def new_page(browser: Any, base_url: str, request: pytest.FixtureRequest
              ) -> Iterator[Callable[..., Any]]:
-    """Factory: a page in a fresh context. CSP is enforced unless ``bypass_csp=True``.
+    """Factory: a page in a fresh context. CSP is enforced unless ``bypass_csp=True``;
+    ``javascript=False`` checks that a page works without scripts, as DESIGN.md promises.
 
     Every page fails the test at teardown if it raised a JavaScript error or logged a console
     error (a CSP violation is one) — a broken script must not pass silently.
@@ -160,10 +174,10 @@ def new_page(browser: Any, base_url: str, request: pytest.FixtureRequest
     problems = PageProblems()
 
     def make(*, viewport: dict[str, int] | None = None, storage_state: Any = None,
-             bypass_csp: bool = False) -> Any:
+             bypass_csp: bool = False, javascript: bool = True) -> Any:
         ctx = browser.new_context(base_url=base_url, viewport=viewport or DESKTOP,
                                   storage_state=storage_state, bypass_csp=bypass_csp,
-                                  service_workers="block")
+                                  java_script_enabled=javascript, service_workers="block")
         ctx.set_default_timeout(10_000)
         contexts.append(ctx)
         page = ctx.new_page()

@@ -45,6 +45,14 @@ def _boundary_page(page: Any) -> None:
     assert page.get_by_role("heading", level=1).inner_text() == "Boundary of City of Seattle"
 
 
+def _user_page(page: Any) -> None:
+    page.goto("/admin/users")
+    with page.expect_navigation() as nav:
+        page.get_by_role("link", name="analyst@demo.govshare.org").click()
+    assert nav.value.status == 200
+    assert page.get_by_role("heading", level=1).inner_text() == "Ana Analyst (demo)"
+
+
 def _new_api_key(page: Any) -> None:
     page.goto("/admin/apikeys")
     page.get_by_label("What will use it?").fill(f"Axe check {uuid.uuid4().hex[:6]}")
@@ -94,6 +102,7 @@ PAGES = [
     PageCase("admin-jurisdictions", _goto("/admin/jurisdictions"), signed_in=True),
     PageCase("admin-users", _goto("/admin/users"), signed_in=True),
     PageCase("admin-users-errors", _user_form_errors, signed_in=True),
+    PageCase("admin-user", _user_page, signed_in=True),
     PageCase("admin-apikeys", _goto("/admin/apikeys"), signed_in=True),
     PageCase("admin-apikeys-created", _new_api_key, signed_in=True),
     PageCase("admin-audit", _goto("/admin/audit"), signed_in=True),

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import ADMIN_EMAIL, screenshot, sign_in, wait_for_map
+from tests.browser.helpers import ADMIN_EMAIL, PHONE, screenshot, sign_in, wait_for_map
 
 pytestmark = pytest.mark.browser
 
@@ -252,3 +252,50 @@ def test_a_form_with_a_forged_csrf_token_is_refused(
     else:
         page.goto("/admin")
         assert "/login" in page.url, "no session was started"
+
+
+def test_the_skip_link_is_the_first_stop_and_moves_to_the_content(new_page: NewPage) -> None:
+    page = new_page()
+    page.goto("/locate")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    assert skip.evaluate("(el) => el === document.activeElement")
+    assert skip.is_visible(), "the skip link shows when it has focus"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/locate#main-content")
+    # The next Tab lands inside the main content, not back in the header.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.getElementById('main-content')"
+                         ".contains(document.activeElement)")
+
+
+def test_the_pages_work_without_javascript(new_page: NewPage) -> None:
+    """Server-rendered pages: JavaScript only adds the map. Sign in, look up a place, add a
+    member's API key — all with scripts off."""
+    page = new_page(javascript=False)
+    page.goto("/")
+    assert page.locator("#region-map").get_attribute("data-ready") is None
+    table = page.get_by_role("table", name="Member jurisdictions of Seattle - King County, WA")
+    assert table.locator("tbody tr").count() == 5
+    page.get_by_role("textbox", name="ZIP code").fill("98104")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Find").click()
+    assert page.get_by_role("heading", name="Served here by", exact=False).is_visible()
+
+    response = sign_in(page)
+    assert response.status == 200 and page.url.endswith("/admin")
+    page.get_by_role("link", name="API keys").click()
+    page.wait_for_url("**/admin/apikeys")
+    page.get_by_label("What will use it?").fill(f"No-JS feed {uuid.uuid4().hex[:6]}")
+    with page.expect_navigation() as nav:
+        page.get_by_role("button", name="Create key").click()
+    assert nav.value.status == 201
+    assert page.locator("#new-key").inner_text().startswith("gsk_")
+
+    # On a phone the menu button needs JavaScript; without it the links are shown in place.
+    phone = new_page(javascript=False, viewport=PHONE)
+    phone.goto("/login")
+    nav = phone.get_by_role("navigation", name="Primary navigation")
+    assert nav.get_by_role("link", name="Staff sign in").is_visible()
+    assert not phone.get_by_role("button", name="Menu").is_visible()
+
