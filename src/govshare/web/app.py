@@ -30,6 +30,7 @@ from govshare.core.http import (
 )
 from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.frontoffice import open311 as frontoffice_open311
 from govshare.frontoffice import pages as frontoffice_pages
 from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
@@ -145,7 +146,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   name="vendor")
 
     for router in (regions_api.router, geo_api.router, property_api.router,
-                   property_public_api.router, regions_pages.router, geo_pages.router,
+                   property_public_api.router, frontoffice_open311.router,
+                   regions_pages.router, geo_pages.router,
                    property_pages.router, property_public_pages.router,
                    frontoffice_pages.router):
         app.include_router(router)

@@ -1,0 +1,698 @@
+"""Open311 GeoReport v2 at ``/open311/v2``: one endpoint for every member of the region.
+
+Resources (each ends in ``.xml`` or ``.json``; http://wiki.open311.org/GeoReport_v2):
+
+- ``discovery``                  service discovery (changeset, contact, key_service, endpoints)
+- ``services``                   request services (information-only ones are not listed)
+- ``services/{service_code}``    a service definition with its attributes
+- ``requests`` POST              submit a request (API key required), form-encoded
+- ``tokens/{token}``             the id of a request from its token
+- ``requests`` GET               search requests (extensions: page, page_size, extensions)
+- ``requests/{service_request_id}``  one request, as a list of one
+- ``servicerequestupdates``      feed of public updates (the widely used extension)
+
+Decisions, and why:
+
+- **jurisdiction_id** is optional everywhere. It may be the region's slug (the whole region,
+  the same as leaving it out) or a member's id (a filter on reads: that member's services and
+  requests). Anything else is 404, as the spec says for an unknown jurisdiction. A POST is
+  never *ambiguous*: each service's owners are ordered by priority, so one member owns a
+  service at any point (``frontoffice.queries.route``), and we route the request there. If
+  the client names a member, it must be that owner — otherwise 400 naming the owner, rather
+  than a request silently sent where the client did not expect it.
+- **API key** on POST: the spec's ``api_key`` parameter (form or query) or our own
+  ``Authorization: Bearer`` / ``X-API-Key``; ``api_key`` wins when both are sent. A missing,
+  unknown or revoked key is 403 (the spec's code; our own API says 401). Reads need no key.
+- **Formats**: ``xml`` and ``json`` only. Any other suffix names a resource that does not exist:
+  404, with the error document in XML (the one format every GeoReport client must read).
+  XML is ``text/xml; charset=utf-8`` (the spec's type); JSON is ``application/json``.
+- **Errors** are always the spec's list of ``{code, description}`` in the requested format,
+  never problem+json: this router's route class renders every exception raised while a route
+  runs (policy, validation, services), and a catch-all route answers unknown resources (404)
+  and wrong methods (405). ``code`` is the HTTP status; one entry per problem, each naming
+  the parameter (``attribute[size]: ...``). 404 for what does not exist, 403 for keys, 400
+  for everything else the client must fix (our 422s included), 5xx for our faults.
+- **Strict input**: date-times must be ISO 8601 with a zone; a '+' offset sent unencoded in a
+  query string (read as a space) gets a 400 that says so. A parameter given twice is refused
+  unless the spec allows lists (``service_request_id``, ``service_code``, ``status``).
+  Unknown parameters are ignored (clients add their own), empty ones count as absent (the
+  spec's "optional argument" rule). ``address_string`` is geocoded only through a ZIP code
+  in it (or the ``zipcode`` extension parameter); ``address_id`` alone cannot be resolved
+  (there is no master address repository here), so it needs lat/long or a ZIP as well.
+- **POST response**: ``service_request_id`` at once (type ``realtime``) and, although the spec
+  says a server returns one or the other, also the ``token``: clients built for batch servers
+  then work unchanged, and the token stays private to the submitter.
+- **Privacy**: request documents are built from public columns only; contact details (name,
+  email, phone, device_id, account_id) never appear in any GET.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections.abc import Callable, Coroutine, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse, Response
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from govshare.core.db import utcnow
+from govshare.core.errors import (
+    BadRequest,
+    Forbidden,
+    GovshareError,
+    NotAuthenticated,
+    NotFound,
+    RateLimited,
+)
+from govshare.core.http import allow, get_session
+from govshare.core.tenancy import Action, Principal
+from govshare.frontoffice import calc, service
+from govshare.frontoffice import open311_format as fmt
+from govshare.frontoffice import open311_queries as q
+from govshare.frontoffice.schemas import Channel, RequestIn
+from govshare.geo import queries as geo_queries
+from govshare.regions import service as regions_service
+
+log = logging.getLogger("govshare.open311")
+
+PREFIX = "/open311/v2"
+SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+MAX_RESULTS = 1000
+WINDOW = timedelta(days=90)
+MAX_BODY = 64 * 1024
+MAX_PAGE = 1_000_000
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _param_error(param: str, reason: str) -> BadRequest:
+    return BadRequest(f"{param}: {reason}", errors=[{"loc": [param], "reason": reason}])
+
+
+# Our schema's field names -> the spec's parameter names, for error messages.
+FIELD_PARAMS = {"lon": "long", "lat": "lat", "address": "address_string",
+                "attributes": "attribute", "service_code": "service_code"}
+
+
+def _loc_name(loc: Iterable[Any]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    if len(parts) >= 2 and parts[0] == "attribute":
+        return f"attribute[{parts[1]}]"
+    if not parts:
+        return "request"
+    return FIELD_PARAMS.get(parts[0], parts[0])
+
+
+def _problems(exc: Exception) -> tuple[int, list[tuple[int, str]], dict[str, str]]:
+    """HTTP status, the spec's error entries and headers for any exception."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, GovshareError):
+        status = exc.status
+        if isinstance(exc, NotAuthenticated | Forbidden):
+            status = 403  # the spec: 403 for a wrong or missing api_key
+        elif isinstance(exc, RateLimited):
+            headers["Retry-After"] = str(exc.retry_after)
+        elif 400 <= status < 500 and status not in (403, 404, 429):
+            status = 400  # the spec: "basically 400 for any other error"
+        entries = [(status, f"{_loc_name(e.get('loc', ()))}: {e.get('reason', '')}")
+                   for e in exc.errors] or [(status, exc.detail)]
+        return status, entries, headers
+    if isinstance(exc, RequestValidationError):
+        return 400, [(400, f"{_loc_name(e.get('loc', ()))}: {e.get('msg', 'not valid')}")
+                     for e in exc.errors()] or [(400, "The request is not valid")], headers
+    if isinstance(exc, StarletteHTTPException):
+        headers.update(exc.headers or {})
+        return exc.status_code, [(exc.status_code, str(exc.detail))], headers
+    log.exception("open311 handler failed")
+    return 500, [(500, "Something went wrong on our side. The error has been logged.")], {}
+
+
+def error_format(request: Request) -> str:
+    """The format an error is written in: the one asked for, else XML (always supported)."""
+    asked = request.path_params.get("response_format")
+    if asked in fmt.FORMATS:
+        return str(asked)
+    return "json" if request.url.path.endswith(".json") else "xml"
+
+
+def error_response(request: Request, exc: Exception) -> Response:
+    status, entries, headers = _problems(exc)
+    body, media = fmt.errors(error_format(request), entries)
+    return Response(body, status_code=status, media_type=media, headers=headers or None)
+
+
+class Open311Route(APIRoute):
+    """Every exception raised while an Open311 route runs — in the policy dependency, in
+    parameter validation or in a service — leaves in the spec's error shape."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except Exception as exc:  # noqa: BLE001 - rendered, and logged if unexpected
+                return error_response(request, exc)
+
+        return guarded
+
+
+router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
+
+
+# --------------------------------------------------------------------------- parameters
+
+
+class Params:
+    """Query (and, for POST, form) parameters under the spec's rules: an empty value is the
+    same as no value; a parameter may be repeated only where the spec allows a list."""
+
+    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
+        self.multi: dict[str, list[str]] = {}
+        for key, value in items:
+            if "\x00" in key or "\x00" in value:
+                raise _param_error(key.replace("\x00", "") or "parameter",
+                                   "contains a NUL character")
+            self.multi.setdefault(key, []).append(value)
+
+    def one(self, name: str) -> str | None:
+        values = [v.strip() for v in self.multi.get(name, []) if v.strip()]
+        if len(values) > 1:
+            raise _param_error(name, "given more than once")
+        return values[0] if values else None
+
+    def listed(self, name: str) -> list[str] | None:
+        """A comma-separated list, possibly repeated (``status=open,closed``)."""
+        out: list[str] = []
+        for value in self.multi.get(name, []):
+            if not value.strip():
+                continue
+            for part in value.split(","):
+                if not part.strip():
+                    raise _param_error(name, "has an empty item in its comma-separated list")
+                out.append(part.strip())
+        return out or None
+
+
+def query_params(request: Request) -> Params:
+    return Params(request.query_params.multi_items())
+
+
+ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]*)\](\[\])?$")
+
+
+async def post_params(request: Request) -> Params:
+    """Query string plus an ``application/x-www-form-urlencoded`` body (the spec's format)."""
+    items = list(request.query_params.multi_items())
+    body = await request.body()
+    if body:
+        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype != "application/x-www-form-urlencoded":
+            raise _param_error("Content-Type", "a service request is sent as "
+                               "application/x-www-form-urlencoded")
+        if len(body) > MAX_BODY:
+            raise _param_error("request", f"the body is larger than {MAX_BODY // 1024} KB")
+        try:
+            items += parse_qsl(body.decode("utf-8"), keep_blank_values=True,
+                               errors="strict", max_num_fields=500)
+        except UnicodeDecodeError as exc:
+            raise _param_error("request", "the body is not UTF-8") from exc
+        except ValueError as exc:
+            raise _param_error("request", "too many fields") from exc
+    return Params(items)
+
+
+FORMAT = Path(description="Response format: `xml` or `json`; any other is 404.",
+              json_schema_extra={"enum": list(fmt.FORMATS)})
+
+
+def check_format(response_format: str) -> str:
+    if response_format not in fmt.FORMATS:
+        raise NotFound(f"Format {response_format[:20]!r} is not served: use .xml or .json")
+    return response_format
+
+
+def respond(response_format: str, root: str, document: Any, status: int = 200) -> Response:
+    body, media = fmt.render(response_format, root, document)
+    return Response(body, status_code=status, media_type=media)
+
+
+W3C_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})$")
+
+
+def parse_datetime(name: str, value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    if re.fullmatch(r".*T[0-9:.]+ \d{2}:\d{2}", value):
+        raise _param_error(name, f"{value[:40]!r} has a space where the offset's '+' was: "
+                           "encode '+' as %2B in a query string")
+    if not W3C_DATETIME.match(value):
+        raise _param_error(name, f"{value[:40]!r} is not an ISO 8601 date-time with a time "
+                           "zone (e.g. 2026-01-31T00:00:00Z or 2026-01-31T00:00:00-08:00)")
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except (ValueError, OverflowError) as exc:
+        raise _param_error(name, f"{value[:40]!r} is not a valid date-time") from exc
+
+
+def date_window(p: Params, now: datetime) -> tuple[datetime, datetime]:
+    """The spec's window: the last 90 days by default; a range may not span more than 90."""
+    start = parse_datetime("start_date", p.one("start_date"))
+    end = parse_datetime("end_date", p.one("end_date"))
+    try:
+        if start is None and end is None:
+            return now - WINDOW, now
+        if start is None:
+            assert end is not None
+            start = end - WINDOW
+        if end is None:
+            end = start + WINDOW
+    except OverflowError as exc:
+        raise _param_error("start_date", "is too close to the calendar's limits") from exc
+    if end < start:
+        raise _param_error("end_date", "is before start_date")
+    if end - start > WINDOW:
+        raise _param_error("end_date", "start_date and end_date may not span more than 90 days")
+    return start, end
+
+
+def parse_int(p: Params, name: str, default: int, low: int, high: int) -> int:
+    value = p.one(name)
+    if value is None:
+        return default
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
+        raise _param_error(name, f"must be a whole number from {low} to {high}")
+    return int(value)
+
+
+def paging(p: Params) -> tuple[int, int]:
+    """``page`` and ``page_size`` (the pagination extension): limit and offset."""
+    size = parse_int(p, "page_size", MAX_RESULTS, 1, MAX_RESULTS)
+    page = parse_int(p, "page", 1, 1, MAX_PAGE)
+    return size, (page - 1) * size
+
+
+def parse_bool(p: Params, name: str) -> bool:
+    value = p.one(name)
+    if value is None:
+        return False
+    if value.lower() not in ("true", "false"):
+        raise _param_error(name, "must be true or false")
+    return value.lower() == "true"
+
+
+NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
+
+
+def parse_coordinate(name: str, value: str, limit: float) -> float:
+    if not NUMBER.match(value):
+        raise _param_error(name, f"{value[:30]!r} is not a number")
+    number = float(value)
+    if not math.isfinite(number) or not -limit <= number <= limit:
+        raise _param_error(name, f"must be between {-limit:g} and {limit:g} (WGS84 degrees)")
+    return number
+
+
+ZIP_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
+ZIP_PARAM = re.compile(r"^(\d{5})(?:-\d{4})?$")
+URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+
+
+def _scope(session: Session, p: Params) -> q.Scope:
+    return q.scope(session=session, jurisdiction_ref=p.one("jurisdiction_id"))
+
+
+def _notice(agency: str | None) -> str | None:
+    return f"Sent to {agency}, which handles this service at this location." if agency else None
+
+
+# --------------------------------------------------------------------------- discovery, services
+
+
+@router.get("/discovery.{response_format}", summary="Service discovery")
+def discovery(request: Request, response_format: str = FORMAT,
+              session: Session = Depends(get_session),
+              _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Where the endpoint is, what it speaks, whom to ask for a key."""
+    f = check_format(response_format)
+    scope = _scope(session, query_params(request))
+    changed = fmt.iso(q.changeset(session=session, region_id=scope.region_id) or utcnow())
+    base = str(request.base_url).rstrip("/")
+    return respond(f, "discovery", {
+        "changeset": changed,
+        "contact": f"{scope.region_name} shared services office: {base}/",
+        "key_service": "API keys are issued by the regional office or a member's "
+                       f"administrator (Admin, API keys: {base}/admin/apikeys).",
+        "endpoints": [{"specification": SPECIFICATION, "url": f"{base}{PREFIX}",
+                       "changeset": changed, "type": "production",
+                       "formats": ["text/xml", "application/json"]}],
+    })
+
+
+@router.get("/services.{response_format}", summary="Service list")
+def services(request: Request, response_format: str = FORMAT,
+             session: Session = Depends(get_session),
+             _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Services that take requests; ``jurisdiction_id`` (a member's id) narrows to its own."""
+    f = check_format(response_format)
+    scope = _scope(session, query_params(request))
+    rows = q.request_services(session=session, region_id=scope.region_id,
+                              member_id=scope.member_id)
+    return respond(f, "services", [
+        fmt.service_entry(code=s.code, name=s.name, description=s.description,
+                          has_attributes=bool(s.attributes), keywords=s.keywords,
+                          group=s.group) for s in rows])
+
+
+@router.get("/services/{service_code}.{response_format}", summary="Service definition")
+def service_definition(request: Request, service_code: str, response_format: str = FORMAT,
+                       session: Session = Depends(get_session),
+                       _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """The attributes a request for this service carries. 404 for an unknown code."""
+    f = check_format(response_format)
+    p = query_params(request)
+    scope = _scope(session, p)
+    s = q.request_service(session=session, region_id=scope.region_id,
+                          member_id=scope.member_id, code=service_code)
+    if s is None:
+        raise NotFound(f"service_code {service_code[:64]!r} was not found")
+    return respond(f, "service_definition", fmt.service_definition(s.code, s.attributes or []))
+
+
+# --------------------------------------------------------------------------- POST a request
+
+POST_FIELDS: dict[str, str] = {
+    "api_key": "Your API key (also accepted as `Authorization: Bearer`).",
+    "jurisdiction_id": "Optional: the region's slug or a member's id; if a member, it must "
+                       "be the one that handles the service at the location.",
+    "service_code": "Required: from services.{format}.",
+    "lat": "Latitude (WGS84), with long.",
+    "long": "Longitude (WGS84), with lat.",
+    "address_string": "An address; located by the ZIP code in it (or `zipcode`).",
+    "address_id": "An address id of yours; stored, not used to locate.",
+    "zipcode": "Extension: the ZIP code of the address.",
+    "email": "Contact e-mail (never published).",
+    "device_id": "Device id (never published).",
+    "account_id": "Your account id for the submitter (never published).",
+    "first_name": "Contact given name (never published).",
+    "last_name": "Contact family name (never published).",
+    "phone": "Contact phone (never published).",
+    "description": "Plain text, up to 4,000 characters (HTML is removed).",
+    "media_url": "An http(s) URL of a photo or other media.",
+}
+POST_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {
+    "application/x-www-form-urlencoded": {"schema": {
+        "type": "object", "required": ["service_code"],
+        "properties": {name: {"type": "number" if name in ("lat", "long") else "string",
+                              "description": text} for name, text in POST_FIELDS.items()},
+        "additionalProperties": {"type": "string", "description":
+                                 "attribute[code]=value, attribute[code][]=value for lists"},
+    }}}}}
+
+
+def _submitter(session: Session, p: Params, principal: Principal) -> Principal:
+    """The API key's principal: ``api_key`` if sent, else the key in our headers."""
+    plaintext = p.one("api_key")
+    if plaintext is not None:
+        keyed = regions_service.principal_for_api_key(session=session, plaintext=plaintext)
+        if keyed is None:
+            raise Forbidden("api_key: the key is unknown or has been revoked")
+    elif principal.kind == "apikey":
+        keyed = principal
+    else:
+        raise Forbidden("api_key: an API key is required to submit a service request "
+                        "(form parameter api_key, or Authorization: Bearer)")
+    return keyed
+
+
+def _attributes(p: Params) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for key, values in p.multi.items():
+        if not key.startswith("attribute"):
+            continue
+        m = ATTRIBUTE_KEY.match(key)
+        if m is None or not calc.ATTR_CODE.match(m.group(1)):
+            raise _param_error(key[:80], "is not attribute[code] or attribute[code][] with a "
+                               "code from the service definition")
+        given = [v.strip() for v in values if v.strip()]
+        if given:  # an empty value is no value (the spec's rule for optional arguments)
+            out.setdefault(m.group(1), []).extend(given)
+    return out
+
+
+def _location(p: Params) -> dict[str, Any]:
+    lat_s, lon_s = p.one("lat"), p.one("long")
+    address, address_id, zip_s = p.one("address_string"), p.one("address_id"), p.one("zipcode")
+    if (lat_s is None) != (lon_s is None):
+        missing = "long" if lon_s is None else "lat"
+        raise _param_error(missing, "lat and long are sent together")
+    zipcode = None
+    if zip_s is not None:
+        m = ZIP_PARAM.match(zip_s)
+        if m is None:
+            raise _param_error("zipcode", "must be a 5-digit ZIP code (or ZIP+4)")
+        zipcode = m.group(1)
+    elif address is not None:
+        found = ZIP_IN_TEXT.findall(address)
+        zipcode = found[-1] if found else None
+    out: dict[str, Any] = {"address": address, "address_id": address_id, "zipcode": zipcode}
+    if lat_s is not None and lon_s is not None:
+        out["lat"] = parse_coordinate("lat", lat_s, 90)
+        out["lon"] = parse_coordinate("long", lon_s, 180)
+        return out
+    if address is None and address_id is None:
+        raise _param_error("lat", "a location is required: lat and long, address_string "
+                           "(with its ZIP code) or address_id (with a ZIP code)")
+    where = "address_string" if address is not None else "address_id"
+    if zipcode is None:
+        if address is not None:
+            raise _param_error("address_string", "cannot be located without a ZIP code: "
+                               "include the 5-digit ZIP in it, send zipcode, or send lat/long")
+        raise _param_error("address_id", "cannot be located here (there is no master address "
+                           "repository): send lat/long, or a zipcode with it")
+    try:
+        geo_queries.geocode_zip(zipcode)
+    except GovshareError as exc:
+        raise _param_error("zipcode" if zip_s else where,
+                           f"ZIP code {zipcode} cannot be located") from exc
+    return out
+
+
+@router.post("/requests.{response_format}", summary="Submit a service request",
+             openapi_extra=POST_OPENAPI)
+def post_request(response_format: str = FORMAT, session: Session = Depends(get_session),
+                 p: Params = Depends(post_params),
+                 principal: Principal = Depends(allow(Action.request_submit))) -> Response:
+    """Create a request (channel ``open311``), routed to the member that owns the service at
+    the location. Returns ``[{service_request_id, token, service_notice, account_id}]``."""
+    f = check_format(response_format)
+    actor = _submitter(session, p, principal)
+    scope = _scope(session, p)
+    if actor.region_id != scope.region_id:
+        raise Forbidden("api_key: the key belongs to another region")
+    code = p.one("service_code")
+    if code is None:
+        raise _param_error("service_code", "is required")
+    svc = q.request_service(session=session, region_id=scope.region_id, member_id=None,
+                            code=code)
+    if svc is None:
+        raise _param_error("service_code", f"{code[:64]!r} is not a service of this endpoint "
+                           f"(see services.{f})")
+    fields = {name: p.one(name) for name in ("email", "device_id", "account_id", "first_name",
+                                             "last_name", "phone", "description", "media_url")}
+    media_url = fields["media_url"]
+    if media_url is not None and (len(media_url) > 500 or not URL.match(media_url)):
+        raise _param_error("media_url", "must be an http or https URL of at most 500 characters")
+    try:
+        data = RequestIn(service_code=code, attributes=_attributes(p),
+                         channel=Channel.open311, jurisdiction_id=scope.member_id,
+                         **_location(p), **fields)
+    except ValidationError as exc:
+        raise BadRequest("Some parameters are not valid", errors=[
+            {"loc": [_loc_name(e["loc"])], "reason": e["msg"]} for e in exc.errors()]) from exc
+    try:
+        req = service.submit_request(session=session, actor=actor, region_id=scope.region_id,
+                                     data=data)
+    except NotFound as exc:  # e.g. a ZIP missing from the tables: the request cannot be met
+        raise BadRequest(exc.detail) from exc
+    session.commit()
+    return respond(f, "service_requests", [{
+        "service_request_id": req.public_id, "token": req.token,
+        "service_notice": _notice(scope.members.get(req.jurisdiction_id)),
+        "account_id": req.account_id}])
+
+
+# --------------------------------------------------------------------------- reads of requests
+
+
+@router.get("/tokens/{token}.{response_format}", summary="Service request id from a token")
+def token_lookup(request: Request, token: str, response_format: str = FORMAT,
+          session: Session = Depends(get_session),
+          _: Principal = Depends(allow(Action.public_read))) -> Response:
+    f = check_format(response_format)
+    scope = _scope(session, query_params(request))
+    if "\x00" in token or len(token) > 64:
+        raise NotFound("No service request has this token")
+    public_id = q.public_id_for_token(session=session, region_id=scope.region_id,
+                                      member_id=scope.member_id, token=token)
+    return respond(f, "service_requests", [{"service_request_id": public_id, "token": token}])
+
+
+def _request_documents(session: Session, scope: q.Scope, rows: list[Any], extensions: bool
+                       ) -> list[dict[str, Any]]:
+    names = q.service_names(session=session, region_id=scope.region_id)
+    history = q.public_history(session=session, request_ids=[r.id for r in rows]) \
+        if extensions else {}
+    out = []
+    for r in rows:
+        code, name = names.get(r.service_id, ("", None))
+        agency = scope.members.get(r.jurisdiction_id)
+        doc = fmt.request_entry(
+            public_id=r.public_id, status=calc.open311_status(r.status),
+            status_notes=r.status_notes, service_name=name, service_code=code,
+            description=r.description, agency=agency, service_notice=_notice(agency),
+            requested_at=r.requested_at, updated_at=r.updated_at, expected_at=r.expected_at,
+            address=r.address, address_id=r.address_id, zipcode=r.zipcode, lat=r.lat,
+            lon=r.lon, media_url=r.media_url)
+        if extensions:
+            doc["extended_attributes"] = {
+                "status": r.status, "status_label": calc.STATUS_LABELS.get(r.status, r.status),
+                "channel": r.channel,
+                "notes": [{"datetime": fmt.iso(u.at), "type": u.kind,
+                           "description": fmt.describe_update(u.kind, u.from_value, u.to_value,
+                                                              u.note)}
+                          for u in history.get(r.id, [])]}
+        out.append(doc)
+    return out
+
+
+READ_PARAMETERS = [
+    ("jurisdiction_id", "The region's slug or a member's id (then only its requests)."),
+    ("service_request_id", "Comma-separated ids; overrides every other filter."),
+    ("service_code", "Comma-separated service codes."),
+    ("start_date", "ISO 8601 date-time with a time zone; default: 90 days before end_date."),
+    ("end_date", "ISO 8601 date-time with a time zone; the range spans at most 90 days."),
+    ("status", "open, closed or both (comma-separated)."),
+    ("page", "Extension: page number, from 1."),
+    ("page_size", "Extension: requests per page, 1 to 1000 (default 1000)."),
+    ("extensions", "Extension: true adds extended_attributes (internal status, channel, "
+                   "public history)."),
+]
+
+
+def _query_doc(names: Iterable[tuple[str, str]]) -> dict[str, Any]:
+    return {"parameters": [{"name": n, "in": "query", "required": False,
+                            "schema": {"type": "string"}, "description": d} for n, d in names]}
+
+
+@router.get("/requests.{response_format}", summary="Service requests",
+            openapi_extra=_query_doc(READ_PARAMETERS))
+def list_requests(request: Request, response_format: str = FORMAT,
+             session: Session = Depends(get_session),
+             _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Requests newest first: the last 90 days and at most 1,000 unless asked otherwise."""
+    f = check_format(response_format)
+    p = query_params(request)
+    scope = _scope(session, p)
+    extensions = parse_bool(p, "extensions")
+    ids = p.listed("service_request_id")
+    if ids is not None:  # the spec: overrides all other arguments
+        if len(ids) > MAX_RESULTS or any(len(i) > 64 for i in ids):
+            raise _param_error("service_request_id", f"at most {MAX_RESULTS} ids of at most "
+                               "64 characters")
+        rows = q.find_requests(session=session, region_id=scope.region_id,
+                               member_id=scope.member_id, public_ids=ids, limit=MAX_RESULTS)
+        return respond(f, "service_requests",
+                       _request_documents(session, scope, rows, extensions))
+    codes = p.listed("service_code")
+    if codes:
+        known = q.request_service_codes(session=session, region_id=scope.region_id)
+        unknown = [c for c in codes if c not in known]
+        if unknown:
+            raise _param_error("service_code", f"{unknown[0][:64]!r} is not a service of this "
+                               "endpoint")
+    statuses = p.listed("status")
+    if statuses and set(statuses) - {"open", "closed"}:
+        raise _param_error("status", "must be open, closed or both (comma-separated)")
+    start, end = date_window(p, utcnow())
+    limit, offset = paging(p)
+    rows = q.find_requests(session=session, region_id=scope.region_id,
+                           member_id=scope.member_id, service_codes=codes, start=start,
+                           end=end, statuses=statuses, limit=limit, offset=offset)
+    return respond(f, "service_requests", _request_documents(session, scope, rows, extensions))
+
+
+@router.get("/requests/{service_request_id}.{response_format}", summary="One service request",
+            openapi_extra=_query_doc([READ_PARAMETERS[0], READ_PARAMETERS[-1]]))
+def one_request(request: Request, service_request_id: str, response_format: str = FORMAT,
+                session: Session = Depends(get_session),
+                _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """A list of one request, as the spec shows; 404 if there is no such request."""
+    f = check_format(response_format)
+    p = query_params(request)
+    scope = _scope(session, p)
+    extensions = parse_bool(p, "extensions")
+    if "\x00" in service_request_id or len(service_request_id) > 64:
+        raise NotFound(f"No service request {service_request_id[:40]!r}")
+    row = q.request_row(session=session, region_id=scope.region_id, member_id=scope.member_id,
+                        public_id=service_request_id)
+    return respond(f, "service_requests", _request_documents(session, scope, [row], extensions))
+
+
+@router.get("/servicerequestupdates.{response_format}", summary="Service request updates",
+            openapi_extra=_query_doc([READ_PARAMETERS[0], READ_PARAMETERS[3],
+                                      READ_PARAMETERS[4], READ_PARAMETERS[6],
+                                      READ_PARAMETERS[7]]))
+def request_updates(request: Request, response_format: str = FORMAT,
+                    session: Session = Depends(get_session),
+                    _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Public updates, oldest first, in the same 90-day window rules as requests."""
+    f = check_format(response_format)
+    p = query_params(request)
+    scope = _scope(session, p)
+    start, end = date_window(p, utcnow())
+    limit, offset = paging(p)
+    feed = q.update_feed(session=session, region_id=scope.region_id, member_id=scope.member_id,
+                         start=start, end=end, limit=limit, offset=offset)
+    return respond(f, "service_request_updates", [
+        fmt.update_entry(update_id=row.update.id, public_id=row.public_id,
+                         status=calc.open311_status(row.status_after),
+                         description=fmt.describe_update(row.update.kind, row.update.from_value,
+                                                         row.update.to_value, row.update.note),
+                         at=row.update.at) for row in feed])
+
+
+# --------------------------------------------------------------------------- anything else
+
+
+@router.api_route("/{open311_path:path}", include_in_schema=False,
+                  methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+def elsewhere(request: Request, open311_path: str,
+              _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """The endpoint's root leads to discovery; other paths are 404, wrong methods 405 —
+    in the spec's error shape like every other error here."""
+    if open311_path == "":
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse(f"{PREFIX}/discovery.xml", status_code=307)
+        raise StarletteHTTPException(405, f"{request.method} is not allowed here; GET the "
+                                     "discovery document", headers={"Allow": "GET"})
+    allowed = sorted({m for r in router.routes
+                      if isinstance(r, APIRoute) and r.endpoint is not elsewhere
+                      and r.path_regex.match(request.url.path) for m in r.methods})
+    if allowed:
+        raise StarletteHTTPException(405, f"{request.method} is not allowed on this resource; "
+                                     f"use {', '.join(allowed)}",
+                                     headers={"Allow": ", ".join(allowed)})
+    raise NotFound(f"No Open311 resource at {PREFIX}/{open311_path[:80]}: see "
+                   f"{PREFIX}/discovery.xml (resources end in .xml or .json)")
