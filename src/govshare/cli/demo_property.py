@@ -1,0 +1,173 @@
+"""Demo data of the property registry: the real public buildings of the demo region.
+
+Source: the City of Seattle's 2016 building energy benchmarking (shared
+``seattle/building_energy_benchmarking_2016.csv``), the rows of buildings owned by a member of
+the demo region, copied into ``govshare/property/data/seattle_public_buildings_2016.csv`` by
+``scripts/extract_demo_buildings.py`` (see ``property/data/SOURCES.md``). They are imported
+*through the product's own importer* with the ``seattle-benchmarking`` preset: real names,
+addresses, floor areas, years built, locations and 2016 energy use.
+
+Who owns a building (:func:`owner_of`), from the benchmarking file's own columns:
+
+- City of Seattle: ``BuildingType`` is ``Nonresidential COS`` (City of Seattle-owned).
+- Seattle Public Schools: ``BuildingType`` is ``SPS-District K-12``.
+- King County: the property name starts with ``King County`` or ``King Co`` (the courthouse,
+  the correctional facility, public health) or names ``KC Metro Transit`` (transit bases).
+  "United Way of King County" is a charity, not the county, and does not match.
+- State of Washington: ``BuildingType`` is ``Nonresidential WA`` (the Burke Museum, the state
+  museum of natural history), or the name names the Department of Social & Health Services
+  (``DSHS``, ``WSDSHS``, ``Dept of Social & Health Services``) or ``Washington State
+  Ferries`` (WSDOT). Not matched on purpose: the University of Washington (a separate state
+  institution, not a member) and the Washington State Convention Center (owned by a public
+  facilities district).
+
+Buildings the county owns under a neutral name (the Chinook and Yesler buildings, the
+Administration Building) are not identified: the rule reads names, not a deed registry.
+
+What the file lacks is **synthetic**, generated here with a fixed seed and listed in each
+asset's ``synthetic_fields`` so that every page labels it: capacity and occupancy (from floor
+area per seat by use), operating and maintenance cost ($/ft² by use), replacement value
+($/ft² by use), repair needs (replacement value x a condition index growing with age), and the
+status (mostly in use; under-used, vacant or surplus follow from the synthetic occupancy).
+Published field groups: identity, location, size, status and energy for all (Seattle
+publishes benchmarking data anyway), plus utilization and condition where the status invites
+proposals; police precincts and the correctional facility publish nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import random
+import re
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from govshare.core.tenancy import Principal
+from govshare.property import imports
+from govshare.regions import queries as regions_queries
+
+DATA_FILE = "seattle_public_buildings_2016.csv"
+SOURCE_LABEL = ("Seattle 2016 Building Energy Benchmarking (City of Seattle OSE, "
+                "data.seattle.gov 2bpz-gwpy)")
+SEED = 2016
+
+CITY, SCHOOLS, COUNTY, STATE = ("City of Seattle", "Seattle Public Schools", "King County",
+                                "State of Washington")
+_COUNTY_NAME = re.compile(r"^\s*King Co(unty)?\b|\bKC Metro Transit\b", re.I)
+_STATE_NAME = re.compile(r"\bW?S?DSHS\b|\bDept of Social & Health Services\b|"
+                         r"\bWashington State Ferries\b", re.I)
+
+
+def owner_of(building_type: str, name: str) -> str | None:
+    """The demo member that owns a benchmarked building, or None (see the module docstring)."""
+    kind = building_type.strip()
+    if kind == "Nonresidential COS":
+        return CITY
+    if kind == "SPS-District K-12":
+        return SCHOOLS
+    if kind == "Nonresidential WA" or _STATE_NAME.search(name):
+        return STATE
+    if _COUNTY_NAME.search(name):
+        return COUNTY
+    return None
+
+
+# Synthetic assumptions by use: floor area per seat (ft²), O&M ($/ft²/yr), replacement ($/ft²).
+SEAT_FT2 = {"office": 200, "school": 110, "library": 100, "community_center": 60,
+            "fire_station": 900, "police_station": 300, "courthouse": 250, "warehouse": 2000,
+            "garage_maintenance": 1500, "other": 250}
+OM_PER_FT2 = {"office": 5.5, "school": 4.5, "library": 5.0, "community_center": 6.0,
+              "fire_station": 6.5, "police_station": 6.0, "courthouse": 7.0, "warehouse": 2.0,
+              "garage_maintenance": 3.5, "other": 4.5}
+REPLACEMENT_PER_FT2 = {"office": 420, "school": 380, "library": 480, "community_center": 400,
+                       "fire_station": 600, "police_station": 550, "courthouse": 650,
+                       "warehouse": 180, "garage_maintenance": 300, "other": 400}
+SYNTHETIC = ["capacity", "occupancy", "annual_om_cost_cents", "repair_needs_cents",
+             "replacement_value_cents", "status"]
+PRIVATE_NAMES = re.compile(r"correctional|precinct", re.I)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def synthetic_values(row: dict[str, str], use: str, rnd: random.Random) -> dict[str, Any]:
+    """Seeded stand-ins for what the benchmarking file does not have."""
+    gfa = _number(row.get("PropertyGFATotal", "")) or 10_000.0
+    year = _number(row.get("YearBuilt", "")) or 1970.0
+    key = use if use in SEAT_FT2 else "other"
+    capacity = max(1, round(gfa / SEAT_FT2[key]))
+    draw = rnd.random()
+    if draw < 0.80:
+        status, share = "in_use", rnd.uniform(0.65, 1.0)
+    elif draw < 0.92:
+        status, share = "under_used", rnd.uniform(0.2, 0.5)
+    elif draw < 0.97:
+        status, share = "vacant", 0.0
+    else:
+        status, share = "surplus", rnd.uniform(0.0, 0.15)
+    replacement = gfa * REPLACEMENT_PER_FT2[key] * rnd.uniform(0.85, 1.15)
+    age = max(0.0, 2016 - year)
+    condition = min(0.6, 0.01 + 0.004 * age * rnd.uniform(0.6, 1.4))
+    groups = ["identity", "location", "size", "status", "energy"]
+    if status != "in_use":
+        groups += ["utilization", "condition"]
+    if use == "police_station" or PRIVATE_NAMES.search(row.get("PropertyName", "")):
+        groups = ["none"]
+    return {
+        "capacity": capacity,
+        "occupancy": round(capacity * share),
+        "annual_om_cost_cents": round(gfa * OM_PER_FT2[key] * rnd.uniform(0.8, 1.2) * 100),
+        "replacement_value_cents": round(replacement * 100),
+        "repair_needs_cents": round(replacement * condition * 100),
+        "status": status,
+        "public_groups": ";".join(groups),
+        "synthetic_fields": ";".join(SYNTHETIC),
+    }
+
+
+def demo_rows() -> tuple[list[str], list[dict[str, str]]]:
+    text = resources.files("govshare.property").joinpath("data", DATA_FILE).read_text(
+        encoding="utf-8")
+    reader = csv.DictReader(io.StringIO(text))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def build(*, session: Session, actor: Principal, region_id: int,
+          step: Callable[[str], None]) -> dict[str, imports.ImportResult]:
+    """Import each member's buildings (one import, one audit row, per member)."""
+    from govshare.property.fileio import seattle_use  # noqa: PLC0415 - demo only
+
+    columns, rows = demo_rows()
+    members = {j.name: j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                                         region_id=region_id)}
+    rnd = random.Random(SEED)
+    extra = ["capacity", "occupancy", "annual_om_cost_cents", "replacement_value_cents",
+             "repair_needs_cents", "status", "public_groups", "synthetic_fields"]
+    by_owner: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        owner = owner_of(row["BuildingType"], row["PropertyName"])
+        if owner is None or owner not in members:
+            continue
+        use = seattle_use([row.get("LargestPropertyUseType", ""),
+                           row.get("PrimaryPropertyType", ""), row["PropertyName"]])
+        by_owner.setdefault(owner, []).append({**row, **synthetic_values(row, use, rnd)})
+    results = {}
+    for owner, owned in by_owner.items():
+        step(f"{owner}: {len(owned)} buildings")
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=[*columns, *extra], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(owned)
+        results[owner] = imports.import_assets(
+            session=session, actor=actor, jurisdiction_id=members[owner],
+            source=io.BytesIO(buf.getvalue().encode("utf-8")), fmt="csv",
+            preset="seattle-benchmarking", file_name=DATA_FILE, source_label=SOURCE_LABEL)
+    return results

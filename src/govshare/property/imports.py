@@ -1,0 +1,721 @@
+"""Bulk import and export of assets (CSV, XLSX, GeoJSON), all or nothing.
+
+:func:`import_assets` is the one use case behind the CLI (`govshare property import`), the
+upload page and the demo data. Invariants and decisions:
+
+- **All or nothing.** Pass 1 reads the file as a stream and validates *every* row (the
+  compiled ``AssetIn`` checks of ``fileio``, the jurisdiction column, the location, duplicate
+  ids, the status rule below) and classifies it against the database in batches, spooling the
+  planned writes to a temporary file. Any problem -> :class:`ImportRefused` (a
+  ``ValidationFailed``, 422) carrying the full per-row report (row, column, value, reason), and
+  nothing is written. Otherwise pass 2 replays the spool inside a SAVEPOINT of the caller's
+  transaction: plain INSERTs (PostgreSQL ``COPY``, SQLite ``executemany``) and executemany
+  UPDATEs, no ORM objects. The caller (the edge) commits.
+- **Flat memory.** The source is read once, row by row; a batch of rows, the spool and the
+  report live on disk. The only per-row memory is 24 bytes for the duplicate-id check (a
+  16-byte hash of the asset id and the row number), so a file larger than memory imports.
+- **Idempotent, keyed by (jurisdiction, asset id).** A row whose id is new is added; one whose
+  given fields equal the stored ones is unchanged; else updated. Only the fields the file's
+  columns give are compared and set (see ``fileio``): re-importing the benchmarking file does
+  not wipe the cost figures another file gave. A field the file sets that was listed in the
+  asset's ``synthetic_fields`` is real data now and leaves that list (unless the file gives
+  ``synthetic_fields`` itself).
+- **Status.** New assets take the file's status (default ``in_use``) and get their first
+  status-history row. For an existing asset a *different* status is refused with a row
+  error: a status change follows the state machine and carries a reason, which is what the
+  asset page's status transition does (the same rule as ``service.update_asset``).
+- **Location.** A point must fall inside the region (some member's boundary), not
+  necessarily inside the importing jurisdiction's: governments own property outside their own
+  limits (a city's watershed or transfer station, a county's facilities inside its cities).
+  Swapped latitude/longitude is recognised and said so. A region without boundaries skips
+  the check.
+- **Audit.** One ``asset.import`` row per import: file name, sha256, format, preset, counts
+  and the added/updated asset ids (each list capped at 1,000).
+- **Authorization.** ``property.manage`` on the importing jurisdiction (own only for
+  jurisdiction staff).
+
+Exports (:func:`export_rows`) give the owner's staff and regional roles every field; staff of
+another member get only assets that publish something, with only the published field groups
+filled (the public view of ``queries.public_view``), and no asset id.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import heapq
+import io
+import json
+import pickle
+import shutil
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+import numpy as np
+import shapely
+from sqlalchemy import bindparam, insert, literal, null, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from govshare.core import audit
+from govshare.core.db import UTCDateTime, utcnow
+from govshare.core.errors import BadRequest, Conflict, ValidationFailed
+from govshare.core.tenancy import (
+    Action,
+    Principal,
+    authorize,
+    can_see_jurisdiction_rows,
+)
+from govshare.geo import queries as geo_queries
+from govshare.property import fileio
+from govshare.property.fileio import (
+    DEFAULTED,
+    EXPORT_COLUMNS,
+    FIELDS,
+    MISSING,
+    NEW_DEFAULTS,
+    PRESETS,
+    FileRefused,
+    Plan,
+    RowError,
+    check_rules,
+    default_pm_type,
+    detect_format,
+    make_plan,
+    open_table,
+    shown,
+)
+from govshare.property.models import Asset, AssetStatusChange
+from govshare.property.schemas import FIELD_GROUPS
+from govshare.regions import queries as regions_queries
+
+BATCH = 5_000
+MAX_ERRORS = 100_000
+PREVIEW = 50  # problems carried in the exception (the rest are in the report)
+AUDIT_CODES = 1_000
+ASSETS = Asset.__table__
+HISTORY = AssetStatusChange.__table__
+INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
+JSON_FIELDS = ("public_groups", "synthetic_fields")
+RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
+# Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
+# metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
+# north-south, 0.75 km east-west at Seattle's latitude) counts as inside the region.
+EDGE_TOLERANCE_DEG = 0.01
+Progress = Callable[[str, int, int | None], None]  # (phase, done, total)
+
+
+# --------------------------------------------------------------------------------- results
+
+
+@dataclass
+class ImportResult:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rows: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    ignored_columns: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    file_name: str = ""
+    sha256: str = ""
+    fmt: str = ""
+    preset: str = ""
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "were"
+        return (f"{self.rows:,} rows: {self.added:,} {verb} added, {self.updated:,} updated, "
+                f"{self.unchanged:,} unchanged")
+
+
+class ErrorReport:
+    """Every problem of a refused import, kept on disk in row order (file-level first)."""
+
+    def __init__(self) -> None:
+        # Three streams, each in row order: cell problems (while reading), duplicate ids
+        # (found at the end), batch checks (location, status, rules). Merged when read.
+        # Closed by close() (or when collected).
+        self._files = [tempfile.TemporaryFile("w+", newline="", encoding="utf-8")  # noqa: SIM115
+                       for _ in range(3)]
+        self._writers = [csv.writer(f) for f in self._files]
+        self.count = 0
+        self.preview: list[RowError] = []
+        self._file_level: list[RowError] = []
+
+    CELLS, DUPLICATES, BATCH = 0, 1, 2
+
+    def add(self, error: RowError, *, stream: int = 0) -> None:
+        self.count += 1
+        if error.row is None:
+            self._file_level.append(error)
+            return
+        self._writers[stream].writerow([error.row, error.column, error.value, error.reason])
+
+    def __iter__(self) -> Iterator[RowError]:
+        yield from self._file_level
+        streams = []
+        for f in self._files:
+            f.flush()
+            f.seek(0)
+            streams.append(RowError(int(r[0]), r[1], r[2], r[3]) for r in csv.reader(f))
+        yield from heapq.merge(*streams, key=lambda e: e.row or 0)
+
+    def first(self, n: int = PREVIEW) -> list[RowError]:
+        out = []
+        for e in self:
+            out.append(e)
+            if len(out) >= n:
+                break
+        return out
+
+    def write_csv(self, out: IO[str]) -> int:
+        return fileio.write_error_report(iter(self), out)
+
+    def close(self) -> None:
+        for f in self._files:
+            f.close()
+
+
+class ImportRefused(ValidationFailed):
+    """The file has problems; nothing was imported. ``report`` holds every one of them."""
+
+    def __init__(self, detail: str, *, report: ErrorReport, result: ImportResult) -> None:
+        preview = report.first()
+        super().__init__(detail, errors=[e.as_dict() for e in preview])
+        self.report = report
+        self.result = result
+        result.errors = preview
+
+
+# ------------------------------------------------------------------------------ internals
+
+
+class _Codes:
+    """Asset ids seen, as 16-byte BLAKE2b digests plus row numbers: 24 bytes a row."""
+
+    def __init__(self) -> None:
+        self.digests = bytearray()
+        self.rows = array("q")
+
+    def add(self, code: str, row: int) -> None:
+        self.digests += hashlib.blake2b(code.encode(), digest_size=16).digest()
+        self.rows.append(row)
+
+    def duplicates(self) -> list[tuple[int, int]]:
+        """(row, row of the first occurrence) for every repeated id, by row."""
+        n = len(self.rows)
+        if n < 2:
+            return []
+        h = np.frombuffer(bytes(self.digests), dtype=np.uint64).reshape(n, 2)
+        order = np.lexsort((h[:, 1], h[:, 0]))  # stable: equal ids keep file order
+        sh = h[order]
+        starts = np.ones(n, dtype=bool)
+        starts[1:] = np.any(sh[1:] != sh[:-1], axis=1)
+        if starts.all():
+            return []
+        rows = np.frombuffer(self.rows, dtype=np.int64)
+        run = np.cumsum(starts) - 1
+        first_row = rows[order[np.flatnonzero(starts)]][run]
+        dup = ~starts
+        pairs = sorted(zip(rows[order][dup].tolist(), first_row[dup].tolist(), strict=True))
+        return pairs
+
+
+@dataclass
+class _Context:
+    session: Session
+    actor: Principal
+    jurisdiction_id: int
+    plan: Plan
+    report: ErrorReport
+    result: ImportResult
+    spool: IO[bytes]
+    locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
+    added_codes: list[str] = field(default_factory=list)
+    updated_codes: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def _opened(source: str | Path | BinaryIO) -> Iterator[tuple[BinaryIO, str]]:
+    """A seekable binary stream of the source, positioned at its start."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        if not path.is_file():
+            raise BadRequest(f"No such file: {path}")
+        with path.open("rb") as fh:
+            yield fh, path.name
+        return
+    name = getattr(source, "name", "") or ""
+    if source.seekable():
+        start = source.tell()
+        yield source, Path(str(name)).name if isinstance(name, str) else ""
+        source.seek(start)
+        return
+    with tempfile.TemporaryFile() as tmp:
+        shutil.copyfileobj(source, tmp, 1 << 20)
+        tmp.seek(0)
+        yield tmp, ""  # type: ignore[misc]
+
+
+def _sha256(stream: BinaryIO) -> tuple[str, int, bytes]:
+    start = stream.tell()
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while chunk := stream.read(1 << 20):
+        if not head:
+            head = chunk[:8192]
+        digest.update(chunk)
+        size += len(chunk)
+    stream.seek(start)
+    return digest.hexdigest(), size, head
+
+
+def _region_locator(session: Session, region_id: int
+                    ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
+    """Vectorised "is each point inside some member's boundary (or within the edge
+    tolerance of one)?"; None when the region has no boundaries."""
+    index = geo_queries.point_index(session=session, region_id=region_id)
+    if len(index) == 0:
+        return None
+    near: list[Any] = []  # member boundaries, parsed only if some point misses
+
+    def inside(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
+        hit = np.zeros(len(lons), dtype=bool)
+        positions, _ids = index.locate_many(lons, lats)
+        hit[positions] = True
+        if not hit.all():
+            if not near:
+                near.extend(shapely.from_geojson(b.geojson) for b in
+                            geo_queries.boundary_rows(session=session, region_id=region_id))
+            miss = np.flatnonzero(~hit)
+            points = shapely.points(lons[miss], lats[miss])
+            for geom in near:
+                hit[miss] |= shapely.dwithin(geom, points, EDGE_TOLERANCE_DEG)
+        return hit
+    return inside
+
+
+def _jurisdiction_check(session: Session, target: Any) -> Callable[[str], str | None]:
+    members = regions_queries.list_jurisdictions(session=session, region_id=target.region_id)
+    lookup: dict[str, Any] = {}
+    for j in members:
+        lookup[str(j.id)] = j
+        if j.geoid:
+            lookup[j.geoid] = j
+        lookup[j.name.casefold()] = j
+
+    def check(text: str) -> str | None:
+        value = text.strip()
+        if not value:
+            return None
+        j = lookup.get(value) or lookup.get(value.casefold())
+        if j is None:
+            return "unknown jurisdiction: not an id, GEOID or name of a member of this region"
+        if j.id != target.id:
+            return f"this row belongs to {j.name}; the file is being imported into {target.name}"
+        return None
+    return check
+
+
+def _swapped_hint(ctx: _Context, given: dict[str, Any], cells: list[Any],
+                  errors: list[RowError]) -> list[RowError]:
+    """Turn a latitude-out-of-range error into 'latitude and longitude look swapped' when the
+    swapped point is inside the region."""
+    plan = ctx.plan
+    lat_col, lon_col = plan.column_of.get("lat"), plan.column_of.get("lon")
+    if ctx.locate is None or lat_col is None or lon_col is None or lat_col == fileio.GEOMETRY:
+        return errors
+    idx = {c: i for i, c in enumerate(plan.columns)}
+    try:
+        lat = float(str(cells[idx[lat_col]]).replace(",", ""))
+        lon = float(str(cells[idx[lon_col]]).replace(",", ""))
+    except (ValueError, KeyError):
+        return errors
+    if not (-180 <= lat <= 180 and -90 <= lon <= 90):
+        return errors
+    if not ctx.locate(np.array([lat]), np.array([lon]))[0]:
+        return errors
+    return [RowError(e.row, e.column, e.value,
+                     f"{e.reason}; {lat_col} and {lon_col} look swapped (the swapped point "
+                     "is inside the region)") if e.column in (lat_col, lon_col) else e
+            for e in errors]
+
+
+# ------------------------------------------------------------------------------- pass one
+
+
+def _check_locations(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]
+                     ) -> set[int]:
+    """Rows (positions in batch) whose point is outside the region; errors reported."""
+    if ctx.locate is None:
+        return set()
+    pos = [i for i, (_, g) in enumerate(batch) if g.get("lon") is not None
+           and g.get("lat") is not None]
+    if not pos:
+        return set()
+    lons = np.array([batch[i][1]["lon"] for i in pos], dtype=np.float64)
+    lats = np.array([batch[i][1]["lat"] for i in pos], dtype=np.float64)
+    inside = ctx.locate(lons, lats)
+    if inside.all():
+        return set()
+    outside = [k for k in range(len(pos)) if not inside[k]]
+    swapped = ctx.locate(lats[outside], lons[outside])
+    col = ctx.plan.column_of.get("lat", "lat")
+    if col != fileio.GEOMETRY:
+        col = f"{ctx.plan.column_of.get('lat', 'lat')}, {ctx.plan.column_of.get('lon', 'lon')}"
+    bad = set()
+    for k, is_swapped in zip(outside, swapped, strict=True):
+        i = pos[k]
+        number, given = batch[i]
+        reason = ("the point is outside the region (no member jurisdiction's boundary "
+                  "contains it)")
+        if is_swapped:
+            reason += "; latitude and longitude look swapped"
+        ctx.report.add(RowError(number, col, f"{given['lat']}, {given['lon']}", reason),
+                       stream=ErrorReport.BATCH)
+        bad.add(i)
+    return bad
+
+
+def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
+    """Compare a batch of valid rows with the stored assets; spool the writes."""
+    bad = _check_locations(ctx, batch)
+    plan, result = ctx.plan, ctx.result
+    compare = sorted((plan.covered - {"asset_code"}) | {"synthetic_fields"},
+                     key=FIELDS.index)
+    extra = [f for f in (*RULE_FIELDS, "status") if f not in compare]
+    cols = [ASSETS.c.id, ASSETS.c.asset_code, *[ASSETS.c[f] for f in (*compare, *extra)]]
+    codes = [g["asset_code"] for _, g in batch]
+    existing = {r.asset_code: r._asdict() for r in ctx.session.execute(
+        select(*cols).where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
+                            ASSETS.c.asset_code.in_(codes)))}
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    gives_synthetic = "synthetic_fields" in plan.covered
+    for i, (number, given) in enumerate(batch):
+        if i in bad:
+            continue
+        code = given["asset_code"]
+        old = existing.get(code)
+        if old is None:
+            merged = {**NEW_DEFAULTS, **{k: v for k, v in given.items() if v is not MISSING}}
+        else:
+            merged = {**old, **{k: v for k, v in given.items() if v is not MISSING}}
+            if merged["status"] != old["status"]:
+                ctx.report.add(RowError(number, plan.column_of.get("status", "status"),
+                                        shown(merged["status"]), (
+                    f"the asset is {old['status']}; an import does not change the status of an "
+                    "existing asset: use a status transition on the asset's page, which "
+                    "checks the allowed moves and keeps the reason")), stream=ErrorReport.BATCH)
+                continue
+            if not gives_synthetic and old["synthetic_fields"]:
+                real = {k for k, v in given.items() if v is not MISSING}
+                kept = [f for f in old["synthetic_fields"] if f not in real]
+                merged["synthetic_fields"] = kept
+        default_pm_type(merged)
+        problems = check_rules(merged)
+        if problems:
+            for name, reason in problems:
+                column = plan.column_of.get(name, name)
+                ctx.report.add(RowError(number, column, shown(merged.get(name)), reason),
+                               stream=ErrorReport.BATCH)
+            continue
+        if old is None:
+            inserts.append(merged)
+            result.added += 1
+            if len(ctx.added_codes) < AUDIT_CODES:
+                ctx.added_codes.append(code)
+        elif any(merged[f] != old[f] for f in compare if f in old):
+            updates.append({"_id": old["id"], **{"v_" + f: merged[f] for f in compare}})
+            result.updated += 1
+            if len(ctx.updated_codes) < AUDIT_CODES:
+                ctx.updated_codes.append(code)
+        else:
+            result.unchanged += 1
+    if ctx.report.count == 0 and (inserts or updates):
+        rows = [tuple(m[f] for f in FIELDS) for m in inserts]
+        pickle.dump((rows, compare, updates), ctx.spool, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[str], str | None],
+              total: int | None, progress: Progress | None) -> _Codes:
+    plan, report, result = ctx.plan, ctx.report, ctx.result
+    codes = _Codes()
+    batch: list[tuple[int, dict[str, Any]]] = []
+    jcol = plan.jurisdiction_index
+    lat_col = plan.column_of.get("lat")
+    for number, cells, problems in table.rows:
+        result.rows += 1
+        given, errors = plan.validate(number, cells)
+        if problems:
+            errors = problems + errors
+        if jcol is not None:
+            reason = check_jurisdiction(cells[jcol])
+            if reason:
+                errors.append(RowError(number, plan.columns[jcol], shown(cells[jcol]), reason))
+        code = given.get("asset_code")
+        if code:
+            codes.add(code, number)
+        if errors:
+            if lat_col and any(e.column == lat_col for e in errors):
+                errors = _swapped_hint(ctx, given, cells, errors)
+            for e in errors:
+                report.add(e)
+            if report.count >= MAX_ERRORS:
+                report.add(RowError(None, "", "", f"stopped reading after {MAX_ERRORS:,} "
+                                    "problems; fix these and import again"))
+                break
+            continue
+        batch.append((number, given))
+        if len(batch) >= BATCH:
+            _classify(ctx, batch)
+            batch = []
+            if progress:
+                progress("validating", table.bytes_read or result.rows, total)
+    if batch:
+        _classify(ctx, batch)
+    if progress:
+        progress("validating", total or result.rows, total)
+    return codes
+
+
+def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio.Table]
+                       ) -> None:
+    pairs = codes.duplicates()
+    if not pairs:
+        return
+    first_of = dict(pairs)
+    column = ctx.plan.column_of.get("asset_code", "asset_code")
+    idx = ctx.plan.columns.index(column) if column in ctx.plan.columns else None
+    values: dict[int, str] = {}
+    if idx is not None:  # a third pass, only when there are duplicates, for the ids' text
+        for number, cells, _ in reopen().rows:
+            if number in first_of:
+                values[number] = shown(cells[idx])
+    for row, first in pairs[:MAX_ERRORS]:
+        ctx.report.add(RowError(row, column, values.get(row, ""),
+                                f"duplicate asset id: the same id is on row {first}"),
+                       stream=ErrorReport.DUPLICATES)
+
+
+# ------------------------------------------------------------------------------- pass two
+
+
+def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
+    session = ctx.session
+    conn = session.connection()
+    dialect = conn.dialect
+    now = utcnow()
+    json_bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
+    time_bind = ASSETS.c.created_at.type._cached_bind_processor(dialect)  # noqa: SLF001
+    pg = dialect.name == "postgresql"
+    stamp = now if pg else (time_bind(now) if time_bind else now)
+    json_cache: dict[tuple[str, ...], Any] = {}
+    json_at = [FIELDS.index(f) for f in JSON_FIELDS]
+
+    def as_json(value: list[str]) -> Any:
+        key = tuple(value)
+        if key not in json_cache:
+            json_cache[key] = json.dumps(value) if pg or json_bind is None else json_bind(value)
+        return json_cache[key]
+
+    prefix = (ctx.jurisdiction_id,)
+    suffix = (source_label[:300], stamp, stamp)
+    history = insert(HISTORY).from_select(
+        ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
+        select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
+               literal(ctx.actor.ref), literal("registered by import"))
+        .where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
+               ASSETS.c.asset_code.in_(bindparam("codes", expanding=True))))
+    written = 0
+    total = ctx.result.added + ctx.result.updated
+    ctx.spool.seek(0)
+    with session.begin_nested():
+        while True:
+            try:
+                rows, compare, updates = pickle.load(ctx.spool)  # noqa: S301 - our own spool
+            except EOFError:
+                break
+            if rows:
+                out = []
+                for r in rows:
+                    values = list(r)
+                    for k in json_at:
+                        values[k] = as_json(values[k])
+                    out.append(prefix + tuple(values) + suffix)
+                _bulk_insert(conn, out, pg)
+                conn.execute(history, {"codes": [r[0] for r in rows]})
+            if updates:
+                stmt = (update(ASSETS).where(ASSETS.c.id == bindparam("_id"))
+                        .values({f: bindparam("v_" + f) for f in compare}
+                                | {"updated_at": now}))
+                conn.execute(stmt, updates)
+            written += len(rows) + len(updates)
+            if progress:
+                progress("writing", written, total)
+
+
+def _bulk_insert(conn: Connection, rows: list[tuple[Any, ...]], pg: bool) -> None:
+    """New assets the fastest way the store offers: COPY on PostgreSQL, executemany of
+    plain tuples on SQLite (both inside the current transaction)."""
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in INSERT_COLUMNS)
+    if pg:
+        raw = conn.connection.driver_connection
+        with raw.cursor() as cur, cur.copy(f"COPY assets ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
+            for row in rows:
+                copy.write_row(row)
+        return
+    marks = ", ".join("?" for _ in INSERT_COLUMNS)
+    conn.exec_driver_sql(f"INSERT INTO assets ({names}) VALUES ({marks})", rows)  # noqa: S608
+
+
+# ------------------------------------------------------------------------------ use case
+
+
+def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
+                  source: str | Path | BinaryIO, fmt: str | None = None,
+                  preset: str = "govshare", dry_run: bool = False,
+                  progress: Progress | None = None, file_name: str | None = None,
+                  source_label: str | None = None) -> ImportResult:
+    """Import a file of assets into one jurisdiction; see the module docstring.
+
+    ``fmt`` is csv, xlsx or geojson (default: from the content, then the file name).
+    ``dry_run`` validates and counts without writing (and without an audit row).
+    Raises :class:`ImportRefused` with the per-row report if any row has a problem.
+    """
+    authorize(actor, Action.property_manage, jurisdiction_id)
+    target = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    chosen = PRESETS.get(preset)
+    if chosen is None:
+        raise BadRequest(f"Unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    if fmt is not None and fmt not in fileio.FORMATS:
+        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(fileio.FORMATS)}")
+    with _opened(source) as (stream, opened_name):
+        name = file_name or opened_name or "upload"
+        sha, size, head = _sha256(stream)
+        fmt = fmt or detect_format(name, head)
+        result = ImportResult(dry_run=dry_run, file_name=name, sha256=sha, fmt=fmt,
+                              preset=chosen.name)
+        report = ErrorReport()
+        start = stream.tell()
+
+        def reopen() -> fileio.Table:
+            stream.seek(start)
+            return open_table(stream, fmt)  # type: ignore[arg-type]
+
+        def refuse(detail: str) -> ImportRefused:
+            return ImportRefused(detail, report=report, result=result)
+
+        try:
+            table = open_table(stream, fmt)
+        except FileRefused as exc:
+            report.add(exc.error)
+            raise refuse(f"{name} cannot be read: {exc.error.reason}") from None
+        plan = make_plan(table.columns, chosen, fmt)
+        result.ignored_columns = plan.ignored
+        if plan.header_errors:
+            for e in plan.header_errors:
+                report.add(e)
+            raise refuse(f"The columns of {name} do not fit the {chosen.label} preset; "
+                         "nothing was imported")
+        with tempfile.TemporaryFile() as spool:
+            ctx = _Context(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
+                           plan=plan, report=report, result=result, spool=spool,
+                           locate=_region_locator(session, target.region_id))
+            total = size if fmt != "xlsx" else None
+            codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
+            _report_duplicates(ctx, codes, reopen)
+            del codes
+            if result.rows == 0 and report.count == 0:
+                report.add(RowError(None, "", "", "the file has a header but no data rows"))
+            if report.count:
+                raise refuse(f"{report.count:,} problem{'s' if report.count != 1 else ''} in "
+                             f"{name}; nothing was imported")
+            if dry_run:
+                return result
+            try:
+                _write(ctx, source_label or f"import of {name} ({chosen.label})", progress)
+            except IntegrityError as exc:
+                raise Conflict("Another change to this jurisdiction's assets happened during "
+                               "the import (an asset id was taken); nothing was imported, "
+                               "try again") from exc
+            audit.record(session, actor, action="asset.import", entity="asset",
+                         jurisdiction_id=jurisdiction_id, after={
+                             "file": name, "sha256": sha, "format": fmt, "preset": chosen.name,
+                             "rows": result.rows, "added": result.added,
+                             "updated": result.updated, "unchanged": result.unchanged,
+                             "added_codes": ctx.added_codes,
+                             "updated_codes": ctx.updated_codes,
+                             "codes_capped_at": AUDIT_CODES,
+                         })
+    report.close()
+    session.expire_all()
+    return result
+
+
+# --------------------------------------------------------------------------------- export
+
+
+def export_rows(*, session: Session, actor: Principal, jurisdiction_id: int
+                ) -> tuple[list[str], Iterator[list[Any]]]:
+    """Export columns and a lazy iterator of rows (read in chunks of 2,000)."""
+    authorize(actor, Action.property_read)
+    target = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    full = can_see_jurisdiction_rows(actor, jurisdiction_id)
+    cols = [ASSETS.c[f] for f in FIELDS]
+    stmt = (select(*cols).where(ASSETS.c.jurisdiction_id == jurisdiction_id)
+            .order_by(ASSETS.c.asset_code).execution_options(yield_per=2000))
+
+    def rows() -> Iterator[list[Any]]:
+        for r in session.execute(stmt):
+            values = dict(zip(FIELDS, r, strict=True))
+            if not full:
+                groups = values["public_groups"] or []
+                if not groups:
+                    continue
+                shown_fields = {f for g in groups for f in FIELD_GROUPS.get(g, ())}
+                values = {f: (v if f in shown_fields or f in ("public_groups",) else None)
+                          for f, v in values.items()}
+                values["synthetic_fields"] = [f for f in r.synthetic_fields or []
+                                              if f in shown_fields]
+            yield [target.name, *[values[f] for f in FIELDS]]
+    return list(EXPORT_COLUMNS), rows()
+
+
+def export_file(*, session: Session, actor: Principal, jurisdiction_id: int, fmt: str,
+                out: IO[bytes]) -> int:
+    """Write the export in ``fmt`` to a binary stream; returns the number of assets."""
+    if fmt not in fileio.FORMATS:
+        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(fileio.FORMATS)}")
+    columns, rows = export_rows(session=session, actor=actor, jurisdiction_id=jurisdiction_id)
+    if fmt == "xlsx":
+        return fileio.write_xlsx(columns, rows, out)
+    text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
+    try:
+        if fmt == "csv":
+            return fileio.write_csv(columns, rows, text)
+        count = [0]
+
+        def counted() -> Iterator[list[Any]]:
+            for r in rows:
+                count[0] += 1
+                yield r
+
+        for chunk in fileio.geojson_chunks(columns, counted()):
+            text.write(chunk)
+        return count[0]
+    finally:
+        text.flush()
+        text.detach()
+
+
+__all__ = ["DEFAULTED", "ErrorReport", "ImportRefused", "ImportResult", "export_file",
+           "export_rows", "import_assets"]
