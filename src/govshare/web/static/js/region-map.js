@@ -27,8 +27,13 @@
         .map(function (item) { return item.f; });
       var layer = L.geoJSON(data, {
         style: function (f) {
-          var c = colours[f.properties.kind] || "#1b1b1b";
-          return { color: c, weight: 2, fillColor: c, fillOpacity: f.properties.kind === "state" ? 0.05 : 0.2 };
+          var kind = f.properties.kind, c = colours[kind] || "#1b1b1b";
+          // Districts often share a general government's boundary (the school district is
+          // the city's area, the port the county's): a dashed, lightly filled outline lets
+          // both show instead of one hiding the other.
+          var district = kind === "school_district" || kind === "special_district";
+          return { color: c, weight: district ? 3 : 2, dashArray: district ? "8 6" : null,
+                   fillColor: c, fillOpacity: kind === "state" ? 0.05 : (district ? 0.08 : 0.2) };
         },
         onEachFeature: function (f, lyr) {
           lyr.bindTooltip(f.properties.name + " (" + f.properties.kind_label + ")");
