@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, unquote
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -39,6 +39,11 @@ ANON_COOKIE = "govshare_visitor"
 CSRF_FIELD = "csrf_token"
 FLASH_COOKIE = "govshare_flash"
 API_PREFIXES = ("/api/", "/open311/")
+
+# Row ids are INTEGER columns: 32-bit on PostgreSQL, and SQLite's driver raises OverflowError
+# past 64 bits. An id outside 1..MAX_ID names no row; refusing it at the edge (422) keeps it out
+# of SQL, where it would otherwise surface as a 500.
+MAX_ID = 2**31 - 1
 
 
 # --------------------------------------------------------------------------- sessions, principal
@@ -88,6 +93,11 @@ def route_action(dependant_calls: list[Any]) -> Action | None:
         if action is not None:
             return action  # type: ignore[no-any-return]
     return None
+
+
+def row_id(what: str) -> Any:
+    """A path parameter naming a row: ``jurisdiction_id: int = row_id("jurisdiction")``."""
+    return Path(ge=1, le=MAX_ID, description=f"The {what}'s id")
 
 
 # --------------------------------------------------------------------------- CSRF

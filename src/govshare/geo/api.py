@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Query
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, NotFound
-from govshare.core.http import allow, get_session
+from govshare.core.http import allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.geo.schemas import BoundaryRead, LocateResult
@@ -60,7 +60,8 @@ def locate(
 
 @router.get("/jurisdictions/{jurisdiction_id}/boundary", summary="One member's boundary",
             response_class=JSONResponse)
-def get_boundary(jurisdiction_id: int, session: Session = Depends(get_session),
+def get_boundary(jurisdiction_id: Annotated[int, row_id("jurisdiction")],
+                 session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.public_read))) -> JSONResponse:
     regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
     row = queries.get_boundary(session=session, jurisdiction_id=jurisdiction_id)
@@ -74,7 +75,7 @@ def get_boundary(jurisdiction_id: int, session: Session = Depends(get_session),
 @router.put("/jurisdictions/{jurisdiction_id}/boundary", response_model=BoundaryRead,
             summary="Replace a member's boundary with a GeoJSON Polygon/MultiPolygon")
 def put_boundary(
-    jurisdiction_id: int,
+    jurisdiction_id: Annotated[int, row_id("jurisdiction")],
     geojson: dict[str, Any] = Body(..., description="GeoJSON geometry, Feature or "
                                    "FeatureCollection of polygons (WGS84)"),
     repair: bool = Query(False, description="Repair an invalid polygon instead of refusing"),

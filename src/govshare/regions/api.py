@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from govshare.core import audit
 from govshare.core.errors import NotFound
-from govshare.core.http import allow, get_session
+from govshare.core.http import MAX_ID, allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
@@ -59,7 +61,8 @@ def list_jurisdictions(session: Session = Depends(get_session),
 
 
 @router.get("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionRead)
-def get_jurisdiction(jurisdiction_id: int, session: Session = Depends(get_session),
+def get_jurisdiction(jurisdiction_id: Annotated[int, row_id("jurisdiction")],
+                     session: Session = Depends(get_session),
                      _: Principal = Depends(allow(Action.public_read))) -> JurisdictionRead:
     return JurisdictionRead.model_validate(
         queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id))
@@ -78,7 +81,8 @@ def create_jurisdiction(
 
 @router.patch("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionRead)
 def update_jurisdiction(
-    jurisdiction_id: int, data: JurisdictionUpdate, session: Session = Depends(get_session),
+    jurisdiction_id: Annotated[int, row_id("jurisdiction")], data: JurisdictionUpdate,
+    session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.jurisdiction_manage)),
 ) -> JurisdictionRead:
     j = service.update_jurisdiction(session=session, actor=actor,
@@ -95,7 +99,7 @@ def me(actor: Principal = Depends(allow(Action.staff_home))) -> Me:
 
 @router.get("/users", response_model=UserPage)
 def list_users(
-    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ID),
     session: Session = Depends(get_session), actor: Principal = Depends(allow(Action.user_read)),
 ) -> UserPage:
     items, total = queries.list_users(session=session, actor=actor,
@@ -104,7 +108,7 @@ def list_users(
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
-def get_user(user_id: int, session: Session = Depends(get_session),
+def get_user(user_id: Annotated[int, row_id("user")], session: Session = Depends(get_session),
              actor: Principal = Depends(allow(Action.user_read))) -> UserRead:
     return UserRead.model_validate(queries.get_user(session=session, actor=actor, user_id=user_id))
 
@@ -119,7 +123,8 @@ def create_user(data: UserCreate, session: Session = Depends(get_session),
 
 
 @router.patch("/users/{user_id}", response_model=UserRead)
-def update_user(user_id: int, data: UserUpdate, session: Session = Depends(get_session),
+def update_user(user_id: Annotated[int, row_id("user")], data: UserUpdate,
+                session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.user_manage))) -> UserRead:
     user = service.update_user(session=session, actor=actor, user_id=user_id, data=data)
     session.commit()
@@ -147,7 +152,8 @@ def create_api_key(data: ApiKeyCreate, response: Response,
 
 
 @router.delete("/apikeys/{apikey_id}", response_model=ApiKeyRead, summary="Revoke an API key")
-def revoke_api_key(apikey_id: int, session: Session = Depends(get_session),
+def revoke_api_key(apikey_id: Annotated[int, row_id("API key")],
+                   session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.apikey_manage))) -> ApiKeyRead:
     key = service.revoke_api_key(session=session, actor=actor, apikey_id=apikey_id)
     session.commit()
@@ -159,8 +165,8 @@ def list_audit(
     actor_ref: str | None = Query(None, alias="actor", max_length=80),
     entity: str | None = Query(None, max_length=80),
     action: str | None = Query(None, max_length=80),
-    jurisdiction_id: int | None = None,
-    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0),
+    jurisdiction_id: int | None = Query(None, ge=1, le=MAX_ID),
+    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ID),
     session: Session = Depends(get_session), _: Principal = Depends(allow(Action.audit_read)),
 ) -> AuditPage:
     rows, total = audit.list_events(session, actor=actor_ref, entity=entity, action=action,

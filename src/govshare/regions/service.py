@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from govshare.core import audit, ratelimit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
+from govshare.core.http import MAX_ID
 from govshare.core.security import (
     DUMMY_HASH,
     hash_password,
@@ -49,6 +50,22 @@ def slugify(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:100] or "region"
 
 
+def _can_exist(row_id: int, what: str) -> None:
+    """404 for an id no row can have, before it reaches SQL.
+
+    Ids arrive from JSON bodies, form fields and page paths that no schema bounds; one past the
+    INTEGER column's range makes the driver raise (SQLite: OverflowError; PostgreSQL: integer
+    out of range) — a 500 for what is plainly "no such row".
+    """
+    if not 1 <= row_id <= MAX_ID:
+        raise NotFound(f"{what} {row_id} not found")
+
+
+def _jurisdiction(session: Session, jurisdiction_id: int) -> Jurisdiction:
+    _can_exist(jurisdiction_id, "Jurisdiction")
+    return queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+
+
 # --------------------------------------------------------------------------- regions
 
 
@@ -75,7 +92,7 @@ def add_jurisdiction(
 ) -> Jurisdiction:
     authorize(actor, Action.jurisdiction_manage)
     if data.parent_id is not None:
-        parent = queries.get_jurisdiction(session=session, jurisdiction_id=data.parent_id)
+        parent = _jurisdiction(session, data.parent_id)
         if parent.region_id != region_id:
             raise BadRequest(f"Parent jurisdiction {data.parent_id} is in another region")
     dup = session.scalars(
@@ -113,13 +130,13 @@ def update_jurisdiction(
     *, session: Session, actor: Principal, jurisdiction_id: int, data: JurisdictionUpdate
 ) -> Jurisdiction:
     authorize(actor, Action.jurisdiction_manage, jurisdiction_id)
-    j = queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
+    j = _jurisdiction(session, jurisdiction_id)
     before = audit.snapshot(j, JURISDICTION_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     if "parent_id" in changes and changes["parent_id"] is not None:
         if changes["parent_id"] == j.id:
             raise BadRequest("A jurisdiction cannot be its own parent")
-        parent = queries.get_jurisdiction(session=session, jurisdiction_id=changes["parent_id"])
+        parent = _jurisdiction(session, changes["parent_id"])
         if parent.region_id != j.region_id:
             raise BadRequest("The parent jurisdiction is in another region")
     for key, value in changes.items():
@@ -149,7 +166,7 @@ def _check_scope(
     if role.is_jurisdictional:
         if jurisdiction_id is None:
             raise BadRequest(f"{role.label} needs a jurisdiction")
-        j = session.get(Jurisdiction, jurisdiction_id)
+        j = session.get(Jurisdiction, jurisdiction_id) if 1 <= jurisdiction_id <= MAX_ID else None
         if j is None or j.region_id != region_id:
             raise BadRequest(f"Jurisdiction {jurisdiction_id} is not a member of this region")
     authorize(actor, action, jurisdiction_id)
@@ -178,6 +195,7 @@ def create_user(*, session: Session, actor: Principal, region_id: int, data: Use
 def update_user(
     *, session: Session, actor: Principal, user_id: int, data: UserUpdate
 ) -> User:
+    _can_exist(user_id, "User")
     user = queries.get_user(session=session, actor=actor, user_id=user_id)
     authorize(actor, Action.user_manage, user.jurisdiction_id)
     before = audit.snapshot(user, USER_FIELDS)
@@ -313,6 +331,7 @@ def create_api_key(
 
 
 def revoke_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
+    _can_exist(apikey_id, "API key")
     key = queries.get_api_key(session=session, actor=actor, apikey_id=apikey_id)
     authorize(actor, Action.apikey_manage, key.jurisdiction_id)
     if key.revoked_at is not None:

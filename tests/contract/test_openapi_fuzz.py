@@ -1,0 +1,194 @@
+"""Property-based fuzzing of every operation in the OpenAPI document: no input gives a 5xx.
+
+Schemathesis reads ``/api/v1/openapi.json`` from the ASGI app and generates requests for each
+operation — data that fits the schema (positive) and data that does not (negative) — once
+anonymously and once with a regional admin's API key, the principal that gets furthest into
+every handler. Whatever the input, the answer must not be a 5xx: a 5xx means a handler, a
+service or the database choked on something the API should have refused with a 4xx.
+
+How it is wired, and why:
+
+- Runs on both backends. The app under test is the ``app`` fixture, bound to the test's
+  connection (see ``tests/conftest.py``), so whatever the generated requests write — members,
+  users, keys, boundaries — is rolled back at the end of each test.
+- Schemathesis' own lazy pytest integration (``schemathesis.pytest.from_fixture``) does not
+  run under pytest 9 (it sets ``request.node._nodeid``, which pytest 9 removed). So the
+  operations are listed at collection from an app built offline (one test per operation and
+  principal), and each test loads the schema from its own fixture app and drives the
+  operation's Hypothesis strategy (``APIOperation.as_strategy``) directly.
+- Seeded (``derandomize``): a failure reproduces on the next run.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, assume, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from sqlalchemy.orm import Session
+
+from govshare.core.http import MAX_ID
+from govshare.core.tenancy import Role
+from tests.contract.routes import offline_app
+from tests.factories.regions import api_key
+
+# Per operation and mode. The API has grown to ~50 operations, so 15 keeps a backend's run
+# near a minute of CPU; GOVSHARE_FUZZ_EXAMPLES=200 makes a deeper run (nightly, or by hand).
+MAX_EXAMPLES = int(os.environ.get("GOVSHARE_FUZZ_EXAMPLES", "15"))
+# Operations whose every answer is large (all boundaries as GeoJSON) get fewer examples; their
+# only input is a bounded float.
+FEWER_EXAMPLES = {"GET /api/v1/boundaries.geojson": 5}
+OPENAPI = "/api/v1/openapi.json"
+_DOC = offline_app().openapi()
+OPERATIONS = sorted(f"{method.upper()} {path}" for path, ops in _DOC["paths"].items()
+                    for method in ops)
+# Negative data needs an input to break; an operation without one has no negative cases.
+WITH_INPUTS = {f"{method.upper()} {path}" for path, ops in _DOC["paths"].items()
+               for method, op in ops.items() if op.get("parameters") or op.get("requestBody")}
+# Known bug, reported to the domain's owner: these routers take ids and offsets unbounded, and a
+# number past the INTEGER column's range is a 500 (SQLite: OverflowError; PostgreSQL: out of
+# range). The fix is ``core.http.row_id`` / ``MAX_ID`` on their parameters, as regions and geo
+# do. Until then their cases with such numbers are not generated — every other input still is —
+# and ``test_known_bug_out_of_range_ids_in_property_api`` flips to XPASS when it is fixed.
+IDS_NOT_YET_BOUNDED_TAGS = {"property"}
+IDS_NOT_YET_BOUNDED = {f"{method.upper()} {path}" for path, ops in _DOC["paths"].items()
+                       for method, op in ops.items()
+                       if IDS_NOT_YET_BOUNDED_TAGS & set(op.get("tags", []))}
+CASES = [(label, mode) for label in OPERATIONS
+         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+         if mode is GenerationMode.POSITIVE or label in WITH_INPUTS]
+
+
+def _operation(app: Any, label: str) -> Any:
+    schema = schemathesis.openapi.from_asgi(OPENAPI, app)
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        if operation.label == label:
+            return operation
+    raise AssertionError(f"{label} is no longer in {OPENAPI}")
+
+
+def _huge(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return abs(value) > MAX_ID
+    if isinstance(value, str):
+        return value.lstrip("-").isdigit() and abs(int(value)) > MAX_ID
+    if isinstance(value, dict):
+        return any(_huge(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_huge(v) for v in value)
+    return False
+
+
+def _out_of_range(case: Any) -> bool:
+    return any(_huge(part) for part in (case.path_parameters, case.query, case.body))
+
+
+def test_every_operation_is_fuzzed() -> None:
+    """A floor: the operation list is read from the app, so it cannot silently be empty."""
+    assert len(OPERATIONS) >= 18
+    assert "PUT /api/v1/jurisdictions/{jurisdiction_id}/boundary" in OPERATIONS
+    assert {label for label, _ in CASES} == set(OPERATIONS)
+
+
+@pytest.mark.parametrize(("label", "mode"), CASES,
+                         ids=[f"{label}-{mode.value}" for label, mode in CASES])
+def test_no_server_errors(label: str, mode: GenerationMode, app: Any,
+                          session: Session) -> None:
+    """Each generated request is sent twice: anonymously, and as a regional admin."""
+    operation = _operation(app, label)
+    key = api_key(session, Role.regional_admin, name="fuzz admin")
+    session.commit()
+    principals = {"anonymous": {}, "regional admin": {"Authorization": f"Bearer {key}"}}
+    statuses: dict[str, set[int]] = {who: set() for who in principals}
+
+    @settings(max_examples=FEWER_EXAMPLES.get(label, MAX_EXAMPLES), deadline=None,
+              derandomize=True, database=None, suppress_health_check=list(HealthCheck))
+    @given(case=operation.as_strategy(mode))
+    def fuzz(case: Any) -> None:
+        if label in IDS_NOT_YET_BOUNDED:
+            assume(not _out_of_range(case))
+        for who, headers in principals.items():
+            response = case.call(headers=headers)
+            statuses[who].add(response.status_code)
+            case.validate_response(response, checks=[not_a_server_error])
+
+    fuzz()
+    assert all(statuses.values()), f"no request was sent for {label}: {statuses}"
+
+
+# --------------------------------------------------------------------------- what it found
+
+
+@pytest.mark.parametrize("url", [
+    "/api/v1/jurisdictions/99999999999999999999",
+    "/api/v1/jurisdictions/-99999999999999999999/boundary",
+    "/api/v1/users/3000000000",
+    "/api/v1/users?offset=99999999999999999999",
+    "/api/v1/audit?jurisdiction_id=-3337712611140605313024",
+    "/api/v1/jurisdictions/0",
+])
+def test_ids_past_the_integer_column_are_refused_with_422(url: str, client: Any,
+                                                          session: Session) -> None:
+    """Found by the fuzzer: such ids reached SQL and came back as 500 (SQLite OverflowError,
+    PostgreSQL integer out of range). They name no row; the edge refuses them."""
+    key = api_key(session, Role.regional_admin, name="bounds")
+    session.commit()
+    r = client.get(url, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code == 422, r.text
+    problem = r.json()
+    assert problem["code"] == "validation-failed"
+    assert problem["errors"][0]["loc"][0] in ("path", "query")
+
+
+@pytest.mark.parametrize(("method", "url", "body"), [
+    ("POST", "/api/v1/apikeys", {"name": "k", "role": "jurisdiction_admin",
+                                 "jurisdiction_id": -496397703484394635264}),
+    ("POST", "/api/v1/users", {"email": "big@demo.govshare.org", "full_name": "Big",
+                               "password": "long-enough-password", "role": "jurisdiction_staff",
+                               "jurisdiction_id": 2**63}),
+    ("POST", "/api/v1/jurisdictions", {"name": "Bigtown", "kind": "city",
+                                       "parent_id": 2**64}),
+    ("PATCH", "/api/v1/jurisdictions/1", {"parent_id": 2**40}),
+])
+def test_body_ids_past_the_integer_column_name_no_jurisdiction(
+        method: str, url: str, body: dict[str, Any], client: Any, session: Session) -> None:
+    """Found by the fuzzer: a body id out of range was a 500; it is a jurisdiction that does
+    not exist (the service checks the range, so forms and the CLI are covered too)."""
+    key = api_key(session, Role.regional_admin, name="bounds")
+    session.commit()
+    r = client.request(method, url, json=body, headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code in (400, 404), r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert "not" in r.json()["detail"]
+
+
+def test_out_of_range_ids_in_the_service_are_not_found(session: Session) -> None:
+    """The service guard itself, as the pages and the CLI reach it."""
+    from govshare.core.errors import NotFound
+    from govshare.regions import service
+    from govshare.regions.schemas import UserUpdate
+    from tests.factories.regions import principal
+
+    admin = principal(Role.regional_admin)
+    with pytest.raises(NotFound):
+        service.update_user(session=session, actor=admin, user_id=2**40,
+                            data=UserUpdate(full_name="x"))
+    with pytest.raises(NotFound):
+        service.revoke_api_key(session=session, actor=admin, apikey_id=-(2**70))
+
+
+@pytest.mark.xfail(strict=True, reason="known bug: property API ids/offsets are unbounded; "
+                   "when this passes, drop IDS_NOT_YET_BOUNDED_TAGS above")
+def test_known_bug_out_of_range_ids_in_property_api(client: Any, session: Session) -> None:
+    key = api_key(session, Role.regional_admin, name="bounds")
+    session.commit()
+    r = client.get("/api/v1/assets?offset=99999999999999999999",
+                   headers={"Authorization": f"Bearer {key}"})
+    assert r.status_code < 500
