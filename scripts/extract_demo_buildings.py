@@ -1,6 +1,8 @@
 """Copy the demo region's public buildings out of Seattle's 2016 benchmarking file.
 
-    .venv/bin/python scripts/extract_demo_buildings.py [path/to/building_energy_benchmarking_2016.csv]
+    .venv/bin/python scripts/extract_demo_buildings.py [SOURCE_CSV]
+
+SOURCE_CSV defaults to ../shared/data/seattle/building_energy_benchmarking_2016.csv.
 
 Keeps the rows :func:`govshare.cli.demo_property.owner_of` assigns to a member (the rule is
 documented there and in ``src/govshare/property/data/SOURCES.md``) and only the columns the

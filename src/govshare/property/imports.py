@@ -75,23 +75,24 @@ from govshare.core.tenancy import (
 from govshare.geo import queries as geo_queries
 from govshare.property import fileio
 from govshare.property.fileio import (
-    DEFAULTED,
     EXPORT_COLUMNS,
     FIELDS,
-    MISSING,
-    NEW_DEFAULTS,
-    PRESETS,
     FileRefused,
-    Plan,
     RowError,
-    check_rules,
-    default_pm_type,
     detect_format,
-    make_plan,
     open_table,
     shown,
 )
 from govshare.property.models import Asset, AssetStatusChange
+from govshare.property.presets import (
+    MISSING,
+    NEW_DEFAULTS,
+    PRESETS,
+    Plan,
+    check_rules,
+    default_pm_type,
+    make_plan,
+)
 from govshare.property.schemas import FIELD_GROUPS
 from govshare.regions import queries as regions_queries
 
@@ -717,5 +718,3 @@ def export_file(*, session: Session, actor: Principal, jurisdiction_id: int, fmt
         text.detach()
 
 
-__all__ = ["DEFAULTED", "ErrorReport", "ImportRefused", "ImportResult", "export_file",
-           "export_rows", "import_assets"]
