@@ -49,12 +49,8 @@ Decisions, and why:
 from __future__ import annotations
 
 import logging
-import math
-import re
 from collections.abc import Callable, Coroutine, Iterable
-from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.exceptions import RequestValidationError
@@ -77,6 +73,7 @@ from govshare.core.http import allow, get_session
 from govshare.core.tenancy import Action, Principal
 from govshare.frontoffice import calc, service
 from govshare.frontoffice import open311_format as fmt
+from govshare.frontoffice import open311_params as params
 from govshare.frontoffice import open311_queries as q
 from govshare.frontoffice.schemas import Channel, RequestIn
 from govshare.geo import queries as geo_queries
@@ -86,17 +83,9 @@ log = logging.getLogger("govshare.open311")
 
 PREFIX = "/open311/v2"
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
-MAX_RESULTS = 1000
-WINDOW = timedelta(days=90)
-MAX_BODY = 64 * 1024
-MAX_PAGE = 1_000_000
 
 
 # --------------------------------------------------------------------------- errors
-
-
-def _param_error(param: str, reason: str) -> BadRequest:
-    return BadRequest(f"{param}: {reason}", errors=[{"loc": [param], "reason": reason}])
 
 
 # Our schema's field names -> the spec's parameter names, for error messages.
@@ -173,65 +162,6 @@ router = APIRouter(prefix=PREFIX, tags=["open311"], route_class=Open311Route)
 # --------------------------------------------------------------------------- parameters
 
 
-class Params:
-    """Query (and, for POST, form) parameters under the spec's rules: an empty value is the
-    same as no value; a parameter may be repeated only where the spec allows a list."""
-
-    def __init__(self, items: Iterable[tuple[str, str]]) -> None:
-        self.multi: dict[str, list[str]] = {}
-        for key, value in items:
-            if "\x00" in key or "\x00" in value:
-                raise _param_error(key.replace("\x00", "") or "parameter",
-                                   "contains a NUL character")
-            self.multi.setdefault(key, []).append(value)
-
-    def one(self, name: str) -> str | None:
-        values = [v.strip() for v in self.multi.get(name, []) if v.strip()]
-        if len(values) > 1:
-            raise _param_error(name, "given more than once")
-        return values[0] if values else None
-
-    def listed(self, name: str) -> list[str] | None:
-        """A comma-separated list, possibly repeated (``status=open,closed``)."""
-        out: list[str] = []
-        for value in self.multi.get(name, []):
-            if not value.strip():
-                continue
-            for part in value.split(","):
-                if not part.strip():
-                    raise _param_error(name, "has an empty item in its comma-separated list")
-                out.append(part.strip())
-        return out or None
-
-
-def query_params(request: Request) -> Params:
-    return Params(request.query_params.multi_items())
-
-
-ATTRIBUTE_KEY = re.compile(r"^attribute\[([^\[\]]*)\](\[\])?$")
-
-
-async def post_params(request: Request) -> Params:
-    """Query string plus an ``application/x-www-form-urlencoded`` body (the spec's format)."""
-    items = list(request.query_params.multi_items())
-    body = await request.body()
-    if body:
-        ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if ctype != "application/x-www-form-urlencoded":
-            raise _param_error("Content-Type", "a service request is sent as "
-                               "application/x-www-form-urlencoded")
-        if len(body) > MAX_BODY:
-            raise _param_error("request", f"the body is larger than {MAX_BODY // 1024} KB")
-        try:
-            items += parse_qsl(body.decode("utf-8"), keep_blank_values=True,
-                               errors="strict", max_num_fields=500)
-        except UnicodeDecodeError as exc:
-            raise _param_error("request", "the body is not UTF-8") from exc
-        except ValueError as exc:
-            raise _param_error("request", "too many fields") from exc
-    return Params(items)
-
-
 FORMAT = Path(description="Response format: `xml` or `json`; any other is 404.",
               json_schema_extra={"enum": list(fmt.FORMATS)})
 
@@ -247,89 +177,7 @@ def respond(response_format: str, root: str, document: Any, status: int = 200) -
     return Response(body, status_code=status, media_type=media)
 
 
-W3C_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})$")
-
-
-def parse_datetime(name: str, value: str | None) -> datetime | None:
-    if value is None:
-        return None
-    if re.fullmatch(r".*T[0-9:.]+ \d{2}:\d{2}", value):
-        raise _param_error(name, f"{value[:40]!r} has a space where the offset's '+' was: "
-                           "encode '+' as %2B in a query string")
-    if not W3C_DATETIME.match(value):
-        raise _param_error(name, f"{value[:40]!r} is not an ISO 8601 date-time with a time "
-                           "zone (e.g. 2026-01-31T00:00:00Z or 2026-01-31T00:00:00-08:00)")
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
-    except (ValueError, OverflowError) as exc:
-        raise _param_error(name, f"{value[:40]!r} is not a valid date-time") from exc
-
-
-def date_window(p: Params, now: datetime) -> tuple[datetime, datetime]:
-    """The spec's window: the last 90 days by default; a range may not span more than 90."""
-    start = parse_datetime("start_date", p.one("start_date"))
-    end = parse_datetime("end_date", p.one("end_date"))
-    try:
-        if start is None and end is None:
-            return now - WINDOW, now
-        if start is None:
-            assert end is not None
-            start = end - WINDOW
-        if end is None:
-            end = start + WINDOW
-    except OverflowError as exc:
-        raise _param_error("start_date", "is too close to the calendar's limits") from exc
-    if end < start:
-        raise _param_error("end_date", "is before start_date")
-    if end - start > WINDOW:
-        raise _param_error("end_date", "start_date and end_date may not span more than 90 days")
-    return start, end
-
-
-def parse_int(p: Params, name: str, default: int, low: int, high: int) -> int:
-    value = p.one(name)
-    if value is None:
-        return default
-    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:
-        raise _param_error(name, f"must be a whole number from {low} to {high}")
-    return int(value)
-
-
-def paging(p: Params) -> tuple[int, int]:
-    """``page`` and ``page_size`` (the pagination extension): limit and offset."""
-    size = parse_int(p, "page_size", MAX_RESULTS, 1, MAX_RESULTS)
-    page = parse_int(p, "page", 1, 1, MAX_PAGE)
-    return size, (page - 1) * size
-
-
-def parse_bool(p: Params, name: str) -> bool:
-    value = p.one(name)
-    if value is None:
-        return False
-    if value.lower() not in ("true", "false"):
-        raise _param_error(name, "must be true or false")
-    return value.lower() == "true"
-
-
-NUMBER = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$")
-
-
-def parse_coordinate(name: str, value: str, limit: float) -> float:
-    if not NUMBER.match(value):
-        raise _param_error(name, f"{value[:30]!r} is not a number")
-    number = float(value)
-    if not math.isfinite(number) or not -limit <= number <= limit:
-        raise _param_error(name, f"must be between {-limit:g} and {limit:g} (WGS84 degrees)")
-    return number
-
-
-ZIP_IN_TEXT = re.compile(r"(?<!\d)(\d{5})(?:-\d{4})?(?!\d)")
-ZIP_PARAM = re.compile(r"^(\d{5})(?:-\d{4})?$")
-URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
-
-
-def _scope(session: Session, p: Params) -> q.Scope:
+def _scope(session: Session, p: params.Params) -> q.Scope:
     return q.scope(session=session, jurisdiction_ref=p.one("jurisdiction_id"))
 
 
@@ -346,7 +194,7 @@ def discovery(request: Request, response_format: str = FORMAT,
               _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Where the endpoint is, what it speaks, whom to ask for a key."""
     f = check_format(response_format)
-    scope = _scope(session, query_params(request))
+    scope = _scope(session, params.query_params(request))
     changed = fmt.iso(q.changeset(session=session, region_id=scope.region_id) or utcnow())
     base = str(request.base_url).rstrip("/")
     return respond(f, "discovery", {
@@ -366,7 +214,7 @@ def services(request: Request, response_format: str = FORMAT,
              _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Services that take requests; ``jurisdiction_id`` (a member's id) narrows to its own."""
     f = check_format(response_format)
-    scope = _scope(session, query_params(request))
+    scope = _scope(session, params.query_params(request))
     rows = q.request_services(session=session, region_id=scope.region_id,
                               member_id=scope.member_id)
     return respond(f, "services", [
@@ -381,7 +229,7 @@ def service_definition(request: Request, service_code: str, response_format: str
                        _: Principal = Depends(allow(Action.public_read))) -> Response:
     """The attributes a request for this service carries. 404 for an unknown code."""
     f = check_format(response_format)
-    p = query_params(request)
+    p = params.query_params(request)
     scope = _scope(session, p)
     s = q.request_service(session=session, region_id=scope.region_id,
                           member_id=scope.member_id, code=service_code)
@@ -421,7 +269,7 @@ POST_OPENAPI: dict[str, Any] = {"requestBody": {"required": True, "content": {
     }}}}}
 
 
-def _submitter(session: Session, p: Params, principal: Principal) -> Principal:
+def _submitter(session: Session, p: params.Params, principal: Principal) -> Principal:
     """The API key's principal: ``api_key`` if sent, else the key in our headers."""
     plaintext = p.one("api_key")
     if plaintext is not None:
@@ -436,63 +284,10 @@ def _submitter(session: Session, p: Params, principal: Principal) -> Principal:
     return keyed
 
 
-def _attributes(p: Params) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for key, values in p.multi.items():
-        if not key.startswith("attribute"):
-            continue
-        m = ATTRIBUTE_KEY.match(key)
-        if m is None or not calc.ATTR_CODE.match(m.group(1)):
-            raise _param_error(key[:80], "is not attribute[code] or attribute[code][] with a "
-                               "code from the service definition")
-        given = [v.strip() for v in values if v.strip()]
-        if given:  # an empty value is no value (the spec's rule for optional arguments)
-            out.setdefault(m.group(1), []).extend(given)
-    return out
-
-
-def _location(p: Params) -> dict[str, Any]:
-    lat_s, lon_s = p.one("lat"), p.one("long")
-    address, address_id, zip_s = p.one("address_string"), p.one("address_id"), p.one("zipcode")
-    if (lat_s is None) != (lon_s is None):
-        missing = "long" if lon_s is None else "lat"
-        raise _param_error(missing, "lat and long are sent together")
-    zipcode = None
-    if zip_s is not None:
-        m = ZIP_PARAM.match(zip_s)
-        if m is None:
-            raise _param_error("zipcode", "must be a 5-digit ZIP code (or ZIP+4)")
-        zipcode = m.group(1)
-    elif address is not None:
-        found = ZIP_IN_TEXT.findall(address)
-        zipcode = found[-1] if found else None
-    out: dict[str, Any] = {"address": address, "address_id": address_id, "zipcode": zipcode}
-    if lat_s is not None and lon_s is not None:
-        out["lat"] = parse_coordinate("lat", lat_s, 90)
-        out["lon"] = parse_coordinate("long", lon_s, 180)
-        return out
-    if address is None and address_id is None:
-        raise _param_error("lat", "a location is required: lat and long, address_string "
-                           "(with its ZIP code) or address_id (with a ZIP code)")
-    where = "address_string" if address is not None else "address_id"
-    if zipcode is None:
-        if address is not None:
-            raise _param_error("address_string", "cannot be located without a ZIP code: "
-                               "include the 5-digit ZIP in it, send zipcode, or send lat/long")
-        raise _param_error("address_id", "cannot be located here (there is no master address "
-                           "repository): send lat/long, or a zipcode with it")
-    try:
-        geo_queries.geocode_zip(zipcode)
-    except GovshareError as exc:
-        raise _param_error("zipcode" if zip_s else where,
-                           f"ZIP code {zipcode} cannot be located") from exc
-    return out
-
-
 @router.post("/requests.{response_format}", summary="Submit a service request",
              openapi_extra=POST_OPENAPI)
 def post_request(response_format: str = FORMAT, session: Session = Depends(get_session),
-                 p: Params = Depends(post_params),
+                 p: params.Params = Depends(params.post_params),
                  principal: Principal = Depends(allow(Action.request_submit))) -> Response:
     """Create a request (channel ``open311``), routed to the member that owns the service at
     the location. Returns ``[{service_request_id, token, service_notice, account_id}]``."""
@@ -503,21 +298,30 @@ def post_request(response_format: str = FORMAT, session: Session = Depends(get_s
         raise Forbidden("api_key: the key belongs to another region")
     code = p.one("service_code")
     if code is None:
-        raise _param_error("service_code", "is required")
+        raise params.param_error("service_code", "is required")
     svc = q.request_service(session=session, region_id=scope.region_id, member_id=None,
                             code=code)
     if svc is None:
-        raise _param_error("service_code", f"{code[:64]!r} is not a service of this endpoint "
-                           f"(see services.{f})")
+        raise params.param_error("service_code", f"{code[:64]!r} is not a service of this "
+                                 f"endpoint (see services.{f})")
     fields = {name: p.one(name) for name in ("email", "device_id", "account_id", "first_name",
                                              "last_name", "phone", "description", "media_url")}
     media_url = fields["media_url"]
-    if media_url is not None and (len(media_url) > 500 or not URL.match(media_url)):
-        raise _param_error("media_url", "must be an http or https URL of at most 500 characters")
+    if media_url is not None and (len(media_url) > 500 or not params.URL.match(media_url)):
+        raise params.param_error("media_url", "must be an http or https URL of at most 500 "
+                                 "characters")
+    where = params.location(p)
+    zip_from = where.pop("zip_from", None)
+    if zip_from is not None:
+        try:
+            geo_queries.geocode_zip(where["zipcode"])
+        except GovshareError as exc:
+            raise params.param_error(zip_from, f"ZIP code {where['zipcode']} cannot be "
+                                     "located") from exc
     try:
-        data = RequestIn(service_code=code, attributes=_attributes(p),
+        data = RequestIn(service_code=code, attributes=params.attributes(p),
                          channel=Channel.open311, jurisdiction_id=scope.member_id,
-                         **_location(p), **fields)
+                         **where, **fields)
     except ValidationError as exc:
         raise BadRequest("Some parameters are not valid", errors=[
             {"loc": [_loc_name(e["loc"])], "reason": e["msg"]} for e in exc.errors()]) from exc
@@ -541,7 +345,7 @@ def token_lookup(request: Request, token: str, response_format: str = FORMAT,
           session: Session = Depends(get_session),
           _: Principal = Depends(allow(Action.public_read))) -> Response:
     f = check_format(response_format)
-    scope = _scope(session, query_params(request))
+    scope = _scope(session, params.query_params(request))
     if "\x00" in token or len(token) > 64:
         raise NotFound("No service request has this token")
     public_id = q.public_id_for_token(session=session, region_id=scope.region_id,
@@ -603,16 +407,17 @@ def list_requests(request: Request, response_format: str = FORMAT,
              _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Requests newest first: the last 90 days and at most 1,000 unless asked otherwise."""
     f = check_format(response_format)
-    p = query_params(request)
+    p = params.query_params(request)
     scope = _scope(session, p)
-    extensions = parse_bool(p, "extensions")
+    extensions = params.parse_bool(p, "extensions")
     ids = p.listed("service_request_id")
     if ids is not None:  # the spec: overrides all other arguments
-        if len(ids) > MAX_RESULTS or any(len(i) > 64 for i in ids):
-            raise _param_error("service_request_id", f"at most {MAX_RESULTS} ids of at most "
-                               "64 characters")
+        if len(ids) > params.MAX_RESULTS or any(len(i) > 64 for i in ids):
+            raise params.param_error("service_request_id", f"at most {params.MAX_RESULTS} "
+                                     "ids of at most 64 characters")
         rows = q.find_requests(session=session, region_id=scope.region_id,
-                               member_id=scope.member_id, public_ids=ids, limit=MAX_RESULTS)
+                               member_id=scope.member_id, public_ids=ids,
+                               limit=params.MAX_RESULTS)
         return respond(f, "service_requests",
                        _request_documents(session, scope, rows, extensions))
     codes = p.listed("service_code")
@@ -620,13 +425,13 @@ def list_requests(request: Request, response_format: str = FORMAT,
         known = q.request_service_codes(session=session, region_id=scope.region_id)
         unknown = [c for c in codes if c not in known]
         if unknown:
-            raise _param_error("service_code", f"{unknown[0][:64]!r} is not a service of this "
-                               "endpoint")
+            raise params.param_error("service_code", f"{unknown[0][:64]!r} is not a service "
+                                     "of this endpoint")
     statuses = p.listed("status")
     if statuses and set(statuses) - {"open", "closed"}:
-        raise _param_error("status", "must be open, closed or both (comma-separated)")
-    start, end = date_window(p, utcnow())
-    limit, offset = paging(p)
+        raise params.param_error("status", "must be open, closed or both (comma-separated)")
+    start, end = params.date_window(p, utcnow())
+    limit, offset = params.paging(p)
     rows = q.find_requests(session=session, region_id=scope.region_id,
                            member_id=scope.member_id, service_codes=codes, start=start,
                            end=end, statuses=statuses, limit=limit, offset=offset)
@@ -640,9 +445,9 @@ def one_request(request: Request, service_request_id: str, response_format: str 
                 _: Principal = Depends(allow(Action.public_read))) -> Response:
     """A list of one request, as the spec shows; 404 if there is no such request."""
     f = check_format(response_format)
-    p = query_params(request)
+    p = params.query_params(request)
     scope = _scope(session, p)
-    extensions = parse_bool(p, "extensions")
+    extensions = params.parse_bool(p, "extensions")
     if "\x00" in service_request_id or len(service_request_id) > 64:
         raise NotFound(f"No service request {service_request_id[:40]!r}")
     row = q.request_row(session=session, region_id=scope.region_id, member_id=scope.member_id,
@@ -659,10 +464,10 @@ def request_updates(request: Request, response_format: str = FORMAT,
                     _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Public updates, oldest first, in the same 90-day window rules as requests."""
     f = check_format(response_format)
-    p = query_params(request)
+    p = params.query_params(request)
     scope = _scope(session, p)
-    start, end = date_window(p, utcnow())
-    limit, offset = paging(p)
+    start, end = params.date_window(p, utcnow())
+    limit, offset = params.paging(p)
     feed = q.update_feed(session=session, region_id=scope.region_id, member_id=scope.member_id,
                          start=start, end=end, limit=limit, offset=offset)
     return respond(f, "service_request_updates", [
