@@ -58,6 +58,9 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         "GOVSHARE_SECRET_KEY": secrets.token_hex(20),  # 40 characters
         "GOVSHARE_US_ATLAS_DIR": str(ROOT / "web" / "node_modules" / "us-atlas"),
         "GOVSHARE_LOG_LEVEL": "WARNING",
+        # Every test signs in from 127.0.0.1; the few deliberate wrong passwords must not
+        # use up the per-address budget (5 by default) and lock out the tests that follow.
+        "GOVSHARE_LOGIN_MAX_FAILURES": "100",
     })
     return env
 
