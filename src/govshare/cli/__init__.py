@@ -12,7 +12,9 @@ from govshare.core import migrate
 from govshare.core.cli_support import console, handle_errors, settings
 from govshare.core.db import make_engine
 from govshare.core.settings import settings_reference
+from govshare.frontoffice import tellusonce_cli
 from govshare.geo import cli as geo_cli
+from govshare.outbox import cli as outbox_cli
 from govshare.regions import cli as regions_cli
 
 app = typer.Typer(
@@ -30,6 +32,8 @@ app.add_typer(regions_cli.apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
+app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
+outbox_cli.register(app, housekeeping=[tellusonce_cli.purge_housekeeping()])
 
 
 @db_app.command("upgrade")

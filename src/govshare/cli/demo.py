@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_frontoffice, demo_property
+from govshare.cli import demo_frontoffice, demo_property, demo_tellusonce
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -107,6 +107,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})
+    demo_tellusonce.build(session, actor, result.region_id, settings)
 
 
 def print_logins(built: bool) -> None:

@@ -17,6 +17,8 @@ DOMAIN_MODEL_MODULES = (
     "govshare.geo.models",
     "govshare.property.models",
     "govshare.frontoffice.models",
+    "govshare.frontoffice.tellusonce_models",
+    "govshare.outbox.models",
 )
 
 for _name in DOMAIN_MODEL_MODULES:

@@ -87,9 +87,52 @@ class Settings(BaseSettings):
     log_json: bool = Field(
         True, description="Write logs as one JSON object per line (off: plain text)."
     )
+    tellusonce_retention_days: int = Field(
+        30,
+        ge=1,
+        description="Days a tell-us-once report keeps its (encrypted) personal data, and the "
+        "outbox the notification bodies, before `govshare tellusonce purge` (also run hourly "
+        "by `govshare worker`) deletes them; the reference and consent record stay.",
+    )
+    outbox_max_attempts: int = Field(
+        10,
+        ge=1,
+        description="Delivery attempts of a webhook before it becomes a dead letter. With the "
+        "default backoff, 10 attempts span at least 92 minutes, so a receiver that is down for "
+        "an hour still gets every message.",
+    )
+    outbox_max_age_hours: float = Field(
+        24.0,
+        gt=0,
+        description="Hours after which a webhook that still fails becomes a dead letter, "
+        "whatever its attempt count.",
+    )
+    outbox_backoff_base_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before the first retry of a failed webhook; doubled on each further "
+        "failure (with jitter over the upper half of the window), up to the cap.",
+    )
+    outbox_backoff_cap_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two delivery attempts of a webhook."
+    )
+    outbox_lease_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="How long a worker holds a claimed webhook. If the worker dies, another "
+        "worker takes the message over once the lease has run out. Keep it above "
+        "outbox_timeout_seconds.",
+    )
+    outbox_timeout_seconds: float = Field(
+        10.0, gt=0, description="Timeout of one webhook HTTP request (connect, read, write)."
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
+        if self.outbox_lease_seconds <= self.outbox_timeout_seconds:
+            raise SettingsError("GOVSHARE_OUTBOX_LEASE_SECONDS must be longer than "
+                                "GOVSHARE_OUTBOX_TIMEOUT_SECONDS, or a slow delivery would be "
+                                "taken over by another worker while it is still running")
         if self.env is Environment.production:
             if self.secret_key is None or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise SettingsError(

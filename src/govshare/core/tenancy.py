@@ -83,6 +83,11 @@ class Action(StrEnum):
     request_read = "request.read"  # staff queues and case records
     request_manage = "request.manage"  # status, notes, forward, recategorize
     proposal_submit = "proposal.submit"  # the public window's proposal form
+    tellusonce_report = "tellusonce.report"  # anyone: report a move, birth or death once
+    subscription_read = "subscription.read"  # staff: agencies subscribed to tell-us-once
+    subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
+    outbox_read = "outbox.read"  # staff: webhook delivery status
+    outbox_manage = "outbox.manage"  # requeue dead letters
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -119,6 +124,11 @@ POLICY: dict[Action, dict[Role, str]] = {
         Role.jurisdiction_staff: "own",
     },
     Action.proposal_submit: {r: "any" for r in Role},
+    Action.tellusonce_report: {r: "any" for r in Role},
+    Action.subscription_read: {r: "any" for r in STAFF_ROLES},
+    Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.outbox_read: {r: "any" for r in STAFF_ROLES},
+    Action.outbox_manage: {Role.regional_admin: "any"},
 }
 
 

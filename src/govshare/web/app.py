@@ -32,8 +32,10 @@ from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
 from govshare.frontoffice import open311 as frontoffice_open311
 from govshare.frontoffice import pages as frontoffice_pages
+from govshare.frontoffice import tellusonce_pages as frontoffice_tellusonce_pages
 from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
+from govshare.outbox import pages as outbox_pages
 from govshare.property import api as property_api
 from govshare.property import pages as property_pages
 from govshare.property import public_api as property_public_api
@@ -44,7 +46,7 @@ from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
 
-DOMAINS = ("regions", "geo", "property", "frontoffice")
+DOMAINS = ("regions", "geo", "property", "frontoffice", "outbox")
 PACKAGE_DIR = Path(str(resources.files("govshare")))
 
 
@@ -149,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    property_public_api.router, frontoffice_open311.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, property_public_pages.router,
-                   frontoffice_pages.router):
+                   frontoffice_pages.router, frontoffice_tellusonce_pages.router,
+                   outbox_pages.router):
         app.include_router(router)
 
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")

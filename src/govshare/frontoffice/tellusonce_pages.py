@@ -1,0 +1,212 @@
+"""Pages of tell us once: the public report form and its confirmation; the staff page of
+subscribed agencies (add, deactivate, rotate a secret) and of recent reports' deliveries.
+
+Delivery status in detail is on the outbox pages (``/outbox``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from govshare.core.db import utcnow
+from govshare.core.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.security import new_token, token_digest
+from govshare.core.tenancy import Action, Principal, allows
+from govshare.frontoffice import tellusonce
+from govshare.frontoffice.tellusonce import EVENTS, SubscriptionIn
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(include_in_schema=False)
+
+FORM_CONTROL = frozenset({"csrf_token", "event", "form_token", "agency", "consent"})
+DELIVERY_LABELS = {"pending": "Waiting", "in_flight": "Being delivered",
+                   "delivered": "Delivered", "dead": "Not delivered (dead letter)",
+                   "missing": "Not queued"}
+
+
+def _region(session: Session) -> Any:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return region
+
+
+def _names(session: Session, region_id: int) -> dict[int, str]:
+    return {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                      region_id=region_id)}
+
+
+# ------------------------------------------------------------------------------ public
+
+
+def _form_page(request: Request, session: Session, event: str, *, values: dict[str, str],
+               chosen: set[int], consent: bool, errors: list[dict[str, Any]],
+               status_code: int = 200) -> Response:
+    region = _region(session)
+    retention = request.app.state.settings.tellusonce_retention_days
+    agencies = (tellusonce.available_subscriptions(session=session, region_id=region.id,
+                                                   event=event) if event in EVENTS else [])
+    field_errors = {str(e["loc"][0]): e["reason"] for e in errors if e.get("loc")}
+    response = render(request, "frontoffice/tellusonce.html", {
+        "events": EVENTS, "event": event if event in EVENTS else "",
+        "spec": EVENTS.get(event), "values": values, "chosen": chosen, "consent": consent,
+        "agencies": agencies, "names": _names(session, region.id), "errors": errors,
+        "field_errors": field_errors, "form_token": new_token(16),
+        "consent_text": tellusonce.consent_text(retention), "retention_days": retention,
+    }, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@router.get("/tell-us-once")
+def report_form(request: Request, event: str = Query("", max_length=40),
+                session: Session = Depends(get_session),
+                _: Principal = Depends(allow(Action.tellusonce_report))) -> Response:
+    return _form_page(request, session, event, values={}, chosen=set(), consent=False,
+                      errors=[])
+
+
+@router.post("/tell-us-once", dependencies=[Depends(csrf_protect)])
+async def report_submit(request: Request, session: Session = Depends(get_session),
+                        actor: Principal = Depends(allow(Action.tellusonce_report))
+                        ) -> Response:
+    """Store the report and queue its notifications; answer with the reference (201)."""
+    form = await request.form()
+    event = str(form.get("event") or "")[:40]
+    values = {k: str(v)[:1000] for k, v in form.items()
+              if k not in FORM_CONTROL and isinstance(v, str)}
+    chosen = {int(v) for v in form.getlist("agency") if isinstance(v, str) and v.isdigit()
+              and len(v) < 10}
+    consent = form.get("consent") == "yes"
+    token = str(form.get("form_token") or "")[:64]
+    settings = request.app.state.settings
+    region = _region(session)
+    try:
+        report = tellusonce.report_life_event(
+            session=session, actor=actor, region_id=region.id, event=event, person=values,
+            subscription_ids=sorted(chosen), consent_given=consent,
+            secret_key=request.app.state.secret_key,
+            retention_days=settings.tellusonce_retention_days,
+            client=request.client.host if request.client else "unknown",
+            submission_key=token_digest(token) if token else None)
+    except (ValidationFailed, BadRequest) as exc:
+        session.rollback()
+        return _form_page(request, session, event, values=values, chosen=chosen,
+                          consent=consent, errors=exc.errors or [{"loc": [],
+                                                                  "reason": exc.detail}],
+                          status_code=exc.status)
+    except RateLimited as exc:
+        session.rollback()
+        response = _form_page(request, session, event, values=values, chosen=chosen,
+                              consent=consent, errors=[{"loc": [], "reason": exc.detail}],
+                              status_code=429)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    session.commit()
+    response = render(request, "frontoffice/tellusonce_confirmation.html", {
+        "report": report, "spec": EVENTS[report.event_type],
+        "agencies": report.consent.get("agencies", []),
+        "retention_days": settings.tellusonce_retention_days,
+    }, status_code=201)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# ------------------------------------------------------------------------------ staff
+
+
+def _staff_page(request: Request, session: Session, actor: Principal, *,
+                form: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None,
+                new_secret: tuple[str, str] | None = None, status_code: int = 200) -> Response:
+    region = _region(session)
+    names = _names(session, region.id)
+    subs = tellusonce.list_subscriptions(session=session, actor=actor, region_id=region.id)
+    manageable = [(jid, name) for jid, name in sorted(names.items(), key=lambda x: x[1])
+                  if allows(actor, Action.subscription_manage, jid)]
+    since = utcnow() - timedelta(days=30)
+    return render(request, "frontoffice/tellusonce_staff.html", {
+        "subscriptions": subs, "names": names, "events": EVENTS,
+        "can_manage": {s.id: allows(actor, Action.subscription_manage, s.jurisdiction_id)
+                       for s in subs},
+        "manageable": manageable, "form": form or {}, "errors": errors or [],
+        "new_secret": new_secret,
+        "reports": tellusonce.recent_reports(session=session, actor=actor,
+                                             region_id=region.id),
+        "counts": tellusonce.report_counts(session=session, region_id=region.id,
+                                           since=since) if actor.role.is_regional else None,
+        "delivery_labels": DELIVERY_LABELS,
+        "retention_days": request.app.state.settings.tellusonce_retention_days,
+        "can_see_outbox": allows(actor, Action.outbox_read),
+    }, status_code=status_code)
+
+
+@router.get("/staff/tell-us-once")
+def staff_page(request: Request, session: Session = Depends(get_session),
+               actor: Principal = Depends(allow(Action.subscription_read))) -> Response:
+    return _staff_page(request, session, actor)
+
+
+@router.post("/staff/tell-us-once/subscriptions", dependencies=[Depends(csrf_protect)])
+def create_subscription(
+    request: Request,
+    jurisdiction_id: str = Form("", max_length=12),
+    name: str = Form("", max_length=300),
+    purpose: str = Form("", max_length=2000),
+    webhook_url: str = Form("", max_length=600),
+    event_types: list[str] = Form([]),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.subscription_manage)),
+) -> Response:
+    form = {"jurisdiction_id": jurisdiction_id, "name": name, "purpose": purpose,
+            "webhook_url": webhook_url, "event_types": event_types}
+    region = _region(session)
+    try:
+        data = SubscriptionIn(jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
+                              else 0, name=name, purpose=purpose, webhook_url=webhook_url,
+                              event_types=event_types)  # type: ignore[arg-type]
+        sub, secret = tellusonce.create_subscription(
+            session=session, actor=actor, region_id=region.id, data=data,
+            secret_key=request.app.state.secret_key)
+    except ValidationError as exc:
+        errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
+        return _staff_page(request, session, actor, form=form, errors=errors, status_code=422)
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        return _staff_page(request, session, actor, form=form,
+                           errors=exc.errors or [{"loc": [], "reason": exc.detail}],
+                           status_code=exc.status)
+    session.commit()
+    return _staff_page(request, session, actor, new_secret=(sub.name, secret),
+                       status_code=201)
+
+
+@router.post("/staff/tell-us-once/subscriptions/{subscription_id}",
+             dependencies=[Depends(csrf_protect)])
+def change_subscription(
+    request: Request,
+    subscription_id: int = row_id("subscription"),
+    action: str = Form("", max_length=20),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.subscription_manage)),
+) -> Response:
+    """``action``: ``deactivate``, ``activate`` or ``rotate`` (a new signing secret)."""
+    if action == "rotate":
+        sub, secret = tellusonce.rotate_secret(session=session, actor=actor,
+                                               subscription_id=subscription_id,
+                                               secret_key=request.app.state.secret_key)
+        session.commit()
+        return _staff_page(request, session, actor, new_secret=(sub.name, secret))
+    if action not in ("deactivate", "activate"):
+        raise BadRequest("action must be deactivate, activate or rotate")
+    sub = tellusonce.set_active(session=session, actor=actor, subscription_id=subscription_id,
+                                active=action == "activate")
+    session.commit()
+    return redirect("/staff/tell-us-once",
+                    flash=f"{sub.name} is {'active' if sub.active else 'deactivated'}.")

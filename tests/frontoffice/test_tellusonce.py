@@ -1,0 +1,440 @@
+"""Tell us once: consent, only the chosen agencies told, personal data sealed and purged,
+subscriptions managed per member, and the pages (labelled, CSRF, rate-limited)."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govshare.core import crypto
+from govshare.core.db import utcnow
+from govshare.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from govshare.core.settings import Settings
+from govshare.core.tenancy import ANONYMOUS, Principal, Role
+from govshare.frontoffice import tellusonce
+from govshare.frontoffice.tellusonce import SubscriptionIn
+from govshare.frontoffice.tellusonce_models import AgencySubscription, LifeEventReport
+from govshare.outbox import service as outbox_service
+from govshare.outbox.models import OutboxMessage
+from govshare.outbox.receiver import DEMO_WEBHOOK_SECRET
+from tests.conftest import csrf_from, login
+from tests.factories.regions import principal
+
+MOVE = {"full_name": "Grace Hopper-Testperson", "date_of_birth": "1986-12-09",
+        "old_address": "1 Old Street, Seattle, WA 98101",
+        "new_address": "2 New Avenue, Seattle, WA 98104",
+        "moved_on": (date.today() - timedelta(days=20)).isoformat()}
+
+
+@pytest.fixture
+def region_id(session: Session) -> int:
+    return int(session.execute(sa.text("SELECT id FROM regions")).scalar_one())
+
+
+@pytest.fixture
+def subs(session: Session) -> dict[str, AgencySubscription]:
+    """The demo's sample subscriptions by hook name."""
+    rows = session.scalars(sa.select(AgencySubscription)).all()
+    return {s.webhook_url.rsplit("/", 1)[1]: s for s in rows}
+
+
+def report(session: Session, settings: Settings, region_id: int, chosen: list[int], *,
+           event: str = "change_of_address", person: dict[str, str] | None = None,
+           consent: bool = True, **kw: Any) -> LifeEventReport:
+    return tellusonce.report_life_event(
+        session=session, actor=ANONYMOUS, region_id=region_id, event=event,
+        person=person if person is not None else MOVE, subscription_ids=chosen,
+        consent_given=consent, secret_key=settings.resolved_secret_key(),
+        retention_days=settings.tellusonce_retention_days, **kw)
+
+
+def messages_of(session: Session, rep: LifeEventReport) -> list[OutboxMessage]:
+    return list(session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.idempotency_key.startswith(f"tellusonce:{rep.reference}:"))
+        .order_by(OutboxMessage.destination)).all())
+
+
+def test_the_demo_subscriptions_are_the_authorization_matrix_rows(
+        session: Session, ids: dict[str, int]) -> None:
+    """tests/contract/test_authz_matrix.py takes subscription 1 as Seattle's (own) and 2 as
+    King County's (other)."""
+    one, two = session.get(AgencySubscription, 1), session.get(AgencySubscription, 2)
+    assert one is not None and one.jurisdiction_id == ids["city"] and one.sample
+    assert two is not None and two.jurisdiction_id == ids["county"] and two.sample
+
+
+# ------------------------------------------------------------------------------ service
+
+
+def test_consent_is_required_and_recorded(session: Session, settings: Settings,
+                                          region_id: int,
+                                          subs: dict[str, AgencySubscription]) -> None:
+    utilities = subs["seattle-utilities"]
+    with pytest.raises(ValidationFailed) as no_consent:
+        report(session, settings, region_id, [utilities.id], consent=False)
+    assert [e["loc"] for e in no_consent.value.errors] == [["consent"]]
+    with pytest.raises(ValidationFailed) as no_agency:
+        report(session, settings, region_id, [])
+    assert [e["loc"] for e in no_agency.value.errors] == [["agencies"]]
+    assert session.scalar(sa.select(sa.func.count()).select_from(LifeEventReport)) == 0
+
+    rep = report(session, settings, region_id, [utilities.id])
+    assert re.fullmatch(r"TU-[A-Z2-9]{4}-[A-Z2-9]{4}", rep.reference)
+    assert rep.consent_version == tellusonce.CONSENT_VERSION
+    assert rep.consent["agencies"] == [{"subscription_id": utilities.id,
+                                        "name": "City of Seattle: Utility billing"}]
+    assert "30 days" in rep.consent["text"] and rep.consented_at == rep.created_at
+    assert rep.purge_after == rep.created_at + timedelta(days=30)
+
+
+def test_only_the_chosen_agencies_are_told_and_only_what_the_event_needs(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    offered = tellusonce.available_subscriptions(session=session, region_id=region_id,
+                                                 event="change_of_address")
+    assert {s.webhook_url.rsplit("/", 1)[1] for s in offered} == {
+        "seattle-utilities", "kc-elections", "wa-licensing", "sps-enrollment"}
+    chosen = [subs["kc-elections"], subs["wa-licensing"]]
+    rep = report(session, settings, region_id, [s.id for s in chosen],
+                 person={**MOVE, "ssn": "123-45-6789", "notes": "extra"})
+    msgs = messages_of(session, rep)
+    assert [m.destination for m in msgs] == sorted(f"subscription:{s.id}" for s in chosen)
+    assert {m.idempotency_key for m in msgs} == {
+        f"tellusonce:{rep.reference}:{s.id}" for s in chosen}
+    assert all(m.status == "pending" and m.topic == "tellusonce.change_of_address"
+               for m in msgs)
+    claims = outbox_service.claim_batch(session, now=utcnow(), limit=50, lease_seconds=30,
+                                        secret_key=settings.resolved_secret_key())
+    mine = [c for c in claims if c.idempotency_key.startswith(f"tellusonce:{rep.reference}")]
+    assert len(mine) == 2
+    body = json.loads(mine[0].body)
+    assert body["person"] == MOVE  # the event's fields, and nothing that was slipped in
+    assert body["reference"] == rep.reference and body["sample"] is True
+    assert body["consent"]["version"] == tellusonce.CONSENT_VERSION
+    assert {c.secret for c in mine} == {DEMO_WEBHOOK_SECRET}
+
+    with pytest.raises(ValidationFailed, match="missing or not valid") as not_offered:
+        report(session, settings, region_id, [subs["kc-vital-records"].id])  # births, deaths
+    assert not_offered.value.errors[0]["loc"] == ["agencies"]
+
+
+def test_personal_data_is_sealed_at_rest_and_purged_after_retention(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    rep = report(session, settings, region_id, [subs["seattle-utilities"].id])
+    raw_report = session.execute(sa.text(
+        "SELECT personal_data_enc FROM tellusonce_reports WHERE id = :id"), {"id": rep.id}
+    ).scalar_one()
+    raw_bodies = session.execute(sa.text(
+        "SELECT body_enc FROM outbox_messages WHERE idempotency_key LIKE :k"),
+        {"k": f"tellusonce:{rep.reference}:%"}).scalars().all()
+    for raw in (raw_report, *raw_bodies):
+        assert "Hopper" not in raw and "Old Street" not in raw and "1986" not in raw
+    key = settings.resolved_secret_key()
+    assert tellusonce.open_personal_data(rep, secret_key=key) == MOVE
+    with pytest.raises(crypto.SealedValueUnreadable):  # another key opens nothing
+        tellusonce.open_personal_data(rep, secret_key="another-secret-key-" + "x" * 30)
+    # nor does the key of another purpose
+    with pytest.raises(crypto.SealedValueUnreadable):
+        crypto.sealer(key, crypto.OUTBOX_PAYLOAD).open(raw_report)
+
+    actor = principal(Role.regional_admin)
+    assert tellusonce.purge_expired(session=session, actor=actor, now=utcnow(),
+                                    retention_days=30) == 0
+    later = utcnow() + timedelta(days=31)
+    assert tellusonce.purge_expired(session=session, actor=actor, now=later,
+                                    retention_days=30) == 1
+    session.refresh(rep)
+    assert rep.personal_data_enc is None and rep.purged_at == later
+    assert tellusonce.open_personal_data(rep, secret_key=key) is None
+    assert rep.consent["agencies"] and rep.reference  # the record of consent stays
+    [msg] = messages_of(session, rep)
+    session.refresh(msg)
+    assert msg.body_enc is None and msg.status == "dead"  # never delivered: nothing to send
+
+
+@pytest.mark.parametrize(("event", "change", "field", "reason"), [
+    ("change_of_address", {"full_name": "  "}, "full_name", "Enter your full name"),
+    ("change_of_address", {"date_of_birth": "09/12/1986"}, "date_of_birth", "give a date"),
+    ("change_of_address", {"date_of_birth": "2999-01-01"}, "date_of_birth", "future"),
+    ("change_of_address", {"date_of_birth": (date.today() - timedelta(days=5)).isoformat()},
+     "moved_on", "before"),
+    ("change_of_address", {"moved_on": "1980-01-01"}, "moved_on", "too far in the past"),
+    ("change_of_address", {"new_address": "x" * 301}, "new_address", "at most 300"),
+    ("death", {"date_of_death": "1950-01-01"}, "date_of_death", "too far in the past"),
+])
+def test_bad_details_are_named_field_by_field(session: Session, settings: Settings,
+                                              region_id: int,
+                                              subs: dict[str, AgencySubscription],
+                                              event: str, change: dict[str, str], field: str,
+                                              reason: str) -> None:
+    person = dict(MOVE) if event == "change_of_address" else {
+        "deceased_full_name": "Test Person", "deceased_date_of_birth": "1940-02-03",
+        "date_of_death": (date.today() - timedelta(days=3)).isoformat(),
+        "last_address": "3 Last Road, Seattle",
+        "informant_full_name": "Test Informant", "informant_relationship": "son"}
+    person.update(change)
+    with pytest.raises(ValidationFailed) as exc:
+        report(session, settings, region_id, [subs["kc-elections"].id], event=event,
+               person=person)
+    errors = {e["loc"][0]: e["reason"] for e in exc.value.errors}
+    assert set(errors) == {field} and reason in errors[field]
+
+
+def test_a_form_sent_twice_tells_everyone_once(session: Session, settings: Settings,
+                                               region_id: int,
+                                               subs: dict[str, AgencySubscription]) -> None:
+    first = report(session, settings, region_id, [subs["kc-elections"].id],
+                   submission_key="form-token-digest")
+    again = report(session, settings, region_id, [subs["kc-elections"].id],
+                   submission_key="form-token-digest")
+    assert again.id == first.id and len(messages_of(session, first)) == 1
+
+
+def test_subscriptions_belong_to_their_member(session: Session, settings: Settings,
+                                              region_id: int, ids: dict[str, int],
+                                              subs: dict[str, AgencySubscription]) -> None:
+    key = settings.resolved_secret_key()
+    seattle_admin = principal(Role.jurisdiction_admin, ids["city"])
+    data = SubscriptionIn(jurisdiction_id=ids["city"], name="Parks passes",
+                          purpose="Moves the annual parks pass to the new address.",
+                          webhook_url="https://hooks.example.org/parks",
+                          event_types=["change_of_address"])  # type: ignore[list-item]
+    sub, secret = tellusonce.create_subscription(session=session, actor=seattle_admin,
+                                                 region_id=region_id, data=data,
+                                                 secret_key=key)
+    assert secret.startswith("whsec_") and sub.secret_hint == secret[-4:]
+    raw = session.execute(sa.text("SELECT secret_enc FROM tellusonce_subscriptions "
+                                  "WHERE id = :id"), {"id": sub.id}).scalar_one()
+    assert secret not in raw
+    with pytest.raises(Conflict):
+        tellusonce.create_subscription(session=session, actor=seattle_admin,
+                                       region_id=region_id, data=data, secret_key=key)
+    with pytest.raises(Forbidden):  # another member's
+        tellusonce.create_subscription(
+            session=session, actor=seattle_admin, region_id=region_id, secret_key=key,
+            data=data.model_copy(update={"jurisdiction_id": ids["county"]}))
+    with pytest.raises(NotFound):
+        tellusonce.set_active(session=session, actor=seattle_admin,
+                              subscription_id=subs["kc-elections"].id, active=False)
+    with pytest.raises(Forbidden):
+        tellusonce.set_active(session=session, actor=principal(Role.jurisdiction_staff,
+                                                               ids["city"]),
+                              subscription_id=sub.id, active=False)
+    for bad in ("http://hooks.example.org/x", "ftp://x", "https://user:pw@hooks.example.org",
+                "not a url"):
+        with pytest.raises(ValueError, match="webhook_url"):
+            SubscriptionIn(jurisdiction_id=1, name="x" * 3, purpose="p" * 10, webhook_url=bad,
+                           event_types=["birth"])  # type: ignore[list-item]
+
+
+def test_deactivating_withdraws_waiting_messages_and_rotating_reseals_them(
+        session: Session, settings: Settings, region_id: int, ids: dict[str, int],
+        subs: dict[str, AgencySubscription]) -> None:
+    key = settings.resolved_secret_key()
+    admin = principal(Role.regional_admin)
+    elections, licensing = subs["kc-elections"], subs["wa-licensing"]
+    rep = report(session, settings, region_id, [elections.id, licensing.id])
+    _, new_secret = tellusonce.rotate_secret(session=session, actor=admin,
+                                             subscription_id=licensing.id, secret_key=key)
+    tellusonce.set_active(session=session, actor=admin, subscription_id=elections.id,
+                          active=False)
+    by_dest = {m.destination: m for m in messages_of(session, rep)}
+    for m in by_dest.values():
+        session.refresh(m)
+    assert by_dest[f"subscription:{elections.id}"].status == "dead"
+    assert "deactivated" in (by_dest[f"subscription:{elections.id}"].last_error or "")
+    claims = outbox_service.claim_batch(session, now=utcnow(), limit=50, lease_seconds=30,
+                                        secret_key=key)
+    [claim] = [c for c in claims if c.idempotency_key.endswith(f":{licensing.id}")
+               and rep.reference in c.idempotency_key]
+    assert claim.secret == new_secret
+    offered = tellusonce.available_subscriptions(session=session, region_id=region_id,
+                                                 event="change_of_address")
+    assert elections.id not in {s.id for s in offered}
+
+
+# ------------------------------------------------------------------------------ pages
+
+LABEL_FOR = re.compile(r'<label[^>]*\bfor="([^"]+)"')
+CONTROL = re.compile(r'<(input|select|textarea)\b([^>]*)>')
+
+
+def assert_labelled(html: str) -> None:
+    """Every visible form control has a <label for=...> (axe's 'label' rule, roughly)."""
+    labelled = set(LABEL_FOR.findall(html))
+    for tag, attrs in CONTROL.findall(html):
+        if 'type="hidden"' in attrs:
+            continue
+        m = re.search(r'\bid="([^"]+)"', attrs)
+        assert m and m.group(1) in labelled, f"unlabelled <{tag}{attrs}>"
+    assert html.count("<fieldset") == html.count("<legend")
+    assert html.count("<h1") == 1 and '<html lang="en">' in html
+
+
+def form_data(html: str, event: str, **extra: Any) -> dict[str, Any]:
+    token = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert token
+    return {"csrf_token": csrf_from(html), "event": event, "form_token": token.group(1),
+            **extra}
+
+
+def test_public_pages_choose_fill_consent_and_confirm(client: TestClient, session: Session,
+                                                      subs: dict[str, AgencySubscription]
+                                                      ) -> None:
+    start = client.get("/tell-us-once")
+    assert start.status_code == 200
+    assert "What happened?" in start.text and 'type="radio"' in start.text
+    assert_labelled(start.text)
+
+    page = client.get("/tell-us-once", params={"event": "change_of_address"})
+    assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
+    assert_labelled(page.text)
+    assert "Which agencies should we tell?" in page.text
+    assert " checked" not in page.text  # nothing is ticked for the person
+    assert "Utility billing" in page.text and "vital records" not in page.text
+    assert 'autocomplete="bday"' in page.text
+
+    utilities = subs["seattle-utilities"]
+    missing = client.post("/tell-us-once", data=form_data(
+        page.text, "change_of_address", agency=[str(utilities.id)], **MOVE))
+    assert missing.status_code == 422
+    assert "Tick the box to agree" in missing.text
+    assert 'value="Grace Hopper-Testperson"' in missing.text  # what was typed is kept
+    assert f'value="{utilities.id}" checked' in missing.text
+    assert_labelled(missing.text)
+
+    done = client.post("/tell-us-once", data=form_data(
+        page.text, "change_of_address", agency=[str(utilities.id)], consent="yes", **MOVE))
+    assert done.status_code == 201, done.text
+    ref = re.search(r'id="reference">(TU-[A-Z0-9-]+)<', done.text)
+    assert ref and "City of Seattle: Utility billing" in done.text
+    assert "Hopper" not in done.text  # the confirmation repeats no personal data
+    rep = session.scalars(sa.select(LifeEventReport).where(
+        LifeEventReport.reference == ref.group(1))).one()
+    assert len(messages_of(session, rep)) == 1
+    # the same form sent again (a double click, a reload) gives the same reference
+    again = client.post("/tell-us-once", data=form_data(
+        page.text, "change_of_address", agency=[str(utilities.id)], consent="yes", **MOVE))
+    assert again.status_code == 201 and ref.group(1) in again.text
+
+    no_csrf = client.post("/tell-us-once", data={"event": "change_of_address", **MOVE})
+    assert no_csrf.status_code == 403
+
+
+def test_public_reports_are_rate_limited_per_client(client: TestClient,
+                                                    subs: dict[str, AgencySubscription]
+                                                    ) -> None:
+    statuses = []
+    for _ in range(tellusonce.REPORTS_PER_HOUR + 1):
+        page = client.get("/tell-us-once", params={"event": "change_of_address"})
+        r = client.post("/tell-us-once", data=form_data(
+            page.text, "change_of_address", agency=[str(subs["kc-elections"].id)],
+            consent="yes", **MOVE))
+        statuses.append(r.status_code)
+    assert statuses == [201] * tellusonce.REPORTS_PER_HOUR + [429]
+    assert "Please try again later" in r.text and r.headers["retry-after"] == "3600"
+
+
+def test_staff_page_subscriptions_and_delivery_status(client: TestClient, session: Session,
+                                                      subs: dict[str, AgencySubscription]
+                                                      ) -> None:
+    assert client.get("/staff/tell-us-once", follow_redirects=False).status_code == 303
+    login(client, "seattle.admin@demo.govshare.org")
+    page = client.get("/staff/tell-us-once")
+    assert page.status_code == 200
+    assert_labelled(page.text)
+    assert "Utility billing" in page.text and "voter registration" not in page.text
+
+    created = client.post("/staff/tell-us-once/subscriptions", data={
+        "csrf_token": csrf_from(page.text), "jurisdiction_id": str(subs[
+            "seattle-utilities"].jurisdiction_id), "name": "Library cards",
+        "purpose": "Updates the address on your library card.",
+        "webhook_url": "https://hooks.example.org/library", "event_types": ["change_of_address",
+                                                                            "death"]})
+    assert created.status_code == 201, created.text
+    secret = re.search(r'id="new-secret">(whsec_[A-Za-z0-9_-]+)<', created.text)
+    assert secret and "shown only this once" in created.text
+    assert secret.group(1) not in client.get("/staff/tell-us-once").text
+
+    bad = client.post("/staff/tell-us-once/subscriptions", data={
+        "csrf_token": csrf_from(page.text), "jurisdiction_id": str(subs[
+            "seattle-utilities"].jurisdiction_id), "name": "Insecure",
+        "purpose": "Sends to a plain http address.", "webhook_url": "http://example.org/x",
+        "event_types": ["birth"]})
+    assert bad.status_code == 422 and "must use https://" in bad.text
+
+    other = client.post(f"/staff/tell-us-once/subscriptions/{subs['kc-elections'].id}",
+                        data={"csrf_token": csrf_from(page.text), "action": "deactivate"})
+    assert other.status_code == 404  # King County's subscription does not exist for Seattle
+    own = client.post(f"/staff/tell-us-once/subscriptions/{subs['seattle-utilities'].id}",
+                      data={"csrf_token": csrf_from(page.text), "action": "deactivate"},
+                      follow_redirects=False)
+    assert own.status_code == 303
+    session.refresh(subs["seattle-utilities"])
+    assert subs["seattle-utilities"].active is False
+
+    outbox = client.get("/outbox")
+    assert outbox.status_code == 200 and "Webhook deliveries" in outbox.text
+    assert "Requeue" not in outbox.text  # only regional admins requeue
+    assert_labelled(outbox.text)
+
+
+def test_outbox_page_shows_dead_letters_and_requeues(client: TestClient, session: Session,
+                                                     settings: Settings, region_id: int,
+                                                     subs: dict[str, AgencySubscription]
+                                                     ) -> None:
+    rep = report(session, settings, region_id, [subs["sps-enrollment"].id])
+    [msg] = messages_of(session, rep)
+    [claim] = [c for c in outbox_service.claim_batch(
+        session, now=utcnow(), limit=50, lease_seconds=30,
+        secret_key=settings.resolved_secret_key()) if c.id == msg.id]
+    outbox_service.record_result(session, claim, outbox_service.Outcome(
+        status_code=410, error="HTTP 410: this hook is retired", started_at=utcnow(),
+        duration_ms=12), now=utcnow(), policy=outbox_service.calc.RetryPolicy(), worker="t")
+    session.commit()
+    login(client, "admin@demo.govshare.org")
+    page = client.get("/outbox")
+    assert page.status_code == 200
+    assert "Dead letter" in page.text and "this hook is retired" in page.text
+    assert "Seattle Public Schools: Enrollment" in page.text
+    assert "Hopper" not in page.text  # bodies are never shown
+    assert_labelled(page.text)
+    r = client.post("/outbox/requeue", data={"csrf_token": csrf_from(page.text),
+                                             "message_id": str(msg.id)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    session.refresh(msg)
+    assert msg.status == "pending" and msg.attempts == 0
+    staff = client.get("/staff/tell-us-once")
+    assert rep.reference in staff.text and "Waiting" in staff.text
+
+
+def test_the_outbox_is_not_for_the_public_or_analysts(client: TestClient) -> None:
+    assert client.get("/outbox", follow_redirects=False).status_code == 303
+    login(client, "analyst@demo.govshare.org")
+    page = client.get("/outbox")
+    assert page.status_code == 200
+    r = client.post("/outbox/requeue", data={"csrf_token": csrf_from(page.text)})
+    assert r.status_code == 403
+
+
+def test_event_specs_are_consistent() -> None:
+    for spec in tellusonce.EVENTS.values():
+        names = [f.name for f in spec.fields]
+        assert len(names) == len(set(names))
+        assert not set(names) & {"csrf_token", "event", "form_token", "agency", "consent"}
+        for later, earlier in spec.order:
+            assert later in names and earlier in names
+    assert tellusonce.validate_person("birth", {
+        "child_full_name": "Baby Test", "child_date_of_birth": date.today().isoformat(),
+        "parent_full_name": "Parent Test", "home_address": "4 Home St"},
+        today=date.today())[1] == []
+    assert isinstance(ANONYMOUS, Principal)

@@ -1,0 +1,244 @@
+"""The outbox's writes: enqueue inside the caller's transaction, claims under a lease (SKIP
+LOCKED on PostgreSQL), answers recorded only by the lease holder, requeue, purge."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from govshare.core import migrate
+from govshare.core.db import make_engine, unit_of_work, utcnow
+from govshare.core.errors import Conflict, Forbidden
+from govshare.core.tenancy import Role
+from govshare.outbox import calc, queries, service
+from govshare.outbox.models import DeliveryAttempt, OutboxMessage
+from tests.conftest import BACKENDS, fresh_database_url
+from tests.factories.regions import principal
+
+KEY = "k" * 40
+POLICY = calc.RetryPolicy(max_attempts=3, max_age_seconds=3600, base_seconds=10,
+                          cap_seconds=100)
+
+
+def enqueue(session: Session, key: str, *, destination: str = "subscription:1",
+            **extra: Any) -> OutboxMessage:
+    return service.enqueue(
+        session, secret_key=KEY, topic="test.event", payload={"name": "Ada Lovelace",
+                                                              "key": key},
+        idempotency_key=key, destination=destination, destination_label="Test agency",
+        url="http://127.0.0.1:9/hook", signing_secret="whsec_plain-secret", **extra)
+
+
+def outcome(code: int | None, error: str | None = None) -> service.Outcome:
+    return service.Outcome(status_code=code, error=error, started_at=utcnow(), duration_ms=5)
+
+
+def count(session: Session, key_prefix: str = "") -> int:
+    return int(session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                              .where(OutboxMessage.idempotency_key.startswith(key_prefix)))
+               or 0)
+
+
+def test_enqueue_lands_or_vanishes_with_the_callers_transaction(
+        connection: sa.Connection) -> None:
+    def factory() -> Session:
+        return Session(bind=connection, join_transaction_mode="create_savepoint",
+                       expire_on_commit=False)
+
+    with pytest.raises(RuntimeError), unit_of_work(factory) as s:  # type: ignore[arg-type]
+        enqueue(s, "tx-rolled-back")
+        raise RuntimeError("the caller's change failed after queueing")
+    with unit_of_work(factory) as s:  # type: ignore[arg-type]
+        assert count(s, "tx-") == 0
+        enqueue(s, "tx-committed")
+    with unit_of_work(factory) as s:  # type: ignore[arg-type]
+        assert count(s, "tx-") == 1
+
+
+def test_enqueue_is_idempotent_and_seals_body_and_secret(session: Session) -> None:
+    first = enqueue(session, "same-key")
+    assert enqueue(session, "same-key").id == first.id
+    with pytest.raises(Conflict):
+        enqueue(session, "same-key", destination="subscription:2")
+    raw = session.execute(sa.text("SELECT body_enc, secret_enc FROM outbox_messages "
+                                  "WHERE idempotency_key = 'same-key'")).one()
+    assert "Ada" not in raw.body_enc and "plain-secret" not in raw.secret_enc
+    [claim] = service.claim_batch(session, now=utcnow(), limit=5, lease_seconds=30,
+                                  secret_key=KEY)
+    assert claim.secret == "whsec_plain-secret"
+    assert claim.body == b'{"key":"same-key","name":"Ada Lovelace"}'
+
+
+def test_claim_takes_due_messages_under_a_lease_and_reclaims_after_it(session: Session
+                                                                       ) -> None:
+    now = utcnow()
+    due = [enqueue(session, f"due-{i}", now=now - timedelta(seconds=i)) for i in range(3)]
+    enqueue(session, "later", now=now).next_attempt_at = now + timedelta(minutes=5)
+    session.flush()
+    claims = service.claim_batch(session, now=now, limit=10, lease_seconds=30, secret_key=KEY)
+    assert sorted(c.id for c in claims) == sorted(m.id for m in due)
+    assert [c.idempotency_key for c in claims] == ["due-2", "due-1", "due-0"]  # oldest first
+    assert {c.attempt for c in claims} == {1}
+    row = session.get(OutboxMessage, claims[0].id)
+    assert row is not None and row.status == "in_flight"
+    assert row.locked_until == now + timedelta(seconds=30)
+    # held: nobody else gets them while the lease runs
+    assert service.claim_batch(session, now=now + timedelta(seconds=29), limit=10,
+                               lease_seconds=30, secret_key=KEY) == []
+    # the worker died: after the lease, they are claimed again, as a second attempt
+    again = service.claim_batch(session, now=now + timedelta(seconds=31), limit=10,
+                                lease_seconds=30, secret_key=KEY)
+    assert sorted(c.id for c in again) == sorted(c.id for c in claims)
+    assert {c.attempt for c in again} == {2}
+    assert {c.lease_token for c in again}.isdisjoint({c.lease_token for c in claims})
+
+    # the first worker's late failure changes nothing; its late success still counts
+    late = service.record_result(session, claims[0], outcome(None, "timeout"),
+                                 now=now + timedelta(seconds=32), policy=POLICY, worker="w1")
+    assert late == "late"
+    session.refresh(row)
+    assert row.status == "in_flight" and row.lease_token == again[0].lease_token
+    assert service.record_result(session, claims[1], outcome(200), now=now,
+                                 policy=POLICY, worker="w1") == "late"
+    delivered = session.get(OutboxMessage, claims[1].id)
+    assert delivered is not None
+    session.refresh(delivered)
+    assert delivered.status == "delivered"
+    # ... and the current holder's own answer then changes nothing more
+    holder = next(c for c in again if c.id == claims[1].id)
+    assert service.record_result(session, holder, outcome(503), now=now, policy=POLICY,
+                                 worker="w2") == "late"
+    session.refresh(delivered)
+    assert delivered.status == "delivered"
+
+
+def test_answers_move_the_message_and_leave_history(session: Session) -> None:
+    now = utcnow()
+    for key in ("ok", "flaky", "refused"):
+        enqueue(session, f"ans-{key}", now=now)
+    claims = {c.idempotency_key: c for c in service.claim_batch(
+        session, now=now, limit=10, lease_seconds=30, secret_key=KEY)}
+    assert service.record_result(session, claims["ans-ok"], outcome(204), now=now,
+                                 policy=POLICY, worker="w") == "delivered"
+    assert service.record_result(session, claims["ans-flaky"], outcome(503, "HTTP 503: busy"),
+                                 now=now, policy=POLICY, worker="w") == "retry"
+    assert service.record_result(session, claims["ans-refused"],
+                                 outcome(400, "HTTP 400: unknown event"), now=now,
+                                 policy=POLICY, worker="w") == "dead"
+    rows = {m.idempotency_key: m for m in session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("ans-"))
+        .execution_options(populate_existing=True))}
+    assert rows["ans-ok"].status == "delivered" and rows["ans-ok"].delivered_at is not None
+    flaky = rows["ans-flaky"]
+    assert flaky.status == "pending" and flaky.last_status_code == 503
+    assert now + timedelta(seconds=5) <= flaky.next_attempt_at <= now + timedelta(seconds=10)
+    assert "busy" in (flaky.last_error or "")
+    refused = rows["ans-refused"]
+    assert refused.status == "dead" and "refused" in (refused.last_error or "")
+    assert "unknown event" in (refused.last_error or "")
+    history = session.scalars(sa.select(DeliveryAttempt).where(
+        DeliveryAttempt.message_id.in_([m.id for m in rows.values()]))).all()
+    assert sorted(a.outcome for a in history) == ["dead", "delivered", "retry"]
+
+    # the flaky one keeps failing: dead after max_attempts, with the reason
+    for attempt in (2, 3):
+        session.refresh(flaky)  # record_result wrote behind the ORM's back
+        flaky.next_attempt_at = now
+        session.flush()
+        [c] = service.claim_batch(session, now=now, limit=10, lease_seconds=30,
+                                  secret_key=KEY)
+        assert c.attempt == attempt
+        service.record_result(session, c, outcome(None, "ConnectError: refused"), now=now,
+                              policy=POLICY, worker="w")
+    session.refresh(flaky)
+    assert flaky.status == "dead" and "gave up after 3 attempts" in (flaky.last_error or "")
+
+
+def test_requeue_dead_letters_staff_only(session: Session) -> None:
+    now = utcnow()
+    enqueue(session, "rq-1", now=now)
+    [c] = service.claim_batch(session, now=now, limit=1, lease_seconds=30, secret_key=KEY)
+    service.record_result(session, c, outcome(404), now=now, policy=POLICY, worker="w")
+    admin = principal(Role.regional_admin)
+    with pytest.raises(Forbidden):
+        service.requeue(session=session, actor=principal(Role.regional_analyst),
+                        message_id=c.id)
+    msg = service.requeue(session=session, actor=admin, message_id=c.id)
+    assert (msg.status, msg.attempts, msg.dead_at) == ("pending", 0, None)
+    with pytest.raises(Conflict, match="Only dead letters"):
+        service.requeue(session=session, actor=admin, message_id=c.id)
+    counts = queries.status_counts(session=session, actor=admin)
+    assert counts["pending"] >= 1
+
+
+def test_purge_deletes_old_bodies_and_dead_letters_what_was_not_sent(session: Session
+                                                                      ) -> None:
+    now = utcnow()
+    old = now - timedelta(days=40)
+    enqueue(session, "purge-sent", now=old)
+    [c] = service.claim_batch(session, now=old, limit=1, lease_seconds=30, secret_key=KEY)
+    service.record_result(session, c, outcome(200), now=old, policy=POLICY, worker="w")
+    enqueue(session, "purge-stuck", now=old).next_attempt_at = now + timedelta(days=1)
+    enqueue(session, "purge-recent", now=now)
+    session.flush()
+    n = service.purge_bodies(session, topic_prefix="test.", created_before=now - timedelta(
+        days=30), now=now)
+    assert n == 2
+    rows = {m.idempotency_key: m for m in session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("purge-"))
+        .execution_options(populate_existing=True))}
+    assert rows["purge-sent"].body_enc is None and rows["purge-sent"].status == "delivered"
+    assert rows["purge-stuck"].body_enc is None and rows["purge-stuck"].status == "dead"
+    assert rows["purge-recent"].body_enc is not None
+    with pytest.raises(Conflict, match="retention"):
+        service.requeue(session=session, actor=principal(Role.regional_admin),
+                        message_id=rows["purge-stuck"].id)
+
+
+def test_staff_of_a_member_see_only_their_own_messages(session: Session,
+                                                       ids: dict[str, int]) -> None:
+    enqueue(session, "vis-city", jurisdiction_id=ids["city"])
+    enqueue(session, "vis-county", jurisdiction_id=ids["county"])
+    seattle = principal(Role.jurisdiction_staff, ids["city"])
+    rows, _ = queries.messages(session=session, actor=seattle)
+    keys = {m.idempotency_key for m in rows}
+    assert "vis-city" in keys and "vis-county" not in keys
+    everything, _ = queries.messages(session=session, actor=principal(Role.regional_analyst))
+    assert {"vis-city", "vis-county"} <= {m.idempotency_key for m in everything}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_concurrent_claims_take_disjoint_batches(backend: str, tmp_path: Path) -> None:
+    """Two workers at once: on PostgreSQL neither waits for the other's uncommitted claim
+    (SKIP LOCKED); on SQLite the claims take turns. Either way no message is claimed twice."""
+    engine = make_engine(fresh_database_url(backend, tmp_path, "claims"))
+    try:
+        migrate.upgrade(engine)
+        now = utcnow()
+        with Session(engine) as s:
+            for i in range(10):
+                enqueue(s, f"c-{i}", now=now)
+            s.commit()
+        with Session(engine) as a, Session(engine) as b:
+            first = service.claim_batch(a, now=now, limit=4, lease_seconds=30, secret_key=KEY)
+            if backend == "postgresql":
+                # A's claim is still uncommitted: B must skip those rows, not wait for them
+                b.execute(sa.text("SET LOCAL lock_timeout = '2s'"))
+            else:
+                a.commit()
+            second = service.claim_batch(b, now=now, limit=10, lease_seconds=30,
+                                         secret_key=KEY)
+            a.commit()
+            b.commit()
+        assert len(first) == 4 and len(second) == 6
+        assert {c.id for c in first}.isdisjoint({c.id for c in second})
+        with Session(engine) as s:
+            assert s.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)
+                            .where(OutboxMessage.status == "in_flight")) == 10
+    finally:
+        engine.dispose()

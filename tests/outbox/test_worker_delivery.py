@@ -1,0 +1,319 @@
+"""Delivery guarantees, end to end: a real receiver over HTTP, a real worker.
+
+The guarantee test runs ``govshare worker`` as a subprocess against a fresh database (file
+SQLite and PostgreSQL), kills it with SIGKILL while the slow receiver is handling requests,
+starts it again, and checks that every message was delivered and applied exactly once: the
+repeats the restart causes reach the receiver but are recognised by their idempotency key.
+The other tests run the worker in-process: a receiver that is down (503, then refusing
+connections) and comes back, one that refuses (400) until staff requeue, and replays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from govshare.core import migrate
+from govshare.core.db import make_engine, make_session_factory
+from govshare.core.tenancy import Role
+from govshare.outbox import calc, service
+from govshare.outbox.models import DeliveryAttempt, OutboxMessage
+from govshare.outbox.receiver import Receiver, make_server
+from govshare.outbox.worker import Worker, WorkerConfig
+from tests.conftest import BACKENDS, ROOT, fresh_database_url
+from tests.factories.regions import principal
+
+SECRET_KEY = "w" * 40
+SIGNING_SECRET = "whsec_delivery-test"
+
+
+@dataclass
+class CountingReceiver(Receiver):
+    """The reference receiver, plus what the test needs to see: requests being handled right
+    now, and how many times each key was *applied* (must be 1) as opposed to received."""
+
+    handling: int = 0
+    applications: Counter[str] = field(default_factory=Counter)
+
+    def handle(self, path: str, headers: Mapping[str, str], body: bytes,
+               now: int | None = None) -> tuple[int, dict[str, Any]]:
+        with self.lock:
+            self.handling += 1
+        try:
+            status, answer = super().handle(path, headers, body, now)
+            if answer.get("status") == "applied":
+                with self.lock:
+                    self.applications[answer["key"]] += 1
+            return status, answer
+        finally:
+            with self.lock:
+                self.handling -= 1
+
+
+class Endpoint:
+    """A receiver on 127.0.0.1 that can be stopped (connections refused) and started again
+    on the same port."""
+
+    def __init__(self, receiver: CountingReceiver) -> None:
+        self.receiver = receiver
+        self.port = 0
+        self.server: Any = None
+        self.start()
+
+    def start(self) -> None:
+        self.server = make_server(self.receiver, "127.0.0.1", self.port)
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/test-agency"
+
+
+@pytest.fixture
+def endpoint() -> Iterator[Endpoint]:
+    ep = Endpoint(CountingReceiver(secrets=[SIGNING_SECRET]))
+    try:
+        yield ep
+    finally:
+        ep.stop()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One fresh, migrated database per backend for this module (tests use distinct keys)."""
+    url = fresh_database_url(request.param, tmp_path_factory.mktemp("delivery"), "delivery")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[sa.Engine]:
+    e = make_engine(db_url)
+    yield e
+    e.dispose()
+
+
+def enqueue_many(engine: sa.Engine, prefix: str, n: int, url: str) -> list[str]:
+    keys = [f"{prefix}-{i:03d}" for i in range(n)]
+    with Session(engine) as s:
+        for key in keys:
+            service.enqueue(s, secret_key=SECRET_KEY, topic="test.delivery",
+                            payload={"key": key, "note": "synthetic"}, idempotency_key=key,
+                            destination="subscription:test", destination_label="Test agency",
+                            url=url, signing_secret=SIGNING_SECRET)
+        s.commit()
+    return keys
+
+
+def statuses(engine: sa.Engine, prefix: str) -> Counter[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(OutboxMessage.status).where(
+            OutboxMessage.idempotency_key.startswith(prefix + "-"))).scalars().all()
+    return Counter(rows)
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, *,
+             proc: subprocess.Popen[bytes] | None = None, log: Path | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        tail = log.read_text()[-3000:] if log is not None and log.exists() else ""
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"the worker exited ({proc.returncode}) before {what}:\n{tail}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}\n{tail}")
+        time.sleep(0.05)
+
+
+# ------------------------------------------------------------------------------ the guarantee
+
+
+def start_worker(db_url: str, data_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "GOVSHARE_ENV": "test",
+        "GOVSHARE_DATABASE_URL": db_url,
+        "GOVSHARE_DATA_DIR": str(data_dir),
+        "GOVSHARE_SECRET_KEY": SECRET_KEY,
+        "GOVSHARE_LOG_LEVEL": "INFO",
+        "GOVSHARE_OUTBOX_LEASE_SECONDS": "2",
+        "GOVSHARE_OUTBOX_TIMEOUT_SECONDS": "1.5",
+        "GOVSHARE_OUTBOX_BACKOFF_BASE_SECONDS": "0.05",
+        "GOVSHARE_OUTBOX_BACKOFF_CAP_SECONDS": "0.5",
+        "PYTHONPATH": str(ROOT / "src"),
+    }
+    with log.open("ab") as fh:
+        return subprocess.Popen(  # noqa: S603 - our own CLI
+            [sys.executable, "-m", "govshare", "worker", "--batch", "5", "--poll-seconds",
+             "0.1"], env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=data_dir)
+
+
+def test_killed_worker_loses_nothing_and_nothing_is_applied_twice(
+        db_url: str, engine: sa.Engine, endpoint: Endpoint, tmp_path: Path) -> None:
+    n = 30
+    endpoint.receiver.delay = 0.2  # slow enough to be killed in the middle of a batch
+    keys = enqueue_many(engine, "guarantee", n, endpoint.url)
+    log = tmp_path / "worker.log"
+    receiver = endpoint.receiver
+
+    first = start_worker(db_url, tmp_path, log)
+    try:
+        wait_for(lambda: len(receiver.applied) >= 8 and receiver.handling > 0, 90,
+                 "the first worker to deliver some messages and be in the middle of others",
+                 proc=first, log=log)
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    # The requests being handled at the kill complete on the receiver's side: applied there,
+    # never recorded here. They are the messages that must not be applied twice.
+    wait_for(lambda: receiver.handling == 0, 10, "the receiver to finish its requests")
+    stuck = statuses(engine, "guarantee")["in_flight"]
+    applied_at_kill = set(receiver.applied)
+    assert stuck > 0, "the kill did not catch the worker in the middle of a delivery"
+    assert len(applied_at_kill) < n, "everything was delivered before the kill"
+
+    second = start_worker(db_url, tmp_path, log)
+    try:
+        wait_for(lambda: statuses(engine, "guarantee")["delivered"] == n, 90,
+                 f"all {n} messages to be delivered after the restart", proc=second, log=log)
+        second.send_signal(signal.SIGTERM)  # graceful: finishes its batch, exits 0
+        assert second.wait(20) == 0, log.read_text()[-2000:]
+    finally:
+        if second.poll() is None:
+            second.kill()
+
+    assert statuses(engine, "guarantee") == Counter({"delivered": n})
+    assert sorted(receiver.applied) == keys  # every one arrived ...
+    assert set(receiver.applications.values()) == {1}  # ... and was applied exactly once
+    assert receiver.duplicates >= 1  # the restart re-sent what the kill left unrecorded
+    assert receiver.received == n + receiver.duplicates + len(receiver.rejected)
+    assert receiver.rejected == []  # every request was signed correctly
+    with Session(engine) as s:
+        attempts = s.scalars(sa.select(DeliveryAttempt.outcome).join(
+            OutboxMessage, OutboxMessage.id == DeliveryAttempt.message_id).where(
+            OutboxMessage.idempotency_key.startswith("guarantee-"))).all()
+    assert Counter(attempts)["delivered"] >= n - stuck
+    assert "worker stopped" in log.read_text()
+
+
+# ------------------------------------------------------------------------------ in-process
+
+
+def in_process_worker(engine: sa.Engine, **policy: float) -> Worker:
+    config = WorkerConfig(secret_key=SECRET_KEY, batch=10, poll_seconds=0.05,
+                          lease_seconds=5, timeout_seconds=1,
+                          policy=calc.RetryPolicy(**policy))  # type: ignore[arg-type]
+    return Worker(make_session_factory(engine), config)
+
+
+def test_a_receiver_down_for_a_while_gets_everything_when_it_comes_back(
+        engine: sa.Engine, endpoint: Endpoint) -> None:
+    keys = enqueue_many(engine, "outage", 6, endpoint.url)
+    receiver = endpoint.receiver
+    receiver.mode = "down"  # 503 for everything
+    worker = in_process_worker(engine, max_attempts=12, max_age_seconds=120,
+                               base_seconds=0.1, cap_seconds=0.6)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: receiver.received >= 12, 20, "retries against the 503s")
+        endpoint.stop()  # now it refuses connections altogether
+        time.sleep(0.8)
+        assert statuses(engine, "outage")["dead"] == 0
+        receiver.mode = "up"
+        endpoint.start()
+        wait_for(lambda: statuses(engine, "outage")["delivered"] == 6, 30,
+                 "delivery once the receiver is back")
+    finally:
+        stop.set()
+        thread.join(10)
+        worker.close()
+    assert sorted(receiver.applied) == keys
+    with Session(engine) as s:
+        rows = s.scalars(sa.select(OutboxMessage).where(
+            OutboxMessage.idempotency_key.startswith("outage-"))).all()
+        history = s.scalars(sa.select(DeliveryAttempt).where(
+            DeliveryAttempt.message_id.in_([m.id for m in rows]))
+            .order_by(DeliveryAttempt.started_at)).all()
+    assert all(m.status == "delivered" and m.attempts >= 3 for m in rows)
+    errors = " ".join(a.error or "" for a in history)
+    assert "HTTP 503" in errors and "ConnectError" in errors
+    # the retries of one message back off: each wait at least half its window
+    one = [a for a in history if a.message_id == rows[0].id]
+    gaps = [(b.started_at - a.started_at).total_seconds() for a, b in zip(one, one[1:],
+                                                                          strict=False)]
+    assert all(gap >= min(0.6, 0.1 * 2 ** i) / 2 - 0.02 for i, gap in enumerate(gaps)), gaps
+
+
+def test_a_refusing_receiver_makes_dead_letters_that_staff_can_requeue(
+        engine: sa.Engine, endpoint: Endpoint) -> None:
+    keys = enqueue_many(engine, "refused", 3, endpoint.url)
+    endpoint.receiver.mode = "refuse"  # 400
+    worker = in_process_worker(engine)
+    try:
+        worker.run(threading.Event(), once=True)
+        assert statuses(engine, "refused") == Counter({"dead": 3})
+        with Session(engine) as s:
+            rows = s.scalars(sa.select(OutboxMessage).where(
+                OutboxMessage.idempotency_key.startswith("refused-"))).all()
+            assert all(m.attempts == 1 and m.last_status_code == 400 for m in rows)
+            assert all("refused the message (400)" in (m.last_error or "") and
+                       "does not take these messages" in (m.last_error or "") for m in rows)
+            service.requeue(session=s, actor=principal(Role.regional_admin),
+                            message_id=rows[0].id)
+            n = service.requeue_dead(session=s, actor=principal(Role.regional_admin),
+                                     destination="subscription:test")
+            s.commit()
+        assert n >= 2
+        endpoint.receiver.mode = "up"
+        worker.run(threading.Event(), once=True)
+    finally:
+        worker.close()
+    assert statuses(engine, "refused") == Counter({"delivered": 3})
+    assert sorted(endpoint.receiver.applied) == keys
+
+
+def test_the_receiver_refuses_replays_and_forgeries(endpoint: Endpoint) -> None:
+    """A captured request sent again: applied once, answered 200 'already applied' inside
+    the tolerance, refused (401) after it; a forged or altered one is refused."""
+    receiver = endpoint.receiver
+    body = json.dumps({"event": "birth"}).encode()
+    now = int(time.time())
+    headers = {calc.SIGNATURE_HEADER: calc.signature_header(SIGNING_SECRET, now, body),
+               calc.IDEMPOTENCY_HEADER: "replay-1"}
+    assert receiver.handle("/h", headers, body, now=now) == (
+        200, {"status": "applied", "key": "replay-1"})
+    assert receiver.handle("/h", headers, body, now=now + 60)[1]["status"] == "already applied"
+    status, answer = receiver.handle("/h", headers, body, now=now + 3600)
+    assert status == 401 and "replayed" in answer["error"]
+    status, _ = receiver.handle("/h", headers, body.replace(b"birth", b"death"), now=now)
+    assert status == 401
+    forged = {**headers, calc.SIGNATURE_HEADER: calc.signature_header("guess", now, body)}
+    assert receiver.handle("/h", forged, body, now=now)[0] == 401
+    no_key = {calc.SIGNATURE_HEADER: headers[calc.SIGNATURE_HEADER]}
+    assert receiver.handle("/h", no_key, body, now=now)[0] == 400
+    assert receiver.applications == Counter({"replay-1": 1})
+    assert receiver.duplicates == 1 and len(receiver.rejected) == 3
