@@ -355,16 +355,15 @@ def token_lookup(request: Request, token: str, response_format: str = FORMAT,
 
 def _request_documents(session: Session, scope: q.Scope, rows: list[Any], extensions: bool
                        ) -> list[dict[str, Any]]:
-    names = q.service_names(session=session, region_id=scope.region_id)
     history = q.public_history(session=session, request_ids=[r.id for r in rows]) \
         if extensions else {}
     out = []
     for r in rows:
-        code, name = names.get(r.service_id, ("", None))
         agency = scope.members.get(r.jurisdiction_id)
         doc = fmt.request_entry(
             public_id=r.public_id, status=calc.open311_status(r.status),
-            status_notes=r.status_notes, service_name=name, service_code=code,
+            status_notes=r.status_notes, service_name=r.service_name,
+            service_code=r.service_code,
             description=r.description, agency=agency, service_notice=_notice(agency),
             requested_at=r.requested_at, updated_at=r.updated_at, expected_at=r.expected_at,
             address=r.address, address_id=r.address_id, zipcode=r.zipcode, lat=r.lat,

@@ -3,13 +3,19 @@ request rows, public history and the updates feed.
 
 Everything here is public: the rows are read as plain columns (never whole ORM objects), so a
 contact field cannot reach a response by accident, and a list of 1,000 requests is one
-indexed query (``ix_service_requests_requested_at``) plus one for service names.
+indexed query (``ix_service_requests_requested_at``, joined to the service's code and name).
+
+The scope (the region, its slug and its members' names) is read on every call by every
+client, and changes when an administrator adds or renames a member: it is kept per process
+and per database for :data:`SCOPE_TTL` seconds, so a rename shows within that time.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -33,25 +39,42 @@ class Scope:
     members: dict[int, str]  # every member of the region: id -> name
 
 
-def scope(*, session: Session, jurisdiction_ref: str | None) -> Scope:
-    """Resolve ``jurisdiction_id``: absent or the region's slug -> the region; a member's id ->
-    that member. Anything else is a 404 naming what would have been accepted."""
+SCOPE_TTL = 10.0
+_scopes: dict[str, tuple[float, Scope]] = {}
+_scopes_lock = threading.Lock()
+
+
+def _region_scope(session: Session) -> Scope:
+    key = str(session.get_bind().engine.url)  # one database, whatever the connection
+    now = time.monotonic()
+    with _scopes_lock:
+        cached = _scopes.get(key)
+    if cached is not None and now - cached[0] < SCOPE_TTL:
+        return cached[1]
     region = regions_queries.current_region(session=session)
     if region is None:
         raise NotFound("This installation serves no region yet")
     members = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
                                                                         region_id=region.id)}
-    member_id = None
-    if jurisdiction_ref is not None and jurisdiction_ref != region.slug:
-        ref = jurisdiction_ref.strip()
-        if ref.isascii() and ref.isdigit() and int(ref) in members:
-            member_id = int(ref)
-        else:
-            listed = ", ".join(f"{i} ({n})" for i, n in sorted(members.items()))
-            raise NotFound(f"jurisdiction_id {jurisdiction_ref[:60]!r} was not found: give "
-                           f"the region's slug {region.slug!r} or a member's id: {listed}")
-    return Scope(region_id=region.id, region_slug=region.slug, region_name=region.name,
-                 member_id=member_id, members=members)
+    fresh = Scope(region_id=region.id, region_slug=region.slug, region_name=region.name,
+                  member_id=None, members=members)
+    with _scopes_lock:
+        _scopes[key] = (now, fresh)
+    return fresh
+
+
+def scope(*, session: Session, jurisdiction_ref: str | None) -> Scope:
+    """Resolve ``jurisdiction_id``: absent or the region's slug -> the region; a member's id ->
+    that member. Anything else is a 404 naming what would have been accepted."""
+    region = _region_scope(session)
+    if jurisdiction_ref is None or jurisdiction_ref == region.region_slug:
+        return region
+    ref = jurisdiction_ref.strip()
+    if ref.isascii() and ref.isdigit() and int(ref) in region.members:
+        return replace(region, member_id=int(ref))
+    listed = ", ".join(f"{i} ({n})" for i, n in sorted(region.members.items()))
+    raise NotFound(f"jurisdiction_id {jurisdiction_ref[:60]!r} was not found: give the "
+                   f"region's slug {region.region_slug!r} or a member's id: {listed}")
 
 
 # ------------------------------------------------------------------------------ services
@@ -101,18 +124,13 @@ def changeset(*, session: Session, region_id: int) -> datetime | None:
 
 REQUEST_COLUMNS = (
     ServiceRequest.id, ServiceRequest.public_id, ServiceRequest.status,
-    ServiceRequest.status_notes, ServiceRequest.service_id, ServiceRequest.description,
+    ServiceRequest.status_notes, Service.code.label("service_code"),
+    Service.name.label("service_name"), ServiceRequest.description,
     ServiceRequest.jurisdiction_id, ServiceRequest.requested_at, ServiceRequest.updated_at,
     ServiceRequest.expected_at, ServiceRequest.address, ServiceRequest.address_id,
     ServiceRequest.zipcode, ServiceRequest.lat, ServiceRequest.lon, ServiceRequest.media_url,
     ServiceRequest.channel,
 )
-
-
-def service_names(*, session: Session, region_id: int) -> dict[int, tuple[str, str]]:
-    """Service id -> (code, name) for every service of the region (a few dozen rows)."""
-    return {sid: (code, name) for sid, code, name in session.execute(
-        select(Service.id, Service.code, Service.name).where(Service.region_id == region_id))}
 
 
 def find_requests(*, session: Session, region_id: int, member_id: int | None,
@@ -123,7 +141,8 @@ def find_requests(*, session: Session, region_id: int, member_id: int | None,
                   ) -> list[Row[Any]]:
     """Public columns of requests, newest first. ``public_ids`` overrides every other filter
     (the spec's rule); ``statuses`` are Open311's ``open``/``closed``."""
-    stmt = select(*REQUEST_COLUMNS).where(ServiceRequest.region_id == region_id)
+    stmt = (select(*REQUEST_COLUMNS).join(Service, Service.id == ServiceRequest.service_id)
+            .where(ServiceRequest.region_id == region_id))
     if member_id is not None:
         stmt = stmt.where(ServiceRequest.jurisdiction_id == member_id)
     if public_ids is not None:
