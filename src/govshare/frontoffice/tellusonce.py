@@ -493,19 +493,19 @@ def recent_reports(*, session: Session, actor: Principal, region_id: int, limit:
     rows = session.scalars(select(LifeEventReport).where(LifeEventReport.region_id == region_id)
                            .order_by(LifeEventReport.created_at.desc(),
                                      LifeEventReport.id.desc()).limit(200)).all()
-    out: list[ReportRow] = []
+    picked: list[tuple[LifeEventReport, dict[str, str]]] = []
     for r in rows:
         agencies = [a for a in (r.consent or {}).get("agencies", [])
                     if own_subs is None or a["subscription_id"] in own_subs]
-        if not agencies:
-            continue
-        keys = {idempotency_key(r.reference, a["subscription_id"]): a["name"] for a in agencies}
-        found = outbox_queries.by_keys(session=session, keys=list(keys))
-        out.append(ReportRow(r, [(name, found[k].status if k in found else "missing")
-                                 for k, name in keys.items()]))
-        if len(out) >= limit:
+        if agencies:
+            picked.append((r, {idempotency_key(r.reference, a["subscription_id"]): a["name"]
+                               for a in agencies}))
+        if len(picked) >= limit:
             break
-    return out
+    found = outbox_queries.by_keys(session=session,
+                                   keys=[k for _, keys in picked for k in keys])
+    return [ReportRow(r, [(name, found[k].status if k in found else "missing")
+                          for k, name in keys.items()]) for r, keys in picked]
 
 
 def report_counts(*, session: Session, region_id: int, since: datetime) -> dict[str, int]:
