@@ -1,0 +1,108 @@
+"""The one-stop front office in a real browser: a life-event journey across levels of
+government, what applies at a ZIP code, reporting a problem and following it without an
+account, and a staff member picking it up. Zero axe-core violations on every page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.helpers import axe_violations, describe_violations, screenshot
+
+pytestmark = pytest.mark.browser
+
+NewPage = Callable[..., Any]
+
+
+def _axe_clean(page: Any, name: str) -> None:
+    screenshot(page, name)
+    violations = axe_violations(page)
+    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
+
+
+def test_life_event_journey_across_levels(new_page: NewPage) -> None:
+    page = new_page(bypass_csp=True)
+    page.goto("/services")
+    _axe_clean(page, "fo-catalogue")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Having a baby").first.click()
+    assert page.get_by_role("heading", level=1).inner_text().startswith("Having a baby")
+    steps = page.locator(".usa-process-list__item")
+    assert steps.count() == 4
+    text = page.locator("main").inner_text()
+    for member in ("State of Washington", "King County", "City of Seattle",
+                   "Seattle Public Schools"):
+        assert member in text, member
+    assert "sample content" in text.lower()
+    _axe_clean(page, "fo-journey")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Order a birth certificate").click()
+    assert "Vital records" in page.locator("main").inner_text()
+    _axe_clean(page, "fo-service")
+
+
+def test_what_applies_at_a_zip_code(new_page: NewPage) -> None:
+    page = new_page(bypass_csp=True)
+    page.goto("/here")
+    page.get_by_label("ZIP code").fill("98104")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show services").first.click()
+    main = page.locator("main").inner_text()
+    assert "Port of Seattle" in main and "Report aircraft or harbour noise" in main
+    assert "Having a baby" in main
+    _axe_clean(page, "fo-here")
+
+
+def test_report_a_problem_then_follow_it_and_staff_pick_it_up(new_page: NewPage,
+                                                              admin_state: Any) -> None:
+    page = new_page(bypass_csp=True)
+    page.goto("/requests/new?service=pothole")
+    _axe_clean(page, "fo-request-form")
+    page.get_by_label("How big is it?").select_option("large")
+    page.get_by_label("Street address or nearest landmark").fill("4th Ave and Cherry St")
+    page.get_by_label("ZIP code").fill("98104")
+    page.get_by_label("Describe it").fill("Deep pothole in the right lane")
+    page.get_by_label("E-mail").fill("resident@example.org")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the report").click()
+    heading = page.get_by_role("heading", level=1).inner_text()
+    match = re.search(r"request (\d{4}-\d{6})", heading)
+    assert match, heading
+    public_id = match.group(1)
+    assert "City of Seattle" in page.locator("main").inner_text()
+    _axe_clean(page, "fo-request-done")
+
+    with page.expect_navigation():
+        page.get_by_role("link", name=f"Follow request {public_id}").click()
+    main = page.locator("main").inner_text()
+    assert "Received" in main and "resident@example.org" not in page.content()
+    _axe_clean(page, "fo-track")
+
+    staff = new_page(bypass_csp=True, storage_state=admin_state)
+    staff.goto("/staff/requests")
+    _axe_clean(staff, "fo-queue")
+    with staff.expect_navigation():
+        staff.get_by_role("link", name=public_id).click()
+    assert "resident@example.org" in staff.locator("main").inner_text()  # staff see contact
+    _axe_clean(staff, "fo-case")
+    staff.get_by_label("New status").select_option("acknowledged")
+    staff.get_by_label("Note", exact=True).fill("Crew scheduled for Tuesday")
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Save").click()
+    assert "updated" in staff.locator("main").inner_text()
+
+    page.goto(f"/requests/track?id={public_id}")
+    assert "Crew scheduled for Tuesday" in page.locator("main").inner_text()
+
+
+def test_request_form_errors_are_accessible(new_page: NewPage) -> None:
+    page = new_page(bypass_csp=True, javascript=False)  # no client-side validation either
+    page.goto("/requests/new?service=illegal_dumping")
+    page.get_by_label("ZIP code").fill("98104")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Send the report").click()
+    assert "Nothing was saved" in page.locator("main").inner_text()
+    assert "items" in page.locator(".usa-alert").inner_text()
