@@ -3,6 +3,7 @@ LOCKED on PostgreSQL), answers recorded only by the lease holder, requeue, purge
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from govshare.core.tenancy import Role
 from govshare.outbox import calc, queries, service
 from govshare.outbox.models import DeliveryAttempt, OutboxMessage
 from tests.conftest import BACKENDS, fresh_database_url
+from tests.conftest import _drop_pg as drop_pg
 from tests.factories.regions import principal
 
 KEY = "k" * 40
@@ -242,3 +244,5 @@ def test_concurrent_claims_take_disjoint_batches(backend: str, tmp_path: Path) -
                             .where(OutboxMessage.status == "in_flight")) == 10
     finally:
         engine.dispose()
+        if backend == "postgresql":
+            drop_pg(f"govshare_claims_{os.getpid()}")

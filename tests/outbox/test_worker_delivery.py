@@ -35,6 +35,7 @@ from govshare.outbox.models import DeliveryAttempt, OutboxMessage
 from govshare.outbox.receiver import Receiver, make_server
 from govshare.outbox.worker import Worker, WorkerConfig
 from tests.conftest import BACKENDS, ROOT, fresh_database_url
+from tests.conftest import _drop_pg as drop_pg
 from tests.factories.regions import principal
 
 SECRET_KEY = "w" * 40
@@ -98,13 +99,16 @@ def endpoint() -> Iterator[Endpoint]:
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+def db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[str]:
     """One fresh, migrated database per backend for this module (tests use distinct keys)."""
     url = fresh_database_url(request.param, tmp_path_factory.mktemp("delivery"), "delivery")
     engine = make_engine(url)
     migrate.upgrade(engine)
     engine.dispose()
-    return url
+    yield url
+    if request.param == "postgresql":
+        drop_pg(f"govshare_delivery_{os.getpid()}")
 
 
 @pytest.fixture
