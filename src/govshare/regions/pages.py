@@ -125,6 +125,14 @@ def admin_home(request: Request, session: Session = Depends(get_session),
         ("API keys", "/admin/apikeys", "Keys for other systems", Action.apikey_read),
         ("Audit log", "/admin/audit", "Every change: who, when, before and after",
          Action.audit_read),
+        ("Service requests", "/staff/requests", "Queues, case records, phone and walk-in "
+         "intake", Action.request_read),
+        ("Tell us once", "/staff/tell-us-once", "Agencies subscribed to changes of address, "
+         "births and deaths", Action.subscription_read),
+        ("Webhook deliveries", "/outbox", "Delivery status, retries and dead letters",
+         Action.outbox_read),
+        ("Property parameters", "/property/parameters", "Prices, thresholds and the discount "
+         "rate behind every true cost", Action.property_read),
     ]
     visible = [(t, u, d) for t, u, d, a in links if allows(actor, a)]
     return render(request, "regions/admin.html", {"region": region, "links": visible})
