@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
@@ -146,6 +147,37 @@ def test_500_is_a_problem_that_leaks_nothing(app: Any) -> None:
     body = assert_problem(r, 500, "internal-error", "/api/v1/test-boom")
     assert "hunter2" not in r.text and "RuntimeError" not in r.text
     assert "logged" in body["detail"]
+
+
+@pytest.mark.parametrize("url", ["/admin/users/99999999999999999999", "/admin/users/3000000000",
+                                 "/admin/jurisdictions/-99999999999999999999/boundary"])
+def test_a_value_the_database_refuses_is_400_not_500(client: TestClient, url: str,
+                                                     backend: str) -> None:
+    """Page path ids are not bounded at the edge; past the INTEGER column the driver raised
+    (SQLite: OverflowError past 64 bits; PostgreSQL: DataError past 32) and the page was a
+    500. The one error handler answers 400 now — or 404 where the backend could look."""
+    login(client, ADMIN)
+    r = client.get(url)
+    fits = backend == "sqlite" and abs(int(url.split("/")[3])) < 2**63
+    assert r.status_code == (404 if fits else 400), r.text[:300]
+    assert r.headers["content-type"].startswith("text/html")
+
+
+@pytest.mark.parametrize("exc", [
+    OverflowError("Python int too large to convert to SQLite INTEGER"),
+    DataError("SELECT 1", {}, Exception("integer out of range")),
+])
+def test_a_value_the_database_refuses_is_a_400_problem_on_the_api(app: Any,
+                                                                  exc: Exception) -> None:
+    def refused() -> None:
+        raise exc
+
+    app.add_api_route("/api/v1/test-refused", refused)
+    with TestClient(app, raise_server_exceptions=False) as c:
+        r = c.get("/api/v1/test-refused")
+    body = assert_problem(r, 400, "bad-request", "/api/v1/test-refused")
+    assert "out of range" in body["detail"]
+    assert "SQLite" not in r.text and "integer out of range" not in r.text
 
 
 # --------------------------------------------------------------------------- API keys

@@ -25,6 +25,7 @@ from urllib.parse import quote, unquote
 from fastapi import Depends, FastAPI, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -236,6 +237,15 @@ def handle_error(request: Request, exc: Exception) -> Response:
         code = {404: "not-found", 405: "method-not-allowed"}.get(status, f"http-{status}")
         errors = []
         headers.update(exc.headers or {})
+    elif isinstance(exc, OverflowError | DataError):
+        # The database refused a value no edge check caught — typically an id past the INTEGER
+        # column in a page path (SQLite's driver: OverflowError; PostgreSQL: DataError). It is
+        # still the client's input, so 400, not 500; logged so the missing check gets added
+        # (path ids: ``row_id``).
+        log.warning("value refused by the database", exc_info=exc,
+                    extra={"path": request.url.path})
+        status, title, code, errors = 400, "Bad request", "bad-request", []
+        detail = "A value in the request is out of range or not valid for its field."
     else:
         log.exception("unhandled error", extra={"path": request.url.path})
         status, title, code, errors = 500, "Internal error", "internal-error", []
