@@ -357,14 +357,15 @@ def _request_documents(session: Session, scope: q.Scope, rows: list[Any], extens
                        ) -> list[dict[str, Any]]:
     history = q.public_history(session=session, request_ids=[r.id for r in rows]) \
         if extensions else {}
+    notices = {jid: _notice(name) for jid, name in scope.members.items()}
     out = []
     for r in rows:
-        agency = scope.members.get(r.jurisdiction_id)
         doc = fmt.request_entry(
             public_id=r.public_id, status=calc.open311_status(r.status),
             status_notes=r.status_notes, service_name=r.service_name,
-            service_code=r.service_code,
-            description=r.description, agency=agency, service_notice=_notice(agency),
+            service_code=r.service_code, description=r.description,
+            agency=scope.members.get(r.jurisdiction_id),
+            service_notice=notices.get(r.jurisdiction_id),
             requested_at=r.requested_at, updated_at=r.updated_at, expected_at=r.expected_at,
             address=r.address, address_id=r.address_id, zipcode=r.zipcode, lat=r.lat,
             lon=r.lon, media_url=r.media_url)

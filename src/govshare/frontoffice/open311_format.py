@@ -53,7 +53,9 @@ def iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is None:  # stored timestamps are aware; a naive one is a bug upstream
         raise ValueError("naive datetime in an Open311 document")
-    return value.astimezone(UTC).isoformat(timespec="seconds")
+    if value.tzinfo is not UTC:  # UTCDateTime already gives UTC: skip the conversion
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="seconds")
 
 
 def _text(value: Any) -> str | None:
