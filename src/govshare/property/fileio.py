@@ -136,7 +136,9 @@ def unneutralise(text: str) -> str:
 
 # --------------------------------------------------------------------------------- readers
 
-RawRow = tuple[int, list[Any], list[RowError]]
+# (row number, cells, problems the reader found). ``cells`` is None for a problem that is not
+# a row (the file breaks off after some rows): the importer reports it and reads on.
+RawRow = tuple[int, list[Any] | None, list[RowError]]
 
 
 class Counted(io.RawIOBase):
@@ -252,7 +254,7 @@ def _csv_table(buffered: io.BufferedReader) -> Table:
                 return
             except csv.Error as exc:
                 number += 1
-                yield number, [""] * width, [RowError(number, "", "", f"not CSV ({exc})")]
+                yield number, None, [RowError(number, "", "", f"not CSV ({exc})")]
                 continue
             number += 1
             problems: list[RowError] = []
@@ -475,13 +477,13 @@ def _geojson_table(buffered: io.BufferedReader) -> Table:
                 js.expect(":")
                 val = js.value()
                 if key == "type" and val != "FeatureCollection":
-                    yield number + 1, [""] * len(columns), [RowError(
+                    yield number + 1, None, [RowError(
                         None, "type", shown(val), "the GeoJSON is not a FeatureCollection")]
         except UnicodeDecodeError as exc:
-            yield number + 1, [""] * len(columns), [RowError(
+            yield number + 1, None, [RowError(
                 None, "", "", f"the file is not UTF-8 text (byte {exc.start})")]
         except FileRefused as exc:
-            yield number + 1, [""] * len(columns), [exc.error]
+            yield number + 1, None, [exc.error]
 
     return Table("geojson", columns, rows())
 

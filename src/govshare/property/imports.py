@@ -46,6 +46,7 @@ import hashlib
 import heapq
 import io
 import json
+import operator
 import pickle
 import shutil
 import tempfile
@@ -58,7 +59,20 @@ from typing import IO, Any, BinaryIO
 
 import numpy as np
 import shapely
-from sqlalchemy import bindparam, insert, literal, null, select, update
+from sqlalchemy import (
+    String,
+    any_,
+    bindparam,
+    column,
+    func,
+    insert,
+    literal,
+    null,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -85,7 +99,6 @@ from govshare.property.fileio import (
 )
 from govshare.property.models import Asset, AssetStatusChange
 from govshare.property.presets import (
-    MISSING,
     NEW_DEFAULTS,
     PRESETS,
     Plan,
@@ -105,6 +118,8 @@ HISTORY = AssetStatusChange.__table__
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
+RESERVE_IDS = text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)")
+AS_ROW = operator.itemgetter(*FIELDS)  # a merged asset dict -> its values in FIELDS order
 # Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
 # metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
 # north-south, 0.75 km east-west at Seattle's latitude) counts as inside the region.
@@ -198,14 +213,20 @@ class ImportRefused(ValidationFailed):
 
 
 class _Codes:
-    """Asset ids seen, as 16-byte BLAKE2b digests plus row numbers: 24 bytes a row."""
+    """Asset ids seen, as two independent 64-bit hashes plus the row number: 24 bytes a row.
+
+    The hashes are Python's string hash of the id and of the id with a separator appended
+    (SipHash under this process's random key), so two different ids collide only with
+    probability ~2^-128 per pair; a suspected duplicate is confirmed against the ids' text
+    before it is reported (:func:`_report_duplicates`)."""
 
     def __init__(self) -> None:
-        self.digests = bytearray()
+        self.hashes = array("q")
         self.rows = array("q")
 
     def add(self, code: str, row: int) -> None:
-        self.digests += hashlib.blake2b(code.encode(), digest_size=16).digest()
+        self.hashes.append(hash(code))
+        self.hashes.append(hash(code + "\x1f"))
         self.rows.append(row)
 
     def duplicates(self) -> list[tuple[int, int]]:
@@ -213,7 +234,7 @@ class _Codes:
         n = len(self.rows)
         if n < 2:
             return []
-        h = np.frombuffer(bytes(self.digests), dtype=np.uint64).reshape(n, 2)
+        h = np.frombuffer(self.hashes, dtype=np.int64).reshape(n, 2)
         order = np.lexsort((h[:, 1], h[:, 0]))  # stable: equal ids keep file order
         sh = h[order]
         starts = np.ones(n, dtype=bool)
@@ -224,8 +245,7 @@ class _Codes:
         run = np.cumsum(starts) - 1
         first_row = rows[order[np.flatnonzero(starts)]][run]
         dup = ~starts
-        pairs = sorted(zip(rows[order][dup].tolist(), first_row[dup].tolist(), strict=True))
-        return pairs
+        return sorted(zip(rows[order][dup].tolist(), first_row[dup].tolist(), strict=True))
 
 
 @dataclass
@@ -295,6 +315,7 @@ def _region_locator(session: Session, region_id: int
             if not near:
                 near.extend(shapely.from_geojson(b.geojson) for b in
                             geo_queries.boundary_rows(session=session, region_id=region_id))
+                shapely.prepare(near)
             miss = np.flatnonzero(~hit)
             points = shapely.points(lons[miss], lats[miss])
             for geom in near:
@@ -352,6 +373,22 @@ def _swapped_hint(ctx: _Context, given: dict[str, Any], cells: list[Any],
 # ------------------------------------------------------------------------------- pass one
 
 
+def _code_in(session: Session) -> Any:
+    """``asset_code IN (:codes)`` with the batch's ids as *one* parameter, so that neither the
+    SQL text nor its plan grows with the batch as a 5,000-element IN list does: an array
+    (``= ANY``) on PostgreSQL, a JSON array read by ``json_each`` on SQLite. Bind ``codes``
+    with :func:`_codes_param`."""
+    if session.get_bind().dialect.name == "postgresql":
+        return ASSETS.c.asset_code == any_(bindparam("codes", type_=ARRAY(String)))
+    return ASSETS.c.asset_code.in_(
+        select(column("value", String)).select_from(
+            func.json_each(bindparam("codes", type_=String())).table_valued("value")))
+
+
+def _codes_param(session: Session, codes: list[str]) -> Any:
+    return codes if session.get_bind().dialect.name == "postgresql" else json.dumps(codes)
+
+
 def _check_locations(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]
                      ) -> set[int]:
     """Rows (positions in batch) whose point is outside the region; errors reported."""
@@ -394,9 +431,10 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
     extra = [f for f in (*RULE_FIELDS, "status") if f not in compare]
     cols = [ASSETS.c.id, ASSETS.c.asset_code, *[ASSETS.c[f] for f in (*compare, *extra)]]
     codes = [g["asset_code"] for _, g in batch]
-    existing = {r.asset_code: r._asdict() for r in ctx.session.execute(
+    names = [c.name for c in cols]
+    existing = {r[1]: dict(zip(names, r, strict=True)) for r in ctx.session.execute(
         select(*cols).where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
-                            ASSETS.c.asset_code.in_(codes)))}
+                            _code_in(ctx.session)), {"codes": _codes_param(ctx.session, codes)})}
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
     gives_synthetic = "synthetic_fields" in plan.covered
@@ -406,9 +444,9 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
         code = given["asset_code"]
         old = existing.get(code)
         if old is None:
-            merged = {**NEW_DEFAULTS, **{k: v for k, v in given.items() if v is not MISSING}}
+            merged = {**NEW_DEFAULTS, **given}
         else:
-            merged = {**old, **{k: v for k, v in given.items() if v is not MISSING}}
+            merged = {**old, **given}
             if merged["status"] != old["status"]:
                 ctx.report.add(RowError(number, plan.column_of.get("status", "status"),
                                         shown(merged["status"]), (
@@ -417,8 +455,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
                     "checks the allowed moves and keeps the reason")), stream=ErrorReport.BATCH)
                 continue
             if not gives_synthetic and old["synthetic_fields"]:
-                real = {k for k, v in given.items() if v is not MISSING}
-                kept = [f for f in old["synthetic_fields"] if f not in real]
+                kept = [f for f in old["synthetic_fields"] if f not in given]
                 merged["synthetic_fields"] = kept
         default_pm_type(merged)
         problems = check_rules(merged)
@@ -441,7 +478,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
         else:
             result.unchanged += 1
     if ctx.report.count == 0 and (inserts or updates):
-        rows = [tuple(m[f] for f in FIELDS) for m in inserts]
+        rows = [AS_ROW(m) for m in inserts]
         pickle.dump((rows, compare, updates), ctx.spool, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -453,6 +490,10 @@ def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[
     jcol = plan.jurisdiction_index
     lat_col = plan.column_of.get("lat")
     for number, cells, problems in table.rows:
+        if cells is None:  # the file broke off: a problem, not a row
+            for e in problems:
+                report.add(e)
+            continue
         result.rows += 1
         given, errors = plan.validate(number, cells)
         if problems:
@@ -489,37 +530,42 @@ def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[
 
 def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio.Table]
                        ) -> None:
+    """Report repeated ids. Only when the hashes suspect some does this read the file a third
+    time, to get the ids' text for the report and to confirm each suspect."""
     pairs = codes.duplicates()
     if not pairs:
         return
-    first_of = dict(pairs)
+    wanted = {r for pair in pairs for r in pair}
+    text: dict[int, str] = {}
+    for number, cells, _ in reopen().rows:
+        if cells is not None and number in wanted:
+            given, _errors = ctx.plan.validate(number, cells)
+            text[number] = given.get("asset_code") or ""
     column = ctx.plan.column_of.get("asset_code", "asset_code")
-    idx = ctx.plan.columns.index(column) if column in ctx.plan.columns else None
-    values: dict[int, str] = {}
-    if idx is not None:  # a third pass, only when there are duplicates, for the ids' text
-        for number, cells, _ in reopen().rows:
-            if number in first_of:
-                values[number] = shown(cells[idx])
     for row, first in pairs[:MAX_ERRORS]:
-        ctx.report.add(RowError(row, column, values.get(row, ""),
-                                f"duplicate asset id: the same id is on row {first}"),
-                       stream=ErrorReport.DUPLICATES)
+        if text.get(row) and text.get(row) == text.get(first):
+            ctx.report.add(RowError(row, column, shown(text[row]),
+                                    f"duplicate asset id: the same id is on row {first}"),
+                           stream=ErrorReport.DUPLICATES)
 
 
 # ------------------------------------------------------------------------------- pass two
 
 
 def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
+    """Replay the spool inside a SAVEPOINT: new assets and their first status-history rows,
+    then updates. No ORM objects, values pre-processed once per distinct value."""
     session = ctx.session
     conn = session.connection()
     dialect = conn.dialect
+    pg = dialect.name == "postgresql"
     now = utcnow()
     json_bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
     time_bind = ASSETS.c.created_at.type._cached_bind_processor(dialect)  # noqa: SLF001
-    pg = dialect.name == "postgresql"
-    stamp = now if pg else (time_bind(now) if time_bind else now)
+    stamp = now if pg or time_bind is None else time_bind(now)
     json_cache: dict[tuple[str, ...], Any] = {}
     json_at = [FIELDS.index(f) for f in JSON_FIELDS]
+    status_at = FIELDS.index("status")
 
     def as_json(value: list[str]) -> Any:
         key = tuple(value)
@@ -529,12 +575,14 @@ def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
 
     prefix = (ctx.jurisdiction_id,)
     suffix = (source_label[:300], stamp, stamp)
+    reason = "registered by import"
     history = insert(HISTORY).from_select(
         ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
         select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
-               literal(ctx.actor.ref), literal("registered by import"))
-        .where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
-               ASSETS.c.asset_code.in_(bindparam("codes", expanding=True))))
+               literal(ctx.actor.ref), literal(reason))
+        .where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id, _code_in(session)))
+    sequence = (conn.exec_driver_sql("SELECT pg_get_serial_sequence('assets', 'id')").scalar()
+                if pg else None)
     written = 0
     total = ctx.result.added + ctx.result.updated
     ctx.spool.seek(0)
@@ -551,8 +599,25 @@ def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
                     for k in json_at:
                         values[k] = as_json(values[k])
                     out.append(prefix + tuple(values) + suffix)
-                _bulk_insert(conn, out, pg)
-                conn.execute(history, {"codes": [r[0] for r in rows]})
+                if pg:
+                    # Ids reserved from the table's own sequence, so that assets and their
+                    # history rows both go in by COPY (no INSERT ... SELECT to find the ids).
+                    ids = list(conn.execute(RESERVE_IDS, {"seq": sequence, "n": len(out)})
+                               .scalars())
+                    _copy(conn, "assets", ("id", *INSERT_COLUMNS),
+                          ((i, *row) for i, row in zip(ids, out, strict=True)))
+                    _copy(conn, "asset_status_changes",
+                          ("asset_id", "from_status", "to_status", "at", "actor", "reason"),
+                          ((i, None, r[status_at], now, ctx.actor.ref, reason)
+                           for i, r in zip(ids, rows, strict=True)))
+                else:
+                    quote = dialect.identifier_preparer.quote
+                    names = ", ".join(quote(c) for c in INSERT_COLUMNS)
+                    marks = ", ".join("?" for _ in INSERT_COLUMNS)
+                    conn.exec_driver_sql(
+                        f"INSERT INTO assets ({names}) VALUES ({marks})", out)  # noqa: S608
+                    conn.execute(history, {"codes": _codes_param(session,
+                                                                 [r[0] for r in rows])})
             if updates:
                 stmt = (update(ASSETS).where(ASSETS.c.id == bindparam("_id"))
                         .values({f: bindparam("v_" + f) for f in compare}
@@ -563,19 +628,17 @@ def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
                 progress("writing", written, total)
 
 
-def _bulk_insert(conn: Connection, rows: list[tuple[Any, ...]], pg: bool) -> None:
-    """New assets the fastest way the store offers: COPY on PostgreSQL, executemany of
-    plain tuples on SQLite (both inside the current transaction)."""
+def _copy(conn: Connection, table: str, columns: tuple[str, ...],
+          rows: Iterator[tuple[Any, ...]]) -> None:
+    """PostgreSQL ``COPY ... FROM STDIN`` on the session's own connection (so inside its
+    transaction): the store's fastest bulk path."""
     quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in INSERT_COLUMNS)
-    if pg:
-        raw = conn.connection.driver_connection
-        with raw.cursor() as cur, cur.copy(f"COPY assets ({names}) FROM STDIN") as copy:  # type: ignore[union-attr]
-            for row in rows:
-                copy.write_row(row)
-        return
-    marks = ", ".join("?" for _ in INSERT_COLUMNS)
-    conn.exec_driver_sql(f"INSERT INTO assets ({names}) VALUES ({marks})", rows)  # noqa: S608
+    names = ", ".join(quote(c) for c in columns)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+            f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 # ------------------------------------------------------------------------------ use case
@@ -665,38 +728,48 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
 # --------------------------------------------------------------------------------- export
 
 
-def export_rows(*, session: Session, actor: Principal, jurisdiction_id: int
+def export_rows(*, session: Session, actor: Principal, jurisdiction_ids: list[int]
                 ) -> tuple[list[str], Iterator[list[Any]]]:
-    """Export columns and a lazy iterator of rows (read in chunks of 2,000)."""
+    """Export columns and a lazy iterator of rows, jurisdiction by jurisdiction (read in
+    chunks of 2,000). Fields another member has not published are empty (see above)."""
     authorize(actor, Action.property_read)
-    target = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
-    full = can_see_jurisdiction_rows(actor, jurisdiction_id)
+    targets = [regions_queries.get_jurisdiction(session=session, jurisdiction_id=j)
+               for j in jurisdiction_ids]
     cols = [ASSETS.c[f] for f in FIELDS]
-    stmt = (select(*cols).where(ASSETS.c.jurisdiction_id == jurisdiction_id)
-            .order_by(ASSETS.c.asset_code).execution_options(yield_per=2000))
 
     def rows() -> Iterator[list[Any]]:
-        for r in session.execute(stmt):
-            values = dict(zip(FIELDS, r, strict=True))
-            if not full:
-                groups = values["public_groups"] or []
-                if not groups:
-                    continue
-                shown_fields = {f for g in groups for f in FIELD_GROUPS.get(g, ())}
-                values = {f: (v if f in shown_fields or f in ("public_groups",) else None)
-                          for f, v in values.items()}
-                values["synthetic_fields"] = [f for f in r.synthetic_fields or []
-                                              if f in shown_fields]
-            yield [target.name, *[values[f] for f in FIELDS]]
+        for target in targets:
+            full = can_see_jurisdiction_rows(actor, target.id)
+            stmt = (select(*cols).where(ASSETS.c.jurisdiction_id == target.id)
+                    .order_by(ASSETS.c.asset_code).execution_options(yield_per=2000))
+            for r in session.execute(stmt):
+                values = dict(zip(FIELDS, r, strict=True))
+                if not full:
+                    values = _public_only(values)
+                    if values is None:
+                        continue
+                yield [target.name, *[values[f] for f in FIELDS]]
     return list(EXPORT_COLUMNS), rows()
 
 
-def export_file(*, session: Session, actor: Principal, jurisdiction_id: int, fmt: str,
+def _public_only(values: dict[str, Any]) -> dict[str, Any] | None:
+    """The row as another member sees it: published groups only, no asset id; None if the
+    asset publishes nothing."""
+    groups = values["public_groups"] or []
+    if not groups:
+        return None
+    published = {f for g in groups for f in FIELD_GROUPS.get(g, ())} | {"public_groups"}
+    out = {f: (v if f in published else None) for f, v in values.items()}
+    out["synthetic_fields"] = [f for f in values["synthetic_fields"] or [] if f in published]
+    return out
+
+
+def export_file(*, session: Session, actor: Principal, jurisdiction_ids: list[int], fmt: str,
                 out: IO[bytes]) -> int:
     """Write the export in ``fmt`` to a binary stream; returns the number of assets."""
     if fmt not in fileio.FORMATS:
         raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(fileio.FORMATS)}")
-    columns, rows = export_rows(session=session, actor=actor, jurisdiction_id=jurisdiction_id)
+    columns, rows = export_rows(session=session, actor=actor, jurisdiction_ids=jurisdiction_ids)
     if fmt == "xlsx":
         return fileio.write_xlsx(columns, rows, out)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)

@@ -100,8 +100,9 @@ def float_converter(lo: float | None, hi: float | None) -> Converter:
         try:
             value = float(text)
         except ValueError:
+            plain = _number_text(text)  # CellError for a misplaced comma
             try:
-                value = float(_number_text(text))
+                value = float(plain)
             except ValueError:
                 raise CellError("is not a number") from None
         if value != value or value in (math.inf, -math.inf):
@@ -117,8 +118,9 @@ def int_converter(lo: float | None, hi: float | None) -> Converter:
         try:
             value = int(text)
         except ValueError:
+            plain = _number_text(text)  # CellError for a misplaced comma
             try:
-                number = float(_number_text(text))
+                number = float(plain)
             except ValueError:
                 raise CellError("is not a whole number") from None
             if not number.is_integer():
@@ -147,9 +149,11 @@ def enum_converter(enum: type[Enum], labels: Mapping[str, str] | None = None,
     known = ", ".join(m.value for m in enum)
 
     def conv(text: str) -> str:
-        found = table.get(_key(text))
+        found = table.get(text)  # the common case: the value itself, as exported
         if found is None:
-            raise CellError(f"is not one of: {known}")
+            found = table.get(_key(text))
+            if found is None:
+                raise CellError(f"is not one of: {known}")
         return found
     return conv
 
@@ -167,6 +171,11 @@ def str_converter(max_len: int | None, pattern: str | None) -> Converter:
     return conv
 
 
+_ZIP = re.compile(r"\d{5}(-\d{4})?")
+_ISO_DATE = re.compile(r"(\d{4})-\d{1,2}-\d{1,2}(?:[T ].*)?")
+_US_DATE = re.compile(r"\d{1,2}/\d{1,2}/(\d{4})")
+
+
 def zip_converter(text: str) -> str:
     """5-digit ZIP or ZIP+4; 9 bare digits become ZIP+4, and 3-4 digits get back the
     leading zeros a spreadsheet drops (New England ZIPs)."""
@@ -178,7 +187,7 @@ def zip_converter(text: str) -> str:
             value = value[:5] + "-" + value[5:]
         elif 3 <= len(value) <= 4:
             value = value.zfill(5)
-    if not re.fullmatch(r"\d{5}(-\d{4})?", value):
+    if not _ZIP.fullmatch(value):
         raise CellError("is not a ZIP code (5 digits, or ZIP+4 like 98104-1234)")
     return value
 
@@ -258,8 +267,9 @@ def year_converter(lo: float | None, hi: float | None) -> Converter:
 
     def conv(text: str) -> int:
         value = text.strip()
-        m = (re.fullmatch(r"(\d{4})-\d{1,2}-\d{1,2}(?:[T ].*)?", value)
-             or re.fullmatch(r"\d{1,2}/\d{1,2}/(\d{4})", value))
+        if len(value) <= 4:
+            return as_int(value)
+        m = _ISO_DATE.fullmatch(value) or _US_DATE.fullmatch(value)
         return as_int(m.group(1) if m else value)
     return conv
 
@@ -305,22 +315,29 @@ CONVERTERS: dict[str, Converter] = {name: field_converter(name) for name in FIEL
 REQUIRED_FIELDS = tuple(n for n, f in AssetIn.model_fields.items() if f.is_required())
 
 
+_LEASED, _OWNED = Ownership.leased.value, Ownership.owned.value
+
+
 def check_rules(values: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``AssetIn``'s cross-field rules on a complete asset: (field, reason) per failure."""
     problems = []
     if (values.get("lon") is None) != (values.get("lat") is None):
         problems.append(("lat", "give both longitude and latitude, or neither"))
     ownership = values.get("ownership")
-    if ownership == Ownership.leased.value and values.get("annual_lease_cost_cents") is None:
+    if ownership == _LEASED and values.get("annual_lease_cost_cents") is None:
         problems.append(("annual_lease_cost_cents", "a leased asset needs its annual lease cost"))
-    if ownership == Ownership.owned.value and values.get("annual_lease_cost_cents"):
+    if ownership == _OWNED and values.get("annual_lease_cost_cents"):
         problems.append(("annual_lease_cost_cents", "an owned asset has no lease cost"))
     return problems
 
 
+PM_BY_USE: dict[str, str | None] = {use.value: pm for use, pm in PM_TYPES.items()}
+
+
 def default_pm_type(values: dict[str, Any]) -> None:
+    """AssetIn's rule: no Portfolio Manager type given -> the one of the use, if any."""
     if values.get("pm_property_type") is None and values.get("use"):
-        values["pm_property_type"] = PM_TYPES.get(AssetUse(values["use"]))
+        values["pm_property_type"] = PM_BY_USE.get(values["use"])
 
 # --------------------------------------------------------------------------------- presets
 
@@ -350,6 +367,9 @@ class Preset:
         """(field, file column) pairs, for the docs and the upload page."""
         out = [(f, " | ".join(names)) for f, names in self.columns.items()]
         out += [(d.field, " + ".join(d.sources) + " (derived)") for d in self.derived]
+        if self.jurisdiction_columns:
+            out.append(("(must be the importing jurisdiction)",
+                        " | ".join(self.jurisdiction_columns)))
         return out
 
 
@@ -524,7 +544,7 @@ PRESETS: dict[str, Preset] = {p.name: p for p in (GOVSHARE, FRPP, SEATTLE)}
 
 
 class _Missing:
-    """An empty cell in a field with a default: 'not given'."""
+    """What a derivation returns for "not given" (the field is left out of the row)."""
 
     def __repr__(self) -> str:
         return "MISSING"
@@ -549,15 +569,20 @@ class Plan:
 
     def validate(self, number: int, cells: Sequence[Any]) -> tuple[dict[str, Any],
                                                                     list[RowError]]:
-        """Given values of one row (``MISSING`` where a defaulted field is empty)."""
+        """The values one row gives, and its problems. A field with a default whose cell is
+        empty is *absent* from the values ("not given"); other empty cells give None.
+
+        The hot loop of an import (one call per row): plain locals, no per-cell allocations
+        beyond the values themselves."""
         given: dict[str, Any] = {}
         errors: list[RowError] = []
+        defaulted, required = DEFAULTED, REQUIRED_FIELDS
         for idx, name, conv, column in self.cells:
             text = cells[idx]
             if not text or (text[0] in " \t" and not text.strip()):
-                if name in DEFAULTED:
-                    given[name] = MISSING
-                elif name in REQUIRED_FIELDS:
+                if name in defaulted:
+                    continue
+                if name in required:
                     errors.append(RowError(number, column, "", "a value is required"))
                 else:
                     given[name] = None
@@ -569,9 +594,12 @@ class Plan:
         for idxs, name, compute, column in self.derived:
             values = [cells[i] if i >= 0 else "" for i in idxs]
             try:
-                given[name] = compute(values)
+                value = compute(values)
             except CellError as exc:
                 errors.append(RowError(number, column, shown(values[0]), str(exc)))
+                continue
+            if value is not MISSING:
+                given[name] = value
         if self.point_index is not None:
             point = cells[self.point_index]
             given["lon"], given["lat"] = point if point else (None, None)

@@ -1,0 +1,137 @@
+"""CLI of the property domain: `property import`, `property export`, `property presets`.
+
+An import runs as one unit of work: it changes everything the file says or nothing. A refused
+file prints its first problems (row, column, value, reason) and exits 2; ``--report FILE``
+writes every problem as CSV.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from govshare.core.cli_support import console, db, err_console, handle_errors
+from govshare.core.errors import NotFound
+from govshare.core.tenancy import system_principal
+from govshare.property import imports
+from govshare.property.fileio import FORMATS
+from govshare.property.presets import PRESETS
+from govshare.regions import queries as regions_queries
+
+property_app = typer.Typer(help="Property registry: import and export assets.",
+                           no_args_is_help=True)
+PREVIEW = 20
+
+
+@contextmanager
+def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
+    """A progress bar on a terminal (bytes read while validating, rows while writing)."""
+    if not sys.stderr.isatty():
+        yield lambda _phase, _done, _total: None
+        return
+    columns = (TextColumn("{task.description:<11}"), BarColumn(), TaskProgressColumn(),
+               TimeElapsedColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                tasks[phase] = bar.add_task(phase, total=total)
+            bar.update(tasks[phase], completed=done, total=total)
+        yield update
+
+
+def _jurisdiction(session: object, ref: str) -> int:
+    region = regions_queries.current_region(session=session)  # type: ignore[arg-type]
+    if region is None:
+        raise NotFound("No region yet: run `govshare region create` or `govshare demo` first")
+    return regions_queries.find_jurisdiction(session=session,  # type: ignore[arg-type]
+                                             region_id=region.id, ref=ref).id
+
+
+@property_app.command("import")
+@handle_errors
+def import_command(
+    file: Annotated[Path, typer.Argument(help="CSV, XLSX or GeoJSON file of assets")],
+    jurisdiction: Annotated[str, typer.Option(help="Owner: jurisdiction id, GEOID or name")],
+    preset: Annotated[str, typer.Option(help="Column preset: " + ", ".join(PRESETS))
+                      ] = "govshare",
+    fmt: Annotated[str | None, typer.Option(
+        "--format", help="csv, xlsx or geojson (default: from the content and name)")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and count, write nothing")] = False,
+    report: Annotated[Path | None, typer.Option(
+        help="If the file is refused, write every problem to this CSV file")] = None,
+) -> None:
+    """Import assets into one jurisdiction: all rows or none; re-importing is idempotent."""
+    with db() as session:
+        jid = _jurisdiction(session, jurisdiction)
+        try:
+            with progress_bar() as step:
+                result = imports.import_assets(
+                    session=session, actor=system_principal(), jurisdiction_id=jid,
+                    source=file, fmt=fmt, preset=preset, dry_run=dry_run, progress=step)
+        except imports.ImportRefused as exc:
+            _print_refusal(exc, report)
+            raise typer.Exit(2) from None
+    console.print(("Dry run, nothing written. " if dry_run else "Imported. ") +
+                  result.summary() + ".", highlight=False)
+    if result.ignored_columns:
+        console.print("Columns not used: " + ", ".join(result.ignored_columns), highlight=False)
+
+
+def _print_refusal(exc: imports.ImportRefused, report: Path | None) -> None:
+    err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+    table = Table("row", "column", "value", "reason", show_lines=False)
+    for e in exc.report.first(PREVIEW):
+        table.add_row("" if e.row is None else str(e.row), e.column, e.value[:40], e.reason)
+    err_console.print(table)
+    if report is not None:
+        with report.open("w", encoding="utf-8", newline="") as fh:
+            n = exc.report.write_csv(fh)
+        err_console.print(f"All {n:,} problems written to {report}.", highlight=False)
+    elif exc.report.count > PREVIEW:
+        err_console.print(f"{exc.report.count - PREVIEW:,} more; add --report FILE to get all "
+                          "of them as CSV.", highlight=False)
+    exc.report.close()
+
+
+@property_app.command("export")
+@handle_errors
+def export_command(
+    jurisdiction: Annotated[str, typer.Option(help="Owner: jurisdiction id, GEOID or name")],
+    output: Annotated[Path, typer.Option(help="File to write")],
+    fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or geojson")] = "csv",
+) -> None:
+    """Export a jurisdiction's assets (CSV and XLSX neutralise formulas; GeoJSON is RFC 7946)."""
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+    with db() as session:
+        jid = _jurisdiction(session, jurisdiction)
+        with output.open("wb") as out:
+            n = imports.export_file(session=session, actor=system_principal(),
+                                    jurisdiction_ids=[jid], fmt=fmt, out=out)
+    console.print(f"Wrote {n:,} assets to {output}.", highlight=False)
+
+
+@property_app.command("presets")
+def presets_command() -> None:
+    """List the import presets and the file columns each one reads."""
+    for preset in PRESETS.values():
+        table = Table("field", "file column(s)", title=f"{preset.name}: {preset.label}",
+                      caption=preset.description)
+        for name, columns in preset.column_map():
+            table.add_row(name, columns)
+        console.print(table)

@@ -1,0 +1,239 @@
+"""Staff pages to import and export assets: the upload form, its result or per-row errors,
+the error report download, and CSV / XLSX / GeoJSON exports.
+
+- ``POST /property/import`` reads its form itself (after ``csrf_protect``) rather than through
+  FastAPI ``File``/``Form`` parameters: the upload streams to a spooled temporary file either
+  way, and a route without declared body parameters needs no canned body in the
+  authorization matrix (an allowed role posting nothing gets a 400 form page, not a 403).
+- The import itself runs in a worker thread (it is CPU-bound; the event loop stays free).
+- A refused import keeps its full report for an hour under ``<data_dir>/reports/`` named by a
+  random 192-bit token and bound to the uploader (``principal.ref``). Anyone else, or after
+  the hour, gets 404. The page shows the first 50 problems and links the full CSV.
+- Exports: the owner's staff and regional roles get every field; staff of another member get
+  that member's published assets with only their public field groups
+  (``imports.export_rows``). Without ``jurisdiction_id`` a jurisdiction's staff export their
+  own assets and regional roles the whole region.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response, StreamingResponse
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.http import allow, csrf_protect, get_session, render
+from govshare.core.tenancy import Action, Principal, allows
+from govshare.property import imports
+from govshare.property.fileio import FORMATS, MEDIA_TYPES
+from govshare.property.presets import PRESETS
+from govshare.regions import queries as regions_queries
+
+router = APIRouter(include_in_schema=False)
+
+REPORT_TTL_SECONDS = 3600
+PAGE_ERRORS = 50
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
+
+
+# --------------------------------------------------------------------------- report store
+
+
+def _reports_dir(request: Request) -> Path:
+    path = Path(request.app.state.settings.data_dir) / "reports"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _purge(folder: Path) -> None:
+    cutoff = time.time() - REPORT_TTL_SECONDS
+    for f in folder.glob("*.*"):
+        try:
+            if f.stat().st_mtime < cutoff:
+                f.unlink()
+        except OSError:
+            continue
+
+
+def save_report(request: Request, actor: Principal, report: imports.ErrorReport,
+                file_name: str) -> str:
+    """Keep the full report for an hour; returns its token."""
+    folder = _reports_dir(request)
+    _purge(folder)
+    token = secrets.token_urlsafe(24)
+    with (folder / f"{token}.csv").open("w", encoding="utf-8", newline="") as fh:
+        count = report.write_csv(fh)
+    (folder / f"{token}.json").write_text(json.dumps({
+        "owner": actor.ref, "file": file_name, "count": count, "created": time.time()}))
+    return token
+
+
+def _report_path(request: Request, actor: Principal, token: str) -> tuple[Path, dict[str, Any]]:
+    if not _TOKEN.fullmatch(token):
+        raise NotFound("Report not found")
+    folder = _reports_dir(request)
+    try:
+        meta = json.loads((folder / f"{token}.json").read_text())
+    except (OSError, ValueError):
+        raise NotFound("Report not found (reports are kept for an hour)") from None
+    fresh = time.time() - float(meta.get("created", 0)) < REPORT_TTL_SECONDS
+    if meta.get("owner") != actor.ref or not fresh:
+        raise NotFound("Report not found (reports are kept for an hour)")
+    return folder / f"{token}.csv", meta
+
+
+# --------------------------------------------------------------------------------- pages
+
+
+def _manageable(session: Session, actor: Principal) -> list[Any]:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return [j for j in regions_queries.list_jurisdictions(session=session, region_id=region.id)
+            if allows(actor, Action.property_manage, j.id)]
+
+
+def _form(request: Request, session: Session, actor: Principal, *,
+          values: dict[str, Any] | None = None, status_code: int = 200,
+          **extra: Any) -> Response:
+    members = _manageable(session, actor)
+    chosen = dict(values or {})
+    chosen.setdefault("jurisdiction_id", str(actor.jurisdiction_id or
+                                             (members[0].id if members else "")))
+    chosen.setdefault("preset", "govshare")
+    return render(request, "property/import.html", {
+        "members": members, "presets": list(PRESETS.values()), "form": chosen,
+        "formats": FORMATS, "result": None, "problems": [], "detail": None,
+        "report_token": None, "report_count": 0, **extra,
+    }, status_code=status_code)
+
+
+@router.get("/property/import")
+def import_form(request: Request, session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    return _form(request, session, actor)
+
+
+@router.post("/property/import", dependencies=[Depends(csrf_protect)])
+async def import_upload(request: Request, session: Session = Depends(get_session),
+                        actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    form = await request.form()
+    values = {"jurisdiction_id": str(form.get("jurisdiction_id") or ""),
+              "preset": str(form.get("preset") or "govshare"),
+              "dry_run": form.get("dry_run") == "on"}
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise BadRequest("Choose a file to import (CSV, XLSX or GeoJSON)")
+        if not values["jurisdiction_id"].isdigit() or len(values["jurisdiction_id"]) > 9:
+            raise BadRequest("Choose the jurisdiction that owns the assets")
+        if values["preset"] not in PRESETS:
+            raise BadRequest("Choose one of the column presets")
+        name = Path(upload.filename).name[:200]
+        result = await run_in_threadpool(
+            imports.import_assets, session=session, actor=actor,
+            jurisdiction_id=int(values["jurisdiction_id"]), source=upload.file,
+            preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name)
+    except imports.ImportRefused as exc:
+        token = save_report(request, actor, exc.report, exc.result.file_name)
+        count = exc.report.count
+        exc.report.close()
+        return _form(request, session, actor, values=values, status_code=exc.status,
+                     detail=exc.detail, problems=exc.result.errors[:PAGE_ERRORS],
+                     report_token=token, report_count=count)
+    except GovshareError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        return _form(request, session, actor, values=values, status_code=exc.status,
+                     detail=exc.detail)
+    if not result.dry_run:
+        session.commit()
+    jurisdiction = regions_queries.get_jurisdiction(session=session,
+                                                    jurisdiction_id=int(values["jurisdiction_id"]))
+    return _form(request, session, actor, values=values, result=result,
+                 jurisdiction=jurisdiction)
+
+
+@router.get("/property/import/report")
+def import_report(request: Request, token: str = Query(..., max_length=64),
+                  actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    path, meta = _report_path(request, actor, token)
+    stem = Path(str(meta.get("file", "import"))).stem[:60] or "import"
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)
+    return FileResponse(path, media_type="text/csv; charset=utf-8",
+                        filename=f"{safe}-errors.csv")
+
+
+# --------------------------------------------------------------------------------- export
+
+
+def _export(request: Request, session: Session, actor: Principal, fmt: str,
+            jurisdiction_id: str) -> Response:
+    region = regions_queries.current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    if jurisdiction_id:
+        if not jurisdiction_id.isdigit() or len(jurisdiction_id) > 9:
+            raise BadRequest("jurisdiction_id must be a member's id")
+        ids = [int(jurisdiction_id)]
+        j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=ids[0])
+        if j.region_id != region.id:
+            raise NotFound("Jurisdiction not found")
+        label = re.sub(r"[^A-Za-z0-9]+", "-", j.name).strip("-").lower()
+    elif actor.jurisdiction_id is not None:
+        ids = [actor.jurisdiction_id]
+        label = "own"
+    else:
+        ids = [j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                                region_id=region.id)]
+        label = "region"
+    spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed below
+    try:
+        imports.export_file(session=session, actor=actor, jurisdiction_ids=ids, fmt=fmt,
+                            out=spool)
+    except BaseException:
+        spool.close()
+        raise
+    spool.seek(0)
+
+    def chunks() -> Any:
+        try:
+            while block := spool.read(1 << 16):
+                yield block
+        finally:
+            spool.close()
+
+    filename = f"assets-{label}.{fmt}"
+    return StreamingResponse(chunks(), media_type=MEDIA_TYPES[fmt], headers={
+        "Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+@router.get("/property/export.csv")
+def export_csv(request: Request, jurisdiction_id: str = Query("", max_length=12),
+               session: Session = Depends(get_session),
+               actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    return _export(request, session, actor, "csv", jurisdiction_id)
+
+
+@router.get("/property/export.xlsx")
+def export_xlsx(request: Request, jurisdiction_id: str = Query("", max_length=12),
+                session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    return _export(request, session, actor, "xlsx", jurisdiction_id)
+
+
+@router.get("/property/export.geojson")
+def export_geojson(request: Request, jurisdiction_id: str = Query("", max_length=12),
+                   session: Session = Depends(get_session),
+                   actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    return _export(request, session, actor, "geojson", jurisdiction_id)

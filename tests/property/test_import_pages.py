@@ -1,0 +1,129 @@
+"""The import page (upload, result, per-row errors, report download) and the export routes,
+through the web app on both backends."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+import openpyxl
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from govshare.property.models import Asset
+from tests.conftest import csrf_from, login
+
+STAFF = "seattle.staff@demo.govshare.org"
+
+
+def upload(client: TestClient, data: bytes, *, jurisdiction_id: int, name: str = "assets.csv",
+           preset: str = "govshare", dry_run: bool = False) -> object:
+    page = client.get("/property/import")
+    form = {"csrf_token": csrf_from(page.text), "jurisdiction_id": str(jurisdiction_id),
+            "preset": preset}
+    if dry_run:
+        form["dry_run"] = "on"
+    return client.post("/property/import", data=form,
+                       files={"file": (name, data, "text/csv")})
+
+
+def codes(session: Session, jid: int) -> set[str]:
+    return set(session.scalars(sa.select(Asset.asset_code).where(Asset.jurisdiction_id == jid)))
+
+
+def test_the_form_offers_only_what_the_user_manages(client: TestClient,
+                                                    ids: dict[str, int]) -> None:
+    assert client.get("/property/import", follow_redirects=False).status_code == 303
+    login(client, STAFF)
+    page = client.get("/property/import")
+    assert page.status_code == 200
+    options = re.findall(r'<option value="(\d+)"', page.text.split('id="preset"')[0])
+    assert options == [str(ids["city"])]
+    for label in ("FRPP-style", "Seattle building energy benchmarking", "govshare export"):
+        assert label in page.text
+    assert f"/property/export.csv?jurisdiction_id={ids['city']}" in page.text
+
+
+def test_upload_imports_and_reports_the_counts(client: TestClient, session: Session,
+                                               ids: dict[str, int]) -> None:
+    login(client, STAFF)
+    data = b"asset_code,name,use,lon,lat\nW-1,Web annex,office,-122.33,47.61\n"
+    r = upload(client, data, jurisdiction_id=ids["city"], dry_run=True)
+    assert r.status_code == 200 and "would be added" in r.text  # type: ignore[attr-defined]
+    assert "W-1" not in codes(session, ids["city"])
+    r = upload(client, data, jurisdiction_id=ids["city"])
+    assert r.status_code == 200 and "Imported" in r.text  # type: ignore[attr-defined]
+    assert "1 added" in r.text  # type: ignore[attr-defined]
+    assert "W-1" in codes(session, ids["city"])
+    r = upload(client, data, jurisdiction_id=ids["city"])
+    assert "1 unchanged" in r.text  # type: ignore[attr-defined]
+
+
+def test_refused_upload_shows_problems_and_the_report_downloads(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    login(client, STAFF)
+    lines = ["asset_code,name,use,gross_floor_area_ft2"] + [
+        f"E-{i},=Bad {i},office,-{i}" for i in range(1, 61)]
+    r = upload(client, "\n".join(lines).encode(), jurisdiction_id=ids["city"], name="bad.csv")
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    text = r.text  # type: ignore[attr-defined]
+    assert "Nothing was imported" in text and "The first 50 of 60 problems" in text
+    assert "must be between 0" in text and "E-1" not in codes(session, ids["city"])
+    link = re.search(r'href="(/property/import/report\?token=[^"]+)"', text)
+    assert link is not None
+    report = client.get(link.group(1).replace("&amp;", "&"))
+    assert report.status_code == 200
+    assert report.headers["content-type"].startswith("text/csv")
+    assert 'filename="bad-errors.csv"' in report.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(report.text)))
+    assert rows[0] == ["row", "column", "value", "reason"] and len(rows) == 61
+    assert rows[1][:3] == ["2", "gross_floor_area_ft2", "'-1"]  # neutralised for spreadsheets
+    # bound to the uploader: another user, a forged token, no token
+    other = TestClient(client.app, base_url="http://testserver")
+    login(other, "seattle.admin@demo.govshare.org")
+    assert other.get(link.group(1)).status_code == 404
+    assert client.get("/property/import/report?token=" + "A" * 32).status_code == 404
+    assert client.get("/property/import/report?token=../../etc").status_code == 404
+    assert client.get("/property/import/report").status_code == 422
+
+
+def test_form_problems_and_policy(client: TestClient, ids: dict[str, int]) -> None:
+    login(client, STAFF)
+    page = client.get("/property/import")
+    token = csrf_from(page.text)
+    r = client.post("/property/import", data={"csrf_token": token,
+                                              "jurisdiction_id": str(ids["city"])})
+    assert r.status_code == 400 and "Choose a file" in r.text
+    r = upload(client, b"asset_code,name,use\nK-1,K,office\n", jurisdiction_id=ids["county"])
+    assert r.status_code == 403  # type: ignore[attr-defined]
+    r = client.post("/property/import", data={"jurisdiction_id": str(ids["city"])},
+                    files={"file": ("a.csv", b"x", "text/csv")})
+    assert r.status_code == 403  # no CSRF token
+    analyst = TestClient(client.app, base_url="http://testserver")
+    login(analyst, "analyst@demo.govshare.org")
+    assert analyst.get("/property/import").status_code == 403
+
+
+def test_exports(client: TestClient, ids: dict[str, int]) -> None:
+    login(client, STAFF)
+    r = client.get("/property/export.csv")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    assert 'filename="assets-own.csv"' in r.headers["content-disposition"]
+    rows = list(csv.DictReader(io.StringIO(r.text)))
+    assert len(rows) == 85 and all(row["asset_code"] for row in rows)
+    r = client.get(f"/property/export.geojson?jurisdiction_id={ids['county']}")
+    assert r.headers["content-type"] == "application/geo+json"
+    doc = json.loads(r.text)
+    assert doc["type"] == "FeatureCollection"
+    props = [f["properties"] for f in doc["features"]]
+    assert 0 < len(props) < 7  # the county's published assets only (not its jail)
+    assert all(p["asset_code"] is None and p["capacity"] is None for p in props
+               if "utilization" not in p["public_groups"])
+    r = client.get(f"/property/export.xlsx?jurisdiction_id={ids['state']}")
+    ws = openpyxl.load_workbook(io.BytesIO(r.content), read_only=True).worksheets[0]
+    assert len(list(ws.iter_rows())) == 6
+    assert client.get("/property/export.csv?jurisdiction_id=abc").status_code == 400
+    assert client.get("/property/export.csv?jurisdiction_id=99999").status_code == 404
