@@ -15,6 +15,7 @@ from govshare.core.settings import settings_reference
 from govshare.frontoffice import tellusonce_cli
 from govshare.geo import cli as geo_cli
 from govshare.outbox import cli as outbox_cli
+from govshare.property import cli as property_cli
 from govshare.regions import cli as regions_cli
 
 app = typer.Typer(
@@ -32,6 +33,7 @@ app.add_typer(regions_cli.apikey_app, name="apikey")
 app.add_typer(db_app, name="db")
 geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
+app.add_typer(property_cli.property_app, name="property")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
 outbox_cli.register(app, housekeeping=[tellusonce_cli.purge_housekeeping()])
 

@@ -37,6 +37,7 @@ from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
 from govshare.outbox import pages as outbox_pages
 from govshare.property import api as property_api
+from govshare.property import import_pages as property_import_pages
 from govshare.property import pages as property_pages
 from govshare.property import public_api as property_public_api
 from govshare.property import public_pages as property_public_pages
@@ -150,7 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (regions_api.router, geo_api.router, property_api.router,
                    property_public_api.router, frontoffice_open311.router,
                    regions_pages.router, geo_pages.router,
-                   property_pages.router, property_public_pages.router,
+                   property_pages.router, property_import_pages.router,
+                   property_public_pages.router,
                    frontoffice_pages.router, frontoffice_tellusonce_pages.router,
                    outbox_pages.router):
         app.include_router(router)
