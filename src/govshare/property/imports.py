@@ -102,6 +102,7 @@ from govshare.property.presets import (
     NEW_DEFAULTS,
     PRESETS,
     Plan,
+    Preset,
     check_rules,
     default_pm_type,
     make_plan,
@@ -669,59 +670,76 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
         result = ImportResult(dry_run=dry_run, file_name=name, sha256=sha, fmt=fmt,
                               preset=chosen.name)
         report = ErrorReport()
-        start = stream.tell()
-
-        def reopen() -> fileio.Table:
-            stream.seek(start)
-            return open_table(stream, fmt)  # type: ignore[arg-type]
-
-        def refuse(detail: str) -> ImportRefused:
-            return ImportRefused(detail, report=report, result=result)
-
         try:
-            table = open_table(stream, fmt)
-        except FileRefused as exc:
-            report.add(exc.error)
-            raise refuse(f"{name} cannot be read: {exc.error.reason}") from None
-        plan = make_plan(table.columns, chosen, fmt)
-        result.ignored_columns = plan.ignored
-        if plan.header_errors:
-            for e in plan.header_errors:
-                report.add(e)
-            raise refuse(f"The columns of {name} do not fit the {chosen.label} preset; "
-                         "nothing was imported")
-        with tempfile.TemporaryFile() as spool:
-            ctx = _Context(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
-                           plan=plan, report=report, result=result, spool=spool,
-                           locate=_region_locator(session, target.region_id))
-            total = size if fmt != "xlsx" else None
-            codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
-            _report_duplicates(ctx, codes, reopen)
-            del codes
-            if result.rows == 0 and report.count == 0:
-                report.add(RowError(None, "", "", "the file has a header but no data rows"))
-            if report.count:
-                raise refuse(f"{report.count:,} problem{'s' if report.count != 1 else ''} in "
-                             f"{name}; nothing was imported")
-            if dry_run:
-                return result
-            try:
-                _write(ctx, source_label or f"import of {name} ({chosen.label})", progress)
-            except IntegrityError as exc:
-                raise Conflict("Another change to this jurisdiction's assets happened during "
-                               "the import (an asset id was taken); nothing was imported, "
-                               "try again") from exc
-            audit.record(session, actor, action="asset.import", entity="asset",
-                         jurisdiction_id=jurisdiction_id, after={
-                             "file": name, "sha256": sha, "format": fmt, "preset": chosen.name,
-                             "rows": result.rows, "added": result.added,
-                             "updated": result.updated, "unchanged": result.unchanged,
-                             "added_codes": ctx.added_codes,
-                             "updated_codes": ctx.updated_codes,
-                             "codes_capped_at": AUDIT_CODES,
-                         })
-    report.close()
-    session.expire_all()
+            result = _run(session=session, actor=actor, target=target, preset=chosen,
+                          stream=stream, name=name, fmt=fmt, size=size, result=result,
+                          report=report, dry_run=dry_run, progress=progress,
+                          source_label=source_label)
+        except ImportRefused:
+            raise  # the report goes with the exception; the caller closes it
+        finally:
+            if report.count == 0:
+                report.close()
+    if not dry_run:
+        session.expire_all()  # rows were written around the ORM
+    return result
+
+
+def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
+         stream: BinaryIO, name: str, fmt: str, size: int, result: ImportResult,
+         report: ErrorReport, dry_run: bool, progress: Progress | None,
+         source_label: str | None) -> ImportResult:
+    """Both passes of :func:`import_assets` on an opened, seekable stream."""
+    start = stream.tell()
+
+    def reopen() -> fileio.Table:
+        stream.seek(start)
+        return open_table(stream, fmt)
+
+    def refuse(detail: str) -> ImportRefused:
+        return ImportRefused(detail, report=report, result=result)
+
+    try:
+        table = open_table(stream, fmt)
+    except FileRefused as exc:
+        report.add(exc.error)
+        raise refuse(f"{name} cannot be read: {exc.error.reason}") from None
+    plan = make_plan(table.columns, preset, fmt)
+    result.ignored_columns = plan.ignored
+    if plan.header_errors:
+        for e in plan.header_errors:
+            report.add(e)
+        raise refuse(f"The columns of {name} do not fit the {preset.label} preset; "
+                     "nothing was imported")
+    with tempfile.TemporaryFile() as spool:
+        ctx = _Context(session=session, actor=actor, jurisdiction_id=target.id, plan=plan,
+                       report=report, result=result, spool=spool,
+                       locate=_region_locator(session, target.region_id))
+        total = size if fmt != "xlsx" else None
+        codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
+        _report_duplicates(ctx, codes, reopen)
+        del codes
+        if result.rows == 0 and report.count == 0:
+            report.add(RowError(None, "", "", "the file has a header but no data rows"))
+        if report.count:
+            raise refuse(f"{report.count:,} problem{'s' if report.count != 1 else ''} in "
+                         f"{name}; nothing was imported")
+        if dry_run:
+            return result
+        try:
+            _write(ctx, source_label or f"import of {name} ({preset.label})", progress)
+        except IntegrityError as exc:
+            raise Conflict("Another change to this jurisdiction's assets happened during the "
+                           "import (an asset id was taken); nothing was imported, try again"
+                           ) from exc
+        audit.record(session, actor, action="asset.import", entity="asset",
+                     jurisdiction_id=target.id, after={
+                         "file": name, "sha256": result.sha256, "format": fmt,
+                         "preset": preset.name, "rows": result.rows, "added": result.added,
+                         "updated": result.updated, "unchanged": result.unchanged,
+                         "added_codes": ctx.added_codes, "updated_codes": ctx.updated_codes,
+                         "codes_capped_at": AUDIT_CODES,
+                     })
     return result
 
 
