@@ -123,12 +123,17 @@ def test_public_map_draws_a_marker_per_listed_asset(new_page: NewPage, seeded: S
     assert int(el.get_attribute("data-markers") or 0) == markers.count()
     for name in seeded.located:
         assert page.get_by_role("button", name=name).count() == 1, f"no marker for {name}"
-        assert page.get_by_role("table").get_by_role("link", name=name).is_visible()
+    table = page.get_by_role("table")
+    listed = int(page.locator("#results").inner_text().split()[0])
+    if listed <= 50:  # the list pages at 50; the map shows them all
+        for name in seeded.located:
+            assert table.get_by_role("link", name=name).is_visible()
     assert page.get_by_role("button", name=seeded.in_use_name).count() == 0
     assert "1,234,568" not in page.content() and "123456789" not in page.content()
 
     name = next(iter(seeded.located))
-    page.get_by_role("button", name=name).first.click()
+    page.get_by_role("button", name=name).first.focus()  # markers are keyboard-reachable
+    page.keyboard.press("Enter")
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert name in popup.inner_text() and "Surplus" in popup.inner_text()
@@ -153,6 +158,9 @@ def test_an_asset_page_shows_public_facts_and_a_proposal_goes_through(
     name = next(iter(seeded.located))
     page = new_page(bypass_csp=True)
     page.goto("/property/public")
+    page.get_by_label("Name or address").fill(name)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Search").click()
     with page.expect_navigation():
         page.get_by_role("table").get_by_role("link", name=name).click()
     assert page.get_by_role("heading", level=1).inner_text() == name

@@ -47,7 +47,11 @@
     }).map(function (f) {
       var c = f.geometry.coordinates;
       var label = f.properties.name + (f.properties.status_label ? " (" + f.properties.status_label + ")" : "");
-      return L.marker([c[1], c[0]], { title: label, alt: label }).bindPopup(popup(f));
+      // Idle property is what the window is for: drawn on top; in-use property pale.
+      var idle = f.properties.status !== "in_use";
+      return L.marker([c[1], c[0]], {
+        title: label, alt: label, opacity: idle ? 1 : 0.55, zIndexOffset: idle ? 1000 : 0
+      }).bindPopup(popup(f));
     });
     var group = L.featureGroup(markers).addTo(map);
     if (markers.length === 1) {
