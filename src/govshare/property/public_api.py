@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
-from govshare.core.http import allow, get_session
+from govshare.core.http import allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.property import public, queries, service
 from govshare.property.models import AssetStatus, AssetUse, ProposalKind, ProposalStatus
@@ -24,10 +24,8 @@ from govshare.property.schemas import (
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1", tags=["public property"])
-# Ids beyond a 32-bit INTEGER name no row; refused as 422 before they reach SQL (a 500 there).
-MAX_ID = 2**31 - 1
-AssetId = Annotated[int, Path(ge=1, le=MAX_ID, description="The asset's id")]
-ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id")]
+AssetId = Annotated[int, row_id("asset")]
+ProposalId = Annotated[int, row_id("proposal")]
 
 
 def _region_id(session: Session) -> int:

@@ -21,13 +21,13 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Path, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import public, queries, service
 from govshare.property.calc import dollars
@@ -45,10 +45,8 @@ from govshare.regions import queries as regions_queries
 log = logging.getLogger("govshare.property.public")
 router = APIRouter(include_in_schema=False)
 
-# Ids beyond a 32-bit INTEGER name no row; refused as 422 before they reach SQL (a 500 there).
-MAX_ID = 2**31 - 1
-AssetId = Annotated[int, Path(ge=1, le=MAX_ID, description="The asset's id")]
-ProposalId = Annotated[int, Path(ge=1, le=MAX_ID, description="The proposal's id")]
+AssetId = Annotated[int, row_id("asset")]
+ProposalId = Annotated[int, row_id("proposal")]
 PAGE_SIZE = 50
 CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
