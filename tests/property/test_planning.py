@@ -20,13 +20,16 @@ TRAVEL = 19_136  # cents per person-km-year
 
 
 def offices(session: Session, ids: dict[str, int]) -> dict[str, object]:
+    """Three buildings of a use the demo registry has none of (parks), so only they compete."""
     return {
         "a": asset(session, ids["city"], asset_code="A", name="Office A", lon=-122.3350,
-                   lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=30_000_000),
+                   lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=30_000_000,
+                   use="park"),
         "b": asset(session, ids["county"], asset_code="B", name="Office B", lon=-122.3210,
-                   lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=20_000_000),
+                   lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=20_000_000,
+                   use="park"),
         "c": asset(session, ids["county"], asset_code="C", name="Office C far", lon=-121.70,
-                   lat=47.40, capacity=50, occupancy=30),
+                   lat=47.40, capacity=50, occupancy=30, use="park"),
     }
 
 
@@ -34,7 +37,7 @@ def test_plan_closes_the_dearer_neighbour_and_keeps_the_far_one(session: Session
                                                                  ids: dict[str, int]) -> None:
     o = offices(session, ids)
     p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,
-                      use="office", max_km=15, travel_cents_per_person_km=TRAVEL)
+                      use="park", max_km=15, travel_cents_per_person_km=TRAVEL)
     assert p.solution.status == "optimal" and p.solution.proven_optimal
     keep = {s.asset.asset_code for s in p.sites if s.keep}
     assert keep == {"B", "C"}
@@ -53,7 +56,7 @@ def test_plan_closes_the_dearer_neighbour_and_keeps_the_far_one(session: Session
 def test_plan_matches_brute_force(session: Session, ids: dict[str, int]) -> None:
     offices(session, ids)
     p = planning.plan(session=session, actor=principal(Role.regional_admin), region_id=1,
-                      use="office", max_km=100, travel_cents_per_person_km=TRAVEL)
+                      use="park", max_km=100, travel_cents_per_person_km=TRAVEL)
     sites = p.sites
     best = None
     for r in range(1, len(sites) + 1):
@@ -87,17 +90,17 @@ def test_pins_and_limits(session: Session, ids: dict[str, int]) -> None:
     o = offices(session, ids)
     actor = principal(Role.regional_admin)
     a_id = o["a"].id  # type: ignore[attr-defined]
-    p = planning.plan(session=session, actor=actor, region_id=1, use="office", max_km=15,
+    p = planning.plan(session=session, actor=actor, region_id=1, use="park", max_km=15,
                       pins={a_id: True})
     assert next(s for s in p.sites if s.asset.id == a_id).keep
-    p = planning.plan(session=session, actor=actor, region_id=1, use="office", max_km=15,
+    p = planning.plan(session=session, actor=actor, region_id=1, use="park", max_km=15,
                       max_sites=1)
     assert p.solution.status == "infeasible"  # C is out of reach and A+B need a site
     assert all(s.keep for s in p.sites) and p.savings_cents == 0
     with pytest.raises(BadRequest, match="not candidates"):
-        planning.plan(session=session, actor=actor, region_id=1, use="office", pins={999999: True})
-    with pytest.raises(BadRequest, match="No library"):
-        planning.plan(session=session, actor=actor, region_id=1, use="library")
+        planning.plan(session=session, actor=actor, region_id=1, use="park", pins={999999: True})
+    with pytest.raises(BadRequest, match="No vacant land"):
+        planning.plan(session=session, actor=actor, region_id=1, use="vacant_land")
 
 
 def test_only_regional_roles_plan(session: Session, ids: dict[str, int],
@@ -105,17 +108,17 @@ def test_only_regional_roles_plan(session: Session, ids: dict[str, int],
     offices(session, ids)
     with pytest.raises(Forbidden):
         planning.plan(session=session, actor=principal(Role.jurisdiction_admin, ids["city"]),
-                      region_id=1, use="office")
+                      region_id=1, use="park")
 
 
 def test_consolidation_page(client: TestClient, session: Session, ids: dict[str, int]) -> None:
     offices(session, ids)
     login(client, "analyst@demo.govshare.org")
-    r = client.get("/property/consolidation", params={"use": "office", "max_km": "15"})
+    r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
     assert r.status_code == 200
     assert "Proven optimal" in r.text and "Office A" in r.text and "Close" in r.text
     assert 'id="plan-data"' in r.text
-    bad = client.get("/property/consolidation", params={"use": "office", "max_km": "far"})
+    bad = client.get("/property/consolidation", params={"use": "park", "max_km": "far"})
     assert bad.status_code == 400 and "must be numbers" in bad.text
     login(client, "seattle.admin@demo.govshare.org")
     assert client.get("/property/consolidation").status_code == 403
