@@ -116,5 +116,6 @@ def test_a_file_larger_than_its_batches_streams_in_flat_memory(
     assert [(e.row, e.column) for e in errors] == [(bad_row + 2, "gross_floor_area_ft2")]
     assert info.value.result.rows == n
     assert counts(session) == before
-    # 24 bytes a row for the duplicate check (4.8 MB) plus a batch and the point index.
-    assert peak < 25_000_000, f"peak {peak / 1e6:.1f} MB"
+    # A batch, the hash partitions' buffers and the point index; nothing per row.
+    print(f"peak traced memory {peak / 1e6:.1f} MB")
+    assert peak < 15_000_000, f"peak {peak / 1e6:.1f} MB"

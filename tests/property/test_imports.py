@@ -244,3 +244,14 @@ def test_xlsx_and_geojson_exports(session: Session, ids: dict[str, int],
     assert all(f["geometry"]["type"] == "Point" for f in doc["features"])
     lon, lat = doc["features"][0]["geometry"]["coordinates"]
     assert -123 < lon < -122 and 47 < lat < 48
+
+
+def test_duplicate_check_spills_and_finds_every_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(imports._Codes, "BLOCK", 4)  # spill to disk all the time
+    codes = imports._Codes()
+    for i in range(5_000):
+        codes.add(f"ID-{i}", i + 2)
+    for row, i in ((9_000, 17), (9_001, 4_999), (9_002, 17)):
+        codes.add(f"ID-{i}", row)
+    assert codes.spill is not None
+    assert codes.duplicates() == [(9_000, 19), (9_001, 5_001), (9_002, 19)]

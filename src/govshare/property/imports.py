@@ -4,16 +4,19 @@
 upload page and the demo data. Invariants and decisions:
 
 - **All or nothing.** Pass 1 reads the file as a stream and validates *every* row (the
-  compiled ``AssetIn`` checks of ``fileio``, the jurisdiction column, the location, duplicate
-  ids, the status rule below) and classifies it against the database in batches, spooling the
-  planned writes to a temporary file. Any problem -> :class:`ImportRefused` (a
-  ``ValidationFailed``, 422) carrying the full per-row report (row, column, value, reason), and
-  nothing is written. Otherwise pass 2 replays the spool inside a SAVEPOINT of the caller's
-  transaction: plain INSERTs (PostgreSQL ``COPY``, SQLite ``executemany``) and executemany
-  UPDATEs, no ORM objects. The caller (the edge) commits.
-- **Flat memory.** The source is read once, row by row; a batch of rows, the spool and the
-  report live on disk. The only per-row memory is 24 bytes for the duplicate-id check (a
-  16-byte hash of the asset id and the row number), so a file larger than memory imports.
+  compiled ``AssetIn`` checks of ``presets``, the jurisdiction column, the location, duplicate
+  ids, the status rule below) and classifies it against the database in batches of 5,000.
+  The rows it accepts go, batch by batch, into a session-private TEMPORARY staging table
+  (PostgreSQL ``COPY``, SQLite ``executemany``), created inside a SAVEPOINT of the caller's
+  transaction. Any problem -> the savepoint is rolled back (the staging table never existed)
+  and :class:`ImportRefused` (a ``ValidationFailed``, 422) carries the full per-row report
+  (row, column, value, reason). Otherwise pass 2 is three set-based statements from the
+  staging table — INSERT ... SELECT of the new assets in file order, INSERT ... SELECT of
+  their first status-history rows, UPDATE ... FROM for the changed ones — with no row passing
+  through Python again. The caller (the edge) commits.
+- **Flat memory.** The source is read once, row by row; only a batch is in memory, the
+  staged rows are in the database's temporary space and the report on disk. The duplicate-id
+  check keeps 24 bytes a row, spilled to disk in 64 hash partitions, so even that stays flat.
 - **Idempotent, keyed by (jurisdiction, asset id).** A row whose id is new is added; one whose
   given fields equal the stored ones is unchanged; else updated. Only the fields the file's
   columns give are compared and set (see ``fileio``): re-importing the benchmarking file does
@@ -47,7 +50,6 @@ import heapq
 import io
 import json
 import operator
-import pickle
 import shutil
 import tempfile
 from array import array
@@ -60,7 +62,11 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 import shapely
 from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
     String,
+    Table,
     any_,
     bindparam,
     column,
@@ -69,11 +75,9 @@ from sqlalchemy import (
     literal,
     null,
     select,
-    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -119,7 +123,6 @@ HISTORY = AssetStatusChange.__table__
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
-RESERVE_IDS = text("SELECT nextval(CAST(:seq AS regclass)) FROM generate_series(1, :n)")
 AS_ROW = operator.itemgetter(*FIELDS)  # a merged asset dict -> its values in FIELDS order
 # Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
 # metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
@@ -214,39 +217,76 @@ class ImportRefused(ValidationFailed):
 
 
 class _Codes:
-    """Asset ids seen, as two independent 64-bit hashes plus the row number: 24 bytes a row.
+    """Asset ids seen: two independent 64-bit hashes and the row number per row (24 bytes),
+    in 64 partitions by hash, each spilled to a temporary file in blocks of 2,048 rows. At
+    the end each partition is sorted on its own, so memory stays flat (a block per partition
+    while reading, 1/64 of the rows while checking) however long the file.
 
     The hashes are Python's string hash of the id and of the id with a separator appended
-    (SipHash under this process's random key), so two different ids collide only with
-    probability ~2^-128 per pair; a suspected duplicate is confirmed against the ids' text
-    before it is reported (:func:`_report_duplicates`)."""
+    (SipHash under this process's random key): two different ids collide with probability
+    ~2^-128 per pair, and a suspected duplicate is confirmed against the ids' text before it
+    is reported (:func:`_report_duplicates`)."""
+
+    PARTS = 64
+    BLOCK = 2_048
 
     def __init__(self) -> None:
-        self.hashes = array("q")
-        self.rows = array("q")
+        self.buffers = [array("q") for _ in range(self.PARTS)]
+        self.blocks: list[list[tuple[int, int]]] = [[] for _ in range(self.PARTS)]
+        self.spill: IO[bytes] | None = None
+        self.count = 0
 
     def add(self, code: str, row: int) -> None:
-        self.hashes.append(hash(code))
-        self.hashes.append(hash(code + "\x1f"))
-        self.rows.append(row)
+        h1 = hash(code)
+        part = h1 & (self.PARTS - 1)
+        buf = self.buffers[part]
+        buf.append(h1)
+        buf.append(hash(code + "\x1f"))
+        buf.append(row)
+        self.count += 1
+        if len(buf) >= 3 * self.BLOCK:
+            self._flush(part)
+
+    def _flush(self, part: int) -> None:
+        if self.spill is None:
+            self.spill = tempfile.TemporaryFile()  # noqa: SIM115 - closed in duplicates()
+        self.spill.seek(0, io.SEEK_END)
+        data = self.buffers[part].tobytes()
+        self.blocks[part].append((self.spill.tell(), len(data)))
+        self.spill.write(data)
+        del self.buffers[part][:]
+
+    def _partition(self, part: int) -> np.ndarray:
+        chunks = []
+        for offset, size in self.blocks[part]:
+            assert self.spill is not None
+            self.spill.seek(offset)
+            chunks.append(np.frombuffer(self.spill.read(size), dtype=np.int64))
+        chunks.append(np.frombuffer(self.buffers[part], dtype=np.int64))
+        return np.concatenate(chunks).reshape(-1, 3)
 
     def duplicates(self) -> list[tuple[int, int]]:
         """(row, row of the first occurrence) for every repeated id, by row."""
-        n = len(self.rows)
-        if n < 2:
-            return []
-        h = np.frombuffer(self.hashes, dtype=np.int64).reshape(n, 2)
-        order = np.lexsort((h[:, 1], h[:, 0]))  # stable: equal ids keep file order
-        sh = h[order]
-        starts = np.ones(n, dtype=bool)
-        starts[1:] = np.any(sh[1:] != sh[:-1], axis=1)
-        if starts.all():
-            return []
-        rows = np.frombuffer(self.rows, dtype=np.int64)
-        run = np.cumsum(starts) - 1
-        first_row = rows[order[np.flatnonzero(starts)]][run]
-        dup = ~starts
-        return sorted(zip(rows[order][dup].tolist(), first_row[dup].tolist(), strict=True))
+        pairs: list[tuple[int, int]] = []
+        try:
+            for part in range(self.PARTS):
+                h = self._partition(part)
+                if len(h) < 2:
+                    continue
+                order = np.lexsort((h[:, 1], h[:, 0]))  # stable: equal ids keep file order
+                sh = h[order]
+                starts = np.ones(len(h), dtype=bool)
+                starts[1:] = np.any(sh[1:, :2] != sh[:-1, :2], axis=1)
+                if starts.all():
+                    continue
+                run = np.cumsum(starts) - 1
+                first_row = sh[np.flatnonzero(starts), 2][run]
+                dup = ~starts
+                pairs += zip(sh[dup, 2].tolist(), first_row[dup].tolist(), strict=True)
+        finally:
+            if self.spill is not None:
+                self.spill.close()
+        return sorted(pairs)
 
 
 @dataclass
@@ -257,7 +297,7 @@ class _Context:
     plan: Plan
     report: ErrorReport
     result: ImportResult
-    spool: IO[bytes]
+    stage: _Stage
     locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     added_codes: list[str] = field(default_factory=list)
     updated_codes: list[str] = field(default_factory=list)
@@ -436,8 +476,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
     existing = {r[1]: dict(zip(names, r, strict=True)) for r in ctx.session.execute(
         select(*cols).where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
                             _code_in(ctx.session)), {"codes": _codes_param(ctx.session, codes)})}
-    inserts: list[dict[str, Any]] = []
-    updates: list[dict[str, Any]] = []
+    staged: list[tuple[Any, ...]] = []
     gives_synthetic = "synthetic_fields" in plan.covered
     for i, (number, given) in enumerate(batch):
         if i in bad:
@@ -467,20 +506,20 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
                                stream=ErrorReport.BATCH)
             continue
         if old is None:
-            inserts.append(merged)
+            staged.append((number, None, *AS_ROW(merged)))
             result.added += 1
             if len(ctx.added_codes) < AUDIT_CODES:
                 ctx.added_codes.append(code)
         elif any(merged[f] != old[f] for f in compare if f in old):
-            updates.append({"_id": old["id"], **{"v_" + f: merged[f] for f in compare}})
+            staged.append((number, old["id"], *AS_ROW({**NEW_DEFAULTS, **merged})))
             result.updated += 1
             if len(ctx.updated_codes) < AUDIT_CODES:
                 ctx.updated_codes.append(code)
         else:
             result.unchanged += 1
-    if ctx.report.count == 0 and (inserts or updates):
-        rows = [AS_ROW(m) for m in inserts]
-        pickle.dump((rows, compare, updates), ctx.spool, protocol=pickle.HIGHEST_PROTOCOL)
+    if ctx.report.count == 0 and staged:
+        ctx.stage.write(staged)
+        ctx.stage.compare.update(compare)
 
 
 def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[str], str | None],
@@ -553,93 +592,79 @@ def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio
 # ------------------------------------------------------------------------------- pass two
 
 
-def _write(ctx: _Context, source_label: str, progress: Progress | None) -> None:
-    """Replay the spool inside a SAVEPOINT: new assets and their first status-history rows,
-    then updates. No ORM objects, values pre-processed once per distinct value."""
-    session = ctx.session
-    conn = session.connection()
-    dialect = conn.dialect
-    pg = dialect.name == "postgresql"
-    now = utcnow()
-    json_bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
-    time_bind = ASSETS.c.created_at.type._cached_bind_processor(dialect)  # noqa: SLF001
-    stamp = now if pg or time_bind is None else time_bind(now)
-    json_cache: dict[tuple[str, ...], Any] = {}
-    json_at = [FIELDS.index(f) for f in JSON_FIELDS]
-    status_at = FIELDS.index("status")
+class _Stage:
+    """A session-private TEMPORARY table holding the rows pass 1 accepted, filled batch by
+    batch (COPY on PostgreSQL, executemany on SQLite), applied by pass 2 in three set-based
+    statements. Created inside the import's SAVEPOINT: a refusal or a dry run rolls the
+    savepoint back and the table never existed; nothing of the database changes."""
 
-    def as_json(value: list[str]) -> Any:
+    NAME = "govshare_import_stage"
+    COLUMNS = ("seq", "existing_id", *FIELDS)
+
+    def __init__(self, session: Session) -> None:
+        self.conn = session.connection()
+        self.pg = self.conn.dialect.name == "postgresql"
+        self.table = Table(
+            self.NAME, MetaData(), Column("seq", Integer), Column("existing_id", Integer),
+            *[Column(f, ASSETS.c[f].type) for f in FIELDS], prefixes=["TEMPORARY"])
+        self.table.create(self.conn)
+        self.compare: set[str] = set()  # fields that some updated row changes
+        dialect = self.conn.dialect
+        bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
+        self._json = (json.dumps if self.pg or bind is None else bind)
+        self._json_cache: dict[tuple[str, ...], Any] = {}
+        self._json_at = [2 + FIELDS.index(f) for f in JSON_FIELDS]
+        quote = dialect.identifier_preparer.quote
+        self._names = ", ".join(quote(c) for c in self.COLUMNS)
+        self._marks = ", ".join("?" for _ in self.COLUMNS)
+
+    def _as_json(self, value: list[str]) -> Any:
         key = tuple(value)
-        if key not in json_cache:
-            json_cache[key] = json.dumps(value) if pg or json_bind is None else json_bind(value)
-        return json_cache[key]
+        found = self._json_cache.get(key)
+        if found is None:
+            found = self._json_cache[key] = self._json(value)
+        return found
 
-    prefix = (ctx.jurisdiction_id,)
-    suffix = (source_label[:300], stamp, stamp)
-    reason = "registered by import"
-    history = insert(HISTORY).from_select(
-        ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
-        select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
-               literal(ctx.actor.ref), literal(reason))
-        .where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id, _code_in(session)))
-    sequence = (conn.exec_driver_sql("SELECT pg_get_serial_sequence('assets', 'id')").scalar()
-                if pg else None)
-    written = 0
-    total = ctx.result.added + ctx.result.updated
-    ctx.spool.seek(0)
-    with session.begin_nested():
-        while True:
-            try:
-                rows, compare, updates = pickle.load(ctx.spool)  # noqa: S301 - our own spool
-            except EOFError:
-                break
-            if rows:
-                out = []
-                for r in rows:
-                    values = list(r)
-                    for k in json_at:
-                        values[k] = as_json(values[k])
-                    out.append(prefix + tuple(values) + suffix)
-                if pg:
-                    # Ids reserved from the table's own sequence, so that assets and their
-                    # history rows both go in by COPY (no INSERT ... SELECT to find the ids).
-                    ids = list(conn.execute(RESERVE_IDS, {"seq": sequence, "n": len(out)})
-                               .scalars())
-                    _copy(conn, "assets", ("id", *INSERT_COLUMNS),
-                          ((i, *row) for i, row in zip(ids, out, strict=True)))
-                    _copy(conn, "asset_status_changes",
-                          ("asset_id", "from_status", "to_status", "at", "actor", "reason"),
-                          ((i, None, r[status_at], now, ctx.actor.ref, reason)
-                           for i, r in zip(ids, rows, strict=True)))
-                else:
-                    quote = dialect.identifier_preparer.quote
-                    names = ", ".join(quote(c) for c in INSERT_COLUMNS)
-                    marks = ", ".join("?" for _ in INSERT_COLUMNS)
-                    conn.exec_driver_sql(
-                        f"INSERT INTO assets ({names}) VALUES ({marks})", out)  # noqa: S608
-                    conn.execute(history, {"codes": _codes_param(session,
-                                                                 [r[0] for r in rows])})
-            if updates:
-                stmt = (update(ASSETS).where(ASSETS.c.id == bindparam("_id"))
-                        .values({f: bindparam("v_" + f) for f in compare}
-                                | {"updated_at": now}))
-                conn.execute(stmt, updates)
-            written += len(rows) + len(updates)
-            if progress:
-                progress("writing", written, total)
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        out = []
+        for r in rows:
+            values = list(r)
+            for k in self._json_at:
+                values[k] = self._as_json(values[k])
+            out.append(tuple(values))
+        if self.pg:
+            raw = self.conn.connection.driver_connection
+            with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+                    f"COPY {self.NAME} ({self._names}) FROM STDIN") as copy:
+                for row in out:
+                    copy.write_row(row)
+        else:
+            self.conn.exec_driver_sql(
+                f"INSERT INTO {self.NAME} ({self._names}) VALUES ({self._marks})",  # noqa: S608
+                out)
 
+    def apply(self, *, jurisdiction_id: int, actor: Principal, source_label: str) -> None:
+        """New assets (in file order), their first status-history rows, then the updates."""
+        st, now = self.table, utcnow()
+        new = st.c.existing_id.is_(None)
+        columns = ["jurisdiction_id", *FIELDS, "source", "created_at", "updated_at"]
+        self.conn.execute(insert(ASSETS).from_select(columns, select(
+            literal(jurisdiction_id, Integer), *[st.c[f] for f in FIELDS],
+            literal(source_label[:300], String), literal(now, UTCDateTime()),
+            literal(now, UTCDateTime())).where(new).order_by(st.c.seq)))
+        self.conn.execute(insert(HISTORY).from_select(
+            ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
+            select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
+                   literal(actor.ref, String), literal("registered by import", String))
+            .join_from(ASSETS, st, ASSETS.c.asset_code == st.c.asset_code)
+            .where(ASSETS.c.jurisdiction_id == jurisdiction_id, new)))
+        if self.compare:
+            self.conn.execute(
+                update(ASSETS).where(ASSETS.c.id == st.c.existing_id)
+                .values({f: st.c[f] for f in sorted(self.compare)} | {"updated_at": now}))
 
-def _copy(conn: Connection, table: str, columns: tuple[str, ...],
-          rows: Iterator[tuple[Any, ...]]) -> None:
-    """PostgreSQL ``COPY ... FROM STDIN`` on the session's own connection (so inside its
-    transaction): the store's fastest bulk path."""
-    quote = conn.dialect.identifier_preparer.quote
-    names = ", ".join(quote(c) for c in columns)
-    raw = conn.connection.driver_connection
-    with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-            f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+    def drop(self) -> None:
+        self.table.drop(self.conn)
 
 
 # ------------------------------------------------------------------------------ use case
@@ -711,9 +736,10 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
             report.add(e)
         raise refuse(f"The columns of {name} do not fit the {preset.label} preset; "
                      "nothing was imported")
-    with tempfile.TemporaryFile() as spool:
+    savepoint = session.begin_nested()
+    try:
         ctx = _Context(session=session, actor=actor, jurisdiction_id=target.id, plan=plan,
-                       report=report, result=result, spool=spool,
+                       report=report, result=result, stage=_Stage(session),
                        locate=_region_locator(session, target.region_id))
         total = size if fmt != "xlsx" else None
         codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
@@ -725,13 +751,18 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
             raise refuse(f"{report.count:,} problem{'s' if report.count != 1 else ''} in "
                          f"{name}; nothing was imported")
         if dry_run:
+            savepoint.rollback()
             return result
+        if progress:
+            progress("writing", 0, 1)
         try:
-            _write(ctx, source_label or f"import of {name} ({preset.label})", progress)
+            ctx.stage.apply(jurisdiction_id=target.id, actor=actor,
+                            source_label=source_label or f"import of {name} ({preset.label})")
         except IntegrityError as exc:
             raise Conflict("Another change to this jurisdiction's assets happened during the "
                            "import (an asset id was taken); nothing was imported, try again"
                            ) from exc
+        ctx.stage.drop()
         audit.record(session, actor, action="asset.import", entity="asset",
                      jurisdiction_id=target.id, after={
                          "file": name, "sha256": result.sha256, "format": fmt,
@@ -740,6 +771,13 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
                          "added_codes": ctx.added_codes, "updated_codes": ctx.updated_codes,
                          "codes_capped_at": AUDIT_CODES,
                      })
+        savepoint.commit()
+        if progress:
+            progress("writing", 1, 1)
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
     return result
 
 
