@@ -45,8 +45,15 @@ from govshare.core.db import utcnow
 from govshare.core.http import SESSION_COOKIE, allow
 from govshare.core.security import DUMMY_HASH, new_token, token_digest
 from govshare.core.tenancy import Action, Role, allows, can_see_jurisdiction_rows
+from govshare.frontoffice import queries as fo_queries
 from govshare.frontoffice import service as fo_service
-from govshare.frontoffice.schemas import RequestIn
+from govshare.frontoffice.models import Service
+from govshare.frontoffice.schemas import LIFE_EVENTS, RequestIn
+from govshare.frontoffice.tellusonce_models import AgencySubscription
+from govshare.property import public
+from govshare.property import service as property_service
+from govshare.property.models import Asset
+from govshare.property.schemas import ProposalIn
 from govshare.regions import service
 from govshare.regions.models import Region, User, UserSession
 from govshare.regions.schemas import ApiKeyCreate
@@ -129,9 +136,6 @@ def _target_key(w: World, jid: int) -> Any:
 
 def _public_asset(w: World, jid: int) -> tuple[Any, str]:
     """An asset of ``jid`` shown in the public window and open to a submission."""
-    from govshare.property import public
-    from govshare.property.models import Asset
-
     for asset in w.session.scalars(select(Asset).where(Asset.jurisdiction_id == jid)
                                    .order_by(Asset.id)):
         if not asset.public_groups:
@@ -144,9 +148,6 @@ def _public_asset(w: World, jid: int) -> tuple[Any, str]:
 
 
 def _proposal(w: World, jid: int) -> Any:
-    from govshare.property import service as property_service
-    from govshare.property.schemas import ProposalIn
-
     asset, kind = w.row("asset", "own" if jid == w.jurisdiction["own"] else "other")
     return property_service.submit_proposal(
         session=w.session, actor=principal(Role.public), asset_id=asset.id,
@@ -158,8 +159,6 @@ def _proposal(w: World, jid: int) -> Any:
 def _service_request(w: World, jid: int) -> Any:
     """A request submitted in downtown Seattle, then owned by ``jid`` (set directly: which
     member owns which service where is the catalogue's business, not this test's)."""
-    from govshare.frontoffice import queries as fo_queries
-
     region_id = _region_id(w)
     for svc in fo_queries.search_services(session=w.session, region_id=region_id,
                                           accepts_requests=True):
@@ -177,8 +176,6 @@ def _service_request(w: World, jid: int) -> Any:
 
 
 def _subscription(w: World, jid: int) -> Any:
-    from govshare.frontoffice.tellusonce_models import AgencySubscription
-
     sub = w.session.scalars(select(AgencySubscription)
                             .where(AgencySubscription.jurisdiction_id == jid)
                             .order_by(AgencySubscription.id)).first()
@@ -240,7 +237,7 @@ PATH_VALUES: dict[str, PathValue] = {
     "subscription_id": lambda w, s: Target(w.row("subscription", s).id, w.jurisdiction[s],
                                            private=True),
     # public facts: the same for every scenario
-    "life_event": lambda w, s: Target(next(iter(_life_events()))),
+    "life_event": lambda w, s: Target(next(iter(LIFE_EVENTS))),
     "service_code": lambda w, s: Target(_service_code(w)),
     "name": lambda w, s: Target(w.row("media", "own")),
     "response_format": lambda w, s: Target("json"),
@@ -250,16 +247,10 @@ PATH_VALUES: dict[str, PathValue] = {
 }
 
 
-def _life_events() -> dict[str, str]:
-    from govshare.frontoffice.schemas import LIFE_EVENTS
-
-    return LIFE_EVENTS
-
-
 def _service_code(w: World) -> str:
-    from govshare.frontoffice.models import Service
-
-    return w.session.get(Service, w.row("request", "own").service_id).code  # type: ignore[union-attr]
+    svc = w.session.get(Service, w.row("request", "own").service_id)
+    assert svc is not None
+    return svc.code
 
 
 # Routes that show anyone the public view of a row that is otherwise private to its owner.

@@ -35,9 +35,9 @@ from govshare.core.tenancy import Role
 from tests.contract.routes import offline_app
 from tests.factories.regions import api_key
 
-# Per operation and mode. The API has grown to ~50 operations, so 15 keeps a backend's run
-# near a minute of CPU; GOVSHARE_FUZZ_EXAMPLES=200 makes a deeper run (nightly, or by hand).
-MAX_EXAMPLES = int(os.environ.get("GOVSHARE_FUZZ_EXAMPLES", "15"))
+# Per operation and mode. The API has grown past 45 operations; 10 keeps a backend's run under
+# a minute of CPU. GOVSHARE_FUZZ_EXAMPLES=200 makes a deeper run (nightly, or by hand).
+MAX_EXAMPLES = int(os.environ.get("GOVSHARE_FUZZ_EXAMPLES", "10"))
 # Operations whose every answer is large (all boundaries as GeoJSON) get fewer examples; their
 # only input is a bounded float.
 FEWER_EXAMPLES = {"GET /api/v1/boundaries.geojson": 5}
