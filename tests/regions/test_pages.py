@@ -158,3 +158,15 @@ def test_jurisdiction_admin_cannot_open_another_members_user(client: TestClient,
     county = session.scalars(sa.select(User).where(
         User.email == "kingcounty.admin@demo.govshare.org")).one()
     assert client.get(f"/admin/users/{county.id}").status_code == 404
+
+
+def test_user_edit_with_a_jurisdiction_that_is_not_a_number(client: TestClient,
+                                                            session: Session) -> None:
+    login(client, "admin@demo.govshare.org")
+    staff = session.scalars(sa.select(User).where(
+        User.email == "seattle.staff@demo.govshare.org")).one()
+    page = client.get(f"/admin/users/{staff.id}")
+    r = client.post(f"/admin/users/{staff.id}/edit", data={
+        "full_name": "X", "role": "jurisdiction_staff", "jurisdiction_id": "seattle",
+        "csrf_token": csrf_from(page.text)})
+    assert r.status_code == 422 and "not a jurisdiction id" in r.text

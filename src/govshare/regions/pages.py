@@ -295,6 +295,9 @@ def admin_edit_user(
                                    data=UserUpdate(**changes))
     except ValidationError as exc:
         return _user_page(request, session, actor, user, form, _form_errors(exc), 422)
+    except ValueError:  # int() of a jurisdiction id that is not a number
+        return _user_page(request, session, actor, user, form,
+                          [{"loc": ["jurisdiction_id"], "reason": "not a jurisdiction id"}], 422)
     except GovshareError as exc:
         if exc.status == 404:
             raise
