@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 VENDOR := src/govshare/web/static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Two workers by default (the CI machine has 2 cores); each file runs in one worker, and each
+# worker gets its own databases and its own browser server. PYTEST_ARGS= runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench clean help
 
