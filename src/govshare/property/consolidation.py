@@ -26,8 +26,16 @@ infinite cost means "site i may not serve need j" (beyond the travel radius, wro
 with f_i = `Site.fixed_cost`, C_i = `Site.capacity`, d_j = `Need.demand`,
 c_ij = `assign_cost[i, j]` = the cost of serving *all* of need j from site i (so a share x_ij
 costs c_ij x_ij). The linking rows are implied by the capacity rows for integral y but make the
-LP relaxation far tighter; they are what lets HiGHS prove optimality quickly on these instances
-(OR-Library cap41..cap134 and capa/b/c are solved with exactly this model).
+LP relaxation far tighter; with them HiGHS proves every OR-Library instance cap41..cap134
+optimal at the root node (published optima matched; see the tests).
+
+How hard an instance is depends on its economics more than its size. When travel (assignment)
+costs carry a good part of the objective, the LP relaxation is nearly integral and 500 sites x
+2,000 needs solve in well under a minute (bench/bench_consolidation.py). When building costs
+dominate and many buildings could close (fixed costs ~90% of the objective, occupants that could
+move almost for free), the relaxation leaves a gap of 1-2%, and at that size HiGHS did not
+prove optimality within several CPU-minutes in our trials; the result then says 'time_limit'
+and carries the best plan found with its proven gap. Callers must show that status, not hide it.
 
 Units: `capacity` and `demand` share one unit (square feet, workstations, seats...);
 `fixed_cost` and `assign_cost` share one currency per year (the annual true cost of keeping a
@@ -37,8 +45,8 @@ currency per year.
 Invariants of a returned `Solution` with a solution (status 'optimal', 'gap_limit', or a
 limit with an incumbent):
 - every need's shares sum to 1 and each share comes from an open site with a finite cost;
-- the demand assigned to an open site is at most its capacity (to HiGHS's feasibility
-  tolerance, 1e-7 relative);
+- the demand assigned to an open site is at most its capacity (to HiGHS's primal feasibility
+  tolerance, 1e-7 on its scaled rows);
 - pins are honoured and the number of open sites is at most `max_sites`;
 - objective == fixed_cost_total + assignment_cost_total;
 - status 'optimal' means HiGHS *proved* optimality: proven_optimal is True and the gap between
@@ -103,7 +111,8 @@ class Solution:
     proven; None without a solution. dual_bound: HiGHS's proven lower bound, if any.
     assignment: need id -> [(site id, share)], shares in (0, 1] summing to 1, largest first.
     build_seconds: validation and model construction; solve_seconds: HiGHS run and reading
-    the solution back.
+    the solution back. n_variables/n_constraints: the model handed to HiGHS (before presolve).
+    extra: HiGHS's own objective and gap, for diagnosis.
     """
 
     status: str
