@@ -24,8 +24,8 @@ from govshare.core.db import make_engine, make_session_factory, unit_of_work
 from govshare.core.errors import BadRequest, GovshareError, ValidationFailed
 from govshare.core.settings import Settings, SettingsError
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=True)  # never break a path or a message mid-word
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
