@@ -63,6 +63,7 @@ import numpy as np
 import shapely
 from sqlalchemy import (
     Column,
+    Index,
     Integer,
     MetaData,
     String,
@@ -519,7 +520,8 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
             result.unchanged += 1
     if ctx.report.count == 0 and staged:
         ctx.stage.write(staged)
-        ctx.stage.compare.update(compare)
+        if result.updated:
+            ctx.stage.compare.update(compare)
 
 
 def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[str], str | None],
@@ -647,6 +649,12 @@ class _Stage:
         """New assets (in file order), their first status-history rows, then the updates."""
         st, now = self.table, utcnow()
         new = st.c.existing_id.is_(None)
+        # Indexes built once, after the fill (a bulk sort), so that both joins below are
+        # lookups whatever join order the planner picks.
+        Index(f"{self.NAME}_code", st.c.asset_code).create(self.conn)
+        Index(f"{self.NAME}_existing", st.c.existing_id).create(self.conn)
+        if self.pg:  # temporary tables are never auto-analysed: give the planner the counts
+            self.conn.exec_driver_sql(f"ANALYZE {self.NAME}")
         columns = ["jurisdiction_id", *FIELDS, "source", "created_at", "updated_at"]
         self.conn.execute(insert(ASSETS).from_select(columns, select(
             literal(jurisdiction_id, Integer), *[st.c[f] for f in FIELDS],
@@ -656,8 +664,8 @@ class _Stage:
             ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
             select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
                    literal(actor.ref, String), literal("registered by import", String))
-            .join_from(ASSETS, st, ASSETS.c.asset_code == st.c.asset_code)
-            .where(ASSETS.c.jurisdiction_id == jurisdiction_id, new)))
+            .where(ASSETS.c.jurisdiction_id == jurisdiction_id,
+                   ASSETS.c.asset_code.in_(select(st.c.asset_code).where(new)))))
         if self.compare:
             self.conn.execute(
                 update(ASSETS).where(ASSETS.c.id == st.c.existing_id)
