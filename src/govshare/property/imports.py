@@ -299,6 +299,9 @@ class _Context:
     report: ErrorReport
     result: ImportResult
     stage: _Stage
+    # The jurisdiction had no assets when the import began: no batch needs a lookup (a row
+    # another transaction adds meanwhile makes the final INSERT fail -> Conflict).
+    started_empty: bool
     locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     added_codes: list[str] = field(default_factory=list)
     updated_codes: list[str] = field(default_factory=list)
@@ -474,9 +477,11 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
     cols = [ASSETS.c.id, ASSETS.c.asset_code, *[ASSETS.c[f] for f in (*compare, *extra)]]
     codes = [g["asset_code"] for _, g in batch]
     names = [c.name for c in cols]
-    existing = {r[1]: dict(zip(names, r, strict=True)) for r in ctx.session.execute(
-        select(*cols).where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
-                            _code_in(ctx.session)), {"codes": _codes_param(ctx.session, codes)})}
+    existing = {} if ctx.started_empty else {
+        r[1]: dict(zip(names, r, strict=True)) for r in ctx.session.execute(
+            select(*cols).where(ASSETS.c.jurisdiction_id == ctx.jurisdiction_id,
+                                _code_in(ctx.session)),
+            {"codes": _codes_param(ctx.session, codes)})}
     staged: list[tuple[Any, ...]] = []
     gives_synthetic = "synthetic_fields" in plan.covered
     for i, (number, given) in enumerate(batch):
@@ -656,16 +661,24 @@ class _Stage:
         if self.pg:  # temporary tables are never auto-analysed: give the planner the counts
             self.conn.exec_driver_sql(f"ANALYZE {self.NAME}")
         columns = ["jurisdiction_id", *FIELDS, "source", "created_at", "updated_at"]
-        self.conn.execute(insert(ASSETS).from_select(columns, select(
+        add = insert(ASSETS).from_select(columns, select(
             literal(jurisdiction_id, Integer), *[st.c[f] for f in FIELDS],
             literal(source_label[:300], String), literal(now, UTCDateTime()),
-            literal(now, UTCDateTime())).where(new).order_by(st.c.seq)))
-        self.conn.execute(insert(HISTORY).from_select(
-            ["asset_id", "from_status", "to_status", "at", "actor", "reason"],
-            select(ASSETS.c.id, null(), ASSETS.c.status, literal(now, UTCDateTime()),
-                   literal(actor.ref, String), literal("registered by import", String))
-            .where(ASSETS.c.jurisdiction_id == jurisdiction_id,
-                   ASSETS.c.asset_code.in_(select(st.c.asset_code).where(new)))))
+            literal(now, UTCDateTime())).where(new).order_by(st.c.seq))
+        history = ["asset_id", "from_status", "to_status", "at", "actor", "reason"]
+        constants = (null(), literal(now, UTCDateTime()), literal(actor.ref, String),
+                     literal("registered by import", String))
+        if self.pg:
+            # One statement: the history rows come from the INSERT's own RETURNING.
+            added = add.returning(ASSETS.c.id, ASSETS.c.status).cte("added")
+            self.conn.execute(insert(HISTORY).from_select(history, select(
+                added.c.id, constants[0], added.c.status, *constants[1:])).add_cte(added))
+        else:
+            self.conn.execute(add)
+            self.conn.execute(insert(HISTORY).from_select(history, select(
+                ASSETS.c.id, constants[0], ASSETS.c.status, *constants[1:])
+                .where(ASSETS.c.jurisdiction_id == jurisdiction_id,
+                       ASSETS.c.asset_code.in_(select(st.c.asset_code).where(new)))))
         if self.compare:
             self.conn.execute(
                 update(ASSETS).where(ASSETS.c.id == st.c.existing_id)
@@ -748,7 +761,9 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
     try:
         ctx = _Context(session=session, actor=actor, jurisdiction_id=target.id, plan=plan,
                        report=report, result=result, stage=_Stage(session),
-                       locate=_region_locator(session, target.region_id))
+                       locate=_region_locator(session, target.region_id),
+                       started_empty=session.scalar(select(ASSETS.c.id).where(
+                           ASSETS.c.jurisdiction_id == target.id).limit(1)) is None)
         total = size if fmt != "xlsx" else None
         codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
         _report_duplicates(ctx, codes, reopen)
