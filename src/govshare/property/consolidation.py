@@ -112,7 +112,8 @@ class Solution:
     assignment: need id -> [(site id, share)], shares in (0, 1] summing to 1, largest first.
     build_seconds: validation and model construction; solve_seconds: HiGHS run and reading
     the solution back. n_variables/n_constraints: the model handed to HiGHS (before presolve).
-    extra: HiGHS's own objective and gap, for diagnosis.
+    extra: HiGHS's own objective, gap, simplex iterations and run time (of
+    solve_seconds), for diagnosis.
     """
 
     status: str
@@ -353,6 +354,7 @@ def solve(
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)
     t1 = time.perf_counter()
     h.run()
+    t_run = time.perf_counter() - t1
     model_status = h.getModelStatus()
     info = h.getInfo()
     status = _STATUS.get(model_status, "error")
@@ -407,7 +409,9 @@ def solve(
         message="" if proven else h.modelStatusToString(model_status),
         mip_nodes=int(info.mip_node_count),
         extra={"highs_objective": float(info.objective_function_value),
-               "highs_gap": float(info.mip_gap)},
+               "highs_gap": float(info.mip_gap),
+               "lp_iterations": float(info.simplex_iteration_count),
+               "highs_run_seconds": t_run},
     )
 
 
