@@ -8,11 +8,13 @@ upload page and the demo data. Invariants and decisions:
   ids, the status rule below) and classifies it against the database in batches of 5,000.
   The rows it accepts go, batch by batch, into a session-private TEMPORARY staging table
   (PostgreSQL ``COPY``, SQLite ``executemany``), created inside a SAVEPOINT of the caller's
-  transaction. Any problem -> the savepoint is rolled back (the staging table never existed)
-  and :class:`ImportRefused` (a ``ValidationFailed``, 422) carries the full per-row report
-  (row, column, value, reason). Otherwise pass 2 is three set-based statements from the
-  staging table — INSERT ... SELECT of the new assets in file order, INSERT ... SELECT of
-  their first status-history rows, UPDATE ... FROM for the changed ones — with no row passing
+  transaction; into a jurisdiction that starts empty, PostgreSQL gets one COPY kept open
+  for the whole pass, so the server parses rows while Python checks the next ones. Any
+  problem -> the savepoint is rolled back (the staging table never existed) and
+  :class:`ImportRefused` (a ``ValidationFailed``, 422) carries the full per-row report (row,
+  column, value, reason). Otherwise pass 2 is set-based statements from the staging table —
+  INSERT ... SELECT of the new assets and of their first status-history rows (one statement
+  with RETURNING on PostgreSQL), UPDATE ... FROM for the changed ones — with no row passing
   through Python again. The caller (the edge) commits.
 - **Flat memory.** The source is read once, row by row; only a batch is in memory, the
   staged rows are in the database's temporary space and the report on disk. The duplicate-id
@@ -54,7 +56,7 @@ import shutil
 import tempfile
 from array import array
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -122,9 +124,8 @@ AUDIT_CODES = 1_000
 ASSETS = Asset.__table__
 HISTORY = AssetStatusChange.__table__
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
-JSON_FIELDS = ("public_groups", "synthetic_fields")
+JSON_FIELDS = ("public_groups", "synthetic_fields")  # lists, stored as JSON
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
-AS_ROW = operator.itemgetter(*FIELDS)  # a merged asset dict -> its values in FIELDS order
 # Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
 # metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
 # north-south, 0.75 km east-west at Seattle's latitude) counts as inside the region.
@@ -343,7 +344,7 @@ def _sha256(stream: BinaryIO) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, head
 
 
-def _region_locator(session: Session, region_id: int
+def _region_locator(session: Session, region_id: int, *, eager: bool = False
                     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
     """Vectorised "is each point inside some member's boundary (or within the edge
     tolerance of one)?"; None when the region has no boundaries."""
@@ -352,15 +353,21 @@ def _region_locator(session: Session, region_id: int
         return None
     near: list[Any] = []  # member boundaries, parsed only if some point misses
 
+    def load_near() -> None:
+        near.extend(shapely.from_geojson(b.geojson) for b in
+                    geo_queries.boundary_rows(session=session, region_id=region_id))
+        shapely.prepare(near)
+
+    if eager:
+        load_near()
+
     def inside(lons: np.ndarray, lats: np.ndarray) -> np.ndarray:
         hit = np.zeros(len(lons), dtype=bool)
         positions, _ids = index.locate_many(lons, lats)
         hit[positions] = True
         if not hit.all():
             if not near:
-                near.extend(shapely.from_geojson(b.geojson) for b in
-                            geo_queries.boundary_rows(session=session, region_id=region_id))
-                shapely.prepare(near)
+                load_near()
             miss = np.flatnonzero(~hit)
             points = shapely.points(lons[miss], lats[miss])
             for geom in near:
@@ -483,6 +490,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
                                 _code_in(ctx.session)),
             {"codes": _codes_param(ctx.session, codes)})}
     staged: list[tuple[Any, ...]] = []
+    stage_row = ctx.stage.row
     gives_synthetic = "synthetic_fields" in plan.covered
     for i, (number, given) in enumerate(batch):
         if i in bad:
@@ -512,12 +520,12 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
                                stream=ErrorReport.BATCH)
             continue
         if old is None:
-            staged.append((number, None, *AS_ROW(merged)))
+            staged.append(stage_row(None, merged))
             result.added += 1
             if len(ctx.added_codes) < AUDIT_CODES:
                 ctx.added_codes.append(code)
         elif any(merged[f] != old[f] for f in compare if f in old):
-            staged.append((number, old["id"], *AS_ROW({**NEW_DEFAULTS, **merged})))
+            staged.append(stage_row(old["id"], {**NEW_DEFAULTS, **merged}))
             result.updated += 1
             if len(ctx.updated_codes) < AUDIT_CODES:
                 ctx.updated_codes.append(code)
@@ -600,30 +608,43 @@ def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio
 
 
 class _Stage:
-    """A session-private TEMPORARY table holding the rows pass 1 accepted, filled batch by
-    batch (COPY on PostgreSQL, executemany on SQLite), applied by pass 2 in three set-based
-    statements. Created inside the import's SAVEPOINT: a refusal or a dry run rolls the
-    savepoint back and the table never existed; nothing of the database changes."""
+    """A session-private TEMPORARY table holding the rows pass 1 accepted, applied by pass 2
+    in set-based statements. Created inside the import's SAVEPOINT: a refusal or a dry run
+    rolls the savepoint back and the table never existed; nothing of the database changes.
+
+    Filled by ``executemany`` per batch on SQLite. On PostgreSQL by COPY: per batch when
+    batches also look rows up, else (``stream=True``, the jurisdiction started empty) through
+    *one* COPY kept open for the whole of pass 1, so that the server parses rows on the other
+    core while Python checks the next ones. :meth:`finish` ends it before any other query."""
 
     NAME = "govshare_import_stage"
-    COLUMNS = ("seq", "existing_id", *FIELDS)
+    # Always staged (besides what the file covers): the key, and the two fields pass 1 may
+    # compute for a row the file does not give (Portfolio Manager type from the use;
+    # synthetic_fields losing what the file now gives for real).
+    ALWAYS = frozenset({"asset_code", "pm_property_type", "synthetic_fields"})
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, *, covered: frozenset[str], stream: bool) -> None:
         self.conn = session.connection()
         self.pg = self.conn.dialect.name == "postgresql"
+        self.fields = [f for f in FIELDS if f in covered | self.ALWAYS]
         self.table = Table(
-            self.NAME, MetaData(), Column("seq", Integer), Column("existing_id", Integer),
-            *[Column(f, ASSETS.c[f].type) for f in FIELDS], prefixes=["TEMPORARY"])
+            self.NAME, MetaData(), Column("existing_id", Integer),
+            *[Column(f, ASSETS.c[f].type) for f in self.fields], prefixes=["TEMPORARY"])
         self.table.create(self.conn)
         self.compare: set[str] = set()  # fields that some updated row changes
         dialect = self.conn.dialect
         bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
         self._json = (json.dumps if self.pg or bind is None else bind)
         self._json_cache: dict[tuple[str, ...], Any] = {}
-        self._json_at = [2 + FIELDS.index(f) for f in JSON_FIELDS]
+        self._json_fields = [f for f in JSON_FIELDS if f in self.fields]
+        self._values = operator.itemgetter(*self.fields)
+        columns = ("existing_id", *self.fields)
         quote = dialect.identifier_preparer.quote
-        self._names = ", ".join(quote(c) for c in self.COLUMNS)
-        self._marks = ", ".join("?" for _ in self.COLUMNS)
+        self._names = ", ".join(quote(c) for c in columns)
+        self._marks = ", ".join("?" for _ in columns)
+        self._stream = stream and self.pg
+        self._open: ExitStack | None = None
+        self._copy: Any = None
 
     def _as_json(self, value: list[str]) -> Any:
         key = tuple(value)
@@ -632,39 +653,63 @@ class _Stage:
             found = self._json_cache[key] = self._json(value)
         return found
 
+    def row(self, existing_id: int | None, merged: dict[str, Any]) -> tuple[Any, ...]:
+        """The staged tuple of one asset (lists already JSON text for the driver)."""
+        for f in self._json_fields:
+            merged[f] = self._as_json(merged[f])
+        return (existing_id, *self._values(merged))
+
+    def _start_copy(self) -> None:
+        raw = self.conn.connection.driver_connection
+        self._open = ExitStack()
+        cur = self._open.enter_context(raw.cursor())  # type: ignore[union-attr]
+        self._copy = self._open.enter_context(
+            cur.copy(f"COPY {self.NAME} ({self._names}) FROM STDIN"))
+
     def write(self, rows: list[tuple[Any, ...]]) -> None:
-        out = []
-        for r in rows:
-            values = list(r)
-            for k in self._json_at:
-                values[k] = self._as_json(values[k])
-            out.append(tuple(values))
-        if self.pg:
-            raw = self.conn.connection.driver_connection
-            with raw.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                    f"COPY {self.NAME} ({self._names}) FROM STDIN") as copy:
-                for row in out:
-                    copy.write_row(row)
-        else:
+        if not self.pg:
             self.conn.exec_driver_sql(
                 f"INSERT INTO {self.NAME} ({self._names}) VALUES ({self._marks})",  # noqa: S608
-                out)
+                rows)
+            return
+        if self._copy is None:
+            self._start_copy()
+        write_row = self._copy.write_row
+        for row in rows:
+            write_row(row)
+        if not self._stream:
+            self.finish()
+
+    def finish(self, exc: BaseException | None = None) -> None:
+        """End the open COPY, if any (aborting it when ``exc`` is given)."""
+        if self._open is not None:
+            stack, self._open, self._copy = self._open, None, None
+            if exc is None:
+                stack.close()
+            else:
+                stack.__exit__(type(exc), exc, exc.__traceback__)
 
     def apply(self, *, jurisdiction_id: int, actor: Principal, source_label: str) -> None:
-        """New assets (in file order), their first status-history rows, then the updates."""
+        """New assets, their first status-history rows, then the updates."""
+        self.finish()
         st, now = self.table, utcnow()
         new = st.c.existing_id.is_(None)
-        # Indexes built once, after the fill (a bulk sort), so that both joins below are
-        # lookups whatever join order the planner picks.
-        Index(f"{self.NAME}_code", st.c.asset_code).create(self.conn)
-        Index(f"{self.NAME}_existing", st.c.existing_id).create(self.conn)
-        if self.pg:  # temporary tables are never auto-analysed: give the planner the counts
-            self.conn.exec_driver_sql(f"ANALYZE {self.NAME}")
+        if self.compare:
+            # Built once, after the fill (a bulk sort), so that the UPDATE's join is a lookup
+            # whatever order the planner picks; and temporary tables are never
+            # auto-analysed, so PostgreSQL is given the counts (without them it chose a
+            # nested loop over the whole stage: minutes instead of a second).
+            Index(f"{self.NAME}_existing", st.c.existing_id).create(self.conn)
+            if self.pg:
+                self.conn.exec_driver_sql(f"ANALYZE {self.NAME}")
         columns = ["jurisdiction_id", *FIELDS, "source", "created_at", "updated_at"]
+        # Fields the file does not cover take a new asset's default, the same for every row.
+        values = [st.c[f] if f in self.fields else literal(NEW_DEFAULTS[f], ASSETS.c[f].type)
+                  for f in FIELDS]
         add = insert(ASSETS).from_select(columns, select(
-            literal(jurisdiction_id, Integer), *[st.c[f] for f in FIELDS],
+            literal(jurisdiction_id, Integer), *values,
             literal(source_label[:300], String), literal(now, UTCDateTime()),
-            literal(now, UTCDateTime())).where(new).order_by(st.c.seq))
+            literal(now, UTCDateTime())).where(new))
         history = ["asset_id", "from_status", "to_status", "at", "actor", "reason"]
         constants = (null(), literal(now, UTCDateTime()), literal(actor.ref, String),
                      literal("registered by import", String))
@@ -757,15 +802,22 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
             report.add(e)
         raise refuse(f"The columns of {name} do not fit the {preset.label} preset; "
                      "nothing was imported")
+    check_jurisdiction = _jurisdiction_check(session, target)
+    started_empty = session.scalar(select(ASSETS.c.id).where(
+        ASSETS.c.jurisdiction_id == target.id).limit(1)) is None
+    # Everything pass 1 needs from the database is read now: while it streams into the
+    # staging table (started_empty on PostgreSQL) the connection runs nothing else.
+    locate = _region_locator(session, target.region_id, eager=started_empty)
     savepoint = session.begin_nested()
+    stage: _Stage | None = None
     try:
+        stage = _Stage(session, covered=plan.covered, stream=started_empty)
         ctx = _Context(session=session, actor=actor, jurisdiction_id=target.id, plan=plan,
-                       report=report, result=result, stage=_Stage(session),
-                       locate=_region_locator(session, target.region_id),
-                       started_empty=session.scalar(select(ASSETS.c.id).where(
-                           ASSETS.c.jurisdiction_id == target.id).limit(1)) is None)
+                       report=report, result=result, stage=stage, locate=locate,
+                       started_empty=started_empty)
         total = size if fmt != "xlsx" else None
-        codes = _validate(ctx, table, _jurisdiction_check(session, target), total, progress)
+        codes = _validate(ctx, table, check_jurisdiction, total, progress)
+        stage.finish()
         _report_duplicates(ctx, codes, reopen)
         del codes
         if result.rows == 0 and report.count == 0:
@@ -797,7 +849,9 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         savepoint.commit()
         if progress:
             progress("writing", 1, 1)
-    except BaseException:
+    except BaseException as exc:
+        if stage is not None:
+            stage.finish(exc)
         if savepoint.is_active:
             savepoint.rollback()
         raise

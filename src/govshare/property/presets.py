@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -97,6 +98,11 @@ def _range_reason(lo: float | None, hi: float | None) -> str:
 
 
 def float_converter(lo: float | None, hi: float | None) -> Converter:
+    # NaN fails every comparison and infinities fail a finite bound, so one chained test
+    # catches all three; without a bound, infinities are caught by the finite limits.
+    low = lo if lo is not None else -sys.float_info.max
+    high = hi if hi is not None else sys.float_info.max
+
     def conv(text: str) -> float:
         try:
             value = float(text)
@@ -106,15 +112,18 @@ def float_converter(lo: float | None, hi: float | None) -> Converter:
                 value = float(plain)
             except ValueError:
                 raise CellError("is not a number") from None
-        if value != value or value in (math.inf, -math.inf):
-            raise CellError("is not a finite number")
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if not low <= value <= high:
+            if not math.isfinite(value):
+                raise CellError("is not a finite number")
             raise CellError(_range_reason(lo, hi))
         return value
     return conv
 
 
 def int_converter(lo: float | None, hi: float | None) -> Converter:
+    low = lo if lo is not None else -math.inf
+    high = hi if hi is not None else math.inf
+
     def conv(text: str) -> int:
         try:
             value = int(text)
@@ -127,7 +136,7 @@ def int_converter(lo: float | None, hi: float | None) -> Converter:
             if not number.is_integer():
                 raise CellError("is not a whole number") from None
             value = int(number)
-        if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if not low <= value <= high:
             raise CellError(_range_reason(lo, hi))
         return value
     return conv
@@ -161,10 +170,13 @@ def enum_converter(enum: type[Enum], labels: Mapping[str, str] | None = None,
 
 def str_converter(max_len: int | None, pattern: str | None) -> Converter:
     regex = re.compile(pattern) if pattern else None
+    limit = max_len if max_len is not None else math.inf
 
     def conv(text: str) -> str:
-        value = unneutralise(text.strip())
-        if max_len is not None and len(value) > max_len:
+        value = text.strip()
+        if value[:1] == "'":
+            value = unneutralise(value)
+        if len(value) > limit:
             raise CellError(f"is longer than {max_len} characters")
         if regex is not None and not regex.match(value):
             raise CellError(f"does not match the pattern {pattern}")
