@@ -255,3 +255,22 @@ def test_duplicate_check_spills_and_finds_every_repeat(monkeypatch: pytest.Monke
         codes.add(f"ID-{i}", row)
     assert codes.spill is not None
     assert codes.duplicates() == [(9_000, 19), (9_001, 5_001), (9_002, 19)]
+
+
+def test_location_checks_while_streaming_into_an_empty_jurisdiction(
+        session: Session, ids: dict[str, int], system: Principal) -> None:
+    """The port starts empty, so on PostgreSQL pass 1 streams into one open COPY: the location
+    checks (including the edge tolerance, which reads the boundaries) must not query then."""
+    data = csv_bytes("asset_code,name,use,lon,lat",
+                     "P-1,Pier shed,warehouse,-122.35926,47.6068",  # Elliott Bay: 300 m out
+                     "P-2,Portland office,office,-122.6765,45.5231",
+                     "P-3,Swapped,office,47.6062,-122.3321")
+    with pytest.raises(imports.ImportRefused) as info:
+        run(session, system, ids["port"], data)
+    got = [(e.row, e.column, e.reason) for e in info.value.report]
+    assert [(r, c) for r, c, _ in got] == [(3, "lat, lon"), (4, "lat")]
+    assert "outside the region" in got[0][2] and "look swapped" in got[1][2]
+    assert len(assets_of(session, ids["port"])) == 0
+    r = run(session, system, ids["port"], csv_bytes("asset_code,name,use,lon,lat",
+                                                    "P-1,Pier shed,warehouse,-122.35926,47.6068"))
+    assert r.added == 1
