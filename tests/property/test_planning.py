@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import html
 import itertools
+import re
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, Forbidden
 from govshare.core.tenancy import Principal, Role
-from govshare.property import planning
-from govshare.property.consolidation import haversine_km
+from govshare.property import consolidation, planning
+from govshare.property.calc import dollars
+from govshare.property.consolidation import Solution, haversine_km
 from tests.conftest import login
 from tests.factories.property import asset
 from tests.factories.regions import principal
@@ -122,3 +127,104 @@ def test_consolidation_page(client: TestClient, session: Session, ids: dict[str,
     assert bad.status_code == 400 and "must be numbers" in bad.text
     login(client, "seattle.admin@demo.govshare.org")
     assert client.get("/property/consolidation").status_code == 403
+
+
+def test_page_says_when_proof_is_quick_and_when_it_can_hit_the_limit(
+        client: TestClient) -> None:
+    login(client, "analyst@demo.govshare.org")
+    text = _page_text(client.get("/property/consolidation").text)
+    assert "When travel is a good part of the cost, the solver proves the best plan quickly" \
+        in text
+    assert "buildings' own costs dominate" in text and "time limit" in text
+
+
+def _page_text(page: str) -> str:
+    """The page's words: tags dropped, entities decoded, white space collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", page)).split())
+
+
+def _time_limited(*args: Any, **kwargs: Any) -> Solution:
+    """The real solve, reported as HiGHS reports a time limit with an incumbent and a 5% gap."""
+    sol = consolidation.solve(*args, **kwargs)
+    assert sol.objective is not None
+    return dataclasses.replace(sol, status="time_limit", proven_optimal=False, gap=0.05,
+                               dual_bound=sol.objective * 0.95, message="Time limit reached")
+
+
+def _no_solution(*args: Any, **kwargs: Any) -> Solution:
+    """A time limit before HiGHS found any feasible plan."""
+    return Solution(status="time_limit", proven_optimal=False, objective=None,
+                    fixed_cost_total=None, assignment_cost_total=None, gap=None,
+                    dual_bound=None, open_site_ids=[], closed_site_ids=[], assignment={},
+                    build_seconds=0.0, solve_seconds=60.0, n_variables=12, n_constraints=15,
+                    message="no feasible solution found within 60 s")
+
+
+def test_time_limit_plan_is_the_plan_shown_with_its_gap(
+        client: TestClient, session: Session, ids: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    offices(session, ids)
+    proven = planning.plan(session=session, actor=principal(Role.regional_analyst),
+                           region_id=1, use="park", max_km=15)
+    monkeypatch.setattr(planning, "solve", _time_limited)
+    p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,
+                      use="park", max_km=15)
+    assert p.solution.status == "time_limit" and p.has_plan and not p.proven
+    # the incumbent is the plan: its buildings, its moves and its cost (not "keep everything")
+    assert {s.asset.asset_code for s in p.sites if s.keep} == {"B", "C"}
+    assert p.plan_cents == round(p.solution.objective or 0) == proven.plan_cents
+    assert p.savings_cents == proven.savings_cents > 0
+    assert sum(m.closed for m in p.members) == 1
+    assert p.bound_cents == round((p.solution.objective or 0) * 0.95)
+
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    assert r.status_code == 200
+    text = _page_text(r.text)
+    assert "Proven optimal" not in text
+    assert (f"Best plan found (not proven optimal): keep 2 of 3, saving "
+            f"{dollars(p.savings_cents)} a year") in text
+    assert ("This is the best plan found, not proven optimal: the solver reached its time "
+            "limit of 60 seconds before proving that no cheaper plan exists.") in text
+    assert "Gap 5.00%" in text
+    assert (f"no plan can cost less than {dollars(p.bound_cents)} a year, so the best plan "
+            f"saves at most {dollars(p.plan_cents - (p.bound_cents or 0))} a year more") in text
+    assert f"with the plan {dollars(p.plan_cents)}" in text
+    assert f"Annual cost today {dollars(p.baseline_cents)}" in text
+    assert 'data-label="Plan">Close' in r.text
+
+
+def test_no_solution_keeps_everything_at_the_baseline_and_says_why(
+        client: TestClient, session: Session, ids: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    offices(session, ids)
+    monkeypatch.setattr(planning, "solve", _no_solution)
+    p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,
+                      use="park", max_km=15)
+    assert not p.has_plan and not p.proven
+    assert all(s.keep for s in p.sites) and all(not s.served_from for s in p.sites)
+    assert p.plan_cents == p.baseline_cents == sum(s.fixed_cents for s in p.sites)
+    assert p.savings_cents == 0 and p.tco2e_avoided == 0
+    assert all(m.closed == 0 and m.net_cents == 0 for m in p.members)
+
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    assert r.status_code == 200
+    text = _page_text(r.text)
+    assert "No plan: the solver reached its time limit of 60 seconds" in text
+    assert "The solver returned no plan (no feasible solution found within 60 s)" in text
+    assert f"the annual cost stays at today's {dollars(p.baseline_cents)}" in text
+    assert "Proven optimal" not in text and "saving" not in text
+    assert 'data-label="Plan">Close' not in r.text  # every building: Keep
+
+
+def test_infeasible_page_says_why(client: TestClient, session: Session,
+                                  ids: dict[str, int]) -> None:
+    offices(session, ids)
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation",
+                   params={"use": "park", "max_km": "15", "max_sites": "1"})
+    assert r.status_code == 200
+    text = _page_text(r.text)
+    assert "No plan: no choice of buildings fits everyone" in text
+    assert "Proven optimal" not in text

@@ -85,10 +85,49 @@ class Plan:
     plan_cents: int
     tco2e_avoided: float
     excluded: list[tuple[Asset, str]]
+    time_limit: float = 60.0
 
     @property
     def savings_cents(self) -> int:
         return self.baseline_cents - self.plan_cents
+
+    @property
+    def has_plan(self) -> bool:
+        """The solver returned a plan (proven optimal or the best found before a limit)."""
+        return self.solution.has_solution
+
+    @property
+    def proven(self) -> bool:
+        return self.solution.proven_optimal
+
+    @property
+    def why_not_proven(self) -> str:
+        """Plain words for why the solver stopped without proof ("" when proven)."""
+        sol = self.solution
+        if sol.proven_optimal:
+            return ""
+        return {
+            "time_limit": f"the solver reached its time limit of {self.time_limit:g} seconds",
+            "gap_limit": "the solver stopped at the optimality gap it was asked for",
+            "limit": "the solver stopped at one of its work limits",
+            "infeasible": "no choice of buildings fits everyone within the travel limit, "
+                          "the capacities, the pins and the maximum number of buildings",
+            "error": "the solver failed",
+        }.get(sol.status, f"the solver stopped ({sol.status})")
+
+    @property
+    def bound_cents(self) -> int | None:
+        """Proven lower bound on the best plan's annual cost, when the solver has one."""
+        bound = self.solution.dual_bound
+        return None if bound is None else round(bound)
+
+    @property
+    def buildings_share(self) -> float | None:
+        """Share of the plan's annual cost that is buildings (the rest is travel)."""
+        sol = self.solution
+        if sol.fixed_cost_total is None or not sol.objective:
+            return None
+        return sol.fixed_cost_total / sol.objective
 
     def map_data(self) -> dict[str, Any]:
         by_id = {s.asset.id: s for s in self.sites}
@@ -142,13 +181,15 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
     cost = travel_cost_matrix(lonlat, need_lonlat.reshape(-1, 2),
                               [n.demand for n in needs], travel_cents_per_person_km, max_km)
     sol = solve(sites, needs, cost, max_sites=max_sites, time_limit=time_limit)
-    solved = sol.status == "optimal"
+    # A plan exists whenever the solver has one, proven optimal or not (a time limit with an
+    # incumbent): show that plan and its cost. Without one, everything stays as it is today.
+    has_plan = sol.has_solution
     open_ids = set(sol.open_site_ids)
     plan_sites = []
     for a, f, tc in zip(candidates, fixed, costs, strict=True):
         plan_sites.append(PlanSite(
             asset=a, jurisdiction=names[a.jurisdiction_id],
-            keep=str(a.id) in open_ids if solved else True,
+            keep=str(a.id) in open_ids if has_plan else True,
             fixed_cents=f, tco2e=tc.emissions.tco2e, occupancy=a.occupancy or 0,
             capacity=a.capacity or 0, pin=pins.get(a.id)))
     by_id = {s.asset.id: s for s in plan_sites}
@@ -166,7 +207,7 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
             m.travel_added_cents += round(share * s.occupancy * km * travel_cents_per_person_km)
     baseline = sum(fixed)
     plan_cents = round(sol.objective) if sol.objective is not None else baseline
-    return Plan(use=use, max_km=max_km, max_sites=max_sites,
+    return Plan(use=use, max_km=max_km, max_sites=max_sites, time_limit=time_limit,
                 travel_cents_per_person_km=travel_cents_per_person_km, sites=plan_sites,
                 members=sorted(members.values(), key=lambda m: -m.net_cents), solution=sol,
                 baseline_cents=baseline, plan_cents=plan_cents,
