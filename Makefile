@@ -10,12 +10,14 @@ PORT ?= 8000
 # worker gets its own databases and its own browser server. PYTEST_ARGS= runs serially.
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
-.PHONY: demo test install install-test assets lint serve bench clean help
+.PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
+        bench-consolidation bench-open311 clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the benchmarks in bench/ and write bench/results/"
+	@echo "make bench  run the four benchmarks in bench/ one after another and write bench/results/"
+	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -66,8 +68,20 @@ $(VENDOR)/.stamp: web/node_modules/.stamp
 serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
-bench: install-test
+# Run one at a time (no -j): they time themselves on a shared 2-core machine.
+bench: bench-locate bench-import bench-consolidation bench-open311
+
+bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
+
+bench-import: install-test
+	$(BIN)/python bench/bench_import.py
+
+bench-consolidation: install-test
+	$(BIN)/python bench/bench_consolidation.py
+
+bench-open311: install-test
+	$(BIN)/python bench/bench_open311.py
 
 clean:
 	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
