@@ -136,7 +136,8 @@ def journey_page(request: Request, life_event: str, session: Session = Depends(g
 
 def _request_form(request: Request, session: Session, region_id: int, code: str,
                   form: dict[str, Any], errors: list[dict[str, Any]], status_code: int = 200,
-                  staff: bool = False, suggestions: list[Any] | None = None) -> Response:
+                  staff: bool = False, suggestions: list[Any] | None = None,
+                  choices: list[tuple[int, str]] | None = None) -> Response:
     services = queries.search_services(session=session, region_id=region_id,
                                        accepts_requests=True)
     svc = next((s for s in services if s.code == code), None)
@@ -144,7 +145,7 @@ def _request_form(request: Request, session: Session, region_id: int, code: str,
         **_common(), "services": services, "svc": svc, "form": form, "errors": errors,
         "staff": staff, "staff_channels": [Channel.phone, Channel.mail, Channel.walk_in,
                                            Channel.email],
-        "suggestions": suggestions or [],
+        "suggestions": suggestions or [], "choices": choices or [],
     }, status_code=status_code)
 
 
@@ -209,6 +210,7 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         media = _store_photo(request, values.get("_photo"))
         lat = float(values["lat"]) if values.get("lat") else None
         lon = float(values["lon"]) if values.get("lon") else None
+        chosen = str(values.get("jurisdiction_id", ""))
         data = RequestIn(
             service_code=code, lat=lat, lon=lon, address=values.get("address") or None,
             zipcode=values.get("zipcode") or None, description=values.get("description") or None,
@@ -216,7 +218,8 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
             first_name=values.get("first_name") or None,
             last_name=values.get("last_name") or None, email=values.get("email") or None,
             phone=values.get("phone") or None,
-            channel=Channel(values.get("channel", "web")) if staff else Channel.web)
+            channel=Channel(values.get("channel", "web")) if staff else Channel.web,
+            jurisdiction_id=int(chosen) if chosen.isdigit() and len(chosen) < 10 else None)
         req = service.submit_request(session=session, actor=actor, region_id=region.id,
                                      data=data)
     except ValidationError as exc:
@@ -226,6 +229,17 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         return _request_form(request, session, region.id, code, form,
                              [{"loc": ["location"], "reason": "Longitude and latitude must be "
                                "numbers"}], 422, staff)
+    except queries.AmbiguousOwner as exc:
+        # Owners of equal priority tie here: the person (or the staff member recording for
+        # them) chooses among them, as an Open311 client does with jurisdiction_id.
+        *others, last = [name for _jid, name in exc.candidates]
+        names = ("both " if len(others) == 1 else "") + ", ".join(others) + " and " + last
+        reason = (f"At this place {exc.service_name!r} is provided by {names}, and the "
+                  "catalogue does not say which one handles it. Choose one below and send "
+                  "the report again.")
+        return _request_form(request, session, region.id, code, form,
+                             [{"loc": [], "reason": reason}], exc.status, staff,
+                             choices=exc.candidates)
     except GovshareError as exc:
         if exc.status == 429:
             raise

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import shapely
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
-from govshare.core.errors import NotFound
+from govshare.core.errors import Conflict, NotFound
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
 from govshare.frontoffice.calc import CLOSED_STATES, bbox_around, haversine_m
 from govshare.frontoffice.models import (
@@ -75,20 +76,98 @@ class Routing:
     located: LocateResult
 
 
-def route(*, session: Session, region_id: int, service: Service, lon: float, lat: float
-          ) -> Routing:
+class AmbiguousOwner(Conflict):
+    """Two or more owners of a service cover a point with the same priority: the catalogue
+    does not say which of them handles a request there, so none is picked silently.
+
+    ``candidates`` are the tied members as (id, name), so a caller can offer the choice; an
+    Open311 client resolves it by naming one of them as ``jurisdiction_id`` (the spec: the
+    parameter is required where the endpoint cannot tell).
+    """
+
+    code = "ambiguous-owner"
+    title = "More than one member owns this service here"
+
+    def __init__(self, *, service_name: str, lon: float, lat: float, priority: int,
+                 candidates: list[tuple[int, str]], preferred: int | None = None) -> None:
+        self.service_name = service_name
+        self.candidates = candidates
+        listed = ", ".join(f"{name} (jurisdiction_id {jid})" for jid, name in candidates)
+        where = f"at ({lon:.5f}, {lat:.5f})"
+        tied = f"{service_name!r} is provided by {listed}, all with priority {priority}"
+        not_one = f"; jurisdiction {preferred} is not one of them" if preferred is not None else ""
+        super().__init__(
+            f"Routing is ambiguous: {where} {tied}{not_one}. Name one of them as the "
+            "jurisdiction; the region's catalogue should give them different priorities.",
+            errors=[{"loc": ["jurisdiction_id"],
+                     "reason": f"required {where}, where {tied}{not_one}"}])
+
+
+def route(*, session: Session, region_id: int, service: Service, lon: float, lat: float,
+          prefer_jurisdiction_id: int | None = None) -> Routing:
     """The member that owns ``service`` at the point: the lowest-priority-number owner whose
-    boundary contains it."""
+    boundary contains it (a point on a boundary line counts as inside, as in ``geo``).
+
+    When several owners contain the point at that same lowest priority, routing is
+    ambiguous: ``prefer_jurisdiction_id`` picks among them if it names one of them (an Open311
+    client's ``jurisdiction_id``), otherwise :class:`AmbiguousOwner` (409) names the service,
+    the point and the tied members. The preference never overrides a clear owner: the caller
+    checks it against the answer.
+    """
     located = geo_queries.locate(session=session, region_id=region_id, lon=lon, lat=lat)
-    here = {j.id for j in located.jurisdictions}
+    here = {j.id: j.name for j in located.jurisdictions}
     if not here:
         return Routing(None, "The location is outside every member of the region.", located)
-    for o in owners(session=session, service_id=service.id):
-        if o.jurisdiction_id in here:
-            return Routing(o.jurisdiction_id, "owner at this location", located)
-    names = ", ".join(j.name for j in located.jurisdictions)
-    return Routing(None, f"No member provides {service.name!r} at this location "
-                         f"(served here by: {names}).", located)
+    covering = [o for o in owners(session=session, service_id=service.id)
+                if o.jurisdiction_id in here]
+    if not covering:
+        names = ", ".join(here.values())
+        return Routing(None, f"No member provides {service.name!r} at this location "
+                             f"(served here by: {names}).", located)
+    best = covering[0].priority  # owners() is ordered by priority
+    tied = [o.jurisdiction_id for o in covering if o.priority == best]
+    if len(tied) == 1:
+        return Routing(tied[0], "owner at this location", located)
+    if prefer_jurisdiction_id in tied:
+        return Routing(prefer_jurisdiction_id, "owner named by the client among owners of "
+                       "equal priority at this location", located)
+    raise AmbiguousOwner(service_name=service.name, lon=lon, lat=lat, priority=best,
+                         candidates=[(jid, here[jid]) for jid in tied],
+                         preferred=prefer_jurisdiction_id)
+
+
+@dataclass
+class OwnerTie:
+    """Two owners of one service with the same priority whose areas overlap: requests in the
+    overlap cannot be routed without the submitter naming one of them."""
+
+    priority: int
+    first: Any
+    second: Any
+
+
+def owner_ties(*, session: Session, region_id: int, service_id: int) -> list[OwnerTie]:
+    """Pairs of owners of the service with equal priority whose boundaries share interior
+    (touching along a border is not an overlap: neighbouring cities may both be priority 1).
+    Owners without a boundary cover no point and are never tied."""
+    by_priority: dict[int, list[int]] = {}
+    for o in owners(session=session, service_id=service_id):
+        by_priority.setdefault(o.priority, []).append(o.jurisdiction_id)
+    groups = {p: jids for p, jids in by_priority.items() if len(jids) > 1}
+    if not groups:
+        return []
+    index = geo_queries.point_index(session=session, region_id=region_id)
+    shapes = {int(jid): geom for jid, geom in zip(index.ids, index.geoms, strict=True)}
+    members = {j.id: j for j in regions_queries.list_jurisdictions(session=session,
+                                                                   region_id=region_id)}
+    ties = []
+    for prio, jids in sorted(groups.items()):
+        for i, a in enumerate(jids):
+            for b in jids[i + 1:]:
+                if a in shapes and b in shapes and \
+                        shapely.relate_pattern(shapes[a], shapes[b], "T********"):
+                    ties.append(OwnerTie(prio, members.get(a), members.get(b)))
+    return ties
 
 
 @dataclass
@@ -103,7 +182,9 @@ def services_at(*, session: Session, region_id: int, lon: float, lat: float,
     """Every member serving the point and the services each offers there.
 
     A service is offered here by the owner that routing would pick; services without owners
-    are shown under no member (general information).
+    are shown under no member (general information). Where owners of equal priority tie at
+    the point (which ``route`` refuses to settle alone), the service is listed under each of
+    them, and by life event as "A or B".
     """
     located = located or geo_queries.locate(session=session, region_id=region_id, lon=lon,
                                             lat=lat)
@@ -117,17 +198,18 @@ def services_at(*, session: Session, region_id: int, lon: float, lat: float,
     for sid, jid, prio in owner_rows:
         owners_of.setdefault(sid, []).append((prio, jid))
     by_j: dict[int, list[Service]] = {jid: [] for jid in here}
-    for s in services:
-        for _prio, jid in sorted(owners_of.get(s.id, [])):
-            if jid in by_j:
-                by_j[jid].append(s)
-                break
     members = {j.id: j for j in located.jurisdictions}
     by_event: dict[str, list[tuple[Service, str]]] = {}
-    for jid, svcs in by_j.items():
-        for s in svcs:
-            for ev in s.life_events or []:
-                by_event.setdefault(ev, []).append((s, members[jid].name))
+    for s in services:
+        covering = sorted((prio, jid) for prio, jid in owners_of.get(s.id, []) if jid in by_j)
+        if not covering:
+            continue
+        tied = [jid for prio, jid in covering if prio == covering[0][0]]
+        for jid in tied:
+            by_j[jid].append(s)
+        who = " or ".join(members[jid].name for jid in tied)
+        for ev in s.life_events or []:
+            by_event.setdefault(ev, []).append((s, who))
     return PlaceServices(located=located,
                          by_jurisdiction=[(members[jid], by_j[jid]) for jid in here],
                          by_life_event=by_event)

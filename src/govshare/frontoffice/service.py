@@ -3,6 +3,8 @@
 Invariants:
 - A request is routed once, on submission, to the member that owns its service at its point
   (``queries.route``); staff may forward it to another member later, which is recorded.
+  Where owners of equal priority tie at the point, the submitter must name one of them
+  (``RequestIn.jurisdiction_id``); no request is sent to a member picked silently.
 - Status changes follow ``calc.REQUEST_TRANSITIONS`` and each leaves a ``RequestUpdate``;
   the DB check constraint backs the status values.
 - Personal data (contact fields) never enters the audit log or public responses.
@@ -117,8 +119,10 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
                              "code")
         point = geo_queries.geocode_zip(data.zipcode)
         lon, lat = point.lon, point.lat
+    # A jurisdiction the submitter names settles a tie between owners of equal priority
+    # (queries.AmbiguousOwner otherwise); it never overrides a clear owner (checked below).
     routing = queries.route(session=session, region_id=region_id, service=service, lon=lon,
-                            lat=lat)
+                            lat=lat, prefer_jurisdiction_id=data.jurisdiction_id)
     if routing.jurisdiction_id is None:
         raise BadRequest(routing.reason)
     if data.jurisdiction_id is not None and data.jurisdiction_id != routing.jurisdiction_id:
