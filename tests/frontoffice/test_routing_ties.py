@@ -1,7 +1,7 @@
 """Owners of one service with the same priority at one point: routing is ambiguous, so it is
 refused with the service, the point and the tied members named, unless the submitter names
-one of them (web form, staff intake, Open311 ``jurisdiction_id``). The demo catalogue has
-none."""
+one of them (web form, staff intake, Open311 ``jurisdiction_id``); catalogue managers see the
+tie on the service's page. The demo catalogue has none."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from govshare.core.tenancy import ANONYMOUS, Role
 from govshare.frontoffice import queries, service
 from govshare.frontoffice.models import ServiceOwner, ServiceRequest
 from govshare.frontoffice.schemas import RequestIn
-from tests.conftest import csrf_from
+from tests.conftest import csrf_from, login
 from tests.factories.regions import api_key
 
 DOWNTOWN = (-122.3351, 47.6080)  # City of Seattle, in King County
@@ -104,6 +104,23 @@ def test_what_applies_here_lists_a_tied_service_under_each_owner(
     assert "pothole" in by_member["City of Seattle"] and "pothole" in by_member["King County"]
     who = {s.code: w for s, w in place.by_life_event["home_and_street"]}
     assert who["pothole"] in {"City of Seattle or King County", "King County or City of Seattle"}
+
+
+def test_the_service_page_flags_the_tie_to_catalogue_managers(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    tie_pothole(session, ids)
+    public = client.get("/services/pothole")
+    assert public.status_code == 200 and 'id="owner-ties"' not in public.text
+    login(client, "admin@demo.govshare.org")
+    page = client.get("/services/pothole")
+    assert page.status_code == 200
+    flag = page.text.split('id="owner-ties"', 1)[1].split("</ul>", 1)[0]
+    assert "Routing is ambiguous" in flag
+    assert "King County and City of Seattle" in flag or "City of Seattle and King County" in flag
+    assert "both priority 1" in flag
+    # Without the tie, nothing is flagged (the city inside King County is not a tie at 1 vs 2).
+    streetlight = client.get("/services/streetlight")
+    assert 'id="owner-ties"' not in streetlight.text and "(priority 1)" in streetlight.text
 
 
 def test_the_request_form_asks_which_member_when_owners_tie(

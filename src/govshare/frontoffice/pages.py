@@ -71,13 +71,18 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
 
 @router.get("/services/{service_code}")
 def service_page(request: Request, service_code: str, session: Session = Depends(get_session),
-                 _: Principal = Depends(allow(Action.public_read))) -> Response:
+                 principal: Principal = Depends(allow(Action.public_read))) -> Response:
     region = _region(session)
     svc = queries.get_service(session=session, region_id=region.id, code=service_code)
     owners = [(regions_queries.get_jurisdiction(session=session, jurisdiction_id=o.jurisdiction_id),
                o.priority) for o in queries.owners(session=session, service_id=svc.id)]
-    return render(request, "frontoffice/service.html", {**_common(), "svc": svc,
-                                                        "owners": owners})
+    # Catalogue managers see owners that tie (same priority, overlapping areas): requests
+    # there cannot be routed until the priorities differ.
+    manager = allows(principal, Action.catalogue_manage)
+    ties = queries.owner_ties(session=session, region_id=region.id, service_id=svc.id) \
+        if manager else []
+    return render(request, "frontoffice/service.html", {
+        **_common(), "svc": svc, "owners": owners, "ties": ties, "show_priority": manager})
 
 
 @router.get("/here")
