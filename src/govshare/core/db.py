@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,16 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def check_in(values: type[StrEnum]) -> str:
+    """The values of an enumeration as a SQL list for a CHECK constraint: ``'a', 'b', 'c'``.
+
+    For ``CheckConstraint(f"status IN ({check_in(Status)})", name="status")``, which backs a
+    state machine's enum in the database. The values are quoted as they are, so they must be
+    plain identifiers (no quotes); a migration must spell the same list.
+    """
+    return ", ".join(f"'{v.value}'" for v in values)
 
 
 def utcnow() -> datetime:

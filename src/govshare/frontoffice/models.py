@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.db import Base, UTCDateTime, check_in, utcnow
 
 
 class Channel(StrEnum):
@@ -42,10 +42,6 @@ class RequestStatus(StrEnum):
     resolved = "resolved"
     duplicate = "duplicate"
     declined = "declined"
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
 
 
 class Service(Base):
@@ -118,8 +114,8 @@ class ServiceRequest(Base):
 
     __tablename__ = "service_requests"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(RequestStatus)})", name="status"),
-        CheckConstraint(f"channel IN ({_in(Channel)})", name="channel"),
+        CheckConstraint(f"status IN ({check_in(RequestStatus)})", name="status"),
+        CheckConstraint(f"channel IN ({check_in(Channel)})", name="channel"),
         Index("ix_service_requests_jurisdiction_status", "jurisdiction_id", "status"),
         Index("ix_service_requests_service_requested", "service_id", "requested_at"),
     )

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.db import Base, UTCDateTime, check_in, utcnow
 
 
 class MessageStatus(StrEnum):
@@ -18,10 +18,6 @@ class MessageStatus(StrEnum):
     in_flight = "in_flight"  # claimed by a worker until ``locked_until``
     delivered = "delivered"  # the receiver answered 2xx
     dead = "dead"  # a dead letter: refused, or retried until the policy gave up
-
-
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
 
 
 class OutboxMessage(Base):
@@ -40,7 +36,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
-        CheckConstraint(f"status IN ({_in(MessageStatus)})", name="status"),
+        CheckConstraint(f"status IN ({check_in(MessageStatus)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_outbox_messages_status_locked_until", "status", "locked_until"),

@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.db import Base, UTCDateTime, check_in, utcnow
 
 
 class AssetKind(StrEnum):
@@ -58,10 +58,6 @@ class AssetStatus(StrEnum):
     disposed = "disposed"
 
 
-def _in(values: type[StrEnum]) -> str:
-    return ", ".join(f"'{v.value}'" for v in values)
-
-
 class Asset(Base):
     """One building, parcel or structure owned or leased by a member jurisdiction.
 
@@ -73,10 +69,10 @@ class Asset(Base):
     __tablename__ = "assets"
     __table_args__ = (
         UniqueConstraint("jurisdiction_id", "asset_code"),
-        CheckConstraint(f"kind IN ({_in(AssetKind)})", name="kind"),
-        CheckConstraint(f"use IN ({_in(AssetUse)})", name="use"),
-        CheckConstraint(f"ownership IN ({_in(Ownership)})", name="ownership"),
-        CheckConstraint(f"status IN ({_in(AssetStatus)})", name="status"),
+        CheckConstraint(f"kind IN ({check_in(AssetKind)})", name="kind"),
+        CheckConstraint(f"use IN ({check_in(AssetUse)})", name="use"),
+        CheckConstraint(f"ownership IN ({check_in(Ownership)})", name="ownership"),
+        CheckConstraint(f"status IN ({check_in(AssetStatus)})", name="status"),
         CheckConstraint("gross_floor_area_ft2 IS NULL OR gross_floor_area_ft2 >= 0", name="gfa"),
         CheckConstraint("land_area_acres IS NULL OR land_area_acres >= 0", name="land"),
         CheckConstraint("occupancy IS NULL OR occupancy >= 0", name="occupancy"),
@@ -128,7 +124,7 @@ class AssetStatusChange(Base):
 
     __tablename__ = "asset_status_changes"
     __table_args__ = (
-        CheckConstraint(f"to_status IN ({_in(AssetStatus)})", name="to_status"),
+        CheckConstraint(f"to_status IN ({check_in(AssetStatus)})", name="to_status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -163,8 +159,8 @@ class Proposal(Base):
 
     __tablename__ = "proposals"
     __table_args__ = (
-        CheckConstraint(f"kind IN ({_in(ProposalKind)})", name="kind"),
-        CheckConstraint(f"status IN ({_in(ProposalStatus)})", name="status"),
+        CheckConstraint(f"kind IN ({check_in(ProposalKind)})", name="kind"),
+        CheckConstraint(f"status IN ({check_in(ProposalStatus)})", name="status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
