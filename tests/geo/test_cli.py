@@ -14,12 +14,10 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import Result
-from typer.testing import CliRunner
 
-from govshare.cli import app
 from govshare.core.db import make_engine
-from tests.conftest import BACKENDS, PG_ADMIN_URL, SHARED_DATA, US_ATLAS, fresh_database_url
+from tests.conftest import BACKENDS, SHARED_DATA
+from tests.factories.cli import Cli, flat, fresh_cli
 
 CITY_LIMITS = SHARED_DATA / "seattle" / "city-limits.geojson"
 DOWNTOWN = ("-122.3351", "47.6080")
@@ -29,53 +27,10 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[-122.3, 47.5], [-122.2, 47.6], [-
                                               [-122.3, 47.6], [-122.3, 47.5]]]}
 
 
-class Cli:
-    """Runs `govshare ...` against one fresh database."""
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> Result:
-        result = self.runner.invoke(app, list(args))
-        assert result.exit_code == code, (
-            f"`govshare {' '.join(args)}` exited {result.exit_code}, expected {code}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}")
-        return result
-
-    def count(self, table: str) -> int:
-        engine = make_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                return int(conn.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
-        finally:
-            engine.dispose()
-
-
-def flat(text: str) -> str:
-    """Rich wraps at 80 columns when there is no terminal; compare with whitespace folded."""
-    return " ".join(text.split())
-
-
 @pytest.fixture(params=BACKENDS)
-def cli(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-        ) -> Iterator[Cli]:
-    backend = request.param
-    url = fresh_database_url(backend, tmp_path, "geocli")
-    monkeypatch.setenv("GOVSHARE_DATABASE_URL", url)
-    monkeypatch.setenv("GOVSHARE_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("GOVSHARE_SECRET_KEY", "c" * 40)
-    monkeypatch.setenv("GOVSHARE_US_ATLAS_DIR", str(US_ATLAS))
-    monkeypatch.setenv("GOVSHARE_ENV", "test")
-    yield Cli(url)
-    if backend == "postgresql":
-        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                name = url.rsplit("/", 1)[1]
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+def cli(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Cli]:
+    with fresh_cli(request.param, tmp_path, "geocli") as c:
+        yield c
 
 
 @pytest.fixture

@@ -8,40 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import sqlalchemy as sa
-from click.testing import Result
-from typer.testing import CliRunner
 
-from govshare.cli import app
-from govshare.core.db import make_engine
-from tests.conftest import BACKENDS, PG_ADMIN_URL, US_ATLAS, fresh_database_url
+from tests.conftest import BACKENDS
+from tests.factories.cli import Cli, flat, fresh_cli
 
 CITY = "City of Seattle"
-
-
-class Cli:
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0) -> Result:
-        result = self.runner.invoke(app, list(args))
-        assert result.exit_code == code, (
-            f"`govshare {' '.join(args)}` exited {result.exit_code}, expected {code}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}")
-        return result
-
-    def scalar(self, sql: str) -> int:
-        engine = make_engine(self.url)
-        try:
-            with engine.connect() as conn:
-                return int(conn.execute(sa.text(sql)).scalar_one())
-        finally:
-            engine.dispose()
-
-
-def flat(text: str) -> str:
-    return " ".join(text.split())
 
 
 @pytest.fixture(params=BACKENDS, scope="module")
@@ -50,26 +21,9 @@ def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     """One fresh database per backend for the module, with the demo region (built by the
     CLI itself); each test leaves the assets as it found them or says what it added."""
     backend = request.param
-    tmp = tmp_path_factory.mktemp(f"propcli-{backend}")
-    url = fresh_database_url(backend, tmp, "propcli")
-    mp = pytest.MonkeyPatch()
-    mp.setenv("GOVSHARE_DATABASE_URL", url)
-    mp.setenv("GOVSHARE_DATA_DIR", str(tmp / "data"))
-    mp.setenv("GOVSHARE_SECRET_KEY", "c" * 40)
-    mp.setenv("GOVSHARE_US_ATLAS_DIR", str(US_ATLAS))
-    mp.setenv("GOVSHARE_ENV", "test")
-    c = Cli(url)
-    assert "built" in c("demo").stdout
-    yield c
-    mp.undo()
-    if backend == "postgresql":
-        admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        try:
-            with admin.connect() as conn:
-                name = url.rsplit("/", 1)[1]
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        finally:
-            admin.dispose()
+    with fresh_cli(backend, tmp_path_factory.mktemp(f"propcli-{backend}"), "propcli") as c:
+        assert "built" in c("demo").stdout
+        yield c
 
 
 def city_assets(cli: Cli) -> int:
