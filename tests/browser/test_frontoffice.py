@@ -10,7 +10,13 @@ from typing import Any
 
 import pytest
 
-from tests.browser.helpers import axe_violations, describe_violations, screenshot
+from tests.browser.helpers import (
+    PHONE,
+    axe_violations,
+    describe_violations,
+    horizontal_overflow,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -106,3 +112,60 @@ def test_request_form_errors_are_accessible(new_page: NewPage) -> None:
         page.get_by_role("button", name="Send the report").click()
     assert "Nothing was saved" in page.locator("main").inner_text()
     assert "items" in page.locator(".usa-alert").inner_text()
+
+
+def _wait_for_here_map(page: Any) -> Any:
+    page.wait_for_selector("#here-map[data-ready='true'], #here-map[data-error]",
+                           state="attached")
+    here_map = page.locator("#here-map")
+    assert here_map.get_attribute("data-error") is None
+    return here_map
+
+
+def test_a_map_click_on_here_shows_who_serves_that_point(new_page: NewPage) -> None:
+    page = new_page()  # under the CSP: a violation is a console error, which fails the test
+    page.goto("/here")
+    _wait_for_here_map(page)
+    assert page.get_by_role("region", name="Map of the member governments' boundaries",
+                            exact=False).is_visible()
+    assert page.locator("#here-map .gs-here-point").count() == 0, "no point chosen yet"
+    # The middle of Seattle's outline (downtown) is inside the city.
+    box = page.locator("#here-map path.gs-boundary--city").first.bounding_box()
+    assert box is not None and box["width"] > 20 and box["height"] > 20
+    with page.expect_navigation():
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    assert "/here?lon=" in page.url
+    lon, lat = float(page.get_by_label("Longitude").input_value()), \
+        float(page.get_by_label("Latitude").input_value())
+    assert -122.45 < lon < -122.22 and 47.49 < lat < 47.74, (lon, lat)
+    members = page.locator("main h3").all_inner_texts()
+    assert any(m.startswith("City of Seattle") for m in members), members
+    assert "Report a pothole" in page.locator("main").inner_text()
+    _wait_for_here_map(page)
+    assert page.locator("#here-map .gs-here-point").count() == 1, "the chosen point is marked"
+
+    checked = new_page(bypass_csp=True)  # axe is injected inline, which the CSP forbids
+    checked.goto(page.url)
+    _wait_for_here_map(checked)
+    _axe_clean(checked, "fo-here-map-click")
+
+
+def test_here_works_without_javascript_and_hides_the_map(new_page: NewPage) -> None:
+    page = new_page(javascript=False)
+    page.goto("/here")
+    assert not page.locator("#here-map-section").is_visible()
+    page.get_by_label("Longitude").fill("-122.3351")
+    page.get_by_label("Latitude").fill("47.6080")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show services").nth(1).click()
+    assert "City of Seattle" in page.locator("main").inner_text()
+
+
+def test_here_with_its_map_fits_a_phone(new_page: NewPage) -> None:
+    page = new_page(viewport=PHONE)
+    page.goto("/here?zip=98104")
+    _wait_for_here_map(page)
+    assert page.locator("#here-map .gs-here-point").count() == 1, "the ZIP's point is marked"
+    overflow = horizontal_overflow(page)
+    assert overflow["scrollWidth"] <= overflow["viewport"], overflow
+    screenshot(page, "phone-fo-here-map")

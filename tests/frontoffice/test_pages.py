@@ -122,3 +122,18 @@ def test_queue_is_per_jurisdiction(client: TestClient) -> None:
     login(client, "seattle.admin@demo.govshare.org")
     seattle = client.get("/staff/requests").text
     assert "Report a pothole" in county and "Report a pothole" not in seattle.split("<tbody>")[1]
+
+
+def test_what_applies_here_offers_a_map_that_marks_the_point(client: TestClient) -> None:
+    """The map is an enhancement: hidden until here-map.js shows it, it submits the same
+    coordinate form, and a result page hands it the point used (no inline script or style)."""
+    blank = client.get("/here")
+    assert blank.status_code == 200
+    assert '<section id="here-map-section"' in blank.text and "hidden>" in blank.text
+    assert 'id="here-point-form"' in blank.text and "/static/js/here-map.js" in blank.text
+    assert "data-lon=" not in blank.text
+    r = client.get("/here", params={"lon": "-122.3351", "lat": "47.6080"})
+    assert r.status_code == 200
+    assert 'data-lon="-122.3351" data-lat="47.608"' in r.text
+    assert "Place used: -122.33510, 47.60800" in r.text
+    assert "<script>" not in r.text and "style=" not in r.text

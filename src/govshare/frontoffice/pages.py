@@ -90,7 +90,10 @@ def here(request: Request, zip: str = Query("", max_length=10),
          lon: str = Query("", max_length=30), lat: str = Query("", max_length=30),
          session: Session = Depends(get_session),
          _: Principal = Depends(allow(Action.public_read))) -> Response:
-    """Every member serving a place and what each offers there, by member and life event."""
+    """Every member serving a place and what each offers there, by member and life event.
+
+    The place is a ZIP code or a point; a click on the page's map (``here-map.js``) fills and
+    submits the same coordinate form, so the page works the same without JavaScript."""
     region = _region(session)
     place, error = None, None
     try:
