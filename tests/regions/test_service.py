@@ -14,7 +14,7 @@ from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, Rate
 from govshare.core.security import token_digest
 from govshare.core.tenancy import Principal, Role
 from govshare.regions import queries, service
-from govshare.regions.models import ApiKey, Jurisdiction, User, UserSession
+from govshare.regions.models import ApiKey, Jurisdiction, Region, User, UserSession
 from govshare.regions.schemas import (
     ApiKeyCreate,
     JurisdictionCreate,
@@ -227,3 +227,16 @@ def test_cannot_deactivate_yourself(session: Session) -> None:
     with pytest.raises(BadRequest, match="your own account"):
         service.update_user(session=session, actor=me, user_id=user.id,
                             data=UserUpdate(is_active=False))
+
+
+def test_require_current_region(session: Session) -> None:
+    region = queries.require_current_region(session=session)
+    assert region.id == region_id(session)
+    engine = sa.create_engine("sqlite://")
+    Region.__table__.create(engine)
+    try:
+        with Session(engine) as empty, pytest.raises(NotFound,
+                                                     match="No region has been set up yet"):
+            queries.require_current_region(session=empty)
+    finally:
+        engine.dispose()

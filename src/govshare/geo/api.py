@@ -20,13 +20,6 @@ router = APIRouter(prefix="/api/v1", tags=["geo"])
 GEOJSON = "application/geo+json"
 
 
-def _region_id(session: Session) -> int:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region.id
-
-
 @router.get("/boundaries.geojson", summary="Member boundaries as RFC 7946 GeoJSON",
             response_class=JSONResponse)
 def boundaries(
@@ -34,7 +27,8 @@ def boundaries(
                             description="Douglas-Peucker tolerance in degrees (0 = exact)"),
     session: Session = Depends(get_session), _: Principal = Depends(allow(Action.public_read)),
 ) -> JSONResponse:
-    doc = queries.boundaries_geojson(session=session, region_id=_region_id(session),
+    region_id = regions_queries.require_current_region(session=session).id
+    doc = queries.boundaries_geojson(session=session, region_id=region_id,
                                      simplify=simplify)
     return JSONResponse(doc, media_type=GEOJSON,
                         headers={"Cache-Control": "public, max-age=300"})
@@ -48,7 +42,7 @@ def locate(
     zip: str | None = Query(None, pattern=r"^\d{5}$", description="5-digit ZIP code"),
     session: Session = Depends(get_session), _: Principal = Depends(allow(Action.public_read)),
 ) -> LocateResult:
-    region_id = _region_id(session)
+    region_id = regions_queries.require_current_region(session=session).id
     if zip is not None:
         if lon is not None or lat is not None:
             raise BadRequest("Give either zip or lon and lat, not both")

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import NotFound
 from govshare.core.http import allow, get_session
 from govshare.core.tenancy import Action, Principal
 from govshare.property import queries, service
@@ -52,13 +51,6 @@ class RollupOut(BaseModel):
     incomplete: int
 
 
-def _region_id(session: Session) -> int:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region.id
-
-
 @router.get("/assets", response_model=AssetPage,
             summary="Assets you may see in full (your jurisdiction's; all for regional roles)")
 def list_assets(
@@ -70,7 +62,8 @@ def list_assets(
 ) -> AssetPage:
     flt = queries.AssetFilter(jurisdiction_id=jurisdiction_id, use=use.value if use else None,
                               status=status.value if status else None, q=q)
-    rows, _ = queries.list_assets(session=session, actor=actor, region_id=_region_id(session),
+    region_id = regions_queries.require_current_region(session=session).id
+    rows, _ = queries.list_assets(session=session, actor=actor, region_id=region_id,
                                   flt=flt, limit=limit, offset=offset)
     full = [a for a in rows if queries.may_see_all_fields(actor, a)]
     return AssetPage(items=[AssetRead.model_validate(a) for a in full], total=len(full))
@@ -116,7 +109,8 @@ def change_status(asset_id: int, data: StatusChangeIn, session: Session = Depend
 def asset_true_cost(asset_id: int, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.property_read))) -> TrueCostOut:
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
-    params = queries.parameters(session=session, region_id=_region_id(session))
+    region_id = regions_queries.require_current_region(session=session).id
+    params = queries.parameters(session=session, region_id=region_id)
     tc = queries.asset_true_cost(asset, params)
     return TrueCostOut(
         asset_id=asset.id, total_cents=tc.total_cents, complete=tc.complete,
@@ -130,21 +124,24 @@ def asset_true_cost(asset_id: int, session: Session = Depends(get_session),
 def summary(by: str = Query("jurisdiction", pattern="^(jurisdiction|use)$"),
             session: Session = Depends(get_session),
             actor: Principal = Depends(allow(Action.property_read))) -> list[RollupOut]:
-    rows = queries.asset_rows(session=session, actor=actor, region_id=_region_id(session))
+    region_id = regions_queries.require_current_region(session=session).id
+    rows = queries.asset_rows(session=session, actor=actor, region_id=region_id)
     return [RollupOut(**g) for g in queries.rollup(rows, by)]
 
 
 @router.get("/property/parameters", response_model=dict[str, Any])
 def get_parameters(session: Session = Depends(get_session),
                    _: Principal = Depends(allow(Action.property_read))) -> dict[str, Any]:
-    return queries.parameters(session=session, region_id=_region_id(session)).__dict__
+    region_id = regions_queries.require_current_region(session=session).id
+    return queries.parameters(session=session, region_id=region_id).__dict__
 
 
 @router.put("/property/parameters", response_model=dict[str, Any])
 def put_parameters(params: dict[str, Any], session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.property_parameters))
                    ) -> dict[str, Any]:
-    service.set_parameters(session=session, actor=actor, region_id=_region_id(session),
+    region_id = regions_queries.require_current_region(session=session).id
+    service.set_parameters(session=session, actor=actor, region_id=region_id,
                            params=params)
     session.commit()
-    return queries.parameters(session=session, region_id=_region_id(session)).__dict__
+    return queries.parameters(session=session, region_id=region_id).__dict__

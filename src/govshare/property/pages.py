@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import planning, queries, service
@@ -45,13 +45,6 @@ PARAMETER_HELP: dict[str, str] = {
 }
 
 
-def _region(session: Session) -> Any:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region
-
-
 def _bars(groups: list[dict[str, Any]], value: str) -> list[dict[str, Any]]:
     """Rows for the server-rendered bar chart: label, value, width as % of the largest."""
     top = max((g[value] for g in groups), default=0) or 1
@@ -67,7 +60,7 @@ def registry(
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_read)),
 ) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     flt = queries.AssetFilter(
         jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
         use=use if use in AssetUse.__members__ else None,
@@ -102,7 +95,7 @@ def asset_page(request: Request, asset_id: int, session: Session = Depends(get_s
 
 def _asset_page(request: Request, session: Session, actor: Principal, asset_id: int,
                 errors: list[dict[str, Any]], status_code: int = 200) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
     params = queries.parameters(session=session, region_id=region.id)
     tc = queries.asset_true_cost(asset, params)
@@ -156,7 +149,7 @@ async def asset_publish(request: Request, asset_id: int,
 @router.get("/property/utilization")
 def utilization(request: Request, session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.property_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     params = queries.parameters(session=session, region_id=region.id)
     rows = queries.asset_rows(session=session, actor=actor, region_id=region.id)
     ranked = sorted((r for r in rows if r.cost_per_occupied_ft2_cents is not None),
@@ -182,7 +175,7 @@ def utilization(request: Request, session: Session = Depends(get_session),
 @router.get("/property/parameters")
 def parameters_page(request: Request, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.property_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     params = queries.parameters(session=session, region_id=region.id)
     return _parameters_page(request, actor, params.__dict__, [])
 
@@ -207,7 +200,8 @@ async def parameters_save(request: Request, session: Session = Depends(get_sessi
         if raw != "":
             values[key] = raw
     try:
-        service.set_parameters(session=session, actor=actor, region_id=_region(session).id,
+        region = regions_queries.require_current_region(session=session)
+        service.set_parameters(session=session, actor=actor, region_id=region.id,
                                params=values)
     except GovshareError as exc:
         return _parameters_page(request, actor, values,
@@ -230,7 +224,7 @@ def consolidation_page(
     actor: Principal = Depends(allow(Action.property_consolidate)),
 ) -> Response:
     """Run the consolidation MILP for one use and show the plan (GET: nothing is written)."""
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     result, error = None, None
     form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel}
     if use:

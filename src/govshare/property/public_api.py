@@ -9,7 +9,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import NotFound
 from govshare.core.http import allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.property import public, queries, service
@@ -28,13 +27,6 @@ AssetId = Annotated[int, row_id("asset")]
 ProposalId = Annotated[int, row_id("proposal")]
 
 
-def _region_id(session: Session) -> int:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region.id
-
-
 @router.get("/public/assets", response_model=list[AssetPublic],
             summary="Public assets that are surplus, vacant or under-used (anyone)")
 def list_public_assets(
@@ -49,7 +41,8 @@ def list_public_assets(
     session: Session = Depends(get_session),
     _: Principal = Depends(allow(Action.public_read)),
 ) -> list[AssetPublic]:
-    items = public.listing(session=session, region_id=_region_id(session), q=q,
+    region_id = regions_queries.require_current_region(session=session).id
+    items = public.listing(session=session, region_id=region_id, q=q,
                            use=use.value if use else None,
                            status=status.value if status else None,
                            include_in_use=include_in_use)

@@ -103,13 +103,6 @@ FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
 )
 
 
-def _region(session: Session) -> Any:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region
-
-
 def _client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -129,7 +122,8 @@ def _filters(q: str, use: str, status: str, in_use: str) -> dict[str, Any]:
 
 
 def _listing(session: Session, f: dict[str, Any]) -> list[public.Listed]:
-    return public.listing(session=session, region_id=_region(session).id, q=f["q"] or None,
+    region = regions_queries.require_current_region(session=session)
+    return public.listing(session=session, region_id=region.id, q=f["q"] or None,
                           use=f["use"] or None, status=f["status"] or None,
                           include_in_use=f["in_use"])
 
@@ -155,8 +149,9 @@ def window(
     page = min(page, pages)
     shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
     statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
+    region = regions_queries.require_current_region(session=session)
     return render(request, "property/public_window.html", {
-        "region": _region(session), "items": shown, "total": len(items), "page": page,
+        "region": region, "items": shown, "total": len(items), "page": page,
         "pages": pages, "filters": f, "query": _query(f),
         "prev_query": _query(f, page=page - 1) if page > 1 else None,
         "next_query": _query(f, page=page + 1) if page < pages else None,
@@ -330,7 +325,7 @@ def queue(
     rows, total = queries.proposal_queue(session=session, actor=actor,
                                          statuses=QUEUE_VIEWS[show], kind=kind or None,
                                          limit=500)
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     names = {j.id: j.name for j in regions_queries.list_jurisdictions(
         session=session, region_id=region.id)}
     return render(request, "property/proposals.html", {

@@ -16,6 +16,14 @@ def current_region(*, session: Session) -> Region | None:
     return session.scalars(select(Region).order_by(Region.id).limit(1)).first()
 
 
+def require_current_region(*, session: Session) -> Region:
+    """The region this installation serves; NotFound (404) when none has been set up yet."""
+    region = current_region(session=session)
+    if region is None:
+        raise NotFound("No region has been set up yet")
+    return region
+
+
 def region_by_name(*, session: Session, name: str) -> Region | None:
     return session.scalars(select(Region).where(Region.name == name)).first()
 
