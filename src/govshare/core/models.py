@@ -13,6 +13,7 @@ from govshare.core.db import Base
 DOMAIN_MODEL_MODULES = (
     "govshare.core.audit",
     "govshare.core.ratelimit",
+    "govshare.core.changes",
     "govshare.regions.models",
     "govshare.geo.models",
     "govshare.property.models",

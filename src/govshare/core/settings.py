@@ -50,6 +50,17 @@ class Settings(BaseSettings):
         description="SQLAlchemy URL of the database. Default: SQLite at <data_dir>/govshare.db. "
         "Production: postgresql+psycopg://user:password@host/dbname.",
     )
+    database_pool_size: int = Field(
+        10, ge=1, le=200,
+        description="PostgreSQL connections each web process keeps open (SQLAlchemy pool_size). "
+        "Up to as many again are opened under load and closed after (max_overflow). Size it "
+        "so that processes x 2 x this stays under the server's max_connections.",
+    )
+    open311_cache_mb: int = Field(
+        32, ge=0,
+        description="Memory, in MB per web process, for rendered Open311 read answers "
+        "(reused while nothing they show has changed; see docs/adr/0008). 0 turns it off.",
+    )
     secret_key: str | None = Field(
         None,
         description="Key that signs CSRF tokens and derives other secrets. Required outside "

@@ -49,6 +49,7 @@ Decisions, and why:
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
@@ -58,8 +59,10 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govshare.core.changes import OPEN311, Cached, ResponseCache, etag_for
 from govshare.core.db import utcnow
 from govshare.core.errors import (
     BadRequest,
@@ -177,6 +180,53 @@ def respond(response_format: str, root: str, document: Any, status: int = 200) -
     return Response(body, status_code=status, media_type=media)
 
 
+CACHE_CONTROL = "no-cache"  # anyone may store it, but must revalidate (ETag) before reuse
+TIME_BUCKET_S = 60  # a default window ("the last 90 days") moves: answers age out within this
+
+
+async def cached_read(request: Request, compute: Callable[[Session], Response], *,
+                      moves_with_time: bool = False) -> Response:
+    """Answer a public read from the response cache while the ``open311`` change counter is
+    unchanged, else compute it in a worker thread with its own session and keep it.
+
+    Reads are public and the same for every client, so the cache is keyed by the URL alone
+    (scheme, host, path and query as sent). Every answer carries a strong ``ETag``; a client
+    sending it back in ``If-None-Match`` gets 304 with no body. Errors are never cached.
+    Reads whose default date window ends "now" also key on the current minute, so a request
+    that leaves the 90-day window leaves the answer within a minute even if nothing changes.
+    """
+    cache: ResponseCache | None = request.app.state.open311_cache
+    version = (await request.app.state.change_versions.read(OPEN311)
+               if cache is not None else None)
+    key: tuple[Any, ...] = (str(request.url),)
+    if moves_with_time:
+        key += (int(time.time() // TIME_BUCKET_S),)
+    entry = cache.get(key, version) if cache is not None and version is not None else None
+    if entry is None:
+        response = await run_in_threadpool(_in_session, request, compute)
+        if response.status_code != 200:
+            return response
+        body = bytes(response.body)
+        if cache is not None and version is not None:
+            entry = cache.put(key, version, body, response.media_type or "")
+        else:
+            entry = Cached(version=-1, body=body, media_type=response.media_type or "",
+                           etag=etag_for(body))
+    headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
+    if entry.etag in request.headers.get("if-none-match", ""):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type=entry.media_type, headers=headers)
+
+
+def _in_session(request: Request, compute: Callable[[Session], Response]) -> Response:
+    session: Session = request.app.state.session_factory()
+    try:
+        return compute(session)
+    finally:
+        session.rollback()
+        session.close()
+
+
 def _scope(session: Session, p: params.Params) -> q.Scope:
     return q.scope(session=session, jurisdiction_ref=p.one("jurisdiction_id"))
 
@@ -189,11 +239,14 @@ def _notice(agency: str | None) -> str | None:
 
 
 @router.get("/discovery.{response_format}", summary="Service discovery")
-def discovery(request: Request, response_format: str = FORMAT,
-              session: Session = Depends(get_session),
-              _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def discovery(request: Request, response_format: str = FORMAT,
+                    _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Where the endpoint is, what it speaks, whom to ask for a key."""
     f = check_format(response_format)
+    return await cached_read(request, lambda session: _discovery(request, session, f))
+
+
+def _discovery(request: Request, session: Session, f: str) -> Response:
     scope = _scope(session, params.query_params(request))
     changed = fmt.iso(q.changeset(session=session, region_id=scope.region_id) or utcnow())
     base = str(request.base_url).rstrip("/")
@@ -209,11 +262,14 @@ def discovery(request: Request, response_format: str = FORMAT,
 
 
 @router.get("/services.{response_format}", summary="Service list")
-def services(request: Request, response_format: str = FORMAT,
-             session: Session = Depends(get_session),
-             _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def services(request: Request, response_format: str = FORMAT,
+                   _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Services that take requests; ``jurisdiction_id`` (a member's id) narrows to its own."""
     f = check_format(response_format)
+    return await cached_read(request, lambda session: _services(request, session, f))
+
+
+def _services(request: Request, session: Session, f: str) -> Response:
     scope = _scope(session, params.query_params(request))
     rows = q.request_services(session=session, region_id=scope.region_id,
                               member_id=scope.member_id)
@@ -224,11 +280,17 @@ def services(request: Request, response_format: str = FORMAT,
 
 
 @router.get("/services/{service_code}.{response_format}", summary="Service definition")
-def service_definition(request: Request, service_code: str, response_format: str = FORMAT,
-                       session: Session = Depends(get_session),
-                       _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def service_definition(request: Request, service_code: str,
+                             response_format: str = FORMAT,
+                             _: Principal = Depends(allow(Action.public_read))) -> Response:
     """The attributes a request for this service carries. 404 for an unknown code."""
     f = check_format(response_format)
+    return await cached_read(
+        request, lambda session: _service_definition(request, session, f, service_code))
+
+
+def _service_definition(request: Request, session: Session, f: str, service_code: str
+                        ) -> Response:
     p = params.query_params(request)
     scope = _scope(session, p)
     s = q.request_service(session=session, region_id=scope.region_id,
@@ -402,11 +464,15 @@ def _query_doc(names: Iterable[tuple[str, str]]) -> dict[str, Any]:
 
 @router.get("/requests.{response_format}", summary="Service requests",
             openapi_extra=_query_doc(READ_PARAMETERS))
-def list_requests(request: Request, response_format: str = FORMAT,
-             session: Session = Depends(get_session),
-             _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def list_requests(request: Request, response_format: str = FORMAT,
+                        _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Requests newest first: the last 90 days and at most 1,000 unless asked otherwise."""
     f = check_format(response_format)
+    return await cached_read(request, lambda session: _list_requests(request, session, f),
+                             moves_with_time=True)
+
+
+def _list_requests(request: Request, session: Session, f: str) -> Response:
     p = params.query_params(request)
     scope = _scope(session, p)
     extensions = params.parse_bool(p, "extensions")
@@ -440,11 +506,17 @@ def list_requests(request: Request, response_format: str = FORMAT,
 
 @router.get("/requests/{service_request_id}.{response_format}", summary="One service request",
             openapi_extra=_query_doc([READ_PARAMETERS[0], READ_PARAMETERS[-1]]))
-def one_request(request: Request, service_request_id: str, response_format: str = FORMAT,
-                session: Session = Depends(get_session),
-                _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def one_request(request: Request, service_request_id: str,
+                      response_format: str = FORMAT,
+                      _: Principal = Depends(allow(Action.public_read))) -> Response:
     """A list of one request, as the spec shows; 404 if there is no such request."""
     f = check_format(response_format)
+    return await cached_read(
+        request, lambda session: _one_request(request, session, f, service_request_id))
+
+
+def _one_request(request: Request, session: Session, f: str, service_request_id: str
+                 ) -> Response:
     p = params.query_params(request)
     scope = _scope(session, p)
     extensions = params.parse_bool(p, "extensions")
@@ -459,11 +531,15 @@ def one_request(request: Request, service_request_id: str, response_format: str 
             openapi_extra=_query_doc([READ_PARAMETERS[0], READ_PARAMETERS[3],
                                       READ_PARAMETERS[4], READ_PARAMETERS[6],
                                       READ_PARAMETERS[7]]))
-def request_updates(request: Request, response_format: str = FORMAT,
-                    session: Session = Depends(get_session),
-                    _: Principal = Depends(allow(Action.public_read))) -> Response:
+async def request_updates(request: Request, response_format: str = FORMAT,
+                          _: Principal = Depends(allow(Action.public_read))) -> Response:
     """Public updates, oldest first, in the same 90-day window rules as requests."""
     f = check_format(response_format)
+    return await cached_read(request, lambda session: _request_updates(request, session, f),
+                             moves_with_time=True)
+
+
+def _request_updates(request: Request, session: Session, f: str) -> Response:
     p = params.query_params(request)
     scope = _scope(session, p)
     start, end = params.date_window(p, utcnow())

@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
+from govshare.core.changes import PgVersions, ResponseCache, SessionVersions
 from govshare.core.db import make_engine, make_session_factory
 from govshare.core.errors import NotAuthenticated, NotReady
 from govshare.core.http import (
@@ -125,13 +126,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    engine = make_engine(settings.resolved_database_url)
+    url = settings.resolved_database_url
+    pool = {} if url.startswith("sqlite") else {
+        "pool_size": settings.database_pool_size, "max_overflow": settings.database_pool_size}
+    engine = make_engine(url, **pool)
     app.state.settings = settings
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.resolve_principal = resolve_principal
     app.state.page_context = page_context
+    app.state.open311_cache = (ResponseCache(settings.open311_cache_mb * 1024 * 1024)
+                               if settings.open311_cache_mb else None)
+    app.state.change_versions = (SessionVersions(app.state.session_factory)
+                                 if url.startswith("sqlite") else PgVersions(url))
 
     loaders = [FileSystemLoader(str(PACKAGE_DIR / d / "templates")) for d in (*DOMAINS, "web")]
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
@@ -148,17 +156,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.mount("/static/vendor", StaticFiles(directory=str(settings.static_vendor_dir)),
                   name="vendor")
 
-    for router in (regions_api.router, geo_api.router, property_api.router,
-                   property_public_api.router, frontoffice_open311.router,
-                   regions_pages.router, geo_pages.router,
-                   property_pages.router, property_import_pages.router,
-                   property_public_pages.router,
-                   frontoffice_pages.router, frontoffice_tellusonce_pages.router,
-                   outbox_pages.router):
-        app.include_router(router)
-
+    # First: routes are matched in order, and probes come often.
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
-    def healthz(_: Principal = Depends(allow(Action.health))) -> dict[str, str]:
+    async def healthz(_: Principal = Depends(allow(Action.health))) -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/readyz", tags=["ops"], summary="Readiness: the database answers and is migrated")
@@ -170,5 +170,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotReady(f"The database is not reachable or not migrated: "
                            f"{type(exc).__name__}") from exc
         return JSONResponse({"status": "ready", "schema": version})
+
+    for router in (regions_api.router, geo_api.router, property_api.router,
+                   property_public_api.router, frontoffice_open311.router,
+                   regions_pages.router, geo_pages.router,
+                   property_pages.router, property_import_pages.router,
+                   property_public_pages.router,
+                   frontoffice_pages.router, frontoffice_tellusonce_pages.router,
+                   outbox_pages.router):
+        app.include_router(router)
 
     return app

@@ -1,0 +1,176 @@
+"""Change counters: an exact, cheap "has anything behind this cache changed?" for read caches.
+
+One row per topic (``open311``: services, owners, requests and their updates, jurisdictions,
+regions). Database triggers bump it in the *same transaction* as the change (migration 0005),
+so the new number becomes visible exactly when the change does, whoever wrote it: a web
+process, the CLI, a job or plain SQL. A cache keeps each answer with the number it read
+*before* computing it; an answer is reused only while the number is unchanged, so a reader
+never gets data older than the last commit it could see. (If a change commits between the
+read of the number and the query, the answer is newer than its number: harmless, the next
+reader sees the new number and recomputes.)
+
+On PostgreSQL the triggers are deferred to commit, so concurrent writers hold the counter's
+row lock only while they commit, not for the rest of their transaction.
+
+Readers of the number:
+
+- :class:`PgVersions`: one asyncio connection per web process (psycopg, autocommit), read on
+  the event loop without a worker thread or a pooled session — the point of the cache is
+  that a hit costs almost nothing.
+- :class:`SessionVersions`: through a session factory, synchronously (SQLite, where it is a
+  local page read; and tests, whose sessions join a rolled-back transaction).
+
+A reader that fails returns ``None``: the caller then computes without the cache.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import BigInteger, String, select
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from govshare.core.db import Base
+
+log = logging.getLogger("govshare.changes")
+
+OPEN311 = "open311"
+
+
+class ChangeCounter(Base):
+    __tablename__ = "change_counters"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class Versions(Protocol):
+    async def read(self, topic: str) -> int | None: ...
+
+
+class SessionVersions:
+    """Reads the counter through ``session_factory`` (SQLite, tests)."""
+
+    def __init__(self, session_factory: Callable[[], Session]) -> None:
+        self.session_factory = session_factory
+
+    def read_sync(self, topic: str) -> int | None:
+        try:
+            session = self.session_factory()
+            try:
+                return session.scalar(select(ChangeCounter.version).where(
+                    ChangeCounter.name == topic)) or 0
+            finally:
+                session.close()
+        except Exception:  # noqa: BLE001 - no number: the caller computes without the cache
+            log.warning("change counter not readable", exc_info=True)
+            return None
+
+    async def read(self, topic: str) -> int | None:
+        return self.read_sync(topic)
+
+
+class PgVersions:
+    """Reads the counter on the event loop over one autocommit psycopg connection per process
+    (reconnected after an error or when the loop changes)."""
+
+    SQL = "SELECT version FROM change_counters WHERE name = %s"
+
+    def __init__(self, sqlalchemy_url: str) -> None:
+        url = make_url(sqlalchemy_url).set(drivername="postgresql")
+        self.conninfo = url.render_as_string(hide_password=False)
+        self._conn: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock: asyncio.Lock | None = None
+
+    async def read(self, topic: str) -> int | None:
+        import psycopg  # only where PostgreSQL is used
+
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._conn, self._loop, self._lock = None, loop, asyncio.Lock()
+        assert self._lock is not None
+        async with self._lock:
+            try:
+                if self._conn is None or self._conn.closed:
+                    self._conn = await psycopg.AsyncConnection.connect(
+                        self.conninfo, autocommit=True, prepare_threshold=0)
+                cur = await self._conn.execute(self.SQL, (topic,))
+                row = await cur.fetchone()
+                return int(row[0]) if row else 0
+            except Exception:  # noqa: BLE001 - no number: the caller computes without it
+                log.warning("change counter not readable", exc_info=True)
+                if self._conn is not None:
+                    await self._conn.close()
+                self._conn = None
+                return None
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+
+# --------------------------------------------------------------------------- response cache
+
+
+@dataclass(frozen=True)
+class Cached:
+    version: int
+    body: bytes
+    media_type: str
+    etag: str
+
+
+def etag_for(body: bytes) -> str:
+    """A strong validator: equal bodies, equal tags, whatever the counter did meanwhile."""
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+class ResponseCache:
+    """Rendered bodies of public reads, each with the counter value it was computed under;
+    least recently used entries go first once ``max_bytes`` is reached. Thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Any, Cached] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Any, version: int) -> Cached | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None or entry.version != version:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+
+    def put(self, key: Any, version: int, body: bytes, media_type: str) -> Cached:
+        entry = Cached(version=version, body=body, media_type=media_type, etag=etag_for(body))
+        if len(body) > self.max_bytes // 8:  # one answer never pushes out most of the rest
+            return entry
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._bytes -= len(old.body)
+            self._entries[key] = entry
+            self._bytes += len(body)
+            while self._bytes > self.max_bytes and self._entries:
+                _, dropped = self._entries.popitem(last=False)
+                self._bytes -= len(dropped.body)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -1,0 +1,130 @@
+"""The Open311 read cache (``core.changes``, ``open311.cached_read``) never serves a stale answer.
+
+In-transaction tests run on the ``client`` fixture (the counter read inside the test's own
+transaction). The last test runs two separate apps — two web processes — on the committed
+test database with the production counter readers (PostgreSQL: its own async connection), so
+a change committed elsewhere must show in the other process's very next answer.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from govshare.core.changes import OPEN311, ChangeCounter, PgVersions, SessionVersions
+from govshare.core.tenancy import Role
+from govshare.frontoffice import service as fo_service
+from govshare.frontoffice.models import Service, ServiceRequest
+from govshare.frontoffice.schemas import RequestAction
+from govshare.web.app import create_app
+from tests.contract.test_open311 import O311, key, submit  # noqa: F401 - fixture
+from tests.factories.regions import principal
+
+LIST = f"{O311}/requests.json?page_size=5"
+
+
+def counter(session: Session) -> int:
+    session.expire_all()
+    return int(session.scalar(select(ChangeCounter.version).where(
+        ChangeCounter.name == OPEN311)) or 0)
+
+
+def ids_in(r: Any) -> list[str]:
+    assert r.status_code == 200, r.text
+    return [d["service_request_id"] for d in r.json()]
+
+
+def test_triggers_count_every_change_that_open311_shows(session: Session) -> None:
+    start = counter(session)
+    svc = session.scalars(select(Service).where(Service.code == "pothole")).one()
+    session.execute(update(Service).where(Service.id == svc.id).values(name="Potholes!"))
+    session.flush()
+    after_service = counter(session)
+    assert after_service > start
+    session.execute(sa.text("UPDATE jurisdictions SET name = name || ' (renamed)'"))
+    session.flush()
+    assert counter(session) > after_service
+
+
+def test_repeat_read_is_a_hit_with_an_etag_and_304(client: TestClient) -> None:
+    cache = client.app.state.open311_cache  # type: ignore[attr-defined]
+    first = client.get(LIST)
+    hits = cache.hits
+    again = client.get(LIST)
+    assert again.content == first.content and cache.hits == hits + 1
+    etag = again.headers["etag"]
+    assert etag == first.headers["etag"] and again.headers["cache-control"] == "no-cache"
+    not_modified = client.get(LIST, headers={"If-None-Match": etag})
+    assert not_modified.status_code == 304 and not_modified.content == b""
+    assert not_modified.headers["etag"] == etag
+    assert client.get(LIST, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_a_new_request_and_a_status_change_show_at_once(
+        client: TestClient, session: Session, key: str, ids: dict[str, int]) -> None:  # noqa: F811
+    before = ids_in(client.get(LIST))
+    missing = client.get(f"{O311}/requests/2099-999999.json")
+    assert missing.status_code == 404  # errors are not cached ...
+    new = submit(client, key)["service_request_id"]
+    assert ids_in(client.get(LIST))[0] == new and new not in before
+    one = client.get(f"{O311}/requests/{new}.json")
+    assert one.json()[0]["status"] == "open"
+    req = session.scalars(select(ServiceRequest).where(ServiceRequest.public_id == new)).one()
+    fo_service.act_on_request(session=session, actor=principal(Role.jurisdiction_staff,
+                                                                  ids["city"]),
+                              request_id=req.id,
+                              action=RequestAction(to_status="resolved", note="Filled"))
+    session.commit()
+    assert client.get(f"{O311}/requests/{new}.json").json()[0]["status"] == "closed"
+
+
+def test_cache_off_gives_the_same_answers(client: TestClient) -> None:
+    on = client.get(LIST)
+    client.app.state.open311_cache = None  # type: ignore[attr-defined]
+    off = client.get(LIST)
+    assert off.content == on.content and off.headers["etag"] == on.headers["etag"]
+
+
+def test_two_processes_see_each_others_commits(db_engine: sa.Engine) -> None:
+    """Two apps on the committed database, each with its own cache and the production
+    counter reader: a service renamed by a third connection shows in the next answer."""
+    settings = db_engine.govshare_settings  # type: ignore[attr-defined]
+    apps = [create_app(settings) for _ in range(2)]
+    if db_engine.dialect.name == "postgresql":
+        assert all(isinstance(a.state.change_versions, PgVersions) for a in apps)
+    else:
+        assert all(isinstance(a.state.change_versions, SessionVersions) for a in apps)
+    with db_engine.begin() as conn:
+        old = conn.scalar(select(Service.name).where(Service.code == "pothole"))
+    path = f"{O311}/services.json"
+    try:
+        with TestClient(apps[0]) as a, TestClient(apps[1]) as b:
+            names = [{s["service_name"] for s in json.loads(c.get(path).content)}
+                     for c in (a, b, a, b)]
+            assert all(old in n for n in names)
+            assert apps[0].state.open311_cache.hits == 1
+            with db_engine.begin() as conn:
+                conn.execute(update(Service).where(Service.code == "pothole")
+                             .values(name="Pothole (renamed)"))
+            for c in (b, a):
+                assert "Pothole (renamed)" in {s["service_name"] for s in c.get(path).json()}
+            for c, application in ((a, apps[0]), (b, apps[1])):
+                versions = application.state.change_versions
+                if isinstance(versions, PgVersions):
+                    c.portal.call(versions.close)  # type: ignore[union-attr]
+    finally:
+        with db_engine.begin() as conn:
+            conn.execute(update(Service).where(Service.code == "pothole").values(name=old))
+        for application in apps:
+            application.state.engine.dispose()
+
+
+@pytest.mark.parametrize("topic", [OPEN311])
+def test_counter_row_exists_after_migration(session: Session, topic: str) -> None:
+    assert session.get(ChangeCounter, topic) is not None
