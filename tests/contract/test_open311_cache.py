@@ -8,9 +8,12 @@ a change committed elsewhere must show in the other process's very next answer.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
@@ -128,3 +131,58 @@ def test_two_processes_see_each_others_commits(db_engine: sa.Engine) -> None:
 @pytest.mark.parametrize("topic", [OPEN311])
 def test_counter_row_exists_after_migration(session: Session, topic: str) -> None:
     assert session.get(ChangeCounter, topic) is not None
+
+
+def test_coalesced_counter_reads_never_answer_from_before_the_caller_arrived() -> None:
+    """Callers arriving while a read is in flight share the *next* read, never the one
+    already running (which may predate a commit they have seen)."""
+    versions = PgVersions("postgresql+psycopg://nobody@127.0.0.1:1/none")
+    counter_value = 0
+    started: list[int] = []
+
+    async def read_once(topic: str) -> int | None:
+        nonlocal counter_value
+        counter_value += 1  # a commit lands just before every read
+        seen = counter_value
+        started.append(seen)
+        await asyncio.sleep(0.01)
+        return seen
+
+    versions._read_once = read_once  # type: ignore[method-assign]
+
+    async def scenario() -> list[int | None]:
+        first = asyncio.ensure_future(versions.read(OPEN311))
+        await asyncio.sleep(0.002)  # the first read is in flight
+        late = [asyncio.ensure_future(versions.read(OPEN311)) for _ in range(5)]
+        results = await asyncio.gather(first, *late)
+        alone = await versions.read(OPEN311)
+        return [*results, alone]
+
+    results = asyncio.run(scenario())
+    assert results == [1, 2, 2, 2, 2, 2, 3]  # five late callers, one shared second read
+    assert started == [1, 2, 3]
+
+
+def test_concurrent_misses_compute_once(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After a change every poller misses at once: one computes, the others wait for it."""
+    from govshare.frontoffice import open311
+
+    real = open311._in_session
+    computed: list[str] = []
+
+    def slow(request: Any, compute: Any) -> Any:
+        computed.append(request.url.path)
+        time.sleep(0.2)  # the others arrive meanwhile (they do not touch the session)
+        return real(request, compute)
+
+    monkeypatch.setattr(open311, "_in_session", slow)
+
+    async def scenario() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            return list(await asyncio.gather(*(c.get(f"{O311}/services.json")
+                                               for _ in range(5))))
+
+    answers = asyncio.run(scenario())
+    assert [r.status_code for r in answers] == [200] * 5
+    assert len({r.content for r in answers}) == 1 and len(computed) == 1

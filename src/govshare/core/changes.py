@@ -80,7 +80,13 @@ class SessionVersions:
 
 class PgVersions:
     """Reads the counter on the event loop over one autocommit psycopg connection per process
-    (reconnected after an error or when the loop changes)."""
+    (reconnected after an error or when the loop changes).
+
+    Reads are coalesced without ever answering from the past: callers that arrive while a read
+    is in flight wait for the *next* read, which starts after all of them arrived, and share
+    its answer. Under load one round trip serves every request that queued behind the last
+    one; alone, a caller gets its own read at once.
+    """
 
     SQL = "SELECT version FROM change_counters WHERE name = %s"
 
@@ -89,29 +95,51 @@ class PgVersions:
         self.conninfo = url.render_as_string(hide_password=False)
         self._conn: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._lock: asyncio.Lock | None = None
+        self._next: dict[str, asyncio.Future[int | None]] = {}
+        self._draining: set[str] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.round_trips = 0
 
     async def read(self, topic: str) -> int | None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # a new event loop (tests): nothing carries over
+            self._conn, self._loop = None, loop
+            self._next, self._draining = {}, set()
+        waiter = self._next.get(topic)
+        if waiter is None:
+            waiter = self._next[topic] = loop.create_future()
+            if topic not in self._draining:
+                self._draining.add(topic)
+                task = loop.create_task(self._drain(topic))
+                self._tasks.add(task)  # the loop keeps only a weak reference
+                task.add_done_callback(self._tasks.discard)
+        return await asyncio.shield(waiter)
+
+    async def _drain(self, topic: str) -> None:
+        try:
+            while (waiter := self._next.pop(topic, None)) is not None:
+                # Everyone waiting on ``waiter`` arrived before this read starts.
+                waiter.set_result(await self._read_once(topic))
+        finally:
+            self._draining.discard(topic)
+
+    async def _read_once(self, topic: str) -> int | None:
         import psycopg  # only where PostgreSQL is used
 
-        loop = asyncio.get_running_loop()
-        if self._loop is not loop:
-            self._conn, self._loop, self._lock = None, loop, asyncio.Lock()
-        assert self._lock is not None
-        async with self._lock:
-            try:
-                if self._conn is None or self._conn.closed:
-                    self._conn = await psycopg.AsyncConnection.connect(
-                        self.conninfo, autocommit=True, prepare_threshold=0)
-                cur = await self._conn.execute(self.SQL, (topic,))
-                row = await cur.fetchone()
-                return int(row[0]) if row else 0
-            except Exception:  # noqa: BLE001 - no number: the caller computes without it
-                log.warning("change counter not readable", exc_info=True)
-                if self._conn is not None:
-                    await self._conn.close()
-                self._conn = None
-                return None
+        try:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.conninfo, autocommit=True)
+            self.round_trips += 1
+            cur = await self._conn.execute(self.SQL, (topic,), prepare=True)
+            row = await cur.fetchone()
+            return int(row[0]) if row else 0
+        except Exception:  # noqa: BLE001 - no number: the caller computes without it
+            log.warning("change counter not readable", exc_info=True)
+            if self._conn is not None:
+                await self._conn.close()
+            self._conn = None
+            return None
 
     async def close(self) -> None:
         if self._conn is not None:
@@ -144,6 +172,8 @@ class ResponseCache:
         self._entries: OrderedDict[Any, Cached] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        # Computations in progress, by (key, counter value): used on the event loop only.
+        self.flights: dict[Any, asyncio.Future[Cached | None]] = {}
         self.hits = 0
         self.misses = 0
 

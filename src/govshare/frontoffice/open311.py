@@ -15,11 +15,16 @@ Decisions, and why:
 
 - **jurisdiction_id** is optional everywhere. It may be the region's slug (the whole region,
   the same as leaving it out) or a member's id (a filter on reads: that member's services and
-  requests). Anything else is 404, as the spec says for an unknown jurisdiction. A POST is
-  never *ambiguous*: each service's owners are ordered by priority, so one member owns a
-  service at any point (``frontoffice.queries.route``), and we route the request there. If
-  the client names a member, it must be that owner — otherwise 400 naming the owner, rather
-  than a request silently sent where the client did not expect it.
+  requests). Anything else is 404, as the spec says for an unknown jurisdiction. A POST
+  goes to the member that owns the service at the point (``frontoffice.queries.route``:
+  owners are ordered by priority). Where two owners tie at that point, the spec's rule
+  applies — ``jurisdiction_id`` is required where ambiguous: it must name one of them,
+  otherwise 400 naming them. If the client names a member where there is no tie, it must be
+  the owner — otherwise 400 naming the owner, rather than a request silently sent where the
+  client did not expect it.
+- **Read cache**: GET answers are public and the same for everyone, so each process keeps
+  the rendered bytes while the ``open311`` change counter is unchanged (``cached_read``,
+  ``core.changes``, ADR 0008), with a strong ``ETag`` (304 on ``If-None-Match``).
 - **API key** on POST: the spec's ``api_key`` parameter (form or query) or our own
   ``Authorization: Bearer`` / ``X-API-Key``; ``api_key`` wins when both are sent. A missing,
   unknown or revoked key is 403 (the spec's code; our own API says 401). Reads need no key.
@@ -48,6 +53,7 @@ Decisions, and why:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
@@ -202,20 +208,46 @@ async def cached_read(request: Request, compute: Callable[[Session], Response], 
     if moves_with_time:
         key += (int(time.time() // TIME_BUCKET_S),)
     entry = cache.get(key, version) if cache is not None and version is not None else None
+    if entry is None and cache is not None and version is not None:
+        # One computation per (URL, counter value) at a time: after a change (or when the
+        # minute turns) every client polling this URL misses at once; the others wait for
+        # the first instead of all querying and rendering the same answer.
+        flight = cache.flights.get((key, version))
+        if flight is not None:
+            entry = await asyncio.shield(flight)
     if entry is None:
-        response = await run_in_threadpool(_in_session, request, compute)
-        if response.status_code != 200:
+        response, entry = await _compute(request, compute, cache, key, version)
+        if entry is None:
             return response
-        body = bytes(response.body)
-        if cache is not None and version is not None:
-            entry = cache.put(key, version, body, response.media_type or "")
-        else:
-            entry = Cached(version=-1, body=body, media_type=response.media_type or "",
-                           etag=etag_for(body))
     headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
     if entry.etag in request.headers.get("if-none-match", ""):
         return Response(status_code=304, headers=headers)
     return Response(entry.body, media_type=entry.media_type, headers=headers)
+
+
+async def _compute(request: Request, compute: Callable[[Session], Response],
+                   cache: ResponseCache | None, key: Any, version: int | None
+                   ) -> tuple[Response, Cached | None]:
+    """Compute an answer; keep it if it is a 200 and there is a counter value to keep it
+    under. Waiters on this computation get the kept entry, or ``None`` (then compute their
+    own: an error, or no cache)."""
+    flight: asyncio.Future[Cached | None] | None = None
+    if cache is not None and version is not None:
+        flight = cache.flights[(key, version)] = asyncio.get_running_loop().create_future()
+    entry: Cached | None = None
+    try:
+        response = await run_in_threadpool(_in_session, request, compute)
+        if response.status_code == 200:
+            body = bytes(response.body)
+            media = response.media_type or ""
+            entry = (cache.put(key, version, body, media)
+                     if cache is not None and version is not None else
+                     Cached(version=-1, body=body, media_type=media, etag=etag_for(body)))
+        return response, entry
+    finally:
+        if flight is not None and cache is not None:
+            cache.flights.pop((key, version), None)
+            flight.set_result(entry)
 
 
 def _in_session(request: Request, compute: Callable[[Session], Response]) -> Response:

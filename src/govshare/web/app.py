@@ -171,8 +171,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                            f"{type(exc).__name__}") from exc
         return JSONResponse({"status": "ready", "schema": version})
 
-    for router in (regions_api.router, geo_api.router, property_api.router,
-                   property_public_api.router, frontoffice_open311.router,
+    # Open311 first: its clients poll, and routes are tried in order (its paths share no
+    # prefix with the others, so the order changes nothing else).
+    for router in (frontoffice_open311.router, regions_api.router, geo_api.router,
+                   property_api.router, property_public_api.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, property_import_pages.router,
                    property_public_pages.router,
