@@ -21,6 +21,7 @@ from httpx import Response
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
+from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -650,3 +651,23 @@ def test_openapi_documents_the_open311_resources(client: TestClient) -> None:
     assert "application/x-www-form-urlencoded" in post_doc["requestBody"]["content"]
     assert all(op["tags"] == ["open311"] for ops in (paths[p] for p in documented)
                for op in ops.values())
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_posts_per_key_are_limited(client: TestClient, session: Session, key: str, fmt: str
+                                   ) -> None:
+    """Every attempt counts (a refused one too); past the limit: 429, Retry-After, the spec's
+    error shape, and nothing stored."""
+    app = client.app
+    app.state.settings = app.state.settings.model_copy(  # type: ignore[attr-defined]
+        update={"open311_posts_per_key_per_minute": 2})
+    submit(client, key, fmt)
+    assert post(client, fmt, api_key=key, service_code="nope", **DOWNTOWN).status_code == 400
+    count = select(sa_func.count()).select_from(ServiceRequest)
+    before = session.scalar(count)
+    r = post(client, fmt, api_key=key, service_code="pothole", **{"attribute[size]": "large"},
+             **DOWNTOWN)
+    assert r.status_code == 429 and r.headers["retry-after"] == "60"
+    assert "at most 2 service requests a minute" in errors_of(r, fmt, 429)[0]
+    session.expire_all()
+    assert session.scalar(count) == before

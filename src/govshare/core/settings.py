@@ -56,6 +56,11 @@ class Settings(BaseSettings):
         "Up to as many again are opened under load and closed after (max_overflow). Size it "
         "so that processes x 2 x this stays under the server's max_connections.",
     )
+    open311_posts_per_key_per_minute: int = Field(
+        600, ge=1,
+        description="Service requests one API key may submit through Open311 per minute; "
+        "past it, 429 with Retry-After (a runaway client cannot flood the staff queues).",
+    )
     open311_cache_mb: int = Field(
         32, ge=0,
         description="Memory, in MB per web process, for rendered Open311 read answers "

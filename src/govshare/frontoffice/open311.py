@@ -57,6 +57,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Coroutine, Iterable
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -68,6 +69,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from govshare.core import ratelimit
 from govshare.core.changes import OPEN311, Cached, ResponseCache, etag_for
 from govshare.core.db import utcnow
 from govshare.core.errors import (
@@ -378,15 +380,29 @@ def _submitter(session: Session, p: params.Params, principal: Principal) -> Prin
     return keyed
 
 
+POST_WINDOW = timedelta(minutes=1)
+
+
+def _limit_posts(session: Session, actor: Principal, per_minute: int) -> None:
+    """Every attempt by a key counts (valid or not), committed before the request is read."""
+    if ratelimit.hits(session, "open311-post", actor.ref, POST_WINDOW) >= per_minute:
+        raise RateLimited(f"api_key: at most {per_minute} service requests a minute per key; "
+                          "try again in a minute", retry_after=60)
+    ratelimit.hit(session, "open311-post", actor.ref)
+    session.commit()
+
+
 @router.post("/requests.{response_format}", summary="Submit a service request",
              openapi_extra=POST_OPENAPI)
-def post_request(response_format: str = FORMAT, session: Session = Depends(get_session),
+def post_request(request: Request, response_format: str = FORMAT,
+                 session: Session = Depends(get_session),
                  p: params.Params = Depends(params.post_params),
                  principal: Principal = Depends(allow(Action.request_submit))) -> Response:
     """Create a request (channel ``open311``), routed to the member that owns the service at
     the location. Returns ``[{service_request_id, token, service_notice, account_id}]``."""
     f = check_format(response_format)
     actor = _submitter(session, p, principal)
+    _limit_posts(session, actor, request.app.state.settings.open311_posts_per_key_per_minute)
     scope = _scope(session, p)
     if actor.region_id != scope.region_id:
         raise Forbidden("api_key: the key belongs to another region")
