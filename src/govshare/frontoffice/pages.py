@@ -37,13 +37,6 @@ PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": "
 SUBMISSIONS_PER_HOUR = 10
 
 
-def _region(session: Session) -> Any:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region
-
-
 def _common() -> dict[str, Any]:
     return {"life_events": LIFE_EVENTS, "target_groups": TARGET_GROUPS,
             "status_labels": calc.STATUS_LABELS, "channel_labels": CHANNEL_LABELS,
@@ -58,7 +51,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
               event: str = Query("", max_length=40), group: str = Query("", max_length=40),
               session: Session = Depends(get_session),
               _: Principal = Depends(allow(Action.public_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     services = queries.search_services(
         session=session, region_id=region.id, q=q or None,
         life_event=event if event in LIFE_EVENTS else None,
@@ -72,7 +65,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
 @router.get("/services/{service_code}")
 def service_page(request: Request, service_code: str, session: Session = Depends(get_session),
                  principal: Principal = Depends(allow(Action.public_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     svc = queries.get_service(session=session, region_id=region.id, code=service_code)
     owners = [(regions_queries.get_jurisdiction(session=session, jurisdiction_id=o.jurisdiction_id),
                o.priority) for o in queries.owners(session=session, service_id=svc.id)]
@@ -94,7 +87,7 @@ def here(request: Request, zip: str = Query("", max_length=10),
 
     The place is a ZIP code or a point; a click on the page's map (``here-map.js``) fills and
     submits the same coordinate form, so the page works the same without JavaScript."""
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     place, error = None, None
     try:
         located = None
@@ -120,7 +113,7 @@ def here(request: Request, zip: str = Query("", max_length=10),
 @router.get("/life-events/{life_event}")
 def journey_page(request: Request, life_event: str, session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.public_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     if life_event not in LIFE_EVENTS:
         raise NotFound("No such life event")
     journey = queries.journey(session=session, region_id=region.id, life_event=life_event)
@@ -162,7 +155,8 @@ def request_form(request: Request, service: str = Query("", max_length=64),
                  service_code: str = Query("", max_length=64),
                  session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.request_submit))) -> Response:
-    return _request_form(request, session, _region(session).id, service or service_code, {}, [])
+    region = regions_queries.require_current_region(session=session)
+    return _request_form(request, session, region.id, service or service_code, {}, [])
 
 
 async def _read_request_form(request: Request) -> tuple[dict[str, Any], dict[str, list[str]]]:
@@ -202,7 +196,7 @@ async def request_submit(request: Request, session: Session = Depends(get_sessio
 
 async def _handle_submit(request: Request, session: Session, actor: Principal, *, staff: bool
                          ) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     values, attrs = await _read_request_form(request)
     code = str(values.get("service_code", ""))
     form = {k: v for k, v in values.items() if not k.startswith("_")}
@@ -315,7 +309,7 @@ def staff_queue(request: Request, status: str = Query("", max_length=20),
                 show: str = Query("open", max_length=10),
                 session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.request_read))) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     flt = queries.QueueFilter(
         jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
         status=status if status in RequestStatus.__members__ else None,
@@ -338,7 +332,8 @@ def staff_intake(request: Request, service: str = Query("", max_length=64),
                  service_code: str = Query("", max_length=64),
                  session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.request_read))) -> Response:
-    return _request_form(request, session, _region(session).id, service or service_code, {}, [],
+    region = regions_queries.require_current_region(session=session)
+    return _request_form(request, session, region.id, service or service_code, {}, [],
                          staff=True)
 
 
@@ -351,7 +346,7 @@ async def staff_intake_submit(request: Request, session: Session = Depends(get_s
 
 def _case_page(request: Request, session: Session, actor: Principal, req: ServiceRequest,
                errors: list[dict[str, Any]], status_code: int = 200) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     svc = session.get(Service, req.service_id)
     members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
     suggestions = []

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFailed
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.security import new_token, token_digest
 from govshare.core.tenancy import Action, Principal, allows
@@ -31,13 +31,6 @@ DELIVERY_LABELS = {"pending": "Waiting", "in_flight": "Being delivered",
                    "missing": "Not queued"}
 
 
-def _region(session: Session) -> Any:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
-    return region
-
-
 def _names(session: Session, region_id: int) -> dict[int, str]:
     return {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
                                                                       region_id=region_id)}
@@ -49,7 +42,7 @@ def _names(session: Session, region_id: int) -> dict[int, str]:
 def _form_page(request: Request, session: Session, event: str, *, values: dict[str, str],
                chosen: set[int], consent: bool, errors: list[dict[str, Any]],
                status_code: int = 200) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     retention = request.app.state.settings.tellusonce_retention_days
     agencies = (tellusonce.available_subscriptions(session=session, region_id=region.id,
                                                    event=event) if event in EVENTS else [])
@@ -87,7 +80,7 @@ async def report_submit(request: Request, session: Session = Depends(get_session
     consent = form.get("consent") == "yes"
     token = str(form.get("form_token") or "")[:64]
     settings = request.app.state.settings
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     try:
         report = tellusonce.report_life_event(
             session=session, actor=actor, region_id=region.id, event=event, person=values,
@@ -125,7 +118,7 @@ async def report_submit(request: Request, session: Session = Depends(get_session
 def _staff_page(request: Request, session: Session, actor: Principal, *,
                 form: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None,
                 new_secret: tuple[str, str] | None = None, status_code: int = 200) -> Response:
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     names = _names(session, region.id)
     subs = tellusonce.list_subscriptions(session=session, actor=actor, region_id=region.id)
     manageable = [(jid, name) for jid, name in sorted(names.items(), key=lambda x: x[1])
@@ -166,7 +159,7 @@ def create_subscription(
 ) -> Response:
     form = {"jurisdiction_id": jurisdiction_id, "name": name, "purpose": purpose,
             "webhook_url": webhook_url, "event_types": event_types}
-    region = _region(session)
+    region = regions_queries.require_current_region(session=session)
     try:
         data = SubscriptionIn(jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
                               else 0, name=name, purpose=purpose, webhook_url=webhook_url,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
@@ -27,9 +27,7 @@ def locate_page(
     session: Session = Depends(get_session),
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
+    region = regions_queries.require_current_region(session=session)
     result, error = None, None
     try:
         if zip.strip():

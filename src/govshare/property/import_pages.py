@@ -96,9 +96,7 @@ def _report_path(request: Request, actor: Principal, token: str) -> tuple[Path, 
 
 
 def _manageable(session: Session, actor: Principal) -> list[Any]:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
+    region = regions_queries.require_current_region(session=session)
     return [j for j in regions_queries.list_jurisdictions(session=session, region_id=region.id)
             if allows(actor, Action.property_manage, j.id)]
 
@@ -179,9 +177,7 @@ def import_report(request: Request, token: str = Query(..., max_length=64),
 
 def _export(request: Request, session: Session, actor: Principal, fmt: str,
             jurisdiction_id: str) -> Response:
-    region = regions_queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
+    region = regions_queries.require_current_region(session=session)
     if jurisdiction_id:
         if not jurisdiction_id.isdigit() or len(jurisdiction_id) > 9:
             raise BadRequest("jurisdiction_id must be a member's id")

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlalchemy.orm import Session
 
 from govshare.core import audit
-from govshare.core.errors import NotFound
 from govshare.core.http import MAX_ID, allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries, service
@@ -35,18 +34,14 @@ router = APIRouter(prefix="/api/v1", tags=["regions"])
 
 
 def region_id(session: Session) -> int:
-    region = queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet (run `govshare region create`)")
+    region = queries.require_current_region(session=session)
     return region.id
 
 
 @router.get("/region", response_model=RegionSummary, summary="The region and its members")
 def get_region(session: Session = Depends(get_session),
                _: Principal = Depends(allow(Action.public_read))) -> RegionSummary:
-    region = queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet")
+    region = queries.require_current_region(session=session)
     members = queries.list_jurisdictions(session=session, region_id=region.id)
     return RegionSummary(id=region.id, name=region.name, slug=region.slug,
                          members=[JurisdictionRead.model_validate(j) for j in members])

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import audit
-from govshare.core.errors import BadRequest, GovshareError, NotFound
+from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import STAFF_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
@@ -27,10 +27,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _region(session: Session) -> Any:
-    region = queries.current_region(session=session)
-    if region is None:
-        raise NotFound("No region has been set up yet. Run `govshare demo` or "
-                       "`govshare region create`.")
+    region = queries.require_current_region(session=session)
     return region
 
 
@@ -85,6 +82,7 @@ def login(
         result = service.authenticate(
             session=session, email=email, password=password, client=client,
             session_hours=settings.session_hours, max_failures=settings.login_max_failures,
+            max_failures_per_client=settings.login_max_failures_per_address,
             window_minutes=settings.login_window_minutes)
     except BadRequest as exc:
         session.commit()  # keep the failed-attempt count

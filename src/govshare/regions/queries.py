@@ -20,7 +20,8 @@ def require_current_region(*, session: Session) -> Region:
     """The region this installation serves; NotFound (404) when none has been set up yet."""
     region = current_region(session=session)
     if region is None:
-        raise NotFound("No region has been set up yet")
+        raise NotFound("No region has been set up yet. Run `govshare demo` or "
+                       "`govshare region create`.")
     return region
 
 
