@@ -171,6 +171,23 @@ def test_failed_sign_ins_are_rate_limited(session: Session) -> None:
     assert _login(session, "admin@demo.govshare.org", "demo-password-2026", "10.9.9.9").token
 
 
+def test_one_address_shares_a_higher_limit_so_an_office_behind_nat_is_not_locked_out(
+        session: Session) -> None:
+    office = "203.0.113.7"
+    for _ in range(3):  # one colleague locks out their own account ...
+        with pytest.raises(BadRequest):
+            _login(session, "analyst@demo.govshare.org", "typo", office)
+    with pytest.raises(RateLimited):
+        _login(session, "analyst@demo.govshare.org", "demo-password-2026", office)
+    # ... the others at the same address still sign in
+    assert _login(session, "admin@demo.govshare.org", "demo-password-2026", office).token
+    for i in range(27):  # but one address spraying guesses across accounts is stopped
+        with pytest.raises((BadRequest, RateLimited)):
+            _login(session, f"nobody{i}@example.org", "guess", office)
+    with pytest.raises(RateLimited):  # 30 failures (10 x 3) from the address in the window
+        _login(session, "seattle.admin@demo.govshare.org", "demo-password-2026", office)
+
+
 def test_unknown_account_and_deactivated_account_cannot_sign_in(session: Session,
                                                                 system: Principal) -> None:
     with pytest.raises(BadRequest):

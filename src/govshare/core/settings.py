@@ -82,8 +82,15 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         5,
         ge=1,
-        description="Failed logins allowed per account and per client address within "
-        "login_window_minutes before further attempts get 429.",
+        description="Failed logins allowed per account within login_window_minutes before "
+        "further attempts on it get 429.",
+    )
+    login_max_failures_per_address: int = Field(
+        50,
+        ge=1,
+        description="Failed logins allowed per client address (across accounts) within "
+        "login_window_minutes before further attempts from it get 429. Higher than the "
+        "per-account limit: a whole office behind one NAT address shares it.",
     )
     login_window_minutes: int = Field(
         15, ge=1, description="Window, in minutes, over which failed logins are counted."

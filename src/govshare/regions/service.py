@@ -254,15 +254,20 @@ def authenticate(
     session_hours: float,
     max_failures: int,
     window_minutes: int,
+    max_failures_per_client: int | None = None,
 ) -> LoginResult:
     """Check the password and open a session. Failed attempts are counted per account and per
-    client address; past ``max_failures`` in the window every attempt gets 429 (even a right
-    password), so guessing is throttled regardless of which accounts exist."""
+    client address; past the limit in the window every attempt gets 429 (even a right
+    password), so guessing is throttled regardless of which accounts exist. The address has
+    its own, higher limit (``max_failures_per_client``, default ``10 x max_failures``): a
+    whole office behind one NAT address shares it, and one colleague's typos must not lock
+    out the rest, while a single address still cannot spray guesses across accounts."""
     email = email.strip().lower()
     window = timedelta(minutes=window_minutes)
-    keys = [("login-account", email), ("login-client", client)]
-    for bucket, key in keys:
-        if ratelimit.hits(session, bucket, key, window) >= max_failures:
+    per_client = max_failures_per_client or 10 * max_failures
+    keys = [("login-account", email, max_failures), ("login-client", client, per_client)]
+    for bucket, key, limit in keys:
+        if ratelimit.hits(session, bucket, key, window) >= limit:
             raise RateLimited(
                 f"Too many failed sign-in attempts. Try again in {window_minutes} minutes.",
                 retry_after=window_minutes * 60,
@@ -270,7 +275,7 @@ def authenticate(
     user = queries.user_by_email(session=session, email=email)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
-        for bucket, key in keys:
+        for bucket, key, _limit in keys:
             ratelimit.hit(session, bucket, key)
         raise BadRequest("The e-mail address or password is not right.")
     ratelimit.clear(session, "login-account", email)
