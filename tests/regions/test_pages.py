@@ -126,6 +126,11 @@ def test_audit_page_filters(client: TestClient) -> None:
     r = client.get("/admin/audit", params={"entity": "user"})
     assert r.status_code == 200
     assert "user.create" in r.text and "jurisdiction.create" not in r.text.split("<tbody>")[1]
+    # Each change is one collapsed list of the fields that changed, before and after.
+    change = r.text.split('<details class="gs-audit-change">')[1].split("</details>")[0]
+    summary = change.split("<summary>")[1].split("</summary>")[0]
+    assert "fields: email" in summary  # a new user: every field is new, none was before
+    assert '<th scope="row">email</th><td><span class="gs-json">—</span></td>' in change
     login(client, "seattle.admin@demo.govshare.org")
     assert client.get("/admin/audit").status_code == 403
 
