@@ -186,3 +186,36 @@ def test_concurrent_misses_compute_once(app: Any, monkeypatch: pytest.MonkeyPatc
     answers = asyncio.run(scenario())
     assert [r.status_code for r in answers] == [200] * 5
     assert len({r.content for r in answers}) == 1 and len(computed) == 1
+
+
+def test_callers_with_credentials_bypass_the_front_cache(client: TestClient, key: str  # noqa: F811
+                                                         ) -> None:
+    """A cached answer is never a way around the key check: a bad key is refused (the spec's
+    403) even when the anonymous answer is cached; a good key gets the same answer."""
+    anonymous = client.get(LIST)
+    assert client.get(LIST).content == anonymous.content  # cached now
+    bad = client.get(LIST, headers={"Authorization": "Bearer gsk_nope_nope"})
+    assert bad.status_code == 403 and "unknown or has been revoked" in bad.text
+    good = client.get(LIST, headers={"X-API-Key": key})
+    assert good.status_code == 200 and good.content == anonymous.content
+    assert good.headers["etag"] == anonymous.headers["etag"]
+
+
+def test_answers_that_move_with_the_clock_age_out(client: TestClient,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default window ends "now": such answers are kept at most a minute."""
+    from govshare.core import changes
+
+    cache = client.app.state.open311_cache  # type: ignore[attr-defined]
+    client.get(LIST)
+    client.get(f"{O311}/services.json")
+    hits = cache.hits
+    client.get(LIST)
+    client.get(f"{O311}/services.json")
+    assert cache.hits == hits + 2
+    later = time.monotonic() + 61
+    monkeypatch.setattr(changes.time, "monotonic", lambda: later)
+    misses = cache.misses
+    client.get(LIST)  # recomputed
+    client.get(f"{O311}/services.json")  # still a hit: the service list has no window
+    assert cache.misses > misses and cache.hits == hits + 3

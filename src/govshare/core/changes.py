@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import math
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from typing import Any, Protocol
 from sqlalchemy import BigInteger, String, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from govshare.core.db import Base
 
@@ -156,11 +159,23 @@ class Cached:
     body: bytes
     media_type: str
     etag: str
+    fresh_until: float = math.inf  # time.monotonic(); for answers that move with the clock
 
 
 def etag_for(body: bytes) -> str:
     """A strong validator: equal bodies, equal tags, whatever the counter did meanwhile."""
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cache_key(scope: Scope) -> tuple[str, str, str, bytes]:
+    """What a public read depends on besides the data: scheme, host, path and query as sent
+    (the host appears in discovery's URLs). The handler and :class:`CachedReads` share it."""
+    host = ""
+    for name, value in scope.get("headers", ()):
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    return (scope.get("scheme", "http"), host, scope["path"], scope.get("query_string", b""))
 
 
 class ResponseCache:
@@ -180,15 +195,18 @@ class ResponseCache:
     def get(self, key: Any, version: int) -> Cached | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is None or entry.version != version:
+            if entry is None or entry.version != version \
+                    or entry.fresh_until < time.monotonic():
                 self.misses += 1
                 return None
             self._entries.move_to_end(key)
             self.hits += 1
             return entry
 
-    def put(self, key: Any, version: int, body: bytes, media_type: str) -> Cached:
-        entry = Cached(version=version, body=body, media_type=media_type, etag=etag_for(body))
+    def put(self, key: Any, version: int, body: bytes, media_type: str,
+            max_age: float | None = None) -> Cached:
+        entry = Cached(version=version, body=body, media_type=media_type, etag=etag_for(body),
+                       fresh_until=time.monotonic() + max_age if max_age else math.inf)
         if len(body) > self.max_bytes // 8:  # one answer never pushes out most of the rest
             return entry
         with self._lock:
@@ -204,3 +222,71 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+
+CACHE_CONTROL = b"no-cache"  # anyone may store it, but must revalidate (ETag) before reuse
+VERSION_STATE = "change_version"  # the counter value CachedReads read, for the handler
+
+
+def response_headers(entry: Cached, *, with_body: bool) -> list[tuple[bytes, bytes]]:
+    headers = [(b"etag", entry.etag.encode()), (b"cache-control", CACHE_CONTROL)]
+    if with_body:
+        headers += [(b"content-type", entry.media_type.encode("latin-1")),
+                    (b"content-length", str(len(entry.body)).encode())]
+    return headers
+
+
+class CachedReads:
+    """ASGI middleware: an anonymous GET under ``prefix`` whose answer is in ``cache`` under
+    the current counter value is sent from there, before routing and dependency resolution.
+
+    Only what the routes' own handler would answer the same way: GET, no credentials (an API
+    key or session is checked by the app, which refuses a bad one), and only if the policy
+    lets the public read (``public_allowed``, checked once). Everything else — misses
+    included — goes to the app, whose handler computes, keeps and answers (and receives the
+    counter value read here in ``scope["state"]``, so a miss reads it once).
+    """
+
+    def __init__(self, app: ASGIApp, *, prefix: str, topic: str, cache_state: str,
+                 public_allowed: bool, credential_headers: tuple[bytes, ...],
+                 session_cookie: str) -> None:
+        self.app = app
+        self.cache_state = cache_state  # the app.state attribute holding the ResponseCache
+        self.prefix = prefix
+        self.topic = topic
+        self.enabled = public_allowed
+        self.credential_headers = credential_headers
+        self.session_cookie = session_cookie.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (not self.enabled or scope["type"] != "http" or scope["method"] != "GET"
+                or not scope["path"].startswith(self.prefix)):
+            await self.app(scope, receive, send)
+            return
+        state: Any = getattr(scope.get("app"), "state", None)
+        cache: ResponseCache | None = getattr(state, self.cache_state, None)
+        if cache is None:
+            await self.app(scope, receive, send)
+            return
+        match = b""
+        for name, value in scope["headers"]:
+            if name in self.credential_headers or (
+                    name == b"cookie" and self.session_cookie in value):
+                await self.app(scope, receive, send)
+                return
+            if name == b"if-none-match":
+                match = value
+        version = await state.change_versions.read(self.topic)
+        entry = cache.get(cache_key(scope), version) if version is not None else None
+        if entry is None:
+            scope.setdefault("state", {})[VERSION_STATE] = version
+            await self.app(scope, receive, send)
+            return
+        if match and entry.etag.encode() in match:
+            await send({"type": "http.response.start", "status": 304,
+                        "headers": response_headers(entry, with_body=False)})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": response_headers(entry, with_body=True)})
+        await send({"type": "http.response.body", "body": entry.body})

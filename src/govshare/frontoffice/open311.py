@@ -55,7 +55,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import timedelta
 from typing import Any
@@ -70,7 +69,15 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from govshare.core import ratelimit
-from govshare.core.changes import OPEN311, Cached, ResponseCache, etag_for
+from govshare.core.changes import (
+    OPEN311,
+    VERSION_STATE,
+    Cached,
+    ResponseCache,
+    cache_key,
+    etag_for,
+    response_headers,
+)
 from govshare.core.db import utcnow
 from govshare.core.errors import (
     BadRequest,
@@ -188,8 +195,7 @@ def respond(response_format: str, root: str, document: Any, status: int = 200) -
     return Response(body, status_code=status, media_type=media)
 
 
-CACHE_CONTROL = "no-cache"  # anyone may store it, but must revalidate (ETag) before reuse
-TIME_BUCKET_S = 60  # a default window ("the last 90 days") moves: answers age out within this
+MAX_AGE_S = 60.0  # a default window ("the last 90 days") moves: answers age out within this
 
 
 async def cached_read(request: Request, compute: Callable[[Session], Response], *,
@@ -198,38 +204,42 @@ async def cached_read(request: Request, compute: Callable[[Session], Response], 
     unchanged, else compute it in a worker thread with its own session and keep it.
 
     Reads are public and the same for every client, so the cache is keyed by the URL alone
-    (scheme, host, path and query as sent). Every answer carries a strong ``ETag``; a client
-    sending it back in ``If-None-Match`` gets 304 with no body. Errors are never cached.
-    Reads whose default date window ends "now" also key on the current minute, so a request
-    that leaves the 90-day window leaves the answer within a minute even if nothing changes.
+    (``core.changes.cache_key``: scheme, host, path and query as sent); anonymous hits are
+    usually answered before routing, by ``core.changes.CachedReads``, and come here only
+    when they carry credentials. Every answer carries a strong ``ETag``; a client sending it
+    back in ``If-None-Match`` gets 304 with no body. Errors are never cached. Answers whose
+    default date window ends "now" are kept at most :data:`MAX_AGE_S`, so a request that
+    leaves the 90-day window leaves the answer within a minute even if nothing changes.
     """
     cache: ResponseCache | None = request.app.state.open311_cache
-    version = (await request.app.state.change_versions.read(OPEN311)
-               if cache is not None else None)
-    key: tuple[Any, ...] = (str(request.url),)
-    if moves_with_time:
-        key += (int(time.time() // TIME_BUCKET_S),)
+    version: int | None = None
+    if cache is not None:
+        version = request.scope.get("state", {}).get(VERSION_STATE)  # read by CachedReads
+        if version is None:
+            version = await request.app.state.change_versions.read(OPEN311)
+    key = cache_key(request.scope)
     entry = cache.get(key, version) if cache is not None and version is not None else None
     if entry is None and cache is not None and version is not None:
-        # One computation per (URL, counter value) at a time: after a change (or when the
-        # minute turns) every client polling this URL misses at once; the others wait for
+        # One computation per (URL, counter value) at a time: after a change (or when an
+        # answer ages out) every client polling this URL misses at once; the others wait for
         # the first instead of all querying and rendering the same answer.
         flight = cache.flights.get((key, version))
         if flight is not None:
             entry = await asyncio.shield(flight)
     if entry is None:
-        response, entry = await _compute(request, compute, cache, key, version)
+        response, entry = await _compute(request, compute, cache, key, version,
+                                         MAX_AGE_S if moves_with_time else None)
         if entry is None:
             return response
-    headers = {"ETag": entry.etag, "Cache-Control": CACHE_CONTROL}
-    if entry.etag in request.headers.get("if-none-match", ""):
-        return Response(status_code=304, headers=headers)
-    return Response(entry.body, media_type=entry.media_type, headers=headers)
+    with_body = entry.etag not in request.headers.get("if-none-match", "")
+    return Response(entry.body if with_body else b"", status_code=200 if with_body else 304,
+                    headers={k.decode(): v.decode("latin-1") for k, v in
+                             response_headers(entry, with_body=with_body)})
 
 
 async def _compute(request: Request, compute: Callable[[Session], Response],
-                   cache: ResponseCache | None, key: Any, version: int | None
-                   ) -> tuple[Response, Cached | None]:
+                   cache: ResponseCache | None, key: Any, version: int | None,
+                   max_age: float | None) -> tuple[Response, Cached | None]:
     """Compute an answer; keep it if it is a 200 and there is a counter value to keep it
     under. Waiters on this computation get the kept entry, or ``None`` (then compute their
     own: an error, or no cache)."""
@@ -242,7 +252,7 @@ async def _compute(request: Request, compute: Callable[[Session], Response],
         if response.status_code == 200:
             body = bytes(response.body)
             media = response.media_type or ""
-            entry = (cache.put(key, version, body, media)
+            entry = (cache.put(key, version, body, media, max_age)
                      if cache is not None and version is not None else
                      Cached(version=-1, body=body, media_type=media, etag=etag_for(body)))
         return response, entry

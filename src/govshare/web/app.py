@@ -5,6 +5,9 @@ Nothing is built at import time, so tests and the CLI can make apps with their o
 
 from __future__ import annotations
 
+import gc
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -18,7 +21,13 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
-from govshare.core.changes import PgVersions, ResponseCache, SessionVersions
+from govshare.core.changes import (
+    OPEN311,
+    CachedReads,
+    PgVersions,
+    ResponseCache,
+    SessionVersions,
+)
 from govshare.core.db import make_engine, make_session_factory
 from govshare.core.errors import NotAuthenticated, NotReady
 from govshare.core.http import (
@@ -29,7 +38,7 @@ from govshare.core.http import (
     install_error_handlers,
     install_middleware,
 )
-from govshare.core.settings import Settings
+from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
 from govshare.frontoffice import open311 as frontoffice_open311
 from govshare.frontoffice import pages as frontoffice_pages
@@ -113,10 +122,24 @@ def page_context(request: Request) -> dict[str, Any]:
     }
 
 
+@asynccontextmanager
+async def freeze_startup_objects(app: FastAPI) -> AsyncIterator[None]:
+    """In production, once the app is built: move every object alive now (modules, routes,
+    metadata, templates: ~160,000) out of the cyclic garbage collector's reach with
+    ``gc.freeze()``. Each full collection walked them all, ~80 ms during which the process
+    answered nothing: the slowest 1% of requests under load (bench/bench_open311.py). They
+    live as long as the process anyway; reference counting still frees what they drop."""
+    if app.state.settings.env is Environment.production:
+        gc.collect()
+        gc.freeze()
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings.log_level, json_logs=settings.log_json)
     app = FastAPI(
+        lifespan=freeze_startup_objects,
         title="govshare",
         version=govshare.__version__,
         description="Shared services for a region's governments: regions and jurisdictions, "
@@ -148,6 +171,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.templates = templates
 
     install_error_handlers(app)
+    # Inside the envelope (added last, so outermost): hits still get headers and a log line.
+    app.add_middleware(CachedReads, prefix=frontoffice_open311.PREFIX + "/", topic=OPEN311,
+                       cache_state="open311_cache",
+                       public_allowed=allows(ANONYMOUS, Action.public_read),
+                       credential_headers=(b"authorization", b"x-api-key"),
+                       session_cookie=SESSION_COOKIE)
     install_middleware(app, secure_cookies=settings.secure_cookies)
 
     static_dir = PACKAGE_DIR / "web" / "static"
