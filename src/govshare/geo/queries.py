@@ -62,13 +62,12 @@ _lock = threading.Lock()
 
 
 def _version(session: Session, region_id: int) -> tuple[str, list[int]]:
-    member_ids = [j.id for j in regions_queries.list_jurisdictions(session=session,
-                                                                   region_id=region_id)]
+    """The members' boundary checksums, read on every locate: one plain-column query."""
     rows = session.execute(
         select(Boundary.jurisdiction_id, Boundary.checksum)
-        .where(Boundary.jurisdiction_id.in_(member_ids))
+        .where(Boundary.jurisdiction_id.in_(regions_queries.member_ids_query(region_id)))
         .order_by(Boundary.jurisdiction_id)
-    ).all() if member_ids else []
+    ).all()
     digest = hashlib.sha256(repr([(r[0], r[1]) for r in rows]).encode()).hexdigest()
     return digest, [r[0] for r in rows]
 

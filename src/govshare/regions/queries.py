@@ -3,7 +3,7 @@ private, and filters to what that principal may see."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
@@ -27,6 +27,12 @@ def require_current_region(*, session: Session) -> Region:
 
 def region_by_name(*, session: Session, name: str) -> Region | None:
     return session.scalars(select(Region).where(Region.name == name)).first()
+
+
+def member_ids_query(region_id: int) -> Select[tuple[int]]:
+    """The ids of a region's members, as a subquery for other domains' ``IN`` filters (they
+    may not name this domain's models)."""
+    return select(Jurisdiction.id).where(Jurisdiction.region_id == region_id)
 
 
 def list_jurisdictions(*, session: Session, region_id: int) -> list[Jurisdiction]:
