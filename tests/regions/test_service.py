@@ -213,7 +213,16 @@ def test_api_key_shown_once_hashed_revocable(session: Session, system: Principal
     assert stored is not None and plaintext not in (stored.key_hash, stored.prefix)
     p = service.principal_for_api_key(session=session, plaintext=plaintext)
     assert p is not None and p.kind == "apikey" and p.jurisdiction_id == ids["city"]
-    assert stored.last_used_at is not None
+    first_use = stored.last_used_at
+    assert first_use is not None
+    # Last use is kept to the minute: a second call at once writes nothing ...
+    assert service.principal_for_api_key(session=session, plaintext=plaintext) is not None
+    assert stored.last_used_at == first_use
+    # ... one a minute later does.
+    stored.last_used_at = first_use - timedelta(minutes=1, seconds=1)
+    session.flush()
+    assert service.principal_for_api_key(session=session, plaintext=plaintext) is not None
+    assert stored.last_used_at > first_use
     assert service.principal_for_api_key(session=session, plaintext=plaintext[:-1] + "x") is None
     service.revoke_api_key(session=session, actor=system, apikey_id=key.id)
     assert service.principal_for_api_key(session=session, plaintext=plaintext) is None

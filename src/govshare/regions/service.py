@@ -357,8 +357,12 @@ def find_api_key(*, session: Session, prefix: str) -> ApiKey:
     return key
 
 
+LAST_USE_RESOLUTION = timedelta(minutes=1)  # the keys page shows last use to the minute
+
+
 def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | None:
-    """The system behind an API key, or ``None`` if unknown or revoked. Records last use."""
+    """The system behind an API key, or ``None`` if unknown or revoked. Records last use (to
+    the minute)."""
     m = re.fullmatch(rf"{KEY_PREFIX}([A-Za-z0-9]{{8}})_[A-Za-z0-9_\-]{{20,}}", plaintext.strip())
     if not m:
         return None
@@ -367,7 +371,11 @@ def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | No
         return None
     if not signatures_match(key.key_hash, token_digest(plaintext.strip())):
         return None
-    key.last_used_at = utcnow()
-    session.flush()
+    now = utcnow()
+    if key.last_used_at is None or now - key.last_used_at >= LAST_USE_RESOLUTION:
+        # Written at most once a minute: a busy client's every call would otherwise update
+        # (and lock, until its transaction ends) the key's row, serialising its requests.
+        key.last_used_at = now
+        session.flush()
     return Principal(kind="apikey", role=Role(key.role), region_id=key.region_id,
                      jurisdiction_id=key.jurisdiction_id, apikey_id=key.id, name=key.name)
