@@ -649,9 +649,9 @@ def markdown(r: dict[str, Any]) -> str:
         f"{setup['wrk_connections']} connections, {setup['duration_s']} s per run after a "
         "2 s warm-up. Script: `bench/bench_open311.py`.",
         "",
-        "| run | requests/s | p50 ms | p99 ms | non-2xx | ratio to bare | CPU ms/request "
-        "(app + PostgreSQL) | CPU ratio to bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | requests/s | p50 ms | p99 ms | non-2xx | socket errors | ratio to bare | "
+        "CPU ms/request (app + PostgreSQL) | CPU ratio to bare |",
+        "|---|---:|---:|---:|---:|---|---:|---:|---:|",
     ]
     for name, label in what.items():
         x = runs[name]
@@ -659,7 +659,8 @@ def markdown(r: dict[str, Any]) -> str:
         cpu = x.get("cpu_ms_per_request", {})
         cpu_ratio = "1" if name == "bare" else f"{x.get('cpu_ratio_to_bare', 0):.3f}"
         lines.append(f"| {label} | {x['rps']:,.0f} | {x['p50_ms']:.2f} | {x['p99_ms']:.2f} | "
-                     f"{x['non_2xx']} | {ratio} | {cpu.get('app', 0):.2f} + "
+                     f"{x['non_2xx']} | {x.get('socket_errors') or 'none'} | {ratio} | "
+                     f"{cpu.get('app', 0):.2f} + "
                      f"{cpu.get('postgres', 0):.2f} | {cpu_ratio} |")
     goal = r["goal"]
     lines += [
