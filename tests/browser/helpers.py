@@ -64,6 +64,15 @@ def describe_violations(violations: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def assert_accessible(page: Any, name: str) -> None:
+    """The checks every page state gets: one top-level heading, a screenshot to look at, and
+    no axe-core violations (listed in the failure message)."""
+    assert page.locator("h1").count() == 1, "one top-level heading per page"
+    screenshot(page, name)
+    violations = axe_violations(page)
+    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
+
+
 def screenshot(page: Any, name: str) -> Path:
     """Full-page PNG under test-artifacts/screenshots/ (gitignored), for people to look at."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -12,8 +12,7 @@ import pytest
 
 from tests.browser.helpers import (
     PHONE,
-    axe_violations,
-    describe_violations,
+    assert_accessible,
     horizontal_overflow,
     screenshot,
 )
@@ -23,16 +22,10 @@ pytestmark = pytest.mark.browser
 NewPage = Callable[..., Any]
 
 
-def _axe_clean(page: Any, name: str) -> None:
-    screenshot(page, name)
-    violations = axe_violations(page)
-    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
-
-
 def test_life_event_journey_across_levels(new_page: NewPage) -> None:
     page = new_page(bypass_csp=True)
     page.goto("/services")
-    _axe_clean(page, "fo-catalogue")
+    assert_accessible(page, "fo-catalogue")
     with page.expect_navigation():
         page.get_by_role("link", name="Having a baby").first.click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Having a baby")
@@ -43,11 +36,11 @@ def test_life_event_journey_across_levels(new_page: NewPage) -> None:
                    "Seattle Public Schools"):
         assert member in text, member
     assert "sample content" in text.lower()
-    _axe_clean(page, "fo-journey")
+    assert_accessible(page, "fo-journey")
     with page.expect_navigation():
         page.get_by_role("link", name="Order a birth certificate").click()
     assert "Vital records" in page.locator("main").inner_text()
-    _axe_clean(page, "fo-service")
+    assert_accessible(page, "fo-service")
 
 
 def test_what_applies_at_a_zip_code(new_page: NewPage) -> None:
@@ -59,14 +52,14 @@ def test_what_applies_at_a_zip_code(new_page: NewPage) -> None:
     main = page.locator("main").inner_text()
     assert "Port of Seattle" in main and "Report aircraft or harbour noise" in main
     assert "Having a baby" in main
-    _axe_clean(page, "fo-here")
+    assert_accessible(page, "fo-here")
 
 
 def test_report_a_problem_then_follow_it_and_staff_pick_it_up(new_page: NewPage,
                                                               admin_state: Any) -> None:
     page = new_page(bypass_csp=True)
     page.goto("/requests/new?service=pothole")
-    _axe_clean(page, "fo-request-form")
+    assert_accessible(page, "fo-request-form")
     page.get_by_label("How big is it?").select_option("large")
     page.get_by_label("Street address or nearest landmark").fill("4th Ave and Cherry St")
     page.get_by_label("ZIP code").fill("98104")
@@ -79,21 +72,21 @@ def test_report_a_problem_then_follow_it_and_staff_pick_it_up(new_page: NewPage,
     assert match, heading
     public_id = match.group(1)
     assert "City of Seattle" in page.locator("main").inner_text()
-    _axe_clean(page, "fo-request-done")
+    assert_accessible(page, "fo-request-done")
 
     with page.expect_navigation():
         page.get_by_role("link", name=f"Follow request {public_id}").click()
     main = page.locator("main").inner_text()
     assert "Received" in main and "resident@example.org" not in page.content()
-    _axe_clean(page, "fo-track")
+    assert_accessible(page, "fo-track")
 
     staff = new_page(bypass_csp=True, storage_state=admin_state)
     staff.goto("/staff/requests")
-    _axe_clean(staff, "fo-queue")
+    assert_accessible(staff, "fo-queue")
     with staff.expect_navigation():
         staff.get_by_role("link", name=public_id).click()
     assert "resident@example.org" in staff.locator("main").inner_text()  # staff see contact
-    _axe_clean(staff, "fo-case")
+    assert_accessible(staff, "fo-case")
     staff.get_by_label("New status").select_option("acknowledged")
     staff.get_by_label("Note", exact=True).fill("Crew scheduled for Tuesday")
     with staff.expect_navigation():
@@ -147,7 +140,7 @@ def test_a_map_click_on_here_shows_who_serves_that_point(new_page: NewPage) -> N
     checked = new_page(bypass_csp=True)  # axe is injected inline, which the CSP forbids
     checked.goto(page.url)
     _wait_for_here_map(checked)
-    _axe_clean(checked, "fo-here-map-click")
+    assert_accessible(checked, "fo-here-map-click")
 
 
 def test_here_works_without_javascript_and_hides_the_map(new_page: NewPage) -> None:

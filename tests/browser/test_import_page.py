@@ -13,10 +13,8 @@ import pytest
 
 from tests.browser.helpers import (
     PHONE,
-    axe_violations,
-    describe_violations,
+    assert_accessible,
     horizontal_overflow,
-    screenshot,
 )
 
 pytestmark = pytest.mark.browser
@@ -38,18 +36,11 @@ def _upload(page: Any, path: Path, *, dry_run: bool = False) -> Any:
     return nav.value
 
 
-def _check(page: Any, name: str) -> None:
-    assert page.locator("h1").count() == 1
-    screenshot(page, name)
-    violations = axe_violations(page)
-    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
-
-
 def test_import_page_states_are_accessible(new_page: NewPage, admin_state: Any,
                                            tmp_path: Path) -> None:
     page = new_page(storage_state=admin_state, bypass_csp=True)
     assert page.goto("/property/import").status == 200
-    _check(page, "property-import")
+    assert_accessible(page, "property-import")
 
     bad = tmp_path / "bad.csv"
     bad.write_text(BAD)
@@ -58,7 +49,7 @@ def test_import_page_states_are_accessible(new_page: NewPage, admin_state: Any,
     table = page.get_by_role("table", name="Problems in the file")
     assert table.get_by_role("row").count() == 4  # header + 3 problems
     assert "duplicate asset id" in table.inner_text()
-    _check(page, "property-import-refused")
+    assert_accessible(page, "property-import-refused")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download all 3 problems as CSV").click()
     report = Path(download.value.path()).read_text()
@@ -70,7 +61,7 @@ def test_import_page_states_are_accessible(new_page: NewPage, admin_state: Any,
     assert "would be added" in page.get_by_role("status").inner_text()
     assert _upload(page, good).status == 200
     assert "1 added" in page.get_by_role("status").inner_text()
-    _check(page, "property-import-done")
+    assert_accessible(page, "property-import-done")
 
 
 def test_import_page_fits_a_phone_under_the_csp(new_page: NewPage, admin_state: Any) -> None:

@@ -26,8 +26,7 @@ from govshare.property.schemas import AssetIn
 from govshare.regions import queries as regions_queries
 from tests.browser.helpers import (
     PHONE,
-    axe_violations,
-    describe_violations,
+    assert_accessible,
     horizontal_overflow,
     screenshot,
 )
@@ -92,13 +91,6 @@ def _map_ready(page: Any) -> Any:
     return el
 
 
-def _axe_clean(page: Any, name: str) -> None:
-    assert page.locator("h1").count() == 1, "one top-level heading per page"
-    screenshot(page, name)
-    violations = axe_violations(page)
-    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
-
-
 def _fill_proposal(page: Any, proposed_use: str) -> None:
     page.get_by_label("Proposed use").fill(proposed_use)
     page.get_by_label("Describe your proposal").fill(
@@ -137,7 +129,7 @@ def test_public_map_draws_a_marker_per_listed_asset(new_page: NewPage, seeded: S
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert name in popup.inner_text() and "Surplus" in popup.inner_text()
-    _axe_clean(page, "public-window")
+    assert_accessible(page, "public-window")
 
     # The toggle lists what is in use, to challenge it; the search narrows the list and map.
     with page.expect_navigation():
@@ -150,7 +142,7 @@ def test_public_map_draws_a_marker_per_listed_asset(new_page: NewPage, seeded: S
     el = _map_ready(page)
     assert el.get_attribute("data-markers") == "1"
     assert page.get_by_role("table").get_by_role("link").count() == 1
-    _axe_clean(page, "public-window-search")
+    assert_accessible(page, "public-window-search")
 
 
 def test_an_asset_page_shows_public_facts_and_a_proposal_goes_through(
@@ -172,7 +164,7 @@ def test_an_asset_page_shows_public_facts_and_a_proposal_goes_through(
     assert honeypot.count() == 1 and honeypot.input_value() == ""
     box = honeypot.bounding_box()
     assert box is None or box["width"] <= 1 or box["x"] < 0, "hidden from sighted people"
-    _axe_clean(page, "public-asset")
+    assert_accessible(page, "public-asset")
 
     # A form sent back with errors keeps what was typed and says why.
     _fill_proposal(page, "Tool library")
@@ -185,7 +177,7 @@ def test_an_asset_page_shows_public_facts_and_a_proposal_goes_through(
     assert nav.value.status == 422
     page.get_by_role("alert").wait_for()
     assert page.get_by_label("Proposed use").input_value() == "Tool library"
-    _axe_clean(page, "public-asset-errors")
+    assert_accessible(page, "public-asset-errors")
 
     page.get_by_label("E-mail address").fill("bea.browser@example.org")
     with page.expect_navigation() as nav:
@@ -196,7 +188,7 @@ def test_an_asset_page_shows_public_facts_and_a_proposal_goes_through(
     ref = page.locator("#reference").inner_text()
     assert ref.startswith("P-")
     assert "bea.browser@example.org" not in page.content()
-    _axe_clean(page, "public-confirmation")
+    assert_accessible(page, "public-confirmation")
 
     with page.expect_navigation():
         page.get_by_role("link", name="the asset's page").click()
@@ -227,9 +219,9 @@ def test_staff_answer_a_challenge_and_the_answer_is_public(
     with staff.expect_navigation():
         staff.get_by_role("link", name=ref).click()
     assert "cal@example.org" in staff.content()
-    _axe_clean(staff, "proposal-detail")
+    assert_accessible(staff, "proposal-detail")
     staff.goto("/property/proposals")
-    _axe_clean(staff, "proposals-queue")
+    assert_accessible(staff, "proposals-queue")
     with staff.expect_navigation():
         staff.get_by_role("link", name=ref).click()
     staff.locator("label", has_text="Under review").click()  # USWDS styles the label

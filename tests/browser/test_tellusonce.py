@@ -14,8 +14,7 @@ import pytest
 
 from tests.browser.helpers import (
     PHONE,
-    axe_violations,
-    describe_violations,
+    assert_accessible,
     horizontal_overflow,
     screenshot,
 )
@@ -23,13 +22,6 @@ from tests.browser.helpers import (
 pytestmark = pytest.mark.browser
 
 NewPage = Callable[..., Any]
-
-
-def _axe_clean(page: Any, name: str) -> None:
-    assert page.locator("h1").count() == 1
-    screenshot(page, name)
-    violations = axe_violations(page)
-    assert violations == [], f"axe-core on {page.url}:\n{describe_violations(violations)}"
 
 
 def _fill_move(page: Any) -> None:
@@ -46,13 +38,13 @@ def test_a_resident_reports_a_move_once(new_page: NewPage, javascript: bool) -> 
     page = new_page(bypass_csp=True, javascript=javascript)
     page.goto("/tell-us-once")
     if javascript:
-        _axe_clean(page, "tellusonce-start")
+        assert_accessible(page, "tellusonce-start")
     page.locator("label[for=event-change_of_address]").click()
     with page.expect_navigation():
         page.get_by_role("button", name="Continue").click()
     assert page.get_by_role("heading", level=2, name="Change of address").is_visible()
     if javascript:
-        _axe_clean(page, "tellusonce-form")
+        assert_accessible(page, "tellusonce-form")
 
     _fill_move(page)
     utilities = page.get_by_role("checkbox", name=re.compile("Utility billing"))
@@ -64,7 +56,7 @@ def test_a_resident_reports_a_move_once(new_page: NewPage, javascript: bool) -> 
     page.get_by_role("alert").wait_for()
     assert page.get_by_label("Your full name", exact=True).input_value() == "Bea Browser"
     if javascript:
-        _axe_clean(page, "tellusonce-form-errors")
+        assert_accessible(page, "tellusonce-form-errors")
 
     page.locator("label[for=consent]").click()
     with page.expect_navigation() as nav:
@@ -73,7 +65,7 @@ def test_a_resident_reports_a_move_once(new_page: NewPage, javascript: bool) -> 
     assert re.fullmatch(r"TU-[A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("#reference").inner_text())
     assert "City of Seattle: Utility billing" in page.locator("#told").inner_text()
     if javascript:
-        _axe_clean(page, "tellusonce-confirmation")
+        assert_accessible(page, "tellusonce-confirmation")
 
 
 def test_the_public_form_fits_a_phone_under_the_csp(new_page: NewPage) -> None:
@@ -87,7 +79,7 @@ def test_the_public_form_fits_a_phone_under_the_csp(new_page: NewPage) -> None:
 def test_staff_add_an_agency_and_see_deliveries(new_page: NewPage, admin_state: Any) -> None:
     page = new_page(storage_state=admin_state, bypass_csp=True)
     page.goto("/staff/tell-us-once")
-    _axe_clean(page, "tellusonce-staff")
+    assert_accessible(page, "tellusonce-staff")
     page.get_by_label("Member").select_option(label="King County")
     page.get_by_label("Agency or office").fill(f"Assessor {date.today().isoformat()}-"
                                                f"{page.evaluate('Date.now()')}")
@@ -99,7 +91,7 @@ def test_staff_add_an_agency_and_see_deliveries(new_page: NewPage, admin_state: 
         page.get_by_role("button", name="Add agency and make its secret").click()
     assert nav.value.status == 201
     assert page.locator("#new-secret").inner_text().startswith("whsec_")
-    _axe_clean(page, "tellusonce-staff-secret")
+    assert_accessible(page, "tellusonce-staff-secret")
 
     page.goto("/outbox")
-    _axe_clean(page, "outbox-status")
+    assert_accessible(page, "outbox-status")
