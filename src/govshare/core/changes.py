@@ -32,7 +32,7 @@ import math
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -188,7 +188,7 @@ class ResponseCache:
         self._bytes = 0
         self._lock = threading.Lock()
         # Computations in progress, by (key, counter value): used on the event loop only.
-        self.flights: dict[Any, asyncio.Future[Cached | None]] = {}
+        self._flights: dict[Any, asyncio.Future[Cached | None]] = {}
         self.hits = 0
         self.misses = 0
 
@@ -219,6 +219,25 @@ class ResponseCache:
                 _, dropped = self._entries.popitem(last=False)
                 self._bytes -= len(dropped.body)
         return entry
+
+    async def compute_once(self, key: Any, version: int,
+                           compute: Callable[[], Awaitable[Cached | None]]) -> Cached | None:
+        """Run ``compute`` (which keeps its answer with :meth:`put`) once per key and counter
+        value at a time. After a change every client polling a URL misses at once; those
+        arriving while the first computes wait for its entry instead of all querying and
+        rendering the same answer. If it kept nothing (an error), each computes its own."""
+        flight = self._flights.get((key, version))
+        if flight is not None:
+            entry = await asyncio.shield(flight)
+            return entry if entry is not None else await compute()
+        flight = self._flights[(key, version)] = asyncio.get_running_loop().create_future()
+        entry = None
+        try:
+            entry = await compute()
+            return entry
+        finally:
+            del self._flights[(key, version)]
+            flight.set_result(entry)
 
     def __len__(self) -> int:
         return len(self._entries)

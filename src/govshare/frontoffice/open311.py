@@ -53,7 +53,6 @@ Decisions, and why:
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
 from datetime import timedelta
@@ -218,48 +217,30 @@ async def cached_read(request: Request, compute: Callable[[Session], Response], 
         if version is None:
             version = await request.app.state.change_versions.read(OPEN311)
     key = cache_key(request.scope)
-    entry = cache.get(key, version) if cache is not None and version is not None else None
-    if entry is None and cache is not None and version is not None:
-        # One computation per (URL, counter value) at a time: after a change (or when an
-        # answer ages out) every client polling this URL misses at once; the others wait for
-        # the first instead of all querying and rendering the same answer.
-        flight = cache.flights.get((key, version))
-        if flight is not None:
-            entry = await asyncio.shield(flight)
+    computed: Response | None = None
+
+    async def compute_entry() -> Cached | None:
+        nonlocal computed
+        computed = await run_in_threadpool(_in_session, request, compute)
+        if computed.status_code != 200:
+            return None  # errors are answered, never kept
+        body, media = bytes(computed.body), computed.media_type or ""
+        if cache is None or version is None:
+            return Cached(version=-1, body=body, media_type=media, etag=etag_for(body))
+        return cache.put(key, version, body, media, MAX_AGE_S if moves_with_time else None)
+
+    if cache is None or version is None:
+        entry = await compute_entry()
+    else:
+        entry = cache.get(key, version) or await cache.compute_once(key, version,
+                                                                    compute_entry)
     if entry is None:
-        response, entry = await _compute(request, compute, cache, key, version,
-                                         MAX_AGE_S if moves_with_time else None)
-        if entry is None:
-            return response
+        assert computed is not None
+        return computed
     with_body = entry.etag not in request.headers.get("if-none-match", "")
     return Response(entry.body if with_body else b"", status_code=200 if with_body else 304,
                     headers={k.decode(): v.decode("latin-1") for k, v in
                              response_headers(entry, with_body=with_body)})
-
-
-async def _compute(request: Request, compute: Callable[[Session], Response],
-                   cache: ResponseCache | None, key: Any, version: int | None,
-                   max_age: float | None) -> tuple[Response, Cached | None]:
-    """Compute an answer; keep it if it is a 200 and there is a counter value to keep it
-    under. Waiters on this computation get the kept entry, or ``None`` (then compute their
-    own: an error, or no cache)."""
-    flight: asyncio.Future[Cached | None] | None = None
-    if cache is not None and version is not None:
-        flight = cache.flights[(key, version)] = asyncio.get_running_loop().create_future()
-    entry: Cached | None = None
-    try:
-        response = await run_in_threadpool(_in_session, request, compute)
-        if response.status_code == 200:
-            body = bytes(response.body)
-            media = response.media_type or ""
-            entry = (cache.put(key, version, body, media, max_age)
-                     if cache is not None and version is not None else
-                     Cached(version=-1, body=body, media_type=media, etag=etag_for(body)))
-        return response, entry
-    finally:
-        if flight is not None and cache is not None:
-            cache.flights.pop((key, version), None)
-            flight.set_result(entry)
 
 
 def _in_session(request: Request, compute: Callable[[Session], Response]) -> Response:
