@@ -12,6 +12,7 @@ from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.errors import RateLimited
 
 
 class RateEvent(Base):
@@ -34,6 +35,20 @@ def hits(session: Session, bucket: str, key: str, window: timedelta) -> int:
         )
         or 0
     )
+
+
+def check(session: Session, bucket: str, key: str, *, window: timedelta, limit: int,
+          message: str) -> None:
+    """Refuse (429, ``Retry-After`` the window) once ``key`` has ``limit`` events in it."""
+    if hits(session, bucket, key, window) >= limit:
+        raise RateLimited(message, retry_after=int(window.total_seconds()))
+
+
+def consume(session: Session, bucket: str, key: str, *, window: timedelta, limit: int,
+            message: str) -> None:
+    """:func:`check`, then count this attempt (the caller commits it)."""
+    check(session, bucket, key, window=window, limit=limit, message=message)
+    hit(session, bucket, key)
 
 
 def hit(session: Session, bucket: str, key: str) -> None:

@@ -376,10 +376,9 @@ POST_WINDOW = timedelta(minutes=1)
 
 def _limit_posts(session: Session, actor: Principal, per_minute: int) -> None:
     """Every attempt by a key counts (valid or not), committed before the request is read."""
-    if ratelimit.hits(session, "open311-post", actor.ref, POST_WINDOW) >= per_minute:
-        raise RateLimited(f"api_key: at most {per_minute} service requests a minute per key; "
-                          "try again in a minute", retry_after=60)
-    ratelimit.hit(session, "open311-post", actor.ref)
+    ratelimit.consume(session, "open311-post", actor.ref, window=POST_WINDOW, limit=per_minute,
+                      message=f"api_key: at most {per_minute} service requests a minute per "
+                      "key; try again in a minute")
     session.commit()
 
 

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
-from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
+from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.frontoffice import calc, queries, service
@@ -202,11 +202,9 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
     form = {k: v for k, v in values.items() if not k.startswith("_")}
     if not staff:
         client = request.client.host if request.client else "unknown"
-        if ratelimit.hits(session, "request-submit", client, timedelta(hours=1)) >= \
-                SUBMISSIONS_PER_HOUR:
-            raise RateLimited("Too many requests from your connection; try again in an hour.",
-                              retry_after=3600)
-        ratelimit.hit(session, "request-submit", client)
+        ratelimit.consume(session, "request-submit", client, window=timedelta(hours=1),
+                          limit=SUBMISSIONS_PER_HOUR, message="Too many requests from your "
+                          "connection; try again in an hour.")
         session.commit()
     try:
         media = _store_photo(request, values.get("_photo"))

@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit, crypto, ratelimit
 from govshare.core.db import utcnow
-from govshare.core.errors import Conflict, NotFound, RateLimited, ValidationFailed
+from govshare.core.errors import Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import (
     Action,
     Principal,
@@ -352,11 +352,10 @@ def idempotency_key(reference: str, subscription_id: int) -> str:
 
 
 def check_rate(*, session: Session, client: str) -> None:
-    window = timedelta(hours=1)
-    if ratelimit.hits(session, RATE_BUCKET, client, window) >= REPORTS_PER_HOUR:
-        raise RateLimited(f"{REPORTS_PER_HOUR} reports have been sent from your address in "
-                          "the last hour, which is as many as we take. Please try again later.",
-                          retry_after=int(window.total_seconds()))
+    ratelimit.check(session, RATE_BUCKET, client, window=timedelta(hours=1),
+                    limit=REPORTS_PER_HOUR,
+                    message=f"{REPORTS_PER_HOUR} reports have been sent from your address in "
+                    "the last hour, which is as many as we take. Please try again later.")
 
 
 def report_life_event(

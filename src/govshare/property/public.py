@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
-from govshare.core.errors import BadRequest, RateLimited
+from govshare.core.errors import BadRequest
 from govshare.core.tenancy import Principal
 from govshare.property import queries, service
 from govshare.property.models import AssetStatus, Proposal
@@ -143,13 +143,11 @@ def public_history(*, session: Session, proposal_id: int) -> list[dict[str, Any]
 
 
 def check_rate(*, session: Session, client: str) -> None:
-    used = ratelimit.hits(session, RATE_BUCKET, client, SUBMISSION_WINDOW)
-    if used >= SUBMISSIONS_PER_WINDOW:
-        minutes = int(SUBMISSION_WINDOW.total_seconds() // 60)
-        raise RateLimited(
-            f"{SUBMISSIONS_PER_WINDOW} submissions have been sent from your address in the "
-            f"last {minutes} minutes, which is as many as we take. Please try again later.",
-            retry_after=int(SUBMISSION_WINDOW.total_seconds()))
+    minutes = int(SUBMISSION_WINDOW.total_seconds() // 60)
+    ratelimit.check(
+        session, RATE_BUCKET, client, window=SUBMISSION_WINDOW, limit=SUBMISSIONS_PER_WINDOW,
+        message=f"{SUBMISSIONS_PER_WINDOW} submissions have been sent from your address in "
+        f"the last {minutes} minutes, which is as many as we take. Please try again later.")
 
 
 def submit(*, session: Session, actor: Principal, asset_id: int, data: ProposalIn,

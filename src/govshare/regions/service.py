@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit, ratelimit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
+from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound
 from govshare.core.http import MAX_ID
 from govshare.core.security import (
     DUMMY_HASH,
@@ -267,11 +267,9 @@ def authenticate(
     per_client = max_failures_per_client or 10 * max_failures
     keys = [("login-account", email, max_failures), ("login-client", client, per_client)]
     for bucket, key, limit in keys:
-        if ratelimit.hits(session, bucket, key, window) >= limit:
-            raise RateLimited(
-                f"Too many failed sign-in attempts. Try again in {window_minutes} minutes.",
-                retry_after=window_minutes * 60,
-            )
+        ratelimit.check(session, bucket, key, window=window, limit=limit,
+                        message="Too many failed sign-in attempts. Try again in "
+                        f"{window_minutes} minutes.")
     user = queries.user_by_email(session=session, email=email)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
