@@ -219,3 +219,42 @@ def test_answers_that_move_with_the_clock_age_out(client: TestClient,
     client.get(LIST)  # recomputed
     client.get(f"{O311}/services.json")  # still a hit: the service list has no window
     assert cache.misses > misses and cache.hits == hits + 3
+
+
+@pytest.mark.parametrize("public_allowed", [True, False])
+def test_front_cache_answers_only_what_the_policy_lets_the_public_read(
+        public_allowed: bool) -> None:
+    """CachedReads sends a kept answer before routing only if anonymous reads are allowed
+    (read from the policy when the app is built) and the caller sent no credentials."""
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from govshare.core.changes import CachedReads, ResponseCache
+
+    reached: list[str] = []
+
+    async def route(request: Any) -> PlainTextResponse:
+        reached.append(request.url.path)
+        return PlainTextResponse("from the app")
+
+    class Versions:
+        async def read(self, topic: str) -> int:
+            return 7
+
+    app = Starlette(routes=[Route("/open311/v2/requests.json", route)], middleware=[
+        Middleware(CachedReads, prefix="/open311/v2/", topic=OPEN311,
+                   cache_state="open311_cache", public_allowed=public_allowed)])
+    app.state.open311_cache = ResponseCache(1 << 20)
+    app.state.change_versions = Versions()
+    app.state.open311_cache.put(("http", "testserver", "/open311/v2/requests.json", b""), 7,
+                                b"[]", "application/json")
+    with TestClient(app) as c:
+        anonymous = c.get("/open311/v2/requests.json").text
+        keyed = c.get("/open311/v2/requests.json", headers={"X-API-Key": "gsk_x"}).text
+        c.cookies.set("govshare_session", "s")
+        cookie = c.get("/open311/v2/requests.json").text
+    assert anonymous == ("[]" if public_allowed else "from the app")
+    assert keyed == cookie == "from the app"
+    assert len(reached) == (2 if public_allowed else 3)

@@ -30,3 +30,15 @@ def test_production_freezes_startup_objects_out_of_the_collector(
     finally:
         gc.unfreeze()
         app.state.engine.dispose()
+
+
+def test_database_pool_size_setting_reaches_the_engine(settings: Settings, backend: str) -> None:
+    app = create_app(settings.model_copy(update={"database_pool_size": 3}))
+    try:
+        status = app.state.engine.pool.status()
+        if backend == "postgresql":
+            assert "Pool size: 3" in status and app.state.engine.pool.size() == 3
+        else:  # SQLite: one local file, SQLAlchemy's own pool for it; the setting is not used
+            assert "Pool size: 3" not in status
+    finally:
+        app.state.engine.dispose()

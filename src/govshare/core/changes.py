@@ -39,9 +39,11 @@ from typing import Any, Protocol
 from sqlalchemy import BigInteger, String, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from govshare.core.db import Base
+from govshare.core.http import sends_credentials
 
 log = logging.getLogger("govshare.changes")
 
@@ -267,15 +269,12 @@ class CachedReads:
     """
 
     def __init__(self, app: ASGIApp, *, prefix: str, topic: str, cache_state: str,
-                 public_allowed: bool, credential_headers: tuple[bytes, ...],
-                 session_cookie: str) -> None:
+                 public_allowed: bool) -> None:
         self.app = app
         self.cache_state = cache_state  # the app.state attribute holding the ResponseCache
         self.prefix = prefix
         self.topic = topic
         self.enabled = public_allowed
-        self.credential_headers = credential_headers
-        self.session_cookie = session_cookie.encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (not self.enabled or scope["type"] != "http" or scope["method"] != "GET"
@@ -287,21 +286,17 @@ class CachedReads:
         if cache is None:
             await self.app(scope, receive, send)
             return
-        match = b""
-        for name, value in scope["headers"]:
-            if name in self.credential_headers or (
-                    name == b"cookie" and self.session_cookie in value):
-                await self.app(scope, receive, send)
-                return
-            if name == b"if-none-match":
-                match = value
+        headers = Headers(scope=scope)
+        if sends_credentials(headers):
+            await self.app(scope, receive, send)
+            return
         version = await state.change_versions.read(self.topic)
         entry = cache.get(cache_key(scope), version) if version is not None else None
         if entry is None:
             scope.setdefault("state", {})[VERSION_STATE] = version
             await self.app(scope, receive, send)
             return
-        if match and entry.etag.encode() in match:
+        if entry.etag in headers.get("if-none-match", ""):
             await send({"type": "http.response.start", "status": 304,
                         "headers": response_headers(entry, with_body=False)})
             await send({"type": "http.response.body", "body": b""})

@@ -63,11 +63,12 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
-def sends_credentials(request: Request) -> bool:
-    """Whether the request carries anything that names someone: an API key or a session."""
-    h = request.headers
-    return ("authorization" in h or "x-api-key" in h
-            or SESSION_COOKIE in h.get("cookie", ""))
+def sends_credentials(headers: Headers) -> bool:
+    """Whether a request carries anything that names someone: an API key or a session. The
+    one definition: the policy dependency resolves such callers, and the Open311 read cache
+    in front of the app (``core.changes.CachedReads``) leaves them to it."""
+    return ("authorization" in headers or "x-api-key" in headers
+            or SESSION_COOKIE in headers.get("cookie", ""))
 
 
 def _resolve(request: Request) -> Principal:
@@ -86,7 +87,7 @@ async def get_principal(request: Request) -> Principal:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     if getattr(request.app.state, "resolve_principal", None) is None \
-            or not sends_credentials(request):
+            or not sends_credentials(request.headers):
         principal = ANONYMOUS
     else:
         principal = await run_in_threadpool(_resolve, request)

@@ -174,9 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Inside the envelope (added last, so outermost): hits still get headers and a log line.
     app.add_middleware(CachedReads, prefix=frontoffice_open311.PREFIX + "/", topic=OPEN311,
                        cache_state="open311_cache",
-                       public_allowed=allows(ANONYMOUS, Action.public_read),
-                       credential_headers=(b"authorization", b"x-api-key"),
-                       session_cookie=SESSION_COOKIE)
+                       public_allowed=allows(ANONYMOUS, Action.public_read))
     install_middleware(app, secure_cookies=settings.secure_cookies)
 
     static_dir = PACKAGE_DIR / "web" / "static"

@@ -22,8 +22,8 @@ depends_on = None
 TOPIC = "open311"
 TABLES = ("services", "service_owners", "service_requests", "request_updates",
           "jurisdictions", "regions")
-# Constants only: no value from outside reaches these statements.
-BUMP = ("INSERT INTO change_counters (name, version) VALUES ('open311', 1) "
+# Built from the constants above only: no value from outside reaches these statements.
+BUMP = (f"INSERT INTO change_counters (name, version) VALUES ('{TOPIC}', 1) "  # noqa: S608
         "ON CONFLICT (name) DO UPDATE SET version = change_counters.version + 1")
 
 
@@ -54,7 +54,7 @@ def upgrade() -> None:
     sa.Column('version', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('name', name=op.f('pk_change_counters'))
     )
-    op.execute("INSERT INTO change_counters (name, version) VALUES ('open311', 0)")
+    op.execute(f"INSERT INTO change_counters (name, version) VALUES ('{TOPIC}', 0)")  # noqa: S608
     for statement in _trigger_sql(op.get_bind().dialect.name):
         op.execute(statement)
 
