@@ -50,7 +50,7 @@ from govshare.core import migrate  # noqa: E402
 from govshare.core.db import make_engine  # noqa: E402
 from govshare.core.settings import Environment, Settings  # noqa: E402
 from govshare.core.tenancy import system_principal  # noqa: E402
-from govshare.property.imports import import_assets  # noqa: E402
+from govshare.property.import_export.importer import import_assets  # noqa: E402
 
 PG_ADMIN = os.environ.get("GOVSHARE_TEST_PG_URL",
                           "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -49,15 +49,15 @@ from govshare.frontoffice import queries as fo_queries
 from govshare.frontoffice import service as fo_service
 from govshare.frontoffice.models import Service
 from govshare.frontoffice.schemas import LIFE_EVENTS, RequestIn
-from govshare.frontoffice.tellusonce_models import AgencySubscription
-from govshare.property import public
 from govshare.property import service as property_service
 from govshare.property.models import Asset
+from govshare.property.public_window import service as public
 from govshare.property.schemas import ProposalIn
 from govshare.regions import service
 from govshare.regions.models import Region, User, UserSession
 from govshare.regions.schemas import ApiKeyCreate
 from govshare.regions.service import create_api_key
+from govshare.tellusonce.models import AgencySubscription
 from tests.conftest import csrf_from, login
 from tests.contract.routes import RouteInfo, offline_app, route_table
 from tests.factories.regions import api_key, principal

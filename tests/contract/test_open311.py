@@ -29,7 +29,7 @@ from govshare.core.db import utcnow
 from govshare.core.tenancy import ANONYMOUS, Role
 from govshare.frontoffice import service as fo_service
 from govshare.frontoffice.models import ServiceRequest
-from govshare.frontoffice.open311_format import ITEM
+from govshare.frontoffice.open311.format import ITEM
 from govshare.frontoffice.schemas import RequestAction, RequestIn
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service

@@ -165,7 +165,7 @@ def test_coalesced_counter_reads_never_answer_from_before_the_caller_arrived() -
 
 def test_concurrent_misses_compute_once(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """After a change every poller misses at once: one computes, the others wait for it."""
-    from govshare.frontoffice import open311
+    from govshare.frontoffice.open311 import api as open311
 
     real = open311._in_session
     computed: list[str] = []

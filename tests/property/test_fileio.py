@@ -12,9 +12,9 @@ import openpyxl
 import pytest
 from pydantic import ValidationError
 
-from govshare.property import fileio, presets
-from govshare.property.fileio import FileRefused, neutralise, open_table, unneutralise
-from govshare.property.presets import (
+from govshare.property.import_export import fileio, presets
+from govshare.property.import_export.fileio import FileRefused, neutralise, open_table, unneutralise
+from govshare.property.import_export.presets import (
     FRPP,
     GOVSHARE,
     NEW_DEFAULTS,

@@ -16,8 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from govshare.core.tenancy import Principal
-from govshare.property import imports
-from govshare.property.fileio import write_csv
+from govshare.property.import_export import exporter, importer
+from govshare.property.import_export.fileio import write_csv
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MANIFEST: list[dict[str, Any]] = json.loads((CORPUS / "MANIFEST.json").read_text())
@@ -43,14 +43,14 @@ def test_corpus_file(case: dict[str, Any], session: Session, ids: dict[str, int]
     kwargs = dict(session=session, actor=system, jurisdiction_id=ids[case["jurisdiction"]],
                   source=CORPUS / case["file"], preset=case["preset"])
     if case["ok"]:
-        result = imports.import_assets(**kwargs)  # type: ignore[arg-type]
+        result = importer.import_assets(**kwargs)  # type: ignore[arg-type]
         assert result.added == result.rows > 0
         after = counts(session)
         assert after[0] == before[0] + result.added
         assert after[2] == before[2] + 1  # one audit row for the whole import
         return
-    with pytest.raises(imports.ImportRefused) as info:
-        imports.import_assets(**kwargs)  # type: ignore[arg-type]
+    with pytest.raises(importer.ImportRefused) as info:
+        importer.import_assets(**kwargs)  # type: ignore[arg-type]
     got = list(info.value.report)
     for want in case["expect"]:
         assert any(e.row == want["row"] and e.column == want["column"]
@@ -63,7 +63,7 @@ def test_corpus_file(case: dict[str, Any], session: Session, ids: dict[str, int]
 
 def test_formula_injection_is_stored_as_text_and_neutralised_on_export(
         session: Session, ids: dict[str, int], system: Principal, tmp_path: Path) -> None:
-    imports.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
+    importer.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
                           source=CORPUS / "formula_injection.csv")
     names = dict(session.execute(sa.text(
         "SELECT asset_code, name FROM assets WHERE asset_code LIKE 'F-%'")).all())
@@ -72,14 +72,14 @@ def test_formula_injection_is_stored_as_text_and_neutralised_on_export(
     assert names["F-5"] == "=already escaped"  # the escaping apostrophe is taken off
     out = tmp_path / "export.csv"
     with out.open("wb") as fh:
-        imports.export_file(session=session, actor=system, jurisdiction_ids=[ids["city"]],
+        exporter.export_file(session=session, actor=system, jurisdiction_ids=[ids["city"]],
                             fmt="csv", out=fh)
     exported = {r["asset_code"]: r["name"] for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert exported["F-1"] == "'" + names["F-1"]
     assert exported["F-2"].startswith("'+") and exported["F-4"] == "'-2+3"
     assert all(not v.startswith(("=", "+", "-", "@")) for v in exported.values())
     # and the neutralised file imports back unchanged
-    result = imports.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
+    result = importer.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
                                    source=out)
     assert result.added == result.updated == 0
 
@@ -106,8 +106,8 @@ def test_a_file_larger_than_its_batches_streams_in_flat_memory(
     before = counts(session)
     tracemalloc.start()
     try:
-        with pytest.raises(imports.ImportRefused) as info:
-            imports.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
+        with pytest.raises(importer.ImportRefused) as info:
+            importer.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
                                   source=path)
         _, peak = tracemalloc.get_traced_memory()
     finally:

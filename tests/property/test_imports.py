@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from govshare.core.audit import AuditEvent
 from govshare.core.errors import Forbidden
 from govshare.core.tenancy import Principal, Role
-from govshare.property import imports
+from govshare.property.import_export import exporter, importer
 from govshare.property.models import Asset, AssetStatusChange
 from tests.factories.regions import principal
 
@@ -30,8 +30,8 @@ def csv_bytes(header: str, *lines: str) -> io.BytesIO:
 
 
 def run(session: Session, actor: Principal, jid: int, source: Any, **kw: Any
-        ) -> imports.ImportResult:
-    return imports.import_assets(session=session, actor=actor, jurisdiction_id=jid,
+        ) -> importer.ImportResult:
+    return importer.import_assets(session=session, actor=actor, jurisdiction_id=jid,
                                  source=source, **kw)
 
 
@@ -106,7 +106,7 @@ def test_reimporting_the_benchmarking_file_keeps_the_synthetic_figures(
 def test_export_then_import_changes_nothing(fmt: str, session: Session, ids: dict[str, int],
                                             system: Principal) -> None:
     out = io.BytesIO()
-    n = imports.export_file(session=session, actor=system, jurisdiction_ids=[ids["city"]],
+    n = exporter.export_file(session=session, actor=system, jurisdiction_ids=[ids["city"]],
                             fmt=fmt, out=out)
     assert n == 85
     before = {c: a.updated_at for c, a in assets_of(session, ids["city"]).items()}
@@ -147,7 +147,7 @@ def test_all_or_nothing(session: Session, ids: dict[str, int], system: Principal
     lines = [f"A-{i},Building {i},office,{i * 10}" for i in range(1, 40)]
     lines[30] = "A-31,Building 31,office,-5"
     before = (len(assets_of(session, ids["port"])), audit_count(session))
-    with pytest.raises(imports.ImportRefused) as info:
+    with pytest.raises(importer.ImportRefused) as info:
         run(session, system, ids["port"], csv_bytes("asset_code,name,use,gross_floor_area_ft2",
                                                     *lines))
     assert [(e.row, e.column) for e in info.value.report] == [(32, "gross_floor_area_ft2")]
@@ -189,7 +189,7 @@ def test_new_assets_take_the_files_status_with_history(session: Session, ids: di
                                      AssetStatusChange.actor)
                            .where(AssetStatusChange.asset_id == a.id)).all()
     assert [tuple(h) for h in hist] == [(None, "surplus", system.ref)]
-    with pytest.raises(imports.ImportRefused, match="problem"):
+    with pytest.raises(importer.ImportRefused, match="problem"):
         run(session, system, ids["port"], csv_bytes("asset_code,name,use,status",
                                                     "S-1,Old shed,other,in_use"))
 
@@ -212,7 +212,7 @@ def test_only_those_who_manage_the_jurisdiction_import(session: Session,
 def test_another_members_export_shows_only_what_is_published(session: Session,
                                                              ids: dict[str, int]) -> None:
     kc = principal(Role.jurisdiction_admin, ids["county"])
-    columns, rows = imports.export_rows(session=session, actor=kc, jurisdiction_ids=[ids["city"]])
+    columns, rows = exporter.export_rows(session=session, actor=kc, jurisdiction_ids=[ids["city"]])
     got = [dict(zip(columns, r, strict=True)) for r in rows]
     city = assets_of(session, ids["city"])
     published = [a for a in city.values() if a.public_groups]
@@ -221,7 +221,7 @@ def test_another_members_export_shows_only_what_is_published(session: Session,
     in_use = next(r for r in got if r["status"] == "in_use")
     assert in_use["capacity"] is None and in_use["name"] and in_use["lon"] is not None
     assert "capacity" not in in_use["synthetic_fields"] and "status" in in_use["synthetic_fields"]
-    own, own_rows = imports.export_rows(session=session, actor=kc,
+    own, own_rows = exporter.export_rows(session=session, actor=kc,
                                         jurisdiction_ids=[ids["county"]])
     assert all(r[1] for r in own_rows)  # own assets: every field, ids included
 
@@ -229,7 +229,7 @@ def test_another_members_export_shows_only_what_is_published(session: Session,
 def test_xlsx_and_geojson_exports(session: Session, ids: dict[str, int],
                                   system: Principal) -> None:
     buf = io.BytesIO()
-    imports.export_file(session=session, actor=system, jurisdiction_ids=[ids["state"]],
+    exporter.export_file(session=session, actor=system, jurisdiction_ids=[ids["state"]],
                         fmt="xlsx", out=buf)
     ws = openpyxl.load_workbook(io.BytesIO(buf.getvalue()), read_only=True).worksheets[0]
     rows = list(ws.iter_rows(values_only=True))
@@ -237,7 +237,7 @@ def test_xlsx_and_geojson_exports(session: Session, ids: dict[str, int],
     assert all(isinstance(r[rows[0].index("gross_floor_area_ft2")], int | float)
                for r in rows[1:])  # numbers stay numbers
     buf = io.BytesIO()
-    imports.export_file(session=session, actor=system, jurisdiction_ids=[ids["state"]],
+    exporter.export_file(session=session, actor=system, jurisdiction_ids=[ids["state"]],
                         fmt="geojson", out=buf)
     doc = json.loads(buf.getvalue())
     assert doc["type"] == "FeatureCollection" and len(doc["features"]) == 5
@@ -247,8 +247,8 @@ def test_xlsx_and_geojson_exports(session: Session, ids: dict[str, int],
 
 
 def test_duplicate_check_spills_and_finds_every_repeat(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(imports._Codes, "BLOCK", 4)  # spill to disk all the time
-    codes = imports._Codes()
+    monkeypatch.setattr(importer._Codes, "BLOCK", 4)  # spill to disk all the time
+    codes = importer._Codes()
     for i in range(5_000):
         codes.add(f"ID-{i}", i + 2)
     for row, i in ((9_000, 17), (9_001, 4_999), (9_002, 17)):
@@ -265,7 +265,7 @@ def test_location_checks_while_streaming_into_an_empty_jurisdiction(
                      "P-1,Pier shed,warehouse,-122.35926,47.6068",  # Elliott Bay: 300 m out
                      "P-2,Portland office,office,-122.6765,45.5231",
                      "P-3,Swapped,office,47.6062,-122.3321")
-    with pytest.raises(imports.ImportRefused) as info:
+    with pytest.raises(importer.ImportRefused) as info:
         run(session, system, ids["port"], data)
     got = [(e.row, e.column, e.reason) for e in info.value.report]
     assert [(r, c) for r, c, _ in got] == [(3, "lat, lon"), (4, "lat")]

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.tenancy import Principal, Role
-from govshare.property import public, service
+from govshare.property import service
 from govshare.property.models import Asset, AssetStatus, Proposal, ProposalStatusChange
+from govshare.property.public_window import service as public
 from govshare.property.schemas import AssetIn, ProposalDecision, ProposalIn
 from tests.conftest import csrf_from, login
 from tests.factories.regions import api_key
@@ -475,7 +476,7 @@ def test_service_decision_is_refused_to_the_public(session: Session, ids: dict[s
 def test_the_list_pages_and_keeps_the_search(client: TestClient, session: Session,
                                             ids: dict[str, int], system: Principal,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    from govshare.property import public_pages
+    from govshare.property.public_window import pages as public_pages
 
     monkeypatch.setattr(public_pages, "PAGE_SIZE", 2)
     for n in ("Pgx A", "Pgx B", "Pgx C"):

@@ -124,7 +124,7 @@ def test_422_from_the_service_carries_its_errors(client: TestClient, keys: dict[
 
 
 def test_429_rate_limited_with_retry_after(client: TestClient, session: Session) -> None:
-    from govshare.property.public import RATE_BUCKET, SUBMISSIONS_PER_WINDOW
+    from govshare.property.public_window.service import RATE_BUCKET, SUBMISSIONS_PER_WINDOW
 
     for _ in range(SUBMISSIONS_PER_WINDOW):
         ratelimit.hit(session, RATE_BUCKET, "testclient")

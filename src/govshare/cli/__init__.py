@@ -12,11 +12,11 @@ from govshare.core import migrate
 from govshare.core.cli_support import console, handle_errors, settings
 from govshare.core.db import make_engine
 from govshare.core.settings import settings_reference
-from govshare.frontoffice import tellusonce_cli
 from govshare.geo import cli as geo_cli
 from govshare.outbox import cli as outbox_cli
 from govshare.property import cli as property_cli
 from govshare.regions import cli as regions_cli
+from govshare.tellusonce import cli as tellusonce_cli
 
 app = typer.Typer(
     name="govshare",

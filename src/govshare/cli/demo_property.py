@@ -47,7 +47,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govshare.core.tenancy import Principal
-from govshare.property import imports
+from govshare.property.import_export import importer
 from govshare.regions import queries as regions_queries
 
 DATA_FILE = "seattle_public_buildings_2016.csv"
@@ -141,9 +141,9 @@ def demo_rows() -> tuple[list[str], list[dict[str, str]]]:
 
 
 def build(*, session: Session, actor: Principal, region_id: int,
-          step: Callable[[str], None]) -> dict[str, imports.ImportResult]:
+          step: Callable[[str], None]) -> dict[str, importer.ImportResult]:
     """Import each member's buildings (one import, one audit row, per member)."""
-    from govshare.property.presets import seattle_use  # noqa: PLC0415 - demo only
+    from govshare.property.import_export.presets import seattle_use  # noqa: PLC0415 - demo only
 
     columns, rows = demo_rows()
     members = {j.name: j.id for j in regions_queries.list_jurisdictions(session=session,
@@ -166,7 +166,7 @@ def build(*, session: Session, actor: Principal, region_id: int,
         writer = csv.DictWriter(buf, fieldnames=[*columns, *extra], lineterminator="\n")
         writer.writeheader()
         writer.writerows(owned)
-        results[owner] = imports.import_assets(
+        results[owner] = importer.import_assets(
             session=session, actor=actor, jurisdiction_id=members[owner],
             source=io.BytesIO(buf.getvalue().encode("utf-8")), fmt="csv",
             preset="seattle-benchmarking", file_name=DATA_FILE, source_label=SOURCE_LABEL)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 
 from govshare.core.settings import Settings
 from govshare.core.tenancy import Principal
-from govshare.frontoffice import tellusonce
-from govshare.frontoffice.tellusonce import SubscriptionIn
 from govshare.outbox.receiver import DEMO_WEBHOOK_SECRET
 from govshare.regions import queries as regions_queries
+from govshare.tellusonce import service as tellusonce
+from govshare.tellusonce.schemas import SubscriptionIn
 
 RECEIVER = "http://127.0.0.1:8099/hooks/"
 

@@ -7,19 +7,18 @@ see them; nothing else should import it. (Import-linter ignores this module on p
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 from govshare.core.db import Base
+from govshare.core.domains import DOMAINS
 
 DOMAIN_MODEL_MODULES = (
     "govshare.core.audit",
     "govshare.core.ratelimit",
     "govshare.core.changes",
-    "govshare.regions.models",
-    "govshare.geo.models",
-    "govshare.property.models",
-    "govshare.frontoffice.models",
-    "govshare.frontoffice.tellusonce_models",
-    "govshare.outbox.models",
+    *(f"govshare.{d}.models" for d in DOMAINS
+      if importlib.util.find_spec(f"govshare.{d}") is not None
+      and importlib.util.find_spec(f"govshare.{d}.models") is not None),
 )
 
 for _name in DOMAIN_MODEL_MODULES:

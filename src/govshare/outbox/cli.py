@@ -21,7 +21,8 @@ from govshare.core.http import configure_logging
 from govshare.core.tenancy import system_principal
 from govshare.outbox import queries, service
 from govshare.outbox.receiver import DEMO_WEBHOOK_SECRET, Receiver, make_server
-from govshare.outbox.worker import Housekeeping, Worker, WorkerConfig
+from govshare.outbox.schemas import Housekeeping
+from govshare.outbox.worker import Worker, WorkerConfig
 
 outbox_app = typer.Typer(help="Webhook outbox: delivery status, requeue dead letters, a local "
                               "test receiver.", no_args_is_help=True)

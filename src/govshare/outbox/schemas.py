@@ -1,9 +1,16 @@
-"""Vocabulary of the outbox that other domains and the pages use: statuses and their labels.
+"""Vocabulary of the outbox that other domains and the pages use: statuses and their labels,
+and the periodic job (``Housekeeping``) a domain hands to ``govshare worker``.
 
 ``MessageStatus`` is re-exported here so that no other domain imports ``outbox.models``.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
 
 from govshare.outbox.models import MessageStatus
 
@@ -14,4 +21,16 @@ STATUS_LABELS = {
     MessageStatus.dead.value: "Dead letter",
 }
 
-__all__ = ["STATUS_LABELS", "MessageStatus"]
+
+
+@dataclass
+class Housekeeping:
+    """A periodic job the worker runs between batches, in its own unit of work (e.g. purge)."""
+
+    name: str
+    every_seconds: float
+    run: Callable[[Session, datetime], int]
+    next_at: float = 0.0
+
+
+__all__ = ["STATUS_LABELS", "Housekeeping", "MessageStatus"]

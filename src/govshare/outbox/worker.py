@@ -24,10 +24,9 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import httpx
 from sqlalchemy.exc import DBAPIError
@@ -37,6 +36,7 @@ import govshare
 from govshare.core.db import unit_of_work, utcnow
 from govshare.core.settings import Settings
 from govshare.outbox import calc, service
+from govshare.outbox.schemas import Housekeeping
 
 log = logging.getLogger("govshare.outbox")
 
@@ -67,16 +67,6 @@ class WorkerConfig:
             batch=batch, poll_seconds=poll_seconds,
             lease_seconds=settings.outbox_lease_seconds,
             timeout_seconds=settings.outbox_timeout_seconds)
-
-
-@dataclass
-class Housekeeping:
-    """A periodic job the worker runs between batches, in its own unit of work (e.g. purge)."""
-
-    name: str
-    every_seconds: float
-    run: Callable[[Session, datetime], int]
-    next_at: float = 0.0
 
 
 class Worker:

@@ -26,9 +26,9 @@ from rich.table import Table
 from govshare.core.cli_support import console, db, err_console, handle_errors
 from govshare.core.errors import NotFound
 from govshare.core.tenancy import system_principal
-from govshare.property import imports
-from govshare.property.fileio import FORMATS
-from govshare.property.presets import PRESETS
+from govshare.property.import_export import exporter, importer
+from govshare.property.import_export.fileio import FORMATS
+from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
 property_app = typer.Typer(help="Property registry: import and export assets.",
@@ -80,10 +80,10 @@ def import_command(
         jid = _jurisdiction(session, jurisdiction)
         try:
             with progress_bar() as step:
-                result = imports.import_assets(
+                result = importer.import_assets(
                     session=session, actor=system_principal(), jurisdiction_id=jid,
                     source=file, fmt=fmt, preset=preset, dry_run=dry_run, progress=step)
-        except imports.ImportRefused as exc:
+        except importer.ImportRefused as exc:
             _print_refusal(exc, report)
             raise typer.Exit(2) from None
     console.print(("Dry run, nothing written. " if dry_run else "Imported. ") +
@@ -92,7 +92,7 @@ def import_command(
         console.print("Columns not used: " + ", ".join(result.ignored_columns), highlight=False)
 
 
-def _print_refusal(exc: imports.ImportRefused, report: Path | None) -> None:
+def _print_refusal(exc: importer.ImportRefused, report: Path | None) -> None:
     err_console.print(f"[red]error:[/red] {exc.detail}", highlight=False)
     table = Table("row", "column", "value", "reason", show_lines=False)
     for e in exc.report.first(PREVIEW):
@@ -121,7 +121,7 @@ def export_command(
     with db() as session:
         jid = _jurisdiction(session, jurisdiction)
         with output.open("wb") as out:
-            n = imports.export_file(session=session, actor=system_principal(),
+            n = exporter.export_file(session=session, actor=system_principal(),
                                     jurisdiction_ids=[jid], fmt=fmt, out=out)
     console.print(f"Wrote {n:,} assets to {output}.", highlight=False)
 

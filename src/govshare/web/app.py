@@ -29,6 +29,7 @@ from govshare.core.changes import (
     SessionVersions,
 )
 from govshare.core.db import make_engine, make_session_factory
+from govshare.core.domains import DOMAINS
 from govshare.core.errors import NotAuthenticated, NotReady
 from govshare.core.http import (
     SESSION_COOKIE,
@@ -40,24 +41,23 @@ from govshare.core.http import (
 )
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
-from govshare.frontoffice import open311 as frontoffice_open311
 from govshare.frontoffice import pages as frontoffice_pages
-from govshare.frontoffice import tellusonce_pages as frontoffice_tellusonce_pages
+from govshare.frontoffice.open311 import api as open311_api
 from govshare.geo import api as geo_api
 from govshare.geo import pages as geo_pages
 from govshare.outbox import pages as outbox_pages
 from govshare.property import api as property_api
-from govshare.property import import_pages as property_import_pages
 from govshare.property import pages as property_pages
-from govshare.property import public_api as property_public_api
-from govshare.property import public_pages as property_public_pages
+from govshare.property.import_export import pages as import_export_pages
+from govshare.property.public_window import api as public_window_api
+from govshare.property.public_window import pages as public_window_pages
 from govshare.regions import api as regions_api
 from govshare.regions import pages as regions_pages
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
+from govshare.tellusonce import pages as tellusonce_pages
 
-DOMAINS = ("regions", "geo", "property", "frontoffice", "outbox")
 PACKAGE_DIR = Path(str(resources.files("govshare")))
 
 
@@ -164,7 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.change_versions = (SessionVersions(app.state.session_factory)
                                  if url.startswith("sqlite") else PgVersions(url))
 
-    loaders = [FileSystemLoader(str(PACKAGE_DIR / d / "templates")) for d in (*DOMAINS, "web")]
+    loaders = [FileSystemLoader(str(PACKAGE_DIR / d / "templates")) for d in (*DOMAINS, "web")
+               if (PACKAGE_DIR / d / "templates").is_dir()]
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
     templates.env.loader = ChoiceLoader(loaders)
     templates.env.globals["static"] = lambda p: f"/static/{p}"
@@ -172,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     install_error_handlers(app)
     # Inside the envelope (added last, so outermost): hits still get headers and a log line.
-    app.add_middleware(CachedReads, prefix=frontoffice_open311.PREFIX + "/", topic=OPEN311,
+    app.add_middleware(CachedReads, prefix=open311_api.PREFIX + "/", topic=OPEN311,
                        cache_state="open311_cache",
                        public_allowed=allows(ANONYMOUS, Action.public_read))
     install_middleware(app, secure_cookies=settings.secure_cookies)
@@ -200,12 +201,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
-    for router in (frontoffice_open311.router, regions_api.router, geo_api.router,
-                   property_api.router, property_public_api.router,
+    for router in (open311_api.router, regions_api.router, geo_api.router,
+                   property_api.router, public_window_api.router,
                    regions_pages.router, geo_pages.router,
-                   property_pages.router, property_import_pages.router,
-                   property_public_pages.router,
-                   frontoffice_pages.router, frontoffice_tellusonce_pages.router,
+                   property_pages.router, import_export_pages.router,
+                   public_window_pages.router,
+                   frontoffice_pages.router, tellusonce_pages.router,
                    outbox_pages.router):
         app.include_router(router)
 

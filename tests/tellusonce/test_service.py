@@ -18,12 +18,14 @@ from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Principal, Role
-from govshare.frontoffice import tellusonce
-from govshare.frontoffice.tellusonce import SubscriptionIn
-from govshare.frontoffice.tellusonce_models import AgencySubscription, LifeEventReport
 from govshare.outbox import service as outbox_service
 from govshare.outbox.models import OutboxMessage
 from govshare.outbox.receiver import DEMO_WEBHOOK_SECRET
+from govshare.tellusonce import calc as tellusonce_calc
+from govshare.tellusonce import queries as tellusonce_queries
+from govshare.tellusonce import service as tellusonce
+from govshare.tellusonce.models import AgencySubscription, LifeEventReport
+from govshare.tellusonce.schemas import SubscriptionIn
 from tests.conftest import csrf_from, login
 from tests.factories.regions import principal
 
@@ -87,7 +89,7 @@ def test_consent_is_required_and_recorded(session: Session, settings: Settings,
 
     rep = report(session, settings, region_id, [utilities.id])
     assert re.fullmatch(r"TU-[A-Z2-9]{4}-[A-Z2-9]{4}", rep.reference)
-    assert rep.consent_version == tellusonce.CONSENT_VERSION
+    assert rep.consent_version == tellusonce_calc.CONSENT_VERSION
     assert rep.consent["agencies"] == [{"subscription_id": utilities.id,
                                         "name": "City of Seattle: Utility billing"}]
     assert "30 days" in rep.consent["text"] and rep.consented_at == rep.created_at
@@ -97,7 +99,7 @@ def test_consent_is_required_and_recorded(session: Session, settings: Settings,
 def test_only_the_chosen_agencies_are_told_and_only_what_the_event_needs(
         session: Session, settings: Settings, region_id: int,
         subs: dict[str, AgencySubscription]) -> None:
-    offered = tellusonce.available_subscriptions(session=session, region_id=region_id,
+    offered = tellusonce_queries.available_subscriptions(session=session, region_id=region_id,
                                                  event="change_of_address")
     assert {s.webhook_url.rsplit("/", 1)[1] for s in offered} == {
         "seattle-utilities", "kc-elections", "wa-licensing", "sps-enrollment"}
@@ -117,7 +119,7 @@ def test_only_the_chosen_agencies_are_told_and_only_what_the_event_needs(
     body = json.loads(mine[0].body)
     assert body["person"] == MOVE  # the event's fields, and nothing that was slipped in
     assert body["reference"] == rep.reference and body["sample"] is True
-    assert body["consent"]["version"] == tellusonce.CONSENT_VERSION
+    assert body["consent"]["version"] == tellusonce_calc.CONSENT_VERSION
     assert {c.secret for c in mine} == {DEMO_WEBHOOK_SECRET}
 
     with pytest.raises(ValidationFailed, match="missing or not valid") as not_offered:
@@ -256,7 +258,7 @@ def test_deactivating_withdraws_waiting_messages_and_rotating_reseals_them(
     [claim] = [c for c in claims if c.idempotency_key.endswith(f":{licensing.id}")
                and rep.reference in c.idempotency_key]
     assert claim.secret == new_secret
-    offered = tellusonce.available_subscriptions(session=session, region_id=region_id,
+    offered = tellusonce_queries.available_subscriptions(session=session, region_id=region_id,
                                                  event="change_of_address")
     assert elections.id not in {s.id for s in offered}
 
@@ -427,13 +429,13 @@ def test_the_outbox_is_not_for_the_public_or_analysts(client: TestClient) -> Non
 
 
 def test_event_specs_are_consistent() -> None:
-    for spec in tellusonce.EVENTS.values():
+    for spec in tellusonce_calc.EVENTS.values():
         names = [f.name for f in spec.fields]
         assert len(names) == len(set(names))
         assert not set(names) & {"csrf_token", "event", "form_token", "agency", "consent"}
         for later, earlier in spec.order:
             assert later in names and earlier in names
-    assert tellusonce.validate_person("birth", {
+    assert tellusonce_calc.validate_person("birth", {
         "child_full_name": "Baby Test", "child_date_of_birth": date.today().isoformat(),
         "parent_full_name": "Parent Test", "home_address": "4 Home St"},
         today=date.today())[1] == []

@@ -19,9 +19,10 @@ from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFa
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.security import new_token, token_digest
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.frontoffice import tellusonce
-from govshare.frontoffice.tellusonce import EVENTS, SubscriptionIn
 from govshare.regions import queries as regions_queries
+from govshare.tellusonce import calc, queries, service
+from govshare.tellusonce.calc import EVENTS
+from govshare.tellusonce.schemas import SubscriptionIn
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,15 +45,15 @@ def _form_page(request: Request, session: Session, event: str, *, values: dict[s
                status_code: int = 200) -> Response:
     region = regions_queries.require_current_region(session=session)
     retention = request.app.state.settings.tellusonce_retention_days
-    agencies = (tellusonce.available_subscriptions(session=session, region_id=region.id,
+    agencies = (queries.available_subscriptions(session=session, region_id=region.id,
                                                    event=event) if event in EVENTS else [])
     field_errors = {str(e["loc"][0]): e["reason"] for e in errors if e.get("loc")}
-    response = render(request, "frontoffice/tellusonce.html", {
+    response = render(request, "tellusonce/report.html", {
         "events": EVENTS, "event": event if event in EVENTS else "",
         "spec": EVENTS.get(event), "values": values, "chosen": chosen, "consent": consent,
         "agencies": agencies, "names": _names(session, region.id), "errors": errors,
         "field_errors": field_errors, "form_token": new_token(16),
-        "consent_text": tellusonce.consent_text(retention), "retention_days": retention,
+        "consent_text": calc.consent_text(retention), "retention_days": retention,
     }, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -82,7 +83,7 @@ async def report_submit(request: Request, session: Session = Depends(get_session
     settings = request.app.state.settings
     region = regions_queries.require_current_region(session=session)
     try:
-        report = tellusonce.report_life_event(
+        report = service.report_life_event(
             session=session, actor=actor, region_id=region.id, event=event, person=values,
             subscription_ids=sorted(chosen), consent_given=consent,
             secret_key=request.app.state.secret_key,
@@ -103,7 +104,7 @@ async def report_submit(request: Request, session: Session = Depends(get_session
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     session.commit()
-    response = render(request, "frontoffice/tellusonce_confirmation.html", {
+    response = render(request, "tellusonce/confirmation.html", {
         "report": report, "spec": EVENTS[report.event_type],
         "agencies": report.consent.get("agencies", []),
         "retention_days": settings.tellusonce_retention_days,
@@ -120,19 +121,19 @@ def _staff_page(request: Request, session: Session, actor: Principal, *,
                 new_secret: tuple[str, str] | None = None, status_code: int = 200) -> Response:
     region = regions_queries.require_current_region(session=session)
     names = _names(session, region.id)
-    subs = tellusonce.list_subscriptions(session=session, actor=actor, region_id=region.id)
+    subs = queries.list_subscriptions(session=session, actor=actor, region_id=region.id)
     manageable = [(jid, name) for jid, name in sorted(names.items(), key=lambda x: x[1])
                   if allows(actor, Action.subscription_manage, jid)]
     since = utcnow() - timedelta(days=30)
-    return render(request, "frontoffice/tellusonce_staff.html", {
+    return render(request, "tellusonce/staff.html", {
         "subscriptions": subs, "names": names, "events": EVENTS,
         "can_manage": {s.id: allows(actor, Action.subscription_manage, s.jurisdiction_id)
                        for s in subs},
         "manageable": manageable, "form": form or {}, "errors": errors or [],
         "new_secret": new_secret,
-        "reports": tellusonce.recent_reports(session=session, actor=actor,
+        "reports": queries.recent_reports(session=session, actor=actor,
                                              region_id=region.id),
-        "counts": tellusonce.report_counts(session=session, region_id=region.id,
+        "counts": queries.report_counts(session=session, region_id=region.id,
                                            since=since) if actor.role.is_regional else None,
         "delivery_labels": DELIVERY_LABELS,
         "retention_days": request.app.state.settings.tellusonce_retention_days,
@@ -164,7 +165,7 @@ def create_subscription(
         data = SubscriptionIn(jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
                               else 0, name=name, purpose=purpose, webhook_url=webhook_url,
                               event_types=event_types)  # type: ignore[arg-type]
-        sub, secret = tellusonce.create_subscription(
+        sub, secret = service.create_subscription(
             session=session, actor=actor, region_id=region.id, data=data,
             secret_key=request.app.state.secret_key)
     except ValidationError as exc:
@@ -191,14 +192,14 @@ def change_subscription(
 ) -> Response:
     """``action``: ``deactivate``, ``activate`` or ``rotate`` (a new signing secret)."""
     if action == "rotate":
-        sub, secret = tellusonce.rotate_secret(session=session, actor=actor,
+        sub, secret = service.rotate_secret(session=session, actor=actor,
                                                subscription_id=subscription_id,
                                                secret_key=request.app.state.secret_key)
         session.commit()
         return _staff_page(request, session, actor, new_secret=(sub.name, secret))
     if action not in ("deactivate", "activate"):
         raise BadRequest("action must be deactivate, activate or rotate")
-    sub = tellusonce.set_active(session=session, actor=actor, subscription_id=subscription_id,
+    sub = service.set_active(session=session, actor=actor, subscription_id=subscription_id,
                                 active=action == "activate")
     session.commit()
     return redirect("/staff/tell-us-once",

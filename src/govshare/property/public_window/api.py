@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from govshare.core.http import allow, get_session, row_id
 from govshare.core.tenancy import Action, Principal
-from govshare.property import public, queries, service
+from govshare.property import queries, service
 from govshare.property.models import AssetStatus, AssetUse, ProposalKind, ProposalStatus
+from govshare.property.public_window import service as public
 from govshare.property.schemas import (
     AssetPublic,
     ProposalDecision,

@@ -89,9 +89,9 @@ from govshare.core.errors import (
 from govshare.core.http import allow, get_session
 from govshare.core.tenancy import Action, Principal
 from govshare.frontoffice import calc, service
-from govshare.frontoffice import open311_format as fmt
-from govshare.frontoffice import open311_params as params
-from govshare.frontoffice import open311_queries as q
+from govshare.frontoffice.open311 import format as fmt
+from govshare.frontoffice.open311 import params
+from govshare.frontoffice.open311 import queries as q
 from govshare.frontoffice.schemas import Channel, RequestIn
 from govshare.geo import queries as geo_queries
 from govshare.regions import service as regions_service

@@ -29,9 +29,10 @@ from sqlalchemy.orm import Session
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property import public, queries, service
+from govshare.property import queries, service
 from govshare.property.calc import dollars
 from govshare.property.models import AssetUse, ProposalStatus
+from govshare.property.public_window import service as public
 from govshare.property.schemas import (
     STATUS_LABELS,
     USE_LABELS,

@@ -10,15 +10,15 @@ from sqlalchemy.orm import Session
 from govshare.core.cli_support import console, db, handle_errors, settings
 from govshare.core.db import utcnow
 from govshare.core.tenancy import system_principal
-from govshare.frontoffice import tellusonce
-from govshare.outbox.worker import Housekeeping
+from govshare.outbox.schemas import Housekeeping
+from govshare.tellusonce import service
 
 tellusonce_app = typer.Typer(help="Tell us once: life-event reports sent to subscribed "
                                   "agencies.", no_args_is_help=True)
 
 
 def purge_job(session: Session, now: datetime) -> int:
-    return tellusonce.purge_expired(session=session, actor=system_principal("purge"), now=now,
+    return service.purge_expired(session=session, actor=system_principal("purge"), now=now,
                                     retention_days=settings().tellusonce_retention_days)
 
 

@@ -11,7 +11,7 @@ the error report download, and CSV / XLSX / GeoJSON exports.
   the hour, gets 404. The page shows the first 50 problems and links the full CSV.
 - Exports: the owner's staff and regional roles get every field; staff of another member get
   that member's published assets with only their public field groups
-  (``imports.export_rows``). Without ``jurisdiction_id`` a jurisdiction's staff export their
+  (``exporter.export_rows``). Without ``jurisdiction_id`` a jurisdiction's staff export their
   own assets and regional roles the whole region.
 """
 
@@ -34,9 +34,9 @@ from starlette.datastructures import UploadFile
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, render
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property import imports
-from govshare.property.fileio import FORMATS, MEDIA_TYPES
-from govshare.property.presets import PRESETS
+from govshare.property.import_export import exporter, importer
+from govshare.property.import_export.fileio import FORMATS, MEDIA_TYPES
+from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(include_in_schema=False)
@@ -65,7 +65,7 @@ def _purge(folder: Path) -> None:
             continue
 
 
-def save_report(request: Request, actor: Principal, report: imports.ErrorReport,
+def save_report(request: Request, actor: Principal, report: importer.ErrorReport,
                 file_name: str) -> str:
     """Keep the full report for an hour; returns its token."""
     folder = _reports_dir(request)
@@ -139,10 +139,10 @@ async def import_upload(request: Request, session: Session = Depends(get_session
             raise BadRequest("Choose one of the column presets")
         name = Path(upload.filename).name[:200]
         result = await run_in_threadpool(
-            imports.import_assets, session=session, actor=actor,
+            importer.import_assets, session=session, actor=actor,
             jurisdiction_id=int(values["jurisdiction_id"]), source=upload.file,
             preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name)
-    except imports.ImportRefused as exc:
+    except importer.ImportRefused as exc:
         token = save_report(request, actor, exc.report, exc.result.file_name)
         count = exc.report.count
         exc.report.close()
@@ -195,7 +195,7 @@ def _export(request: Request, session: Session, actor: Principal, fmt: str,
         label = "region"
     spool = tempfile.SpooledTemporaryFile(max_size=8 << 20)  # noqa: SIM115 - closed below
     try:
-        imports.export_file(session=session, actor=actor, jurisdiction_ids=ids, fmt=fmt,
+        exporter.export_file(session=session, actor=actor, jurisdiction_ids=ids, fmt=fmt,
                             out=spool)
     except BaseException:
         spool.close()

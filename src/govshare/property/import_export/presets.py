@@ -35,7 +35,7 @@ import annotated_types
 import shapely
 from shapely.geometry import shape
 
-from govshare.property.fileio import (
+from govshare.property.import_export.fileio import (
     FIELDS,
     GEOMETRY,
     JURISDICTION_COLUMN,
