@@ -149,6 +149,13 @@ class Settings(BaseSettings):
     outbox_timeout_seconds: float = Field(
         10.0, gt=0, description="Timeout of one webhook HTTP request (connect, read, write)."
     )
+    rate_limit_retention_hours: int = Field(
+        24, ge=1, le=24 * 366,
+        description="Hours the rate-limit records (client addresses, account e-mail addresses) "
+        "are kept before the hourly housekeeping of `govshare worker` deletes them. At least "
+        "the longest counting window (login_window_minutes, and the one-hour limit of the "
+        "public forms).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -156,6 +163,10 @@ class Settings(BaseSettings):
             raise SettingsError("GOVSHARE_OUTBOX_LEASE_SECONDS must be longer than "
                                 "GOVSHARE_OUTBOX_TIMEOUT_SECONDS, or a slow delivery would be "
                                 "taken over by another worker while it is still running")
+        if self.rate_limit_retention_hours * 60 < self.login_window_minutes:
+            raise SettingsError("GOVSHARE_RATE_LIMIT_RETENTION_HOURS must cover "
+                                "GOVSHARE_LOGIN_WINDOW_MINUTES, or failed logins would be "
+                                "forgotten before their window has passed")
         if self.env is Environment.production:
             if self.secret_key is None or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise SettingsError(
