@@ -246,3 +246,67 @@ def test_concurrent_claims_take_disjoint_batches(backend: str, tmp_path: Path) -
         engine.dispose()
         if backend == "postgresql":
             drop_pg(f"govshare_claims_{os.getpid()}")
+
+
+# ------------------------------------------------------------------------------ withdrawal
+
+
+def test_a_withdrawn_destination_gets_no_retry_of_a_message_in_flight(session: Session
+                                                                       ) -> None:
+    """The bug: a message in flight when its subscription was deactivated came back as a
+    retry and was sent twice more. Withdrawn means not sent: the answer finds no lease, no
+    claim takes it, staff cannot requeue it until the destination is restored."""
+    now = utcnow()
+    enqueue(session, "wd-flying", destination="subscription:wd", now=now)
+    enqueue(session, "wd-waiting", destination="subscription:wd", now=now + timedelta(
+        seconds=1)).next_attempt_at = now + timedelta(minutes=5)
+    enqueue(session, "wd-other", destination="subscription:kept", now=now)
+    session.flush()
+    claims = {c.idempotency_key: c for c in service.claim_batch(
+        session, now=now, limit=10, lease_seconds=30, secret_key=KEY)}
+    flying = claims["wd-flying"]
+
+    n = service.withdraw_destination(session, destination="subscription:wd",
+                                     reason="The subscription was deactivated", now=now)
+    assert n == 2  # the one in flight and the one waiting
+    # the attempt on the wire fails; its answer must not schedule a retry
+    assert service.record_result(session, flying, outcome(503), now=now, policy=POLICY,
+                                 worker="w") == "late"
+    later = now + timedelta(days=1)  # long past every lease and backoff
+    again = service.claim_batch(session, now=later, limit=10, lease_seconds=30,
+                                secret_key=KEY)
+    assert not {c.idempotency_key for c in again} & {"wd-flying", "wd-waiting"}
+    rows = {m.idempotency_key: m for m in session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("wd-"))
+        .execution_options(populate_existing=True))}
+    assert rows["wd-flying"].status == rows["wd-waiting"].status == "dead"
+    assert "deactivated" in (rows["wd-flying"].last_error or "")
+    assert rows["wd-other"].status == "in_flight"  # other destinations are untouched
+
+    admin = principal(Role.regional_admin)
+    with pytest.raises(Conflict, match="withdrawn"):
+        service.requeue(session=session, actor=admin, message_id=rows["wd-flying"].id)
+    assert service.requeue_dead(session=session, actor=admin,
+                                destination="subscription:wd") == 0
+
+    service.restore_destination(session, destination="subscription:wd", now=later)
+    assert service.requeue_dead(session=session, actor=admin,
+                                destination="subscription:wd") == 2
+    resent = service.claim_batch(session, now=later, limit=10, lease_seconds=30,
+                                 secret_key=KEY)
+    assert {"wd-flying", "wd-waiting"} <= {c.idempotency_key for c in resent}
+
+
+def test_a_claim_dead_letters_what_is_due_for_a_withdrawn_destination(session: Session
+                                                                      ) -> None:
+    """However a message came to be waiting for a withdrawn destination (queued in a race
+    with the withdrawal, or a lease that ran out), the claim checks and does not send it."""
+    now = utcnow()
+    service.withdraw_destination(session, destination="subscription:gone", reason="gone",
+                                 now=now)
+    msg = enqueue(session, "gone-1", destination="subscription:gone", now=now)
+    assert service.claim_batch(session, now=now, limit=10, lease_seconds=30,
+                               secret_key=KEY) == []
+    session.refresh(msg)
+    assert msg.status == "dead" and "withdrawn" in (msg.last_error or "")
+    assert msg.lease_token is None

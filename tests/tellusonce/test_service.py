@@ -263,6 +263,43 @@ def test_deactivating_withdraws_waiting_messages_and_rotating_reseals_them(
     assert elections.id not in {s.id for s in offered}
 
 
+def test_a_deactivated_subscription_gets_no_retry_of_a_message_in_flight(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    """Issue 8, 2.6: the message was being delivered when the agency's subscription was
+    deactivated; its receiver was down, so the worker would retry, and did, twice more, with
+    personal data. Now the subscription is checked at every attempt: not sent."""
+    key, admin = settings.resolved_secret_key(), principal(Role.regional_admin)
+    enrollment = subs["sps-enrollment"]
+    rep = report(session, settings, region_id, [enrollment.id])
+    now = utcnow()
+    [claim] = [c for c in outbox_service.claim_batch(
+        session, now=now, limit=50, lease_seconds=30, secret_key=key)
+        if c.idempotency_key.startswith(f"tellusonce:{rep.reference}:")]
+    tellusonce.set_active(session=session, actor=admin, subscription_id=enrollment.id,
+                          active=False)
+    # the attempt that was on the wire answers 503: no retry may be scheduled
+    outbox_service.record_result(session, claim, outbox_service.Outcome(
+        status_code=503, error=None, started_at=now, duration_ms=3), now=now,
+        policy=outbox_service.calc.RetryPolicy(), worker="t")
+    for later in (now + timedelta(minutes=5), now + timedelta(hours=3)):
+        again = outbox_service.claim_batch(session, now=later, limit=50, lease_seconds=30,
+                                           secret_key=key)
+        assert claim.id not in {c.id for c in again}
+    [msg] = messages_of(session, rep)
+    session.refresh(msg)
+    assert msg.status == "dead" and "deactivated" in (msg.last_error or "")
+    with pytest.raises(Conflict, match="reactivate"):
+        outbox_service.requeue(session=session, actor=admin, message_id=msg.id)
+
+    # reactivated: staff may send it anyway
+    tellusonce.set_active(session=session, actor=admin, subscription_id=enrollment.id,
+                          active=True)
+    outbox_service.requeue(session=session, actor=admin, message_id=msg.id)
+    assert claim.id in {c.id for c in outbox_service.claim_batch(
+        session, now=now + timedelta(hours=4), limit=50, lease_seconds=30, secret_key=key)}
+
+
 # ------------------------------------------------------------------------------ pages
 
 LABEL_FOR = re.compile(r'<label[^>]*\bfor="([^"]+)"')

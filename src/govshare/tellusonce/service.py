@@ -105,16 +105,24 @@ def create_subscription(*, session: Session, actor: Principal, region_id: int,
 
 def set_active(*, session: Session, actor: Principal, subscription_id: int,
                active: bool) -> AgencySubscription:
-    """Deactivate (waiting messages become dead letters) or reactivate a subscription."""
+    """Deactivate or reactivate a subscription, and its outbox destination with it.
+
+    Deactivated: its waiting and in-flight messages become dead letters, and no retry or
+    requeue is sent while it stays so. Reactivated: new reports reach it; staff may requeue
+    the dead letters to send them anyway.
+    """
     sub = get_subscription(session=session, actor=actor, subscription_id=subscription_id)
     authorize(actor, Action.subscription_manage, sub.jurisdiction_id)
     if sub.active == active:
         return sub
     sub.active, sub.updated_at = active, utcnow()
     withdrawn = 0
-    if not active:
+    if active:
+        outbox_service.restore_destination(session, destination=_destination(sub),
+                                           now=sub.updated_at)
+    else:
         withdrawn = outbox_service.withdraw_destination(
-            session, destination=_destination(sub),
+            session, destination=_destination(sub), now=sub.updated_at,
             reason="The subscription was deactivated before delivery; requeue after "
                    "reactivating it to send anyway")
     session.flush()
