@@ -1,5 +1,5 @@
-"""The housekeeping jobs of ``govshare worker``, among them pruning the rate-limit records,
-which nothing deleted."""
+"""What ``govshare worker`` is set up with: the loopback setting (never in production) and
+its housekeeping jobs, among them pruning the rate-limit records, which nothing deleted."""
 
 from __future__ import annotations
 
@@ -13,11 +13,23 @@ from sqlalchemy.orm import Session
 import govshare.cli  # noqa: F401 - registers every housekeeping job, as `govshare` does
 from govshare.core import ratelimit
 from govshare.core.db import utcnow
-from govshare.core.settings import Settings
+from govshare.core.settings import Environment, Settings
 from govshare.outbox import cli as outbox_cli
 from govshare.outbox.worker import Worker, WorkerConfig
 
 SECRET = "s" * 40
+
+
+def test_loopback_webhooks_are_for_development_and_tests_only() -> None:
+    assert Settings(env=Environment.development).outbox_allows_loopback
+    assert Settings(env=Environment.test).outbox_allows_loopback
+    assert not Settings(env=Environment.test, outbox_allow_loopback=False
+                        ).outbox_allows_loopback
+    production = Settings(env=Environment.production, secret_key=SECRET)
+    assert not production.outbox_allows_loopback
+    assert not WorkerConfig.from_settings(production).allow_loopback
+    with pytest.raises(ValueError, match="ALLOW_LOOPBACK"):
+        Settings(env=Environment.production, secret_key=SECRET, outbox_allow_loopback=True)
 
 
 def test_rate_limit_records_are_kept_at_least_as_long_as_a_login_window() -> None:

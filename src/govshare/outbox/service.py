@@ -77,7 +77,14 @@ def enqueue(
     jurisdiction_id: int | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one webhook in the caller's transaction (flush only; the caller commits)."""
+    """Queue one webhook in the caller's transaction (flush only; the caller commits).
+
+    ``idempotency_key`` is sent as the ``webhook-id`` and ``signing_secret`` must be a
+    ``whsec_`` secret (:func:`calc.new_signing_secret`); anything else is a producer's bug
+    (``ValueError``).
+    """
+    calc.check_webhook_id(idempotency_key)
+    calc.check_signing_secret(signing_secret)
     existing = session.scalars(select(OutboxMessage).where(
         OutboxMessage.idempotency_key == idempotency_key)).first()
     if existing is not None:
@@ -102,6 +109,7 @@ def enqueue(
 def reseal_destination(session: Session, *, secret_key: str, destination: str, url: str,
                        signing_secret: str, now: datetime | None = None) -> int:
     """A destination's URL or secret changed: undelivered messages use the new ones."""
+    calc.check_signing_secret(signing_secret)
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.destination == destination, OutboxMessage.status != DELIVERED)
@@ -206,6 +214,7 @@ class Outcome:
     started_at: datetime
     duration_ms: int
     retry_after: float | None = None
+    refused: str | None = None  # not sent: the destination is not allowed (calc.url_problem)
 
 
 def _claimable(now: datetime) -> Any:
@@ -264,6 +273,7 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
             if m.body_enc is None:
                 raise ValueError("the body has been purged")
             secret, body = sealer.open(m.secret_enc), sealer.open(m.body_enc).encode()
+            calc.check_signing_secret(secret)
         except (crypto.SealedValueUnreadable, ValueError) as exc:
             detail = exc.detail if isinstance(exc, crypto.SealedValueUnreadable) else str(exc)
             m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
@@ -279,7 +289,7 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
 def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: datetime,
                   policy: calc.RetryPolicy, worker: str) -> str:
     """Apply one attempt's answer; returns what it did: delivered, retry, dead or late."""
-    verdict, reason = calc.classify(outcome.status_code)
+    verdict, reason = calc.classify(outcome.status_code, refused=outcome.refused)
     if outcome.error and verdict is not calc.Verdict.delivered:
         reason = f"{reason}: {outcome.error}"
     state = calc.next_state(verdict, attempts=claim.attempt,
@@ -313,7 +323,8 @@ def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: date
     session.add(DeliveryAttempt(
         message_id=claim.id, attempt=claim.attempt, started_at=outcome.started_at,
         duration_ms=outcome.duration_ms, status_code=outcome.status_code,
-        error=calc.clip(outcome.error), outcome=outcome_name, worker=worker[:100]))
+        error=calc.clip(outcome.error or outcome.refused), outcome=outcome_name,
+        worker=worker[:100]))
     session.flush()
     return outcome_name
 
