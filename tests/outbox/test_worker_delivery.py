@@ -506,3 +506,50 @@ def test_tls_is_verified_for_the_name_not_the_address(
     assert msg.status == "pending" and ep.receiver.received == 0
     assert attempt_errors(engine, "wrongcert") == [
         "the TLS handshake failed (is the certificate valid for the host?)"]
+
+
+@pytest.fixture
+def dripping_endpoint() -> Iterator[str]:
+    """A receiver that answers one byte every 0.2 s, for 20 s: each read is quick, the whole
+    answer is not."""
+    server = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(100):
+                if done.is_set():
+                    return
+                try:
+                    conn.sendall(b"X")
+                except OSError:
+                    return  # the worker hung up
+                time.sleep(0.2)
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.getsockname()[1]}/hooks/slow"
+    finally:
+        done.set()
+        server.close()
+
+
+def test_an_attempt_ends_at_its_time_limit_however_slowly_the_receiver_drips(
+        engine: sa.Engine, dripping_endpoint: str) -> None:
+    """A hostile receiver must not hold a worker past the lease (then another worker would
+    send the message again while the first still waits): the attempt stops at the limit."""
+    enqueue_many(engine, "drip", 1, dripping_endpoint)
+    worker = in_process_worker(engine, base_seconds=60)  # timeout_seconds=1
+    t0 = time.monotonic()
+    try:
+        worker.run_once()
+    finally:
+        worker.close()
+    assert time.monotonic() - t0 < 3
+    [msg] = messages(engine, "drip")
+    assert msg.status == "pending" and msg.last_status_code is None
+    assert attempt_errors(engine, "drip") == ["timed out after 1 s"]
+

@@ -148,7 +148,8 @@ class Settings(BaseSettings):
     )
     outbox_timeout_seconds: float = Field(
         10.0, gt=0, le=300,
-        description="Timeout of one webhook HTTP request (connect, read, write).",
+        description="The longest one webhook attempt may take, from connecting to the "
+        "answer's status line, however slowly the receiver answers.",
     )
     outbox_allow_loopback: bool | None = Field(
         None,

@@ -19,6 +19,8 @@ Guarantees:
   certificate for the URL's name (sent as SNI, and as the Host header). A second DNS answer
   (rebinding) cannot steer the connection. What the receiver answers is kept as its status
   code and a fixed reason; its body is never read, so it never reaches staff pages.
+- An attempt takes at most ``GOVSHARE_OUTBOX_TIMEOUT_SECONDS`` in all, however slowly the
+  receiver drips its answer (:class:`DeadlineStream`), so it ends within the lease.
 
 SIGTERM or SIGINT stops the loop after the current batch (bounded by the request timeout);
 what was claimed is recorded before the process exits.
@@ -94,8 +96,42 @@ class Unresolved(Exception):
     """The destination's name did not resolve (retried: DNS may come back)."""
 
 
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection that ends at ``deadline`` (``time.monotonic``): each read, write or TLS
+    handshake gets at most the time left, so a receiver dripping its answer a byte at a time
+    cannot hold a worker beyond the attempt's limit (per-operation timeouts alone would)."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream, self.deadline = stream, deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise error("the attempt's time is up")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return DeadlineStream(self.stream.start_tls(
+            ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout)),
+            self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
 class GuardedBackend(httpcore.SyncBackend):
-    """Opens connections only to addresses ``calc.address_problem`` allows, pinned.
+    """Opens connections only to addresses ``calc.address_problem`` allows, pinned, each for
+    at most ``attempt_seconds``.
 
     The name is resolved here, once per connection; every address is checked (one bad
     address refuses the name: a rebinding answer may mix them), and the socket is opened to
@@ -103,14 +139,16 @@ class GuardedBackend(httpcore.SyncBackend):
     the URL's name as the Host header and as SNI, and verifies the certificate for it.
     """
 
-    def __init__(self, *, allow_loopback: bool, resolve: Resolver = socket.getaddrinfo
-                 ) -> None:
+    def __init__(self, *, allow_loopback: bool, attempt_seconds: float,
+                 resolve: Resolver = socket.getaddrinfo) -> None:
         self.allow_loopback = allow_loopback
+        self.attempt_seconds = attempt_seconds
         self.resolve = resolve
 
     def connect_tcp(self, host: str, port: int, timeout: float | None = None,
                     local_address: str | None = None,
                     socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        deadline = time.monotonic() + self.attempt_seconds
         try:
             answers = self.resolve(host, port, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError) as exc:
@@ -125,12 +163,12 @@ class GuardedBackend(httpcore.SyncBackend):
                               "addresses")
         for address in addresses[:-1]:  # the next one if one cannot be reached
             try:
-                return super().connect_tcp(str(address), port, timeout, local_address,
-                                           socket_options)
+                return DeadlineStream(super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options), deadline)
             except httpcore.ConnectError:
                 continue
-        return super().connect_tcp(str(addresses[-1]), port, timeout, local_address,
-                                   socket_options)
+        return DeadlineStream(super().connect_tcp(
+            str(addresses[-1]), port, timeout, local_address, socket_options), deadline)
 
 
 def guarded_pool(config: WorkerConfig, *, ssl_context: ssl.SSLContext | None = None,
@@ -141,7 +179,9 @@ def guarded_pool(config: WorkerConfig, *, ssl_context: ssl.SSLContext | None = N
     return httpcore.ConnectionPool(
         ssl_context=ssl_context, max_connections=max(1, config.batch),
         max_keepalive_connections=0,
-        network_backend=GuardedBackend(allow_loopback=config.allow_loopback, resolve=resolve))
+        network_backend=GuardedBackend(allow_loopback=config.allow_loopback,
+                                       attempt_seconds=config.timeout_seconds,
+                                       resolve=resolve))
 
 
 def failure_reason(exc: Exception, timeout_seconds: float) -> str:
