@@ -1,11 +1,18 @@
-"""Pure delivery rules: backoff bounds, what each answer means, dead letters, signatures."""
+"""Pure delivery rules: backoff bounds, what each answer means, dead letters, Standard
+Webhooks signatures and secrets, which destinations are allowed."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
+import ipaddress
+import json
 import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from govshare.outbox import calc
 
@@ -85,38 +92,112 @@ def test_transitions() -> None:
 
 # ------------------------------------------------------------------------------ signatures
 
-SECRET = "whsec_test-secret"
+SECRET = "whsec_" + base64.b64encode(b"k" * 32).decode()
 BODY = b'{"event":"birth","id":"tellusonce:TU-AAAA-BBBB:1"}'
-NOW = 1_800_000_000
+KEY = "tellusonce:TU-AAAA-BBBB:1"
 
 
-def test_signature_round_trip_and_header_format() -> None:
-    header = calc.signature_header(SECRET, NOW, BODY)
-    assert header.startswith(f"t={NOW},v1=")
-    assert len(header.split("v1=")[1]) == 64
-    assert calc.verify([SECRET], header, BODY, now=NOW + 10) == NOW
-    # a receiver keeping the old secret during a rotation accepts either
-    assert calc.verify(["old-secret", SECRET], header, BODY, now=NOW) == NOW
+def test_headers_are_standard_webhooks_and_verify_with_its_library() -> None:
+    at = datetime.now(UTC)
+    headers = calc.webhook_headers(SECRET, KEY, BODY, at)
+    assert set(headers) == {"webhook-id", "webhook-timestamp", "webhook-signature"}
+    assert headers["webhook-id"] == KEY and headers["webhook-timestamp"] == str(int(
+        at.timestamp()))
+    # the standard's scheme, computed here by hand: v1,base64(HMAC-SHA256 of id.ts.body)
+    signed = f"{KEY}.{int(at.timestamp())}.".encode() + BODY
+    digest = hmac.new(b"k" * 32, signed, hashlib.sha256).digest()
+    assert headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
+    # ... and what a receiving agency does with the ready library
+    assert Webhook(SECRET).verify(BODY, headers) == json.loads(BODY)
+    with pytest.raises(WebhookVerificationError):
+        Webhook(calc.new_signing_secret()).verify(BODY, headers)
 
 
-@pytest.mark.parametrize(("header", "body", "now", "message"), [
-    (None, BODY, NOW, "no X-Govshare-Signature"),
-    ("v1=abc", BODY, NOW, "no timestamp"),
-    (f"t={NOW}", BODY, NOW, "no v1 signature"),
-    ("t=soon,v1=abc", BODY, NOW, "not a number"),
-    (calc.signature_header(SECRET, NOW, BODY), BODY.replace(b"birth", b"death"), NOW,
-     "does not match"),
-    (calc.signature_header("another-secret", NOW, BODY), BODY, NOW, "does not match"),
-    (calc.signature_header(SECRET, NOW, BODY), BODY, NOW + 301, "replayed or delayed"),
-    (calc.signature_header(SECRET, NOW, BODY), BODY, NOW - 301, "replayed or delayed"),
-    # the timestamp is signed: moving it forward to pass the tolerance breaks the signature
-    (calc.signature_header(SECRET, NOW, BODY).replace(f"t={NOW}", f"t={NOW + 400}"), BODY,
-     NOW + 400, "does not match"),
+def test_new_secrets_are_whsec_base64_and_odd_ones_are_refused() -> None:
+    made = {calc.new_signing_secret() for _ in range(20)}
+    assert len(made) == 20
+    for secret in made:
+        calc.check_signing_secret(secret)
+        assert secret.startswith("whsec_")
+        assert len(base64.b64decode(secret[6:], validate=True)) == calc.SECRET_BYTES
+    for bad, reason in [
+        ("whsec_test-secret", "not base64"),  # the old urlsafe form: the library misreads it
+        ("whsec_" + base64.b64encode(b"x" * 16).decode(), "16 bytes"),
+        ("whsec_" + base64.b64encode(b"x" * 65).decode(), "65 bytes"),
+        (base64.b64encode(b"x" * 32).decode(), "does not start with whsec_"),
+    ]:
+        with pytest.raises(ValueError, match=reason):
+            calc.check_signing_secret(bad)
+
+
+@pytest.mark.parametrize("key", ["a.b", "", "x" * 201, "key with space", "tellus\nonce"])
+def test_a_webhook_id_cannot_be_ambiguous_when_signed(key: str) -> None:
+    with pytest.raises(ValueError, match="webhook-id"):
+        calc.check_webhook_id(key)
+
+
+def test_idempotency_keys_of_producers_are_valid_webhook_ids() -> None:
+    calc.check_webhook_id(KEY)
+
+
+# ------------------------------------------------------------------------------ destinations
+
+
+@pytest.mark.parametrize(("address", "problem"), [
+    ("127.0.0.1", "loopback"), ("127.8.9.10", "loopback"), ("::1", "loopback"),
+    ("::ffff:127.0.0.1", "loopback"),  # an IPv4-mapped IPv6 address
+    ("10.1.2.3", "private"), ("172.16.0.9", "private"), ("192.168.1.1", "private"),
+    ("fd12:3456::1", "private"), ("64:ff9b::a00:1", "private"),  # 10.0.0.1 through NAT64
+    ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+    ("224.0.0.1", "multicast"), ("239.255.0.1", "multicast"), ("ff02::1", "multicast"),
+    ("0.0.0.0", "unspecified"), ("::", "unspecified"),
+    ("240.0.0.1", "reserved"), ("255.255.255.255", "reserved"),
+    ("100.64.0.1", "non-public"),  # carrier-grade NAT
+    ("8.8.8.8", None), ("2606:4700:4700::1111", None),
 ])
-def test_tampered_stale_or_missing_signatures_are_refused(
-        header: str | None, body: bytes, now: int, message: str) -> None:
-    with pytest.raises(calc.SignatureError, match=message):
-        calc.verify([SECRET], header, body, now=now)
+def test_webhooks_go_only_to_public_addresses(address: str, problem: str | None) -> None:
+    found = calc.address_problem(ipaddress.ip_address(address), allow_loopback=False)
+    assert (found is None) if problem is None else (problem in (found or ""))
+
+
+def test_loopback_only_where_allowed_and_nothing_else_with_it() -> None:
+    for address in ("127.0.0.1", "::1", "::ffff:127.0.0.1"):
+        assert calc.address_problem(ipaddress.ip_address(address), allow_loopback=True) is None
+    for address in ("10.0.0.1", "169.254.169.254", "0.0.0.0"):  # 0.0.0.0 reaches this host
+        assert calc.address_problem(ipaddress.ip_address(address), allow_loopback=True)
+
+
+@pytest.mark.parametrize(("url", "strict", "loopback_allowed"), [
+    ("https://hooks.example.org/life-events", None, None),
+    ("https://hooks.example.org:8443/x?q=1", None, None),
+    ("http://hooks.example.org/x", "must use https://", "must use https://"),
+    ("http://127.0.0.1:5432/", "loopback", None),
+    ("http://localhost:8099/hooks/a", "loopback", None),
+    ("https://LOCALHOST./x", "loopback", None),
+    ("https://db.localhost/x", "loopback", None),
+    ("https://[::1]:8099/x", "loopback", None),
+    ("https://169.254.169.254/latest/meta-data/", "link-local", "link-local"),
+    ("https://10.0.0.7/hook", "private", "private"),
+    ("https://[ff02::1]/hook", "multicast", "multicast"),
+    ("http://10.0.0.7/hook", "private", "private"),
+    ("https://user:pw@hooks.example.org/", "user name or password", "user name"),
+    ("https://hooks.example.org/#frag", "#fragment", "#fragment"),
+    ("ftp://hooks.example.org/", "https://", "https://"),
+    ("https://hooks.example.org:port/", "https://", "https://"),
+    ("not a url", "https://", "https://"),
+    ("https:///nohost", "https://", "https://"),
+])
+def test_url_problems(url: str, strict: str | None, loopback_allowed: str | None) -> None:
+    for allow, expected in ((False, strict), (True, loopback_allowed)):
+        found = calc.url_problem(url, allow_loopback=allow)
+        assert (found is None) if expected is None else (expected in (found or "")), (
+            url, allow, found)
+
+
+def test_a_refused_destination_is_dead_at_once() -> None:
+    verdict, reason = calc.classify(None, refused="x.example resolves to a private address")
+    assert verdict is calc.Verdict.dead
+    assert reason.startswith("not sent: x.example resolves to a private address")
 
 
 def test_clip() -> None:

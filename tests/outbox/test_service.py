@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from govshare.core import migrate
+from govshare.core import crypto, migrate
 from govshare.core.db import make_engine, unit_of_work, utcnow
 from govshare.core.errors import Conflict, Forbidden
 from govshare.core.tenancy import Role
@@ -23,6 +23,7 @@ from tests.conftest import _drop_pg as drop_pg
 from tests.factories.regions import principal
 
 KEY = "k" * 40
+SIGNING_SECRET = calc.new_signing_secret()
 POLICY = calc.RetryPolicy(max_attempts=3, max_age_seconds=3600, base_seconds=10,
                           cap_seconds=100)
 
@@ -33,7 +34,7 @@ def enqueue(session: Session, key: str, *, destination: str = "subscription:1",
         session, secret_key=KEY, topic="test.event", payload={"name": "Ada Lovelace",
                                                               "key": key},
         idempotency_key=key, destination=destination, destination_label="Test agency",
-        url="http://127.0.0.1:9/hook", signing_secret="whsec_plain-secret", **extra)
+        url="http://127.0.0.1:9/hook", signing_secret=SIGNING_SECRET, **extra)
 
 
 def outcome(code: int | None, error: str | None = None) -> service.Outcome:
@@ -69,10 +70,10 @@ def test_enqueue_is_idempotent_and_seals_body_and_secret(session: Session) -> No
         enqueue(session, "same-key", destination="subscription:2")
     raw = session.execute(sa.text("SELECT body_enc, secret_enc FROM outbox_messages "
                                   "WHERE idempotency_key = 'same-key'")).one()
-    assert "Ada" not in raw.body_enc and "plain-secret" not in raw.secret_enc
+    assert "Ada" not in raw.body_enc and SIGNING_SECRET[6:] not in raw.secret_enc
     [claim] = service.claim_batch(session, now=utcnow(), limit=5, lease_seconds=30,
                                   secret_key=KEY)
-    assert claim.secret == "whsec_plain-secret"
+    assert claim.secret == SIGNING_SECRET
     assert claim.body == b'{"key":"same-key","name":"Ada Lovelace"}'
 
 
@@ -246,3 +247,92 @@ def test_concurrent_claims_take_disjoint_batches(backend: str, tmp_path: Path) -
         engine.dispose()
         if backend == "postgresql":
             drop_pg(f"govshare_claims_{os.getpid()}")
+
+
+# ------------------------------------------------------------------------------ withdrawal
+
+
+def test_a_withdrawn_destination_gets_no_retry_of_a_message_in_flight(session: Session
+                                                                       ) -> None:
+    """The bug: a message in flight when its subscription was deactivated came back as a
+    retry and was sent twice more. Withdrawn means not sent: the answer finds no lease, no
+    claim takes it, staff cannot requeue it until the destination is restored."""
+    now = utcnow()
+    enqueue(session, "wd-flying", destination="subscription:wd", now=now)
+    enqueue(session, "wd-waiting", destination="subscription:wd", now=now + timedelta(
+        seconds=1)).next_attempt_at = now + timedelta(minutes=5)
+    enqueue(session, "wd-other", destination="subscription:kept", now=now)
+    session.flush()
+    claims = {c.idempotency_key: c for c in service.claim_batch(
+        session, now=now, limit=10, lease_seconds=30, secret_key=KEY)}
+    flying = claims["wd-flying"]
+
+    n = service.withdraw_destination(session, destination="subscription:wd",
+                                     reason="The subscription was deactivated", now=now)
+    assert n == 2  # the one in flight and the one waiting
+    # the attempt on the wire fails; its answer must not schedule a retry
+    assert service.record_result(session, flying, outcome(503), now=now, policy=POLICY,
+                                 worker="w") == "late"
+    later = now + timedelta(days=1)  # long past every lease and backoff
+    again = service.claim_batch(session, now=later, limit=10, lease_seconds=30,
+                                secret_key=KEY)
+    assert not {c.idempotency_key for c in again} & {"wd-flying", "wd-waiting"}
+    rows = {m.idempotency_key: m for m in session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.idempotency_key.startswith("wd-"))
+        .execution_options(populate_existing=True))}
+    assert rows["wd-flying"].status == rows["wd-waiting"].status == "dead"
+    assert "deactivated" in (rows["wd-flying"].last_error or "")
+    assert rows["wd-other"].status == "in_flight"  # other destinations are untouched
+
+    admin = principal(Role.regional_admin)
+    with pytest.raises(Conflict, match="withdrawn"):
+        service.requeue(session=session, actor=admin, message_id=rows["wd-flying"].id)
+    assert service.requeue_dead(session=session, actor=admin,
+                                destination="subscription:wd") == 0
+
+    service.restore_destination(session, destination="subscription:wd", now=later)
+    assert service.requeue_dead(session=session, actor=admin,
+                                destination="subscription:wd") == 2
+    resent = service.claim_batch(session, now=later, limit=10, lease_seconds=30,
+                                 secret_key=KEY)
+    assert {"wd-flying", "wd-waiting"} <= {c.idempotency_key for c in resent}
+
+
+def test_a_claim_dead_letters_what_is_due_for_a_withdrawn_destination(session: Session
+                                                                      ) -> None:
+    """However a message came to be waiting for a withdrawn destination (queued in a race
+    with the withdrawal, or a lease that ran out), the claim checks and does not send it."""
+    now = utcnow()
+    service.withdraw_destination(session, destination="subscription:gone", reason="gone",
+                                 now=now)
+    msg = enqueue(session, "gone-1", destination="subscription:gone", now=now)
+    assert service.claim_batch(session, now=now, limit=10, lease_seconds=30,
+                               secret_key=KEY) == []
+    session.refresh(msg)
+    assert msg.status == "dead" and "withdrawn" in (msg.last_error or "")
+    assert msg.lease_token is None
+
+
+def test_producers_must_give_a_signable_id_and_a_whsec_secret(session: Session) -> None:
+    with pytest.raises(ValueError, match="webhook-id"):
+        enqueue(session, "has.a.dot")
+    with pytest.raises(ValueError, match="not base64"):
+        service.enqueue(session, secret_key=KEY, topic="test.event", payload={},
+                        idempotency_key="bad-secret", destination="subscription:1",
+                        destination_label="x", url="https://hooks.example.org/x",
+                        signing_secret="whsec_test-secret")
+    assert count(session, "bad-secret") == 0
+
+
+def test_a_message_sealed_with_an_old_style_secret_is_dead_not_sent(session: Session
+                                                                      ) -> None:
+    """Secrets made before Standard Webhooks (whsec_ + url-safe text) cannot be read by the
+    receivers' libraries: such a message is a dead letter saying to rotate the secret."""
+    msg = enqueue(session, "legacy-secret")
+    msg.secret_enc = crypto.sealer(KEY, crypto.OUTBOX_PAYLOAD).seal("whsec_" + "a-b_c" * 9)
+    session.flush()
+    assert service.claim_batch(session, now=utcnow(), limit=5, lease_seconds=30,
+                               secret_key=KEY) == []
+    session.refresh(msg)
+    assert msg.status == "dead" and "not base64" in (msg.last_error or "")
+

@@ -18,6 +18,7 @@ from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from govshare.core.settings import Settings
 from govshare.core.tenancy import ANONYMOUS, Principal, Role
+from govshare.outbox import calc as outbox_calc
 from govshare.outbox import service as outbox_service
 from govshare.outbox.models import OutboxMessage
 from govshare.outbox.receiver import DEMO_WEBHOOK_SECRET
@@ -118,6 +119,9 @@ def test_only_the_chosen_agencies_are_told_and_only_what_the_event_needs(
     assert len(mine) == 2
     body = json.loads(mine[0].body)
     assert body["person"] == MOVE  # the event's fields, and nothing that was slipped in
+    # Standard Webhooks' payload: type and timestamp (of the event) beside its data
+    assert body["type"] == "tellusonce.change_of_address"
+    assert body["timestamp"] == rep.created_at.isoformat()
     assert body["reference"] == rep.reference and body["sample"] is True
     assert body["consent"]["version"] == tellusonce_calc.CONSENT_VERSION
     assert {c.secret for c in mine} == {DEMO_WEBHOOK_SECRET}
@@ -211,17 +215,20 @@ def test_subscriptions_belong_to_their_member(session: Session, settings: Settin
                           event_types=["change_of_address"])  # type: ignore[list-item]
     sub, secret = tellusonce.create_subscription(session=session, actor=seattle_admin,
                                                  region_id=region_id, data=data,
-                                                 secret_key=key)
-    assert secret.startswith("whsec_") and sub.secret_hint == secret[-4:]
+                                                 secret_key=key, allow_loopback=False)
+    outbox_calc.check_signing_secret(secret)  # whsec_ + base64: what the libraries read
+    assert sub.secret_hint == secret.rstrip("=")[-4:]
     raw = session.execute(sa.text("SELECT secret_enc FROM tellusonce_subscriptions "
                                   "WHERE id = :id"), {"id": sub.id}).scalar_one()
     assert secret not in raw
     with pytest.raises(Conflict):
         tellusonce.create_subscription(session=session, actor=seattle_admin,
-                                       region_id=region_id, data=data, secret_key=key)
+                                       region_id=region_id, data=data, secret_key=key,
+                                       allow_loopback=False)
     with pytest.raises(Forbidden):  # another member's
         tellusonce.create_subscription(
             session=session, actor=seattle_admin, region_id=region_id, secret_key=key,
+            allow_loopback=False,
             data=data.model_copy(update={"jurisdiction_id": ids["county"]}))
     with pytest.raises(NotFound):
         tellusonce.set_active(session=session, actor=seattle_admin,
@@ -230,11 +237,35 @@ def test_subscriptions_belong_to_their_member(session: Session, settings: Settin
         tellusonce.set_active(session=session, actor=principal(Role.jurisdiction_staff,
                                                                ids["city"]),
                               subscription_id=sub.id, active=False)
-    for bad in ("http://hooks.example.org/x", "ftp://x", "https://user:pw@hooks.example.org",
-                "not a url"):
-        with pytest.raises(ValueError, match="webhook_url"):
-            SubscriptionIn(jurisdiction_id=1, name="x" * 3, purpose="p" * 10, webhook_url=bad,
-                           event_types=["birth"])  # type: ignore[list-item]
+
+
+@pytest.mark.parametrize(("url", "allow_loopback", "reason"), [
+    ("http://hooks.example.org/x", True, "must use https://"),
+    ("ftp://x", True, "must be an https:// address"),
+    ("https://user:pw@hooks.example.org", True, "user name or password"),
+    ("not a url", True, "must be an https:// address"),
+    # SSRF: a member's admin must not point the worker into our own network
+    ("http://127.0.0.1:5432/", False, "this machine (a loopback address)"),
+    ("https://localhost:5432/", False, "this machine (a loopback address)"),
+    ("https://169.254.169.254/latest/meta-data/", True, "a link-local address"),
+    ("https://10.20.30.40/hook", True, "a private address"),
+    ("https://[fd00::1]/hook", True, "a private address"),
+])
+def test_a_subscription_must_point_at_a_public_https_address(
+        session: Session, settings: Settings, region_id: int, ids: dict[str, int], url: str,
+        allow_loopback: bool, reason: str) -> None:
+    data = SubscriptionIn(jurisdiction_id=ids["city"], name="Probe",
+                          purpose="Wants to reach something it should not.",
+                          webhook_url=url, event_types=["birth"])  # type: ignore[list-item]
+    with pytest.raises(ValidationFailed) as exc:
+        tellusonce.create_subscription(
+            session=session, actor=principal(Role.jurisdiction_admin, ids["city"]),
+            region_id=region_id, data=data, secret_key=settings.resolved_secret_key(),
+            allow_loopback=allow_loopback)
+    [error] = exc.value.errors
+    assert error["loc"] == ["webhook_url"] and reason in error["reason"]
+    assert session.scalar(sa.select(sa.func.count()).select_from(AgencySubscription)
+                          .where(AgencySubscription.name == "Probe")) == 0
 
 
 def test_deactivating_withdraws_waiting_messages_and_rotating_reseals_them(
@@ -261,6 +292,43 @@ def test_deactivating_withdraws_waiting_messages_and_rotating_reseals_them(
     offered = tellusonce_queries.available_subscriptions(session=session, region_id=region_id,
                                                  event="change_of_address")
     assert elections.id not in {s.id for s in offered}
+
+
+def test_a_deactivated_subscription_gets_no_retry_of_a_message_in_flight(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    """Issue 8, 2.6: the message was being delivered when the agency's subscription was
+    deactivated; its receiver was down, so the worker would retry, and did, twice more, with
+    personal data. Now the subscription is checked at every attempt: not sent."""
+    key, admin = settings.resolved_secret_key(), principal(Role.regional_admin)
+    enrollment = subs["sps-enrollment"]
+    rep = report(session, settings, region_id, [enrollment.id])
+    now = utcnow()
+    [claim] = [c for c in outbox_service.claim_batch(
+        session, now=now, limit=50, lease_seconds=30, secret_key=key)
+        if c.idempotency_key.startswith(f"tellusonce:{rep.reference}:")]
+    tellusonce.set_active(session=session, actor=admin, subscription_id=enrollment.id,
+                          active=False)
+    # the attempt that was on the wire answers 503: no retry may be scheduled
+    outbox_service.record_result(session, claim, outbox_service.Outcome(
+        status_code=503, error=None, started_at=now, duration_ms=3), now=now,
+        policy=outbox_service.calc.RetryPolicy(), worker="t")
+    for later in (now + timedelta(minutes=5), now + timedelta(hours=3)):
+        again = outbox_service.claim_batch(session, now=later, limit=50, lease_seconds=30,
+                                           secret_key=key)
+        assert claim.id not in {c.id for c in again}
+    [msg] = messages_of(session, rep)
+    session.refresh(msg)
+    assert msg.status == "dead" and "deactivated" in (msg.last_error or "")
+    with pytest.raises(Conflict, match="reactivate"):
+        outbox_service.requeue(session=session, actor=admin, message_id=msg.id)
+
+    # reactivated: staff may send it anyway
+    tellusonce.set_active(session=session, actor=admin, subscription_id=enrollment.id,
+                          active=True)
+    outbox_service.requeue(session=session, actor=admin, message_id=msg.id)
+    assert claim.id in {c.id for c in outbox_service.claim_batch(
+        session, now=now + timedelta(hours=4), limit=50, lease_seconds=30, secret_key=key)}
 
 
 # ------------------------------------------------------------------------------ pages
@@ -362,8 +430,9 @@ def test_staff_page_subscriptions_and_delivery_status(client: TestClient, sessio
         "webhook_url": "https://hooks.example.org/library", "event_types": ["change_of_address",
                                                                             "death"]})
     assert created.status_code == 201, created.text
-    secret = re.search(r'id="new-secret">(whsec_[A-Za-z0-9_-]+)<', created.text)
+    secret = re.search(r'id="new-secret">(whsec_[A-Za-z0-9+/=]+)<', created.text)
     assert secret and "shown only this once" in created.text
+    outbox_calc.check_signing_secret(secret.group(1))
     assert secret.group(1) not in client.get("/staff/tell-us-once").text
 
     bad = client.post("/staff/tell-us-once/subscriptions", data={
@@ -372,6 +441,12 @@ def test_staff_page_subscriptions_and_delivery_status(client: TestClient, sessio
         "purpose": "Sends to a plain http address.", "webhook_url": "http://example.org/x",
         "event_types": ["birth"]})
     assert bad.status_code == 422 and "must use https://" in bad.text
+    metadata = client.post("/staff/tell-us-once/subscriptions", data={
+        "csrf_token": csrf_from(page.text), "jurisdiction_id": str(subs[
+            "seattle-utilities"].jurisdiction_id), "name": "Metadata",
+        "purpose": "Points at the cloud's metadata service.",
+        "webhook_url": "https://169.254.169.254/latest/meta-data/", "event_types": ["birth"]})
+    assert metadata.status_code == 422 and "a link-local address" in metadata.text
 
     other = client.post(f"/staff/tell-us-once/subscriptions/{subs['kc-elections'].id}",
                         data={"csrf_token": csrf_from(page.text), "action": "deactivate"})

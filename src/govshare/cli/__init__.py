@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy.orm import Session
 
 from govshare.cli import demo as demo_module
-from govshare.core import migrate
+from govshare.core import migrate, ratelimit
 from govshare.core.cli_support import console, handle_errors, settings
 from govshare.core.db import make_engine
 from govshare.core.settings import settings_reference
 from govshare.geo import cli as geo_cli
 from govshare.outbox import cli as outbox_cli
+from govshare.outbox.schemas import Housekeeping
 from govshare.property import cli as property_cli
 from govshare.regions import cli as regions_cli
 from govshare.tellusonce import cli as tellusonce_cli
@@ -35,7 +38,18 @@ geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
 app.add_typer(property_cli.property_app, name="property")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
-outbox_cli.register(app, housekeeping=[tellusonce_cli.purge_housekeeping()])
+
+
+def prune_rate_limits(session: Session, now: datetime) -> int:
+    """Delete rate-limit records (client addresses, e-mail addresses) past their retention."""
+    hours = settings().rate_limit_retention_hours
+    return ratelimit.prune(session, older_than=timedelta(hours=hours), now=now)
+
+
+outbox_cli.register(app, housekeeping=[
+    tellusonce_cli.purge_housekeeping(),
+    Housekeeping(name="rate-limit prune", every_seconds=3600, run=prune_rate_limits),
+])
 
 
 @db_app.command("upgrade")

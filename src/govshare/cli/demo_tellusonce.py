@@ -2,9 +2,11 @@
 
 SAMPLE content, marked ``sample``: no real agency receives anything. Each sample agency's
 webhook points at ``http://127.0.0.1:8099/hooks/<agency>``, where
-``govshare outbox receiver --port 8099`` stands in for the agencies (it checks signatures with
-the published demo secret, ``govshare.outbox.receiver.DEMO_WEBHOOK_SECRET``). Run it and
-``govshare worker`` next to ``govshare serve`` to watch reports arrive.
+``govshare outbox receiver --port 8099`` stands in for the agencies (it verifies the Standard
+Webhooks signatures with the published demo secret,
+``govshare.outbox.receiver.DEMO_WEBHOOK_SECRET``). Run it and ``govshare worker`` next to
+``govshare serve`` to watch reports arrive. Webhooks to 127.0.0.1 need
+``GOVSHARE_OUTBOX_ALLOW_LOOPBACK`` (on by default in development, refused in production).
 
 The first two are City of Seattle's and King County's, in that order: the authorization
 matrix (tests/contract/test_authz_matrix.py) uses subscriptions 1 and 2 as "own" and
@@ -51,6 +53,7 @@ def build(session: Session, actor: Principal, region_id: int, settings: Settings
         tellusonce.create_subscription(
             session=session, actor=actor, region_id=region_id, sample=True,
             signing_secret=DEMO_WEBHOOK_SECRET, secret_key=settings.resolved_secret_key(),
+            allow_loopback=settings.outbox_allows_loopback,
             data=SubscriptionIn(jurisdiction_id=members[member], name=name, purpose=purpose,
                                 webhook_url=RECEIVER + hook,
                                 event_types=events))  # type: ignore[arg-type]

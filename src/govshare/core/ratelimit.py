@@ -1,7 +1,7 @@
 """Fixed-window rate limits kept in the database, so every web process sees the same counts.
 
-Used for failed logins now and for public submissions later. Rows older than the longest
-window are pruned opportunistically.
+Used for failed logins and public submissions. Rows older than the retention setting (longer
+than any window) are deleted by :func:`prune`, a housekeeping job of ``govshare worker``.
 """
 
 from __future__ import annotations
@@ -60,5 +60,11 @@ def clear(session: Session, bucket: str, key: str) -> None:
     session.execute(delete(RateEvent).where(RateEvent.bucket == bucket, RateEvent.key == key))
 
 
-def prune(session: Session, older_than: timedelta = timedelta(days=1)) -> None:
-    session.execute(delete(RateEvent).where(RateEvent.at < utcnow() - older_than))
+def prune(session: Session, *, older_than: timedelta, now: datetime | None = None) -> int:
+    """Delete the records older than ``older_than`` (longer than any window); how many.
+
+    Run hourly by ``govshare worker`` (``GOVSHARE_RATE_LIMIT_RETENTION_HOURS``).
+    """
+    result = session.execute(delete(RateEvent).where(
+        RateEvent.at < (now or utcnow()) - older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -147,7 +147,24 @@ class Settings(BaseSettings):
         "outbox_timeout_seconds.",
     )
     outbox_timeout_seconds: float = Field(
-        10.0, gt=0, description="Timeout of one webhook HTTP request (connect, read, write)."
+        10.0, gt=0, le=300,
+        description="The longest one webhook attempt may take, from connecting to the "
+        "answer's status line, however slowly the receiver answers.",
+    )
+    outbox_allow_loopback: bool | None = Field(
+        None,
+        description="Let webhooks go to this machine's loopback addresses (127.0.0.1, ::1, "
+        "localhost), plain http included: only for the demo's and the tests' reference "
+        "receiver (`govshare outbox receiver`). Default: on in development and test, off in "
+        "production, where turning it on is refused. Private, link-local, multicast and "
+        "reserved addresses are refused whatever this says.",
+    )
+    rate_limit_retention_hours: int = Field(
+        24, ge=1, le=24 * 366,
+        description="Hours the rate-limit records (client addresses, account e-mail addresses) "
+        "are kept before the hourly housekeeping of `govshare worker` deletes them. At least "
+        "the longest counting window (login_window_minutes, and the one-hour limit of the "
+        "public forms).",
     )
 
     @model_validator(mode="after")
@@ -156,7 +173,15 @@ class Settings(BaseSettings):
             raise SettingsError("GOVSHARE_OUTBOX_LEASE_SECONDS must be longer than "
                                 "GOVSHARE_OUTBOX_TIMEOUT_SECONDS, or a slow delivery would be "
                                 "taken over by another worker while it is still running")
+        if self.rate_limit_retention_hours * 60 < self.login_window_minutes:
+            raise SettingsError("GOVSHARE_RATE_LIMIT_RETENTION_HOURS must cover "
+                                "GOVSHARE_LOGIN_WINDOW_MINUTES, or failed logins would be "
+                                "forgotten before their window has passed")
         if self.env is Environment.production:
+            if self.outbox_allow_loopback:
+                raise SettingsError("GOVSHARE_OUTBOX_ALLOW_LOOPBACK must not be on in "
+                                    "production: webhooks could reach services on this "
+                                    "machine")
             if self.secret_key is None or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
                 raise SettingsError(
                     "GOVSHARE_SECRET_KEY must be set to a random value in production "
@@ -178,6 +203,12 @@ class Settings(BaseSettings):
             return self.us_atlas_dir
         checkout = Path(__file__).resolve().parents[3] / "web" / "node_modules" / "us-atlas"
         return checkout if checkout.exists() else Path("web/node_modules/us-atlas")
+
+    @property
+    def outbox_allows_loopback(self) -> bool:
+        if self.outbox_allow_loopback is not None:
+            return self.outbox_allow_loopback
+        return self.env is not Environment.production
 
     @property
     def is_sqlite(self) -> bool:

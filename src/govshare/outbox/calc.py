@@ -30,30 +30,49 @@ Dead letters (:func:`next_state`): a retryable failure becomes dead once the mes
 ``max_attempts`` attempts, or when it fails while older than ``max_age`` (counted from when it
 was queued or requeued), whichever comes first.
 
-Signatures (Stripe's scheme): ``X-Govshare-Signature: t=<unix seconds>,v1=<hex>`` where the
-hex is HMAC-SHA256 under the subscription's secret of ``"<t>." + raw body``. The timestamp is
-signed, so a captured request replayed after ``tolerance`` seconds is refused; within the
-tolerance the idempotency key makes the replay harmless.
+Signatures follow Standard Webhooks (https://www.standardwebhooks.com, the PyPI package
+``standardwebhooks``), so a receiving agency verifies them with a ready library in its own
+language. Each request carries ``webhook-id`` (the message's idempotency key: the same on
+every attempt), ``webhook-timestamp`` (unix seconds of this attempt) and
+``webhook-signature`` (``v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">``) under the
+destination's secret, ``whsec_`` + base64 of 24 to 64 random bytes. The library refuses a
+timestamp more than five minutes away (a replay); within that, the id makes it harmless.
+
+Destinations (:func:`url_problem`, :func:`address_problem`). A webhook URL is chosen by a
+member's admin, so it must not be a way into our own network (SSRF): only ``https``, and only
+public addresses; no loopback, private, link-local, multicast, reserved or otherwise
+non-public address. The URL is checked when it is entered and again at every attempt, and the
+worker checks every address the name resolves to at connection time and connects to the
+address it checked. Loopback (and plain http to it) is allowed only where the setting
+``GOVSHARE_OUTBOX_ALLOW_LOOPBACK`` says so: the demo and the tests, whose reference receiver
+listens on 127.0.0.1; never in production.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import base64
+import binascii
+import ipaddress
 import random
-from collections.abc import Callable, Iterable
+import re
+import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
+from urllib.parse import urlsplit
 
-SIGNATURE_HEADER = "X-Govshare-Signature"
-IDEMPOTENCY_HEADER = "X-Govshare-Idempotency-Key"
-TOPIC_HEADER = "X-Govshare-Topic"
-ATTEMPT_HEADER = "X-Govshare-Attempt"
-SIGNATURE_VERSION = "v1"
-DEFAULT_TOLERANCE_SECONDS = 300
-ERROR_LIMIT = 1000  # characters of an error or response body kept with an attempt
+from standardwebhooks import Webhook
+
+ERROR_LIMIT = 1000  # characters of an error kept with an attempt
+SECRET_PREFIX = "whsec_"  # noqa: S105 - the standard's prefix, not a secret
+SECRET_BYTES = 32  # of a new signing secret (the standard asks for 24 to 64)
+SECRET_MIN_BYTES, SECRET_MAX_BYTES = 24, 64
+# The id is signed as "<id>.<timestamp>.<body>": it must not hold a full stop (the standard).
+WEBHOOK_ID = re.compile(r"[A-Za-z0-9_:-]{1,200}")
+LOOPBACK_NAMES = ("localhost",)
+NOT_SENT_HINT = "correct the subscription's address, then requeue"
 
 STATUSES = ("pending", "in_flight", "delivered", "dead")
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -120,8 +139,14 @@ def retry_after_seconds(value: str | None, now: datetime) -> float | None:
 # ------------------------------------------------------------------------------ answers
 
 
-def classify(status_code: int | None) -> tuple[Verdict, str]:
-    """What an HTTP answer (``None``: no answer at all) means for the message, and why."""
+def classify(status_code: int | None, *, refused: str | None = None) -> tuple[Verdict, str]:
+    """What an HTTP answer (``None``: no answer at all) means for the message, and why.
+
+    ``refused``: the worker did not send it, because the destination is not allowed (see
+    :func:`url_problem`); sending again would be refused again, so it is dead at once.
+    """
+    if refused is not None:
+        return Verdict.dead, f"not sent: {refused}; {NOT_SENT_HINT}"
     if status_code is None:
         return Verdict.retry, "no answer from the receiver"
     if 200 <= status_code < 300:
@@ -172,57 +197,105 @@ def can_transition(current: str, to: str) -> bool:
 # ------------------------------------------------------------------------------ signatures
 
 
-class SignatureError(ValueError):
-    """A webhook's signature header is missing, malformed, stale or does not match."""
+def new_signing_secret() -> str:
+    """A destination's signing secret, in the form every Standard Webhooks library reads."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
 
 
-def signature(secret: str, timestamp: int, body: bytes) -> str:
-    message = str(timestamp).encode() + b"." + body
-    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+def check_signing_secret(secret: str) -> None:
+    """Raise ``ValueError`` unless ``secret`` is ``whsec_`` + base64 of 24 to 64 bytes."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(f"the signing secret does not start with {SECRET_PREFIX}")
+    try:
+        raw = base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+    except (binascii.Error, ValueError):
+        raise ValueError("the signing secret is not base64 after whsec_") from None
+    if not SECRET_MIN_BYTES <= len(raw) <= SECRET_MAX_BYTES:
+        raise ValueError(f"the signing secret holds {len(raw)} bytes; Standard Webhooks asks "
+                         f"for {SECRET_MIN_BYTES} to {SECRET_MAX_BYTES}")
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},{SIGNATURE_VERSION}={signature(secret, timestamp, body)}"
+def check_webhook_id(webhook_id: str) -> None:
+    """Raise ``ValueError`` unless ``webhook_id`` can be signed unambiguously (no ``.``)."""
+    if not WEBHOOK_ID.fullmatch(webhook_id):
+        raise ValueError(f"the idempotency key {webhook_id[:60]!r} must be 1 to 200 letters, "
+                         "digits, '_', ':' or '-' (it is signed as the webhook-id)")
 
 
-def parse_signature_header(value: str) -> tuple[int, list[str]]:
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for part in value.split(","):
-        key, sep, val = part.strip().partition("=")
-        if not sep:
-            continue
-        if key == "t":
-            try:
-                timestamp = int(val)
-            except ValueError:
-                raise SignatureError("the signature's timestamp is not a number") from None
-        elif key == SIGNATURE_VERSION:
-            signatures.append(val)
-    if timestamp is None:
-        raise SignatureError("the signature header has no timestamp (t=...)")
-    if not signatures:
-        raise SignatureError(f"the signature header has no {SIGNATURE_VERSION} signature")
-    return timestamp, signatures
+def webhook_headers(secret: str, webhook_id: str, body: bytes, at: datetime
+                    ) -> dict[str, str]:
+    """The Standard Webhooks headers of one attempt sent at ``at`` (timezone-aware)."""
+    return {
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": Webhook(secret).sign(webhook_id, at, body),
+    }
 
 
-def verify(secrets: Iterable[str], header: str | None, body: bytes, *, now: int,
-           tolerance: int = DEFAULT_TOLERANCE_SECONDS) -> int:
-    """Check a webhook's signature; return its timestamp or raise :class:`SignatureError`.
+# ------------------------------------------------------------------------------ destinations
 
-    Any of ``secrets`` may match (a receiver keeps the old secret during a rotation).
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+NAT64 = ipaddress.IPv6Network("64:ff9b::/96")  # IPv4 addresses reached through a NAT64 gateway
+
+
+def address_problem(address: IPAddress, *, allow_loopback: bool) -> str | None:
+    """Why a webhook may not go to ``address`` ("a private address", ...), or ``None``.
+
+    An IPv6 address that carries an IPv4 one (mapped, or NAT64) is judged by the IPv4 one.
     """
-    if not header:
-        raise SignatureError(f"the request has no {SIGNATURE_HEADER} header")
-    timestamp, sent = parse_signature_header(header)
-    if abs(now - timestamp) > tolerance:
-        raise SignatureError(f"the signature is {abs(now - timestamp)} s from now; more than "
-                             f"{tolerance} s means a replayed or delayed request")
-    for secret in secrets:
-        expected = signature(secret, timestamp, body)
-        if any(hmac.compare_digest(expected, s) for s in sent):
-            return timestamp
-    raise SignatureError("the signature does not match the body")
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if address.is_loopback:
+        return None if allow_loopback else "this machine (a loopback address)"
+    for kind, test in (("an unspecified address", address.is_unspecified),
+                       ("a link-local address", address.is_link_local),
+                       ("a multicast address", address.is_multicast),
+                       ("a reserved address", address.is_reserved),
+                       ("a private address", address.is_private),
+                       ("a non-public address", not address.is_global)):
+        if test:
+            return kind
+    return None
+
+
+def url_problem(url: str, *, allow_loopback: bool) -> str | None:
+    """Why ``url`` may not receive webhooks (a phrase: "must use https:// ..."), or ``None``.
+
+    Names are judged by what they resolve to when a message is sent (the worker); here only
+    what the URL itself says: the scheme, credentials, and a literal address or ``localhost``.
+    """
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError:
+        return "must be an https:// address"
+    host = (parts.hostname or "").rstrip(".")
+    if parts.scheme not in ("https", "http") or not host:
+        return "must be an https:// address"
+    if parts.username is not None or parts.password is not None:
+        return ("must not carry a user name or password; the signature authenticates each "
+                "message")
+    if parts.fragment:
+        return "must not have a #fragment"
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    loopback = (host in LOOPBACK_NAMES or host.endswith(".localhost")
+                or (literal is not None and literal.is_loopback))
+    if loopback and not allow_loopback:
+        return "must not point at this machine (a loopback address)"
+    if literal is not None:
+        kind = address_problem(literal, allow_loopback=allow_loopback)
+        if kind is not None:
+            return f"must not point at {kind}; webhooks go only to public addresses"
+    if parts.scheme == "http" and not loopback:
+        return ("must use https:// (plain http only to this machine, where "
+                "GOVSHARE_OUTBOX_ALLOW_LOOPBACK allows it)")
+    return None
 
 
 def clip(text: str | None, limit: int = ERROR_LIMIT) -> str | None:

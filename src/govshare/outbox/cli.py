@@ -6,7 +6,6 @@ worker its housekeeping jobs (the root may import every domain; the outbox impor
 
 from __future__ import annotations
 
-import logging
 import signal
 import threading
 from pathlib import Path
@@ -41,11 +40,10 @@ def worker_command(
     """Deliver queued webhooks: sign, POST, retry with backoff, dead-letter (stops on SIGTERM).
 
     Run as many as you like against PostgreSQL; they share the work. Each one also runs the
-    housekeeping jobs (the tell-us-once purge) once an hour.
+    housekeeping jobs (the tell-us-once purge, pruning old rate-limit records) once an hour.
     """
     cfg = settings()
     configure_logging(cfg.log_level, json_logs=cfg.log_json)
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # our "delivery" line says more
     engine = make_engine(cfg.resolved_database_url)
     stop = threading.Event()
 
@@ -112,13 +110,13 @@ def receiver_command(
     host: Annotated[str, typer.Option(help="Address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port")] = 8099,
     secret: Annotated[list[str] | None, typer.Option(
-        help="Signing secret to accept (repeat for several). Default: the demo's sample "
-             "subscriptions' published secret")] = None,
+        help="Signing secret to accept, whsec_... (repeat for several). Default: the demo's "
+             "sample subscriptions' published secret")] = None,
     delay: Annotated[float, typer.Option(min=0, help="Seconds to sleep per message")] = 0.0,
     record: Annotated[Path | None, typer.Option(
         help="Append each applied message to this JSON-lines file")] = None,
 ) -> None:
-    """A local webhook receiver for demos: verifies signatures, applies each key once."""
+    """A local Standard Webhooks receiver for demos: verifies, applies each webhook-id once."""
     receiver = Receiver(secrets=list(secret or [DEMO_WEBHOOK_SECRET]), delay=delay,
                         record=record, echo=lambda line: console.print(line, highlight=False))
     server = make_server(receiver, host, port)

@@ -88,3 +88,19 @@ class DeliveryAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     outcome: Mapped[str] = mapped_column(String(20))
     worker: Mapped[str] = mapped_column(String(100))
+
+
+class OutboxDestination(Base):
+    """A destination that no longer takes messages (a deactivated subscription).
+
+    Producers withdraw and restore their destinations through ``service`` in the same
+    transaction as the change that causes it; every claim checks this table, so a withdrawn
+    destination is sent nothing more, retries included. A destination with no row, or with
+    ``withdrawn_at`` empty, takes messages.
+    """
+
+    __tablename__ = "outbox_destinations"
+
+    destination: Mapped[str] = mapped_column(String(100), primary_key=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,16 +1,19 @@
-"""A webhook receiver that does what every receiver should: verify, then apply each key once.
+"""A webhook receiver that does what every receiver should: verify, then apply each id once.
 
 Used by ``govshare outbox receiver`` for local demos (the demo's sample subscriptions point at
 ``http://127.0.0.1:8099/hooks/<agency>``) and by the delivery tests, which make it slow, take
 it down, or make it refuse, and then count what it applied.
 
-What it does with a POST:
-1. Checks the signature (``calc.verify``): a missing, wrong or stale signature gets 401 and is
-   not applied. Stale means outside the tolerance: a captured request replayed later.
-2. Applies the body under its idempotency key, once. A repeat of a key it has applied (our
-   retry after a lost answer, or a replay within the tolerance) gets 200 ``already applied``
-   and is counted as a duplicate, never applied again. Answering 200 matters: the sender must
-   stop retrying something that has been done.
+It is what a receiving agency writes, with the Standard Webhooks library (PyPI
+``standardwebhooks``; the same exists for other languages). What it does with a POST:
+1. Verifies it (``Webhook(secret).verify(body, headers)``): a missing, wrong or stale
+   signature gets 401 and is not applied. Stale means a ``webhook-timestamp`` more than five
+   minutes away: a captured request replayed later. Any of its secrets may match (an agency
+   keeps the old one for a while when the secret is rotated).
+2. Applies the body under its ``webhook-id``, once. A repeat of an id it has applied (our
+   retry after a lost answer, or a replay within the five minutes) gets 200 ``already
+   applied`` and is counted as a duplicate, never applied again. Answering 200 matters: the
+   sender must stop retrying something that has been done.
 
 Everything is kept in memory; ``record`` appends each applied message to a JSON-lines file.
 """
@@ -26,11 +29,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from govshare.outbox import calc
+from standardwebhooks import Webhook, WebhookVerificationError
 
 # The signing secret of the demo's sample subscriptions, published like the demo password:
-# only for the sample agencies on 127.0.0.1.
-DEMO_WEBHOOK_SECRET = "whsec_demo-sample-agencies-2026"  # noqa: S105 - published on purpose
+# only for the sample agencies on 127.0.0.1. Standard Webhooks form: whsec_ + base64.
+DEMO_WEBHOOK_SECRET = "whsec_Z292c2hhcmUtZGVtbzogc2FtcGxlIGFnZW5jaWVzISE="  # noqa: S105
 MAX_BODY_BYTES = 1_000_000
 
 
@@ -39,7 +42,6 @@ class Receiver:
     """The receiving agency's side. ``mode``: ``up``, ``down`` (503) or ``refuse`` (400)."""
 
     secrets: list[str] = field(default_factory=lambda: [DEMO_WEBHOOK_SECRET])
-    tolerance: int = calc.DEFAULT_TOLERANCE_SECONDS
     delay: float = 0.0
     record: Path | None = None
     echo: Callable[[str], None] | None = None
@@ -50,9 +52,18 @@ class Receiver:
     rejected: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def handle(self, path: str, headers: Mapping[str, str], body: bytes,
-               now: int | None = None) -> tuple[int, dict[str, Any]]:
-        headers = {k.lower(): v for k, v in headers.items()}
+    def verify(self, headers: Mapping[str, str], body: bytes) -> Any:
+        """The JSON payload, if one of our secrets signed it; else the library's error."""
+        error = WebhookVerificationError("no secret to verify with")
+        for secret in self.secrets:
+            try:
+                return Webhook(secret).verify(body, dict(headers))
+            except WebhookVerificationError as exc:
+                error = exc
+        raise error
+
+    def handle(self, path: str, headers: Mapping[str, str], body: bytes
+               ) -> tuple[int, dict[str, Any]]:
         with self.lock:
             self.received += 1
             mode = self.mode
@@ -63,19 +74,14 @@ class Receiver:
         if self.delay:
             time.sleep(self.delay)
         try:
-            calc.verify(self.secrets, headers.get(calc.SIGNATURE_HEADER.lower()), body,
-                        now=int(time.time()) if now is None else now, tolerance=self.tolerance)
-        except calc.SignatureError as exc:
+            payload = self.verify(headers, body)
+        except WebhookVerificationError as exc:
             with self.lock:
                 self.rejected.append(str(exc))
             return 401, {"error": f"signature refused: {exc}"}
-        key = headers.get(calc.IDEMPOTENCY_HEADER.lower())
-        if not key:
-            return 400, {"error": f"the {calc.IDEMPOTENCY_HEADER} header is required"}
-        try:
-            payload = json.loads(body)
-        except ValueError:
+        except ValueError:  # signed, but not JSON
             return 400, {"error": "the body is not JSON"}
+        key = {k.lower(): v for k, v in headers.items()}["webhook-id"]  # verified: present
         with self.lock:
             if key in self.applied:
                 self.duplicates += 1
@@ -85,7 +91,8 @@ class Receiver:
                 with self.record.open("a") as fh:
                     fh.write(json.dumps({"path": path, "key": key, "payload": payload}) + "\n")
         if self.echo is not None:
-            self.echo(f"applied {key} ({headers.get(calc.TOPIC_HEADER.lower(), '?')}) at {path}")
+            kind = payload.get("type", "?") if isinstance(payload, dict) else "?"
+            self.echo(f"applied {key} ({kind}) at {path}")
         return 200, {"status": "applied", "key": key}
 
     def stats(self) -> dict[str, Any]:
@@ -114,7 +121,11 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0
                 pass  # the sender went away (a killed worker): it will try again
 
         def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
-            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.headers.get("Content-Length") or "0"
+            if not (raw.isascii() and raw.isdigit()):
+                self._answer(400, {"error": "Content-Length must be a number of bytes"})
+                return
+            length = int(raw)
             if length > MAX_BODY_BYTES:
                 self._answer(413, {"error": "body too large"})
                 return

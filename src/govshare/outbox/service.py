@@ -10,6 +10,11 @@ Invariants:
   waiting; on SQLite one ``UPDATE ... WHERE id IN (SELECT ...)`` statement claims them under
   the database's single write lock. A message whose lease has run out (its worker died) is
   claimable again: nothing is lost, and the receiver's idempotency key absorbs the repeat.
+- A withdrawn destination (:func:`withdraw_destination`) is sent nothing more: its waiting
+  and in-flight messages become dead letters at once (an answer to an attempt already on the
+  wire then finds no lease to apply to, so no retry is scheduled), every claim dead-letters
+  instead of sending what is due for it, and its dead letters cannot be requeued until it
+  is restored.
 - :func:`record_result` applies an answer only while the worker still holds the lease
   (``UPDATE ... WHERE lease_token = :token``): a worker that answers late cannot undo what the
   next holder did. A late 2xx still marks the message delivered, since it was.
@@ -34,7 +39,12 @@ from govshare.core.errors import Conflict, NotFound
 from govshare.core.security import new_token
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.outbox import calc
-from govshare.outbox.models import DeliveryAttempt, MessageStatus, OutboxMessage
+from govshare.outbox.models import (
+    DeliveryAttempt,
+    MessageStatus,
+    OutboxDestination,
+    OutboxMessage,
+)
 
 PENDING, IN_FLIGHT = MessageStatus.pending.value, MessageStatus.in_flight.value
 DELIVERED, DEAD = MessageStatus.delivered.value, MessageStatus.dead.value
@@ -67,7 +77,14 @@ def enqueue(
     jurisdiction_id: int | None = None,
     now: datetime | None = None,
 ) -> OutboxMessage:
-    """Queue one webhook in the caller's transaction (flush only; the caller commits)."""
+    """Queue one webhook in the caller's transaction (flush only; the caller commits).
+
+    ``idempotency_key`` is sent as the ``webhook-id`` and ``signing_secret`` must be a
+    ``whsec_`` secret (:func:`calc.new_signing_secret`); anything else is a producer's bug
+    (``ValueError``).
+    """
+    calc.check_webhook_id(idempotency_key)
+    calc.check_signing_secret(signing_secret)
     existing = session.scalars(select(OutboxMessage).where(
         OutboxMessage.idempotency_key == idempotency_key)).first()
     if existing is not None:
@@ -92,6 +109,7 @@ def enqueue(
 def reseal_destination(session: Session, *, secret_key: str, destination: str, url: str,
                        signing_secret: str, now: datetime | None = None) -> int:
     """A destination's URL or secret changed: undelivered messages use the new ones."""
+    calc.check_signing_secret(signing_secret)
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.destination == destination, OutboxMessage.status != DELIVERED)
@@ -101,20 +119,49 @@ def reseal_destination(session: Session, *, secret_key: str, destination: str, u
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _withdrawn() -> Any:
+    return select(OutboxDestination.destination).where(
+        OutboxDestination.withdrawn_at.is_not(None))
+
+
 def withdraw_destination(session: Session, *, destination: str, reason: str,
                          now: datetime | None = None) -> int:
-    """The destination no longer takes messages: its waiting ones become dead letters.
+    """The destination takes no more messages; its undelivered ones become dead letters.
 
-    Messages in flight finish their attempt. Requeue brings the dead letters back if the
-    destination returns.
+    A request already on the wire cannot be called back, but its answer no longer finds the
+    message in flight, so nothing is retried; and every later claim checks the destination.
+    Requeueing its dead letters is refused until :func:`restore_destination`.
     """
     now = now or utcnow()
+    row = session.get(OutboxDestination, destination)
+    if row is None:
+        session.add(OutboxDestination(destination=destination, withdrawn_at=now,
+                                      updated_at=now))
+    else:
+        row.withdrawn_at, row.updated_at = now, now
+    session.flush()
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.destination == destination, OutboxMessage.status == PENDING)
-        .values(status=DEAD, dead_at=now, last_error=calc.clip(reason), updated_at=now)
+        .where(OutboxMessage.destination == destination,
+               OutboxMessage.status.in_((PENDING, IN_FLIGHT)))
+        .values(status=DEAD, dead_at=now, lease_token=None, locked_until=None,
+                last_error=calc.clip(reason), updated_at=now)
         .execution_options(synchronize_session=False))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def restore_destination(session: Session, *, destination: str,
+                        now: datetime | None = None) -> None:
+    """The destination takes messages again (its dead letters stay dead until requeued)."""
+    row = session.get(OutboxDestination, destination)
+    if row is not None and row.withdrawn_at is not None:
+        row.withdrawn_at, row.updated_at = None, now or utcnow()
+        session.flush()
+
+
+def _is_withdrawn(session: Session, destination: str) -> bool:
+    return session.scalar(_withdrawn().where(
+        OutboxDestination.destination == destination)) is not None
 
 
 def purge_bodies(session: Session, *, topic_prefix: str, created_before: datetime,
@@ -167,6 +214,7 @@ class Outcome:
     started_at: datetime
     duration_ms: int
     retry_after: float | None = None
+    refused: str | None = None  # not sent: the destination is not allowed (calc.url_problem)
 
 
 def _claimable(now: datetime) -> Any:
@@ -181,9 +229,10 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
     """Claim up to ``limit`` due messages (oldest due first) for ``lease_seconds``.
 
     The caller commits at once, so the claim is visible to other workers, then delivers
-    outside any transaction. A message claimed more than ``max_attempts`` times without an
-    answer ever being recorded (its workers died each time, e.g. on a poison message) becomes
-    a dead letter instead of being sent again.
+    outside any transaction. Becomes a dead letter instead of being sent: a message for a
+    withdrawn destination; one claimed more than ``max_attempts`` times without an answer
+    ever being recorded (its workers died each time, e.g. on a poison message); one that
+    cannot be opened or whose secret is not a ``whsec_`` secret.
     """
     token = new_token(24)
     due = (select(OutboxMessage.id).where(_claimable(now))
@@ -204,9 +253,17 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
         select(OutboxMessage).where(OutboxMessage.lease_token == token)
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .execution_options(populate_existing=True)).all()
+    destinations = {m.destination for m in rows}
+    withdrawn = set(session.scalars(_withdrawn().where(
+        OutboxDestination.destination.in_(destinations))).all()) if rows else set()
     sealer = _sealer(secret_key)
     claims = []
     for m in rows:
+        if m.destination in withdrawn:
+            m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
+            m.last_error = ("Not sent: the destination was withdrawn (the subscription is "
+                            "deactivated)")
+            continue
         if max_attempts is not None and m.attempts > max_attempts:
             m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
             m.last_error = (f"Claimed {m.attempts - 1} times without an answer being recorded: "
@@ -216,6 +273,7 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
             if m.body_enc is None:
                 raise ValueError("the body has been purged")
             secret, body = sealer.open(m.secret_enc), sealer.open(m.body_enc).encode()
+            calc.check_signing_secret(secret)
         except (crypto.SealedValueUnreadable, ValueError) as exc:
             detail = exc.detail if isinstance(exc, crypto.SealedValueUnreadable) else str(exc)
             m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
@@ -231,7 +289,7 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
 def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: datetime,
                   policy: calc.RetryPolicy, worker: str) -> str:
     """Apply one attempt's answer; returns what it did: delivered, retry, dead or late."""
-    verdict, reason = calc.classify(outcome.status_code)
+    verdict, reason = calc.classify(outcome.status_code, refused=outcome.refused)
     if outcome.error and verdict is not calc.Verdict.delivered:
         reason = f"{reason}: {outcome.error}"
     state = calc.next_state(verdict, attempts=claim.attempt,
@@ -265,7 +323,8 @@ def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: date
     session.add(DeliveryAttempt(
         message_id=claim.id, attempt=claim.attempt, started_at=outcome.started_at,
         duration_ms=outcome.duration_ms, status_code=outcome.status_code,
-        error=calc.clip(outcome.error), outcome=outcome_name, worker=worker[:100]))
+        error=calc.clip(outcome.error or outcome.refused), outcome=outcome_name,
+        worker=worker[:100]))
     session.flush()
     return outcome_name
 
@@ -291,6 +350,9 @@ def requeue(session: Session, *, actor: Principal, message_id: int,
     if message.body_enc is None:
         raise Conflict("This message's body was deleted at the end of the retention period; "
                        "there is nothing left to send")
+    if _is_withdrawn(session, message.destination):
+        raise Conflict("This message's destination was withdrawn (its subscription is "
+                       "deactivated); reactivate it before requeueing")
     before = {"status": message.status, "attempts": message.attempts,
               "last_error": message.last_error}
     _requeue(message, now or utcnow())
@@ -303,11 +365,13 @@ def requeue(session: Session, *, actor: Principal, message_id: int,
 
 def requeue_dead(session: Session, *, actor: Principal, destination: str | None = None,
                  now: datetime | None = None) -> int:
-    """Staff: requeue every dead letter that still has its body (of one destination)."""
+    """Staff: requeue every dead letter that still has its body (of one destination), but
+    none of a withdrawn destination."""
     authorize(actor, Action.outbox_manage)
     now = now or utcnow()
     stmt = select(OutboxMessage).where(OutboxMessage.status == DEAD,
-                                       OutboxMessage.body_enc.is_not(None))
+                                       OutboxMessage.body_enc.is_not(None),
+                                       OutboxMessage.destination.not_in(_withdrawn()))
     if destination:
         stmt = stmt.where(OutboxMessage.destination == destination)
     messages = session.scalars(stmt.order_by(OutboxMessage.id)).all()

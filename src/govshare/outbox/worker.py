@@ -12,6 +12,15 @@ Guarantees:
   attempt, so the receiver recognises a repeat (``receiver`` shows how).
 - Many workers, one database: PostgreSQL's ``SKIP LOCKED`` gives them disjoint batches; on
   SQLite (one machine) they take turns on the write lock.
+- Only allowed destinations (``calc.url_problem``): the URL is checked at every attempt, and
+  :class:`GuardedBackend` resolves the name itself, refuses if any address it gets is
+  loopback (unless allowed), private, link-local, multicast or otherwise not public, and
+  connects to an address it checked, never resolving again; TLS still verifies the
+  certificate for the URL's name (sent as SNI, and as the Host header). A second DNS answer
+  (rebinding) cannot steer the connection. What the receiver answers is kept as its status
+  code and a fixed reason; its body is never read, so it never reaches staff pages.
+- An attempt takes at most ``GOVSHARE_OUTBOX_TIMEOUT_SECONDS`` in all, however slowly the
+  receiver drips its answer (:class:`DeadlineStream`), so it ends within the lease.
 
 SIGTERM or SIGINT stops the loop after the current batch (bounded by the request timeout);
 what was claimed is recorded before the process exits.
@@ -19,16 +28,20 @@ what was claimed is recorded before the process exits.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
+import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
 
-import httpx
+import httpcore
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +54,7 @@ from govshare.outbox.schemas import Housekeeping
 log = logging.getLogger("govshare.outbox")
 
 USER_AGENT = f"govshare-outbox/{govshare.__version__}"
-SNIPPET_BYTES = 2048
+Resolver = Callable[..., list[Any]]  # socket.getaddrinfo's shape
 
 
 @dataclass(frozen=True)
@@ -52,6 +65,7 @@ class WorkerConfig:
     poll_seconds: float = 1.0
     lease_seconds: float = 60.0
     timeout_seconds: float = 10.0
+    allow_loopback: bool = False
     name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
 
     @classmethod
@@ -66,18 +80,132 @@ class WorkerConfig:
                 cap_seconds=settings.outbox_backoff_cap_seconds),
             batch=batch, poll_seconds=poll_seconds,
             lease_seconds=settings.outbox_lease_seconds,
-            timeout_seconds=settings.outbox_timeout_seconds)
+            timeout_seconds=settings.outbox_timeout_seconds,
+            allow_loopback=settings.outbox_allows_loopback)
+
+
+class Refused(Exception):
+    """The destination is not allowed; ``reason`` is a fixed phrase (no receiver's text)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class Unresolved(Exception):
+    """The destination's name did not resolve (retried: DNS may come back)."""
+
+
+class DeadlineStream(httpcore.NetworkStream):
+    """A connection that ends at ``deadline`` (``time.monotonic``): each read, write or TLS
+    handshake gets at most the time left, so a receiver dripping its answer a byte at a time
+    cannot hold a worker beyond the attempt's limit (per-operation timeouts alone would)."""
+
+    def __init__(self, stream: httpcore.NetworkStream, deadline: float) -> None:
+        self.stream, self.deadline = stream, deadline
+
+    def _left(self, timeout: float | None, error: type[Exception]) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise error("the attempt's time is up")
+        return left if timeout is None else min(timeout, left)
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self.stream.read(max_bytes, self._left(timeout, httpcore.ReadTimeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self.stream.write(buffer, self._left(timeout, httpcore.WriteTimeout))
+
+    def close(self) -> None:
+        self.stream.close()
+
+    def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
+                  timeout: float | None = None) -> httpcore.NetworkStream:
+        return DeadlineStream(self.stream.start_tls(
+            ssl_context, server_hostname, self._left(timeout, httpcore.ConnectTimeout)),
+            self.deadline)
+
+    def get_extra_info(self, info: str) -> Any:
+        return self.stream.get_extra_info(info)
+
+
+class GuardedBackend(httpcore.SyncBackend):
+    """Opens connections only to addresses ``calc.address_problem`` allows, pinned, each for
+    at most ``attempt_seconds``.
+
+    The name is resolved here, once per connection; every address is checked (one bad
+    address refuses the name: a rebinding answer may mix them), and the socket is opened to
+    a checked address as a literal, so nothing resolves the name again. httpcore still sends
+    the URL's name as the Host header and as SNI, and verifies the certificate for it.
+    """
+
+    def __init__(self, *, allow_loopback: bool, attempt_seconds: float,
+                 resolve: Resolver = socket.getaddrinfo) -> None:
+        self.allow_loopback = allow_loopback
+        self.attempt_seconds = attempt_seconds
+        self.resolve = resolve
+
+    def connect_tcp(self, host: str, port: int, timeout: float | None = None,
+                    local_address: str | None = None,
+                    socket_options: Iterable[Any] | None = None) -> httpcore.NetworkStream:
+        deadline = time.monotonic() + self.attempt_seconds
+        try:
+            answers = self.resolve(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError) as exc:
+            raise Unresolved() from exc
+        addresses = list(dict.fromkeys(ipaddress.ip_address(a[4][0]) for a in answers))
+        if not addresses:
+            raise Unresolved()
+        for address in addresses:
+            kind = calc.address_problem(address, allow_loopback=self.allow_loopback)
+            if kind is not None:
+                raise Refused(f"{host} resolves to {kind}; webhooks go only to public "
+                              "addresses")
+        for address in addresses[:-1]:  # the next one if one cannot be reached
+            try:
+                return DeadlineStream(super().connect_tcp(
+                    str(address), port, timeout, local_address, socket_options), deadline)
+            except httpcore.ConnectError:
+                continue
+        return DeadlineStream(super().connect_tcp(
+            str(addresses[-1]), port, timeout, local_address, socket_options), deadline)
+
+
+def guarded_pool(config: WorkerConfig, *, ssl_context: ssl.SSLContext | None = None,
+                 resolve: Resolver = socket.getaddrinfo) -> httpcore.ConnectionPool:
+    """The HTTP connections of a worker: through :class:`GuardedBackend`, no proxy, no
+    redirects followed (httpcore never follows them), and none kept open, so every attempt
+    resolves and checks its destination anew. ``ssl_context``: default, the certifi CAs."""
+    return httpcore.ConnectionPool(
+        ssl_context=ssl_context, max_connections=max(1, config.batch),
+        max_keepalive_connections=0,
+        network_backend=GuardedBackend(allow_loopback=config.allow_loopback,
+                                       attempt_seconds=config.timeout_seconds,
+                                       resolve=resolve))
+
+
+def failure_reason(exc: Exception, timeout_seconds: float) -> str:
+    """A fixed, short reason for an attempt that got no answer (never the peer's text)."""
+    if isinstance(exc, Unresolved):
+        return "the receiver's name did not resolve"
+    if isinstance(exc, httpcore.TimeoutException):
+        return f"timed out after {timeout_seconds:g} s"
+    if isinstance(exc, httpcore.ConnectError):
+        if isinstance(exc.__context__, ssl.SSLError):
+            return "the TLS handshake failed (is the certificate valid for the host?)"
+        return "could not connect to the receiver"
+    if isinstance(exc, httpcore.NetworkError | httpcore.ProtocolError):
+        return "the connection failed during the exchange"
+    return f"could not be sent ({type(exc).__name__})"
 
 
 class Worker:
     def __init__(self, factory: sessionmaker[Session], config: WorkerConfig, *,
-                 client: httpx.Client | None = None,
+                 http: httpcore.ConnectionPool | None = None,
                  housekeeping: Iterable[Housekeeping] = ()) -> None:
         self.factory = factory
         self.config = config
-        self.client = client or httpx.Client(
-            timeout=httpx.Timeout(config.timeout_seconds), follow_redirects=False,
-            headers={"User-Agent": USER_AGENT})
+        self.http = http or guarded_pool(config)
         self.housekeeping = list(housekeeping)
         self.pool = ThreadPoolExecutor(max_workers=max(1, config.batch),
                                        thread_name_prefix="outbox")
@@ -85,48 +213,46 @@ class Worker:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)
-        self.client.close()
+        self.http.close()
 
     # -------------------------------------------------------------------- one message
 
-    def headers(self, claim: service.Claim, timestamp: int) -> dict[str, str]:
-        return {
-            "Content-Type": "application/json",
-            calc.SIGNATURE_HEADER: calc.signature_header(claim.secret, timestamp, claim.body),
-            calc.IDEMPOTENCY_HEADER: claim.idempotency_key,
-            calc.TOPIC_HEADER: claim.topic,
-            calc.ATTEMPT_HEADER: str(claim.attempt),
-        }
+    def headers(self, claim: service.Claim, at: datetime) -> dict[str, str]:
+        """Standard Webhooks headers: ``webhook-id`` is the idempotency key."""
+        return {"Content-Type": "application/json", "User-Agent": USER_AGENT,
+                **calc.webhook_headers(claim.secret, claim.idempotency_key, claim.body, at)}
 
     def deliver(self, claim: service.Claim) -> service.Outcome:
-        """One signed POST. Never raises: every failure is an :class:`Outcome`."""
+        """One signed POST. Never raises: every failure is an :class:`Outcome`.
+
+        Only the status code and ``Retry-After`` are read; the body is not.
+        """
         started, t0 = utcnow(), time.monotonic()
         code: int | None = None
         error: str | None = None
         retry_after: float | None = None
-        try:
-            with self.client.stream("POST", claim.url, content=claim.body,
-                                    headers=self.headers(claim, int(time.time()))) as r:
-                code = r.status_code
-                if not 200 <= code < 300:
-                    snippet = b""
-                    for chunk in r.iter_bytes():
-                        snippet += chunk
-                        if len(snippet) >= SNIPPET_BYTES:
-                            break
-                    text = snippet[:SNIPPET_BYTES].decode("utf-8", "replace").strip()
-                    error = f"HTTP {code}" + (f": {text}" if text else "")
-                    retry_after = calc.retry_after_seconds(r.headers.get("retry-after"),
-                                                           utcnow())
-        except httpx.TimeoutException as exc:
-            error = f"timed out after {self.config.timeout_seconds:g} s ({type(exc).__name__})"
-        except httpx.HTTPError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # noqa: BLE001 - a bad URL etc. must not kill the worker
-            error = f"{type(exc).__name__}: {exc}"
+        refused = calc.url_problem(claim.url, allow_loopback=self.config.allow_loopback)
+        if refused is not None:
+            refused = f"the address {refused}"
+        else:
+            timeout = self.config.timeout_seconds
+            try:
+                with self.http.stream(
+                        "POST", claim.url, content=claim.body,
+                        headers=self.headers(claim, datetime.now(UTC)),
+                        extensions={"timeout": dict.fromkeys(
+                            ("connect", "read", "write", "pool"), timeout)}) as r:
+                    code = r.status
+                    if not 200 <= code < 300:
+                        retry_after = calc.retry_after_seconds(
+                            _header(r.headers, b"retry-after"), utcnow())
+            except Refused as exc:
+                refused = exc.reason
+            except Exception as exc:  # noqa: BLE001 - no failure may stop the worker
+                error = failure_reason(exc, timeout)
         return service.Outcome(status_code=code, error=error, started_at=started,
                                duration_ms=int((time.monotonic() - t0) * 1000),
-                               retry_after=retry_after)
+                               retry_after=retry_after, refused=refused)
 
     def process(self, claim: service.Claim) -> str:
         outcome = self.deliver(claim)
@@ -192,3 +318,10 @@ class Worker:
                 stop.wait(self.config.poll_seconds)
         log.info("worker stopped", extra={"worker": self.config.name, **self.counts})
         return dict(self.counts)
+
+
+def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> str | None:
+    for key, value in headers:
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None

@@ -167,7 +167,8 @@ def create_subscription(
                               event_types=event_types)  # type: ignore[arg-type]
         sub, secret = service.create_subscription(
             session=session, actor=actor, region_id=region.id, data=data,
-            secret_key=request.app.state.secret_key)
+            secret_key=request.app.state.secret_key,
+            allow_loopback=request.app.state.settings.outbox_allows_loopback)
     except ValidationError as exc:
         errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
         return _staff_page(request, session, actor, form=form, errors=errors, status_code=422)

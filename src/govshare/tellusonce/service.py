@@ -17,14 +17,19 @@ Invariants:
 - Each message's idempotency key is ``tellusonce:<reference>:<subscription id>``: the same
   on every delivery attempt, so an agency applies the report once however often it arrives.
 - Subscriptions belong to a member: a jurisdiction admin manages their own, the regional
-  admin any. Deactivating one dead-letters its waiting messages; rotating its secret re-seals
+  admin any. Its webhook URL must be one the outbox may send to (``https``, a public
+  address; ``outbox.calc.url_problem``), checked again at every delivery attempt.
+  Deactivating one withdraws its outbox destination in the same transaction: its waiting and
+  in-flight messages become dead letters and no retry is sent; rotating its secret re-seals
   them, so nothing is sent under a withdrawn URL or secret.
+- Messages follow Standard Webhooks: signed with the subscription's ``whsec_`` secret, with
+  ``webhook-id`` the idempotency key; the body has the standard's ``type`` and ``timestamp``
+  (when the event was reported) beside the event's data.
 """
 
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -34,6 +39,7 @@ from govshare.core import audit, crypto, ratelimit
 from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize
+from govshare.outbox import calc as outbox_calc
 from govshare.outbox import service as outbox_service
 from govshare.regions import queries as regions_queries
 from govshare.tellusonce.calc import (
@@ -56,8 +62,9 @@ REPORTS_PER_HOUR = 5
 # ------------------------------------------------------------------------------ subscriptions
 
 
-def new_signing_secret() -> str:
-    return "whsec_" + secrets.token_urlsafe(32)
+def secret_hint(secret: str) -> str:
+    """The last characters of a secret, to tell secrets apart (base64 padding left out)."""
+    return secret.rstrip("=")[-4:]
 
 
 def _secret_sealer(secret_key: str) -> crypto.Sealer:
@@ -74,10 +81,19 @@ def _label(session: Session, sub: AgencySubscription) -> str:
 
 
 def create_subscription(*, session: Session, actor: Principal, region_id: int,
-                        data: SubscriptionIn, secret_key: str, sample: bool = False,
-                        signing_secret: str | None = None) -> tuple[AgencySubscription, str]:
-    """Subscribe a member's office; returns it with its signing secret (shown only now)."""
+                        data: SubscriptionIn, secret_key: str, allow_loopback: bool,
+                        sample: bool = False, signing_secret: str | None = None
+                        ) -> tuple[AgencySubscription, str]:
+    """Subscribe a member's office; returns it with its signing secret (shown only now).
+
+    ``allow_loopback``: whether webhooks may go to this machine (the setting
+    ``GOVSHARE_OUTBOX_ALLOW_LOOPBACK``; never in production).
+    """
     authorize(actor, Action.subscription_manage, data.jurisdiction_id)
+    problem = outbox_calc.url_problem(data.webhook_url, allow_loopback=allow_loopback)
+    if problem is not None:
+        raise ValidationFailed(f"The webhook URL {problem}", errors=[
+            {"loc": ["webhook_url"], "reason": f"The webhook URL {problem}"}])
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=data.jurisdiction_id)
     if j.region_id != region_id:
         raise ValidationFailed("That jurisdiction is not a member of this region", errors=[
@@ -87,12 +103,12 @@ def create_subscription(*, session: Session, actor: Principal, region_id: int,
     ).first()
     if taken is not None:
         raise Conflict(f"{j.name} already has a subscription named {data.name!r}")
-    secret = signing_secret or new_signing_secret()
+    secret = signing_secret or outbox_calc.new_signing_secret()
     now = utcnow()
     sub = AgencySubscription(
         jurisdiction_id=j.id, name=data.name, purpose=data.purpose,
         event_types=[e.value for e in data.event_types], webhook_url=data.webhook_url,
-        secret_enc=_secret_sealer(secret_key).seal(secret), secret_hint=secret[-4:],
+        secret_enc=_secret_sealer(secret_key).seal(secret), secret_hint=secret_hint(secret),
         active=True, sample=sample, created_by=actor.ref, created_at=now, updated_at=now)
     session.add(sub)
     session.flush()
@@ -105,16 +121,24 @@ def create_subscription(*, session: Session, actor: Principal, region_id: int,
 
 def set_active(*, session: Session, actor: Principal, subscription_id: int,
                active: bool) -> AgencySubscription:
-    """Deactivate (waiting messages become dead letters) or reactivate a subscription."""
+    """Deactivate or reactivate a subscription, and its outbox destination with it.
+
+    Deactivated: its waiting and in-flight messages become dead letters, and no retry or
+    requeue is sent while it stays so. Reactivated: new reports reach it; staff may requeue
+    the dead letters to send them anyway.
+    """
     sub = get_subscription(session=session, actor=actor, subscription_id=subscription_id)
     authorize(actor, Action.subscription_manage, sub.jurisdiction_id)
     if sub.active == active:
         return sub
     sub.active, sub.updated_at = active, utcnow()
     withdrawn = 0
-    if not active:
+    if active:
+        outbox_service.restore_destination(session, destination=_destination(sub),
+                                           now=sub.updated_at)
+    else:
         withdrawn = outbox_service.withdraw_destination(
-            session, destination=_destination(sub),
+            session, destination=_destination(sub), now=sub.updated_at,
             reason="The subscription was deactivated before delivery; requeue after "
                    "reactivating it to send anyway")
     session.flush()
@@ -131,8 +155,9 @@ def rotate_secret(*, session: Session, actor: Principal, subscription_id: int,
     """A new signing secret (shown only now); undelivered messages are re-sealed with it."""
     sub = get_subscription(session=session, actor=actor, subscription_id=subscription_id)
     authorize(actor, Action.subscription_manage, sub.jurisdiction_id)
-    secret = new_signing_secret()
-    sub.secret_enc, sub.secret_hint = _secret_sealer(secret_key).seal(secret), secret[-4:]
+    secret = outbox_calc.new_signing_secret()
+    sub.secret_enc = _secret_sealer(secret_key).seal(secret)
+    sub.secret_hint = secret_hint(secret)
     sub.updated_at = utcnow()
     n = outbox_service.reseal_destination(session, secret_key=secret_key,
                                           destination=_destination(sub),
@@ -221,8 +246,8 @@ def report_life_event(
         key = idempotency_key(report.reference, sub.id)
         outbox_service.enqueue(
             session, secret_key=secret_key, topic=TOPIC_PREFIX + event,
-            payload={"type": TOPIC_PREFIX + event, "id": key, "reference": report.reference,
-                     "event": event, "reported_at": now.isoformat(), "person": data,
+            payload={"type": TOPIC_PREFIX + event, "timestamp": now.isoformat(), "id": key,
+                     "reference": report.reference, "event": event, "person": data,
                      "consent": {"given_at": now.isoformat(), "version": CONSENT_VERSION,
                                  "recipient": labels[sub.id]},
                      "sample": sub.sample},
