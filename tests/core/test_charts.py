@@ -98,7 +98,8 @@ def test_the_svg_is_an_image_named_by_its_title_and_description() -> None:
     root = _tree(_cost_chart())
     assert root.tag == SVG_NS + "svg"
     assert root.get("role") == "img"
-    assert root.get("aria-labelledby") == "cost-title cost-desc"
+    assert root.get("aria-labelledby") == "cost-title"
+    assert root.get("aria-describedby") == "cost-desc"
     assert root.get("viewBox") and root.get("width") and root.get("height")
     title, desc = root[0], root[1]
     assert (title.tag, title.get("id"), title.text) == (
@@ -245,7 +246,8 @@ def test_clean_svg_keeps_only_the_allowlist() -> None:
     out = charts.clean_svg(raw, "c1")
     assert out == (
         '<svg xmlns="http://www.w3.org/2000/svg" class="gs-chart__svg" role="img" '
-        'aria-labelledby="c1-title c1-desc" focusable="false" width="10" height="10" '
+        'aria-labelledby="c1-title" aria-describedby="c1-desc" focusable="false" width="10" '
+        'height="10" '
         'viewBox="0 0 10 10"><!--head--><defs><clipPath id="c1-clip1">'
         '<rect width="5" height="5"></rect></clipPath></defs><g clip-path="url(#c1-clip1)">'
         '<rect width="1" height="1"></rect><rect width="1" height="1"></rect>'

@@ -97,7 +97,8 @@ def test_registry_draws_its_two_charts_with_their_figures(
     assert [t for t in cost["tags"] if t[0] in ("svg", "table")] == [["svg"], ["table"]]
     carbon_header = page.charts["carbon-by-use"]["rows"][0]
     assert carbon_header == ["Use", Field("t", "Emissions", unit="t CO2e per year").header]
-    assert 'role="img" aria-labelledby="cost-by-member-title cost-by-member-desc"' in r.text
+    assert ('role="img" aria-labelledby="cost-by-member-title" '
+            'aria-describedby="cost-by-member-desc"') in r.text
 
 
 def test_a_hostile_member_name_stays_text_in_the_chart(

@@ -2,9 +2,10 @@
 
 A page builds a chart from plain rows with :func:`bar`, :func:`line` or :func:`scatter` (or
 hands a Vega-Lite spec of its own to :func:`from_spec`) and renders it with the
-``web/_chart.html`` macro: the SVG inline (``role="img"``, labelled by its ``<title>`` and a
-``<desc>`` that summarizes the data), a caption, and the same figures as a real table. It
-works without JavaScript, under the CSP, and in a PDF (WeasyPrint reads the same HTML).
+``web/_chart.html`` macro: the SVG inline (``role="img"``, named by its ``<title>`` and
+described by a ``<desc>`` that summarizes the data), a caption, and the same figures as a
+real table. It works without JavaScript, under the CSP, and in a PDF (WeasyPrint reads the
+same HTML).
 
 How a chart is drawn (docs/adr/0010-charts.md):
 
@@ -51,7 +52,11 @@ log = logging.getLogger("govshare.charts")
 MAX_POINTS = 5_000  # marks one chart may draw; more is a table's job, not a picture's
 RENDER_TIMEOUT_SECONDS = 30.0  # the first render also starts the child and its V8 (~1 s)
 CACHE_ENTRIES = 128  # rendered SVGs kept per process (a few tens of kB each)
-WIDTH = 480  # plot width in px; the SVG scales down to its column (CSS max-width: 100%)
+# Plot widths in px. The SVG scales down to its column (CSS max-width: 100%), so its text
+# shrinks on a phone: narrow plots keep it legible there (14 px drawn, ~9 px on a phone).
+WIDTH = 440
+BAR_WIDTH = 300
+LABEL_LIMIT = 180  # px of a category's name beside its bar; longer names end in "…"
 BAR_STEP = 26  # px per bar (in a grouped bar chart: per bar of a group)
 ID_PATTERN = re.compile(r"[a-z][a-z0-9-]{0,39}")
 FONT = "Source Sans Pro Web, Source Sans Pro, Helvetica, Arial, sans-serif"
@@ -68,13 +73,13 @@ CONFIG: dict[str, Any] = {
     "font": FONT,
     "background": "white",
     "view": {"stroke": None},
-    "axis": {"labelColor": INK, "titleColor": INK, "labelFontSize": 12, "titleFontSize": 12,
+    "axis": {"labelColor": INK, "titleColor": INK, "labelFontSize": 14, "titleFontSize": 14,
              "titleFontWeight": "normal", "gridColor": "#dfe1e2", "domainColor": MUTED,
              "tickColor": MUTED},
-    "legend": {"labelColor": INK, "titleColor": INK, "labelFontSize": 12,
-               "titleFontSize": 12, "titleFontWeight": "normal", "orient": "bottom",
-               "direction": "horizontal", "labelLimit": 220},
-    "text": {"fontSize": 12, "color": INK},
+    "legend": {"labelColor": INK, "titleColor": INK, "labelFontSize": 14,
+               "titleFontSize": 14, "titleFontWeight": "normal", "orient": "bottom",
+               "direction": "horizontal", "labelLimit": LABEL_LIMIT},
+    "text": {"fontSize": 14, "color": INK},
     "range": {"category": list(PALETTE)},
 }
 
@@ -200,7 +205,7 @@ def bar(
     x: dict[str, Any] = {"field": "v", "type": "quantitative", "title": value.header,
                          "axis": _axis(value)}
     y: dict[str, Any] = {"field": "c", "type": "nominal", "sort": None, "title": None,
-                         "axis": {"labelLimit": 200}}
+                         "axis": {"labelLimit": LABEL_LIMIT}}
     if series is None:
         names = _unique(names)
         data = [{"c": n, "v": v, "t": value.format(v)}
@@ -238,7 +243,7 @@ def bar(
                    f"({len(dict.fromkeys(names))}) and {series.title.lower()} "
                    f"({', '.join(order)}).")
     spec["data"] = {"values": data}
-    spec["width"] = WIDTH
+    spec["width"] = BAR_WIDTH
     return _chart(id, title, description or summary, spec, table, len(data))
 
 
@@ -507,8 +512,8 @@ def clean_svg(raw: str, id: str) -> str:
                 attrs.append(f' {name}="{escape(kept)}"')
         if top:
             attrs[:0] = [' xmlns="http://www.w3.org/2000/svg"', ' class="gs-chart__svg"',
-                         ' role="img"', f' aria-labelledby="{id}-title {id}-desc"',
-                         ' focusable="false"']
+                         ' role="img"', f' aria-labelledby="{id}-title"',
+                         f' aria-describedby="{id}-desc"', ' focusable="false"']
         out.append(f"<{tag}{''.join(attrs)}>")
         if top:
             out.append("<!--head-->")
