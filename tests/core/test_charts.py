@@ -211,6 +211,24 @@ def test_scatter_names_and_joins_the_highlighted_points() -> None:
     assert chart.description.endswith("9 points, 3 on the frontier.")
 
 
+def test_a_plain_scatter_is_drawn_in_the_first_color() -> None:
+    chart = charts.scatter([{"n": f"S{i}", "x": float(i), "y": float(i)} for i in range(5)],
+                           id="plain", title="Plain", x=Field("x", "X"), y=Field("y", "Y"),
+                           label=Field("n", "Name", "text"))
+    symbols = [g for g in _tree(chart).iter(SVG_NS + "g")
+               if "mark-symbol" in (g.get("class") or "")]
+    fills = {p.get("fill") for g in symbols for p in g.iter(SVG_NS + "path")}
+    assert fills == {charts.PALETTE[0]}
+    assert "S1" not in _texts(chart)  # nothing highlighted, nothing named
+    assert chart.description == "Scatter plot of Y against X: 5 points."
+
+
+def test_acronyms_keep_their_capitals_in_the_description() -> None:
+    chart = charts.bar([{"member": "County", "npv": 1.0}], id="npv", title="NPV",
+                       category=MEMBER, value=Field("npv", "NPV", "usd"))
+    assert chart.description.startswith("Bar chart of NPV by member: 1 bar.")
+
+
 # ----------------------------------------------------------------------------- hostile text
 
 

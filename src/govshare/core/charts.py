@@ -221,8 +221,8 @@ def bar(
         table = Table.of(table_rows, [category, value, *details])
         top = max((d for d in data if d["v"] is not None), key=lambda d: d["v"], default=None)
         low = min((d for d in data if d["v"] is not None), key=lambda d: d["v"], default=None)
-        summary = (f"Bar chart of {value.title.lower()} by {category.title.lower()}: "
-                   f"{len(data)} bars." + (
+        summary = (f"Bar chart of {_phrase(value.title)} by {_phrase(category.title)}: "
+                   f"{_count(len(data), 'bar')}." + (
                        f" Highest: {top['c']}, {value.say(top['v'])}; lowest: {low['c']}, "
                        f"{value.say(low['v'])}." if top and low and len(data) > 1 else ""))
     else:
@@ -239,8 +239,8 @@ def bar(
         spec = {"height": {"step": BAR_STEP}, "mark": {"type": "bar"}, "encoding": encoding}
         table = _pivot(data, category, value, order)
         summary = (f"{'Stacked' if stacked else 'Grouped'} bar chart of "
-                   f"{value.title.lower()} by {category.title.lower()} "
-                   f"({len(dict.fromkeys(names))}) and {series.title.lower()} "
+                   f"{_phrase(value.title)} by {_phrase(category.title)} "
+                   f"({len(dict.fromkeys(names))}) and {_phrase(series.title)} "
                    f"({', '.join(order)}).")
     spec["data"] = {"values": data}
     spec["width"] = BAR_WIDTH
@@ -293,7 +293,7 @@ def line(
             spans.append(f"{s}{' (dashed)' if s in dash else ''}: {y.say(points[0]['y'])} "
                          f"to {y.say(points[-1]['y'])}")
     xs = [d["x"] for d in data if d["x"] is not None]
-    summary = (f"Line chart of {y.title.lower()} by {x.title.lower()}"
+    summary = (f"Line chart of {_phrase(y.title)} by {_phrase(x.title)}"
                + (f", {x.format(xs[0])} to {x.format(xs[-1])}" if xs else "") + ". "
                + "; ".join(spans) + ("." if spans else ""))
     return _chart(id, title, description or summary, spec, table, len(data))
@@ -311,6 +311,7 @@ def scatter(
              "l": _name(r.get(label.key)),
              "h": bool(highlight and r.get(highlight.key))} for r in rows]
     names = [highlight.title if highlight else "", "Other"]
+    colors = [PALETTE[1], MUTED if highlight else PALETTE[0]]
     group = {"field": "g", "type": "nominal", "title": None, "sort": names}
     for d in data:
         d["g"] = names[0] if d["h"] else names[1]
@@ -321,9 +322,9 @@ def scatter(
     points: dict[str, Any] = {
         "mark": {"type": "point", "filled": True},
         "encoding": {"x": axis_x, "y": axis_y,
-                     "color": {**group, "scale": {"domain": names, "range": [PALETTE[1], MUTED]},
+                     "color": {**group, "scale": {"domain": names, "range": colors},
                                **({} if highlight else {"legend": None})},
-                     "size": {**group, "scale": {"domain": names, "range": [90, 30]},
+                     "size": {**group, "scale": {"domain": names, "range": [90, 40]},
                               "legend": None}}}
     layers: list[dict[str, Any]] = []
     only_highlighted = [{"filter": {"field": "h", "equal": True}}]
@@ -340,10 +341,9 @@ def scatter(
     fields = [label, x, y, *([highlight] if highlight else [])]
     table = Table.of([{label.key: d["l"], x.key: d["x"], y.key: d["y"],
                        **({highlight.key: d["h"]} if highlight else {})} for d in data], fields)
-    chosen = sum(d["h"] for d in data)
-    summary = (f"Scatter plot of {y.title.lower()} against {x.title.lower()}: "
-               f"{len(data)} points" + (f", {chosen} {highlight.title.lower()}"
-                                        if highlight else "") + ".")
+    chosen = f", {sum(d['h'] for d in data)} {_phrase(highlight.title)}" if highlight else ""
+    summary = (f"Scatter plot of {_phrase(y.title)} against {_phrase(x.title)}: "
+               f"{_count(len(data), 'point')}{chosen}.")
     return _chart(id, title, description or summary, spec, table, len(data))
 
 
@@ -369,6 +369,15 @@ def _plain(value: Any) -> Any:
         number = float(value)
         return number if math.isfinite(number) else None
     return str(value)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def _phrase(title: str) -> str:
+    """A title inside a sentence: "True cost" -> "true cost"; "NPV", "CO2e" stay."""
+    return title[:1].lower() + title[1:] if title[1:2].islower() else title
 
 
 def _name(value: Any) -> str:
@@ -611,9 +620,11 @@ class _Renderer:
         code = (f"from govshare.core.charts import serve; "
                 f"serve({child_reads}, {child_writes}, {list(_fonts)!r})")
         try:
+            # Its own session: a Ctrl-C meant for the server does not reach it; it ends when
+            # the parent's end of the pipe closes, however the parent ends.
             self._proc = subprocess.Popen(  # noqa: S603 - this interpreter, our own module
                 [sys.executable, "-c", code], pass_fds=(child_reads, child_writes),
-                stdin=subprocess.DEVNULL)
+                stdin=subprocess.DEVNULL, start_new_session=True)
         finally:
             os.close(child_reads)
             os.close(child_writes)
