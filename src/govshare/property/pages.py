@@ -10,6 +10,8 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from govshare.core import charts
+from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal, allows
@@ -45,11 +47,8 @@ PARAMETER_HELP: dict[str, str] = {
 }
 
 
-def _bars(groups: list[dict[str, Any]], value: str) -> list[dict[str, Any]]:
-    """Rows for the server-rendered bar chart: label, value, width as % of the largest."""
-    top = max((g[value] for g in groups), default=0) or 1
-    return [{"label": g["label"], "value": g[value], "pct": round(g[value] / top * 100, 1),
-             "text": g.get("text", "")} for g in groups]
+MEMBER = Field("member", "Member", "text")
+USE = Field("use", "Use", "text")
 
 
 @router.get("/property")
@@ -78,11 +77,14 @@ def registry(
         "names": {j.id: j.name for j in members},
         "filters": {"jurisdiction_id": jurisdiction_id, "use": use, "status": status, "q": q},
         "uses": USE_LABELS, "statuses": STATUS_LABELS, "dollars": dollars,
-        "cost_bars": _bars([{"label": g["key"], "total": g["total_cents"],
-                             "text": dollars(g["total_cents"])} for g in by_j], "total"),
-        "carbon_bars": _bars([{"label": USE_LABELS.get(g["key"], g["key"]),
-                               "t": g["tco2e"], "text": f"{g['tco2e']:,.0f} t"}
-                              for g in by_use], "t"),
+        "cost_chart": charts.bar(
+            [{"member": g["key"], "cost": g["total_cents"] / 100} for g in by_j],
+            id="cost-by-member", title="Annual true cost by member", category=MEMBER,
+            value=Field("cost", "True cost per year", "usd")),
+        "carbon_chart": charts.bar(
+            [{"use": USE_LABELS.get(g["key"], g["key"]), "t": g["tco2e"]} for g in by_use],
+            id="carbon-by-use", title="Tonnes CO2e per year by use", category=USE,
+            value=Field("t", "Emissions", unit="t CO2e per year")),
         "can_manage": allows(actor, Action.property_manage),
     })
 
@@ -162,12 +164,15 @@ def utilization(request: Request, session: Session = Depends(get_session),
     for r in rows:
         if r.utilization is not None:
             by_use.setdefault(r.asset.use, []).append(r.utilization)
-    use_bars = _bars([{"label": USE_LABELS.get(k, k), "u": sum(v) / len(v),
-                       "text": f"{sum(v) / len(v):.0f}% ({len(v)})"}
-                      for k, v in sorted(by_use.items())], "u")
+    use_chart = charts.bar(
+        [{"use": USE_LABELS.get(k, k), "u": sum(v) / len(v), "n": len(v)}
+         for k, v in sorted(by_use.items())],
+        id="util-by-use", title="Average utilization by use", category=USE,
+        value=Field("u", "Average utilization", "percent"),
+        details=[Field("n", "Assets with a utilization")])
     return render(request, "property/utilization.html", {
         "params": params, "ranked": ranked[:50], "flagged": flagged, "classes": classes,
-        "use_bars": use_bars, "dollars": dollars, "uses": USE_LABELS,
+        "use_chart": use_chart, "dollars": dollars, "uses": USE_LABELS,
         "statuses": STATUS_LABELS, "n": len(rows),
     })
 

@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
+from govshare.core import charts
 from govshare.core.changes import (
     OPEN311,
     CachedReads,
@@ -183,6 +184,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.static_vendor_dir is not None:
         app.mount("/static/vendor", StaticFiles(directory=str(settings.static_vendor_dir)),
                   name="vendor")
+    # Charts are measured and drawn in the pages' font (USWDS's Source Sans Pro).
+    vendor = settings.static_vendor_dir or static_dir / "vendor"
+    charts.use_fonts(vendor / "uswds" / "fonts" / "source-sans-pro")
 
     # First: routes are matched in order, and probes come often.
     @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
