@@ -3,7 +3,6 @@ true cost (every component with formula, inputs and sources), utilization, param
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -258,5 +257,4 @@ def consolidation_page(
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
         "dollars": dollars, "travel_source": planning.TRAVEL_SOURCE,
-        "map_json": json.dumps(result.map_data()) if result else None,
     }, status_code=400 if error else 200)

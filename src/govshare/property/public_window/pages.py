@@ -216,7 +216,7 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
     response = render(request, "property/public_asset.html", {
         "item": item, "facts": _facts(item), "open_for": public.open_for(item),
         "located": located,
-        "feature_json": json.dumps(public.feature(item, "")) if located else "",
+        "feature": public.feature(item, "") if located else None,
         "proposals": proposals, "refs": {p.id: public.reference(p.id) for p in proposals},
         "history": {p.id: public.public_history(session=session, proposal_id=p.id)
                     for p in proposals},
