@@ -220,8 +220,16 @@ CASES: list[Case] = [
         '9001,Solar annex,Office,Office,"-115,417",2016',
         header="OSEBuildingID,PropertyName,LargestPropertyUseType,PrimaryPropertyType,"
                "Electricity(kWh),DataYear"),
-         [(2, "Electricity(kWh)", "must be at least 0")], preset="seattle-benchmarking",
+         [(2, "Electricity(kWh)", "must be between 0 and 10,000,000,000")],
+         preset="seattle-benchmarking",
          note="net-generating buildings report negative grid electricity; refused, not clipped"),
+    Case("absurd_energy.csv", lambda: rows(
+        "E-1,Annex,office,1e308,", "E-2,Depot,warehouse,,Infinity", "E-3,Shed,other,2e10,",
+        header="asset_code,name,use,electricity_kwh,natural_gas_therms"),
+         [(2, "electricity_kwh", "must be between 0 and 10,000,000,000"),
+          (3, "natural_gas_therms", "is not a finite number"),
+          (4, "electricity_kwh", "must be between 0 and 10,000,000,000")],
+         note="every number has a finite, plausible range (issue 8, 2.2)"),
 ]
 
 

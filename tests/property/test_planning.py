@@ -124,7 +124,8 @@ def test_consolidation_page(client: TestClient, session: Session, ids: dict[str,
     assert "Proven optimal" in r.text and "Office A" in r.text and "Close" in r.text
     assert 'id="plan-data"' in r.text
     bad = client.get("/property/consolidation", params={"use": "park", "max_km": "far"})
-    assert bad.status_code == 400 and "must be numbers" in bad.text
+    assert bad.status_code == 400 and "Farthest move (km): Input should be a valid number" \
+        in bad.text
     login(client, "seattle.admin@demo.govshare.org")
     assert client.get("/property/consolidation").status_code == 403
 

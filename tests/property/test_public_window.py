@@ -164,7 +164,7 @@ def test_search_matches_published_text_only(
     assert "Marbled Murrelet Hall" not in probe, "search must not reveal a private address"
     assert "77 Obscure Lane" not in found
     api = client.get("/api/v1/public/assets", params={"q": "obscure"}).json()
-    assert api == []
+    assert api["items"] == [] and api["total"] == 0
 
 
 def test_window_lists_surplus_vacant_under_used_and_in_use_on_request(
@@ -249,7 +249,7 @@ def test_a_proposal_through_the_form_gets_a_reference_and_stays_anonymous_in_pub
         assert private not in r.text, "the confirmation must not echo contact details"
     after = client.get(f"/property/public/{a.id}").text
     assert "Community kitchen and food bank" in after and public.reference(p.id) in after
-    api = client.get(f"/api/v1/public/assets/{a.id}/proposals").json()
+    api = client.get(f"/api/v1/public/assets/{a.id}/proposals").json()["items"]
     assert [x["proposed_use"] for x in api] == ["Community kitchen and food bank"]
     for text in (after, str(api), client.get("/property/public").text,
                  client.get("/property/public.csv").text,
@@ -429,7 +429,7 @@ def test_another_jurisdictions_staff_cannot_see_contacts_or_decide(
     r = client.post(f"/api/v1/proposals/{p.id}/decision", json={"to_status": "under_review"},
                     headers={"X-API-Key": key})
     assert r.status_code == 404
-    listed = client.get("/api/v1/proposals", headers={"X-API-Key": key}).json()
+    listed = client.get("/api/v1/proposals", headers={"X-API-Key": key}).json()["items"]
     assert p.id not in [x["id"] for x in listed]
     session.refresh(p)
     assert p.status == "received"
@@ -443,9 +443,9 @@ def test_regional_roles_see_every_members_queue_and_the_api_decides(
     seattle = api_key(session, Role.jurisdiction_staff, ids["city"], name="sea staff")
     session.commit()
     seen = [x["id"] for x in client.get("/api/v1/proposals",
-                                        headers={"X-API-Key": analyst}).json()]
+                                        headers={"X-API-Key": analyst}).json()["items"]]
     assert city.id in seen and port.id in seen
-    mine = client.get("/api/v1/proposals", headers={"X-API-Key": seattle}).json()
+    mine = client.get("/api/v1/proposals", headers={"X-API-Key": seattle}).json()["items"]
     assert [x["id"] for x in mine if x["id"] in (city.id, port.id)] == [city.id]
     assert mine[0]["contact_email"] == "cy@example.org"
     r = client.post(f"/api/v1/proposals/{city.id}/decision",

@@ -13,10 +13,11 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, func, select
+from sqlalchemy import JSON, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal
 
 
@@ -104,8 +105,7 @@ def list_events(
     jurisdiction_id: int | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
-    limit: int = 100,
-    offset: int = 0,
+    page: PageParams = PageParams(100),
 ) -> tuple[list[AuditEvent], int]:
     """Newest first, with the total that matches the filters (for paging)."""
     stmt = select(AuditEvent)
@@ -121,11 +121,7 @@ def list_events(
         stmt = stmt.where(AuditEvent.at >= since)
     if until is not None:
         stmt = stmt.where(AuditEvent.at < until)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
-    ).all()
-    return list(rows), int(total)
+    return fetch_page(session, stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()), page)
 
 
 def distinct_values(session: Session, column: str) -> list[str]:

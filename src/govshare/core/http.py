@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import sys
 import time
 import uuid
@@ -289,6 +290,8 @@ def handle_error(request: Request, exc: Exception) -> Response:
 
 
 def _safe_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no infinity or NaN: name it instead
     if value is None or isinstance(value, str | int | float | bool):
         return value if not isinstance(value, str) else value[:200]
     return None

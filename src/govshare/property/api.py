@@ -9,10 +9,11 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from govshare.core.http import allow, get_session
+from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.property import queries, service
 from govshare.property.models import AssetStatus, AssetUse
-from govshare.property.schemas import AssetIn, AssetPage, AssetRead, StatusChangeIn
+from govshare.property.schemas import AssetIn, AssetRead, StatusChangeIn
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1", tags=["property"])
@@ -51,22 +52,21 @@ class RollupOut(BaseModel):
     incomplete: int
 
 
-@router.get("/assets", response_model=AssetPage,
+@router.get("/assets", response_model=Page[AssetRead],
             summary="Assets you may see in full (your jurisdiction's; all for regional roles)")
 def list_assets(
     jurisdiction_id: int | None = None, use: AssetUse | None = None,
     status: AssetStatus | None = None, q: str | None = Query(None, max_length=100),
-    limit: int = Query(100, ge=1, le=1000), offset: int = Query(0, ge=0),
+    page: PageParams = Depends(page_params(100, 1000)),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_read)),
-) -> AssetPage:
+) -> Page[AssetRead]:
     flt = queries.AssetFilter(jurisdiction_id=jurisdiction_id, use=use.value if use else None,
                               status=status.value if status else None, q=q)
     region_id = regions_queries.require_current_region(session=session).id
-    rows, _ = queries.list_assets(session=session, actor=actor, region_id=region_id,
-                                  flt=flt, limit=limit, offset=offset)
-    full = [a for a in rows if queries.may_see_all_fields(actor, a)]
-    return AssetPage(items=[AssetRead.model_validate(a) for a in full], total=len(full))
+    rows, total = queries.list_full_assets(session=session, actor=actor, region_id=region_id,
+                                           flt=flt, page=page)
+    return page.page([AssetRead.model_validate(a) for a in rows], total)
 
 
 @router.get("/assets/{asset_id}", response_model=AssetRead)
@@ -119,14 +119,18 @@ def asset_true_cost(asset_id: int, session: Session = Depends(get_session),
         emissions=tc.emissions.lines, parameters=params.__dict__)
 
 
-@router.get("/property/summary", response_model=list[RollupOut],
-            summary="True cost, floor area and tCO2e rolled up by jurisdiction or by use")
+@router.get("/property/summary", response_model=Page[RollupOut],
+            summary="True cost, floor area and tCO2e rolled up by jurisdiction or by use, "
+                    "largest true cost first")
 def summary(by: str = Query("jurisdiction", pattern="^(jurisdiction|use)$"),
+            page: PageParams = Depends(page_params(100, 1000)),
             session: Session = Depends(get_session),
-            actor: Principal = Depends(allow(Action.property_read))) -> list[RollupOut]:
+            actor: Principal = Depends(allow(Action.property_read))) -> Page[RollupOut]:
     region_id = regions_queries.require_current_region(session=session).id
     rows = queries.asset_rows(session=session, actor=actor, region_id=region_id)
-    return [RollupOut(**g) for g in queries.rollup(rows, by)]
+    groups = queries.rollup(rows, by)  # totals of every asset: computed whole, then paged
+    return page.page([RollupOut(**g) for g in groups[page.offset:page.offset + page.limit]],
+                     len(groups))
 
 
 @router.get("/property/parameters", response_model=dict[str, Any])

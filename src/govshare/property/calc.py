@@ -11,7 +11,11 @@ US gallon); emissions in kg per gas, reported in metric tonnes CO2e (AR5 GWP-100
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import Field, TypeAdapter, ValidationError
+
+from govshare.core.bounds import Bounds
 
 KG_PER_LB = 0.45359237
 GWP_AR5 = {"CO2": 1.0, "CH4": 28.0, "N2O": 265.0}
@@ -56,22 +60,26 @@ class Factors:
     scc_source: str
 
 
+PERCENT = Bounds(0, 100)
+
+
 @dataclass(frozen=True)
 class Parameters:
-    """Region-wide knobs; every default is documented and shown on the page that uses it."""
+    """Region-wide knobs; every default is documented and shown on the page that uses it.
+    Each number has its range (``core.bounds``): :func:`checked_parameters` applies them."""
 
     discount_rate: str = "2.0%"
-    repair_amortization_years: int = 10
-    vacant_cost_cents_per_ft2: int = 200
-    underused_below_pct: float = 60.0
-    vacant_below_pct: float = 10.0
-    electricity_cents_per_kwh: float = 11.0
-    gas_cents_per_therm: float = 120.0
-    steam_cents_per_kbtu: float = 3.0
-    fuel_oil_cents_per_gallon: float = 400.0
-    propane_cents_per_gallon: float = 250.0
-    scc_year: int | None = None
-    default_grid_subregion: str | None = None
+    repair_amortization_years: Annotated[int, Bounds(1, 100).field()] = 10
+    vacant_cost_cents_per_ft2: Annotated[int, Bounds(0, 100_000).field()] = 200
+    underused_below_pct: Annotated[float, PERCENT.field()] = 60.0
+    vacant_below_pct: Annotated[float, PERCENT.field()] = 10.0
+    electricity_cents_per_kwh: Annotated[float, Bounds(0, 1_000).field()] = 11.0
+    gas_cents_per_therm: Annotated[float, Bounds(0, 10_000).field()] = 120.0
+    steam_cents_per_kbtu: Annotated[float, Bounds(0, 1_000).field()] = 3.0
+    fuel_oil_cents_per_gallon: Annotated[float, Bounds(0, 10_000).field()] = 400.0
+    propane_cents_per_gallon: Annotated[float, Bounds(0, 10_000).field()] = 250.0
+    scc_year: Annotated[int | None, Bounds(1990, 2100).field()] = None
+    default_grid_subregion: Annotated[str | None, Field(max_length=10)] = None
 
     def __post_init__(self) -> None:
         if self.discount_rate not in DISCOUNT_RATES:
@@ -86,6 +94,28 @@ class Parameters:
                 "district_steam_kbtu": self.steam_cents_per_kbtu,
                 "fuel_oil_gallons": self.fuel_oil_cents_per_gallon,
                 "propane_gallons": self.propane_cents_per_gallon}
+
+
+PARAMETERS = TypeAdapter(Parameters)
+
+
+def checked_parameters(values: dict[str, Any]) -> Parameters:
+    """Parameters from their stored or submitted values, every range checked (raises
+    pydantic's ``ValidationError``, or ``ValueError`` from the cross-field checks)."""
+    return PARAMETERS.validate_python(values)
+
+
+def usable_parameters(values: dict[str, Any]) -> tuple[Parameters, list[str]]:
+    """Parameters from stored values, never failing: a value that is not valid (stored before
+    its range existed) gives way to its default. Returns the parameters and the names of the
+    values left out."""
+    known = {k: v for k, v in values.items() if k in Parameters.__dataclass_fields__}
+    try:
+        return checked_parameters(known), []
+    except ValidationError as exc:
+        # A cross-field check names no field: then none of the stored values is used.
+        bad = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]} or known)
+    return checked_parameters({k: v for k, v in known.items() if k not in bad}), bad
 
 
 PRICE_SOURCE = ("govshare default energy prices (assumed; set your region's utility rates "
@@ -111,6 +141,9 @@ class AssetFacts:
     energy_year: int | None = None
     grid_subregion: str | None = None
     synthetic_fields: frozenset[str] = frozenset()
+    # Fields whose stored value is outside its range: given here as None, and named in the
+    # missing inputs of the components that use them.
+    out_of_range: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -232,6 +265,17 @@ def scc_per_tonne(factors: Factors, year: int, rate: str) -> tuple[int, dict[str
     return y, {g: factors.scc[(g, y)][rate] for g in ("CO2", "CH4", "N2O")}
 
 
+# The asset fields each component is computed from.
+COMPONENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "om": ("annual_om_cost_cents",),
+    "energy": ("annual_energy_cost_cents", *FUELS),
+    "lease": ("annual_lease_cost_cents",),
+    "repair": ("repair_needs_cents",),
+    "carbon": (*FUELS, "energy_year"),
+    "vacancy": ("gross_floor_area_ft2", "capacity", "occupancy"),
+}
+
+
 def true_cost(facts: AssetFacts, params: Parameters, factors: Factors, *, year: int
               ) -> TrueCost:
     """Annual true cost = O&M + energy + lease + annualized repair needs + carbon + vacancy."""
@@ -305,6 +349,11 @@ def true_cost(facts: AssetFacts, params: Parameters, factors: Factors, *, year: 
         inputs={"vacant ft2": f"{vft2:,.0f}", "how": how},
         sources=[VACANCY_SOURCE],
         synthetic=bool({"occupancy", "capacity"} & syn) and "utilization" in how))
+    for c in comps:
+        ignored = [f for f in COMPONENT_FIELDS[c.key] if f in facts.out_of_range]
+        if ignored:
+            c.missing = [m for m in c.missing if m not in ignored] + [
+                f"{f} (stored value out of range, left out)" for f in ignored]
     total = sum(c.cents for c in comps)
     complete = not any(c.missing for c in comps)
     return TrueCost(components=comps, emissions=em, total_cents=total, complete=complete)

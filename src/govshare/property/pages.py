@@ -3,17 +3,18 @@ true cost (every component with formula, inputs and sources), utilization, param
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import charts
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import planning, queries, service
 from govshare.property.calc import (
@@ -24,7 +25,12 @@ from govshare.property.calc import (
     utilization_pct,
 )
 from govshare.property.models import AssetStatus, AssetUse
-from govshare.property.schemas import FIELD_GROUPS, STATUS_LABELS, USE_LABELS
+from govshare.property.schemas import (
+    FIELD_GROUPS,
+    STATUS_LABELS,
+    USE_LABELS,
+    ConsolidationIn,
+)
 from govshare.property.service import ASSET_TRANSITIONS
 from govshare.regions import queries as regions_queries
 
@@ -65,7 +71,7 @@ def registry(
         use=use if use in AssetUse.__members__ else None,
         status=status if status in AssetStatus.__members__ else None, q=q or None)
     assets, total = queries.list_assets(session=session, actor=actor, region_id=region.id,
-                                        flt=flt, limit=500)
+                                        flt=flt, page=PageParams(500))
     rows = queries.asset_rows(session=session, actor=actor, region_id=region.id, flt=flt)
     by_j = queries.rollup(rows, "jurisdiction")
     by_use = queries.rollup(rows, "use")
@@ -100,16 +106,18 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
     region = regions_queries.require_current_region(session=session)
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
     params = queries.parameters(session=session, region_id=region.id)
+    facts = queries.facts(asset, params)
     tc = queries.asset_true_cost(asset, params)
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
     return render(request, "property/asset.html", {
         "asset": asset, "jurisdiction": j, "tc": tc, "params": params, "dollars": dollars,
         "history": queries.status_history(session=session, asset_id=asset.id),
-        "proposals": queries.list_proposals(session=session, asset_id=asset.id),
+        "proposals": queries.list_proposals(session=session, asset_id=asset.id)[0],
         "next_statuses": sorted(ASSET_TRANSITIONS[AssetStatus(asset.status)]),
         "groups": FIELD_GROUPS, "uses": USE_LABELS, "statuses": STATUS_LABELS,
-        "condition": condition_index(asset.repair_needs_cents, asset.replacement_value_cents),
-        "utilization": utilization_pct(asset.occupancy, asset.capacity),
+        "condition": condition_index(facts.repair_needs_cents, facts.replacement_value_cents),
+        "utilization": utilization_pct(facts.occupancy, facts.capacity),
+        "out_of_range": sorted(facts.out_of_range),
         "synthetic": set(asset.synthetic_fields or []), "errors": errors,
         "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
     }, status_code=status_code)
@@ -237,20 +245,21 @@ def consolidation_page(
             if use not in AssetUse.__members__:
                 raise BadRequest(f"Unknown use {use!r}")
             try:
-                km = float(max_km)
-                sites_cap = int(max_sites) if max_sites.strip() else None
-                travel_cents = round(float(travel) * 100)
-            except ValueError:
-                raise BadRequest("Distance, number of sites and travel cost must be numbers"
-                                 ) from None
+                asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
+                                        travel=travel)
+            except ValidationError as exc:
+                fields = ConsolidationIn.model_fields
+                raise BadRequest("; ".join(
+                    f"{fields[str(e['loc'][0])].description}: {e['msg']}"
+                    for e in exc.errors())) from None
             pins = {**{i: True for i in keep}, **{i: False for i in close}}
             result = planning.plan(session=session, actor=actor, region_id=region.id, use=use,
-                                   max_km=km, max_sites=sites_cap,
-                                   travel_cents_per_person_km=travel_cents, pins=pins)
+                                   max_km=asked.max_km, max_sites=asked.max_sites,
+                                   travel_cents_per_person_km=round(asked.travel * 100),
+                                   pins=pins)
         except GovshareError as exc:
             error = exc.detail
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
         "dollars": dollars, "travel_source": planning.TRAVEL_SOURCE,
-        "map_json": json.dumps(result.map_data()) if result else None,
     }, status_code=400 if error else 200)

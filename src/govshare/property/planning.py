@@ -36,8 +36,11 @@ from govshare.property.consolidation import (
     travel_cost_matrix,
 )
 from govshare.property.models import Asset, AssetStatus
+from govshare.property.schemas import stored_values
 from govshare.regions import queries as regions_queries
 
+# Fields the plan uses directly (true cost reads the rest, leaving out-of-range values out).
+PLANNED_FIELDS = ("lon", "lat", "capacity", "occupancy")
 CANDIDATE_STATUSES = (AssetStatus.in_use.value, AssetStatus.under_used.value,
                       AssetStatus.vacant.value)
 # 230 commuting days x 2 trips x $0.416/km (IRS 2024 standard mileage rate, 67 cents a mile)
@@ -158,7 +161,10 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
                             Asset.status.in_(CANDIDATE_STATUSES)).order_by(Asset.id)))
     candidates, excluded = [], []
     for a in assets:
-        if a.lon is None or a.lat is None:
+        unusable = [f for f in stored_values(a)[1] if f in PLANNED_FIELDS]
+        if unusable:
+            excluded.append((a, "stored value out of range: " + ", ".join(unusable)))
+        elif a.lon is None or a.lat is None:
             excluded.append((a, "no location"))
         elif not a.capacity:
             excluded.append((a, "no capacity"))

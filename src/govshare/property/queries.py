@@ -8,6 +8,7 @@ groups, and an asset with none does not exist for them (404).
 from __future__ import annotations
 
 import csv
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -15,10 +16,11 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Select, Text, cast, func, select
+from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
+from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
 from govshare.property.calc import (
     AssetFacts,
@@ -29,6 +31,7 @@ from govshare.property.calc import (
     TrueCost,
     condition_index,
     true_cost,
+    usable_parameters,
     utilization_class,
     utilization_pct,
 )
@@ -40,8 +43,10 @@ from govshare.property.models import (
     Proposal,
     ProposalStatusChange,
 )
-from govshare.property.schemas import FIELD_GROUPS, AssetPublic
+from govshare.property.schemas import FIELD_GROUPS, USE_LABELS, AssetPublic, stored_values
 from govshare.regions import queries as regions_queries
+
+log = logging.getLogger("govshare.property")
 
 PUBLIC_WINDOW_STATUSES = (AssetStatus.surplus.value, AssetStatus.vacant.value,
                           AssetStatus.under_used.value)
@@ -93,26 +98,33 @@ def zip_subregions() -> dict[str, str]:
 
 
 def parameters(*, session: Session, region_id: int) -> Parameters:
+    """The region's parameters. A stored value outside its range (saved before the range
+    existed) gives way to its default, with a warning in the log: pages keep working."""
     row = session.scalars(select(CostParameters).where(CostParameters.region_id == region_id)
                           ).first()
-    values = dict(row.params) if row else {}
-    known = set(Parameters.__dataclass_fields__)
-    return Parameters(**{k: v for k, v in values.items() if k in known})
+    params, ignored = usable_parameters(dict(row.params) if row else {})
+    if ignored:
+        log.warning("stored property parameters not valid; their defaults are used",
+                    extra={"region_id": region_id, "parameters": ignored})
+    return params
 
 
 def facts(asset: Asset, params: Parameters) -> AssetFacts:
-    sub = zip_subregions().get((asset.zip or "")[:5]) or params.default_grid_subregion
+    """What true cost needs of an asset. A stored value outside its field's range is left out
+    (None) and named in ``out_of_range``, so the computation never meets it."""
+    v, bad = stored_values(asset)
+    sub = zip_subregions().get((v["zip"] or "")[:5]) or params.default_grid_subregion
     return AssetFacts(
-        status=asset.status, gross_floor_area_ft2=asset.gross_floor_area_ft2,
-        capacity=asset.capacity, occupancy=asset.occupancy,
-        annual_om_cost_cents=asset.annual_om_cost_cents,
-        annual_lease_cost_cents=asset.annual_lease_cost_cents,
-        annual_energy_cost_cents=asset.annual_energy_cost_cents,
-        repair_needs_cents=asset.repair_needs_cents,
-        replacement_value_cents=asset.replacement_value_cents,
-        energy={f: getattr(asset, f) for f in FUEL_FIELDS if getattr(asset, f)},
-        energy_year=asset.energy_year, grid_subregion=sub,
-        synthetic_fields=frozenset(asset.synthetic_fields or []))
+        status=asset.status, gross_floor_area_ft2=v["gross_floor_area_ft2"],
+        capacity=v["capacity"], occupancy=v["occupancy"],
+        annual_om_cost_cents=v["annual_om_cost_cents"],
+        annual_lease_cost_cents=v["annual_lease_cost_cents"],
+        annual_energy_cost_cents=v["annual_energy_cost_cents"],
+        repair_needs_cents=v["repair_needs_cents"],
+        replacement_value_cents=v["replacement_value_cents"],
+        energy={f: v[f] for f in FUEL_FIELDS if v[f]},
+        energy_year=v["energy_year"], grid_subregion=sub,
+        synthetic_fields=frozenset(asset.synthetic_fields or []), out_of_range=frozenset(bad))
 
 
 def asset_true_cost(asset: Asset, params: Parameters, year: int | None = None) -> TrueCost:
@@ -122,16 +134,13 @@ def asset_true_cost(asset: Asset, params: Parameters, year: int | None = None) -
 # ------------------------------------------------------------------------------ assets
 
 
-def _staff_scope(stmt: Select[Any], actor: Principal) -> Select[Any]:
+def sees_in_full(actor: Principal) -> ColumnElement[bool]:
+    """SQL: the actor sees the asset in full (its owner's staff, regional roles)."""
     visible = visible_jurisdiction_ids(actor)
-    if visible is None:
-        return stmt
-    # own jurisdiction's assets, plus other members' assets that publish something
-    own = Asset.jurisdiction_id.in_(visible) if visible else None
-    return stmt.where(own | is_public()) if own is not None else stmt.where(is_public())
+    return true() if visible is None else Asset.jurisdiction_id.in_(sorted(visible))
 
 
-def is_public() -> Any:
+def is_public() -> ColumnElement[bool]:
     """SQL: the asset publishes at least one field group (JSON list is not empty).
 
     JSON is compared as text because PostgreSQL's json type has no equality operator; the
@@ -140,35 +149,100 @@ def is_public() -> Any:
     return func.coalesce(cast(Asset.public_groups, Text), "[]") != "[]"
 
 
+def publishes(group: str) -> ColumnElement[bool]:
+    """SQL: the asset publishes field group ``group`` (a quoted name in its JSON list)."""
+    return cast(Asset.public_groups, Text).like(f'%"{group}"%')
+
+
+def _word_matches(word: str, full: ColumnElement[bool], members: dict[int, str]
+                  ) -> ColumnElement[bool]:
+    """SQL: a search word appears in the asset's published text — name, property type, use,
+    owner, and its address only if the location is published — or, for an asset the actor
+    sees in full, also in its asset id and address. Never in a field the actor may not see:
+    a search must not be a way to probe one."""
+    w = word.lower()
+
+    def has(column: Any) -> ColumnElement[bool]:
+        return func.lower(column).contains(w, autoescape=True)
+
+    located = or_(has(Asset.address), has(Asset.city), has(Asset.zip))
+    published = or_(has(Asset.name), has(Asset.pm_property_type),
+                    Asset.use.in_([u for u, label in USE_LABELS.items() if w in label.lower()]),
+                    Asset.jurisdiction_id.in_([j for j, n in members.items() if w in n.lower()]),
+                    and_(publishes("location"), located))
+    return or_(published, and_(full, or_(has(Asset.asset_code), located)))
+
+
 @dataclass
 class AssetFilter:
     jurisdiction_id: int | None = None
     use: str | None = None
     status: str | None = None
-    q: str | None = None
+    q: str | None = None  # every word must match (see _word_matches)
 
 
-def list_assets(*, session: Session, actor: Principal, region_id: int,
-                flt: AssetFilter | None = None, limit: int = 100, offset: int = 0
-                ) -> tuple[list[Asset], int]:
-    members = [j.id for j in regions_queries.list_jurisdictions(session=session,
-                                                                region_id=region_id)]
-    stmt = _staff_scope(select(Asset).where(Asset.jurisdiction_id.in_(members)), actor)
+def _assets(actor: Principal, members: dict[int, str], flt: AssetFilter | None, *,
+            full_only: bool) -> Select[tuple[Asset]]:
+    """The assets of the region's members the actor may list — its own and, unless
+    ``full_only``, other members' public ones — filtered on what the actor may see of each,
+    in a total order."""
+    full = sees_in_full(actor)
+    stmt = select(Asset).where(Asset.jurisdiction_id.in_(list(members)),
+                               full if full_only else or_(full, is_public()))
     f = flt or AssetFilter()
     if f.jurisdiction_id is not None:
         stmt = stmt.where(Asset.jurisdiction_id == f.jurisdiction_id)
     if f.use:
-        stmt = stmt.where(Asset.use == f.use)
+        stmt = stmt.where(Asset.use == f.use)  # identity is published with any group
     if f.status:
-        stmt = stmt.where(Asset.status == f.status)
-    if f.q:
-        like = f"%{f.q.lower()}%"
-        stmt = stmt.where(func.lower(Asset.name).like(like) | func.lower(Asset.address).like(like)
-                          | func.lower(Asset.asset_code).like(like))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(Asset.jurisdiction_id, Asset.name)
-                           .limit(limit).offset(offset)).all()
-    return list(rows), int(total)
+        stmt = stmt.where(Asset.status == f.status, or_(full, publishes("status")))
+    for word in (f.q or "").split():
+        stmt = stmt.where(_word_matches(word, full, members))
+    return stmt.order_by(Asset.jurisdiction_id, Asset.name, Asset.id)
+
+
+def _members(session: Session, region_id: int) -> dict[int, str]:
+    return {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                     region_id=region_id)}
+
+
+@dataclass(frozen=True)
+class Shown:
+    """One asset in a list of several members' assets, as the actor may see it: every field
+    for its owner's staff and regional roles (``full``), only the published field groups for
+    anyone else. Lists hand templates this, never the row, so an unpublished field cannot be
+    shown by mistake."""
+
+    id: int
+    jurisdiction_id: int
+    full: bool
+    fields: dict[str, Any]
+
+
+def list_assets(*, session: Session, actor: Principal, region_id: int,
+                flt: AssetFilter | None = None, page: PageParams = PageParams(100)
+                ) -> tuple[list[Shown], int]:
+    """The registry's list: the actor's own assets in full, other members' public assets
+    with their published fields only (and matched on those only)."""
+    members = _members(session, region_id)
+    rows, total = fetch_page(session, _assets(actor, members, flt, full_only=False), page)
+    out = []
+    for a in rows:
+        if can_see_jurisdiction_rows(actor, a.jurisdiction_id):
+            out.append(Shown(id=a.id, jurisdiction_id=a.jurisdiction_id, full=True,
+                             fields=stored_values(a)[0]))
+        else:
+            out.append(Shown(id=a.id, jurisdiction_id=a.jurisdiction_id, full=False,
+                             fields=public_view(a, members[a.jurisdiction_id]).fields))
+    return out, total
+
+
+def list_full_assets(*, session: Session, actor: Principal, region_id: int,
+                     flt: AssetFilter | None = None, page: PageParams = PageParams(100)
+                     ) -> tuple[list[Asset], int]:
+    """Assets the actor sees in full (its jurisdiction's; every member's for regional roles)."""
+    members = _members(session, region_id)
+    return fetch_page(session, _assets(actor, members, flt, full_only=True), page)
 
 
 def get_asset(*, session: Session, actor: Principal, asset_id: int) -> Asset:
@@ -179,16 +253,10 @@ def get_asset(*, session: Session, actor: Principal, asset_id: int) -> Asset:
     return asset
 
 
-def may_see_all_fields(actor: Principal, asset: Asset) -> bool:
-    return can_see_jurisdiction_rows(actor, asset.jurisdiction_id)
-
-
 def public_view(asset: Asset, jurisdiction_name: str) -> AssetPublic:
     groups = list(asset.public_groups or [])
-    fields: dict[str, Any] = {}
-    for g in groups:
-        for f in FIELD_GROUPS.get(g, ()):
-            fields[f] = getattr(asset, f)
+    values, _ = stored_values(asset)
+    fields = {f: values[f] for g in groups for f in FIELD_GROUPS.get(g, ())}
     return AssetPublic(id=asset.id, jurisdiction_id=asset.jurisdiction_id,
                        jurisdiction_name=jurisdiction_name, public_groups=groups, fields=fields)
 
@@ -207,9 +275,16 @@ def status_history(*, session: Session, asset_id: int) -> list[AssetStatusChange
                                 .order_by(AssetStatusChange.at, AssetStatusChange.id)))
 
 
-def list_proposals(*, session: Session, asset_id: int) -> list[Proposal]:
-    return list(session.scalars(select(Proposal).where(Proposal.asset_id == asset_id)
-                                .order_by(Proposal.created_at.desc(), Proposal.id.desc())))
+def list_proposals(*, session: Session, asset_id: int, page: PageParams | None = None
+                   ) -> tuple[list[Proposal], int]:
+    """An asset's proposals and challenges, newest first: one page (all without ``page``)
+    and how many there are."""
+    stmt = (select(Proposal).where(Proposal.asset_id == asset_id)
+            .order_by(Proposal.created_at.desc(), Proposal.id.desc()))
+    if page is None:
+        rows = list(session.scalars(stmt))
+        return rows, len(rows)
+    return fetch_page(session, stmt, page)
 
 
 def proposal_history(*, session: Session, proposal_id: int) -> list[ProposalStatusChange]:
@@ -225,6 +300,7 @@ def proposal_history(*, session: Session, proposal_id: int) -> list[ProposalStat
 class AssetRow:
     asset: Asset
     jurisdiction: str
+    facts: AssetFacts  # the values computed with (a stored value out of range left out)
     cost: TrueCost
     utilization: float | None
     utilization_class: str
@@ -239,25 +315,25 @@ class AssetRow:
 
 
 def asset_rows(*, session: Session, actor: Principal, region_id: int,
-               flt: AssetFilter | None = None, limit: int = 10_000) -> list[AssetRow]:
-    """Assets the actor may see in full, with true cost, utilization and condition."""
+               flt: AssetFilter | None = None) -> list[AssetRow]:
+    """Assets the actor sees in full, not disposed of, with true cost, utilization and
+    condition (every one: the rollups total them)."""
     params = parameters(session=session, region_id=region_id)
-    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
-                                                                      region_id=region_id)}
-    assets, _ = list_assets(session=session, actor=actor, region_id=region_id, flt=flt,
-                            limit=limit)
+    members = _members(session, region_id)
+    stmt = _assets(actor, members, flt, full_only=True).where(
+        Asset.status != AssetStatus.disposed.value)
     out = []
-    for a in assets:
-        if not may_see_all_fields(actor, a) or a.status == AssetStatus.disposed.value:
-            continue
-        util = utilization_pct(a.occupancy, a.capacity)
-        occupied = (a.gross_floor_area_ft2 * min(util, 100) / 100
-                    if util is not None and a.gross_floor_area_ft2 else None)
-        out.append(AssetRow(asset=a, jurisdiction=names.get(a.jurisdiction_id, "?"),
-                            cost=asset_true_cost(a, params), utilization=util,
+    for a in session.scalars(stmt):
+        f = facts(a, params)
+        util = utilization_pct(f.occupancy, f.capacity)
+        gfa = f.gross_floor_area_ft2
+        occupied = gfa * min(util, 100) / 100 if util is not None and gfa else None
+        out.append(AssetRow(asset=a, jurisdiction=members[a.jurisdiction_id], facts=f,
+                            cost=true_cost(f, params, factors(), year=date.today().year),
+                            utilization=util,
                             utilization_class=utilization_class(util, a.status, params),
-                            condition=condition_index(a.repair_needs_cents,
-                                                      a.replacement_value_cents),
+                            condition=condition_index(f.repair_needs_cents,
+                                                      f.replacement_value_cents),
                             occupied_ft2=occupied))
     return out
 
@@ -271,7 +347,7 @@ def rollup(rows: list[AssetRow], key: str) -> list[dict[str, Any]]:
                                   "tco2e": 0.0, "components": {}, "underused": 0,
                                   "vacant": 0, "incomplete": 0})
         g["count"] += 1
-        g["ft2"] += r.asset.gross_floor_area_ft2 or 0
+        g["ft2"] += r.facts.gross_floor_area_ft2 or 0
         g["total_cents"] += r.cost.total_cents
         g["tco2e"] += r.cost.emissions.tco2e
         g["underused"] += r.utilization_class == "under-used"
@@ -279,30 +355,34 @@ def rollup(rows: list[AssetRow], key: str) -> list[dict[str, Any]]:
         g["incomplete"] += not r.cost.complete
         for c in r.cost.components:
             g["components"][c.key] = g["components"].get(c.key, 0) + c.cents
-    return sorted(groups.values(), key=lambda g: -g["total_cents"])
+    return sorted(groups.values(), key=lambda g: (-g["total_cents"], g["key"]))
 
 
 def public_window(*, session: Session, region_id: int, q: str | None = None,
                   use: str | None = None, status: str | None = None,
-                  include_in_use: bool = False) -> list[tuple[Asset, AssetPublic]]:
-    """Public assets that are surplus, vacant or under-used (optionally in use too)."""
-    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
-                                                                      region_id=region_id)}
+                  include_in_use: bool = False, page: PageParams | None = None
+                  ) -> tuple[list[tuple[Asset, AssetPublic]], int]:
+    """Public assets whose status is published and is surplus, vacant or under-used (or in
+    use, if asked), every word of ``q`` in their published text; one page of them (all
+    without ``page``), and how many there are."""
+    members = _members(session, region_id)
     statuses = list(PUBLIC_WINDOW_STATUSES) + ([AssetStatus.in_use.value]
                                                if include_in_use else [])
-    stmt = select(Asset).where(Asset.jurisdiction_id.in_(list(names)),
-                               Asset.status.in_(statuses), is_public())
+    stmt = select(Asset).where(Asset.jurisdiction_id.in_(list(members)),
+                               Asset.status.in_(statuses), publishes("status"))
     if use:
         stmt = stmt.where(Asset.use == use)
     if status:
         stmt = stmt.where(Asset.status == status)
-    if q:
-        like = f"%{q.lower()}%"
-        stmt = stmt.where(func.lower(Asset.name).like(like) | func.lower(Asset.address).like(like))
-    out = []
-    for a in session.scalars(stmt.order_by(Asset.name)):
-        out.append((a, public_view(a, names[a.jurisdiction_id])))
-    return out
+    for word in (q or "").split():
+        stmt = stmt.where(_word_matches(word, false(), members))
+    stmt = stmt.order_by(Asset.name, Asset.id)
+    if page is None:
+        rows = list(session.scalars(stmt))
+        total = len(rows)
+    else:
+        rows, total = fetch_page(session, stmt, page)
+    return [(a, public_view(a, members[a.jurisdiction_id])) for a in rows], total
 
 
 # ------------------------------------------------------------------------------ proposals
@@ -310,7 +390,7 @@ def public_window(*, session: Session, region_id: int, q: str | None = None,
 
 def proposal_queue(*, session: Session, actor: Principal,
                    statuses: Sequence[str] | None = None, kind: str | None = None,
-                   limit: int = 200, offset: int = 0
+                   page: PageParams = PageParams(200)
                    ) -> tuple[list[tuple[Proposal, Asset]], int]:
     """Proposals the actor's jurisdiction must answer (every member's, for regional roles),
     oldest first within each status, so the longest-waiting is at the top."""
@@ -322,10 +402,9 @@ def proposal_queue(*, session: Session, actor: Principal,
         stmt = stmt.where(Proposal.status.in_(list(statuses)))
     if kind:
         stmt = stmt.where(Proposal.kind == kind)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(Proposal.created_at, Proposal.id)
-                           .limit(limit).offset(offset)).all()
-    return [(row[0], row[1]) for row in rows], int(total)
+    rows, total = fetch_page(session, stmt.order_by(Proposal.created_at, Proposal.id), page,
+                             rows=True)
+    return [(row[0], row[1]) for row in rows], total
 
 
 def get_proposal(*, session: Session, actor: Principal, proposal_id: int) -> Proposal:

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from govshare.core.bounds import Bounds, out_of_bounds
 from govshare.property.models import (
     AssetKind,
     AssetStatus,
@@ -61,11 +62,22 @@ STATUS_LABELS: dict[str, str] = {
     "disposal_in_progress": "Disposal in progress", "disposed": "Disposed",
 }
 
-MAX_MONEY_CENTS = 10**13  # $100 billion: anything larger is a unit mistake
+# Plausible ranges, one per kind of number (core.bounds): the API, the importer's converters
+# (import_export.presets) and the reads of stored rows all take them from the fields below.
+MONEY_CENTS = Bounds(0, 10**13)  # $100 billion: anything larger is a unit mistake
+PEOPLE = Bounds(0, 10_000_000)
+YEAR = Bounds(1600, 2100)
+ENERGY_YEAR = Bounds(1990, 2100)
+# Annual use of one building, parcel or structure. The largest US government buildings use a
+# few hundred GWh a year; ten TWh (and its equivalent in each fuel) is past any single asset.
+ELECTRICITY_KWH = Bounds(0, 10_000_000_000)
+GAS_THERMS = Bounds(0, 400_000_000)  # ~ 10 TWh
+STEAM_KBTU = Bounds(0, 40_000_000_000)  # ~ 10 TWh
+FUEL_GALLONS = Bounds(0, 300_000_000)  # ~ 10 TWh of fuel oil; propane in the same range
 
 
-class AssetIn(BaseModel):
-    """One asset as created by hand or by an import row. Money in integer cents."""
+class AssetFields(BaseModel):
+    """The fields of an asset, each with its type, length or range (declared once here)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
@@ -77,29 +89,33 @@ class AssetIn(BaseModel):
     address: str | None = Field(None, max_length=300)
     city: str | None = Field(None, max_length=100)
     zip: str | None = Field(None, pattern=r"^\d{5}(-\d{4})?$")
-    lon: float | None = Field(None, ge=-180, le=180)
-    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Bounds(-180, 180).field(None)
+    lat: float | None = Bounds(-90, 90).field(None)
     footprint_geojson: str | None = None
-    gross_floor_area_ft2: float | None = Field(None, ge=0, le=50_000_000)
-    land_area_acres: float | None = Field(None, ge=0, le=10_000_000)
-    year_built: int | None = Field(None, ge=1600, le=2100)
+    gross_floor_area_ft2: float | None = Bounds(0, 50_000_000).field(None)
+    land_area_acres: float | None = Bounds(0, 10_000_000).field(None)
+    year_built: int | None = YEAR.field(None)
     ownership: Ownership = Ownership.owned
-    annual_lease_cost_cents: int | None = Field(None, ge=0, le=MAX_MONEY_CENTS)
-    repair_needs_cents: int | None = Field(None, ge=0, le=MAX_MONEY_CENTS)
-    replacement_value_cents: int | None = Field(None, ge=0, le=MAX_MONEY_CENTS)
-    capacity: int | None = Field(None, ge=0, le=10_000_000)
-    occupancy: int | None = Field(None, ge=0, le=10_000_000)
-    annual_om_cost_cents: int | None = Field(None, ge=0, le=MAX_MONEY_CENTS)
-    annual_energy_cost_cents: int | None = Field(None, ge=0, le=MAX_MONEY_CENTS)
-    energy_year: int | None = Field(None, ge=1990, le=2100)
-    electricity_kwh: float | None = Field(None, ge=0)
-    natural_gas_therms: float | None = Field(None, ge=0)
-    district_steam_kbtu: float | None = Field(None, ge=0)
-    fuel_oil_gallons: float | None = Field(None, ge=0)
-    propane_gallons: float | None = Field(None, ge=0)
+    annual_lease_cost_cents: int | None = MONEY_CENTS.field(None)
+    repair_needs_cents: int | None = MONEY_CENTS.field(None)
+    replacement_value_cents: int | None = MONEY_CENTS.field(None)
+    capacity: int | None = PEOPLE.field(None)
+    occupancy: int | None = PEOPLE.field(None)
+    annual_om_cost_cents: int | None = MONEY_CENTS.field(None)
+    annual_energy_cost_cents: int | None = MONEY_CENTS.field(None)
+    energy_year: int | None = ENERGY_YEAR.field(None)
+    electricity_kwh: float | None = ELECTRICITY_KWH.field(None)
+    natural_gas_therms: float | None = GAS_THERMS.field(None)
+    district_steam_kbtu: float | None = STEAM_KBTU.field(None)
+    fuel_oil_gallons: float | None = FUEL_GALLONS.field(None)
+    propane_gallons: float | None = FUEL_GALLONS.field(None)
     status: AssetStatus = AssetStatus.in_use
     public_groups: list[str] = Field(default_factory=lambda: list(DEFAULT_PUBLIC_GROUPS))
     synthetic_fields: list[str] = Field(default_factory=list)
+
+
+class AssetIn(AssetFields):
+    """One asset as created by hand or by an import row. Money in integer cents."""
 
     @field_validator("public_groups")
     @classmethod
@@ -128,13 +144,43 @@ class AssetIn(BaseModel):
         return self.model_dump(mode="json")
 
 
-class AssetRead(AssetIn):
+def stored_values(row: Any) -> tuple[dict[str, Any], list[str]]:
+    """An asset row's fields as they may be shown or computed with, and the fields left out:
+    a number stored outside its range (before the range existed) reads as None, and a
+    location with either coordinate out of range as no location."""
+    values = {name: getattr(row, name) for name in AssetFields.model_fields}
+    bad = out_of_bounds(AssetFields, values)
+    if "lon" in bad or "lat" in bad:
+        bad = sorted(set(bad) | {"lon", "lat"}, key=list(AssetFields.model_fields).index)
+    for name in bad:
+        values[name] = None
+    return values, bad
+
+
+class AssetRead(AssetFields):
+    """An asset as stored. The input rules are not applied again: a value stored before its
+    range existed is shown as null and named in ``out_of_range`` (its owner should correct
+    it), instead of failing the read."""
+
     model_config = ConfigDict(from_attributes=True, extra="ignore")
     id: int
     jurisdiction_id: int
     source: str | None
     created_at: datetime
     updated_at: datetime
+    out_of_range: list[str] = Field(
+        default_factory=list, description="Fields whose stored value is outside the field's "
+        "range; shown as null and left out of true cost until corrected")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _stored(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return data
+        values, bad = stored_values(data)
+        return {**values, "id": data.id, "jurisdiction_id": data.jurisdiction_id,
+                "source": data.source, "created_at": data.created_at,
+                "updated_at": data.updated_at, "out_of_range": bad}
 
 
 class AssetPublic(BaseModel):
@@ -145,11 +191,6 @@ class AssetPublic(BaseModel):
     jurisdiction_name: str
     public_groups: list[str]
     fields: dict[str, Any]
-
-
-class AssetPage(BaseModel):
-    items: list[AssetRead]
-    total: int
 
 
 class StatusChangeIn(BaseModel):
@@ -200,3 +241,13 @@ class ProposalDecision(BaseModel):
     to_status: ProposalStatus
     public_reason: str | None = Field(None, max_length=2000)
     note: str | None = Field(None, max_length=2000)
+
+
+class ConsolidationIn(BaseModel):
+    """The consolidation page's numbers, each within its range (the page shows the labels)."""
+
+    max_km: float = Bounds(0.1, 1_000).field(description="Farthest move (km)")
+    max_sites: int | None = Bounds(1, 100_000).field(
+        None, description="At most this many buildings")
+    travel: float = Bounds(0, 10_000).field(
+        description="Travel cost, $ per person-km per year")

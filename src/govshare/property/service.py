@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from govshare.core import audit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize, ensure_visible
-from govshare.property.calc import Parameters
+from govshare.property.calc import Parameters, checked_parameters
 from govshare.property.models import (
     Asset,
     AssetStatus,
@@ -158,7 +158,7 @@ def set_parameters(*, session: Session, actor: Principal, region_id: int,
         raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[
             {"loc": [k], "reason": "unknown parameter", "value": params[k]} for k in unknown])
     try:
-        checked = TypeAdapter(Parameters).validate_python(params)
+        checked = checked_parameters(params)
     except ValidationError as exc:
         raise ValidationFailed("The parameters are not valid", errors=[
             {"loc": [str(p) for p in e["loc"]], "reason": e["msg"], "value": e.get("input")}

@@ -9,23 +9,20 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit
 from govshare.core.http import MAX_ID, allow, get_session, row_id
+from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
     ApiKeyCreate,
     ApiKeyCreated,
-    ApiKeyPage,
     ApiKeyRead,
     AuditEventRead,
-    AuditPage,
     JurisdictionCreate,
-    JurisdictionPage,
     JurisdictionRead,
     JurisdictionUpdate,
     Me,
     RegionSummary,
     UserCreate,
-    UserPage,
     UserRead,
     UserUpdate,
 )
@@ -47,12 +44,14 @@ def get_region(session: Session = Depends(get_session),
                          members=[JurisdictionRead.model_validate(j) for j in members])
 
 
-@router.get("/jurisdictions", response_model=JurisdictionPage)
-def list_jurisdictions(session: Session = Depends(get_session),
-                       _: Principal = Depends(allow(Action.public_read))) -> JurisdictionPage:
-    items = queries.list_jurisdictions(session=session, region_id=region_id(session))
-    return JurisdictionPage(items=[JurisdictionRead.model_validate(j) for j in items],
-                            total=len(items))
+@router.get("/jurisdictions", response_model=Page[JurisdictionRead])
+def list_jurisdictions(page: PageParams = Depends(page_params(100, 1000)),
+                       session: Session = Depends(get_session),
+                       _: Principal = Depends(allow(Action.public_read))
+                       ) -> Page[JurisdictionRead]:
+    items, total = queries.jurisdictions_page(session=session, region_id=region_id(session),
+                                              page=page)
+    return page.page([JurisdictionRead.model_validate(j) for j in items], total)
 
 
 @router.get("/jurisdictions/{jurisdiction_id}", response_model=JurisdictionRead)
@@ -92,14 +91,14 @@ def me(actor: Principal = Depends(allow(Action.staff_home))) -> Me:
               jurisdiction_id=actor.jurisdiction_id)
 
 
-@router.get("/users", response_model=UserPage)
+@router.get("/users", response_model=Page[UserRead])
 def list_users(
-    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ID),
+    page: PageParams = Depends(page_params(100, 500)),
     session: Session = Depends(get_session), actor: Principal = Depends(allow(Action.user_read)),
-) -> UserPage:
+) -> Page[UserRead]:
     items, total = queries.list_users(session=session, actor=actor,
-                                      region_id=region_id(session), limit=limit, offset=offset)
-    return UserPage(items=[UserRead.model_validate(u) for u in items], total=total)
+                                      region_id=region_id(session), page=page)
+    return page.page([UserRead.model_validate(u) for u in items], total)
 
 
 @router.get("/users/{user_id}", response_model=UserRead)
@@ -126,12 +125,13 @@ def update_user(user_id: Annotated[int, row_id("user")], data: UserUpdate,
     return UserRead.model_validate(user)
 
 
-@router.get("/apikeys", response_model=ApiKeyPage)
-def list_api_keys(session: Session = Depends(get_session),
-                  actor: Principal = Depends(allow(Action.apikey_read))) -> ApiKeyPage:
+@router.get("/apikeys", response_model=Page[ApiKeyRead])
+def list_api_keys(page: PageParams = Depends(page_params(100, 500)),
+                  session: Session = Depends(get_session),
+                  actor: Principal = Depends(allow(Action.apikey_read))) -> Page[ApiKeyRead]:
     items, total = queries.list_api_keys(session=session, actor=actor,
-                                         region_id=region_id(session))
-    return ApiKeyPage(items=[ApiKeyRead.model_validate(k) for k in items], total=total)
+                                         region_id=region_id(session), page=page)
+    return page.page([ApiKeyRead.model_validate(k) for k in items], total)
 
 
 @router.post("/apikeys", response_model=ApiKeyCreated, status_code=201,
@@ -155,15 +155,15 @@ def revoke_api_key(apikey_id: Annotated[int, row_id("API key")],
     return ApiKeyRead.model_validate(key)
 
 
-@router.get("/audit", response_model=AuditPage)
+@router.get("/audit", response_model=Page[AuditEventRead])
 def list_audit(
     actor_ref: str | None = Query(None, alias="actor", max_length=80),
     entity: str | None = Query(None, max_length=80),
     action: str | None = Query(None, max_length=80),
     jurisdiction_id: int | None = Query(None, ge=1, le=MAX_ID),
-    limit: int = Query(100, ge=1, le=500), offset: int = Query(0, ge=0, le=MAX_ID),
+    page: PageParams = Depends(page_params(100, 500)),
     session: Session = Depends(get_session), _: Principal = Depends(allow(Action.audit_read)),
-) -> AuditPage:
+) -> Page[AuditEventRead]:
     rows, total = audit.list_events(session, actor=actor_ref, entity=entity, action=action,
-                                    jurisdiction_id=jurisdiction_id, limit=limit, offset=offset)
-    return AuditPage(items=[AuditEventRead.model_validate(r) for r in rows], total=total)
+                                    jurisdiction_id=jurisdiction_id, page=page)
+    return page.page([AuditEventRead.model_validate(r) for r in rows], total)

@@ -9,6 +9,7 @@ from rich.table import Table
 
 from govshare.core.cli_support import console, db, handle_errors, print_json, validated
 from govshare.core.errors import NotFound
+from govshare.core.paging import PageParams
 from govshare.core.tenancy import Role, system_principal
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
@@ -129,7 +130,7 @@ def user_list() -> None:
     """List staff users."""
     with db() as session:
         users, _ = queries.list_users(session=session, actor=system_principal(),
-                                      region_id=_region_id(session), limit=500)
+                                      region_id=_region_id(session), page=PageParams(500))
         table = Table()
         for col in ("id", "email", "name", "role", "jurisdiction", "active"):
             table.add_column(col)

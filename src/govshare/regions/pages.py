@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from govshare.core import audit
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
+from govshare.core.paging import PageParams
 from govshare.core.tenancy import STAFF_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
@@ -384,7 +385,7 @@ def admin_audit(
     jid = int(jurisdiction_id) if jurisdiction_id.isdigit() else None
     rows, total = audit.list_events(session, actor=actor_ref or None, entity=entity or None,
                                     action=action or None, jurisdiction_id=jid,
-                                    limit=per_page, offset=(page - 1) * per_page)
+                                    page=PageParams(per_page, (page - 1) * per_page))
     members = _members(session, region.id)
     return render(request, "regions/audit.html", {
         "region": region, "rows": rows, "total": total, "page": page,

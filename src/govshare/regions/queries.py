@@ -7,6 +7,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
+from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal, ensure_visible, visible_jurisdiction_ids
 from govshare.regions.models import ApiKey, Jurisdiction, Region, User
 
@@ -35,15 +36,21 @@ def member_ids_query(region_id: int) -> Select[tuple[int]]:
     return select(Jurisdiction.id).where(Jurisdiction.region_id == region_id)
 
 
+def _jurisdictions(region_id: int) -> Select[tuple[Jurisdiction]]:
+    return (select(Jurisdiction).where(Jurisdiction.region_id == region_id)
+            .order_by(Jurisdiction.parent_id.is_not(None), Jurisdiction.kind, Jurisdiction.name,
+                      Jurisdiction.id))
+
+
 def list_jurisdictions(*, session: Session, region_id: int) -> list[Jurisdiction]:
     """Members are public facts: every principal sees the list."""
-    return list(
-        session.scalars(
-            select(Jurisdiction)
-            .where(Jurisdiction.region_id == region_id)
-            .order_by(Jurisdiction.parent_id.is_not(None), Jurisdiction.kind, Jurisdiction.name)
-        )
-    )
+    return list(session.scalars(_jurisdictions(region_id)))
+
+
+def jurisdictions_page(*, session: Session, region_id: int, page: PageParams
+                       ) -> tuple[list[Jurisdiction], int]:
+    """One page of the members, in the order of :func:`list_jurisdictions`."""
+    return fetch_page(session, _jurisdictions(region_id), page)
 
 
 def get_jurisdiction(*, session: Session, jurisdiction_id: int) -> Jurisdiction:
@@ -79,15 +86,13 @@ def find_jurisdiction(*, session: Session, region_id: int, ref: str) -> Jurisdic
 
 
 def list_users(
-    *, session: Session, actor: Principal, region_id: int, limit: int = 200, offset: int = 0
+    *, session: Session, actor: Principal, region_id: int, page: PageParams = PageParams(200)
 ) -> tuple[list[User], int]:
     stmt = select(User).where(User.region_id == region_id)
     visible = visible_jurisdiction_ids(actor)
     if visible is not None:
         stmt = stmt.where(User.jurisdiction_id.in_(visible))
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(stmt.order_by(User.email).limit(limit).offset(offset))
-    return list(rows), int(total)
+    return fetch_page(session, stmt.order_by(User.email, User.id), page)
 
 
 def get_user(*, session: Session, actor: Principal, user_id: int) -> User:
@@ -104,14 +109,18 @@ def user_by_email(*, session: Session, email: str) -> User | None:
 
 
 def list_api_keys(
-    *, session: Session, actor: Principal, region_id: int
+    *, session: Session, actor: Principal, region_id: int, page: PageParams | None = None
 ) -> tuple[list[ApiKey], int]:
+    """Keys the actor may see, active first; one page (all without ``page``) and the count."""
     stmt = select(ApiKey).where(ApiKey.region_id == region_id)
     visible = visible_jurisdiction_ids(actor)
     if visible is not None:
         stmt = stmt.where(ApiKey.jurisdiction_id.in_(visible))
-    rows = list(session.scalars(stmt.order_by(ApiKey.revoked_at.is_not(None), ApiKey.name)))
-    return rows, len(rows)
+    stmt = stmt.order_by(ApiKey.revoked_at.is_not(None), ApiKey.name, ApiKey.id)
+    if page is None:
+        rows = list(session.scalars(stmt))
+        return rows, len(rows)
+    return fetch_page(session, stmt, page)
 
 
 def get_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:

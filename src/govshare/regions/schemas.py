@@ -1,4 +1,5 @@
-"""Pydantic models of the regions JSON API: XCreate / XUpdate / XRead / XPage."""
+"""Pydantic models of the regions JSON API: XCreate / XUpdate / XRead (lists answer
+``core.paging.Page[XRead]``)."""
 
 from __future__ import annotations
 
@@ -58,11 +59,6 @@ class JurisdictionRead(BaseModel):
     population_source: str | None
 
 
-class JurisdictionPage(BaseModel):
-    items: list[JurisdictionRead]
-    total: int
-
-
 class RegionSummary(RegionRead):
     members: list[JurisdictionRead]
 
@@ -102,11 +98,6 @@ class UserRead(BaseModel):
     last_login_at: datetime | None
 
 
-class UserPage(BaseModel):
-    items: list[UserRead]
-    total: int
-
-
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     role: Role
@@ -130,11 +121,6 @@ class ApiKeyCreated(ApiKeyRead):
     key: str = Field(description="The key itself. Shown once; only its hash is kept.")
 
 
-class ApiKeyPage(BaseModel):
-    items: list[ApiKeyRead]
-    total: int
-
-
 class AuditEventRead(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -148,11 +134,6 @@ class AuditEventRead(BaseModel):
     before: dict[str, object] | None
     after: dict[str, object] | None
     request_id: str | None
-
-
-class AuditPage(BaseModel):
-    items: list[AuditEventRead]
-    total: int
 
 
 class Me(BaseModel):

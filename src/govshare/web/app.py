@@ -40,6 +40,7 @@ from govshare.core.http import (
     install_error_handlers,
     install_middleware,
 )
+from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
 from govshare.frontoffice import pages as frontoffice_pages
@@ -170,6 +171,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
     templates.env.loader = ChoiceLoader(loaders)
     templates.env.globals["static"] = lambda p: f"/static/{p}"
+    # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
+    # leaves U+2028 and U+2029 as they are.
+    templates.env.filters["tojson"] = json_for_html
     app.state.templates = templates
 
     install_error_handlers(app)

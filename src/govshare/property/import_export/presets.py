@@ -35,6 +35,7 @@ import annotated_types
 import shapely
 from shapely.geometry import shape
 
+from govshare.core.bounds import bounds_of
 from govshare.property.import_export.fileio import (
     FIELDS,
     GEOMETRY,
@@ -81,20 +82,19 @@ def _number_text(text: str) -> str:
     return text
 
 
-def _bounds(metadata: Sequence[Any]) -> tuple[float | None, float | None]:
-    lo = hi = None
-    for m in metadata:
-        if isinstance(m, annotated_types.Ge):
-            lo = m.ge  # type: ignore[assignment]
-        elif isinstance(m, annotated_types.Le):
-            hi = m.le  # type: ignore[assignment]
-    return lo, hi
+def _lo_hi(name: str) -> tuple[float | None, float | None]:
+    """The range ``AssetIn`` declares for a field (``core.bounds``): one definition for the
+    API and the importer."""
+    b = bounds_of(AssetIn.model_fields[name])
+    return (b.lo, b.hi) if b is not None else (None, None)
 
 
 def _range_reason(lo: float | None, hi: float | None) -> str:
+    def n(x: float) -> str:
+        return f"{int(x):,}" if float(x).is_integer() else f"{x:,}"
     if lo is not None and hi is not None:
-        return f"must be between {lo:,} and {hi:,}"
-    return f"must be at least {lo:,}" if lo is not None else f"must be at most {hi:,}"
+        return f"must be between {n(lo)} and {n(hi)}"
+    return f"must be at least {n(lo)}" if lo is not None else f"must be at most {n(hi)}"  # type: ignore[arg-type]
 
 
 def float_converter(lo: float | None, hi: float | None) -> Converter:
@@ -307,7 +307,7 @@ def field_converter(name: str) -> Converter:
         return footprint_converter
     info = AssetIn.model_fields[name]
     kind = _unwrap(info.annotation)
-    lo, hi = _bounds(info.metadata)
+    lo, hi = _lo_hi(name)
     if isinstance(kind, type) and issubclass(kind, Enum):
         labels = {AssetUse: USE_LABELS, AssetStatus: STATUS_LABELS}.get(kind)  # type: ignore[call-overload]
         return enum_converter(kind, labels)
@@ -473,10 +473,6 @@ def frpp_status(cells: Sequence[str]) -> Any:
     if mapped == "in_use" and utilization in ("not utilized", "unutilized"):
         return "vacant"
     return mapped
-
-
-def _lo_hi(name: str) -> tuple[float | None, float | None]:
-    return _bounds(AssetIn.model_fields[name].metadata)
 
 
 GOVSHARE = Preset(

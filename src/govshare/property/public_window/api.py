@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from govshare.core.http import allow, get_session, row_id
+from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.property import queries, service
 from govshare.property.models import AssetStatus, AssetUse, ProposalKind, ProposalStatus
@@ -28,7 +29,7 @@ AssetId = Annotated[int, row_id("asset")]
 ProposalId = Annotated[int, row_id("proposal")]
 
 
-@router.get("/public/assets", response_model=list[AssetPublic],
+@router.get("/public/assets", response_model=Page[AssetPublic],
             summary="Public assets that are surplus, vacant or under-used (anyone)")
 def list_public_assets(
     q: str | None = Query(None, max_length=100,
@@ -38,16 +39,16 @@ def list_public_assets(
     status: AssetStatus | None = Query(None, description="One status; in_use lists assets "
                                                          "whose use may be challenged"),
     include_in_use: bool = Query(False, description="Also list assets in use"),
-    limit: int = Query(500, ge=1, le=5000), offset: int = Query(0, ge=0, le=1_000_000),
+    page: PageParams = Depends(page_params(500, 5000)),
     session: Session = Depends(get_session),
     _: Principal = Depends(allow(Action.public_read)),
-) -> list[AssetPublic]:
+) -> Page[AssetPublic]:
     region_id = regions_queries.require_current_region(session=session).id
-    items = public.listing(session=session, region_id=region_id, q=q,
-                           use=use.value if use else None,
-                           status=status.value if status else None,
-                           include_in_use=include_in_use)
-    return [i.view for i in items[offset:offset + limit]]
+    items, total = public.listing(session=session, region_id=region_id, q=q,
+                                  use=use.value if use else None,
+                                  status=status.value if status else None,
+                                  include_in_use=include_in_use, page=page)
+    return page.page([i.view for i in items], total)
 
 
 @router.get("/public/assets/{asset_id}", response_model=AssetPublic,
@@ -57,13 +58,15 @@ def get_public_asset(asset_id: AssetId, session: Session = Depends(get_session),
     return public.get(session=session, asset_id=asset_id).view
 
 
-@router.get("/public/assets/{asset_id}/proposals", response_model=list[ProposalPublic],
+@router.get("/public/assets/{asset_id}/proposals", response_model=Page[ProposalPublic],
             summary="Proposals and challenges about an asset, without who sent them (anyone)")
-def list_public_proposals(asset_id: AssetId, session: Session = Depends(get_session),
+def list_public_proposals(asset_id: AssetId, page: PageParams = Depends(page_params(100, 1000)),
+                          session: Session = Depends(get_session),
                           _: Principal = Depends(allow(Action.public_read))
-                          ) -> list[ProposalPublic]:
+                          ) -> Page[ProposalPublic]:
     public.get(session=session, asset_id=asset_id)  # 404 for a private asset
-    return public.proposals(session=session, asset_id=asset_id)
+    rows, total = queries.list_proposals(session=session, asset_id=asset_id, page=page)
+    return page.page([ProposalPublic.model_validate(p) for p in rows], total)
 
 
 @router.post("/public/assets/{asset_id}/proposals", response_model=ProposalPublic,
@@ -81,20 +84,20 @@ def submit_proposal(asset_id: AssetId, data: ProposalIn, request: Request,
     return ProposalPublic.model_validate(proposal)
 
 
-@router.get("/proposals", response_model=list[ProposalRead],
+@router.get("/proposals", response_model=Page[ProposalRead],
             summary="Proposals to answer: the caller's jurisdiction's (every member's for "
                     "regional roles), oldest first, with contact details")
 def list_proposals(
     status: list[ProposalStatus] | None = Query(None, description="Repeat to ask for several"),
     kind: ProposalKind | None = None,
-    limit: int = Query(200, ge=1, le=1000), offset: int = Query(0, ge=0, le=1_000_000),
+    page: PageParams = Depends(page_params(200, 1000)),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_read)),
-) -> list[ProposalRead]:
-    rows, _total = queries.proposal_queue(
+) -> Page[ProposalRead]:
+    rows, total = queries.proposal_queue(
         session=session, actor=actor, statuses=[s.value for s in status or []],
-        kind=kind.value if kind else None, limit=limit, offset=offset)
-    return [ProposalRead.model_validate(p) for p, _a in rows]
+        kind=kind.value if kind else None, page=page)
+    return page.page([ProposalRead.model_validate(p) for p, _a in rows], total)
 
 
 @router.post("/proposals/{proposal_id}/decision", response_model=ProposalRead,

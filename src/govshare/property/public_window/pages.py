@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import queries, service
 from govshare.property.calc import dollars
@@ -124,9 +125,10 @@ def _filters(q: str, use: str, status: str, in_use: str) -> dict[str, Any]:
 
 def _listing(session: Session, f: dict[str, Any]) -> list[public.Listed]:
     region = regions_queries.require_current_region(session=session)
-    return public.listing(session=session, region_id=region.id, q=f["q"] or None,
-                          use=f["use"] or None, status=f["status"] or None,
-                          include_in_use=f["in_use"])
+    items, _total = public.listing(session=session, region_id=region.id, q=f["q"] or None,
+                                   use=f["use"] or None, status=f["status"] or None,
+                                   include_in_use=f["in_use"])
+    return items
 
 
 def _query(f: dict[str, Any], **extra: Any) -> str:
@@ -214,7 +216,7 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
     response = render(request, "property/public_asset.html", {
         "item": item, "facts": _facts(item), "open_for": public.open_for(item),
         "located": located,
-        "feature_json": json.dumps(public.feature(item, "")) if located else "",
+        "feature": public.feature(item, "") if located else None,
         "proposals": proposals, "refs": {p.id: public.reference(p.id) for p in proposals},
         "history": {p.id: public.public_history(session=session, proposal_id=p.id)
                     for p in proposals},
@@ -325,7 +327,7 @@ def queue(
     kind = kind if kind in KIND_LABELS else ""
     rows, total = queries.proposal_queue(session=session, actor=actor,
                                          statuses=QUEUE_VIEWS[show], kind=kind or None,
-                                         limit=500)
+                                         page=PageParams(500))
     region = regions_queries.require_current_region(session=session)
     names = {j.id: j.name for j in regions_queries.list_jurisdictions(
         session=session, region_id=region.id)}

@@ -8,8 +8,9 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   description). Templates and feeds never see an ``Asset`` or ``Proposal`` row.
 - Being listed in the window says an asset's status, so an asset is listed — and takes
   submissions through the window — only if its ``status`` group is published.
-- Search matches published text only (name, type, and the address only if the location is
-  published): a search must not be a way to probe a private field.
+- Search matches published text only (name, type, use, owner, and the address only if the
+  location is published; ``queries._word_matches``): a search must not be a way to probe a
+  private field. Filtering, counting and paging happen in SQL.
 - Submissions are rate-limited per client address in the database (``core.ratelimit``), so
   every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
 """
@@ -27,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
 from govshare.core.errors import BadRequest
+from govshare.core.paging import PageParams
 from govshare.core.tenancy import Principal
 from govshare.property import queries, service
 from govshare.property.models import AssetStatus, Proposal
@@ -80,34 +82,18 @@ def status_is_public(view: AssetPublic) -> bool:
     return "status" in view.public_groups
 
 
-def _haystack(view: AssetPublic) -> str:
-    f = view.fields
-    parts = [f.get("name"), f.get("pm_property_type"), USE_LABELS.get(f.get("use") or ""),
-             view.jurisdiction_name]
-    if "location" in view.public_groups:
-        parts += [f.get("address"), f.get("city"), f.get("zip")]
-    return " ".join(str(p) for p in parts if p).lower()
-
-
 def listing(*, session: Session, region_id: int, q: str | None = None, use: str | None = None,
-            status: str | None = None, include_in_use: bool = False) -> list[Listed]:
+            status: str | None = None, include_in_use: bool = False,
+            page: PageParams | None = None) -> tuple[list[Listed], int]:
     """Public assets that are surplus, vacant or under-used (and in use, if asked), whose
-    status is published; ``q`` must match published text, every word of it."""
+    status is published; ``q`` must match published text, every word of it. One page (all
+    without ``page``) and the number of assets on every page together."""
     if status == AssetStatus.in_use.value:
         include_in_use = True
-    rows = queries.public_window(session=session, region_id=region_id, use=use or None,
-                                 status=status or None, include_in_use=include_in_use)
-    words = (q or "").lower().split()
-    out = []
-    for asset, view in rows:
-        if not status_is_public(view):
-            continue
-        if words:
-            hay = _haystack(view)
-            if not all(w in hay for w in words):
-                continue
-        out.append(listed(asset, view))
-    return out
+    rows, total = queries.public_window(session=session, region_id=region_id, q=q,
+                                        use=use or None, status=status or None,
+                                        include_in_use=include_in_use, page=page)
+    return [listed(asset, view) for asset, view in rows], total
 
 
 def get(*, session: Session, asset_id: int) -> Listed:
@@ -130,7 +116,7 @@ def open_for(item: Listed) -> str | None:
 
 def proposals(*, session: Session, asset_id: int) -> list[ProposalPublic]:
     return [ProposalPublic.model_validate(p)
-            for p in queries.list_proposals(session=session, asset_id=asset_id)]
+            for p in queries.list_proposals(session=session, asset_id=asset_id)[0]]
 
 
 def public_history(*, session: Session, proposal_id: int) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@
   "use strict";
   var el = document.getElementById("plan-map");
   var dataEl = document.getElementById("plan-data");
-  if (!el || !dataEl || typeof L === "undefined") { return; }
+  if (!el || !dataEl || typeof L === "undefined" || !window.govshareText) { return; }
   var data = JSON.parse(dataEl.textContent);
   var map = L.map(el);
   map.attributionControl.setPrefix(false);
@@ -18,7 +18,7 @@
     L.circleMarker([s.lat, s.lon], {
       radius: 7, color: "#1b1b1b", weight: 1, fillOpacity: 0.9,
       fillColor: s.keep ? "#005ea2" : "#e66f0e"
-    }).bindTooltip(s.name + " (" + s.jurisdiction + "): " + (s.keep ? "keep" : "close"))
+    }).bindTooltip(govshareText(s.name + " (" + s.jurisdiction + "): " + (s.keep ? "keep" : "close")))
       .addTo(layer);
   });
   if (data.sites.length) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 15 }); }

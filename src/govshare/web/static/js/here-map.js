@@ -7,7 +7,7 @@
   "use strict";
   var el = document.getElementById("here-map");
   var form = document.getElementById("here-point-form");
-  if (!el || !form || typeof L === "undefined") { return; }
+  if (!el || !form || typeof L === "undefined" || !window.govshareText) { return; }
   var colours = {
     state: "#8d8d8d", county: "#00bde3", city: "#e66f0e", school_district: "#00a91c",
     special_district: "#8168b3", federal_agency: "#d83933"
@@ -27,7 +27,7 @@
     L.circleMarker(point, {
       radius: 8, color: "#1b1b1b", weight: 2, fillColor: "#d83933", fillOpacity: 0.9,
       className: "gs-here-point"
-    }).bindTooltip(el.getAttribute("data-point-label") || "Place used").addTo(map);
+    }).bindTooltip(govshareText(el.getAttribute("data-point-label") || "Place used")).addTo(map);
   }
 
   map.on("click", function (e) {

@@ -1,6 +1,7 @@
 // Public window map: a marker for each listed asset with a published location, its popup
-// naming the asset and linking to its page. The features come from the page's GeoJSON feed
-// (data-src) or, on an asset's page, from the page itself (data-geojson). Member boundaries
+// naming the asset and linking to its page (built as DOM nodes: names are text, never HTML).
+// The features come from the page's GeoJSON feed (data-src) or, on an asset's page, from the
+// page's own JSON block (data-feature names its id). Member boundaries
 // (data-boundaries) are drawn faintly for orientation; no base tiles, so it works offline.
 // The page is complete without this script: the table lists the same assets.
 (function () {
@@ -25,8 +26,9 @@
     return box;
   }
 
-  var inline = el.getAttribute("data-geojson");
-  var assets = inline ? Promise.resolve(JSON.parse(inline)) : get(el.getAttribute("data-src"));
+  var inline = document.getElementById(el.getAttribute("data-feature") || "");
+  var assets = inline ? Promise.resolve(JSON.parse(inline.textContent))
+    : get(el.getAttribute("data-src"));
   var src = el.getAttribute("data-boundaries");
   var context = src ? get(src).catch(function () { return null; }) : Promise.resolve(null);
   var map = L.map(el, { zoomSnap: 0.25 });

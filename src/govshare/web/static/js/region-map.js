@@ -4,7 +4,7 @@
 (function () {
   "use strict";
   var el = document.getElementById("region-map");
-  if (!el || typeof L === "undefined") { return; }
+  if (!el || typeof L === "undefined" || !window.govshareText) { return; }
   var colours = {
     state: "#8d8d8d", county: "#00bde3", city: "#e66f0e", school_district: "#00a91c",
     special_district: "#8168b3", federal_agency: "#d83933"
@@ -36,7 +36,7 @@
                    fillColor: c, fillOpacity: kind === "state" ? 0.05 : (district ? 0.08 : 0.2) };
         },
         onEachFeature: function (f, lyr) {
-          lyr.bindTooltip(f.properties.name + " (" + f.properties.kind_label + ")");
+          lyr.bindTooltip(govshareText(f.properties.name + " (" + f.properties.kind_label + ")"));
         }
       }).addTo(map);
       var focus = data.features.filter(function (f) { return f.properties.kind !== "state"; });
