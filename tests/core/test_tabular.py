@@ -25,6 +25,7 @@ from govshare.core.tabular import (
     open_table,
     unneutralize,
 )
+from tests.factories.files import inline_cell, whole_sheet_bomb, xlsx_sheet
 
 
 def table(data: bytes, fmt: str = "csv") -> tabular.Table:
@@ -128,49 +129,10 @@ def test_xlsx_reads_numbers_dates_and_sheet_rows() -> None:
     assert [(e.row, e.column, e.value) for e in rows[2][2]] == [(5, "H", "stray")]
 
 
-def _xlsx(sheet_xml: str) -> bytes:
-    """A minimal workbook around one hand-written sheet (what a hostile uploader sends)."""
-    ns = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-    rels = "http://schemas.openxmlformats.org/package/2006/relationships"
-    odoc = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-    parts = {
-        "[Content_Types].xml":
-            '<?xml version="1.0"?><Types xmlns="http://schemas.openxmlformats.org/package/'
-            '2006/content-types"><Default Extension="rels" ContentType="application/'
-            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-            'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" '
-            'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.'
-            'main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="'
-            'application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-            "</Types>",
-        "_rels/.rels": f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship '
-                       f'Id="rId1" Type="{odoc}/officeDocument" Target="xl/workbook.xml"/>'
-                       "</Relationships>",
-        "xl/workbook.xml": f'<?xml version="1.0"?><workbook {ns} xmlns:r="{odoc}"><sheets>'
-                           '<sheet name="assets" sheetId="1" r:id="rId1"/></sheets></workbook>',
-        "xl/_rels/workbook.xml.rels":
-            f'<?xml version="1.0"?><Relationships xmlns="{rels}"><Relationship Id="rId1" '
-            f'Type="{odoc}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>',
-        "xl/worksheets/sheet1.xml": sheet_xml.replace("<worksheet>", f"<worksheet {ns}>"),
-    }
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in parts.items():
-            z.writestr(name, text)
-    return buf.getvalue()
-
-
-def _cell(ref: str, text: str) -> str:
-    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
-
-
 def test_xlsx_claiming_the_whole_sheet_costs_only_the_cells_present() -> None:
     """Issue 8, 2.1: a 1.5 KB workbook whose dimension says A1:XFD1048576, with one row at
     r=1048576, took one core for minutes (every missing row padded to 16,384 cells)."""
-    bomb = _xlsx('<?xml version="1.0"?><worksheet><dimension ref="A1:XFD1048576"/>'
-                 f'<sheetData><row r="1">{_cell("A1", "asset_code")}{_cell("B1", "name")}'
-                 f'</row><row r="1048576">{_cell("A1048576", "Z-1")}'
-                 f'{_cell("XFD1048576", "far")}</row></sheetData></worksheet>')
+    bomb = whole_sheet_bomb(["asset_code", "name"], {"A": "Z-1", "XFD": "far"})
     assert len(bomb) < 2_000
     start = time.perf_counter()
     t = table(bomb, "xlsx")
@@ -184,9 +146,9 @@ def test_xlsx_claiming_the_whole_sheet_costs_only_the_cells_present() -> None:
 
 
 def test_xlsx_header_wider_than_the_limit_is_refused_at_once() -> None:
-    wide = _xlsx('<?xml version="1.0"?><worksheet><dimension ref="A1:XFD1048576"/>'
-                 f'<sheetData><row r="1">{_cell("A1", "asset_code")}{_cell("XFD1", "x")}'
-                 "</row></sheetData></worksheet>")
+    wide = xlsx_sheet('<?xml version="1.0"?><worksheet><dimension ref="A1:XFD1048576"/>'
+                      f'<sheetData><row r="1">{inline_cell("A1", "asset_code")}'
+                      f'{inline_cell("XFD1", "x")}</row></sheetData></worksheet>')
     start = time.perf_counter()
     with pytest.raises(FileRefused, match="column XFD .*at most 1,000 columns") as info:
         table(wide, "xlsx")
@@ -195,7 +157,7 @@ def test_xlsx_header_wider_than_the_limit_is_refused_at_once() -> None:
 
 
 def test_xlsx_zip_bomb_is_refused_before_it_is_inflated() -> None:
-    buf = io.BytesIO(_xlsx('<?xml version="1.0"?><worksheet><sheetData/></worksheet>'))
+    buf = io.BytesIO(xlsx_sheet('<?xml version="1.0"?><worksheet><sheetData/></worksheet>'))
     with zipfile.ZipFile(buf, "a", zipfile.ZIP_DEFLATED) as z:
         z.writestr("xl/sharedStrings.xml", b" " * (80 << 20))  # 80 MB of blanks: ~80 KB
     with pytest.raises(FileRefused, match="compression bomb"):
@@ -207,20 +169,20 @@ def test_xlsx_zip_bomb_is_refused_before_it_is_inflated() -> None:
     ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "lol">'
      + "".join(f'<!ENTITY {chr(98 + i)} "{("&" + chr(97 + i) + ";") * 10}">'
                for i in range(9))
-     + f']><worksheet><sheetData><row r="1">{_cell("A1", "&j;")}</row></sheetData>'
+     + f']><worksheet><sheetData><row r="1">{inline_cell("A1", "&j;")}</row></sheetData>'
      "</worksheet>", "declares a DTD or entities"),
     # an entity nobody declared (and an external one)
-    (f'<?xml version="1.0"?><worksheet><sheetData><row r="1">{_cell("A1", "name")}</row>'
-     f'<row r="2">{_cell("A2", "&undefined;")}</row></sheetData></worksheet>',
+    (f'<?xml version="1.0"?><worksheet><sheetData><row r="1">{inline_cell("A1", "name")}</row>'
+     f'<row r="2">{inline_cell("A2", "&undefined;")}</row></sheetData></worksheet>',
      "XML is damaged"),
     ('<?xml version="1.0"?><!DOCTYPE w [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
-     f'<worksheet><sheetData><row r="1">{_cell("A1", "&x;")}</row></sheetData></worksheet>',
+     f'<worksheet><sheetData><row r="1">{inline_cell("A1", "&x;")}</row></sheetData></worksheet>',
      "declares a DTD or entities"),
 ])
 def test_xlsx_entities_are_refused_not_crashes(sheet: str, why: str) -> None:
     """Issue 8, 2.9: entity bombs and undefined entities raised ParseError (a 500)."""
     def read() -> None:
-        for _number, cells, problems in table(_xlsx(sheet), "xlsx").rows:
+        for _number, cells, problems in table(xlsx_sheet(sheet), "xlsx").rows:
             if cells is None:
                 raise FileRefused(problems[0].reason)
 
@@ -308,7 +270,7 @@ def test_csv_and_xlsx_writers_neutralize_text_but_not_numbers() -> None:
     assert rows[2][2] == "''+x", "an apostrophe before a trigger is escaped once more"
     assert rows[1][7] == "identity; size" and rows[2][7] == "none"
     buf = io.BytesIO()
-    tabular.write_xlsx(COLS, ROWS, buf, sheet="things")
+    tabular.writexlsx_sheet(COLS, ROWS, buf, sheet="things")
     ws = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["things"]
     assert ws["C2"].value == "'=cmd()" and ws["C2"].data_type == "s"
     assert ws["E2"].value == -122.33 and ws["E3"].value is None
