@@ -270,7 +270,7 @@ def test_csv_and_xlsx_writers_neutralize_text_but_not_numbers() -> None:
     assert rows[2][2] == "''+x", "an apostrophe before a trigger is escaped once more"
     assert rows[1][7] == "identity; size" and rows[2][7] == "none"
     buf = io.BytesIO()
-    tabular.writexlsx_sheet(COLS, ROWS, buf, sheet="things")
+    tabular.write_xlsx(COLS, ROWS, buf, sheet="things")
     ws = openpyxl.load_workbook(io.BytesIO(buf.getvalue()))["things"]
     assert ws["C2"].value == "'=cmd()" and ws["C2"].data_type == "s"
     assert ws["E2"].value == -122.33 and ws["E3"].value is None
