@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core.audit import AuditEvent
 from govshare.core.tenancy import Role
+from tests.conftest import csrf_from, login
 from tests.factories.regions import api_key
 
 DOWNTOWN = {"lon": -122.3351, "lat": 47.6080}
@@ -266,3 +267,31 @@ def test_put_boundary_of_an_unknown_jurisdiction_is_404(client: TestClient,
     r = client.put("/api/v1/jurisdictions/999999/boundary", json=mapping(box(0, 0, 1, 1)),
                    headers=bearer(session, Role.regional_admin))
     assert_problem(r, 404)
+
+
+DEEP = b'{"type": "Polygon", "coordinates": ' + b"[" * 100_000
+
+
+def test_put_json_nested_100000_deep_is_a_4xx(client: TestClient, session: Session,
+                                              ids: dict[str, int]) -> None:
+    """Issue 8, 2.9: 100,000 nested '[' in a boundary must get its 4xx, not a crash."""
+    headers = bearer(session, Role.regional_admin) | {"Content-Type": "application/json"}
+    before = city_state(session, ids["city"])
+    r = client.put(f"/api/v1/jurisdictions/{ids['city']}/boundary", content=DEEP,
+                   headers=headers)
+    assert 400 <= r.status_code < 500
+    assert r.headers["content-type"].startswith("application/problem+json")
+    assert city_state(session, ids["city"]) == before
+
+
+def test_boundary_page_refuses_json_nested_100000_deep(client: TestClient, session: Session,
+                                                       ids: dict[str, int]) -> None:
+    """Issue 8, 2.9: the upload page parsed the file with json.loads: RecursionError, a 500."""
+    login(client, "admin@demo.govshare.org")
+    url = f"/admin/jurisdictions/{ids['city']}/boundary"
+    before = city_state(session, ids["city"])
+    form = {"csrf_token": csrf_from(client.get(url).text)}
+    r = client.post(url, data=form, files={"file": ("deep.geojson", DEEP, "application/json")})
+    assert r.status_code == 400
+    assert "The JSON is nested too deeply" in r.text
+    assert city_state(session, ids["city"]) == before

@@ -143,10 +143,14 @@ def test_import_boundary_refuses_bad_files_and_changes_nothing(region: Cli,
     broken = tmp_path / "broken.geojson"
     broken.write_text('{"type": "Polygon", "coordinates": [[[0, 0],\n [1, 0]')
     r = region("jurisdiction", "import-boundary", "King County", str(broken), code=2)
-    assert "broken.geojson: not valid JSON (line 2, column" in flat(r.stderr)
+    assert "broken.geojson: the file is not valid JSON (line 2, column" in flat(r.stderr)
     r = region("jurisdiction", "import-boundary", "King County", str(tmp_path / "none.json"),
                code=1)
     assert "none.json: no such file" in flat(r.stderr)
+    deep = tmp_path / "deep.geojson"  # issue 8, 2.9: was a RecursionError traceback
+    deep.write_bytes(b'{"type": "Polygon", "coordinates": ' + b"[" * 100_000)
+    r = region("jurisdiction", "import-boundary", "King County", str(deep), code=2)
+    assert "deep.geojson: the JSON is nested too deeply" in flat(r.stderr)
     point = tmp_path / "point.geojson"
     point.write_text(json.dumps({"type": "Point", "coordinates": [-122.3, 47.6]}))
     r = region("jurisdiction", "import-boundary", "King County", str(point), code=2)

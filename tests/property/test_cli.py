@@ -74,6 +74,13 @@ def test_dry_run_presets_and_unknown_jurisdiction(cli: Cli, tmp_path: Path) -> N
     assert "No jurisdiction with id, GEOID or name 'Atlantis'" in flat(r.stderr)
     r = cli("property", "import", str(new), "--jurisdiction", CITY, "--preset", "nope", code=2)
     assert "Unknown preset 'nope'" in flat(r.stderr)
+    seattle_2015 = Path(__file__).parents[1] / "data" / "seattle_benchmarking_2015_city_owned.csv"
+    r = cli("property", "import", str(seattle_2015), "--jurisdiction", CITY, "--preset",
+            "seattle-benchmarking", "--dry-run")
+    said = flat(r.stdout)
+    assert "assets held 2016 figures; the import would replace them with this file's 2015" in said
+    assert "OtherFuelUse(kBtu) (68 rows)" in said
+    assert city_assets(cli) == before
     out = flat(cli("property", "presets").stdout)
     for text in ("Real Property Unique Identifier", "OSEBuildingID", "Electricity(kWh)",
                  "Annual Operating Costs"):

@@ -1,36 +1,32 @@
-"""Readers, presets, row checks and exporters of asset files — pure, no database."""
+"""Asset rules on the shared readers: presets, compiled row checks, Seattle's files — pure,
+no database. (The readers and writers themselves: ``tests/core/test_tabular.py``.)"""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import random
+from pathlib import Path
 from typing import Any
 
-import openpyxl
 import pytest
 from pydantic import ValidationError
 
-from govshare.property.import_export import fileio, presets
-from govshare.property.import_export.fileio import FileRefused, neutralise, open_table, unneutralise
-from govshare.property.import_export.presets import (
-    FRPP,
-    GOVSHARE,
-    NEW_DEFAULTS,
-    SEATTLE,
-    CellError,
-    check_rules,
-    make_plan,
-)
+from govshare.core import tabular
+from govshare.core.tabular import CellError, make_plan, open_table
+from govshare.property.import_export import fileio
+from govshare.property.import_export.fileio import NEW_DEFAULTS, check_rules
+from govshare.property.import_export.presets import FRPP, GOVSHARE, SEATTLE
 from govshare.property.schemas import AssetIn
 
+SEATTLE_2015 = Path(__file__).parents[1] / "data" / "seattle_benchmarking_2015_city_owned.csv"
 
-def table(data: bytes, fmt: str = "csv") -> fileio.Table:
+
+def table(data: bytes, fmt: str = "csv") -> tabular.Table:
     return open_table(io.BytesIO(data), fmt)
 
 
-def validate(data: bytes, preset: presets.Preset = GOVSHARE, fmt: str = "csv"
+def validate(data: bytes, preset: tabular.Preset = GOVSHARE, fmt: str = "csv"
              ) -> list[tuple[dict[str, Any], list[Any]]]:
     t = table(data, fmt)
     plan = make_plan(t.columns, preset, fmt)
@@ -43,62 +39,22 @@ def validate(data: bytes, preset: presets.Preset = GOVSHARE, fmt: str = "csv"
     return out
 
 
-# --------------------------------------------------------------------- formula injection
-
-
-@pytest.mark.parametrize("text", ["=1+1", "+cmd", "-2", "@SUM(A1)", "\tx", "\rx", "'=x",
-                                  "''=x", "'plain", "plain", "", "-", "'"])
-def test_neutralise_round_trips_and_defuses(text: str) -> None:
-    out = neutralise(text)
-    assert unneutralise(out) == text
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        assert out == "'" + text
-    assert not out.startswith(("=", "+", "-", "@", "\t", "\r"))
-
-
 # --------------------------------------------------------------------- converters
 
 
-def test_numbers_accept_thousands_separators_only_where_they_belong() -> None:
-    conv = presets.float_converter(0, None)
-    assert conv("97,288") == 97288.0 and conv("2,160,443.75") == 2160443.75
-    for bad, why in [("1,5", "commas only between thousands"), ("12,34,567", "commas"),
-                     ("nan", "finite"), ("inf", "finite"), ("abc", "not a number"),
-                     ("-1", "at least 0")]:
-        with pytest.raises(CellError, match=why):
-            conv(bad)
-    whole = presets.int_converter(0, 10)
-    assert whole("7.0") == 7 and whole("7") == 7
-    with pytest.raises(CellError, match="whole number"):
-        whole("7.5")
-
-
-def test_dollars_become_cents_rounded_half_up() -> None:
-    conv = presets.dollars_converter(0, 10**13)
-    assert conv("$1,234.56") == 123_456
-    assert conv("0.005") == 1 and conv("12") == 1200
-    with pytest.raises(CellError, match="at least 0.0 dollars|between"):
-        conv("(12.00)")
-    with pytest.raises(CellError, match="not a dollar amount"):
-        conv("12 dollars")
-
-
-def test_zip_year_enum_lists_and_footprints() -> None:
-    assert presets.zip_converter("981041234") == "98104-1234"
-    assert presets.zip_converter("2134") == "02134"  # the zero a spreadsheet dropped
-    assert presets.zip_converter("98104.0") == "98104"
-    year = presets.year_converter(1600, 2100)
+def test_enum_labels_lists_and_footprints() -> None:
+    year = fileio.CONVERTERS["year_built"]
     assert year("1970-05-01") == year("05/01/1970") == year("1970") == 1970
-    use = presets.CONVERTERS["use"]
+    use = fileio.CONVERTERS["use"]
     assert use("Fire station") == use("FIRE-STATION") == "fire_station"
-    assert presets.groups_converter("energy; size") == ["identity", "size", "energy"]
-    assert presets.groups_converter("none") == []
+    assert fileio.groups_converter("energy; size") == ["identity", "size", "energy"]
+    assert fileio.groups_converter("none") == []
     with pytest.raises(CellError, match="unknown field"):
-        presets.synthetic_converter("capacity;colour")
+        fileio.synthetic_converter("capacity;colour")
     square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
-    assert json.loads(presets.footprint_converter(json.dumps(square))) == square
+    assert json.loads(fileio.footprint_converter(json.dumps(square))) == square
     with pytest.raises(CellError, match="Polygon or MultiPolygon"):
-        presets.footprint_converter('{"type": "Point", "coordinates": [0, 0]}')
+        fileio.footprint_converter('{"type": "Point", "coordinates": [0, 0]}')
 
 
 def test_checks_compiled_from_assetin_agree_with_assetin() -> None:
@@ -133,7 +89,7 @@ def test_checks_compiled_from_assetin_agree_with_assetin() -> None:
                  for v in row.values()]
         given, errors = plan.validate(2, cells)
         merged = {**NEW_DEFAULTS, **given}
-        presets.default_pm_type(merged)
+        fileio.default_pm_type(merged)
         ours_ok = not errors and not check_rules(merged)
         try:
             model = AssetIn.model_validate({k: v for k, v in row.items() if v is not None})
@@ -149,57 +105,6 @@ def test_checks_compiled_from_assetin_agree_with_assetin() -> None:
 
 
 # --------------------------------------------------------------------- readers
-
-
-def test_csv_rows_are_numbered_as_the_user_sees_them() -> None:
-    data = (b'asset_code,name,use\nA,"two\nline name",office\n\nB,Hall,office\n'
-            b"C,Hall,office,,\n")
-    t = table(data)
-    assert t.columns == ["asset_code", "name", "use"]
-    assert [(n, c[0]) for n, c, _ in t.rows] == [(2, "A"), (4, "B"), (5, "C")]
-
-
-def test_csv_encodings() -> None:
-    t = table(b"\xef\xbb\xbfasset_code,name,use\nA,Caf\xc3\xa9,office\n")
-    assert t.columns[0] == "asset_code" and next(t.rows)[1][1] == "Café"
-    for data, why in [("a,b\n".encode("utf-16"), "UTF-16"), (b"a\x00,b\x00\n", "NUL"),
-                      (b"", "empty"), (b"PK\x03\x04rest", "ZIP")]:
-        with pytest.raises(FileRefused, match=why):
-            table(data)
-    rows = list(table(b"asset_code,name,use\nA,Caf\xe9,office\n").rows)
-    (number, _cells, problems), = rows
-    assert (number, problems[0].column, problems[0].value) == (2, "name", "Caf\\xe9")
-
-
-def test_xlsx_reads_numbers_dates_and_sheet_rows() -> None:
-    book = openpyxl.Workbook()
-    ws = book.active
-    ws.append(["asset_code", "name", "use", "year_built", "gross_floor_area_ft2", "zip"])
-    ws.append([101, "Hall", "office", 1970, 1234.5, 98104])
-    ws.append([])
-    ws.append(["B", "Depot", "warehouse", None, 10.0, "02134"])
-    buf = io.BytesIO()
-    book.save(buf)
-    got = validate(buf.getvalue(), fmt="xlsx")
-    assert got[0][0]["asset_code"] == "101" and got[0][0]["gross_floor_area_ft2"] == 1234.5
-    assert got[0][0]["zip"] == "98104" and got[1][0]["zip"] == "02134"
-    assert [n for n, _, _ in table(buf.getvalue(), "xlsx").rows] == [2, 4]
-
-
-def test_geojson_streams_features_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
-    monkeypatch.setattr(fileio._JsonStream, "CHUNK", 7)  # every token split somewhere
-    features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-122.3 - i,
-                                                                                  47.6]},
-                 "properties": {"asset_code": f"G-{i}", "name": "Lot ünïcode", "use": "park",
-                                "public_groups": ["size"]}} for i in range(20)]
-    features.append({"type": "Feature", "geometry": None,
-                     "properties": {"asset_code": "G-x", "name": "Nowhere", "use": "park"}})
-    doc = {"features": features, "type": "FeatureCollection", "name": "trailing members ok"}
-    got = validate(json.dumps(doc).encode(), fmt="geojson")
-    assert len(got) == 21 and all(not errors for _, errors in got)
-    assert got[3][0]["lon"] == -125.3 and got[3][0]["public_groups"] == ["identity", "size"]
-    assert got[20][0]["lon"] is None
 
 
 def test_presets_map_their_columns() -> None:
@@ -237,33 +142,53 @@ def test_header_problems_name_the_columns() -> None:
     assert not plan.header_errors and "capacity" in plan.covered
 
 
-# --------------------------------------------------------------------- exporters
+def test_seattle_2015_location_gives_the_point_and_the_address() -> None:
+    """Issue 8, 2.16: the 2015 file's Location column (a Socrata point with a JSON address)
+    was ignored, so every building imported without a location."""
+    with SEATTLE_2015.open("rb") as fh:
+        t = open_table(fh, "csv")
+        plan = make_plan(t.columns, SEATTLE, "csv")
+        assert not plan.header_errors
+        rows = {}
+        for number, cells, problems in t.rows:
+            assert cells is not None
+            given, errors = plan.validate(number, cells)
+            plan.tally(cells)
+            assert not problems and not errors, (number, problems + errors)
+            rows[given["asset_code"]] = given
+    assert len(rows) == 68
+    assert all(g["lat"] and g["lon"] and g["address"] and g["zip"] for g in rows.values())
+    arena = rows["103"]
+    assert (arena["lat"], arena["lon"]) == (47.62124083, -122.3534322)
+    assert (arena["address"], arena["city"], arena["zip"]) == ("305 HARRISON ST", "SEATTLE",
+                                                               "98109")
+    assert arena["energy_year"] == 2015 and arena["electricity_kwh"] == 4194724.0
+    unplaced = dict(plan.unplaced)
+    assert "Location" not in unplaced and "DataYear" not in unplaced
+    assert unplaced["OtherFuelUse(kBtu)"] == 68, "every row holds a value (0 in 60 of them)"
+    assert unplaced["ENERGYSTARScore"] > 0 and unplaced["Comment"] == 0
 
-ROWS: list[list[Any]] = [
-    ["City", "A", "=cmd()", "building", "office", -122.33, 47.6, 12.5, ["identity", "size"]],
-    ["City", "B", "Plain", "land", "park", None, None, None, []],
-]
-COLS = ["jurisdiction", "asset_code", "name", "kind", "use", "lon", "lat",
-        "gross_floor_area_ft2", "public_groups"]
+
+@pytest.mark.parametrize(("cell", "why"), [
+    ("POINT (-122.3 47.6)", "is not a Socrata location"),
+    ("__import__('os').system('true')", "is not a Socrata location"),
+    ("{'latitude': '47.6', 'longitude': '-222.3', 'human_address': '{}'}",
+     "longitude '-222.3' must be between -180"),
+    ("{'latitude': '47.6', 'longitude': '-122.3', 'human_address': '{\"zip\": \"98-10\"}'}",
+     "zip '98-10' is not a ZIP code"),
+    ("{'latitude': '" + "4" * 3000 + "'}", "longer than 2,000 characters"),
+])
+def test_a_bad_location_is_a_row_error_naming_the_column(cell: str, why: str) -> None:
+    buf = io.StringIO()
+    csv_rows = [["OSEBuildingID", "PropertyName", "LargestPropertyUseType", "Location"],
+                ["1", "Hall", "Office", cell]]
+    tabular.write_csv(csv_rows[0], csv_rows[1:], buf)
+    ((given, errors),) = validate(buf.getvalue().encode(), SEATTLE)
+    assert [(e.row, e.column) for e in errors] == [(2, "Location")]
+    assert why in errors[0].reason
 
 
-def test_csv_and_xlsx_exports_neutralise_text_but_not_numbers() -> None:
-    out = io.StringIO()
-    assert fileio.write_csv(COLS, ROWS, out) == 2
-    rows = list(csv.reader(io.StringIO(out.getvalue())))
-    assert rows[1][2] == "'=cmd()" and rows[1][5] == "-122.33"
-    assert rows[1][8] == "identity; size" and rows[2][8] == "none"
-    buf = io.BytesIO()
-    fileio.write_xlsx(COLS, ROWS, buf)
-    ws = openpyxl.load_workbook(io.BytesIO(buf.getvalue())).active
-    assert ws["C2"].value == "'=cmd()" and ws["C2"].data_type == "s"
-    assert ws["F2"].value == -122.33 and ws["F3"].value is None
-
-
-def test_geojson_export_is_rfc7946() -> None:
-    doc = json.loads("".join(fileio.geojson_chunks(COLS, ROWS)))
-    assert doc["type"] == "FeatureCollection" and "crs" not in doc
-    a, b = doc["features"]
-    assert a["geometry"] == {"type": "Point", "coordinates": [-122.33, 47.6]}
-    assert a["properties"]["name"] == "=cmd()"  # not a spreadsheet: left as is
-    assert "lon" not in a["properties"] and b["geometry"] is None
+def test_an_empty_location_is_no_location() -> None:
+    ((given, errors),) = validate(b"OSEBuildingID,PropertyName,LargestPropertyUseType,Location\n"
+                                  b"1,Hall,Office,\n", SEATTLE)
+    assert not errors and given["lat"] is None and given["address"] is None

@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from govshare.core.tabular import write_csv
 from govshare.core.tenancy import Principal
 from govshare.property.import_export import exporter, importer
-from govshare.property.import_export.fileio import write_csv
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 MANIFEST: list[dict[str, Any]] = json.loads((CORPUS / "MANIFEST.json").read_text())

@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import re
+import time
+from pathlib import Path
 
 import openpyxl
 import sqlalchemy as sa
@@ -15,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from govshare.property.models import Asset
 from tests.conftest import csrf_from, login
+from tests.factories.files import whole_sheet_bomb
 
 STAFF = "seattle.staff@demo.govshare.org"
 
@@ -127,3 +130,42 @@ def test_exports(client: TestClient, ids: dict[str, int]) -> None:
     assert len(list(ws.iter_rows())) == 6
     assert client.get("/property/export.csv?jurisdiction_id=abc").status_code == 400
     assert client.get("/property/export.csv?jurisdiction_id=99999").status_code == 404
+
+
+def test_an_xlsx_claiming_the_whole_sheet_is_answered_at_once(client: TestClient,
+                                                              ids: dict[str, int]) -> None:
+    """Issue 8, 2.1: a 1.5 KB workbook (dimension A1:XFD1048576, one row at r=1048576) kept
+    one core busy for 4-5 minutes on a dry run of this page."""
+    bomb = whole_sheet_bomb(["asset_code", "name", "use"],
+                            {"A": "Z-1", "B": "Far", "C": "spaceport"})
+    assert len(bomb) < 2_000
+    login(client, STAFF)
+    start = time.perf_counter()
+    r = upload(client, bomb, jurisdiction_id=ids["city"], name="bomb.xlsx", dry_run=True)
+    assert time.perf_counter() - start < 5
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert "1048576" in r.text and "is not one of" in r.text  # type: ignore[attr-defined]
+
+
+def test_a_geojson_nested_100000_deep_is_refused_on_the_page(client: TestClient,
+                                                             ids: dict[str, int]) -> None:
+    """Issue 8, 2.9: RecursionError, a 500."""
+    login(client, STAFF)
+    deep = b'{"type": "FeatureCollection", "features": [' + b"[" * 100_000
+    r = upload(client, deep, jurisdiction_id=ids["city"], name="deep.geojson", dry_run=True)
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    assert "nested too deeply" in r.text  # type: ignore[attr-defined]
+
+
+def test_the_result_says_what_it_replaces_and_what_it_cannot_place(
+        client: TestClient, ids: dict[str, int]) -> None:
+    data = (Path(__file__).parents[1] / "data"
+            / "seattle_benchmarking_2015_city_owned.csv").read_bytes()
+    login(client, STAFF)
+    r = upload(client, data, jurisdiction_id=ids["city"], name="2015.csv",
+               preset="seattle-benchmarking", dry_run=True)
+    assert r.status_code == 200  # type: ignore[attr-defined]
+    text = r.text  # type: ignore[attr-defined]
+    assert "Energy figures of another year would be replaced" in text
+    assert "held 2016 figures; the import would replace them with this file&#39;s 2015" in text
+    assert "OtherFuelUse(kBtu) (68 rows)" in text

@@ -274,3 +274,59 @@ def test_location_checks_while_streaming_into_an_empty_jurisdiction(
     r = run(session, system, ids["port"], csv_bytes("asset_code,name,use,lon,lat",
                                                     "P-1,Pier shed,warehouse,-122.35926,47.6068"))
     assert r.added == 1
+
+
+# ------------------------------------------------------------ nothing dropped, no year lost
+
+SEATTLE_2015 = Path(__file__).parents[1] / "data" / "seattle_benchmarking_2015_city_owned.csv"
+
+
+def test_an_older_year_says_which_energy_figures_it_replaces(
+        session: Session, ids: dict[str, int], system: Principal) -> None:
+    """Issue 8, 2.16: Seattle's 2015 file imported through the Seattle preset with every
+    location empty, OtherFuelUse(kBtu) dropped with only a 'Columns not used' line, and the
+    2016 energy of the city's assets overwritten by 2015's without a word."""
+    before = assets_of(session, ids["city"])
+    codes_2015 = {r["OSEBuildingID"] for r in csv.DictReader(SEATTLE_2015.open())}
+    held_2016 = {c for c, a in before.items() if c in codes_2015 and a.energy_year == 2016}
+    assert len(held_2016) > 50  # the demo holds the city's 2016 figures for most of them
+
+    dry = run(session, system, ids["city"], SEATTLE_2015, preset="seattle-benchmarking",
+              dry_run=True)
+    (replaced,) = dry.energy_replaced
+    assert (replaced.from_year, replaced.to_year) == (2016, 2015)
+    assert set(replaced.codes) == held_2016 and replaced.count == len(held_2016)
+    notes = " ".join(dry.notes())
+    assert f"{len(held_2016)} assets held 2016 figures; the import would replace them" in notes
+    assert "OtherFuelUse(kBtu) (68 rows)" in notes and "no place" in notes
+    assert ("OtherFuelUse(kBtu)", 68) in dry.unplaced
+    assert all(column != "Location" for column, _ in dry.unplaced)
+    assert assets_of(session, ids["city"])["103"].energy_year == before["103"].energy_year
+
+    result = run(session, system, ids["city"], SEATTLE_2015, preset="seattle-benchmarking")
+    assert [(r.from_year, r.to_year, r.count) for r in result.energy_replaced] == [
+        (2016, 2015, len(held_2016))]
+    after = assets_of(session, ids["city"])
+    assert all(after[c].lat is not None and after[c].address for c in codes_2015)
+    arena = after["103"]
+    assert (arena.lat, arena.lon, arena.address, arena.zip, arena.energy_year) == (
+        47.62124083, -122.3534322, "305 HARRISON ST", "98109", 2015)
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "asset.import")
+                            .order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert event.after["energy_replaced"][0]["assets"] == len(held_2016)
+    assert event.after["unplaced_columns"]["OtherFuelUse(kBtu)"] == 68
+
+
+def test_figures_without_a_year_over_a_stated_year_are_said_too(
+        session: Session, ids: dict[str, int], system: Principal) -> None:
+    lib = assets_of(session, ids["city"])["21"]
+    assert lib.energy_year == 2016
+    result = run(session, system, ids["city"], csv_bytes(
+        "asset_code,name,use,electricity_kwh", f"21,{lib.name},library,1"), dry_run=True)
+    assert [(r.from_year, r.to_year, r.codes) for r in result.energy_replaced] == [
+        (2016, None, ["21"])]
+    assert "which give no year" in result.notes()[0]
+    same_year = run(session, system, ids["city"], csv_bytes(
+        "asset_code,name,use,energy_year,electricity_kwh", f"21,{lib.name},library,2016,1"),
+        dry_run=True)
+    assert same_year.updated == 1 and same_year.energy_replaced == []

@@ -14,6 +14,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from govshare.core import tabular
 from govshare.core.tenancy import Principal, Role
 from govshare.property import service
 from govshare.property.models import Asset, AssetStatus, Proposal, ProposalStatusChange
@@ -213,7 +214,7 @@ def test_geojson_feed_is_rfc7946(client: TestClient, session: Session, ids: dict
     assert "address" not in by_id[unlocated.id]["properties"]
 
 
-def test_csv_feed_neutralises_formulas_and_keeps_numbers(
+def test_csv_feed_neutralizes_formulas_and_keeps_numbers(
         client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
     evil = make_asset(session, system, ids["city"], name='=HYPERLINK("http://x.test","y")',
                       address="+1 Formula Way", city="@Seattle")
@@ -228,6 +229,17 @@ def test_csv_feed_neutralises_formulas_and_keeps_numbers(
     assert rows[str(plain.id)]["name"] == "'-Dash Depot"
     assert row["lon"] == "-122.3321", "numbers are ours and stay numbers"
     assert row["status"] == "surplus" and row["jurisdiction"] == "City of Seattle"
+
+
+def test_the_public_csv_escapes_like_the_export_so_names_round_trip(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """Issue 8: the public feed had its own formula escaper, which left "'=x" as it was; read
+    back by the importer (or any reader that strips the escape) it became "=x"."""
+    quoted = make_asset(session, system, ids["city"], name="'=Annex")
+    row = {r["id"]: r for r in csv.DictReader(io.StringIO(
+        client.get("/property/public.csv").text))}[str(quoted.id)]
+    assert row["name"] == "''=Annex" == tabular.neutralize("'=Annex")
+    assert tabular.unneutralize(row["name"]) == "'=Annex"
 
 
 # ------------------------------------------------------------------------- submitting

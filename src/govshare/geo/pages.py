@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
-
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal
@@ -71,12 +70,10 @@ async def boundary_upload(
         if len(raw) > MAX_UPLOAD:
             raise BadRequest("The file is larger than 20 MB")
         try:
-            doc = json.loads(raw.decode("utf-8-sig"))
-        except UnicodeDecodeError as exc:
-            raise BadRequest(f"The file is not UTF-8 text (byte {exc.start})") from exc
-        except json.JSONDecodeError as exc:
-            raise BadRequest(f"The file is not valid JSON (line {exc.lineno}, column "
-                                f"{exc.colno}: {exc.msg})") from exc
+            doc = tabular.load_json(raw)
+        except tabular.FileRefused as exc:
+            reason = exc.error.reason
+            raise BadRequest(reason[:1].upper() + reason[1:]) from None
         service.set_boundary(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
                              geojson=doc, source=f"GeoJSON file {file.filename}"[:300],
                              repair=repair == "on")

@@ -20,7 +20,7 @@ from typing import Any, NamedTuple
 from shapely.geometry import mapping
 from sqlalchemy.orm import Session
 
-from govshare.core import audit
+from govshare.core import audit, tabular
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize
@@ -106,14 +106,11 @@ def set_boundary(
 def set_boundary_from_file(*, session: Session, actor: Principal, jurisdiction_id: int,
                            path: Path, repair: bool = False) -> tuple[Boundary, CheckedBoundary]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = tabular.load_json(path.read_bytes())
     except FileNotFoundError:
         raise NotFound(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: "
-                         f"{exc.msg})") from exc
+    except tabular.FileRefused as exc:
+        raise BadRequest(f"{path}: {exc.error.reason}") from None
     return set_boundary(session=session, actor=actor, jurisdiction_id=jurisdiction_id,
                         geojson=doc, source=f"GeoJSON file {path.name}", repair=repair)
 

@@ -25,9 +25,9 @@ from rich.table import Table
 
 from govshare.core.cli_support import console, db, err_console, handle_errors
 from govshare.core.errors import NotFound
+from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
 from govshare.property.import_export import exporter, importer
-from govshare.property.import_export.fileio import FORMATS
 from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
@@ -88,8 +88,8 @@ def import_command(
             raise typer.Exit(2) from None
     console.print(("Dry run, nothing written. " if dry_run else "Imported. ") +
                   result.summary() + ".", highlight=False)
-    if result.ignored_columns:
-        console.print("Columns not used: " + ", ".join(result.ignored_columns), highlight=False)
+    for note in result.notes():
+        console.print(note, highlight=False)
 
 
 def _print_refusal(exc: importer.ImportRefused, report: Path | None) -> None:
@@ -115,7 +115,7 @@ def export_command(
     output: Annotated[Path, typer.Option(help="File to write")],
     fmt: Annotated[str, typer.Option("--format", help="csv, xlsx or geojson")] = "csv",
 ) -> None:
-    """Export a jurisdiction's assets (CSV and XLSX neutralise formulas; GeoJSON is RFC 7946)."""
+    """Export a jurisdiction's assets (CSV and XLSX neutralize formulas; GeoJSON is RFC 7946)."""
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
     with db() as session:

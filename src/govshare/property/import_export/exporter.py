@@ -3,7 +3,7 @@
 :func:`export_rows` gives the owner's staff and regional roles every field; staff of another
 member get only assets that publish something, with only the published field groups filled
 (the public view of ``queries.public_view``), and no asset id. :func:`export_file` writes
-them in one of ``fileio.FORMATS``.
+them in one of ``core.tabular.FORMATS`` with the shared writers.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from typing import IO, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govshare.core import tabular
 from govshare.core.errors import BadRequest
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
-from govshare.property.import_export import fileio
-from govshare.property.import_export.fileio import EXPORT_COLUMNS, FIELDS
+from govshare.property.import_export.fileio import EXPORT_COLUMNS, FIELDS, SHEET
 from govshare.property.models import Asset
 from govshare.property.schemas import FIELD_GROUPS
 from govshare.regions import queries as regions_queries
@@ -65,15 +65,15 @@ def _public_only(values: dict[str, Any]) -> dict[str, Any] | None:
 def export_file(*, session: Session, actor: Principal, jurisdiction_ids: list[int], fmt: str,
                 out: IO[bytes]) -> int:
     """Write the export in ``fmt`` to a binary stream; returns the number of assets."""
-    if fmt not in fileio.FORMATS:
-        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(fileio.FORMATS)}")
+    if fmt not in tabular.FORMATS:
+        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(tabular.FORMATS)}")
     columns, rows = export_rows(session=session, actor=actor, jurisdiction_ids=jurisdiction_ids)
     if fmt == "xlsx":
-        return fileio.write_xlsx(columns, rows, out)
+        return tabular.write_xlsx(columns, rows, out, sheet=SHEET)
     text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)
     try:
         if fmt == "csv":
-            return fileio.write_csv(columns, rows, text)
+            return tabular.write_csv(columns, rows, text)
         count = [0]
 
         def counted() -> Iterator[list[Any]]:
@@ -81,7 +81,7 @@ def export_file(*, session: Session, actor: Principal, jurisdiction_ids: list[in
                 count[0] += 1
                 yield r
 
-        for chunk in fileio.geojson_chunks(columns, counted()):
+        for chunk in tabular.geojson_chunks(tabular.rows_as_features(columns, counted())):
             text.write(chunk)
         return count[0]
     finally:

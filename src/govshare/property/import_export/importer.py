@@ -11,11 +11,11 @@ upload page and the demo data. Invariants and decisions:
   transaction; into a jurisdiction that starts empty, PostgreSQL gets one COPY kept open
   for the whole pass, so the server parses rows while Python checks the next ones. Any
   problem -> the savepoint is rolled back (the staging table never existed) and
-  :class:`ImportRefused` (a ``ValidationFailed``, 422) carries the full per-row report (row,
-  column, value, reason). Otherwise pass 2 is set-based statements from the staging table —
-  INSERT ... SELECT of the new assets and of their first status-history rows (one statement
-  with RETURNING on PostgreSQL), UPDATE ... FROM for the changed ones — with no row passing
-  through Python again. The caller (the edge) commits.
+  :class:`ImportRefused` (``core.tabular.Refused``: a ``ValidationFailed``, 422) carries the
+  full per-row report (row, column, value, reason). Otherwise pass 2 is set-based
+  statements from the staging table — INSERT ... SELECT of the new assets and of their first
+  status-history rows (one statement with RETURNING on PostgreSQL), UPDATE ... FROM for the
+  changed ones — with no row passing through Python again. The caller (the edge) commits.
 - **Flat memory.** The source is read once, row by row; only a batch is in memory, the
   staged rows are in the database's temporary space and the report on disk. The duplicate-id
   check keeps 24 bytes a row, spilled to disk in 64 hash partitions, so even that stays flat.
@@ -25,6 +25,12 @@ upload page and the demo data. Invariants and decisions:
   not wipe the cost figures another file gave. A field the file sets that was listed in the
   asset's ``synthetic_fields`` is real data now and leaves that list (unless the file gives
   ``synthetic_fields`` itself).
+- **Nothing dropped without a word.** A column no field reads is named in the result with
+  the number of rows where it holds a value (``ImportResult.notes``, the audit row).
+- **Energy of another year.** Energy is one year's figures per asset until the carbon domain
+  keeps it as a series by year; a row that replaces stored figures of one year with figures
+  of another (or changes them without giving a year) is counted per (old year, new year)
+  and said in the result, the CLI's output, the page and the audit row — dry run included.
 - **Status.** New assets take the file's status (default ``in_use``) and get their first
   status-history row. For an existing asset a *different* status is refused with a row
   error: a status change follows the state machine and carries a reason, which is what the
@@ -42,9 +48,7 @@ upload page and the demo data. Invariants and decisions:
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import heapq
 import io
 import json
 import operator
@@ -80,45 +84,54 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from govshare.core import audit
+from govshare.core import audit, tabular
 from govshare.core.db import UTCDateTime, utcnow
-from govshare.core.errors import BadRequest, Conflict, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict
+from govshare.core.tabular import (
+    FORMATS,
+    GEOMETRY,
+    ErrorReport,
+    FileRefused,
+    Plan,
+    Preset,
+    Refused,
+    RowError,
+    detect_format,
+    make_plan,
+    open_table,
+    shown,
+)
 from govshare.core.tenancy import (
     Action,
     Principal,
     authorize,
 )
 from govshare.geo import queries as geo_queries
-from govshare.property.import_export import fileio
 from govshare.property.import_export.fileio import (
+    ENERGY_FIELDS,
     FIELDS,
-    FileRefused,
-    RowError,
-    detect_format,
-    open_table,
-    shown,
-)
-from govshare.property.import_export.presets import (
     NEW_DEFAULTS,
-    PRESETS,
-    Plan,
-    Preset,
+    SHEET,
     check_rules,
     default_pm_type,
-    make_plan,
 )
+from govshare.property.import_export.presets import PRESETS
 from govshare.property.models import Asset, AssetStatusChange
 from govshare.regions import queries as regions_queries
 
 BATCH = 5_000
 MAX_ERRORS = 100_000
-PREVIEW = 50  # problems carried in the exception (the rest are in the report)
 AUDIT_CODES = 1_000
+SHOWN_CODES = 20  # asset ids named in a sentence of the result
 ASSETS = Asset.__table__
 HISTORY = AssetStatusChange.__table__
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")  # lists, stored as JSON
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
+ENERGY = ("energy_year", *ENERGY_FIELDS)
+# The report's streams, each filled in row order: problems of cells (while reading),
+# duplicate ids (found at the end), batch checks (location, status, rules).
+CELLS, DUPLICATES, CHECKS = 0, 1, 2
 # Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
 # metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
 # north-south, 0.75 km east-west at Seattle's latitude) counts as inside the region.
@@ -130,13 +143,37 @@ Progress = Callable[[str, int, int | None], None]  # (phase, done, total)
 
 
 @dataclass
+class YearReplaced:
+    """Stored energy figures of one year replaced by a file's figures of another (``to_year``
+    None: the file changes the figures but gives no year)."""
+
+    from_year: int | None
+    to_year: int | None
+    count: int = 0
+    codes: list[str] = field(default_factory=list)  # the first AUDIT_CODES asset ids
+
+    def sentence(self, dry_run: bool) -> str:
+        verb = "would replace" if dry_run else "replaced"
+        held = f"{self.from_year} figures" if self.from_year else "figures of no stated year"
+        given = (f"this file's {self.to_year} figures" if self.to_year
+                 else "this file's figures, which give no year (DataYear / energy_year)")
+        shown_codes = ", ".join(self.codes[:SHOWN_CODES])
+        more = f" and {self.count - SHOWN_CODES:,} more" if self.count > SHOWN_CODES else ""
+        return (f"Energy of another year: {self.count:,} asset{'s' if self.count != 1 else ''} "
+                f"held {held}; the import {verb} them with {given} (asset ids {shown_codes}"
+                f"{more}).")
+
+
+@dataclass
 class ImportResult:
     added: int = 0
     updated: int = 0
     unchanged: int = 0
     rows: int = 0
     errors: list[RowError] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
+    # (column, rows where it holds a value) for every column no field reads
+    unplaced: list[tuple[str, int]] = field(default_factory=list)
+    energy_replaced: list[YearReplaced] = field(default_factory=list)
     dry_run: bool = False
     file_name: str = ""
     sha256: str = ""
@@ -148,64 +185,32 @@ class ImportResult:
         return (f"{self.rows:,} rows: {self.added:,} {verb} added, {self.updated:,} updated, "
                 f"{self.unchanged:,} unchanged")
 
+    def notes(self) -> list[str]:
+        """What the import replaced of another year and what it could not place, in words."""
+        return self.energy_notes() + self.column_notes()
 
-class ErrorReport:
-    """Every problem of a refused import, kept on disk in row order (file-level first)."""
+    def energy_notes(self) -> list[str]:
+        return [r.sentence(self.dry_run) for r in self.energy_replaced]
 
-    def __init__(self) -> None:
-        # Three streams, each in row order: cell problems (while reading), duplicate ids
-        # (found at the end), batch checks (location, status, rules). Merged when read.
-        # Closed by close() (or when collected).
-        self._files = [tempfile.TemporaryFile("w+", newline="", encoding="utf-8")  # noqa: SIM115
-                       for _ in range(3)]
-        self._writers = [csv.writer(f) for f in self._files]
-        self.count = 0
-        self.preview: list[RowError] = []
-        self._file_level: list[RowError] = []
-
-    CELLS, DUPLICATES, BATCH = 0, 1, 2
-
-    def add(self, error: RowError, *, stream: int = 0) -> None:
-        self.count += 1
-        if error.row is None:
-            self._file_level.append(error)
-            return
-        self._writers[stream].writerow([error.row, error.column, error.value, error.reason])
-
-    def __iter__(self) -> Iterator[RowError]:
-        yield from self._file_level
-        streams = []
-        for f in self._files:
-            f.flush()
-            f.seek(0)
-            streams.append(RowError(int(r[0]), r[1], r[2], r[3]) for r in csv.reader(f))
-        yield from heapq.merge(*streams, key=lambda e: e.row or 0)
-
-    def first(self, n: int = PREVIEW) -> list[RowError]:
+    def column_notes(self) -> list[str]:
         out = []
-        for e in self:
-            out.append(e)
-            if len(out) >= n:
-                break
+        holding = [f"{c} ({n:,} row{'s' if n != 1 else ''})" for c, n in self.unplaced if n]
+        empty = [c for c, n in self.unplaced if not n]
+        if holding:
+            out.append("Not imported, the registry has no place for them: "
+                       + ", ".join(holding) + " hold values.")
+        if empty:
+            out.append("Columns not used (empty in every row): " + ", ".join(empty) + ".")
         return out
 
-    def write_csv(self, out: IO[str]) -> int:
-        return fileio.write_error_report(iter(self), out)
 
-    def close(self) -> None:
-        for f in self._files:
-            f.close()
-
-
-class ImportRefused(ValidationFailed):
+class ImportRefused(Refused):
     """The file has problems; nothing was imported. ``report`` holds every one of them."""
 
     def __init__(self, detail: str, *, report: ErrorReport, result: ImportResult) -> None:
-        preview = report.first()
-        super().__init__(detail, errors=[e.as_dict() for e in preview])
-        self.report = report
+        super().__init__(detail, report=report)
         self.result = result
-        result.errors = preview
+        result.errors = self.preview
 
 
 # ------------------------------------------------------------------------------ internals
@@ -299,6 +304,8 @@ class _Context:
     locate: Callable[[np.ndarray, np.ndarray], np.ndarray] | None
     added_codes: list[str] = field(default_factory=list)
     updated_codes: list[str] = field(default_factory=list)
+    energy_replaced: dict[tuple[int | None, int | None], YearReplaced] = field(
+        default_factory=dict)
 
 
 @contextmanager
@@ -397,7 +404,7 @@ def _swapped_hint(ctx: _Context, given: dict[str, Any], cells: list[Any],
     swapped point is inside the region."""
     plan = ctx.plan
     lat_col, lon_col = plan.column_of.get("lat"), plan.column_of.get("lon")
-    if ctx.locate is None or lat_col is None or lon_col is None or lat_col == fileio.GEOMETRY:
+    if ctx.locate is None or lat_col is None or lon_col is None or lat_col == GEOMETRY:
         return errors
     idx = {c: i for i, c in enumerate(plan.columns)}
     try:
@@ -451,7 +458,7 @@ def _check_locations(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]
     outside = [k for k in range(len(pos)) if not inside[k]]
     swapped = ctx.locate(lats[outside], lons[outside])
     col = ctx.plan.column_of.get("lat", "lat")
-    if col != fileio.GEOMETRY:
+    if col != GEOMETRY:
         col = f"{ctx.plan.column_of.get('lat', 'lat')}, {ctx.plan.column_of.get('lon', 'lon')}"
     bad = set()
     for k, is_swapped in zip(outside, swapped, strict=True):
@@ -462,7 +469,7 @@ def _check_locations(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]
         if is_swapped:
             reason += "; latitude and longitude look swapped"
         ctx.report.add(RowError(number, col, f"{given['lat']}, {given['lon']}", reason),
-                       stream=ErrorReport.BATCH)
+                       stream=CHECKS)
         bad.add(i)
     return bad
 
@@ -473,7 +480,11 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
     plan, result = ctx.plan, ctx.result
     compare = sorted((plan.covered - {"asset_code"}) | {"synthetic_fields"},
                      key=FIELDS.index)
-    extra = [f for f in (*RULE_FIELDS, "status") if f not in compare]
+    # The file gives energy: the stored figures and their year are read to say which
+    # figures of another year it replaces.
+    energy = not plan.covered.isdisjoint(ENERGY)
+    extra = [f for f in (*RULE_FIELDS, "status", *(ENERGY if energy else ()))
+             if f not in compare]
     cols = [ASSETS.c.id, ASSETS.c.asset_code, *[ASSETS.c[f] for f in (*compare, *extra)]]
     codes = [g["asset_code"] for _, g in batch]
     names = [c.name for c in cols]
@@ -499,7 +510,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
                                         shown(merged["status"]), (
                     f"the asset is {old['status']}; an import does not change the status of an "
                     "existing asset: use a status transition on the asset's page, which "
-                    "checks the allowed moves and keeps the reason")), stream=ErrorReport.BATCH)
+                    "checks the allowed moves and keeps the reason")), stream=CHECKS)
                 continue
             if not gives_synthetic and old["synthetic_fields"]:
                 kept = [f for f in old["synthetic_fields"] if f not in given]
@@ -510,7 +521,7 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
             for name, reason in problems:
                 column = plan.column_of.get(name, name)
                 ctx.report.add(RowError(number, column, shown(merged.get(name)), reason),
-                               stream=ErrorReport.BATCH)
+                               stream=CHECKS)
             continue
         if old is None:
             staged.append(stage_row(None, merged))
@@ -522,6 +533,8 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
             result.updated += 1
             if len(ctx.updated_codes) < AUDIT_CODES:
                 ctx.updated_codes.append(code)
+            if energy:
+                _note_energy_year(ctx, code, old, merged)
         else:
             result.unchanged += 1
     if ctx.report.count == 0 and staged:
@@ -530,7 +543,29 @@ def _classify(ctx: _Context, batch: list[tuple[int, dict[str, Any]]]) -> None:
             ctx.stage.compare.update(compare)
 
 
-def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[str], str | None],
+def _note_energy_year(ctx: _Context, code: str, old: dict[str, Any], merged: dict[str, Any]
+                      ) -> None:
+    """Note an asset whose stored energy figures of one year the row replaces with figures of
+    another (or changes without giving a year). Until energy is a series by year, the
+    import says what it replaces instead of overwriting a year silently."""
+    if all(old[f] is None for f in ENERGY_FIELDS):
+        return
+    old_year, new_year = old["energy_year"], merged["energy_year"]
+    if old_year == new_year:
+        if "energy_year" in ctx.plan.covered or all(
+                merged[f] == old[f] for f in ENERGY_FIELDS):
+            return  # the same year's figures corrected, or nothing of energy changed
+        new_year = None  # figures changed by a file that gives no year
+    key = (old_year, new_year)
+    replaced = ctx.energy_replaced.get(key)
+    if replaced is None:
+        replaced = ctx.energy_replaced[key] = YearReplaced(old_year, new_year)
+    replaced.count += 1
+    if len(replaced.codes) < AUDIT_CODES:
+        replaced.codes.append(code)
+
+
+def _validate(ctx: _Context, table: tabular.Table, check_jurisdiction: Callable[[str], str | None],
               total: int | None, progress: Progress | None) -> _Codes:
     plan, report, result = ctx.plan, ctx.report, ctx.result
     codes = _Codes()
@@ -544,6 +579,8 @@ def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[
             continue
         result.rows += 1
         given, errors = plan.validate(number, cells)
+        if plan.ignored_at:
+            plan.tally(cells)
         if problems:
             errors = problems + errors
         if jcol is not None:
@@ -576,7 +613,7 @@ def _validate(ctx: _Context, table: fileio.Table, check_jurisdiction: Callable[[
     return codes
 
 
-def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio.Table]
+def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], tabular.Table]
                        ) -> None:
     """Report repeated ids. Only when the hashes suspect some does this read the file a third
     time, to get the ids' text for the report and to confirm each suspect."""
@@ -594,7 +631,7 @@ def _report_duplicates(ctx: _Context, codes: _Codes, reopen: Callable[[], fileio
         if text.get(row) and text.get(row) == text.get(first):
             ctx.report.add(RowError(row, column, shown(text[row]),
                                     f"duplicate asset id: the same id is on row {first}"),
-                           stream=ErrorReport.DUPLICATES)
+                           stream=DUPLICATES)
 
 
 # ------------------------------------------------------------------------------- pass two
@@ -745,15 +782,15 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
     chosen = PRESETS.get(preset)
     if chosen is None:
         raise BadRequest(f"Unknown preset {preset!r}; known: {', '.join(PRESETS)}")
-    if fmt is not None and fmt not in fileio.FORMATS:
-        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(fileio.FORMATS)}")
+    if fmt is not None and fmt not in FORMATS:
+        raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     with _opened(source) as (stream, opened_name):
         name = file_name or opened_name or "upload"
         sha, size, head = _sha256(stream)
         fmt = fmt or detect_format(name, head)
         result = ImportResult(dry_run=dry_run, file_name=name, sha256=sha, fmt=fmt,
                               preset=chosen.name)
-        report = ErrorReport()
+        report = ErrorReport(streams=3)
         try:
             result = _run(session=session, actor=actor, target=target, preset=chosen,
                           stream=stream, name=name, fmt=fmt, size=size, result=result,
@@ -776,20 +813,19 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
     """Both passes of :func:`import_assets` on an opened, seekable stream."""
     start = stream.tell()
 
-    def reopen() -> fileio.Table:
+    def reopen() -> tabular.Table:
         stream.seek(start)
-        return open_table(stream, fmt)
+        return open_table(stream, fmt, sheet=SHEET)
 
     def refuse(detail: str) -> ImportRefused:
         return ImportRefused(detail, report=report, result=result)
 
     try:
-        table = open_table(stream, fmt)
+        table = open_table(stream, fmt, sheet=SHEET)
     except FileRefused as exc:
         report.add(exc.error)
         raise refuse(f"{name} cannot be read: {exc.error.reason}") from None
     plan = make_plan(table.columns, preset, fmt)
-    result.ignored_columns = plan.ignored
     if plan.header_errors:
         for e in plan.header_errors:
             report.add(e)
@@ -813,6 +849,9 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         stage.finish()
         _report_duplicates(ctx, codes, reopen)
         del codes
+        result.unplaced = plan.unplaced
+        result.energy_replaced = sorted(ctx.energy_replaced.values(),
+                                        key=lambda r: (-r.count, str(r.from_year)))
         if result.rows == 0 and report.count == 0:
             report.add(RowError(None, "", "", "the file has a header but no data rows"))
         if report.count:
@@ -838,6 +877,11 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
                          "updated": result.updated, "unchanged": result.unchanged,
                          "added_codes": ctx.added_codes, "updated_codes": ctx.updated_codes,
                          "codes_capped_at": AUDIT_CODES,
+                         "energy_replaced": [
+                             {"from_year": r.from_year, "to_year": r.to_year,
+                              "assets": r.count, "codes": r.codes}
+                             for r in result.energy_replaced],
+                         "unplaced_columns": {c: n for c, n in result.unplaced if n},
                      })
         savepoint.commit()
         if progress:

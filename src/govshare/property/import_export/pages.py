@@ -17,11 +17,8 @@ the error report download, and CSV / XLSX / GeoJSON exports.
 
 from __future__ import annotations
 
-import json
 import re
-import secrets
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +30,9 @@ from starlette.datastructures import UploadFile
 
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, render
+from govshare.core.tabular import FORMATS, MEDIA_TYPES, ReportStore
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property.import_export import exporter, importer
-from govshare.property.import_export.fileio import FORMATS, MEDIA_TYPES
 from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
@@ -43,53 +40,14 @@ router = APIRouter(include_in_schema=False)
 
 REPORT_TTL_SECONDS = 3600
 PAGE_ERRORS = 50
-_TOKEN = re.compile(r"[A-Za-z0-9_-]{32}")
 
 
 # --------------------------------------------------------------------------- report store
 
 
-def _reports_dir(request: Request) -> Path:
-    path = Path(request.app.state.settings.data_dir) / "reports"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _purge(folder: Path) -> None:
-    cutoff = time.time() - REPORT_TTL_SECONDS
-    for f in folder.glob("*.*"):
-        try:
-            if f.stat().st_mtime < cutoff:
-                f.unlink()
-        except OSError:
-            continue
-
-
-def save_report(request: Request, actor: Principal, report: importer.ErrorReport,
-                file_name: str) -> str:
-    """Keep the full report for an hour; returns its token."""
-    folder = _reports_dir(request)
-    _purge(folder)
-    token = secrets.token_urlsafe(24)
-    with (folder / f"{token}.csv").open("w", encoding="utf-8", newline="") as fh:
-        count = report.write_csv(fh)
-    (folder / f"{token}.json").write_text(json.dumps({
-        "owner": actor.ref, "file": file_name, "count": count, "created": time.time()}))
-    return token
-
-
-def _report_path(request: Request, actor: Principal, token: str) -> tuple[Path, dict[str, Any]]:
-    if not _TOKEN.fullmatch(token):
-        raise NotFound("Report not found")
-    folder = _reports_dir(request)
-    try:
-        meta = json.loads((folder / f"{token}.json").read_text())
-    except (OSError, ValueError):
-        raise NotFound("Report not found (reports are kept for an hour)") from None
-    fresh = time.time() - float(meta.get("created", 0)) < REPORT_TTL_SECONDS
-    if meta.get("owner") != actor.ref or not fresh:
-        raise NotFound("Report not found (reports are kept for an hour)")
-    return folder / f"{token}.csv", meta
+def _reports(request: Request) -> ReportStore:
+    return ReportStore(Path(request.app.state.settings.data_dir) / "reports",
+                       ttl=REPORT_TTL_SECONDS)
 
 
 # --------------------------------------------------------------------------------- pages
@@ -143,7 +101,8 @@ async def import_upload(request: Request, session: Session = Depends(get_session
             jurisdiction_id=int(values["jurisdiction_id"]), source=upload.file,
             preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name)
     except importer.ImportRefused as exc:
-        token = save_report(request, actor, exc.report, exc.result.file_name)
+        token = _reports(request).save(exc.report, owner=actor.ref,
+                                       file_name=exc.result.file_name)
         count = exc.report.count
         exc.report.close()
         return _form(request, session, actor, values=values, status_code=exc.status,
@@ -165,11 +124,10 @@ async def import_upload(request: Request, session: Session = Depends(get_session
 @router.get("/property/import/report")
 def import_report(request: Request, token: str = Query(..., max_length=64),
                   actor: Principal = Depends(allow(Action.property_manage))) -> Response:
-    path, meta = _report_path(request, actor, token)
-    stem = Path(str(meta.get("file", "import"))).stem[:60] or "import"
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", stem)
-    return FileResponse(path, media_type="text/csv; charset=utf-8",
-                        filename=f"{safe}-errors.csv")
+    store = _reports(request)
+    path, meta = store.find(token, owner=actor.ref)
+    return FileResponse(path, media_type=MEDIA_TYPES["csv"],
+                        filename=store.download_name(meta))
 
 
 # --------------------------------------------------------------------------------- export

@@ -14,7 +14,6 @@ never an ``Asset`` or ``Proposal`` row — so a private field cannot be rendered
 
 from __future__ import annotations
 
-import json
 import logging
 import secrets
 from collections.abc import Callable
@@ -190,8 +189,8 @@ def window_geojson(
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
     items = _listing(session, _filters(q, use, status, in_use))
-    body = json.dumps(public.geojson_feed(items, _base_url(request)), separators=(",", ":"))
-    return Response(body, media_type=GEOJSON_TYPE, headers={"Cache-Control": FEED_CACHE})
+    return Response(public.geojson_feed(items, _base_url(request)), media_type=GEOJSON_TYPE,
+                    headers={"Cache-Control": FEED_CACHE})
 
 
 # ------------------------------------------------------------------------------ an asset

@@ -17,7 +17,6 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from govshare.core import ratelimit
+from govshare.core import ratelimit, tabular
 from govshare.core.errors import BadRequest
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Principal
@@ -50,7 +49,6 @@ WINDOW_STATUSES = tuple(queries.PUBLIC_WINDOW_STATUSES)
 # Fields shown as the list's own columns or as a feature's geometry, not repeated as facts.
 GEOMETRY_FIELDS = ("lon", "lat", "footprint_geojson")
 FEED_FIRST = ("name", "use", "status")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -164,40 +162,24 @@ def _feed_fields(items: Iterable[Listed]) -> list[str]:
             and f not in GEOMETRY_FIELDS]
 
 
-def _safe_cell(value: Any) -> Any:
-    """Neutralise spreadsheet formulas (CSV injection): text starting with = + - @ or a tab or
-    carriage return gets a leading apostrophe. Numbers are written by us and stay numbers
-    (a longitude of -122.3 is not a formula)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
 def csv_feed(items: list[Listed], base_url: str) -> str:
+    """The listing as CSV, written by the shared writer (text neutralized for spreadsheets,
+    numbers left numbers)."""
     extra = _feed_fields(items)
     header = ["id", "name", "jurisdiction", "use", "status", "url", "lon", "lat", *extra,
               "synthetic_fields"]
+    rows = ([item.id, item.get("name"), item.view.jurisdiction_name, item.get("use"),
+             item.get("status"), f"{base_url}/property/public/{item.id}", item.get("lon"),
+             item.get("lat"), *(item.get(name) for name in extra), sorted(item.synthetic)]
+            for item in items)
     buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(header)
-    for item in items:
-        f = item.view.fields
-        row = [item.id, f.get("name"), item.view.jurisdiction_name, f.get("use"),
-               f.get("status"), f"{base_url}/property/public/{item.id}", f.get("lon"),
-               f.get("lat"), *(f.get(name) for name in extra),
-               " ".join(sorted(item.synthetic))]
-        w.writerow([_safe_cell(v) for v in row])
+    tabular.write_csv(header, rows, buf)
     return buf.getvalue()
 
 
 def feature(item: Listed, base_url: str) -> dict[str, Any]:
     """An RFC 7946 Feature: a Point if the location is published, else a null geometry."""
     f = item.view.fields
-    lon, lat = f.get("lon"), f.get("lat")
-    geometry = ({"type": "Point", "coordinates": [lon, lat]}
-                if lon is not None and lat is not None else None)
     props: dict[str, Any] = {
         "name": f.get("name"), "jurisdiction": item.view.jurisdiction_name,
         "use": f.get("use"), "use_label": USE_LABELS.get(f.get("use") or "", f.get("use")),
@@ -209,9 +191,9 @@ def feature(item: Listed, base_url: str) -> dict[str, Any]:
         if name not in props and name not in GEOMETRY_FIELDS:
             props[name] = value
     props["synthetic_fields"] = sorted(item.synthetic)
-    return {"type": "Feature", "id": item.id, "geometry": geometry, "properties": props}
+    return tabular.feature((f.get("lon"), f.get("lat")), props, id=item.id)
 
 
-def geojson_feed(items: list[Listed], base_url: str) -> dict[str, Any]:
-    return {"type": "FeatureCollection",
-            "features": [feature(item, base_url) for item in items]}
+def geojson_feed(items: list[Listed], base_url: str) -> str:
+    """The listing as an RFC 7946 FeatureCollection, written by the shared writer."""
+    return "".join(tabular.geojson_chunks(feature(item, base_url) for item in items))
