@@ -22,7 +22,7 @@ Wall time and CPU time (process_time: all threads of the process) are both recor
 shared machine wall time includes waiting for a core, CPU time does not.
 
 For information the script also solves the OR-Library capacitated warehouse location instances
-(every cap41..cap134 and capa at capacity 8000, under a time limit) read from ../shared/data and
+(every cap41..cap134 and capa at capacity 8000, under a time limit) read from tests/data/orlib and
 compares with the published optima.
 
 Usage: .venv/bin/python bench/bench_consolidation.py [--repeats 5] [--no-orlib] [--no-write]
@@ -61,7 +61,7 @@ from govshare.property.consolidation import (  # noqa: E402
     travel_cost_matrix,
 )
 
-ORLIB = ROOT.parent / "shared" / "data" / "orlib"
+ORLIB = ROOT / "tests" / "data" / "orlib"  # see tests/data/SOURCES.md
 RESULTS = ROOT / "bench" / "results"
 
 SEED = 2024

@@ -8,7 +8,7 @@
    are for the split-demand formulation, which is what `solve` builds; every 16 x 50 instance
    (cap41..cap74) and a sample of the larger ones must match to 1e-6 relative.
 
-The OR-Library files are read from ../shared/data/orlib (see its SOURCES.md).
+The OR-Library files are read from tests/data/orlib (see tests/data/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from govshare.property.consolidation import (
     travel_cost_matrix,
 )
 
-ORLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib"
+ORLIB = Path(__file__).resolve().parents[1] / "data" / "orlib"
 REL = 1e-6
 
 Instance = tuple[list[Site], list[Need], NDArray[np.float64]]
@@ -139,7 +139,7 @@ def test_orlib_parser_reads_capacity_templates() -> None:
     assert (len(sites), len(needs), cost.shape) == (100, 1000, (100, 1000))
     assert {s.capacity for s in sites} == {8000.0}
     with pytest.raises(ValueError, match="capacity"):
-        parse_orlib(ORLIB / "capb.txt")
+        parse_orlib(ORLIB / "capa.txt")  # a template without its capacity
 
 
 def test_time_limit_is_reported_not_claimed_optimal() -> None:
