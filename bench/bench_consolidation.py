@@ -53,10 +53,10 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from govshare.core.geodesy import haversine_km  # noqa: E402
 from govshare.property.consolidation import (  # noqa: E402
     Need,
     Site,
-    haversine_km,
     solve,
     travel_cost_matrix,
 )
