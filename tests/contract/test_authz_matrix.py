@@ -333,6 +333,7 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "password": "matrix-password-1", "role": "jurisdiction_staff",
         "jurisdiction_id": str(j)}),
     "POST /admin/users/{user_id}": lambda w, j: Body(data={"is_active": "true"}),
+    "POST /admin/time-zone": lambda w, j: Body(data={"time_zone": "America/Denver"}),
     "POST /admin/users/{user_id}/edit": lambda w, j: Body(data={
         "full_name": "Edited Target", "role": "jurisdiction_staff", "jurisdiction_id": str(j)}),
     "POST /admin/apikeys": lambda w, j: Body(data={

@@ -393,7 +393,7 @@ def test_staff_run_the_workflow_with_history_and_a_public_reason(
         return client.post(f"/property/proposals/{p.id}/decide",
                            data={"csrf_token": token, **data}, follow_redirects=False)
 
-    assert decide(to_status="accepted", public_reason="Yes").status_code == 400  # not yet
+    assert decide(to_status="accepted", public_reason="Yes").status_code == 409  # not yet
     assert "Choose the new status" in decide(public_reason="No status").text
     r = decide(to_status="under_review", note="Call the applicant")
     assert r.status_code == 303 and r.headers["location"] == f"/property/proposals/{p.id}"
@@ -405,7 +405,7 @@ def test_staff_run_the_workflow_with_history_and_a_public_reason(
     final = client.get(f"/property/proposals/{p.id}").text
     assert "the decision is final" in final and "Save answer" not in final
     assert "Call the applicant" in final and "Internal: budget line 44" in final
-    assert decide(to_status="accepted", public_reason="Changed our mind").status_code == 400
+    assert decide(to_status="accepted", public_reason="Changed our mind").status_code == 409
 
     client.cookies.clear()
     public_page = client.get(f"/property/public/{a.id}").text

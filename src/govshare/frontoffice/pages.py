@@ -355,7 +355,7 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
         **_common(), "req": req, "svc": svc, "names": {j.id: j.name for j in members},
         "members": members, "errors": errors, "suggestions": suggestions,
         "updates": queries.updates(session=session, request_id=req.id, public_only=False),
-        "next_statuses": sorted(calc.REQUEST_TRANSITIONS.get(req.status, ())),
+        "next_statuses": calc.REQUESTS.next_states(req.status),
         "request_services": queries.search_services(session=session, region_id=region.id,
                                                     accepts_requests=True),
         "can_manage": allows(actor, Action.request_manage, req.jurisdiction_id),

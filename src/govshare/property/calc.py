@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from govshare.core.bounds import Bounds
+from govshare.core.formats import money as dollars  # one way to write money
 
 KG_PER_LB = 0.45359237
 GWP_AR5 = {"CO2": 1.0, "CH4": 28.0, "N2O": 265.0}
@@ -175,12 +176,6 @@ class TrueCost:
 
     def by_key(self) -> dict[str, Component]:
         return {c.key: c for c in self.components}
-
-
-def dollars(cents: float | int | None) -> str:
-    if cents is None:
-        return "—"
-    return f"${cents / 100:,.0f}" if abs(cents) >= 100_000 else f"${cents / 100:,.2f}"
 
 
 def condition_index(repair_needs_cents: int | None, replacement_value_cents: int | None

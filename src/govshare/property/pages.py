@@ -21,17 +21,16 @@ from govshare.property.calc import (
     DISCOUNT_RATES,
     Parameters,
     condition_index,
-    dollars,
     utilization_pct,
 )
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
+    ASSETS,
     FIELD_GROUPS,
     STATUS_LABELS,
     USE_LABELS,
     ConsolidationIn,
 )
-from govshare.property.service import ASSET_TRANSITIONS
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(include_in_schema=False)
@@ -82,7 +81,7 @@ def registry(
         "by_j": by_j, "by_use": by_use, "members": members,
         "names": {j.id: j.name for j in members},
         "filters": {"jurisdiction_id": jurisdiction_id, "use": use, "status": status, "q": q},
-        "uses": USE_LABELS, "statuses": STATUS_LABELS, "dollars": dollars,
+        "uses": USE_LABELS, "statuses": STATUS_LABELS,
         "cost_chart": charts.bar(
             [{"member": g["key"], "cost": g["total_cents"] / 100} for g in by_j],
             id="cost-by-member", title="Annual true cost by member", category=MEMBER,
@@ -110,10 +109,10 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
     tc = queries.asset_true_cost(asset, params)
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
     return render(request, "property/asset.html", {
-        "asset": asset, "jurisdiction": j, "tc": tc, "params": params, "dollars": dollars,
+        "asset": asset, "jurisdiction": j, "tc": tc, "params": params,
         "history": queries.status_history(session=session, asset_id=asset.id),
         "proposals": queries.list_proposals(session=session, asset_id=asset.id)[0],
-        "next_statuses": sorted(ASSET_TRANSITIONS[AssetStatus(asset.status)]),
+        "next_statuses": ASSETS.next_states(asset.status),
         "groups": FIELD_GROUPS, "uses": USE_LABELS, "statuses": STATUS_LABELS,
         "condition": condition_index(facts.repair_needs_cents, facts.replacement_value_cents),
         "utilization": utilization_pct(facts.occupancy, facts.capacity),
@@ -180,7 +179,7 @@ def utilization(request: Request, session: Session = Depends(get_session),
         details=[Field("n", "Assets with a utilization")])
     return render(request, "property/utilization.html", {
         "params": params, "ranked": ranked[:50], "flagged": flagged, "classes": classes,
-        "use_chart": use_chart, "dollars": dollars, "uses": USE_LABELS,
+        "use_chart": use_chart, "uses": USE_LABELS,
         "statuses": STATUS_LABELS, "n": len(rows),
     })
 
@@ -261,5 +260,5 @@ def consolidation_page(
             error = exc.detail
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
-        "dollars": dollars, "travel_source": planning.TRAVEL_SOURCE,
+        "travel_source": planning.TRAVEL_SOURCE,
     }, status_code=400 if error else 200)

@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import audit
+from govshare.core import audit, formats
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
 from govshare.core.paging import PageParams
@@ -30,6 +30,12 @@ router = APIRouter(include_in_schema=False)
 def _region(session: Session) -> Any:
     region = queries.require_current_region(session=session)
     return region
+
+
+# Offered first on the admin page; any other IANA name can be typed.
+US_TIME_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+                 "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
+                 "America/Puerto_Rico", "Pacific/Guam")
 
 
 def _form_errors(exc: Exception) -> list[dict[str, Any]]:
@@ -116,6 +122,11 @@ def logout(request: Request, session: Session = Depends(get_session),
 @router.get("/admin")
 def admin_home(request: Request, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.staff_home))) -> Response:
+    return _admin_page(request, session, actor, {}, [])
+
+
+def _admin_page(request: Request, session: Session, actor: Principal, form: dict[str, Any],
+                errors: list[dict[str, Any]], status_code: int = 200) -> Response:
     region = _region(session)
     links = [
         ("Jurisdictions", "/admin/jurisdictions", "The region's members and their boundaries",
@@ -134,7 +145,28 @@ def admin_home(request: Request, session: Session = Depends(get_session),
          "rate behind every true cost", Action.property_read),
     ]
     visible = [(t, u, d) for t, u, d, a in links if allows(actor, a)]
-    return render(request, "regions/admin.html", {"region": region, "links": visible})
+    return render(request, "regions/admin.html", {
+        "region": region, "links": visible, "form": form, "errors": errors,
+        "zone_now": formats.zone_abbreviation(region.time_zone),
+        "can_manage": allows(actor, Action.jurisdiction_manage),
+        "zone_choices": US_TIME_ZONES,
+    }, status_code=status_code)
+
+
+@router.post("/admin/time-zone", dependencies=[Depends(csrf_protect)])
+def admin_time_zone(request: Request, time_zone: str = Form(""),
+                    session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.jurisdiction_manage))) -> Response:
+    region = _region(session)
+    try:
+        service.set_time_zone(session=session, actor=actor, region_id=region.id,
+                              time_zone=time_zone)
+    except GovshareError as exc:
+        session.rollback()
+        return _admin_page(request, session, actor, {"time_zone": time_zone},
+                           _form_errors(exc), exc.status)
+    session.commit()
+    return redirect("/admin", flash=f"Dates and times are now shown in {time_zone.strip()}.")
 
 
 @router.get("/admin/jurisdictions")

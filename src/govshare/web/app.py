@@ -21,7 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
-from govshare.core import charts
+from govshare.core import charts, formats
 from govshare.core.changes import (
     OPEN311,
     CachedReads,
@@ -103,6 +103,7 @@ def page_context(request: Request) -> dict[str, Any]:
     with factory() as session:
         region = regions_queries.current_region(session=session)
         region_name = region.name if region else "govshare"
+        time_zone = region.time_zone if region else "UTC"
         jname = None
         if principal.jurisdiction_id:
             try:
@@ -112,6 +113,7 @@ def page_context(request: Request) -> dict[str, Any]:
                 jname = None
     return {
         "region_name": region_name,
+        "time_zone": time_zone,  # core.formats: |when and |day show times in it
         "nav": nav_for(principal),
         "current_path": request.url.path,
         "principal_jurisdiction": jname,
@@ -174,6 +176,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
     # leaves U+2028 and U+2029 as they are.
     templates.env.filters["tojson"] = json_for_html
+    # money, number, percent, when, day: one way to write each (core.formats).
+    formats.register(templates.env)
     app.state.templates = templates
 
     install_error_handlers(app)

@@ -34,6 +34,8 @@ from govshare.property.calc import dollars
 from govshare.property.models import AssetUse, ProposalStatus
 from govshare.property.public_window import service as public
 from govshare.property.schemas import (
+    PROPOSAL_STATUS_LABELS,
+    PROPOSALS,
     STATUS_LABELS,
     USE_LABELS,
     ProposalDecision,
@@ -53,8 +55,6 @@ CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
 FEED_CACHE = "public, max-age=300"
 
-PROPOSAL_STATUS_LABELS = {"received": "Received", "under_review": "Under review",
-                          "accepted": "Accepted", "declined": "Declined"}
 KIND_LABELS = {"proposal": "Proposal", "challenge": "Challenge"}
 # What each status means, in the words the window uses.
 STATUS_MEANINGS = {
@@ -368,8 +368,7 @@ def _proposal_page(request: Request, session: Session, actor: Principal, proposa
         "jurisdiction": regions_queries.get_jurisdiction(
             session=session, jurisdiction_id=row.jurisdiction_id).name,
         "history": history, "can_decide": can_decide,
-        "next_statuses": [s.value for s in ProposalStatus  # in workflow order
-                          if s in service.PROPOSAL_TRANSITIONS[current]],
+        "next_statuses": PROPOSALS.next_states(current),  # in workflow order
         "proposal_statuses": PROPOSAL_STATUS_LABELS, "kinds": KIND_LABELS,
         "form": form or {}, "errors": errors or [],
     }, status_code=status_code)
