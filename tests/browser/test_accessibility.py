@@ -116,6 +116,10 @@ PAGES = [
     PageCase("admin-boundary", _boundary_page, signed_in=True),
     PageCase("not-found", _goto("/no-such-page", status=404)),
     PageCase("api-docs", _api_docs),
+    PageCase("property", _goto("/property"), signed_in=True),
+    PageCase("property-utilization", _goto("/property/utilization"), signed_in=True),
+    PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
+             signed_in=True),
 ]
 
 
