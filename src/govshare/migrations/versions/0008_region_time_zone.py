@@ -4,16 +4,16 @@ An IANA name; the regions that exist get America/Los_Angeles (the demo region's,
 default for a new one), which an admin changes on /admin or with
 ``govshare region set-time-zone``.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04 23:45:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
