@@ -26,11 +26,12 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
+from govshare.core.formats import money as dollars
+from govshare.core.formats import number
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import queries, service
-from govshare.property.calc import dollars
 from govshare.property.models import AssetUse, ProposalStatus
 from govshare.property.public_window import service as public
 from govshare.property.schemas import (
@@ -73,7 +74,7 @@ FORM_FIELDS = {"proposed_use": "Proposed use", "description": "Description", "na
 
 
 def _num(unit: str, digits: int = 0) -> Callable[[Any], str]:
-    return lambda v: f"{v:,.{digits}f} {unit}"
+    return lambda v: number(v, digits, unit)
 
 
 # Published facts in display order: field, label, formatter. Identity, status and location
