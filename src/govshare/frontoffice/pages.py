@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
 from govshare.core.errors import BadRequest, GovshareError, NotFound
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.frontoffice import calc, queries, service
 from govshare.frontoffice.models import Channel, RequestStatus, Service, ServiceRequest
@@ -30,6 +30,7 @@ from govshare.frontoffice.schemas import (
 from govshare.geo import queries as geo_queries
 from govshare.regions import queries as regions_queries
 
+RequestId = Annotated[int, row_id("request")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -363,14 +364,15 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
 
 
 @router.get("/staff/requests/{request_id}")
-def staff_case(request: Request, request_id: int, session: Session = Depends(get_session),
+def staff_case(request: Request, request_id: RequestId, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.request_read))) -> Response:
     req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
     return _case_page(request, session, actor, req, [])
 
 
 @router.post("/staff/requests/{request_id}", dependencies=[Depends(csrf_protect)])
-async def staff_act(request: Request, request_id: int, session: Session = Depends(get_session),
+async def staff_act(request: Request, request_id: RequestId,
+                    session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.request_manage))) -> Response:
     form = await request.form()
     raw = {k: str(v) for k, v in form.items() if isinstance(v, str)}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -11,7 +11,15 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit, formats
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    SESSION_COOKIE,
+    allow,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import STAFF_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
@@ -24,6 +32,8 @@ from govshare.regions.schemas import (
     UserUpdate,
 )
 
+ApiKeyId = Annotated[int, row_id("API key")]  # 422 naming it unless 1..MAX_ID
+UserId = Annotated[int, row_id("user")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 
 
@@ -270,7 +280,7 @@ def admin_add_user(
 
 @router.post("/admin/users/{user_id}", dependencies=[Depends(csrf_protect)])
 def admin_update_user(
-    request: Request, user_id: int, is_active: str = Form(""),
+    request: Request, user_id: UserId, is_active: str = Form(""),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.user_manage)),
 ) -> Response:
@@ -287,7 +297,7 @@ def admin_update_user(
 
 
 @router.get("/admin/users/{user_id}")
-def admin_user_form(request: Request, user_id: int, session: Session = Depends(get_session),
+def admin_user_form(request: Request, user_id: UserId, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.user_read))) -> Response:
     user = queries.get_user(session=session, actor=actor, user_id=user_id)
     return _user_page(request, session, actor, user, {}, [])
@@ -308,7 +318,7 @@ def _user_page(request: Request, session: Session, actor: Principal, user: Any,
 
 @router.post("/admin/users/{user_id}/edit", dependencies=[Depends(csrf_protect)])
 def admin_edit_user(
-    request: Request, user_id: int,
+    request: Request, user_id: UserId,
     full_name: str = Form(""), role: str = Form(""), jurisdiction_id: str = Form(""),
     password: str = Form(""),
     session: Session = Depends(get_session),
@@ -390,7 +400,7 @@ def admin_create_apikey(
 
 @router.post("/admin/apikeys/{apikey_id}/revoke", dependencies=[Depends(csrf_protect)])
 def admin_revoke_apikey(
-    apikey_id: int, session: Session = Depends(get_session),
+    apikey_id: ApiKeyId, session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.apikey_manage)),
 ) -> Response:
     key = service.revoke_api_key(session=session, actor=actor, apikey_id=apikey_id)
