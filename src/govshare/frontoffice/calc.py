@@ -31,6 +31,9 @@ REQUESTS = StateMachine.of(
 REQUEST_TRANSITIONS = REQUESTS.moves
 STATUS_LABELS = REQUESTS.labels
 CLOSED_STATES = frozenset({S_RESOLVED, S_DUPLICATE, S_DECLINED})
+# A service's code (the catalog's key, Open311's service_code): checked before any lookup, so
+# that a code no service can have (a NUL, which PostgreSQL refuses in text) never reaches SQL.
+SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
 
 
 def open311_status(status: str) -> str:
