@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import ratelimit
+from govshare.core import forms, ratelimit
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.tenancy import Action, Principal, allows
@@ -31,6 +31,12 @@ from govshare.geo import queries as geo_queries
 from govshare.regions import queries as regions_queries
 
 RequestId = Annotated[int, row_id("request")]  # 422 naming it unless 1..MAX_ID
+# The request form's input ids (request_form.html), for the error summary's links.
+REQUEST_FORM_IDS = {"channel": "r-channel", "service_code": "r-service", "address": "r-address",
+                    "zipcode": "r-zip", "lat": "r-lat", "lon": "r-lon",
+                    "description": "r-description", "photo": "r-photo",
+                    "first_name": "r-first", "last_name": "r-last", "email": "r-email",
+                    "phone": "r-phone"}
 router = APIRouter(include_in_schema=False)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -224,12 +230,12 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         req = service.submit_request(session=session, actor=actor, region_id=region.id,
                                      data=data)
     except ValidationError as exc:
-        errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
+        errors = forms.form_errors(exc, anchors=REQUEST_FORM_IDS)
         return _request_form(request, session, region.id, code, form, errors, 422, staff)
     except ValueError:
         return _request_form(request, session, region.id, code, form,
-                             [{"loc": ["location"], "reason": "Longitude and latitude must be "
-                               "numbers"}], 422, staff)
+                             [forms.field_error("lat", "Longitude and latitude must be numbers",
+                                               anchors=REQUEST_FORM_IDS)], 422, staff)
     except queries.AmbiguousOwner as exc:
         # Owners of equal priority tie here: the person (or the staff member recording for
         # them) chooses among them, as an Open311 client does with jurisdiction_id.
@@ -388,7 +394,7 @@ async def staff_act(request: Request, request_id: RequestId,
     except (ValidationError, ValueError) as exc:
         req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
         return _case_page(request, session, actor, req,
-                          [{"loc": [], "reason": str(exc).splitlines()[0]}], 422)
+                          forms.form_errors(exc), 422)
     except GovshareError as exc:
         if exc.status == 404:
             raise

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import charts
+from govshare.core import charts, forms
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
@@ -248,10 +248,10 @@ def consolidation_page(
                 asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
                                         travel=travel)
             except ValidationError as exc:
-                fields = ConsolidationIn.model_fields
+                labels = {k: f.description or k for k, f in ConsolidationIn.model_fields.items()}
                 raise BadRequest("; ".join(
-                    f"{fields[str(e['loc'][0])].description}: {e['msg']}"
-                    for e in exc.errors())) from None
+                    f"{e['label']}: {e['reason']}"
+                    for e in forms.form_errors(exc, labels=labels))) from None
             pins = {**{i: True for i in keep}, **{i: False for i in close}}
             result = planning.plan(session=session, actor=actor, region_id=region.id, use=use,
                                    max_km=asked.max_km, max_sites=asked.max_sites,

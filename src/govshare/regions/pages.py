@@ -9,7 +9,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import audit, formats
+from govshare.core import audit, formats, forms
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import (
     SESSION_COOKIE,
@@ -49,11 +49,7 @@ US_TIME_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "Ameri
 
 
 def _form_errors(exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        return [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
-    if isinstance(exc, GovshareError):
-        return exc.errors or [{"loc": [], "reason": exc.detail}]
-    raise exc
+    return forms.form_errors(exc)  # core.forms: the one mapping of refusals to fields
 
 
 def _members(session: Session, region_id: int) -> list[Any]:

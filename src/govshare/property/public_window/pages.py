@@ -25,6 +25,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from govshare.core import forms
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.formats import money as dollars
 from govshare.core.formats import number
@@ -239,16 +240,7 @@ def asset_page(request: Request, asset_id: AssetId,
 
 
 def _errors(exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        out = []
-        for e in exc.errors():
-            field = str(e["loc"][-1]) if e["loc"] else ""
-            out.append({"loc": [FORM_FIELDS.get(field, field)] if field else [],
-                        "reason": e["msg"]})
-        return out
-    if isinstance(exc, GovshareError):
-        return exc.errors or [{"loc": [], "reason": exc.detail}]
-    raise exc
+    return forms.form_errors(exc, labels=FORM_FIELDS)  # core.forms
 
 
 @router.post("/property/public/{asset_id}/proposals", dependencies=[Depends(csrf_protect)])
