@@ -124,7 +124,7 @@ def test_services_at_a_place_by_member_and_life_event(session: Session) -> None:
     assert "pothole" in kent_members["King County"]
 
 
-def test_catalogue_search(session: Session) -> None:
+def test_catalog_search(session: Session) -> None:
     found = {s.code for s in queries.search_services(session=session, region_id=1, q="noise")}
     assert found == {"port_noise"}
     babies = queries.search_services(session=session, region_id=1, life_event="having_a_baby")

@@ -63,7 +63,7 @@ ATTR_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 def check_definitions(attributes: list[dict[str, Any]]) -> list[str]:
-    """Problems with a service's attribute definitions (for catalogue edits)."""
+    """Problems with a service's attribute definitions (for catalog edits)."""
     problems = []
     seen = set()
     for i, a in enumerate(attributes):

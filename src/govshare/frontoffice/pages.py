@@ -1,4 +1,4 @@
-"""Pages of the front office: the catalogue, "what applies to me here", life-event journeys,
+"""Pages of the front office: the catalog, "what applies to me here", life-event journeys,
 the request form and tracking for residents; queues, case records and phone/mail/walk-in
 intake for staff."""
 
@@ -54,7 +54,7 @@ def _common() -> dict[str, Any]:
 
 
 @router.get("/services")
-def catalogue(request: Request, q: str = Query("", max_length=100),
+def catalog(request: Request, q: str = Query("", max_length=100),
               event: str = Query("", max_length=40), group: str = Query("", max_length=40),
               session: Session = Depends(get_session),
               _: Principal = Depends(allow(Action.public_read))) -> Response:
@@ -63,7 +63,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
         session=session, region_id=region.id, q=q or None,
         life_event=event if event in LIFE_EVENTS else None,
         target_group=group if group in TARGET_GROUPS else None)
-    return render(request, "frontoffice/catalogue.html", {
+    return render(request, "frontoffice/catalog.html", {
         **_common(), "services": services, "filters": {"q": q, "event": event, "group": group},
         "journeys": queries.journeys(session=session, region_id=region.id),
     })
@@ -76,9 +76,9 @@ def service_page(request: Request, service_code: str, session: Session = Depends
     svc = queries.get_service(session=session, region_id=region.id, code=service_code)
     owners = [(regions_queries.get_jurisdiction(session=session, jurisdiction_id=o.jurisdiction_id),
                o.priority) for o in queries.owners(session=session, service_id=svc.id)]
-    # Catalogue managers see owners that tie (same priority, overlapping areas): requests
+    # Catalog managers see owners that tie (same priority, overlapping areas): requests
     # there cannot be routed until the priorities differ.
-    manager = allows(principal, Action.catalogue_manage)
+    manager = allows(principal, Action.catalog_manage)
     ties = queries.owner_ties(session=session, region_id=region.id, service_id=svc.id) \
         if manager else []
     return render(request, "frontoffice/service.html", {
@@ -242,7 +242,7 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         *others, last = [name for _jid, name in exc.candidates]
         names = ("both " if len(others) == 1 else "") + ", ".join(others) + " and " + last
         reason = (f"At this place {exc.service_name!r} is provided by {names}, and the "
-                  "catalogue does not say which one handles it. Choose one below and send "
+                  "catalog does not say which one handles it. Choose one below and send "
                   "the report again.")
         return _request_form(request, session, region.id, code, form,
                              [{"loc": [], "reason": reason}], exc.status, staff,

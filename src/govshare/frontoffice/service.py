@@ -1,4 +1,4 @@
-"""Writes of the front office: the catalogue, and service requests from every channel.
+"""Writes of the front office: the catalog, and service requests from every channel.
 
 Invariants:
 - A request is routed once, on submission, to the member that owns its service at its point
@@ -40,13 +40,13 @@ from govshare.regions import queries as regions_queries
 STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
 
 
-# ------------------------------------------------------------------------------ catalogue
+# ------------------------------------------------------------------------------ catalog
 
 
 def save_service(*, session: Session, actor: Principal, region_id: int, data: ServiceIn,
                  owners: list[tuple[int, int]] | None = None) -> Service:
-    """Create or replace a catalogue entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
-    authorize(actor, Action.catalogue_manage)
+    """Create or replace a catalog entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
+    authorize(actor, Action.catalog_manage)
     problems = calc.check_definitions(data.attributes)
     if problems:
         raise ValidationFailed("The service's attributes are not valid", errors=[
@@ -85,7 +85,7 @@ def save_service(*, session: Session, actor: Principal, region_id: int, data: Se
 def save_journey(*, session: Session, actor: Principal, region_id: int, life_event: str,
                  title: str, summary: str, steps: list[dict[str, str]], sample: bool = False
                  ) -> Journey:
-    authorize(actor, Action.catalogue_manage)
+    authorize(actor, Action.catalog_manage)
     j = session.scalars(select(Journey).where(Journey.region_id == region_id,
                                               Journey.life_event == life_event)).first()
     if j is None:

@@ -236,14 +236,14 @@ class ProposalIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     kind: ProposalKind = ProposalKind.proposal
     name: str = Field(min_length=1, max_length=200)
-    organisation: str | None = Field(None, max_length=200)
+    organization: str | None = Field(None, max_length=200)
     contact_email: EmailStr
     proposed_use: str = Field(min_length=3, max_length=300)
     description: str = Field(min_length=10, max_length=5000)
 
 
 class ProposalPublic(BaseModel):
-    """A proposal as the public sees it: no name, organisation or contact details."""
+    """A proposal as the public sees it: no name, organization or contact details."""
 
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -257,7 +257,7 @@ class ProposalPublic(BaseModel):
 
 class ProposalRead(ProposalPublic):
     name: str
-    organisation: str | None
+    organization: str | None
     contact_email: str
     description: str
 

@@ -188,7 +188,7 @@ def submit_proposal(*, session: Session, actor: Principal, asset_id: int, data: 
         raise BadRequest("Only the use of an asset that is in use can be challenged; "
                          "propose a use instead")
     proposal = Proposal(asset_id=asset.id, jurisdiction_id=asset.jurisdiction_id,
-                        kind=data.kind.value, name=data.name, organisation=data.organisation,
+                        kind=data.kind.value, name=data.name, organization=data.organization,
                         contact_email=str(data.contact_email).lower(),
                         proposed_use=data.proposed_use, description=data.description,
                         status=ProposalStatus.received.value)

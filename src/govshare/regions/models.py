@@ -1,4 +1,4 @@
-"""Tables of the regions domain (SQLAlchemy only; no behaviour)."""
+"""Tables of the regions domain (SQLAlchemy only; no behavior)."""
 
 from __future__ import annotations
 

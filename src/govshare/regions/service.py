@@ -400,7 +400,7 @@ def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | No
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USE_RESOLUTION:
         # Written at most once a minute: a busy client's every call would otherwise update
-        # (and lock, until its transaction ends) the key's row, serialising its requests.
+        # (and lock, until its transaction ends) the key's row, serializing its requests.
         key.last_used_at = now
         session.flush()
     return Principal(kind="apikey", role=Role(key.role), region_id=key.region_id,

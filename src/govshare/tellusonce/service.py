@@ -10,7 +10,7 @@ Invariants:
 - Consent is explicit and recorded: at least one agency ticked (nothing is pre-ticked) and
   the consent box agreed; the record keeps which agencies (as they were named then), when,
   and the consent text's version. Only the chosen agencies get a message.
-- Data minimisation: each event has a fixed list of fields; nothing else is stored or sent
+- Data minimization: each event has a fixed list of fields; nothing else is stored or sent
   (no free text, no IP address). The personal data is sealed at rest (Fernet, key from the
   secret key by HKDF) and deleted after ``GOVSHARE_TELLUSONCE_RETENTION_DAYS`` by
   :func:`purge_expired`, together with the outbox bodies. It never enters the audit log.

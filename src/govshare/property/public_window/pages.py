@@ -70,7 +70,7 @@ STATUS_MEANINGS = {
               "another way, you may challenge its current use; the owner must answer in public.",
 }
 FORM_FIELDS = {"proposed_use": "Proposed use", "description": "Description", "name": "Your name",
-               "organisation": "Organisation", "contact_email": "E-mail address",
+               "organization": "Organization", "contact_email": "E-mail address",
                "kind": "Kind"}
 
 
@@ -246,7 +246,7 @@ def _errors(exc: Exception) -> list[dict[str, Any]]:
 @router.post("/property/public/{asset_id}/proposals", dependencies=[Depends(csrf_protect)])
 def submit(
     request: Request, asset_id: AssetId,
-    kind: str = Form("proposal"), name: str = Form(""), organisation: str = Form(""),
+    kind: str = Form("proposal"), name: str = Form(""), organization: str = Form(""),
     contact_email: str = Form(""), proposed_use: str = Form(""), description: str = Form(""),
     website: str = Form(""),
     session: Session = Depends(get_session),
@@ -258,7 +258,7 @@ def submit(
     answer looks the same (with a made-up reference) and nothing is stored.
     """
     item = public.get(session=session, asset_id=asset_id)  # 404 before anything else
-    form = {"kind": kind, "name": name, "organisation": organisation,
+    form = {"kind": kind, "name": name, "organization": organization,
             "contact_email": contact_email, "proposed_use": proposed_use,
             "description": description}
     client = _client(request)
@@ -270,7 +270,7 @@ def submit(
             ref = public.reference(100_000 + secrets.randbelow(900_000))
             return _confirmation(request, item, kind, ref)
         data = ProposalIn(kind=kind, name=name,
-                          organisation=organisation.strip() or None,
+                          organization=organization.strip() or None,
                           contact_email=contact_email, proposed_use=proposed_use,
                           description=description)
         proposal = public.submit(session=session, actor=actor, asset_id=asset_id, data=data,
