@@ -100,13 +100,17 @@ PolicyDependency = Callable[..., Awaitable[Principal]]
 
 
 def allow(action: Action) -> PolicyDependency:
-    """Dependency that resolves the principal and checks ``action`` against the policy.
+    """Dependency that resolves the principal and checks ``action`` against the policy, in
+    the region the installation serves (``request.state.region_id``).
 
     Rows of a particular jurisdiction are checked again in the service (``own`` scope).
     """
 
-    async def dependency(principal: Principal = Depends(get_principal)) -> Principal:
-        authorize(principal, action)
+    async def dependency(request: Request,
+                         principal: Principal = Depends(get_principal)) -> Principal:
+        # The region this installation serves, set by the principal resolver for every
+        # caller that sent credentials: a user or key of another region is the public here.
+        authorize(principal, action, region_id=getattr(request.state, "region_id", None))
         return principal
 
     dependency.govshare_action = action  # type: ignore[attr-defined]

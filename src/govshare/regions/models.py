@@ -48,6 +48,8 @@ ROLE_SCOPE_CHECK = (
     f"(role IN ({_REGIONAL}) AND jurisdiction_id IS NULL) OR "
     f"(role IN ({_LOCAL}) AND jurisdiction_id IS NOT NULL)"
 )
+# Keys may also be Open311 clients, region-wide or for one member (migration 0009).
+APIKEY_ROLE_SCOPE_CHECK = ROLE_SCOPE_CHECK + " OR (role = 'open311_client')"
 
 
 class Region(Base):
@@ -114,7 +116,7 @@ class UserSession(Base):
 class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint(ROLE_SCOPE_CHECK, name="role_scope"),
+        CheckConstraint(APIKEY_ROLE_SCOPE_CHECK, name="role_scope"),
         Index("ix_api_keys_region_id_revoked_at", "region_id", "revoked_at"),
     )
 

@@ -13,7 +13,7 @@ from govshare.core import audit
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
 from govshare.core.paging import PageParams
-from govshare.core.tenancy import STAFF_ROLES, Action, Principal, Role, allows
+from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
     KIND_LABELS,
@@ -185,10 +185,11 @@ def admin_add_jurisdiction(
 # ------------------------------------------------------------------------------- users
 
 
-def _assignable(actor: Principal) -> list[Role]:
+def _assignable(actor: Principal, roles: tuple[Role, ...] = USER_ROLES) -> list[Role]:
+    """The roles ``actor`` may grant, least privilege first: the forms preselect the first."""
     if actor.role is Role.regional_admin:
-        return list(STAFF_ROLES)
-    return [Role.jurisdiction_admin, Role.jurisdiction_staff]
+        return list(roles)
+    return [r for r in roles if not r.is_regional]
 
 
 @router.get("/admin/users")
@@ -327,7 +328,8 @@ def _apikeys_page(request: Request, session: Session, actor: Principal, form: di
         members = [j for j in members if j.id == actor.jurisdiction_id]
     response = render(request, "regions/apikeys.html", {
         "region": region, "keys": keys, "members": members, "names": names,
-        "roles": _assignable(actor), "form": form, "errors": errors, "created": created,
+        "roles": _assignable(actor, APIKEY_ROLES), "form": form, "errors": errors,
+        "created": created,
         "can_manage": allows(actor, Action.apikey_manage),
     }, status_code=status_code)
     if created:

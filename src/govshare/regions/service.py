@@ -90,7 +90,7 @@ def create_region(*, session: Session, actor: Principal, name: str) -> Region:
 def add_jurisdiction(
     *, session: Session, actor: Principal, region_id: int, data: JurisdictionCreate
 ) -> Jurisdiction:
-    authorize(actor, Action.jurisdiction_manage)
+    authorize(actor, Action.jurisdiction_manage, region_id=region_id)
     if data.parent_id is not None:
         parent = _jurisdiction(session, data.parent_id)
         if parent.region_id != region_id:
@@ -131,6 +131,7 @@ def update_jurisdiction(
 ) -> Jurisdiction:
     authorize(actor, Action.jurisdiction_manage, jurisdiction_id)
     j = _jurisdiction(session, jurisdiction_id)
+    authorize(actor, Action.jurisdiction_manage, jurisdiction_id, region_id=j.region_id)
     before = audit.snapshot(j, JURISDICTION_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     if "parent_id" in changes and changes["parent_id"] is not None:
@@ -161,17 +162,21 @@ def _check_scope(
     """The role/jurisdiction pair is well-formed and the actor may grant it."""
     if role is Role.public:
         raise BadRequest("public is not a role that can be granted")
+    if role is Role.open311_client and action is not Action.apikey_manage:
+        raise BadRequest(f"{role.label} is a role for API keys, not for people")
     if role.is_regional and jurisdiction_id is not None:
         raise BadRequest(f"{role.label} is a regional role: leave the jurisdiction empty")
-    if role.is_jurisdictional:
-        if jurisdiction_id is None:
-            raise BadRequest(f"{role.label} needs a jurisdiction")
+    if role.is_jurisdictional and jurisdiction_id is None:
+        raise BadRequest(f"{role.label} needs a jurisdiction")
+    if jurisdiction_id is not None:
         j = session.get(Jurisdiction, jurisdiction_id) if 1 <= jurisdiction_id <= MAX_ID else None
         if j is None or j.region_id != region_id:
             raise BadRequest(f"Jurisdiction {jurisdiction_id} is not a member of this region")
-    authorize(actor, action, jurisdiction_id)
+    authorize(actor, action, jurisdiction_id, region_id=region_id)
     if not actor.role.is_regional and role.is_regional:
         raise Forbidden("Only a regional admin may grant a regional role")
+    if not actor.role.is_regional and jurisdiction_id is None:
+        raise Forbidden("Only a regional admin may create a key for the whole region")
 
 
 def create_user(*, session: Session, actor: Principal, region_id: int, data: UserCreate) -> User:
@@ -197,7 +202,7 @@ def update_user(
 ) -> User:
     _can_exist(user_id, "User")
     user = queries.get_user(session=session, actor=actor, user_id=user_id)
-    authorize(actor, Action.user_manage, user.jurisdiction_id)
+    authorize(actor, Action.user_manage, user.jurisdiction_id, region_id=user.region_id)
     before = audit.snapshot(user, USER_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     role = Role(changes.get("role", user.role))
@@ -336,7 +341,7 @@ def create_api_key(
 def revoke_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
     _can_exist(apikey_id, "API key")
     key = queries.get_api_key(session=session, actor=actor, apikey_id=apikey_id)
-    authorize(actor, Action.apikey_manage, key.jurisdiction_id)
+    authorize(actor, Action.apikey_manage, key.jurisdiction_id, region_id=key.region_id)
     if key.revoked_at is not None:
         return key
     before = audit.snapshot(key, APIKEY_FIELDS)

@@ -66,9 +66,13 @@ PACKAGE_DIR = Path(str(resources.files("govshare")))
 def resolve_principal(request: Request, session: Session) -> Principal:
     """API key (``Authorization: Bearer gsk_...`` or ``X-API-Key``), else session cookie.
 
-    A key that is sent but unknown or revoked is refused outright (401), never downgraded to
+    Also sets ``request.state.region_id``, the region this installation serves, which
+    ``core.http.allow`` compares with the principal's. A key that is sent but unknown or revoked is refused outright (401), never downgraded to
     the anonymous public: a system that thinks it is authenticated must learn that it is not.
     """
+    region = regions_queries.current_region(session=session)
+    # Every policy check compares the principal's region with this one (core.http.allow).
+    request.state.region_id = region.id if region is not None else None
     auth = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key") or (
         auth[7:].strip() if auth.lower().startswith("bearer ") else None)
