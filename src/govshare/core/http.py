@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from govshare.core.audit import REQUEST_ID
 from govshare.core.errors import CsrfFailed, GovshareError, NotAuthenticated, RateLimited
 from govshare.core.security import new_token, sign, signatures_match
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, authorize
@@ -362,6 +363,7 @@ class Envelope:
         visitor_id: str = visitor if visitor and not new_visitor else new_token(16)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        request_id_token = REQUEST_ID.set(request_id)  # read by core.audit.record
         state["visitor_id"] = visitor_id
         path: str = scope["path"]
         status = 0
@@ -391,6 +393,7 @@ class Envelope:
                 raise  # the response had started: nothing sensible can be sent now
             await handle_error(Request(scope), exc)(scope, receive, send_with_headers)
         finally:
+            REQUEST_ID.reset(request_id_token)
             log.info(
                 "request",
                 extra={

@@ -82,15 +82,29 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         5,
         ge=1,
-        description="Failed logins allowed per account within login_window_minutes before "
-        "further attempts on it get 429.",
+        description="Failed sign-ins of one kind within login_window_minutes before each "
+        "further attempt must wait (429 with Retry-After): per account from unknown places, "
+        "per account and known address, per device cookie (ADR 15).",
+    )
+    login_delay_seconds: float = Field(
+        60.0, gt=0, le=3600,
+        description="First wait after login_max_failures failed sign-ins; doubled by each "
+        "further failure, at most login_window_minutes. A progressive delay, not a lockout: "
+        "the user's own browser (device cookie) and known addresses are counted apart.",
+    )
+    login_trust_days: int = Field(
+        90, ge=1, le=3660,
+        description="Days a browser's device cookie and an address the user signed in from "
+        "stay known to that account (their failed sign-ins are throttled apart from "
+        "unknown places, so an attacker elsewhere cannot lock the user out).",
     )
     login_max_failures_per_address: int = Field(
         50,
         ge=1,
-        description="Failed logins allowed per client address (across accounts) within "
-        "login_window_minutes before further attempts from it get 429. Higher than the "
-        "per-account limit: a whole office behind one NAT address shares it.",
+        description="Failed sign-ins allowed per client address (across accounts) within "
+        "login_window_minutes before further attempts from it get 429 (except with a device "
+        "cookie). Higher than the per-account limit: a whole office behind one NAT address "
+        "shares it.",
     )
     login_window_minutes: int = Field(
         15, ge=1, description="Window, in minutes, over which failed logins are counted."

@@ -113,6 +113,21 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignInAddress(Base):
+    """An address a user signed in from successfully: attempts for that account from there are
+    throttled on their own, so an attacker hammering the account elsewhere cannot lock the
+    user out (ADR 15). The address is kept as an HMAC under the secret key, not in clear."""
+
+    __tablename__ = "sign_in_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "address_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (

@@ -84,9 +84,12 @@ def login(
             session=session, email=email, password=password, client=client,
             session_hours=settings.session_hours, max_failures=settings.login_max_failures,
             max_failures_per_client=settings.login_max_failures_per_address,
-            window_minutes=settings.login_window_minutes)
+            window_minutes=settings.login_window_minutes,
+            device=request.cookies.get(service.DEVICE_COOKIE),
+            secret_key=request.app.state.secret_key,
+            delay_seconds=settings.login_delay_seconds, trust_days=settings.login_trust_days)
     except BadRequest as exc:
-        session.commit()  # keep the failed-attempt count
+        session.commit()  # keep the failed-attempt count and its audit row
         return render(request, "regions/login.html",
                       {"next": _safe_next(next), "email": email, "error": exc.detail},
                       status_code=400)
@@ -95,6 +98,10 @@ def login(
     response.set_cookie(SESSION_COOKIE, result.token, httponly=True,
                         secure=settings.secure_cookies, samesite="lax",
                         max_age=int(settings.session_hours * 3600), path="/")
+    # This browser is known to the account from now on (ADR 15).
+    response.set_cookie(service.DEVICE_COOKIE, result.device_cookie, httponly=True,
+                        secure=settings.secure_cookies, samesite="strict",
+                        max_age=settings.login_trust_days * 86400, path="/login")
     return response
 
 
