@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 import time
 import uuid
@@ -326,6 +327,9 @@ DOCS_CSP = (
 )
 
 
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 class Envelope:
     """Pure ASGI middleware around every request: request id, visitor id, security headers, the
     visitor cookie on pages, and one JSON log line.
@@ -357,7 +361,9 @@ class Envelope:
             return
         started = time.perf_counter()
         headers = Headers(scope=scope)
-        request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        sent_id = headers.get("x-request-id", "")
+        # A caller's id is kept (it ties our log and audit rows to theirs) if it is plain.
+        request_id = sent_id if REQUEST_ID_RE.fullmatch(sent_id) else uuid.uuid4().hex
         visitor = _cookie(headers.get("cookie"), ANON_COOKIE)
         new_visitor = not visitor or len(visitor) > 64
         visitor_id: str = visitor if visitor and not new_visitor else new_token(16)
