@@ -67,7 +67,8 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     """API key (``Authorization: Bearer gsk_...`` or ``X-API-Key``), else session cookie.
 
     Also sets ``request.state.region_id``, the region this installation serves, which
-    ``core.http.allow`` compares with the principal's. A key that is sent but unknown or revoked is refused outright (401), never downgraded to
+    ``core.http.allow`` compares with the principal's. A key that is sent but unknown or
+    revoked is refused outright (401), never downgraded to
     the anonymous public: a system that thinks it is authenticated must learn that it is not.
     """
     region = regions_queries.current_region(session=session)
