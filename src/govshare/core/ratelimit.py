@@ -63,7 +63,7 @@ def progressive_wait(count: int, last: datetime | None, *, free: int, first: tim
         return 0
     delay = min(first * 2 ** min(count - free, 30), cap)
     remaining = (last + delay - (now or utcnow())).total_seconds()
-    return max(0, math.ceil(remaining))
+    return max(0, int(math.ceil(remaining)))
 
 
 def check(session: Session, bucket: str, key: str, *, window: timedelta, limit: int,

@@ -173,6 +173,22 @@ class Settings(BaseSettings):
         "production, where turning it on is refused. Private, link-local, multicast and "
         "reserved addresses are refused whatever this says.",
     )
+    body_limit_form_kb: int = Field(
+        256, ge=1, le=10 * 1024,
+        description="Largest body, in KB, of a page's form POST (sign-in, admin and staff "
+        "forms, public forms without a file). Bigger: 413, before any of it is parsed.",
+    )
+    body_limit_api_kb: int = Field(
+        1024, ge=1, le=100 * 1024,
+        description="Largest body, in KB, of a JSON API or Open311 request. Bigger: 413, "
+        "counted while it streams in.",
+    )
+    body_limit_upload_mb: int = Field(
+        25, ge=1, le=1024,
+        description="Largest body, in MB, of a route that takes a file (asset import, "
+        "boundary upload; a service request with a photo has its own 5 MB photo cap). "
+        "Bigger: 413 as soon as it is seen, so nothing past it reaches memory or disk.",
+    )
     rate_limit_retention_hours: int = Field(
         24, ge=1, le=24 * 366,
         description="Hours the rate-limit records (client addresses, account e-mail addresses) "
@@ -204,6 +220,12 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise SettingsError("GOVSHARE_SECRET_KEY must be at least 32 characters long")
         return self
+
+    @property
+    def body_limits(self) -> dict[str, int]:
+        """Bytes per kind of body, for ``core.http.BodyLimit``."""
+        return {"form": self.body_limit_form_kb * 1024, "api": self.body_limit_api_kb * 1024,
+                "upload": self.body_limit_upload_mb * 1024 * 1024}
 
     @property
     def resolved_database_url(self) -> str:

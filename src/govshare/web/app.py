@@ -186,7 +186,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CachedReads, prefix=open311_api.PREFIX + "/", topic=OPEN311,
                        cache_state="open311_cache",
                        public_allowed=allows(ANONYMOUS, Action.public_read))
-    install_middleware(app, secure_cookies=settings.secure_cookies)
+    install_middleware(app, secure_cookies=settings.secure_cookies,
+                       body_limits=settings.body_limits)
 
     static_dir = PACKAGE_DIR / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
