@@ -152,7 +152,7 @@ def apikey_create(
     name: Annotated[str, typer.Argument(help="What will use the key, e.g. 'Open311 app'")],
     role: Annotated[KeyRole, typer.Option(
         help="Role the key acts with; open311_client: submit and read Open311 only")] =
-    KeyRole.open311_client,
+    KeyRole(Role.open311_client.value),
     jurisdiction: Annotated[str | None, typer.Option(
         help="Scope: id, GEOID or exact name (omit for a region-wide key)")] = None,
 ) -> None:
