@@ -7,6 +7,7 @@ layer, as an operator could; the installation serves the first region (the demo'
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import Forbidden, NotFound
-from govshare.core.tenancy import Action, Principal, Role, allows, authorize
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows, authorize
 from govshare.regions import queries, service
 from govshare.regions.models import ApiKey, Region, User
 from govshare.regions.schemas import ApiKeyCreate, UserCreate, UserUpdate
@@ -174,3 +175,31 @@ def test_a_user_of_another_region_is_refused_by_every_admin_page(
     user = session.get(User, other.home_user)
     assert user is not None and user.is_active and user.full_name != "Renamed"
     assert session.get(ApiKey, other.home_key).revoked_at is None  # type: ignore[union-attr]
+
+
+def test_every_route_the_public_may_not_use_refuses_the_other_region(
+        app: Any, session: Session, other: Other) -> None:
+    """Beyond the admin routes: every route whose action the public may not take answers 403
+    to the other region's regional admin, by key on the API and signed in on the pages."""
+    from tests.contract.routes import route_table  # the app's own route walk
+
+    routes = [r for r in route_table(app)
+              if r.action is not None and not allows(ANONYMOUS, r.action)]
+    assert len(routes) >= 40
+    wrong = []
+    with TestClient(app, base_url="http://testserver") as api, \
+            TestClient(app, base_url="http://testserver") as pages:
+        login(pages, other.email, PASSWORD)
+        token = csrf_from(pages.get("/login").text)
+        for r in routes:
+            path = re.sub(r"\{[^}]+\}", lambda m: "json" if "format" in m.group(0) else "1",
+                          r.path)
+            if r.is_api:
+                resp = api.request(r.method, path,
+                                   headers={"Authorization": f"Bearer {other.key}"})
+            else:
+                resp = pages.request(r.method, path, follow_redirects=False,
+                                     data={"csrf_token": token} if r.is_write else None)
+            if resp.status_code != 403:
+                wrong.append(f"{r.id}: {resp.status_code}")
+    assert not wrong, wrong
