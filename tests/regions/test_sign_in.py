@@ -177,3 +177,20 @@ def test_every_audit_row_of_a_request_carries_its_id(client: TestClient, session
     weird = client.get("/", headers={"X-Request-ID": "a\"b<script>"})
     assert weird.headers["x-request-id"] != "a\"b<script>"
     assert len(weird.headers["x-request-id"]) == 32
+
+
+def test_known_addresses_past_the_trust_days_are_pruned_by_the_worker(session: Session) -> None:
+    from govshare.cli import prune_sign_in_addresses  # the housekeeping job
+    from govshare.outbox import cli as outbox_cli
+    from govshare.regions.models import SignInAddress
+
+    assert "sign-in address prune" in {job.name for job in outbox_cli.HOUSEKEEPING}
+    attempt(session, DEMO_PASSWORD, OFFICE)
+    attempt(session, DEMO_PASSWORD, "10.9.9.9")
+    stale = session.scalars(sa.select(SignInAddress).order_by(SignInAddress.id.desc())).first()
+    assert stale is not None
+    stale.last_at = utcnow() - timedelta(days=91)
+    session.flush()
+    assert prune_sign_in_addresses(session, utcnow()) == 1  # default: 90 days
+    left = session.scalars(sa.select(SignInAddress)).all()
+    assert stale not in left and len(left) >= 1

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -307,6 +307,15 @@ def _remember_address(session: Session, user: User, address_hash: str) -> None:
     else:
         row.last_at = utcnow()
     session.flush()
+
+
+def forget_sign_in_addresses(*, session: Session, older_than: timedelta,
+                             now: datetime | None = None) -> int:
+    """Delete known sign-in addresses not used for ``older_than`` (they are no longer trusted
+    anyway); how many. Run hourly by ``govshare worker``."""
+    result = session.execute(delete(SignInAddress).where(
+        SignInAddress.last_at < (now or utcnow()) - older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def authenticate(
