@@ -166,6 +166,9 @@ def test_a_key_of_another_region_is_refused_by_every_admin_api_route(
 def test_a_user_of_another_region_is_refused_by_every_admin_page(
         client: TestClient, session: Session, other: Other, ids: dict[str, int]) -> None:
     login(client, other.email, PASSWORD)
+    home = client.get("/")
+    assert home.status_code == 200
+    assert 'href="/admin"' not in home.text and 'href="/staff/requests"' not in home.text
     token = csrf_from(client.get("/login").text)
     for method, path, form in _page_routes(other, ids):
         data = None if form is None else {**form, "csrf_token": token}

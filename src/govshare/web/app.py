@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ from govshare.core.http import (
 )
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
-from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows, same_region
 from govshare.frontoffice import pages as frontoffice_pages
 from govshare.frontoffice.open311 import api as open311_api
 from govshare.geo import api as geo_api
@@ -93,10 +94,10 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     return ANONYMOUS
 
 
-def nav_for(principal: Principal) -> list[tuple[str, str]]:
+def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[str, str]]:
     items = [("Home", "/"), ("Services", "/services"), ("What applies here", "/here"),
              ("Report a problem", "/requests/new"), ("Surplus property", "/property/public")]
-    if principal.is_authenticated:
+    if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
         items.append(("Admin", "/admin"))
@@ -105,6 +106,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
 
 def page_context(request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", ANONYMOUS)
+    served = getattr(request.state, "region_id", None)
     factory = request.app.state.session_factory
     with factory() as session:
         region = regions_queries.current_region(session=session)
@@ -118,11 +120,12 @@ def page_context(request: Request) -> dict[str, Any]:
                 jname = None
     return {
         "region_name": region_name,
-        "nav": nav_for(principal),
+        "nav": nav_for(principal, served),
         "current_path": request.url.path,
         "principal_jurisdiction": jname,
         "session_expired": getattr(request.state, "session_expired", False),
-        "allows": allows,
+        # What the page offers follows the same policy as the routes: in the served region.
+        "allows": partial(allows, region_id=served),
         "Action": Action,
         "Role": Role,
         "kind_labels": KIND_LABELS,
