@@ -5,14 +5,14 @@ member (region-wide keys are made by a regional admin, checked in ``regions.serv
 People never hold the role: the check of ``users`` is unchanged.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-04 23:50:00
 """
 
 from alembic import op
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
