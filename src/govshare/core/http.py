@@ -490,9 +490,14 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = Headers(scope=scope)
-        declared = headers.get("content-length")
-        if declared is None and "transfer-encoding" not in headers:
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:  # raw: this runs for every request
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked:
             await self.app(scope, receive, send)  # no body
             return
         kind, limit = self.limit_for(scope)
