@@ -158,6 +158,12 @@ def test_sign_ins_and_failed_sign_ins_are_audited_with_the_request_id(
     ok = rows["req-ok-1"]
     assert ok.action == "session.sign_in" and ok.actor == f"user:{admin.id}"
     assert ok.after is not None and ok.after["user_id"] == admin.id
+    token = csrf_from(client.get("/admin").text)
+    client.post("/logout", data={"csrf_token": token}, headers={"X-Request-ID": "req-out-1"})
+    session.expire_all()
+    out = session.scalars(sa.select(AuditEvent).where(AuditEvent.request_id == "req-out-1")
+                          ).one()
+    assert out.action == "session.sign_out" and out.entity_id == ok.entity_id
 
 
 def test_every_audit_row_of_a_request_carries_its_id(client: TestClient, session: Session,

@@ -401,11 +401,21 @@ def authenticate(
 
 
 def logout(*, session: Session, token: str) -> None:
-    session.execute(
-        update(UserSession)
+    """End the session behind ``token`` (audited as ``session.sign_out``)."""
+    row = session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == token_digest(token), UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    ).first()
+    if row is None:
+        return
+    opened, user = row
+    opened.revoked_at = utcnow()
+    session.flush()
+    actor = Principal(kind="user", role=Role(user.role), region_id=user.region_id,
+                      jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name)
+    audit.record(session, actor, action="session.sign_out", entity="session",
+                 entity_id=opened.id, jurisdiction_id=user.jurisdiction_id,
+                 after={"user_id": user.id})
 
 
 def principal_for_session(*, session: Session, token: str) -> Principal | None:

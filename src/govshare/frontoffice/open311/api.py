@@ -282,7 +282,8 @@ def _discovery(request: Request, session: Session, f: str) -> Response:
         "changeset": changed,
         "contact": f"{scope.region_name} shared services office: {base}/",
         "key_service": "API keys are issued by the regional office or a member's "
-                       f"administrator (Admin, API keys: {base}/admin/apikeys).",
+                       f"administrator (Admin, API keys: {base}/admin/apikeys); an app "
+                       "needs the Open311 client role (submit and read only).",
         "endpoints": [{"specification": SPECIFICATION, "url": f"{base}{PREFIX}",
                        "changeset": changed, "type": "production",
                        "formats": ["text/xml", "application/json"]}],
