@@ -10,7 +10,15 @@ from sqlalchemy.orm import Session
 
 from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.regions import queries as regions_queries
@@ -60,6 +68,7 @@ def boundary_form(request: Request, jurisdiction_id: JurisdictionId,
 
 @router.post("/admin/jurisdictions/{jurisdiction_id}/boundary",
              dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
 async def boundary_upload(
     request: Request, jurisdiction_id: JurisdictionId,
     file: UploadFile = File(...), repair: str = Form(""),
