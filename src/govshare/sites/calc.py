@@ -415,9 +415,9 @@ def evaluate(c: Counties, candidates: np.ndarray, s: Scenario, distress: np.ndar
             keep.append(i)
         else:
             excluded.append((str(c.fips[i]), str(c.name[i]), why))
-    if not keep:
-        raise ScenarioError("constraints", "no candidate meets the constraints "
-                                           f"({len(excluded):,} excluded)")
+    if not [i for i in keep if i != b]:
+        raise ScenarioError("constraints", "no candidate other than the baseline meets the "
+                                           f"constraints ({len(excluded):,} excluded)")
     idx = np.array(keep, dtype=int)
     cc = c.take(idx)
     wi = wage[idx] / wage[b]
