@@ -489,8 +489,8 @@ def sensitivity(r: Result, *, draws: int = 1000, seed: int = 12, chunk: int = 10
     +/- the scenario's uncertainty) ``draws`` times; score and rank every draw. Vectorized
     over a chunk of draws at a time (memory: ``chunk x candidates`` floats per array).
     ``progress(done, total)`` is called after each chunk. ``ranks=False`` skips each
-    candidate's 5-95% rank range (a full sort per draw, most of the time); it is then NaN. ``chunk`` is rounded up to a
-    multiple of :data:`BLOCK`."""
+    candidate's 5-95% rank range (a full sort per draw, most of the time); it is then NaN.
+    ``chunk`` is rounded up to a multiple of :data:`BLOCK`."""
     chunk = max(BLOCK, -(-chunk // BLOCK) * BLOCK)
     s = r.scenario
     n = len(r.score)
