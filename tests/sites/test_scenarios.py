@@ -4,6 +4,7 @@ scenarios, the API (pages walked in contract tests) and the pages."""
 from __future__ import annotations
 
 import io
+import time
 from typing import Any
 
 import pytest
@@ -200,3 +201,29 @@ def test_staff_read_but_may_not_manage(client: TestClient) -> None:
     login(client, "seattle.staff@demo.govshare.org")
     assert client.get("/sites").status_code == 200
     assert client.get("/sites/new").status_code == 403
+
+
+def test_a_long_monte_carlo_run_shows_progress_then_the_result(
+        client: TestClient, session: Session, system: Any, backend: str) -> None:
+    draws = 2_000 + (backend == "postgresql")  # results are cached per process and inputs
+    states = sorted(set(queries.counties().state.tolist()))
+    row = service.create_scenario(  # saving checks the scenario without the Monte Carlo
+        session=session, actor=system, region_id=_region(session),
+        data=ScenarioIn.model_validate({
+            **DEMO_SCENARIO, "name": "Every county, many draws", "draws": draws,
+            "min_labor_force_multiple": 0, "max_km_to_hq": None,
+            "candidates": {"kind": "state", "states": states}}))
+    session.commit()
+    login(client, "analyst@demo.govshare.org")
+    first = client.get(f"/sites/scenarios/{row.id}")
+    assert first.status_code == 202
+    assert '<meta http-equiv="refresh" content="2">' in first.text
+    assert f'id="mc-progress" max="{draws}"' in first.text
+    for _ in range(240):  # the run takes a second or two; the page is answered meanwhile
+        page = client.get(f"/sites/scenarios/{row.id}")
+        if page.status_code == 200:
+            break
+        assert page.status_code == 202
+        time.sleep(0.5)
+    assert page.status_code == 200 and "top three" in page.text
+    assert "Rank range" in page.text  # shown as — above 5 million draws x candidates

@@ -63,8 +63,8 @@ class CandidateOut(BaseModel):
     on_frontier: bool
     p_top3: float
     p_first: float
-    rank_p05: float
-    rank_p95: float
+    rank_p05: float | None  # None: not computed (more than 5 million draws x candidates)
+    rank_p95: float | None
     is_baseline: bool
 
 

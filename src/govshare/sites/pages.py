@@ -250,11 +250,14 @@ def result_page(request: Request, scenario_id: int, session: Session = Depends(g
     row = queries.get_scenario(session=session, region_id=_region_id(session),
                                scenario_id=scenario_id)
     try:
-        ev = queries.evaluate_row(row)
+        ev = queries.evaluate_or_progress(row)
     except GovshareError as exc:  # data changed under a stored scenario: say what
         return render(request, "sites/result.html", {
             "row": row, "ev": None, "error": exc.detail, "can_manage":
                 allows(actor, Action.sites_manage)}, status_code=200)
+    if isinstance(ev, queries.Progress):
+        return render(request, "sites/progress.html", {"row": row, "job": ev},
+                      status_code=202)
     rows = queries.candidate_rows(ev)
     frontier, sens = _charts(rows)
     return render(request, "sites/result.html", {

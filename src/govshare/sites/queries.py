@@ -142,17 +142,35 @@ _LOCK = threading.Lock()
 CACHE_ENTRIES = 16
 
 
-def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
-             upload_label: str | None = None, *, progress: Any = None) -> Evaluation:
-    """Compute the scenario on the shipped data with its uploads applied (kept per process
-    for the last few scenarios: the same inputs give the same numbers)."""
-    key = json.dumps([data.model_dump(mode="json"), overrides or {}, upload_label],
-                     sort_keys=True)
+def _key(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None,
+         upload_label: str | None) -> str:
+    return json.dumps([data.model_dump(mode="json"), overrides or {}, upload_label],
+                      sort_keys=True)
+
+
+def cached(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
+           upload_label: str | None = None) -> Evaluation | None:
+    key = _key(data, overrides, upload_label)
     with _LOCK:
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
-            return hit
+        return hit
+
+
+# Rank ranges need every draw's ranks at once (4 bytes each): above this many, only the
+# probabilities of first and top-three places are computed, and the pages say so.
+RANKS_MAX = 5_000_000
+
+
+def check(data: ScenarioIn) -> None:
+    """Refuse what the county data cannot compute (naming the field): the deterministic part
+    of :func:`evaluate`, without the Monte Carlo."""
+    _deterministic(data, None, None)
+
+
+def _deterministic(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None,
+                   upload_label: str | None) -> calc.Result:
     c = counties()
     if overrides:
         c = calc.with_overrides(c, overrides, upload_label or "uploaded")
@@ -171,14 +189,25 @@ def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = N
         unknown = [f for f in data.spotlight if f not in c.index()]
         if unknown:
             raise calc.ScenarioError("spotlight", f"unknown county code(s): {', '.join(unknown)}")
-        result = calc.evaluate(c, idx, s, distress)
+        return calc.evaluate(c, idx, s, distress)
     except calc.ScenarioError as exc:
         raise ValidationFailed(exc.reason, errors=[{"loc": [exc.field], "msg": exc.reason}]
                                ) from None
-    sens = calc.sensitivity(result, draws=data.draws, progress=progress)
+
+
+def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
+             upload_label: str | None = None, *, progress: Any = None) -> Evaluation:
+    """Compute the scenario on the shipped data with its uploads applied (kept per process
+    for the last few scenarios: the same inputs give the same numbers)."""
+    hit = cached(data, overrides, upload_label)
+    if hit is not None:
+        return hit
+    result = _deterministic(data, overrides, upload_label)
+    sens = calc.sensitivity(result, draws=data.draws, progress=progress,
+                            ranks=len(result.score) * data.draws <= RANKS_MAX)
     ev = Evaluation(data, result, sens, upload_label)
     with _LOCK:
-        _CACHE[key] = ev
+        _CACHE[_key(data, overrides, upload_label)] = ev
         while len(_CACHE) > CACHE_ENTRIES:
             _CACHE.popitem(last=False)
     return ev
@@ -187,6 +216,62 @@ def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = N
 def evaluate_row(row: SiteScenario) -> Evaluation:
     label = (f"uploaded: {row.overrides_file}" if row.overrides_file else None)
     return evaluate(scenario_in(row), row.overrides or None, label)
+
+
+# Long Monte Carlo runs for pages: computed in a background thread of the web process while
+# the page shows their progress (it reloads itself; no script needed). Short ones (draws x
+# candidates up to BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
+BACKGROUND_ABOVE = 300_000
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    error: str | None = None
+
+    @property
+    def pct(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+_JOBS: dict[str, Progress] = {}
+
+
+def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUND_ABOVE
+                         ) -> Evaluation | Progress:
+    """The scenario's evaluation if it is quick or ready; else its progress, starting the
+    computation in a background thread if none runs for these inputs."""
+    data, overrides = scenario_in(row), row.overrides or None
+    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    hit = cached(data, overrides, label)
+    if hit is not None:
+        return hit
+    result = _deterministic(data, overrides, label)  # errors show at once, not in a thread
+    if len(result.score) * data.draws <= background_above:
+        return evaluate(data, overrides, label)
+    key = _key(data, overrides, label)
+    with _LOCK:
+        job = _JOBS.get(key)
+        if job is not None:
+            if job.error is not None:
+                del _JOBS[key]
+            return job
+        job = _JOBS[key] = Progress(0, data.draws)
+
+    def tick(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    def run() -> None:
+        try:
+            evaluate(data, overrides, label, progress=tick)
+            with _LOCK:
+                _JOBS.pop(key, None)
+        except Exception as exc:  # shown on the page; the next visit starts again
+            job.error = str(exc)[:300]
+
+    threading.Thread(target=run, name="sites-montecarlo", daemon=True).start()
+    return job
 
 
 def origin_of(ev: Evaluation, field: str, fips: str) -> str | None:
@@ -231,7 +316,8 @@ def candidate_rows(ev: Evaluation) -> list[dict[str, Any]]:
             "km_to_hq": round(float(r.km_to_hq[i]), 1),
             "on_frontier": bool(r.frontier[i]),
             "p_top3": round(float(sn.p_top3[i]), 4), "p_first": round(float(sn.p_first[i]), 4),
-            "rank_p05": float(sn.rank_p05[i]), "rank_p95": float(sn.rank_p95[i]),
+            "rank_p05": None if np.isnan(sn.rank_p05[i]) else float(sn.rank_p05[i]),
+            "rank_p95": None if np.isnan(sn.rank_p95[i]) else float(sn.rank_p95[i]),
             "is_baseline": f == r.baseline["fips"],
         })
     return out

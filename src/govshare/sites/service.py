@@ -45,7 +45,7 @@ PRESET = t.Preset(
 
 def _check(data: ScenarioIn) -> None:
     """Refuse what the county data cannot compute (naming the field), writing nothing."""
-    queries.evaluate(data)
+    queries.check(data)
 
 
 def create_scenario(*, session: Session, actor: Principal, region_id: int, data: ScenarioIn,
