@@ -120,6 +120,10 @@ PAGES = [
     PageCase("property-utilization", _goto("/property/utilization"), signed_in=True),
     PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
              signed_in=True),
+    PageCase("sites", _goto("/sites"), signed_in=True),
+    # the demo's first center scenario (cli/demo_sites.py), then one candidate's figures
+    PageCase("sites-scenario", _goto("/sites/scenarios/1"), signed_in=True),
+    PageCase("sites-county", _goto("/sites/scenarios/1/counties/53077"), signed_in=True),
 ]
 
 

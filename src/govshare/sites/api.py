@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
+from fastapi import Path as PathParam
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -17,7 +18,7 @@ from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries as regions_queries
 from govshare.sites import calc, queries, service
-from govshare.sites.schemas import STATE, ScenarioIn, ScenarioRead
+from govshare.sites.schemas import FIPS, STATE, ScenarioIn, ScenarioRead
 
 router = APIRouter(prefix="/api/v1", tags=["sites"])
 
@@ -102,9 +103,8 @@ def list_counties(state: str | None = Query(None, pattern=STATE),
 
 
 @router.get("/sites/counties/{fips}", response_model=CountyOut)
-def get_county(fips: str, _: Principal = Depends(allow(Action.sites_read))) -> CountyOut:
-    if len(fips) != 5 or not fips.isdigit():
-        raise BadRequest("A county code is 5 digits (FIPS)")
+def get_county(fips: str = PathParam(pattern=FIPS, description="5-digit county code"),
+               _: Principal = Depends(allow(Action.sites_read))) -> CountyOut:
     return _county(queries.county_row(fips))
 
 
