@@ -227,3 +227,36 @@ def test_a_long_monte_carlo_run_shows_progress_then_the_result(
         time.sleep(0.5)
     assert page.status_code == 200 and "top three" in page.text
     assert "Rank range" in page.text  # shown as — above 5 million draws x candidates
+
+
+def test_the_page_upload_reports_every_problem_and_the_choice_feeds_the_value_case(
+        client: TestClient, session: Session) -> None:
+    row = _scenario(session, DEMO_SCENARIO["name"])
+    login(client, "analyst@demo.govshare.org")
+    token = csrf_from(client.get(f"/sites/scenarios/{row.id}").text)
+    r = client.post(f"/sites/scenarios/{row.id}/candidates", data={"csrf_token": token},
+                    files={"file": ("bad.csv", BAD, "text/csv")}, follow_redirects=False)
+    assert r.status_code == 303 and "?report=" in r.headers["location"]
+    page = client.get(r.headers["location"])
+    link = page.text.split('id="report-link"')[0].rsplit('href="', 1)[1].split('"')[0]
+    report = client.get(link.replace("&amp;", "&"))
+    assert report.status_code == 200
+    assert report.text.splitlines()[0] == "row,column,value,reason"
+    assert len(report.text.splitlines()) == 5  # rows 3, 4, 5 and 6
+    session.refresh(row)
+    assert row.overrides == {}
+    r = client.post(f"/sites/scenarios/{row.id}/choose",
+                    data={"csrf_token": token, "fips": "53077"}, follow_redirects=False)
+    assert r.status_code == 303
+    session.expire_all()  # the page wrote through its own session
+    chosen = service.chosen_result(session=session, region_id=_region(session),
+                                   scenario_id=row.id)
+    assert chosen is not None and chosen["name"] == "Yakima County"
+    assert chosen["savings_usd"] > 0 and chosen["jobs_direct"] == 150
+    r = client.post(f"/sites/scenarios/{row.id}/choose",
+                    data={"csrf_token": token, "fips": "27053"}, follow_redirects=False)
+    assert r.status_code == 303  # not a candidate: said in the flash, nothing changed
+    session.refresh(row)
+    assert row.chosen_fips == "53077"
+    xlsx = client.get(f"/sites/scenarios/{row.id}/export.xlsx")
+    assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
