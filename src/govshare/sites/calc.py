@@ -37,6 +37,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import rankdata
 
+from govshare.core.geodesy import haversine_km
+
 # ---------------------------------------------------------------------------- reference data
 
 LAUS = "BLS Local Area Unemployment Statistics (annual averages), via USDA ERS"
@@ -298,13 +300,9 @@ def normalized_weights(weights: Mapping[str, float]) -> np.ndarray:
     return out
 
 
-def haversine_km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Great-circle distance on a sphere of radius 6,371 km."""
-    p1, p2 = math.radians(lat1), np.radians(lat2)
-    dp, dl = p2 - p1, np.radians(lon2) - math.radians(lon1)
-    a = np.sin(dp / 2) ** 2 + math.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
-    out: np.ndarray = 2 * 6371.0088 * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
-    return out
+def distance_km(lat: float, lon: float, lats: np.ndarray, lons: np.ndarray) -> np.ndarray:
+    """Great-circle km from one point to many (``core.geodesy.haversine_km``)."""
+    return np.asarray(haversine_km(lon, lat, lons, lats), dtype=float)
 
 
 @dataclass
@@ -398,7 +396,7 @@ def evaluate(c: Counties, candidates: np.ndarray, s: Scenario, distress: np.ndar
     excluded: list[tuple[str, str, str]] = []
     keep: list[int] = []
     lf = c.values["labor_force_2018"]
-    km_all = haversine_km(hq_lat, hq_lon, c.values["lat"][candidates],
+    km_all = distance_km(hq_lat, hq_lon, c.values["lat"][candidates],
                           c.values["lon"][candidates])
     for i, km in zip(candidates.tolist(), km_all.tolist(), strict=True):
         why = None
@@ -461,7 +459,7 @@ def evaluate(c: Counties, candidates: np.ndarray, s: Scenario, distress: np.ndar
         one_time=one_time, payback_years=payback, jobs_direct=hc,
         jobs_total_low=hc * s.multiplier_low, jobs_total_high=hc * s.multiplier_high,
         jobs_share_unemployed=share, distress=dist,
-        km_to_hq=haversine_km(hq_lat, hq_lon, cc.values["lat"], cc.values["lon"]),
+        km_to_hq=distance_km(hq_lat, hq_lon, cc.values["lat"], cc.values["lon"]),
         criteria={k: raw[:, j] for j, k in enumerate(CRITERIA)}, score=score, rank=rank,
         frontier=pareto_front(savings, dist_filled), excluded=excluded)
 
@@ -592,7 +590,7 @@ def select_candidates(c: Counties, *, kind: str, states: Iterable[str] = (),
     elif kind == "radius":
         if lat is None or lon is None or km is None:
             raise ScenarioError("radius", "give a latitude, a longitude and a distance")
-        mask = haversine_km(lat, lon, c.values["lat"], c.values["lon"]) <= km
+        mask = distance_km(lat, lon, c.values["lat"], c.values["lon"]) <= km
     else:
         raise ScenarioError("candidates", f"unknown candidate kind {kind!r}")
     if baseline_fips is not None and baseline_fips in at:
