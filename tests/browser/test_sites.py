@@ -15,7 +15,8 @@ from tests.browser.helpers import PHONE, assert_accessible, horizontal_overflow,
 pytestmark = pytest.mark.browser
 
 NewPage = Callable[..., Any]
-HOSTILE = '<img src=x onerror="document.title=1">'
+HOSTILE = ("</script><h1 id=injected>boom</h1><img src=x id=injected-img "
+           "onerror=\"document.title='pwned'\">")
 
 
 def test_the_form_makes_a_scenario_and_the_map_ranks_it(new_page: NewPage) -> None:
@@ -54,7 +55,12 @@ def test_the_form_makes_a_scenario_and_the_map_ranks_it(new_page: NewPage) -> No
     assert page.locator("#ranking tbody tr").count() > 10
     assert page.locator("#sites-frontier svg").count() == 1
     assert page.locator("#sites-sensitivity svg").count() == 1
-    assert page.title() != "1"
+    assert page.title() != "pwned"
+    assert page.locator("#injected, #injected-img").count() == 0
+    page.goto("/sites")  # the list names it too, as text
+    assert page.get_by_role("link", name=name).count() == 1
+    assert page.locator("#injected, #injected-img").count() == 0
+    page.go_back()
     assert_accessible(page, "sites-result")
 
 
