@@ -147,3 +147,30 @@ def test_every_combination_of_weights_ranks_by_the_weighted_normalized_criteria(
         r = calc.evaluate(c, np.arange(2), _scenario(weights=weights), np.array([10.0, 80.0]))
         norm = np.column_stack([calc.minmax(v) for v in r.criteria.values()])
         assert r.score == pytest.approx(norm @ (np.array(ws) / sum(ws)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_weight_stability_matches_a_sweep_of_each_weight(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = 25
+    c = _counties(weekly_wage_2022=list(rng.uniform(600, 1500, n)),
+                  labor_force_2018=list(rng.uniform(5e3, 5e5, n)),
+                  unemployed_2018=list(rng.uniform(100, 5e3, n)),
+                  lat=[45.0] * n, lon=[-93.0] * n)
+    weights = dict(zip(calc.CRITERIA, rng.uniform(0.1, 1, 4), strict=True))
+    r = calc.evaluate(c, np.arange(n), _scenario(weights=weights), rng.uniform(0, 100, n))
+    leader = int(np.argmax(r.score))
+    w = calc.normalized_weights(weights)
+    for k, wr in enumerate(calc.weight_stability(r)):
+        assert wr.lo <= wr.share <= wr.hi
+        for t in np.linspace(0, 1, 401):
+            others = np.delete(w, k) / np.delete(w, k).sum()
+            trial = np.insert(others * (1 - t), k, t)
+            scores = np.column_stack([calc.minmax(v) for v in r.criteria.values()]) @ trial
+            best = scores.max()
+            inside = wr.lo + 1e-9 < t < wr.hi - 1e-9
+            outside = t < wr.lo - 1e-9 or t > wr.hi + 1e-9
+            if inside:
+                assert scores[leader] >= best - 1e-9, (k, t)
+            if outside:
+                assert scores[leader] < best, (k, t)

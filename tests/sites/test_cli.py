@@ -31,6 +31,8 @@ def test_rank_prints_json_with_budget_and_social_apart(cli: Cli) -> None:
     assert out["baseline"]["name"] == "Chesterfield County"
     russell = next(c for c in out["candidates"] if c["fips"] == "51167")
     assert russell["wage_index"] == pytest.approx(867 / 1106, abs=1e-4)
+    assert {w["criterion"] for w in out["weight_stability"]} == {
+        "savings", "distress", "jobs_share", "labor_pool"}
     assert "housing vacancy" in " ".join(out["distress_metrics_not_available"]).lower()
     assert {e["fips"] for e in out["excluded"]} >= {"51720"}  # Norton city, too small
     table = flat(cli("sites", "rank", "--scenario", DEMO_SCENARIO["name"]).stdout)

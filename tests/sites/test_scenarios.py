@@ -167,7 +167,8 @@ def test_pages_show_sources_escape_hostile_names_and_export_safely(
     assert "<img src=x" not in page.text and "&lt;img src=x" in page.text
     for text in ("Quarterly Census of Employment and Wages", "2022 annual average",
                  "proxy", "never added", "Not available", "Housing vacancy rate",
-                 "Pareto frontier", "top three", "Yakima County"):
+                 "Pareto frontier", "top three", "Yakima County",
+                 "How far can each weight move?"):
         assert text in page.text, text
     listing = client.get("/sites")
     assert "&lt;img src=x" in listing.text and "<img src=x" not in listing.text

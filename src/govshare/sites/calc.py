@@ -561,6 +561,49 @@ def _minmax_rows(x: np.ndarray) -> np.ndarray:
     return np.where(span > 0, (x - lo) / np.where(span > 0, span, 1.0), 0.0)
 
 
+@dataclass(frozen=True)
+class WeightRange:
+    """How far one criterion's weight may move (the others keeping their proportions) before
+    the first-ranked candidate loses first place: the UK MCA manual's one-at-a-time
+    sensitivity. Shares are 0-1 of the total weight; ``lo``/``hi`` bound the interval where
+    the leader stays first, ``below``/``above`` name who leads just past each end (None:
+    the leader holds to 0 or to 1)."""
+
+    criterion: str
+    share: float
+    lo: float
+    hi: float
+    below: int | None
+    above: int | None
+
+
+def weight_stability(r: Result) -> list[WeightRange]:
+    """For each criterion, the interval of its weight share over which ``r``'s leader stays
+    first. Scores are linear in the share ``t``: ``t * n_k + (1 - t) * rest``, so the
+    interval's ends are where another candidate's line crosses the leader's."""
+    w = normalized_weights(r.scenario.weights)
+    norm = np.column_stack([minmax(v) for v in r.criteria.values()])
+    leader = int(np.lexsort((r.counties.fips, -r.score))[0])
+    out = []
+    for k, name in enumerate(CRITERIA):
+        others = np.delete(w, k)
+        rest_w = others / others.sum() if others.sum() > 0 else np.zeros_like(others)
+        rest = np.delete(norm, k, axis=1) @ rest_w  # score of the other criteria, scaled 1
+        a = norm[:, k] - rest  # score(t) = rest + t * a
+        da, db = a - a[leader], rest - rest[leader]  # j beats the leader where db + t*da > 0
+        lo, hi, below, above = 0.0, 1.0, None, None
+        for j in np.flatnonzero(np.arange(len(a)) != leader):
+            if da[j] == 0:
+                continue
+            t = float(-db[j] / da[j])  # where j's line crosses the leader's
+            if da[j] > 0 and t < hi and t >= w[k] - 1e-12:
+                hi, above = max(t, w[k]), int(j)
+            elif da[j] < 0 and t > lo and t <= w[k] + 1e-12:
+                lo, below = min(t, w[k]), int(j)
+        out.append(WeightRange(name, float(w[k]), lo, hi, below, above))
+    return out
+
+
 # ------------------------------------------------------------------------ candidate selection
 
 

@@ -142,6 +142,7 @@ def rank_command(
                     "distress_metrics_not_available": list(calc.DCI_NOT_AVAILABLE),
                     "excluded": [{"fips": f, "name": n, "reason": w}
                                  for f, n, w in ev.result.excluded],
+                    "weight_stability": queries.weight_ranges(ev),
                     "candidates": rows})
         return
     b = ev.result.baseline

@@ -266,6 +266,7 @@ def result_page(request: Request, scenario_id: int, session: Session = Depends(g
         "excluded": sorted(ev.result.excluded), "baseline": ev.result.baseline,
         "frontier_chart": frontier, "sensitivity_chart": sens, "fields": calc.FIELDS,
         "spotlight": _spotlight(ev), "used": calc.DCI_USED,
+        "weight_ranges": queries.weight_ranges(ev), "leader": rows[0],
         "not_available": calc.DCI_NOT_AVAILABLE, "criteria": calc.CRITERIA,
         "weights": dict(zip(calc.CRITERIA, calc.normalized_weights(ev.data.weights
                                                                    .model_dump()),

@@ -427,3 +427,17 @@ def trace(ev: Evaluation, fips: str) -> list[Line]:
              (), "score"),
     ]
     return lines
+
+
+def weight_ranges(ev: Evaluation) -> list[dict[str, Any]]:
+    """Per criterion: the user's weight share and the range over which the first-ranked
+    candidate stays first (others' weights in proportion), with who leads past each end."""
+    r = ev.result
+
+    def name(i: int | None) -> str | None:
+        return None if i is None else f"{r.counties.name[i]}, {r.counties.state[i]}"
+
+    return [{"criterion": w.criterion, "label": calc.CRITERIA[w.criterion],
+             "share": round(w.share, 4), "lo": round(w.lo, 4), "hi": round(w.hi, 4),
+             "below": name(w.below), "above": name(w.above)}
+            for w in calc.weight_stability(r)]
