@@ -261,3 +261,24 @@ def test_the_page_upload_reports_every_problem_and_the_choice_feeds_the_value_ca
     assert row.chosen_fips == "53077"
     xlsx = client.get(f"/sites/scenarios/{row.id}/export.xlsx")
     assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
+
+
+def test_the_edit_form_is_filled_in_and_saves_changes(client: TestClient,
+                                                      session: Session) -> None:
+    row = _scenario(session, DEMO_SCENARIO["name"])
+    login(client, "admin@demo.govshare.org")
+    form = client.get(f"/sites/scenarios/{row.id}/edit")
+    assert form.status_code == 200
+    assert "Payroll and HR specialists, 90, 68000" in form.text
+    assert 'value="53033"' in form.text
+    fields = {"csrf_token": csrf_from(form.text), "name": "Renamed sample center",
+              "roles": "Payroll and HR specialists, 100, 68000", "baseline_fips": "53033",
+              "rent_baseline_usd_ft2": "38", "kind": "state", "states": "WA, OR",
+              "w_savings": "1", "w_distress": "1", "w_jobs_share": "0", "w_labor_pool": "0",
+              "min_labor_force_multiple": "10", "draws": "300"}
+    r = client.post(f"/sites/scenarios/{row.id}/edit", data=fields, follow_redirects=False)
+    assert r.status_code == 303
+    session.expire_all()
+    saved = queries.scenario_in(session.get(SiteScenario, row.id))  # type: ignore[arg-type]
+    assert saved.name == "Renamed sample center" and saved.headcount == 100
+    assert saved.candidates.states == ["WA", "OR"]
