@@ -282,3 +282,16 @@ def test_the_edit_form_is_filled_in_and_saves_changes(client: TestClient,
     saved = queries.scenario_in(session.get(SiteScenario, row.id))  # type: ignore[arg-type]
     assert saved.name == "Renamed sample center" and saved.headcount == 100
     assert saved.candidates.states == ["WA", "OR"]
+
+
+def test_an_upload_past_its_limit_is_refused_before_it_is_read(
+        client: TestClient, session: Session) -> None:
+    row = _scenario(session, DEMO_SCENARIO["name"])
+    analyst = {"X-API-Key": api_key(session, Role.regional_analyst, name="big")}
+    session.commit()
+    big = b"fips,rent_usd_ft2\r\n" + b"53077,18\r\n" * (service.MAX_UPLOAD_BYTES // 10 + 10)
+    r = client.post(f"/api/v1/sites/scenarios/{row.id}/candidates", headers=analyst,
+                    files={"file": ("big.csv", big, "text/csv")})
+    assert r.status_code == 413
+    session.refresh(row)
+    assert row.overrides == {}

@@ -13,7 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest
-from govshare.core.http import allow, get_session
+from govshare.core.http import allow, body_limit, get_session
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries as regions_queries
@@ -179,6 +179,7 @@ def excluded(scenario_id: int, page: PageParams = Depends(page_params(100, 5000)
 @router.post("/sites/scenarios/{scenario_id}/candidates", response_model=ScenarioRead,
              summary="Upload candidate data (CSV or XLSX: a fips column and any county "
                      "figure); replaces the scenario's uploaded data all or nothing")
+@body_limit("upload", max_bytes=service.MAX_UPLOAD_BYTES)
 async def upload_candidates(scenario_id: int, request: Request, file: UploadFile,
                             session: Session = Depends(get_session),
                             actor: Principal = Depends(allow(Action.sites_manage))

@@ -20,7 +20,7 @@ from govshare.core import charts
 from govshare.core import tabular as t
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, body_limit, csrf_protect, get_session, redirect, render
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.regions import queries as regions_queries
@@ -344,6 +344,7 @@ def export_xlsx(scenario_id: int, session: Session = Depends(get_session),
 
 
 @router.post("/sites/scenarios/{scenario_id}/candidates", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=service.MAX_UPLOAD_BYTES + 64 * 1024)
 async def upload(request: Request, scenario_id: int, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.sites_manage))) -> Response:
     region_id = _region_id(session)

@@ -30,6 +30,7 @@ from govshare.sites.models import SiteScenario
 from govshare.sites.schemas import CandidateRow, ScenarioIn
 
 MAX_UPLOAD_ROWS = 10_000
+MAX_UPLOAD_BYTES = 8 << 20  # 3,142 counties x every figure is under 1 MB
 
 LAYOUT = t.Layout(fields=tuple(CandidateRow.model_fields),
                   converters=t.model_converters(CandidateRow), required=frozenset({"fips"}))
