@@ -103,6 +103,7 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
     if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Center sites", "/sites"))
         items.append(("Admin", "/admin"))
     return items
 
