@@ -1,7 +1,7 @@
 """sites: a region's shared-services center scenarios, with their uploaded candidate data.
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0012'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
