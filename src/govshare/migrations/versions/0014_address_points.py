@@ -1,0 +1,49 @@
+"""Address points: the region's addresses and named places with their points, matched by
+address search (issue 9 §1; docs/adr/0016-address-matching.md).
+
+Revision ID: 0014
+Revises: 0006
+Create Date: 2026-12-05 00:00:00
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = '0014'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('address_points',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('region_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=True),
+    sa.Column('loose_key', sa.String(length=200), nullable=True),
+    sa.Column('name_key', sa.String(length=200), nullable=True),
+    sa.Column('line', sa.String(length=300), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=True),
+    sa.Column('unit', sa.String(length=50), nullable=True),
+    sa.Column('postcode', sa.String(length=10), nullable=True),
+    sa.Column('lon', sa.Float(), nullable=False),
+    sa.Column('lat', sa.Float(), nullable=False),
+    sa.Column('source', sa.String(length=300), nullable=False),
+    sa.Column('source_row', sa.Integer(), nullable=False),
+    sa.Column('imported_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['region_id'], ['regions.id'],
+                            name=op.f('fk_address_points_region_id_regions'),
+                            ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_address_points'))
+    )
+    op.create_index('ix_address_points_region_loose', 'address_points',
+                    ['region_id', 'loose_key'])
+    op.create_index('ix_address_points_region_name', 'address_points', ['region_id', 'name_key'])
+    op.create_index('ix_address_points_region_source', 'address_points', ['region_id', 'source'])
+
+
+def downgrade() -> None:
+    op.drop_index('ix_address_points_region_source', table_name='address_points')
+    op.drop_index('ix_address_points_region_name', table_name='address_points')
+    op.drop_index('ix_address_points_region_loose', table_name='address_points')
+    op.drop_table('address_points')
