@@ -96,7 +96,7 @@ def test_staff_record_phone_request_then_forward(client: TestClient, session: Se
     token = _form(client, "/staff/requests/new?service=streetlight")
     r = client.post("/staff/requests/new", data={
         "csrf_token": token, "channel": "phone", "service_code": "streetlight",
-        "zipcode": "98104", "address": "5th and Yesler", "first_name": "Caller"},
+        "zipcode": "98101", "address": "810 Virginia St", "first_name": "Caller"},
         follow_redirects=False)
     assert r.status_code == 303, r.text
     req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()

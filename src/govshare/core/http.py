@@ -332,9 +332,13 @@ class Envelope:
     unchanged; only the ``http.response.start`` message's headers are added to.
     """
 
-    def __init__(self, app: ASGIApp, *, secure_cookies: bool) -> None:
+    def __init__(self, app: ASGIApp, *, secure_cookies: bool,
+                 tile_origin: str | None = None) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
+        # A configured tile server is the one other origin pages may load images from.
+        self.csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {tile_origin}") \
+            if tile_origin else CSP
         static = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -370,7 +374,7 @@ class Envelope:
                 raw.append((b"x-request-id", request_id.encode("latin-1")))
                 raw.extend(self.static_headers)
                 if not any(k.lower() == b"content-security-policy" for k, _ in raw):
-                    csp = DOCS_CSP if path.startswith("/api/v1/docs") else CSP
+                    csp = DOCS_CSP if path.startswith("/api/v1/docs") else self.csp
                     raw.append((b"content-security-policy", csp.encode()))
                 if new_visitor and not is_api_path(path):
                     cookie = _visitor_cookie(visitor_id, self.secure_cookies)
@@ -412,8 +416,9 @@ def _visitor_cookie(value: str, secure: bool) -> str:
     return response.headers["set-cookie"]
 
 
-def install_middleware(app: FastAPI, *, secure_cookies: bool) -> None:
-    app.add_middleware(Envelope, secure_cookies=secure_cookies)
+def install_middleware(app: FastAPI, *, secure_cookies: bool,
+                       tile_origin: str | None = None) -> None:
+    app.add_middleware(Envelope, secure_cookies=secure_cookies, tile_origin=tile_origin)
 
 
 # --------------------------------------------------------------------------- logging

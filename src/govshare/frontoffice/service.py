@@ -34,6 +34,7 @@ from govshare.frontoffice.models import (
 )
 from govshare.frontoffice.schemas import RequestAction, RequestIn, ServiceIn
 from govshare.geo import queries as geo_queries
+from govshare.geo.schemas import AddressCandidate
 from govshare.regions import queries as regions_queries
 
 STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
@@ -100,6 +101,39 @@ def save_journey(*, session: Session, actor: Principal, region_id: int, life_eve
 # ------------------------------------------------------------------------------ requests
 
 
+class PlaceNeeded(ValidationFailed):
+    """The request's place cannot be told exactly (a ZIP code, an address that is not among
+    the address points or means several places): it is not routed; the person is asked for a
+    pin on the map (or to choose among ``candidates``)."""
+
+    code = "place-needed"
+    title = "The place cannot be told exactly"
+
+    def __init__(self, detail: str, *, field: str = "address",
+                 candidates: list[AddressCandidate] | None = None) -> None:
+        self.candidates = candidates or []
+        super().__init__(detail, errors=[{"loc": [field], "reason": detail}])
+
+
+def place_of(*, session: Session, region_id: int, address: str | None,
+             zipcode: str | None) -> tuple[float, float]:
+    """The point of a request given without coordinates: its address, found among the
+    region's address points. A ZIP code alone, or an address not found exactly, is never
+    used to route (PlaceNeeded)."""
+    if address:
+        found = geo_queries.search_address(session=session, region_id=region_id,
+                                           text=" ".join(p for p in (address, zipcode) if p))
+        if found.found and found.result is not None:
+            return found.result.point.lon, found.result.point.lat
+        raise PlaceNeeded(found.message, candidates=found.candidates)
+    if zipcode:
+        raise PlaceNeeded(f"A ZIP code ({zipcode}) is an area, not a place, and may cross "
+                          "a member's limit: give the street address or put a pin on the map",
+                          field="zipcode")
+    raise PlaceNeeded("A location is required: a street address, or a pin on the map "
+                      "(latitude and longitude)", field="location")
+
+
 def submit_request(*, session: Session, actor: Principal, region_id: int, data: RequestIn,
                    now: datetime | None = None) -> ServiceRequest:
     """Record a request from any channel and route it to the owner at its location."""
@@ -114,11 +148,8 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
     if (lon is None) != (lat is None):
         raise BadRequest("Give both lat and long, or neither")
     if lon is None or lat is None:
-        if not data.zipcode:
-            raise BadRequest("A location is required: lat and long, or an address with its ZIP "
-                             "code")
-        point = geo_queries.geocode_zip(data.zipcode)
-        lon, lat = point.lon, point.lat
+        lon, lat = place_of(session=session, region_id=region_id, address=data.address,
+                            zipcode=data.zipcode)
     # A jurisdiction the submitter names settles a tie between owners of equal priority
     # (queries.AmbiguousOwner otherwise); it never overrides a clear owner (checked below).
     routing = queries.route(session=session, region_id=region_id, service=service, lon=lon,
