@@ -81,12 +81,12 @@ def test_request_errors_keep_the_form_and_save_nothing(client: TestClient,
         "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
         "lat": "47.6080", "lon": "-122.3351"},
         files={"photo": ("evil.png", b"<?php echo 1; ?>", "image/png")})
-    assert r.status_code == 400 and "JPEG, PNG or WebP" in r.text
+    assert r.status_code == 422 and "JPEG, PNG or WebP" in r.text
     r = client.post("/requests/new", data={
         "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
         "lat": "47.6080", "lon": "-122.3351"},
         files={"photo": ("big.png", PNG + b"\x00" * (5 * 1024 * 1024), "image/png")})
-    assert r.status_code == 400 and "larger than 5 MB" in r.text
+    assert r.status_code == 422 and "larger than 5 MB" in r.text
     assert session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest)) == before
 
 

@@ -40,6 +40,20 @@ def public_request_id(year: int, number: int) -> str:
     return f"{year}-{number:06d}"
 
 
+def normalize_public_id(text: str) -> str:
+    """A request id as people type it: "2026000123", "2026 000123", "#2026-000123" and
+    "2026-123" are all "2026-000123". Anything else is returned trimmed, as typed."""
+    t = text.strip().lstrip("#").strip()
+    digits = "".join(ch for ch in t if ch.isdigit())
+    if digits and all(ch.isdigit() or ch in " -_./" for ch in t):
+        parts = [p for p in re.split(r"[ \-_./]+", t) if p]
+        if len(parts) == 2 and len(parts[0]) == 4 and len(parts[1]) <= 6:
+            return f"{parts[0]}-{int(parts[1]):06d}"
+        if len(parts) == 1 and len(digits) == 10:
+            return f"{digits[:4]}-{digits[4:]}"
+    return t
+
+
 def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
     r = 6_371_008.8
     p1, p2 = math.radians(lat1), math.radians(lat2)

@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, NotFound
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
-from govshare.frontoffice.calc import CLOSED_STATES, bbox_around, haversine_m
+from govshare.frontoffice.calc import (
+    CLOSED_STATES,
+    bbox_around,
+    haversine_m,
+    normalize_public_id,
+)
 from govshare.frontoffice.models import (
     Journey,
     RequestUpdate,
@@ -232,6 +237,8 @@ def journey(*, session: Session, region_id: int, life_event: str) -> Journey:
 
 
 def request_by_public_id(*, session: Session, public_id: str) -> ServiceRequest:
+    """A request by its id, typed with or without its dash ("2026000123")."""
+    public_id = normalize_public_id(public_id)
     r = session.scalars(select(ServiceRequest).where(ServiceRequest.public_id == public_id)
                         ).first()
     if r is None:

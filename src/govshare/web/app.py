@@ -184,6 +184,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
     # leaves U+2028 and U+2029 as they are.
     templates.env.filters["tojson"] = json_for_html
+    # Interim |when and |day until core.formats (branch i8-conventions) registers the real
+    # ones, in the region's time zone; setdefault leaves those in place once they exist.
+    templates.env.filters.setdefault(
+        "when", lambda v: "—" if v is None else v.strftime("%b %-d, %Y, %-I:%M %p UTC"))
+    templates.env.filters.setdefault(
+        "day", lambda v: "—" if v is None else v.strftime("%b %-d, %Y"))
     app.state.templates = templates
 
     install_error_handlers(app)
