@@ -2,7 +2,7 @@
 address search (issue 9 §1; docs/adr/0016-address-matching.md).
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
