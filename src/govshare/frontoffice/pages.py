@@ -9,6 +9,7 @@ import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -60,6 +61,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
         target_group=group if group in TARGET_GROUPS else None)
     return render(request, "frontoffice/catalogue.html", {
         **_common(), "services": services, "filters": {"q": q, "event": event, "group": group},
+        "providers": queries.providers(session=session, region_id=region.id),
         "journeys": queries.journeys(session=session, region_id=region.id),
     })
 
@@ -118,7 +120,20 @@ def journey_page(request: Request, life_event: str, session: Session = Depends(g
     region = regions_queries.require_current_region(session=session)
     if life_event not in LIFE_EVENTS:
         raise NotFound("No such life event")
-    journey = queries.journey(session=session, region_id=region.id, life_event=life_event)
+    try:
+        journey: Any = queries.journey(session=session, region_id=region.id,
+                                       life_event=life_event)
+    except NotFound:
+        # No step-by-step guide written for it yet: every service tagged with the life event,
+        # one step each, so a link to any life event never ends in a 404.
+        tagged = queries.search_services(session=session, region_id=region.id,
+                                         life_event=life_event)
+        journey = SimpleNamespace(
+            life_event=life_event, title=LIFE_EVENTS[life_event],
+            summary="The services for this life event, from every member government. No "
+            "step-by-step guide has been written for it yet.", sample=False,
+            steps=[{"title": s.name, "service_code": s.code, "detail": s.description}
+                   for s in tagged])
     steps = []
     for step in journey.steps:
         svc = None
