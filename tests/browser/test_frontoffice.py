@@ -95,6 +95,7 @@ def test_report_a_problem_then_follow_it_and_staff_pick_it_up(new_page: NewPage,
     assert_accessible(staff, "fo-case")
     staff.get_by_label("New status").select_option("acknowledged")
     staff.get_by_label("Note", exact=True).fill("Crew scheduled for Tuesday")
+    staff.get_by_label("The resident can see this note").check()  # unticked by default
     with staff.expect_navigation():
         staff.get_by_role("button", name="Save").click()
     assert "updated" in staff.locator("main").inner_text()

@@ -22,13 +22,13 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import func as sa_func
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
 from govshare.core.tenancy import ANONYMOUS, Role
 from govshare.frontoffice import service as fo_service
-from govshare.frontoffice.models import ServiceRequest
+from govshare.frontoffice.models import RequestUpdate, ServiceRequest
 from govshare.frontoffice.open311.format import ITEM
 from govshare.frontoffice.schemas import RequestAction, RequestIn
 from govshare.regions import queries as regions_queries
@@ -436,7 +436,12 @@ def test_token_gives_the_request_id(client: TestClient, key: str, fmt: str) -> N
 
 @pytest.fixture
 def three(client: TestClient, session: Session, key: str) -> dict[str, str]:
-    """A pothole downtown (then closed), graffiti downtown, a pothole in Kent; newest last."""
+    """A pothole downtown (then closed), graffiti downtown, a pothole in Kent; newest last.
+    The demo's synthetic requests are removed first (inside the test's transaction), so the
+    lists hold these three only."""
+    session.execute(delete(RequestUpdate))
+    session.execute(delete(ServiceRequest))
+    session.flush()
     ids = {
         "closed": submit(client, key, **PII, description="Closed one")["service_request_id"],
         "graffiti": submit(client, key, service_code="graffiti", **{

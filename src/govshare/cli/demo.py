@@ -109,6 +109,8 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})
+    step("synthetic service requests")
+    demo_frontoffice.build_requests(session, actor, result.region_id)
     demo_tellusonce.build(session, actor, result.region_id, settings)
 
 

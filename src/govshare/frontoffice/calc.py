@@ -169,3 +169,38 @@ def plain_text(value: str | None, limit: int = 4000) -> str | None:
         return None
     text = _TAG.sub("", value).replace("\x00", "").strip()
     return text[:limit] or None
+
+
+def due_state(expected_at: datetime | None, status: str, now: datetime) -> tuple[str, bool]:
+    """The service-level clock of a request in words, and whether it is overdue: "Due in 3
+    days", "Due today", "Overdue by 2 days"; a closed request or one without a target has no
+    clock ("—")."""
+    if expected_at is None or status in CLOSED_STATES:
+        return "—", False
+    days = (expected_at - now).total_seconds() / 86400
+    if days < 0:
+        late = max(1, math.ceil(-days - 1e-9)) if -days >= 1 else 1
+        return f"Overdue by {late} day{'s' if late != 1 else ''}", True
+    if days < 1:
+        return "Due within a day", False
+    left = int(days)
+    return f"Due in {left} day{'s' if left != 1 else ''}", False
+
+
+def attribute_answers(definitions: list[dict[str, Any]], answers: dict[str, Any]
+                      ) -> list[tuple[str, str]]:
+    """A request's answers as (question, answer) in the service's words: "How big is it?",
+    "Up to a car tyre" — not "size", "medium". Answers to questions the service no longer
+    asks keep their code."""
+    by_code = {str(d.get("code")): d for d in definitions}
+    out = []
+    order = {str(d.get("code")): d.get("order", 0) for d in definitions}
+    for code in sorted(answers, key=lambda c: (order.get(c, 999), c)):
+        value = answers[code]
+        d = by_code.get(code, {})
+        names = {str(v.get("key")): v.get("name") or str(v.get("key"))
+                 for v in d.get("values") or []}
+        values = value if isinstance(value, list) else [value]
+        shown = ", ".join(names.get(str(v), str(v)) for v in values)
+        out.append((str(d.get("description") or code), shown))
+    return out

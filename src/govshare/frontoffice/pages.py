@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
+from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal, allows
@@ -396,23 +397,48 @@ def staff_queue(request: Request, status: str = Query("", max_length=20),
                 service_code: str = Query("", max_length=64),
                 channel: str = Query("", max_length=20),
                 jurisdiction_id: str = Query("", max_length=12),
+                assigned: str = Query("", max_length=12),
+                overdue: str = Query("", max_length=3),
                 show: str = Query("open", max_length=10),
                 session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.request_read))) -> Response:
+    """The queue: filters that fit the person (the member filter only for regional roles,
+    "assigned to me"), the service-level clock of each request, and a map of them."""
     region = regions_queries.require_current_region(session=session)
+    if status == "all":
+        status, show = "", "all"
+    me = actor.user_id or 0
+    assigned_to = me if assigned == "me" else 0 if assigned == "none" else \
+        int(assigned) if assigned.isdigit() and len(assigned) < 10 else None
     flt = queries.QueueFilter(
-        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
+        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
+        and len(jurisdiction_id) < 10 else None,
         status=status if status in RequestStatus.__members__ else None,
         service_code=service_code or None,
-        channel=channel if channel in Channel.__members__ else None, open_only=show != "all")
+        channel=channel if channel in Channel.__members__ else None, open_only=show != "all",
+        assigned_to=assigned_to, overdue_only=overdue == "on")
     rows, total = queries.queue(session=session, actor=actor, region_id=region.id, flt=flt)
     members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    names = {j.id: j.name for j in members}
     services = {s.id: s for s in queries.search_services(session=session, region_id=region.id)}
+    people = queries.user_names(session=session, region_id=region.id)
+    now = utcnow()
+    clocks = {r.id: calc.due_state(r.expected_at, r.status, now) for r in rows}
+    points = [{"id": r.public_id, "href": f"/staff/requests/{r.id}", "lon": r.lon, "lat": r.lat,
+               "label": f"{r.public_id}: {services[r.service_id].name}"
+               if r.service_id in services else r.public_id,
+               "overdue": clocks[r.id][1]}
+              for r in rows if r.lon is not None and r.lat is not None]
     return render(request, "frontoffice/queue.html", {
-        **_common(), "rows": rows, "total": total, "services": services,
-        "names": {j.id: j.name for j in members}, "members": members,
-        "filters": {"status": status, "service_code": service_code, "channel": channel,
-                    "jurisdiction_id": jurisdiction_id, "show": show},
+        **_common(), "rows": rows, "total": total, "services": services, "names": names,
+        "members": members, "people": people, "clocks": clocks, "points": points,
+        "overdue_count": sum(1 for c in clocks.values() if c[1]),
+        "request_services": [s for s in services.values() if s.accepts_requests],
+        "show_members": actor.role.is_regional,
+        "filters": {"status": "all" if show == "all" and not status else status,
+                    "service_code": service_code, "channel": channel,
+                    "jurisdiction_id": jurisdiction_id, "assigned": assigned,
+                    "overdue": overdue == "on"},
         "stats": queries.channel_stats(session=session, actor=actor, region_id=region.id),
     })
 
@@ -443,8 +469,17 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
     if req.lon is not None and req.lat is not None and req.status not in calc.CLOSED_STATES:
         suggestions = queries.nearby_open(session=session, service_id=req.service_id,
                                           lon=req.lon, lat=req.lat, exclude_id=req.id)
+    people = queries.user_names(session=session, region_id=region.id)
     return render(request, "frontoffice/case.html", {
         **_common(), "req": req, "svc": svc, "names": {j.id: j.name for j in members},
+        "people": people, "actor_label": lambda ref: queries.actor_label(ref, people),
+        "answers": calc.attribute_answers(svc.attributes or [] if svc else [],
+                                          req.attributes or {}),
+        "clock": calc.due_state(req.expected_at, req.status, utcnow()),
+        "staff": queries.assignable_staff(session=session, region_id=region.id,
+                                          jurisdiction_id=req.jurisdiction_id),
+        "service_names": {s.code: s.name for s in queries.search_services(
+            session=session, region_id=region.id)},
         "members": members, "errors": errors, "suggestions": suggestions,
         "updates": queries.updates(session=session, request_id=req.id, public_only=False),
         "next_statuses": sorted(calc.REQUEST_TRANSITIONS.get(req.status, ())),
@@ -472,7 +507,9 @@ async def staff_act(request: Request, request_id: int, session: Session = Depend
             note=raw.get("note") or None, public=raw.get("public", "") == "on",
             forward_to_jurisdiction_id=int(raw["forward_to"]) if raw.get("forward_to") else None,
             recategorize_to=raw.get("recategorize_to") or None,
-            duplicate_of=raw.get("duplicate_of") or None)
+            duplicate_of=raw.get("duplicate_of") or None,
+            assign_to=int(raw["assign_to"]) if raw.get("assign_to", "").isdigit()
+            and len(raw["assign_to"]) < 10 else None)
         req = service.act_on_request(session=session, actor=actor, request_id=request_id,
                                      action=action)
     except (ValidationError, ValueError) as exc:

@@ -15,7 +15,14 @@ from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, NotFound
-from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
+from govshare.core.tenancy import (
+    Action,
+    Principal,
+    Role,
+    allows,
+    can_see_jurisdiction_rows,
+    visible_jurisdiction_ids,
+)
 from govshare.frontoffice.calc import (
     CLOSED_STATES,
     bbox_around,
@@ -314,6 +321,8 @@ class QueueFilter:
     service_code: str | None = None
     channel: str | None = None
     open_only: bool = True
+    assigned_to: int | None = None  # a user id; 0: unassigned
+    overdue_only: bool = False
 
 
 def queue(*, session: Session, actor: Principal, region_id: int, flt: QueueFilter,
@@ -330,6 +339,12 @@ def queue(*, session: Session, actor: Principal, region_id: int, flt: QueueFilte
         stmt = stmt.where(ServiceRequest.status.not_in(CLOSED_STATES))
     if flt.channel:
         stmt = stmt.where(ServiceRequest.channel == flt.channel)
+    if flt.assigned_to is not None:
+        stmt = stmt.where(ServiceRequest.assigned_to_id == flt.assigned_to
+                          if flt.assigned_to else ServiceRequest.assigned_to_id.is_(None))
+    if flt.overdue_only:
+        stmt = stmt.where(ServiceRequest.expected_at < utcnow(),
+                          ServiceRequest.status.not_in(CLOSED_STATES))
     if flt.service_code:
         stmt = stmt.join(Service, Service.id == ServiceRequest.service_id).where(
             Service.code == flt.service_code)
@@ -382,3 +397,38 @@ def channel_stats(*, session: Session, actor: Principal, region_id: int) -> list
         out.append({"channel": ch, "jurisdiction": names.get(jid, str(jid)),
                     "volume": len(items), "closed": len(hours), "median_hours_to_close": median})
     return out
+
+
+# ------------------------------------------------------------------------------ staff
+
+
+def user_names(*, session: Session, region_id: int) -> dict[int, str]:
+    """Staff user id -> full name, to name people instead of ``user:4``."""
+    return {u.id: u.full_name for u in regions_queries.region_users(session=session,
+                                                                   region_id=region_id)}
+
+
+def assignable_staff(*, session: Session, region_id: int, jurisdiction_id: int) -> list[Any]:
+    """Active users who may work on a member's requests: its own staff, and the region's
+    administrators."""
+    out = []
+    for u in regions_queries.region_users(session=session, region_id=region_id):
+        p = Principal(kind="user", role=Role(u.role), region_id=region_id,
+                      jurisdiction_id=u.jurisdiction_id, user_id=u.id)
+        if u.is_active and allows(p, Action.request_manage, jurisdiction_id):
+            out.append(u)
+    return sorted(out, key=lambda u: (u.jurisdiction_id != jurisdiction_id, u.full_name))
+
+
+def actor_label(ref: str | None, names: dict[int, str]) -> str:
+    """A history or audit actor in words: a person's name, "Open311 app", "Resident"."""
+    if not ref:
+        return "—"
+    kind, _, rest = ref.partition(":")
+    if kind == "user" and rest.isdigit():
+        return names.get(int(rest), "A former staff member")
+    if kind == "apikey":
+        return "Open311 app"
+    if kind == "system":
+        return f"System ({rest})" if rest else "System"
+    return "Resident (web form)" if ref == "anonymous" else ref

@@ -12,7 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -177,7 +177,8 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
         contact_first_name=data.first_name, contact_last_name=data.last_name,
         contact_email=str(data.email).lower() if data.email else None,
         contact_phone=data.phone, device_id=data.device_id, account_id=data.account_id,
-        recorded_by=actor.ref, requested_at=now, updated_at=now)
+        recorded_by=actor.ref, requested_at=now, updated_at=now,
+        expected_at=now + timedelta(days=service.target_days) if service.target_days else None)
     session.add(req)
     session.flush()
     req.public_id = calc.public_request_id(now.year, req.id)
@@ -193,14 +194,28 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
 
 
 def act_on_request(*, session: Session, actor: Principal, request_id: int,
-                   action: RequestAction) -> ServiceRequest:
-    """Staff: change status, add a note, forward to another member, recategorize."""
+                   action: RequestAction, now: datetime | None = None) -> ServiceRequest:
+    """Staff: change status, add a note, assign, forward to another member, recategorize."""
     req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
     authorize(actor, Action.request_manage, req.jurisdiction_id)
-    now = utcnow()
+    now = now or utcnow()
     changed = False
     before = {"status": req.status, "jurisdiction_id": req.jurisdiction_id,
-              "service_id": req.service_id}
+              "service_id": req.service_id, "assigned_to_id": req.assigned_to_id}
+    if action.assign_to is not None and (action.assign_to or None) != req.assigned_to_id:
+        staff = {u.id: u.full_name for u in queries.assignable_staff(
+            session=session, region_id=req.region_id, jurisdiction_id=req.jurisdiction_id)}
+        if action.assign_to and action.assign_to not in staff:
+            raise BadRequest("Requests are assigned only to staff who can work on them (the "
+                             "member's staff, or regional administrators)")
+        names = queries.user_names(session=session, region_id=req.region_id)
+        session.add(RequestUpdate(
+            request_id=req.id, at=now, actor=actor.ref, kind="assign",
+            from_value=names.get(req.assigned_to_id or 0),
+            to_value=staff.get(action.assign_to) if action.assign_to else None,
+            note=None, public=False))
+        req.assigned_to_id = action.assign_to or None
+        changed = True
     if action.duplicate_of:
         original = queries.request_by_public_id(session=session, public_id=action.duplicate_of)
         if original.id == req.id:
@@ -247,8 +262,8 @@ def act_on_request(*, session: Session, actor: Principal, request_id: int,
         changed = True
     if not changed:
         if not action.note:
-            raise BadRequest("Nothing to do: give a status, a note, a new category or a member "
-                             "to forward to")
+            raise BadRequest("Nothing to do: give a status, a note, an assignee, a new category "
+                             "or a member to forward to")
         session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="note",
                                   note=action.note, public=action.public))
         if action.public:
@@ -258,5 +273,5 @@ def act_on_request(*, session: Session, actor: Principal, request_id: int,
     audit.record(session, actor, action="request.update", entity="service_request",
                  entity_id=req.public_id, jurisdiction_id=req.jurisdiction_id, before=before,
                  after={"status": req.status, "jurisdiction_id": req.jurisdiction_id,
-                        "service_id": req.service_id})
+                        "service_id": req.service_id, "assigned_to_id": req.assigned_to_id})
     return req

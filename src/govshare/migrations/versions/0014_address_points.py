@@ -1,5 +1,7 @@
 """Address points: the region's addresses and named places with their points, matched by
-address search (issue 9 §1; docs/adr/0016-address-matching.md).
+address search (issue 9 §1; docs/adr/0016-address-matching.md). And the front office's staff
+work (issue 9 §4): a service's target days (its service-level clock) and a request's
+assignee.
 
 Revision ID: 0014
 Revises: 0007
@@ -40,9 +42,22 @@ def upgrade() -> None:
                     ['region_id', 'loose_key'])
     op.create_index('ix_address_points_region_name', 'address_points', ['region_id', 'name_key'])
     op.create_index('ix_address_points_region_source', 'address_points', ['region_id', 'source'])
+    with op.batch_alter_table('services') as batch:
+        batch.add_column(sa.Column('target_days', sa.Integer(), nullable=True))
+    with op.batch_alter_table('service_requests') as batch:
+        batch.add_column(sa.Column('assigned_to_id', sa.Integer(), nullable=True))
+        batch.create_index('ix_service_requests_assigned_to_id', ['assigned_to_id'])
+        batch.create_foreign_key('fk_service_requests_assigned_to_id_users', 'users',
+                                 ['assigned_to_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('service_requests') as batch:
+        batch.drop_constraint('fk_service_requests_assigned_to_id_users', type_='foreignkey')
+        batch.drop_index('ix_service_requests_assigned_to_id')
+        batch.drop_column('assigned_to_id')
+    with op.batch_alter_table('services') as batch:
+        batch.drop_column('target_days')
     op.drop_index('ix_address_points_region_source', table_name='address_points')
     op.drop_index('ix_address_points_region_name', table_name='address_points')
     op.drop_index('ix_address_points_region_loose', table_name='address_points')
