@@ -21,8 +21,8 @@ from httpx import Response
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
-from sqlalchemy import func as sa_func
 from sqlalchemy import delete, select
+from sqlalchemy import func as sa_func
 from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
