@@ -46,10 +46,11 @@ def test_life_event_journey_across_levels(new_page: NewPage) -> None:
 def test_what_applies_at_a_zip_code(new_page: NewPage) -> None:
     page = new_page(bypass_csp=True)
     page.goto("/here")
-    page.get_by_label("ZIP code").fill("98104")
+    page.get_by_label("Street address").fill("12525 Stone Ave N, Seattle, WA 98133")
     with page.expect_navigation():
         page.get_by_role("button", name="Show services").first.click()
     main = page.locator("main").inner_text()
+    assert "12525 STONE AVE N" in main and "City of Seattle" in main
     assert "Port of Seattle" in main and "Report aircraft or harbour noise" in main
     assert "Having a baby" in main
     assert_accessible(page, "fo-here")
@@ -95,7 +96,7 @@ def test_report_a_problem_then_follow_it_and_staff_pick_it_up(new_page: NewPage,
     assert_accessible(staff, "fo-case")
     staff.get_by_label("New status").select_option("acknowledged")
     staff.get_by_label("Note", exact=True).fill("Crew scheduled for Tuesday")
-    staff.get_by_label("The resident can see this note").check()  # unticked by default
+    staff.locator("label[for=a-public]").click()  # unticked by default
     with staff.expect_navigation():
         staff.get_by_role("button", name="Save").click()
     assert "updated" in staff.locator("main").inner_text()
@@ -157,7 +158,7 @@ def test_here_works_without_javascript_and_hides_the_map(new_page: NewPage) -> N
     page.get_by_label("Longitude").fill("-122.3351")
     page.get_by_label("Latitude").fill("47.6080")
     with page.expect_navigation():
-        page.get_by_role("button", name="Show services").nth(1).click()
+        page.get_by_role("button", name="Show services").nth(2).click()
     assert "City of Seattle" in page.locator("main").inner_text()
 
 

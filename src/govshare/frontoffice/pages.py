@@ -84,7 +84,8 @@ def service_page(request: Request, service_code: str, session: Session = Depends
 
 
 @router.get("/here")
-def here(request: Request, zip: str = Query("", max_length=10),
+def here(request: Request, address: str = Query("", max_length=300),
+         zip: str = Query("", max_length=10),
          lon: str = Query("", max_length=30), lat: str = Query("", max_length=30),
          session: Session = Depends(get_session),
          _: Principal = Depends(allow(Action.public_read))) -> Response:
@@ -93,10 +94,14 @@ def here(request: Request, zip: str = Query("", max_length=10),
     The place is a ZIP code or a point; a click on the page's map (``here-map.js``) fills and
     submits the same coordinate form, so the page works the same without JavaScript."""
     region = regions_queries.require_current_region(session=session)
-    place, error = None, None
+    place, error, search = None, None, None
     try:
         located = None
-        if zip.strip():
+        if address.strip():
+            search = geo_queries.search_address(session=session, region_id=region.id,
+                                                text=address)
+            located = search.result
+        elif zip.strip():
             located = geo_queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
         elif lon.strip() or lat.strip():
             try:
@@ -111,7 +116,8 @@ def here(request: Request, zip: str = Query("", max_length=10),
     except GovshareError as exc:
         error = exc.detail
     return render(request, "frontoffice/here.html", {
-        **_common(), "place": place, "error": error, "form": {"zip": zip, "lon": lon, "lat": lat},
+        **_common(), "place": place, "error": error, "search": search,
+        "form": {"address": address, "zip": zip, "lon": lon, "lat": lat},
     }, status_code=400 if error else 200)
 
 
