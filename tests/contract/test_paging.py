@@ -39,6 +39,8 @@ DOCUMENTS = {
     "GET /api/v1/region": "the region with its members; the members are paged at "
                           "/api/v1/jurisdictions",
     "GET /api/v1/locate": "the members serving one point: a handful at most",
+    "GET /api/v1/locate/address": "one address search: the place found with its members, or "
+                                  "at most ten candidate places",
     "GET /api/v1/assets/{asset_id}/true-cost": "one asset's cost components and fuels",
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
