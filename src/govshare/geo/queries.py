@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, NotFound
+from govshare.core.geodesy import haversine_km
 from govshare.geo.calc import (
     ParsedAddress,
     PointIndex,
@@ -239,11 +240,7 @@ SAME_PLACE_M = 150.0  # records of one address this close together are one place
 
 
 def _distance_m(a: AddressPoint, b: AddressPoint) -> float:
-    import math
-
-    dx = (a.lon - b.lon) * 111_320 * math.cos(math.radians(a.lat))
-    dy = (a.lat - b.lat) * 110_540
-    return math.hypot(dx, dy)
+    return float(haversine_km(a.lon, a.lat, b.lon, b.lat)) * 1000.0
 
 
 def _agrees(row: AddressPoint, parsed: ParsedAddress) -> bool:
