@@ -172,3 +172,54 @@ def test_cli_locate_address_json(demo_cli: Cli, tmp_path: Path) -> None:
     demo_cli("address-points", "import", str(bad), "--source", "t", "--report", str(report),
              code=2)
     assert "row,column,value,reason" in report.read_text().splitlines()[0].lower()
+
+
+def test_online_geocoder_is_off_by_default_and_used_only_when_set(session: Session,
+                                                                  settings: Any) -> None:
+    import httpx
+
+    assert service.online_geocoder(settings) is None  # default: nothing asked online
+    asked: list[str] = []
+
+    def census(request: httpx.Request) -> httpx.Response:  # the Census Geocoder's answer shape
+        asked.append(request.url.params["address"])
+        return httpx.Response(200, json={"result": {"addressMatches": [{
+            "matchedAddress": "1 NOWHERE ST, SEATTLE, WA, 98101",
+            "coordinates": {"x": -122.3351, "y": 47.6080}}]}})
+
+    on = settings.model_copy(update={"geocoder": "census"})
+    online = service.online_geocoder(on, transport=httpx.MockTransport(census))
+    found = queries.search_address(session=session, region_id=region_id(session),
+                                   text="1 Nowhere St, Seattle", online=online)
+    assert found.found and found.result is not None
+    assert found.result.point.method == "census-geocoder" and asked == ["1 Nowhere St, Seattle"]
+    # An address among the points is never sent out.
+    queries.search_address(session=session, region_id=region_id(session), text=STONE,
+                           online=online)
+    assert len(asked) == 1
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectTimeout("no network")
+
+    offline = service.online_geocoder(on, transport=httpx.MockTransport(down))
+    missing = queries.search_address(session=session, region_id=region_id(session),
+                                     text="1 Nowhere St", online=offline)
+    assert not missing.found and "pin on the map" in missing.message
+
+
+def test_tile_server_setting_and_csp(tmp_path: Path) -> None:
+    from govshare.core.settings import Settings, SettingsError
+    from govshare.web.app import create_app
+
+    s = Settings(map_tile_url="https://tiles.example.org/{z}/{x}/{y}.png",
+                 map_tile_attribution="© Example", data_dir=tmp_path, secret_key="t" * 40)
+    assert s.map_tile_origin == "https://tiles.example.org"
+    with pytest.raises((SettingsError, ValueError)):
+        Settings(map_tile_url="http://tiles.example.org/{z}/{x}/{y}.png", data_dir=tmp_path)
+    with TestClient(create_app(s)) as c:
+        r = c.get("/healthz")
+        assert "img-src 'self' data: https://tiles.example.org;" in \
+            r.headers["content-security-policy"]
+    plain = Settings(data_dir=tmp_path, secret_key="t" * 40)
+    with TestClient(create_app(plain)) as c:
+        assert "tiles.example.org" not in c.get("/healthz").headers["content-security-policy"]

@@ -32,6 +32,7 @@ from govshare.frontoffice.schemas import (
     RequestIn,
 )
 from govshare.geo import queries as geo_queries
+from govshare.geo import service as geo_service
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(include_in_schema=False)
@@ -98,8 +99,9 @@ def here(request: Request, address: str = Query("", max_length=300),
     try:
         located = None
         if address.strip():
-            search = geo_queries.search_address(session=session, region_id=region.id,
-                                                text=address)
+            search = geo_queries.search_address(
+                session=session, region_id=region.id, text=address,
+                online=geo_service.online_geocoder(request.app.state.settings))
             located = search.result
         elif zip.strip():
             located = geo_queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
@@ -284,9 +286,10 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
             raise BadRequest("Give both the latitude and the longitude, or put a pin on the "
                              "map")
         if lat is None and not staff:
-            lon, lat = service.place_of(session=session, region_id=region.id,
-                                        address=form.get("address") or None,
-                                        zipcode=form.get("zipcode") or None)
+            lon, lat = service.place_of(
+                session=session, region_id=region.id, address=form.get("address") or None,
+                zipcode=form.get("zipcode") or None,
+                online=geo_service.online_geocoder(request.app.state.settings))
         svc = next((s for s in queries.search_services(session=session, region_id=region.id,
                                                        accepts_requests=True)
                     if s.code == code), None)

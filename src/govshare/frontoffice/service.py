@@ -12,6 +12,7 @@ Invariants:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
@@ -34,7 +35,7 @@ from govshare.frontoffice.models import (
 )
 from govshare.frontoffice.schemas import RequestAction, RequestIn, ServiceIn
 from govshare.geo import queries as geo_queries
-from govshare.geo.schemas import AddressCandidate
+from govshare.geo.schemas import AddressCandidate, Geocoded
 from govshare.regions import queries as regions_queries
 
 STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
@@ -116,13 +117,15 @@ class PlaceNeeded(ValidationFailed):
 
 
 def place_of(*, session: Session, region_id: int, address: str | None,
-             zipcode: str | None) -> tuple[float, float]:
+             zipcode: str | None, online: Callable[[str], Geocoded | None] | None = None
+             ) -> tuple[float, float]:
     """The point of a request given without coordinates: its address, found among the
     region's address points. A ZIP code alone, or an address not found exactly, is never
     used to route (PlaceNeeded)."""
     if address:
         found = geo_queries.search_address(session=session, region_id=region_id,
-                                           text=" ".join(p for p in (address, zipcode) if p))
+                                           text=" ".join(p for p in (address, zipcode) if p),
+                                           online=online)
         if found.found and found.result is not None:
             return found.result.point.lon, found.result.point.lat
         raise PlaceNeeded(found.message, candidates=found.candidates)

@@ -31,8 +31,9 @@ def locate_page(
     result, error, search = None, None, None
     try:
         if address.strip():
-            search = queries.search_address(session=session, region_id=region.id,
-                                            text=address)
+            search = queries.search_address(
+                session=session, region_id=region.id, text=address,
+                online=service.online_geocoder(request.app.state.settings))
             result = search.result
         elif zip.strip():
             result = queries.locate_zip(session=session, region_id=region.id, zip_code=zip)

@@ -13,6 +13,7 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -295,7 +296,8 @@ def distinct_places(rows: list[AddressPoint]) -> list[AddressPoint]:
     return kept
 
 
-def search_address(*, session: Session, region_id: int, text: str) -> AddressSearch:
+def search_address(*, session: Session, region_id: int, text: str,
+                   online: Callable[[str], Geocoded | None] | None = None) -> AddressSearch:
     """Find a typed address among the region's address points and locate it.
 
     Found only when the address means one place; otherwise the answer lists the candidates
@@ -314,6 +316,14 @@ def search_address(*, session: Session, region_id: int, text: str) -> AddressSea
                         point=point)
         return AddressSearch(query=text, normalized=normalized, found=True, result=result,
                              message=f"Found {row.line} ({row.source}). {result.message}")
+    if not places and parsed is not None and online is not None:
+        asked = online(text)  # the optional online geocoder (geo.service.online_geocoder)
+        if asked is not None:
+            result = locate(session=session, region_id=region_id, lon=asked.lon, lat=asked.lat,
+                            point=asked)
+            return AddressSearch(query=text, normalized=normalized, found=True, result=result,
+                                 message=f"Found {asked.matched or text} ({asked.source}). "
+                                 f"{result.message}")
     candidates = [AddressCandidate(line=r.line, lon=r.lon, lat=r.lat, source=r.source)
                   for r in places[:10]]
     if places:

@@ -36,6 +36,7 @@ from govshare.geo.calc import (
     validate_boundary,
 )
 from govshare.geo.models import AddressPoint, Boundary
+from govshare.geo.schemas import Geocoded
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import JurisdictionCreate, JurisdictionKind
@@ -453,3 +454,47 @@ def import_address_points(*, session: Session, actor: Principal, region_id: int,
                  after={"file": filename[:200], "imported": len(rows), "replaced": replaced})
     return AddressImport(source=source, imported=len(rows), replaced=int(replaced),
                          places=places, unused_columns=unused)
+
+
+# ------------------------------------------------------------------------------ online geocoder
+
+CENSUS_SOURCE = "US Census Geocoder (Public_AR_Current address ranges), asked online"
+
+
+def online_geocoder(settings: Any, *, transport: Any = None
+                    ) -> Callable[[str], Geocoded | None] | None:
+    """The optional online geocoder of the settings, or None (``geocoder = none``, the
+    default: nothing at run time depends on a network service). The US Census Geocoder is
+    asked for an address that is not among the region's address points; one exact match is
+    taken, anything else (no match, several, an error, a timeout) is None and the person is
+    asked for a pin."""
+    if getattr(settings, "geocoder", "none") != "census":
+        return None
+    import httpx
+
+    url = settings.census_geocoder_url
+    timeout = settings.geocoder_timeout_seconds
+
+    def ask(text: str) -> Geocoded | None:
+        try:
+            with httpx.Client(timeout=timeout, transport=transport) as client:
+                r = client.get(url, params={"address": text[:300], "format": "json",
+                                            "benchmark": "Public_AR_Current"})
+                r.raise_for_status()
+                matches = r.json().get("result", {}).get("addressMatches") or []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        if len(matches) != 1:
+            return None
+        m = matches[0]
+        try:
+            lon, lat = float(m["coordinates"]["x"]), float(m["coordinates"]["y"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            return None
+        return Geocoded(lon=lon, lat=lat, method="census-geocoder", source=CENSUS_SOURCE,
+                        matched=str(m.get("matchedAddress", ""))[:300] or None, exact=True)
+
+    return ask
