@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, body_limit, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.regions import queries as regions_queries
@@ -63,6 +63,7 @@ def boundary_form(request: Request, jurisdiction_id: int,
 
 @router.post("/admin/jurisdictions/{jurisdiction_id}/boundary",
              dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
 async def boundary_upload(
     request: Request, jurisdiction_id: int,
     file: UploadFile = File(...), repair: str = Form(""),
@@ -103,6 +104,7 @@ def address_points_page(request: Request, session: Session = Depends(get_session
 
 
 @router.post("/admin/address-points", dependencies=[Depends(csrf_protect)])
+@body_limit("upload")
 async def address_points_upload(
     request: Request, file: UploadFile = File(...), source: str = Form("", max_length=300),
     session: Session = Depends(get_session),
@@ -111,11 +113,10 @@ async def address_points_upload(
     import io
 
     region = regions_queries.require_current_region(session=session)
-    raw = await file.read(MAX_UPLOAD * 5 + 1)
+    # The upload limit (GOVSHARE_BODY_LIMIT_UPLOAD_MB) bounds the body; a county's whole
+    # address file is imported with `govshare address-points import` instead.
+    raw = await file.read()
     try:
-        if len(raw) > MAX_UPLOAD * 5:
-            raise BadRequest("The file is larger than 100 MB; import it with "
-                             "`govshare address-points import` instead")
         done = service.import_address_points(
             session=session, actor=actor, region_id=region.id, stream=io.BytesIO(raw),
             filename=file.filename or "upload", source=source)
