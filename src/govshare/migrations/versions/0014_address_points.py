@@ -4,7 +4,7 @@ work (issue 9 §4): a service's target days (its service-level clock) and a requ
 assignee.
 
 Revision ID: 0014
-Revises: 0010
+Revises: 0009
 Create Date: 2026-12-05 00:00:00
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0014'
-down_revision = '0010'
+down_revision = '0009'
 branch_labels = None
 depends_on = None
 
