@@ -101,7 +101,8 @@ def test_the_public_request_form_links_to_its_prefixed_inputs(client: TestClient
     page = client.get("/requests/new", params={"service": "pothole"})
     assert page.status_code == 200
     r = client.post("/requests/new", data={
-        "service_code": "pothole", "lat": "north", "lon": "west", "description": "A hole",
+        "service_code": "pothole", "lat": "47.6080", "lon": "-122.3351", "description": "A hole",
+        "attribute[size]": "large", "email": "not-an-email",
         "csrf_token": csrf_from(page.text)})
     assert r.status_code == 422
     anchors = [a for a, _, _ in LINK.findall(r.text)]

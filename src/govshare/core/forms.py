@@ -63,7 +63,8 @@ def form_errors(exc: Exception, *, labels: Mapping[str, str] | None = None,
                 for e in exc.errors(include_url=False)]
     if isinstance(exc, GovshareError):
         if exc.errors:
-            return [_error(_field(e.get("loc")), str(e.get("reason", "")), names, ids)
+            return [_error(_field(e.get("loc")),
+                           str(e.get("reason") or e.get("msg") or exc.detail), names, ids)
                     for e in exc.errors]
         return [_error("", exc.detail, names, ids)]
     if isinstance(exc, ValueError):

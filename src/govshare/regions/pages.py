@@ -144,6 +144,8 @@ def _admin_page(request: Request, session: Session, actor: Principal, form: dict
     links = [
         ("Jurisdictions", "/admin/jurisdictions", "The region's members and their boundaries",
          Action.public_read),
+        ("Address points", "/admin/address-points", "The addresses that address search "
+         "matches, by source", Action.jurisdiction_manage),
         ("Users", "/admin/users", "Staff accounts and roles", Action.user_read),
         ("API keys", "/admin/apikeys", "Keys for other systems", Action.apikey_read),
         ("Audit log", "/admin/audit", "Every change: who, when, before and after",

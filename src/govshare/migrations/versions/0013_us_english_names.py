@@ -7,8 +7,8 @@
   spellings the demo now writes: tire, harbor, license, trash. Content a region wrote itself
   (``sample`` false) is left as its authors wrote it.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-05 00:30:00
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0010'
+revision = '0013'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

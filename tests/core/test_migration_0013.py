@@ -1,4 +1,4 @@
-"""Migration 0011 on data written before it (both databases): the proposals' organisation
+"""Migration 0013 on data written before it (both databases): the proposals' organisation
 column becomes organization with its values, the demo's sample content takes US spellings, and
 content a region wrote itself is left as written. Downgrade restores both."""
 
@@ -43,15 +43,15 @@ ROWS = [
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_0011_renames_organisation_and_the_demo_samples_spelling(backend: str,
+def test_0013_renames_organisation_and_the_demo_samples_spelling(backend: str,
                                                                   tmp_path: Path) -> None:
-    engine = make_engine(fresh_database_url(backend, tmp_path, "m0011"))
+    engine = make_engine(fresh_database_url(backend, tmp_path, "m0013"))
     try:
-        migrate.upgrade(engine, "0010")
+        migrate.upgrade(engine, "0012")
         with engine.begin() as conn:
             for stmt in ROWS:
                 conn.execute(sa.text(stmt), {"now": utcnow(), "attrs": json.dumps(ATTRS)})
-        migrate.upgrade(engine, "0011")
+        migrate.upgrade(engine, "0013")
         with engine.connect() as conn:
             org = conn.execute(sa.text("SELECT organization FROM proposals")).scalar_one()
             services = {r.code: r for r in conn.execute(sa.text(
@@ -81,7 +81,7 @@ def test_0011_renames_organisation_and_the_demo_samples_spelling(backend: str,
     finally:
         engine.dispose()
         if backend == "postgresql":
-            drop_pg(f"govshare_m0011_{os.getpid()}")
+            drop_pg(f"govshare_m0013_{os.getpid()}")
 
 
 def _json(value: object) -> object:
@@ -94,5 +94,5 @@ def _down(engine: sa.Engine) -> None:
     cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0010")
+        command.downgrade(cfg, "0012")
 

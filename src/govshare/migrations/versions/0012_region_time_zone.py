@@ -4,16 +4,16 @@ An IANA name; the regions that exist get America/Los_Angeles (the demo region's,
 default for a new one), which an admin changes on /admin or with
 ``govshare region set-time-zone``.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 23:45:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
