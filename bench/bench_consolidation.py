@@ -5,7 +5,7 @@ Goal: govshare end-to-end (validation, infeasibility prechecks, sparse build, Hi
 solution back into ids and shares) within 1.5x of the direct highspy model.
 
 The instance is synthetic and seeded. 500 public-facing service buildings of the members
-(service centres, libraries, permit counters...) are scattered over a region the size of King
+(service centers, libraries, permit counters...) are scattered over a region the size of King
 County, WA: population-weighted around its cities plus a rural scatter. Each has a capacity in
 square feet of service space and an annual true cost of keeping it (a base plus a rate per
 square foot: operating, energy and externalities of an owned building). The 2,000 needs are
@@ -75,7 +75,7 @@ CAPACITY_TO_NEED = 4.0               # total capacity / total need
 TIME_LIMIT = 600.0
 # (lon, lat, share of buildings, spread in km): Seattle, Bellevue, Kent, Renton, Federal Way,
 # Kirkland/Redmond, Auburn; the remaining share is scattered over the county's bounding box.
-CENTRES = [(-122.335, 47.608, 0.30, 6.0), (-122.201, 47.610, 0.12, 4.0),
+CENTERS = [(-122.335, 47.608, 0.30, 6.0), (-122.201, 47.610, 0.12, 4.0),
            (-122.215, 47.380, 0.10, 4.0), (-122.207, 47.481, 0.08, 3.5),
            (-122.312, 47.322, 0.08, 4.0), (-122.203, 47.680, 0.07, 3.5),
            (-122.228, 47.307, 0.05, 3.0)]
@@ -86,14 +86,14 @@ KM_PER_DEG = (75.0, 111.0)       # lon, lat at 47.5 N
 # --- instance ---------------------------------------------------------------------------------
 
 def _points(rng: np.random.Generator, k: int) -> NDArray[np.float64]:
-    w = np.array([c[2] for c in CENTRES])
-    which = rng.choice(len(CENTRES) + 1, size=k, p=np.append(w, 1 - w.sum()))
+    w = np.array([c[2] for c in CENTERS])
+    which = rng.choice(len(CENTERS) + 1, size=k, p=np.append(w, 1 - w.sum()))
     out = np.empty((k, 2))
-    for c, (lon, lat, _, sd) in enumerate(CENTRES):
+    for c, (lon, lat, _, sd) in enumerate(CENTERS):
         idx = which == c
         out[idx, 0] = lon + rng.normal(0, sd / KM_PER_DEG[0], idx.sum())
         out[idx, 1] = lat + rng.normal(0, sd / KM_PER_DEG[1], idx.sum())
-    idx = which == len(CENTRES)
+    idx = which == len(CENTERS)
     out[idx, 0] = rng.uniform(BOX[0], BOX[2], idx.sum())
     out[idx, 1] = rng.uniform(BOX[1], BOX[3], idx.sum())
     return np.clip(out, BOX[:2], BOX[2:])

@@ -3,7 +3,7 @@
 Setup (all on loopback, nothing leaves the machine):
 
 - a fresh PostgreSQL database, migrated and seeded by ``govshare demo`` (the demo region, its
-  boundaries and the sample catalogue), then ``--requests`` service requests as
+  boundaries and the sample catalog), then ``--requests`` service requests as
   ``frontoffice.service.submit_request`` writes them, routed by the same rule (seeded random
   services and points in Seattle and in the rest of King County, spread over the last 89
   days; one in five resolved), written set-based (see ``seed``), and an API key for the
@@ -98,7 +98,7 @@ SEED_SERVICES: list[tuple[str, dict[str, list[str]]]] = [
     ("pothole", {"size": ["small"]}),
     ("graffiti", {"surface": ["wall"], "offensive": ["no"]}),
     ("streetlight", {}),
-    ("illegal_dumping", {"items": ["tyres", "furniture"]}),
+    ("illegal_dumping", {"items": ["tires", "furniture"]}),
     ("abandoned_vehicle", {"days_parked": ["4"]}),
 ]
 # On land: Census cartographic boundaries follow the shoreline, so a point in Elliott Bay is

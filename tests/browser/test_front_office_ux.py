@@ -26,7 +26,7 @@ def test_form_round_trip_keeps_every_field(new_page: NewPage, javascript: bool) 
     assert_accessible(page, f"fo-form-empty-{javascript}") if javascript else None
     page.get_by_label("What is it about?").select_option("illegal_dumping")
     page.get_by_label("Street address").fill("1000 Fourth Avenue")
-    page.get_by_label("Describe it").fill("Sofa and tyres by the bus stop")
+    page.get_by_label("Describe it").fill("Sofa and tires by the bus stop")
     for label, value in PERSON.items():
         page.get_by_label(label, exact=True).fill(value)
     with page.expect_navigation():
@@ -35,16 +35,16 @@ def test_form_round_trip_keeps_every_field(new_page: NewPage, javascript: bool) 
     assert page.get_by_role("heading", level=1).inner_text() == "Report illegal dumping"
     for label, value in PERSON.items():
         assert page.get_by_label(label, exact=True).input_value() == value
-    assert page.get_by_label("Describe it").input_value() == "Sofa and tyres by the bus stop"
+    assert page.get_by_label("Describe it").input_value() == "Sofa and tires by the bus stop"
     page.locator("label[for=a-items-furniture]").click()
-    page.locator("label[for=a-items-tyres]").click()
+    page.locator("label[for=a-items-tires]").click()
     page.get_by_label("When did you first see it?").fill("2026-11-29T08:30-08:00")
     with page.expect_navigation():
         page.get_by_role("button", name="Send the report").click()
     # "1000 Fourth Avenue" is two places: asked which, with everything kept.
     main = page.locator("main").inner_text()
     assert "could be 2 places" in main
-    assert page.get_by_label("Furniture").is_checked() and page.get_by_label("Tyres").is_checked()
+    assert page.get_by_label("Furniture").is_checked() and page.get_by_label("Tires").is_checked()
     assert page.get_by_label("When did you first see it?").input_value() == \
         "2026-11-29T08:30-08:00"
     for label, value in PERSON.items():

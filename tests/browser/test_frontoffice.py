@@ -25,7 +25,7 @@ NewPage = Callable[..., Any]
 def test_life_event_journey_across_levels(new_page: NewPage) -> None:
     page = new_page(bypass_csp=True)
     page.goto("/services")
-    assert_accessible(page, "fo-catalogue")
+    assert_accessible(page, "fo-catalog")
     with page.expect_navigation():
         page.get_by_role("link", name="Having a baby").first.click()
     assert page.get_by_role("heading", level=1).inner_text().startswith("Having a baby")
@@ -51,7 +51,7 @@ def test_what_applies_at_a_zip_code(new_page: NewPage) -> None:
         page.get_by_role("button", name="Show services").first.click()
     main = page.locator("main").inner_text()
     assert "12525 STONE AVE N" in main and "City of Seattle" in main
-    assert "Port of Seattle" in main and "Report aircraft or harbour noise" in main
+    assert "Port of Seattle" in main and "Report aircraft or harbor noise" in main
     assert "Having a baby" in main
     assert_accessible(page, "fo-here")
 

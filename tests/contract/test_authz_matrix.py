@@ -162,7 +162,7 @@ def _proposal(w: World, jid: int) -> Any:
 
 def _service_request(w: World, jid: int) -> Any:
     """A request submitted in downtown Seattle, then owned by ``jid`` (set directly: which
-    member owns which service where is the catalogue's business, not this test's)."""
+    member owns which service where is the catalog's business, not this test's)."""
     region_id = _region_id(w)
     for svc in fo_queries.search_services(session=w.session, region_id=region_id,
                                           accepts_requests=True):
@@ -176,7 +176,7 @@ def _service_request(w: World, jid: int) -> Any:
             continue
         req.jurisdiction_id = jid
         return req
-    pytest.fail("no service in the demo catalogue takes a plain request in downtown Seattle")
+    pytest.fail("no service in the demo catalog takes a plain request in downtown Seattle")
 
 
 def _subscription(w: World, jid: int) -> Any:
@@ -323,7 +323,7 @@ class Body:
 
 def _proposal_form(w: World, asset_scenario: str) -> dict[str, str]:
     _asset, kind = w.row("asset", asset_scenario)
-    return {"kind": kind, "name": "Matrix Neighbour", "organisation": "",
+    return {"kind": kind, "name": "Matrix Neighbour", "organization": "",
             "contact_email": "n@demo.govshare.org", "proposed_use": "community garden",
             "description": "A garden for the whole block, run by neighbours."}
 
@@ -376,6 +376,7 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "password": "matrix-password-1", "role": "jurisdiction_staff",
         "jurisdiction_id": str(j)}),
     "POST /admin/users/{user_id}": lambda w, j: Body(data={"is_active": "true"}),
+    "POST /admin/time-zone": lambda w, j: Body(data={"time_zone": "America/Denver"}),
     "POST /admin/users/{user_id}/edit": lambda w, j: Body(data={
         "full_name": "Edited Target", "role": "jurisdiction_staff", "jurisdiction_id": str(j)}),
     "POST /admin/apikeys": lambda w, j: Body(data={

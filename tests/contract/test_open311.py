@@ -336,10 +336,10 @@ def test_post_by_address_string(client: TestClient, session: Session, key: str,
 def test_post_attributes_of_every_datatype(client: TestClient, session: Session, key: str,
                                            fmt: str) -> None:
     doc = submit(client, key, fmt, service_code="illegal_dumping",
-                 **{"attribute[size]": "", "attribute[items][]": ["tyres", "furniture"],
+                 **{"attribute[size]": "", "attribute[items][]": ["tires", "furniture"],
                     "attribute[first_seen]": "2026-11-01T08:00:00-08:00"})
     row = stored(session, doc["service_request_id"])
-    assert row.attributes == {"items": ["tyres", "furniture"],
+    assert row.attributes == {"items": ["tires", "furniture"],
                               "first_seen": "2026-11-01T08:00:00-08:00"}
     doc = submit(client, key, fmt, service_code="abandoned_vehicle",
                  **{"attribute[size]": "", "attribute[days_parked]": "4",
@@ -349,13 +349,13 @@ def test_post_attributes_of_every_datatype(client: TestClient, session: Session,
 
 
 BAD_ATTRIBUTES = [
-    ("illegal_dumping", {"attribute[items][]": ["tyres", "spaceship"]},
+    ("illegal_dumping", {"attribute[items][]": ["tires", "spaceship"]},
      "attribute[items]: not among the allowed keys: spaceship"),
     ("illegal_dumping", {}, "attribute[items]: required"),
     ("pothole", {"attribute[size]": "huge"}, "attribute[size]: 'huge' is not among"),
     ("pothole", {}, "attribute[size]: required"),
-    ("pothole", {"attribute[size]": "large", "attribute[colour]": "red"},
-     "attribute[colour]: not an attribute of this service"),
+    ("pothole", {"attribute[size]": "large", "attribute[color]": "red"},
+     "attribute[color]: not an attribute of this service"),
     ("pothole", {"attribute[size]": ["large", "small"]}, "attribute[size]: takes one value"),
     ("abandoned_vehicle", {"attribute[days_parked]": "a week"},
      "attribute[days_parked]: 'a week' is not a number"),

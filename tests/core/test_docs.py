@@ -45,3 +45,24 @@ def test_readme_opens_with_the_two_commands() -> None:
     for must in ("GOVSHARE_DATABASE_URL=postgresql+psycopg://", "govshare db upgrade",
                  "govshare serve --workers", "backup"):
         assert must in readme, f"README lacks {must!r}"
+
+
+def test_the_docs_describe_the_point_index_the_code_uses() -> None:
+    """Issue 8 §3: ADR 4 and architecture.md said STRtree while geo.calc uses its own grid."""
+    import json
+    import re
+
+    calc = (ROOT / "src" / "govshare" / "geo" / "calc.py").read_text()
+    arch = (ROOT / "docs" / "architecture.md").read_text()
+    adrs = {p.name: p.read_text() for p in (ROOT / "docs" / "adr").glob("*.md")}
+    uses_strtree = re.search(r"\bSTRtree\(", calc) is not None
+    assert not uses_strtree and "class BoxGrid" in calc  # what the code does today
+    index_lines = [line for line in arch.splitlines() if "point index" in line]
+    assert index_lines and not any("is an in-memory STRtree" in line for line in index_lines)
+    assert any("PointIndex" in line for line in index_lines), index_lines
+    [adr] = [text for name, text in adrs.items() if "box grid" in text.splitlines()[0]]
+    # The ADR's figure is the committed measurement's.
+    ratio = json.loads((ROOT / "bench" / "results" / "locate.json").read_text())["ratios"][
+        "govshare_vs_strtree_best"]
+    assert f"{ratio:.1f}x" in adr and "bench/bench_locate.py" in adr
+    assert "ADR 14" in adrs["0004-boundaries-and-point-index.md"]

@@ -39,4 +39,4 @@ def _label_tables() -> dict[type[StrEnum], dict[int, list[str]]]:
 def test_each_status_has_one_label_table() -> None:
     tables = _label_tables()
     for enum, where in tables.items():
-        assert len(where) == 1, f"{enum.__name__} is labelled by {len(where)} tables: {where}"
+        assert len(where) == 1, f"{enum.__name__} is labeled by {len(where)} tables: {where}"

@@ -33,19 +33,19 @@ def test_attribute_validation_by_datatype() -> None:
                      "when": "2026-11-29T08:00:00-08:00"}
     _, errors = calc.validate_attributes(DEFS, {
         "items": ["a", "zzz"], "days": ["many"], "when": ["2026-11-29 08:00"],
-        "colour": ["red"]})
+        "color": ["red"]})
     reasons = {e["code"]: e["reason"] for e in errors}
     assert reasons["size"].startswith("required")
     assert "zzz" in reasons["items"]
     assert "not a number" in reasons["days"]
     assert "time zone" in reasons["when"]
-    assert "not an attribute" in reasons["colour"]
+    assert "not an attribute" in reasons["color"]
     _, errors = calc.validate_attributes(DEFS, {"size": ["small", "large"]})
     assert errors == [{"code": "size", "reason": "takes one value"}]
 
 
 def test_definitions_are_checked() -> None:
-    problems = calc.check_definitions([{"code": "bad code", "datatype": "colour"},
+    problems = calc.check_definitions([{"code": "bad code", "datatype": "color"},
                                        {"code": "x", "datatype": "singlevaluelist"}])
     assert len(problems) == 3
 

@@ -1,4 +1,4 @@
-"""Front-office pages: catalogue, what applies here, journeys, request form, tracking, staff."""
+"""Front-office pages: catalog, what applies here, journeys, request form, tracking, staff."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ def _form(client: TestClient, path: str = "/requests/new?service=pothole") -> st
     return csrf_from(client.get(path).text)
 
 
-def test_catalogue_search_and_sample_label(client: TestClient) -> None:
+def test_catalog_search_and_sample_label(client: TestClient) -> None:
     r = client.get("/services", params={"q": "noise"})
     assert r.status_code == 200
-    assert "Report aircraft or harbour noise" in r.text and "Report a pothole" not in r.text
+    assert "Report aircraft or harbor noise" in r.text and "Report a pothole" not in r.text
     assert "Sample content" in r.text
     r = client.get("/services", params={"event": "having_a_baby"})
     assert "Order a birth certificate" in r.text

@@ -1,7 +1,7 @@
 """Owners of one service with the same priority at one point: routing is ambiguous, so it is
 refused with the service, the point and the tied members named, unless the submitter names
-one of them (web form, staff intake, Open311 ``jurisdiction_id``); catalogue managers see the
-tie on the service's page. The demo catalogue has none."""
+one of them (web form, staff intake, Open311 ``jurisdiction_id``); catalog managers see the
+tie on the service's page. The demo catalog has none."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def pothole_at(where: tuple[float, float], **kw: object) -> RequestIn:
                      attributes={"size": ["large"]}, **kw)  # type: ignore[arg-type]
 
 
-def test_demo_catalogue_has_no_ties(session: Session) -> None:
+def test_demo_catalog_has_no_ties(session: Session) -> None:
     for svc in queries.search_services(session=session, region_id=1):
         assert queries.owner_ties(session=session, region_id=1, service_id=svc.id) == [], svc.code
 
@@ -106,7 +106,7 @@ def test_what_applies_here_lists_a_tied_service_under_each_owner(
     assert who["pothole"] in {"City of Seattle or King County", "King County or City of Seattle"}
 
 
-def test_the_service_page_flags_the_tie_to_catalogue_managers(
+def test_the_service_page_flags_the_tie_to_catalog_managers(
         client: TestClient, session: Session, ids: dict[str, int]) -> None:
     tie_pothole(session, ids)
     public = client.get("/services/pothole")

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core.audit import AuditEvent
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
+from govshare.core.states import MoveRefused
 from govshare.core.tenancy import ANONYMOUS, Principal, Role
 from govshare.frontoffice import queries, service
 from govshare.frontoffice.models import RequestUpdate, ServiceRequest
@@ -88,7 +89,7 @@ def test_staff_workflow_forward_and_history(session: Session, ids: dict[str, int
     seattle = principal(Role.jurisdiction_staff, ids["city"])
     service.act_on_request(session=session, actor=seattle, request_id=r.id,
                            action=RequestAction(to_status="acknowledged", note="Crew booked"))
-    with pytest.raises(BadRequest, match="cannot become"):
+    with pytest.raises(MoveRefused, match="cannot become"):  # a 409 (core.states)
         service.act_on_request(session=session, actor=seattle, request_id=r.id,
                                action=RequestAction(to_status="submitted"))
     service.act_on_request(session=session, actor=seattle, request_id=r.id,
@@ -134,7 +135,7 @@ def test_services_at_a_place_by_member_and_life_event(session: Session) -> None:
     assert "pothole" in kent_members["King County"]
 
 
-def test_catalogue_search(session: Session) -> None:
+def test_catalog_search(session: Session) -> None:
     found = {s.code for s in queries.search_services(session=session, region_id=1, q="noise")}
     assert found == {"port_noise"}
     babies = queries.search_services(session=session, region_id=1, life_event="having_a_baby")

@@ -29,7 +29,7 @@ def _overdue_pothole(session: Session) -> ServiceRequest:
     return req
 
 
-def test_demo_queue_is_not_empty_and_labelled(client: TestClient) -> None:
+def test_demo_queue_is_not_empty_and_labeled(client: TestClient) -> None:
     login(client, "admin@demo.govshare.org")
     page = client.get("/staff/requests")
     assert page.status_code == 200
@@ -51,7 +51,7 @@ def test_case_page_names_people_and_labels_answers(client: TestClient,
     login(client, "seattle.staff@demo.govshare.org")
     page = client.get(f"/staff/requests/{req.id}")
     assert page.status_code == 200
-    assert "How big is it?" in page.text and "Up to a car tyre" in page.text
+    assert "How big is it?" in page.text and "Up to a car tire" in page.text
     assert "size" not in page.text.split('id="history"')[0].split("<dl")[1].split("</dl>")[0]
     assert "Overdue by" in page.text and "target for report a pothole is 5 days" in page.text
     assert 'id="a-public" type="checkbox" name="public">' in page.text  # unticked

@@ -602,7 +602,7 @@ def grid_pairs(grid: BoxGrid, x: np.ndarray, y: np.ndarray) -> set[tuple[int, in
     many = set(zip(pi.tolist(), bi.tolist(), strict=True))
     one = {(k, int(b)) for k in range(len(x)) for b in grid.candidates(float(x[k]),
                                                                        float(y[k]))}
-    assert many == one, "the one-point path and the vectorised path disagree"
+    assert many == one, "the one-point path and the vectorized path disagree"
     return many
 
 

@@ -3,7 +3,7 @@
 The guarantee test runs ``govshare worker`` as a subprocess against a fresh database (file
 SQLite and PostgreSQL), kills it with SIGKILL while the slow receiver is handling requests,
 starts it again, and checks that every message was delivered and applied exactly once: the
-repeats the restart causes reach the receiver but are recognised by their idempotency key.
+repeats the restart causes reach the receiver but are recognized by their idempotency key.
 The other tests run the worker in-process: a receiver that is down (503, then refusing
 connections) and comes back, one that refuses (400) until staff requeue, and replays; and the
 destinations the worker refuses (loopback unless allowed, names that resolve to private or

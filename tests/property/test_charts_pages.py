@@ -89,7 +89,7 @@ def test_registry_draws_its_two_charts_with_their_figures(
     cost = page.charts["cost-by-member"]
     header, *rows = cost["rows"]
     assert header == ["Member", "True cost per year"]
-    # One table row per member with assets, each drawn as a labelled bar with its value.
+    # One table row per member with assets, each drawn as a labeled bar with its value.
     members = {row[0] for row in rows}
     assert "City of Seattle" in members and len(rows) == len(members)
     for name, value in rows:

@@ -275,7 +275,7 @@ def test_brute_force_cases_cover_feasible_infeasible_pins_and_limits() -> None:
     assert pinned >= 30 and limited >= 20 and binding >= 5
 
 
-# --- behaviour ------------------------------------------------------------------------------
+# --- behavior ------------------------------------------------------------------------------
 
 def two_site_instance() -> Instance:
     sites = [Site("north", capacity=100, fixed_cost=50), Site("south", capacity=100,

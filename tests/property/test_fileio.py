@@ -50,7 +50,7 @@ def test_enum_labels_lists_and_footprints() -> None:
     assert fileio.groups_converter("energy; size") == ["identity", "size", "energy"]
     assert fileio.groups_converter("none") == []
     with pytest.raises(CellError, match="unknown field"):
-        fileio.synthetic_converter("capacity;colour")
+        fileio.synthetic_converter("capacity;color")
     square = {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]]}
     assert json.loads(fileio.footprint_converter(json.dumps(square))) == square
     with pytest.raises(CellError, match="Polygon or MultiPolygon"):

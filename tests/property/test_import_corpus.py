@@ -61,7 +61,7 @@ def test_corpus_file(case: dict[str, Any], session: Session, ids: dict[str, int]
     assert rows == sorted(rows), "the report is in row order"
 
 
-def test_formula_injection_is_stored_as_text_and_neutralised_on_export(
+def test_formula_injection_is_stored_as_text_and_neutralized_on_export(
         session: Session, ids: dict[str, int], system: Principal, tmp_path: Path) -> None:
     importer.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
                           source=CORPUS / "formula_injection.csv")
@@ -78,7 +78,7 @@ def test_formula_injection_is_stored_as_text_and_neutralised_on_export(
     assert exported["F-1"] == "'" + names["F-1"]
     assert exported["F-2"].startswith("'+") and exported["F-4"] == "'-2+3"
     assert all(not v.startswith(("=", "+", "-", "@")) for v in exported.values())
-    # and the neutralised file imports back unchanged
+    # and the neutralized file imports back unchanged
     result = importer.import_assets(session=session, actor=system, jurisdiction_id=ids["city"],
                                    source=out)
     assert result.added == result.updated == 0

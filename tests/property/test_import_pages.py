@@ -83,7 +83,7 @@ def test_refused_upload_shows_problems_and_the_report_downloads(
     assert 'filename="bad-errors.csv"' in report.headers["content-disposition"]
     rows = list(csv.reader(io.StringIO(report.text)))
     assert rows[0] == ["row", "column", "value", "reason"] and len(rows) == 61
-    assert rows[1][:3] == ["2", "gross_floor_area_ft2", "'-1"]  # neutralised for spreadsheets
+    assert rows[1][:3] == ["2", "gross_floor_area_ft2", "'-1"]  # neutralized for spreadsheets
     # bound to the uploader: another user, a forged token, no token
     other = TestClient(client.app, base_url="http://testserver")
     login(other, "seattle.admin@demo.govshare.org")

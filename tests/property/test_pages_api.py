@@ -44,7 +44,7 @@ def test_status_change_through_the_page(client: TestClient, session: Session,
     page = client.get(f"/property/assets/{a.id}")
     r = client.post(f"/property/assets/{a.id}/status",
                     data={"to_status": "disposed", "csrf_token": csrf_from(page.text)})
-    assert r.status_code == 400 and "cannot become disposed" in r.text
+    assert r.status_code == 409 and "cannot become disposed" in r.text
     r = client.post(f"/property/assets/{a.id}/status",
                     data={"to_status": "surplus", "reason": "moved out",
                           "csrf_token": csrf_from(page.text)}, follow_redirects=False)

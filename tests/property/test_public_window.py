@@ -58,7 +58,7 @@ def form(client: TestClient, asset_id: int, **overrides: str) -> dict[str, str]:
     if 'name="csrf_token"' not in page.text:  # no form offered: take a token elsewhere
         page = client.get("/login")
     data = {"csrf_token": csrf_from(page.text), "kind": "proposal", "name": "Ada Proposer",
-            "organisation": "Quillback Tenants Union", "contact_email": CONTACT,
+            "organization": "Quillback Tenants Union", "contact_email": CONTACT,
             "proposed_use": "Community kitchen and food bank",
             "description": "A kitchen run by volunteers five days a week, paid by grants.",
             "website": ""}
@@ -183,7 +183,7 @@ def test_window_lists_surplus_vacant_under_used_and_in_use_on_request(
     assert names["in_use"] in with_in_use
     only_vacant = client.get("/property/public", params={**mine, "status": "vacant"}).text
     assert names["vacant"] in only_vacant and names["surplus"] not in only_vacant
-    # the feeds honour the same filters
+    # the feeds honor the same filters
     feed = client.get("/property/public.geojson", params={**mine, "status": "in_use"}).json()
     assert [f["properties"]["name"] for f in feed["features"]] == [names["in_use"]]
     # every status the window shows is explained on the page
@@ -349,13 +349,13 @@ def test_property_being_disposed_of_takes_nothing(
 def test_the_json_api_takes_proposals_without_a_key_and_returns_no_contact(
         client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
     a = make_asset(session, system, ids["city"], name="Auklet Annex", status="vacant")
-    body = {"name": "Ben API", "organisation": "Civic Tech", "contact_email": "ben@example.org",
+    body = {"name": "Ben API", "organization": "Civic Tech", "contact_email": "ben@example.org",
             "proposed_use": "Makerspace", "description": "Tools and classes for everyone."}
     r = client.post(f"/api/v1/public/assets/{a.id}/proposals", json=body)
     assert r.status_code == 201, r.text
     out = r.json()
     assert out["status"] == "received" and out["proposed_use"] == "Makerspace"
-    assert not {"name", "organisation", "contact_email", "description"} & set(out)
+    assert not {"name", "organization", "contact_email", "description"} & set(out)
     assert "ben@example.org" not in r.text
     bad = client.post(f"/api/v1/public/assets/{a.id}/proposals",
                       json={**body, "contact_email": "nope"})
@@ -369,7 +369,7 @@ def test_the_json_api_takes_proposals_without_a_key_and_returns_no_contact(
 def _proposal(session: Session, asset_id: int, **kw: Any) -> Proposal:
     anonymous = Principal(kind="anonymous", role=Role.public)
     data = ProposalIn(name="Cy Citizen", contact_email="cy@example.org",
-                      proposed_use=kw.pop("proposed_use", "Youth centre"),
+                      proposed_use=kw.pop("proposed_use", "Youth center"),
                       description="Evenings and weekends for teenagers.", **kw)
     p = service.submit_proposal(session=session, actor=anonymous, asset_id=asset_id, data=data)
     session.commit()
@@ -393,7 +393,7 @@ def test_staff_run_the_workflow_with_history_and_a_public_reason(
         return client.post(f"/property/proposals/{p.id}/decide",
                            data={"csrf_token": token, **data}, follow_redirects=False)
 
-    assert decide(to_status="accepted", public_reason="Yes").status_code == 400  # not yet
+    assert decide(to_status="accepted", public_reason="Yes").status_code == 409  # not yet
     assert "Choose the new status" in decide(public_reason="No status").text
     r = decide(to_status="under_review", note="Call the applicant")
     assert r.status_code == 303 and r.headers["location"] == f"/property/proposals/{p.id}"
@@ -405,7 +405,7 @@ def test_staff_run_the_workflow_with_history_and_a_public_reason(
     final = client.get(f"/property/proposals/{p.id}").text
     assert "the decision is final" in final and "Save answer" not in final
     assert "Call the applicant" in final and "Internal: budget line 44" in final
-    assert decide(to_status="accepted", public_reason="Changed our mind").status_code == 400
+    assert decide(to_status="accepted", public_reason="Changed our mind").status_code == 409
 
     client.cookies.clear()
     public_page = client.get(f"/property/public/{a.id}").text

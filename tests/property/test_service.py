@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core.audit import AuditEvent
 from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
+from govshare.core.states import MoveRefused
 from govshare.core.tenancy import Principal, Role
 from govshare.property import queries, service
 from govshare.property.models import AssetStatus
@@ -35,11 +36,11 @@ def test_status_machine_keeps_history_and_refuses_jumps(session: Session,
     for to in ("under_used", "surplus", "disposal_in_progress", "disposed"):
         service.transition(session=session, actor=system, asset_id=a.id,
                            to_status=AssetStatus(to), reason=f"to {to}")
-    with pytest.raises(BadRequest, match="cannot become in_use"):
+    with pytest.raises(MoveRefused, match="disposed cannot become in use; that is final"):
         service.transition(session=session, actor=system, asset_id=a.id,
                            to_status=AssetStatus.in_use)
     b = asset(session, ids["city"], asset_code="B")
-    with pytest.raises(BadRequest, match="allowed: surplus, under_used, vacant"):
+    with pytest.raises(MoveRefused, match="it can become under-used, vacant, surplus"):
         service.transition(session=session, actor=system, asset_id=b.id,
                            to_status=AssetStatus.disposed)
     hist = queries.status_history(session=session, asset_id=a.id)

@@ -26,7 +26,7 @@ def test_every_county_is_shipped_with_virginias_independent_cities() -> None:
     assert not np.isnan(c.values["lat"]).any()
 
 
-def test_missing_wages_take_a_labelled_proxy() -> None:
+def test_missing_wages_take_a_labeled_proxy() -> None:
     c = queries.counties()
     proxies = c.origin["weekly_wage_2022"]
     assert set(proxies) == {"02261", "15005"}

@@ -49,7 +49,7 @@ def test_minnesota_reference_compares_the_iron_range_with_hennepin(session: Sess
     assert itasca["wage_index"] == pytest.approx(971 / 1654, abs=1e-4)
     payroll = 120 * 62_000 + 50 * 70_000 + 20 * 88_000 + 10 * 120_000
     assert st_louis["payroll_usd"] == round(payroll * 1087 / 1654)
-    # rent: no public county figure, the proxy is labelled
+    # rent: no public county figure, the proxy is labeled
     assert st_louis["rent_origin"].startswith("proxy")
     assert st_louis["savings_usd"] > 0 and itasca["savings_usd"] > st_louis["savings_usd"]
     assert st_louis["distress_score"] > base["distress_score"]

@@ -1,5 +1,5 @@
 """Tell us once: consent, only the chosen agencies told, personal data sealed and purged,
-subscriptions managed per member, and the pages (labelled, CSRF, rate-limited)."""
+subscriptions managed per member, and the pages (labeled, CSRF, rate-limited)."""
 
 from __future__ import annotations
 
@@ -349,14 +349,14 @@ LABEL_FOR = re.compile(r'<label[^>]*\bfor="([^"]+)"')
 CONTROL = re.compile(r'<(input|select|textarea)\b([^>]*)>')
 
 
-def assert_labelled(html: str) -> None:
+def assert_labeled(html: str) -> None:
     """Every visible form control has a <label for=...> (axe's 'label' rule, roughly)."""
-    labelled = set(LABEL_FOR.findall(html))
+    labeled = set(LABEL_FOR.findall(html))
     for tag, attrs in CONTROL.findall(html):
         if 'type="hidden"' in attrs:
             continue
         m = re.search(r'\bid="([^"]+)"', attrs)
-        assert m and m.group(1) in labelled, f"unlabelled <{tag}{attrs}>"
+        assert m and m.group(1) in labeled, f"unlabeled <{tag}{attrs}>"
     assert html.count("<fieldset") == html.count("<legend")
     assert html.count("<h1") == 1 and '<html lang="en">' in html
 
@@ -374,11 +374,11 @@ def test_public_pages_choose_fill_consent_and_confirm(client: TestClient, sessio
     start = client.get("/tell-us-once")
     assert start.status_code == 200
     assert "What happened?" in start.text and 'type="radio"' in start.text
-    assert_labelled(start.text)
+    assert_labeled(start.text)
 
     page = client.get("/tell-us-once", params={"event": "change_of_address"})
     assert page.status_code == 200 and page.headers["cache-control"] == "no-store"
-    assert_labelled(page.text)
+    assert_labeled(page.text)
     assert "Which agencies should we tell?" in page.text
     assert " checked" not in page.text  # nothing is ticked for the person
     assert "Utility billing" in page.text and "vital records" not in page.text
@@ -391,7 +391,7 @@ def test_public_pages_choose_fill_consent_and_confirm(client: TestClient, sessio
     assert "Tick the box to agree" in missing.text
     assert 'value="Grace Hopper-Testperson"' in missing.text  # what was typed is kept
     assert f'value="{utilities.id}" checked' in missing.text
-    assert_labelled(missing.text)
+    assert_labeled(missing.text)
 
     no_contact = client.post("/tell-us-once", data=form_data(
         page.text, "change_of_address", agency=[str(utilities.id)], consent="yes", **MOVE))
@@ -441,7 +441,7 @@ def test_staff_page_subscriptions_and_delivery_status(client: TestClient, sessio
     login(client, "seattle.admin@demo.govshare.org")
     page = client.get("/staff/tell-us-once")
     assert page.status_code == 200
-    assert_labelled(page.text)
+    assert_labeled(page.text)
     assert "Utility billing" in page.text and "voter registration" not in page.text
 
     created = client.post("/staff/tell-us-once/subscriptions", data={
@@ -482,7 +482,7 @@ def test_staff_page_subscriptions_and_delivery_status(client: TestClient, sessio
     outbox = client.get("/outbox")
     assert outbox.status_code == 200 and "Webhook deliveries" in outbox.text
     assert "Requeue" not in outbox.text  # only regional admins requeue
-    assert_labelled(outbox.text)
+    assert_labeled(outbox.text)
 
 
 def test_outbox_page_shows_dead_letters_and_requeues(client: TestClient, session: Session,
@@ -504,7 +504,7 @@ def test_outbox_page_shows_dead_letters_and_requeues(client: TestClient, session
     assert "Dead letter" in page.text and "this hook is retired" in page.text
     assert "Seattle Public Schools: Enrollment" in page.text
     assert "Hopper" not in page.text  # bodies are never shown
-    assert_labelled(page.text)
+    assert_labeled(page.text)
     r = client.post("/outbox/requeue", data={"csrf_token": csrf_from(page.text),
                                              "message_id": str(msg.id)},
                     follow_redirects=False)
@@ -636,7 +636,7 @@ def test_staff_check_a_report_on_its_page(client: TestClient, session: Session,
                                           subs: dict[str, AgencySubscription]) -> None:
     page = client.get("/tell-us-once", params={"event": "death"})
     assert "How we confirm your report" in page.text and "Death certificate number" in page.text
-    assert_labelled(page.text)
+    assert_labeled(page.text)
     done = client.post("/tell-us-once", data=form_data(
         page.text, "death", agency=[str(subs["kc-elections"].id)], consent="yes",
         contact="byron@example.org", **DEATH))
@@ -655,7 +655,7 @@ def test_staff_check_a_report_on_its_page(client: TestClient, session: Session,
     check = client.get(f"/staff/tell-us-once/reports/{ref.group(1)}")
     assert check.status_code == 200 and "Ada Testperson" in check.text
     assert "byron@example.org" in check.text and check.headers["cache-control"] == "no-store"
-    assert_labelled(check.text)
+    assert_labeled(check.text)
     refused = client.post(f"/staff/tell-us-once/reports/{ref.group(1)}/verify", data={
         "csrf_token": csrf_from(check.text), "evidence_kind": "death_certificate"})
     assert refused.status_code == 422 and "Enter the certificate number" in refused.text

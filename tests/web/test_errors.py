@@ -152,16 +152,17 @@ def test_500_is_a_problem_that_leaks_nothing(app: Any) -> None:
 
 @pytest.mark.parametrize("url", ["/admin/users/99999999999999999999", "/admin/users/3000000000",
                                  "/admin/jurisdictions/-99999999999999999999/boundary"])
-def test_a_value_the_database_refuses_is_400_not_500(client: TestClient, url: str,
-                                                     backend: str) -> None:
-    """Page path ids are not bounded at the edge; past the INTEGER column the driver raised
-    (SQLite: OverflowError past 64 bits; PostgreSQL: DataError past 32) and the page was a
-    500. The one error handler answers 400 now — or 404 where the backend could look."""
+def test_an_id_past_the_integer_column_is_refused_at_the_edge(client: TestClient, url: str,
+                                                              backend: str) -> None:
+    """Past the INTEGER column the driver raised (SQLite: OverflowError past 64 bits;
+    PostgreSQL: DataError past 32) and the page was a 500, then a 400 or a 404 depending on the
+    backend. Every path id is now checked at the edge (core.http.row_id): 422 naming it, on
+    both backends (tests/contract/test_path_ids.py walks every route)."""
     login(client, ADMIN)
     r = client.get(url)
-    fits = backend == "sqlite" and abs(int(url.split("/")[3])) < 2**63
-    assert r.status_code == (404 if fits else 400), r.text[:300]
+    assert r.status_code == 422, r.text[:300]
     assert r.headers["content-type"].startswith("text/html")
+    assert ("user_id" if "/users/" in url else "jurisdiction_id") in r.text
 
 
 @pytest.mark.parametrize("exc", [

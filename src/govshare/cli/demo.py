@@ -105,7 +105,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     step("address points")
     load_address_points(session, actor, result.region_id)
     demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step)
-    step("sample service catalogue")
+    step("sample service catalog")
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})

@@ -1,4 +1,4 @@
-"""Sample front-office content for the demo region: a service catalogue with owners by
+"""Sample front-office content for the demo region: a service catalog with owners by
 location, Open311 attributes of every datatype, and step-by-step journeys.
 
 This is SAMPLE content, written for the demo and marked ``sample`` so every page labels it:
@@ -40,7 +40,7 @@ CUSTOMER_CENTER = {"name": "Customer service center (sample)", "address": "600 4
 COUNTY_OFFICE = {"name": "County service office (sample)", "address": "500 4th Ave, Seattle",
                  "hours": "Mon–Fri 8:30–16:30"}
 
-CATALOGUE = [
+CATALOG = [
     _svc("pothole", "Report a pothole",
          "Tell us about a pothole or a broken street surface. Inside Seattle the city fixes it; "
          "elsewhere in the county, the county road crews do.",
@@ -51,8 +51,8 @@ CATALOGUE = [
              {"code": "size", "datatype": "singlevaluelist", "required": True, "order": 1,
               "description": "How big is it?", "values": [
                   {"key": "small", "name": "Smaller than a dinner plate"},
-                  {"key": "medium", "name": "Up to a car tyre"},
-                  {"key": "large", "name": "Larger than a car tyre"}]},
+                  {"key": "medium", "name": "Up to a car tire"},
+                  {"key": "large", "name": "Larger than a car tire"}]},
              {"code": "in_bike_lane", "datatype": "singlevaluelist", "required": False,
               "order": 2, "description": "Is it in a bike lane?", "values": YES_NO}]),
     _svc("graffiti", "Report graffiti",
@@ -76,17 +76,17 @@ CATALOGUE = [
          attributes=[{"code": "pole_number", "datatype": "string", "required": False,
                       "order": 1, "description": "Number on the pole, if you can see one"}]),
     _svc("illegal_dumping", "Report illegal dumping",
-         "Furniture, tyres, appliances or rubbish left on public land or the roadside.",
+         "Furniture, tires, appliances or trash left on public land or the roadside.",
          owners=[("city", 1), ("county", 2)], group="Environment",
          events=["home_and_street"], requests=True, target_days=5,
-         keywords=["rubbish", "trash", "junk"],
+         keywords=["trash", "trash", "junk"],
          attributes=[{"code": "items", "datatype": "multivaluelist", "required": True,
                       "order": 1, "description": "What was dumped? Choose all that apply",
                       "values": [{"key": "furniture", "name": "Furniture"},
                                  {"key": "appliances", "name": "Appliances"},
-                                 {"key": "tyres", "name": "Tyres"},
+                                 {"key": "tires", "name": "Tires"},
                                  {"key": "hazardous", "name": "Paint, oil or chemicals"},
-                                 {"key": "other", "name": "Other rubbish"}]},
+                                 {"key": "other", "name": "Other trash"}]},
                      {"code": "first_seen", "datatype": "datetime", "required": False,
                       "order": 2, "description": "When did you first see it?"}]),
     _svc("abandoned_vehicle", "Report an abandoned vehicle",
@@ -95,7 +95,7 @@ CATALOGUE = [
          requests=True, target_days=5,
          keywords=["car", "parked", "vehicle"],
          attributes=[{"code": "plate", "datatype": "text", "required": False, "order": 1,
-                      "description": "Licence plate and state, if visible"},
+                      "description": "License plate and state, if visible"},
                      {"code": "days_parked", "datatype": "number", "required": True,
                       "order": 2, "description": "About how many days has it been there?"}]),
     _svc("school_facility", "Report a problem at a school building",
@@ -105,7 +105,7 @@ CATALOGUE = [
          keywords=["school", "playground", "fence"],
          attributes=[{"code": "school_name", "datatype": "string", "required": True,
                       "order": 1, "description": "Which school?"}]),
-    _svc("port_noise", "Report aircraft or harbour noise",
+    _svc("port_noise", "Report aircraft or harbor noise",
          "Noise from aircraft, ships or port trucks. The port's noise office logs every report "
          "and answers within five working days.", owners=[("port", 1)], group="Environment",
          events=["home_and_street"], requests=True, target_days=5,
@@ -216,7 +216,7 @@ JOURNEYS = [
 
 
 def build(session: Session, actor: Principal, region_id: int, ids: dict[str, int]) -> int:
-    for item in CATALOGUE:
+    for item in CATALOG:
         fo_service.save_service(session=session, actor=actor, region_id=region_id,
                                 data=item["data"],
                                 owners=[(ids[k], p) for k, p in item["owners"]])
@@ -225,7 +225,7 @@ def build(session: Session, actor: Principal, region_id: int, ids: dict[str, int
             session=session, actor=actor, region_id=region_id, life_event=event, title=title,
             summary=summary, sample=True,
             steps=[{"title": t, "service_code": c, "detail": d} for t, c, d in steps])
-    return len(CATALOGUE)
+    return len(CATALOG)
 
 
 # ------------------------------------------------------------------------------ requests
@@ -244,7 +244,7 @@ ANSWERS: dict[str, list[dict[str, list[str]]]] = {
     "graffiti": [{"surface": ["wall"], "offensive": ["no"]},
                  {"surface": ["sign"], "offensive": ["yes"]}],
     "streetlight": [{}, {"pole_number": ["SL-20417"]}],
-    "illegal_dumping": [{"items": ["furniture"]}, {"items": ["tyres", "other"]}],
+    "illegal_dumping": [{"items": ["furniture"]}, {"items": ["tires", "other"]}],
     "abandoned_vehicle": [{"days_parked": ["5"]}, {"days_parked": ["12"], "plate": ["WA ABC1234"]}],
     "school_facility": [{"school_name": ["Jane Addams"]}, {"school_name": ["Rainier View"]}],
     "port_noise": [{"noise_time": ["2026-11-20T23:10:00-08:00"], "source": ["aircraft"]},

@@ -1,4 +1,4 @@
-"""Sample center scenarios for the demo region (marked ``sample``, labelled on every page).
+"""Sample center scenarios for the demo region (marked ``sample``, labeled on every page).
 
 One for the demo region itself — a 150-person shared-services center of its members,
 baseline King County, candidates every Washington county — and the two reference scenarios

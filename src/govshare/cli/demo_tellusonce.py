@@ -38,7 +38,7 @@ SAMPLES = [
      "Checks the birth or death against the vital record it holds.", ["birth", "death"],
      "kc-vital-records"),
     ("State of Washington", "Driver licensing",
-     "Updates the address on a driver licence or ID card, or cancels it after a death.",
+     "Updates the address on a driver license or ID card, or cancels it after a death.",
      ["change_of_address", "death"], "wa-licensing"),
     ("Seattle Public Schools", "Enrollment",
      "Tells your school about the move, and plans a place for a newborn in years to come.",

@@ -196,7 +196,7 @@ def bar(
     series: Field | None = None, stacked: bool = False, details: Sequence[Field] = (),
     description: str | None = None,
 ) -> Chart:
-    """Horizontal bars, one per row, in the order given (sort before), each labelled with its
+    """Horizontal bars, one per row, in the order given (sort before), each labeled with its
     value. With ``series``: one bar per (category, series) row, grouped side by side, or
     ``stacked``; the table then has a column per series. ``details`` are further columns of
     the table (a count beside an average, say) that the chart does not draw."""

@@ -95,7 +95,7 @@ class Action(StrEnum):
     property_manage = "property.manage"  # register, edit, import, change status, decide
     property_parameters = "property.parameters"  # region-wide cost parameters
     property_consolidate = "property.consolidate"  # cross-member consolidation plans
-    catalogue_manage = "catalogue.manage"  # the shared service catalogue and journeys
+    catalog_manage = "catalog.manage"  # the shared service catalog and journeys
     request_submit = "request.submit"  # anyone: web form, Open311 (with a key), staff
     request_read = "request.read"  # staff queues and case records
     request_manage = "request.manage"  # status, notes, forward, recategorize
@@ -135,7 +135,7 @@ POLICY: dict[Action, dict[Role, str]] = {
     },
     Action.property_parameters: {Role.regional_admin: "any"},
     Action.property_consolidate: {Role.regional_admin: "any", Role.regional_analyst: "any"},
-    Action.catalogue_manage: {Role.regional_admin: "any"},
+    Action.catalog_manage: {Role.regional_admin: "any"},
     Action.request_submit: {r: "any" for r in Role},
     Action.request_read: {r: "any" for r in STAFF_ROLES},
     Action.request_manage: {

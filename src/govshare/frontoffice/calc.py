@@ -8,22 +8,32 @@ import re
 from datetime import datetime
 from typing import Any
 
+from govshare.core.states import StateMachine
+
 S_SUBMITTED, S_ACK, S_PROGRESS, S_HOLD = "submitted", "acknowledged", "in_progress", "on_hold"
 S_RESOLVED, S_DUPLICATE, S_DECLINED = "resolved", "duplicate", "declined"
 
-REQUEST_TRANSITIONS: dict[str, frozenset[str]] = {
-    S_SUBMITTED: frozenset({S_ACK, S_PROGRESS, S_RESOLVED, S_DUPLICATE, S_DECLINED}),
-    S_ACK: frozenset({S_PROGRESS, S_HOLD, S_RESOLVED, S_DUPLICATE, S_DECLINED}),
-    S_PROGRESS: frozenset({S_HOLD, S_RESOLVED, S_DECLINED}),
-    S_HOLD: frozenset({S_PROGRESS, S_RESOLVED, S_DECLINED}),
-    S_RESOLVED: frozenset({S_PROGRESS}),  # reopened
-    S_DUPLICATE: frozenset({S_ACK}),  # not a duplicate after all
-    S_DECLINED: frozenset({S_ACK}),
-}
+# The service request's state machine (core.states): every status change goes through it.
+REQUESTS = StateMachine.of(
+    "service request",
+    labels={S_SUBMITTED: "Received", S_ACK: "Acknowledged", S_PROGRESS: "In progress",
+            S_HOLD: "On hold", S_RESOLVED: "Resolved", S_DUPLICATE: "Closed as duplicate",
+            S_DECLINED: "Closed: not something we can act on"},
+    moves={
+        S_SUBMITTED: {S_ACK, S_PROGRESS, S_RESOLVED, S_DUPLICATE, S_DECLINED},
+        S_ACK: {S_PROGRESS, S_HOLD, S_RESOLVED, S_DUPLICATE, S_DECLINED},
+        S_PROGRESS: {S_HOLD, S_RESOLVED, S_DECLINED},
+        S_HOLD: {S_PROGRESS, S_RESOLVED, S_DECLINED},
+        S_RESOLVED: {S_PROGRESS},  # reopened
+        S_DUPLICATE: {S_ACK},  # not a duplicate after all
+        S_DECLINED: {S_ACK},
+    })
+REQUEST_TRANSITIONS = REQUESTS.moves
+STATUS_LABELS = REQUESTS.labels
 CLOSED_STATES = frozenset({S_RESOLVED, S_DUPLICATE, S_DECLINED})
-STATUS_LABELS = {S_SUBMITTED: "Received", S_ACK: "Acknowledged", S_PROGRESS: "In progress",
-                 S_HOLD: "On hold", S_RESOLVED: "Resolved", S_DUPLICATE: "Closed as duplicate",
-                 S_DECLINED: "Closed: not something we can act on"}
+# A service's code (the catalog's key, Open311's service_code): checked before any lookup, so
+# that a code no service can have (a NUL, which PostgreSQL refuses in text) never reaches SQL.
+SERVICE_CODE = re.compile(r"^[a-z0-9][a-z0-9_\-]{1,63}$")
 
 
 def open311_status(status: str) -> str:
@@ -32,7 +42,7 @@ def open311_status(status: str) -> str:
 
 
 def can_transition(current: str, to: str) -> bool:
-    return to in REQUEST_TRANSITIONS.get(current, frozenset())
+    return REQUESTS.allows(current, to)
 
 
 def public_request_id(year: int, number: int) -> str:
@@ -67,7 +77,7 @@ ATTR_CODE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 def check_definitions(attributes: list[dict[str, Any]]) -> list[str]:
-    """Problems with a service's attribute definitions (for catalogue edits)."""
+    """Problems with a service's attribute definitions (for catalog edits)."""
     problems = []
     seen = set()
     for i, a in enumerate(attributes):
@@ -182,7 +192,7 @@ def due_state(expected_at: datetime | None, status: str, now: datetime) -> tuple
 def attribute_answers(definitions: list[dict[str, Any]], answers: dict[str, Any]
                       ) -> list[tuple[str, str]]:
     """A request's answers as (question, answer) in the service's words: "How big is it?",
-    "Up to a car tyre" — not "size", "medium". Answers to questions the service no longer
+    "Up to a car tire" — not "size", "medium". Answers to questions the service no longer
     asks keep their code."""
     by_code = {str(d.get("code")): d for d in definitions}
     out = []

@@ -1,4 +1,4 @@
-"""Tables of the front office: catalogue, owners by location, journeys, requests, updates."""
+"""Tables of the front office: catalog, owners by location, journeys, requests, updates."""
 
 from __future__ import annotations
 
@@ -45,11 +45,11 @@ class RequestStatus(StrEnum):
 
 
 class Service(Base):
-    """A service in the shared catalogue; ``accepts_requests`` makes it an Open311 service.
+    """A service in the shared catalog; ``accepts_requests`` makes it an Open311 service.
 
     ``attributes`` holds the Open311 service-definition attributes (code, datatype, required,
     description, order, values) asked of every request for this service. ``sample`` marks
-    sample content (the demo catalogue), shown labelled as such.
+    sample content (the demo catalog), shown labeled as such.
     """
 
     __tablename__ = "services"

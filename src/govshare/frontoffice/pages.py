@@ -1,4 +1,4 @@
-"""Pages of the front office: the catalogue, "what applies to me here", life-event journeys,
+"""Pages of the front office: the catalog, "what applies to me here", life-event journeys,
 the request form and tracking for residents; queues, case records and phone/mail/walk-in
 intake for staff."""
 
@@ -10,14 +10,14 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import ratelimit
+from govshare.core import forms, ratelimit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import (
@@ -27,6 +27,7 @@ from govshare.core.http import (
     get_session,
     redirect,
     render,
+    row_id,
 )
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.frontoffice import calc, queries, service
@@ -42,6 +43,13 @@ from govshare.geo import queries as geo_queries
 from govshare.geo import service as geo_service
 from govshare.regions import queries as regions_queries
 
+RequestId = Annotated[int, row_id("request")]  # 422 naming it unless 1..MAX_ID
+# The request form's input ids (request_form.html), for the error summary's links.
+REQUEST_FORM_IDS = {"channel": "r-channel", "service_code": "r-service", "address": "r-address",
+                    "zipcode": "r-zip", "lat": "r-lat", "lon": "r-lon",
+                    "description": "r-description", "photo": "r-photo",
+                    "first_name": "r-first", "last_name": "r-last", "email": "r-email",
+                    "phone": "r-phone"}
 router = APIRouter(include_in_schema=False)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
@@ -60,7 +68,7 @@ def _common() -> dict[str, Any]:
 
 
 @router.get("/services")
-def catalogue(request: Request, q: str = Query("", max_length=100),
+def catalog(request: Request, q: str = Query("", max_length=100),
               event: str = Query("", max_length=40), group: str = Query("", max_length=40),
               session: Session = Depends(get_session),
               _: Principal = Depends(allow(Action.public_read))) -> Response:
@@ -69,7 +77,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
         session=session, region_id=region.id, q=q or None,
         life_event=event if event in LIFE_EVENTS else None,
         target_group=group if group in TARGET_GROUPS else None)
-    return render(request, "frontoffice/catalogue.html", {
+    return render(request, "frontoffice/catalog.html", {
         **_common(), "services": services, "filters": {"q": q, "event": event, "group": group},
         "providers": queries.providers(session=session, region_id=region.id),
         "journeys": queries.journeys(session=session, region_id=region.id),
@@ -83,9 +91,9 @@ def service_page(request: Request, service_code: str, session: Session = Depends
     svc = queries.get_service(session=session, region_id=region.id, code=service_code)
     owners = [(regions_queries.get_jurisdiction(session=session, jurisdiction_id=o.jurisdiction_id),
                o.priority) for o in queries.owners(session=session, service_id=svc.id)]
-    # Catalogue managers see owners that tie (same priority, overlapping areas): requests
+    # Catalog managers see owners that tie (same priority, overlapping areas): requests
     # there cannot be routed until the priorities differ.
-    manager = allows(principal, Action.catalogue_manage)
+    manager = allows(principal, Action.catalog_manage)
     ties = queries.owner_ties(session=session, region_id=region.id, service_id=svc.id) \
         if manager else []
     return render(request, "frontoffice/service.html", {
@@ -339,11 +347,11 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         req = service.submit_request(session=session, actor=actor, region_id=region.id,
                                      data=data)
     except ValidationError as exc:
-        errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
+        errors = forms.form_errors(exc, anchors=REQUEST_FORM_IDS)
         return again(errors, 422)
     except ValueError:
-        return again([{"loc": ["channel"], "reason": "Choose how the request was received"}],
-                     422)
+        return again([forms.field_error("channel", "Choose how the request was received",
+                                        anchors=REQUEST_FORM_IDS)], 422)
     except service.PlaceNeeded as exc:
         return again(exc.errors or [], 422, candidates=exc.candidates)
     except queries.AmbiguousOwner as exc:
@@ -352,7 +360,7 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         *others, last = [name for _jid, name in exc.candidates]
         names = ("both " if len(others) == 1 else "") + ", ".join(others) + " and " + last
         reason = (f"At this place {exc.service_name!r} is provided by {names}, and the "
-                  "catalogue does not say which one handles it. Choose one below and send "
+                  "catalog does not say which one handles it. Choose one below and send "
                   "the report again.")
         return again([{"loc": [], "reason": reason}], exc.status, choices=exc.candidates)
     except GovshareError as exc:
@@ -501,7 +509,7 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
             session=session, region_id=region.id)},
         "members": members, "errors": errors, "suggestions": suggestions,
         "updates": queries.updates(session=session, request_id=req.id, public_only=False),
-        "next_statuses": sorted(calc.REQUEST_TRANSITIONS.get(req.status, ())),
+        "next_statuses": calc.REQUESTS.next_states(req.status),
         "request_services": queries.search_services(session=session, region_id=region.id,
                                                     accepts_requests=True),
         "can_manage": allows(actor, Action.request_manage, req.jurisdiction_id),
@@ -509,14 +517,15 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
 
 
 @router.get("/staff/requests/{request_id}")
-def staff_case(request: Request, request_id: int, session: Session = Depends(get_session),
+def staff_case(request: Request, request_id: RequestId, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.request_read))) -> Response:
     req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
     return _case_page(request, session, actor, req, [])
 
 
 @router.post("/staff/requests/{request_id}", dependencies=[Depends(csrf_protect)])
-async def staff_act(request: Request, request_id: int, session: Session = Depends(get_session),
+async def staff_act(request: Request, request_id: RequestId,
+                    session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.request_manage))) -> Response:
     form = await request.form()
     raw = {k: str(v) for k, v in form.items() if isinstance(v, str)}
@@ -534,7 +543,7 @@ async def staff_act(request: Request, request_id: int, session: Session = Depend
     except (ValidationError, ValueError) as exc:
         req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
         return _case_page(request, session, actor, req,
-                          [{"loc": [], "reason": str(exc).splitlines()[0]}], 422)
+                          forms.form_errors(exc), 422)
     except GovshareError as exc:
         if exc.status == 404:
             raise

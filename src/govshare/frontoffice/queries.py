@@ -1,4 +1,4 @@
-"""Reads of the front office: catalogue search, what applies at a place, journeys, routing,
+"""Reads of the front office: catalog search, what applies at a place, journeys, routing,
 request lookups and staff queues (filtered by the acting principal)."""
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def _ranked_ids(session: Session, region_id: int, words: list[str]) -> list[int]
     """Ids of the region's services matching every word, best first: full-text search with
     stemming ("potholes" finds "pothole"), PostgreSQL's english configuration or SQLite's
     FTS5 with the porter tokenizer. SQLite's index is a TEMP table filled for the query
-    (a catalogue is hundreds of rows, not millions), so nothing is kept in step on writes."""
+    (a catalog is hundreds of rows, not millions), so nothing is kept in step on writes."""
     if session.get_bind().dialect.name == "postgresql":
         query = func.plainto_tsquery("english", " ".join(words))
         vector = func.to_tsvector("english", Service.search_text)
@@ -132,7 +132,7 @@ class Routing:
 
 
 class AmbiguousOwner(Conflict):
-    """Two or more owners of a service cover a point with the same priority: the catalogue
+    """Two or more owners of a service cover a point with the same priority: the catalog
     does not say which of them handles a request there, so none is picked silently.
 
     ``candidates`` are the tied members as (id, name), so a caller can offer the choice; an
@@ -153,7 +153,7 @@ class AmbiguousOwner(Conflict):
         not_one = f"; jurisdiction {preferred} is not one of them" if preferred is not None else ""
         super().__init__(
             f"Routing is ambiguous: {where} {tied}{not_one}. Name one of them as the "
-            "jurisdiction; the region's catalogue should give them different priorities.",
+            "jurisdiction; the region's catalog should give them different priorities.",
             errors=[{"loc": ["jurisdiction_id"],
                      "reason": f"required {where}, where {tied}{not_one}"}])
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from govshare.frontoffice.calc import SERVICE_CODE
 from govshare.frontoffice.models import Channel as Channel
 from govshare.frontoffice.models import RequestStatus
 
@@ -44,7 +45,7 @@ class Channels(BaseModel):
 
 class ServiceIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
-    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]{1,63}$")
+    code: str = Field(pattern=SERVICE_CODE.pattern)
     name: str = Field(min_length=2, max_length=200)
     description: str = Field(min_length=10, max_length=4000)
     eligibility: str | None = Field(None, max_length=4000)

@@ -1,11 +1,12 @@
-"""Writes of the front office: the catalogue, and service requests from every channel.
+"""Writes of the front office: the catalog, and service requests from every channel.
 
 Invariants:
 - A request is routed once, on submission, to the member that owns its service at its point
   (``queries.route``); staff may forward it to another member later, which is recorded.
   Where owners of equal priority tie at the point, the submitter must name one of them
   (``RequestIn.jurisdiction_id``); no request is sent to a member picked silently.
-- Status changes follow ``calc.REQUEST_TRANSITIONS`` and each leaves a ``RequestUpdate``;
+- Status changes go through ``calc.REQUESTS`` (core.states: a refused move is a 409) and
+  each leaves a ``RequestUpdate``;
   the DB check constraint backs the status values.
 - Personal data (contact fields) never enters the audit log or public responses.
 """
@@ -41,13 +42,13 @@ from govshare.regions import queries as regions_queries
 STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
 
 
-# ------------------------------------------------------------------------------ catalogue
+# ------------------------------------------------------------------------------ catalog
 
 
 def save_service(*, session: Session, actor: Principal, region_id: int, data: ServiceIn,
                  owners: list[tuple[int, int]] | None = None) -> Service:
-    """Create or replace a catalogue entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
-    authorize(actor, Action.catalogue_manage)
+    """Create or replace a catalog entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
+    authorize(actor, Action.catalog_manage)
     problems = calc.check_definitions(data.attributes)
     if problems:
         raise ValidationFailed("The service's attributes are not valid", errors=[
@@ -86,7 +87,7 @@ def save_service(*, session: Session, actor: Principal, region_id: int, data: Se
 def save_journey(*, session: Session, actor: Principal, region_id: int, life_event: str,
                  title: str, summary: str, steps: list[dict[str, str]], sample: bool = False
                  ) -> Journey:
-    authorize(actor, Action.catalogue_manage)
+    authorize(actor, Action.catalog_manage)
     j = session.scalars(select(Journey).where(Journey.region_id == region_id,
                                               Journey.life_event == life_event)).first()
     if j is None:
@@ -228,13 +229,10 @@ def act_on_request(*, session: Session, actor: Principal, request_id: int,
                                            "note": action.note or
                                            f"Same as request {original.public_id}"})
     if action.to_status is not None and action.to_status.value != req.status:
-        if not calc.can_transition(req.status, action.to_status.value):
-            raise BadRequest(f"A request that is {calc.STATUS_LABELS[req.status].lower()} "
-                             f"cannot become {calc.STATUS_LABELS[action.to_status.value].lower()}")
+        previous = calc.REQUESTS.move(req, action.to_status)  # 409 if not allowed
         session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="status",
-                                  from_value=req.status, to_value=action.to_status.value,
+                                  from_value=previous, to_value=req.status,
                                   note=action.note, public=action.public))
-        req.status = action.to_status.value
         req.closed_at = now if req.status in calc.CLOSED_STATES else None
         if action.public and action.note:
             req.status_notes = action.note

@@ -306,7 +306,7 @@ class PointIndex:
     so that a point on a shared county line is never "outside the region".
 
     A lookup is two steps. First a uniform grid of bounding boxes, held in a few numpy arrays,
-    gives the candidate polygons: those whose bounding box holds the point. Then one vectorised
+    gives the candidate polygons: those whose bounding box holds the point. Then one vectorized
     Shapely call, ``intersects_xy``, tests the candidates against the polygons, which are
     *prepared* once (GEOS then answers point-in-polygon from a cached edge index instead of
     walking every edge). Neither step makes a Shapely point: building a million point objects
@@ -317,7 +317,7 @@ class PointIndex:
     Large batches are cut into chunks so that memory stays bounded whatever the batch size.
     """
 
-    #: points per chunk in :meth:`locate_many`: large enough to amortise the per-call
+    #: points per chunk in :meth:`locate_many`: large enough to amortize the per-call
     #: overhead, small enough that the candidate arrays stay a few MB.
     CHUNK = 65_536
 
@@ -342,7 +342,7 @@ class PointIndex:
 
     def locate_many(self, lons: np.ndarray | Sequence[float], lats: np.ndarray | Sequence[float],
                     *, chunk_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Vectorised: (point positions, polygon ids), one pair per containment.
+        """Vectorized: (point positions, polygon ids), one pair per containment.
 
         Pairs come ordered by point position; the ids of one point come in no set order.
         A point inside no polygon (or with a NaN coordinate) has no pair.

@@ -17,6 +17,7 @@ from govshare.core.cli_support import (
     settings,
 )
 from govshare.core.errors import BadRequest, Conflict, NotFound
+from govshare.core.formats import DEFAULT_TIME_ZONE
 from govshare.core.tenancy import system_principal
 from govshare.geo import queries, service
 from govshare.regions import queries as regions_queries
@@ -33,6 +34,9 @@ def region_create(
         "--counties", help="County FIPS codes (5 digits), comma-separated or repeated")] = [],  # noqa: B006
     states: Annotated[list[str], typer.Option(
         "--states", help="State FIPS codes (2 digits), comma-separated or repeated")] = [],  # noqa: B006
+    time_zone: Annotated[str, typer.Option(
+        "--time-zone", help="IANA time zone in which dates and times are shown")
+    ] = DEFAULT_TIME_ZONE,
 ) -> None:
     """Create the region from Census boundaries (npm us-atlas, 2017, 1:10m)."""
     cfg = settings()
@@ -44,9 +48,10 @@ def region_create(
                 "one installation serves one region")
         result = service.create_region_from_census(
             session=session, actor=system_principal(), name=name, states=_split(states),
-            counties=_split(counties), atlas_dir=cfg.resolved_us_atlas_dir, progress=step)
+            counties=_split(counties), atlas_dir=cfg.resolved_us_atlas_dir, progress=step,
+            time_zone=time_zone)
     console.print(f"Created region {name!r} (id {result.region_id}) with "
-                  f"{len(result.created)} members:")
+                  f"{len(result.created)} members (dates and times in {time_zone}):")
     for jid, jname in result.created:
         console.print(f"  {jid:>4}  {jname}")
 

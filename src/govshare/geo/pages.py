@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, body_limit, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.regions import queries as regions_queries
 
+JurisdictionId = Annotated[int, row_id("jurisdiction")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 MAX_UPLOAD = 20 * 1024 * 1024
 
@@ -53,7 +64,7 @@ def locate_page(
 
 
 @router.get("/admin/jurisdictions/{jurisdiction_id}/boundary")
-def boundary_form(request: Request, jurisdiction_id: int,
+def boundary_form(request: Request, jurisdiction_id: JurisdictionId,
                   session: Session = Depends(get_session),
                   _: Principal = Depends(allow(Action.jurisdiction_manage))) -> Response:
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jurisdiction_id)
@@ -65,7 +76,7 @@ def boundary_form(request: Request, jurisdiction_id: int,
              dependencies=[Depends(csrf_protect)])
 @body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
 async def boundary_upload(
-    request: Request, jurisdiction_id: int,
+    request: Request, jurisdiction_id: JurisdictionId,
     file: UploadFile = File(...), repair: str = Form(""),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.jurisdiction_manage)),

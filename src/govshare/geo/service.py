@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from govshare.core import audit, tabular
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
+from govshare.core.formats import DEFAULT_TIME_ZONE
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.geo import calc, queries
 from govshare.geo.calc import (
@@ -177,6 +178,7 @@ def create_region_from_census(
     counties: list[str],
     atlas_dir: Path,
     progress: Progress | None = None,
+    time_zone: str = DEFAULT_TIME_ZONE,
 ) -> CensusRegion:
     """A region whose members are the given states and counties, with Census boundaries.
 
@@ -212,7 +214,8 @@ def create_region_from_census(
         raise ValidationFailed(
             "Census boundaries not usable: " + "; ".join(problems),
             errors=[{"loc": ["geoid"], "reason": p, "value": None} for p in problems[:20]])
-    region = regions_service.create_region(session=session, actor=actor, name=name)
+    region = regions_service.create_region(session=session, actor=actor, name=name,
+                                           time_zone=time_zone)
     pops = census_population()
     created: list[tuple[int, str]] = []
     state_ids: dict[str, int] = {}

@@ -65,6 +65,8 @@ from urllib.parse import urlsplit
 
 from standardwebhooks import Webhook
 
+from govshare.core.states import StateMachine
+
 ERROR_LIMIT = 1000  # characters of an error kept with an attempt
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the standard's prefix, not a secret
 SECRET_BYTES = 32  # of a new signing secret (the standard asks for 24 to 64)
@@ -74,13 +76,24 @@ WEBHOOK_ID = re.compile(r"[A-Za-z0-9_:-]{1,200}")
 LOOPBACK_NAMES = ("localhost",)
 NOT_SENT_HINT = "correct the subscription's address, then requeue"
 
-STATUSES = ("pending", "in_flight", "delivered", "dead")
-TRANSITIONS: dict[str, frozenset[str]] = {
-    "pending": frozenset({"in_flight", "dead"}),  # dead: purged or subscription withdrawn
-    "in_flight": frozenset({"delivered", "pending", "dead", "in_flight"}),  # lease re-claim
-    "delivered": frozenset(),
-    "dead": frozenset({"pending"}),  # requeued by staff
-}
+# The outbox message's state machine (core.states): claims, answers, withdrawals, purges and
+# requeues all move a message through it (bulk moves with ``MESSAGES.guard``).
+MESSAGES = StateMachine.of(
+    "outbox message",
+    labels={"pending": "Waiting", "in_flight": "Being delivered", "delivered": "Delivered",
+            "dead": "Dead letter (not delivered)"},
+    moves={
+        # in_flight: claimed; dead: purged, destination withdrawn; delivered: a late 2xx of
+        # an earlier attempt whose message was meanwhile given back for a retry (it was sent).
+        "pending": {"in_flight", "dead", "delivered"},
+        # the answer, or a re-claim after the lease ran out (the worker died)
+        "in_flight": {"delivered", "pending", "dead", "in_flight"},
+        "delivered": set(),
+        # requeued by staff; delivered: a late 2xx of an attempt made before it died
+        "dead": {"pending", "delivered"},
+    })
+STATUSES = MESSAGES.states
+TRANSITIONS = MESSAGES.moves
 
 
 @dataclass(frozen=True)
@@ -191,7 +204,7 @@ def next_state(verdict: Verdict, *, attempts: int, age_seconds: float, policy: R
 
 
 def can_transition(current: str, to: str) -> bool:
-    return to in TRANSITIONS.get(current, frozenset())
+    return MESSAGES.allows(current, to)
 
 
 # ------------------------------------------------------------------------------ signatures

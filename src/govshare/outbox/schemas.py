@@ -12,14 +12,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from govshare.outbox import calc
 from govshare.outbox.models import MessageStatus
 
-STATUS_LABELS = {
-    MessageStatus.pending.value: "Waiting",
-    MessageStatus.in_flight.value: "Being delivered",
-    MessageStatus.delivered.value: "Delivered",
-    MessageStatus.dead.value: "Dead letter (not delivered)",
-}
+MESSAGES = calc.MESSAGES  # the message's state machine, with the statuses' labels
+STATUS_LABELS = MESSAGES.labels
 
 
 
@@ -33,4 +30,4 @@ class Housekeeping:
     next_at: float = 0.0
 
 
-__all__ = ["STATUS_LABELS", "Housekeeping", "MessageStatus"]
+__all__ = ["MESSAGES", "STATUS_LABELS", "Housekeeping", "MessageStatus"]

@@ -39,6 +39,7 @@ from govshare.core.errors import Conflict, NotFound
 from govshare.core.security import new_token
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.outbox import calc
+from govshare.outbox.calc import MESSAGES
 from govshare.outbox.models import (
     DeliveryAttempt,
     MessageStatus,
@@ -143,7 +144,7 @@ def withdraw_destination(session: Session, *, destination: str, reason: str,
     result = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.destination == destination,
-               OutboxMessage.status.in_((PENDING, IN_FLIGHT)))
+               MESSAGES.guard(OutboxMessage.status, DEAD))  # waiting or in flight
         .values(status=DEAD, dead_at=now, lease_token=None, locked_until=None,
                 last_error=calc.clip(reason), updated_at=now)
         .execution_options(synchronize_session=False))
@@ -176,7 +177,7 @@ def purge_bodies(session: Session, *, topic_prefix: str, created_before: datetim
                OutboxMessage.created_at < created_before, OutboxMessage.body_enc.is_not(None))
     session.execute(
         update(OutboxMessage)
-        .where(old, OutboxMessage.status.in_((PENDING, IN_FLIGHT)))
+        .where(old, MESSAGES.guard(OutboxMessage.status, DEAD))
         .values(status=DEAD, dead_at=now, lease_token=None, locked_until=None, updated_at=now,
                 last_error="The retention period ended before delivery; the body was deleted")
         .execution_options(synchronize_session=False))
@@ -237,7 +238,7 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
     token = new_token(24)
     due = (select(OutboxMessage.id).where(_claimable(now))
            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
-    claim = (update(OutboxMessage)
+    claim = (update(OutboxMessage).where(MESSAGES.guard(OutboxMessage.status, IN_FLIGHT))
              .values(status=IN_FLIGHT, lease_token=token,
                      locked_until=now + timedelta(seconds=lease_seconds),
                      attempts=OutboxMessage.attempts + 1, updated_at=now)
@@ -260,12 +261,14 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
     claims = []
     for m in rows:
         if m.destination in withdrawn:
-            m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
+            MESSAGES.move(m, DEAD)
+            m.dead_at, m.lease_token, m.locked_until = now, None, None
             m.last_error = ("Not sent: the destination was withdrawn (the subscription is "
                             "deactivated)")
             continue
         if max_attempts is not None and m.attempts > max_attempts:
-            m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
+            MESSAGES.move(m, DEAD)
+            m.dead_at, m.lease_token, m.locked_until = now, None, None
             m.last_error = (f"Claimed {m.attempts - 1} times without an answer being recorded: "
                             "the worker stopped each time")
             continue
@@ -276,7 +279,8 @@ def claim_batch(session: Session, *, now: datetime, limit: int, lease_seconds: f
             calc.check_signing_secret(secret)
         except (crypto.SealedValueUnreadable, ValueError) as exc:
             detail = exc.detail if isinstance(exc, crypto.SealedValueUnreadable) else str(exc)
-            m.status, m.dead_at, m.lease_token, m.locked_until = DEAD, now, None, None
+            MESSAGES.move(m, DEAD)
+            m.dead_at, m.lease_token, m.locked_until = now, None, None
             m.last_error = calc.clip(f"Cannot be sent: {detail}")
             continue
         claims.append(Claim(id=m.id, lease_token=token, topic=m.topic,
@@ -307,7 +311,8 @@ def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: date
     held = session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == claim.id, OutboxMessage.lease_token == claim.lease_token,
-               OutboxMessage.status == IN_FLIGHT)
+               OutboxMessage.status == IN_FLIGHT, MESSAGES.guard(OutboxMessage.status,
+                                                                 state.status))
         .values(**values).execution_options(synchronize_session=False))
     outcome_name = "retry" if state.status == PENDING else state.status
     if not held.rowcount:  # type: ignore[attr-defined]
@@ -315,7 +320,8 @@ def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: date
         if state.status == DELIVERED:  # it was delivered, whoever holds the lease now
             session.execute(
                 update(OutboxMessage)
-                .where(OutboxMessage.id == claim.id, OutboxMessage.status != DELIVERED)
+                .where(OutboxMessage.id == claim.id,
+                       MESSAGES.guard(OutboxMessage.status, DELIVERED))  # not delivered yet
                 .values(status=DELIVERED, delivered_at=now, last_error=None,
                         last_status_code=outcome.status_code, lease_token=None,
                         locked_until=None, updated_at=now)
@@ -333,7 +339,8 @@ def record_result(session: Session, claim: Claim, outcome: Outcome, *, now: date
 
 
 def _requeue(message: OutboxMessage, now: datetime) -> None:
-    message.status, message.attempts, message.next_attempt_at = PENDING, 0, now
+    MESSAGES.move(message, PENDING)
+    message.attempts, message.next_attempt_at = 0, now
     message.round_started_at, message.updated_at, message.dead_at = now, now, None
 
 

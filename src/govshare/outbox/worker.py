@@ -9,7 +9,7 @@ Guarantees:
   running out, after which any worker claims it again. Killing a worker at any instant loses
   nothing.
 - Applied once: every request carries the message's idempotency key, the same on every
-  attempt, so the receiver recognises a repeat (``receiver`` shows how).
+  attempt, so the receiver recognizes a repeat (``receiver`` shows how).
 - Many workers, one database: PostgreSQL's ``SKIP LOCKED`` gives them disjoint batches; on
   SQLite (one machine) they take turns on the write lock.
 - Only allowed destinations (``calc.url_problem``): the URL is checked at every attempt, and

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
-from govshare.core.http import allow, get_session
+from govshare.core.http import allow, get_session, row_id
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.property import queries, service
@@ -16,6 +16,7 @@ from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import AssetIn, AssetRead, StatusChangeIn
 from govshare.regions import queries as regions_queries
 
+AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(prefix="/api/v1", tags=["property"])
 
 
@@ -70,7 +71,7 @@ def list_assets(
 
 
 @router.get("/assets/{asset_id}", response_model=AssetRead)
-def get_asset(asset_id: int, session: Session = Depends(get_session),
+def get_asset(asset_id: AssetId, session: Session = Depends(get_session),
               actor: Principal = Depends(allow(Action.property_read))) -> AssetRead:
     return AssetRead.model_validate(queries.get_asset(session=session, actor=actor,
                                                       asset_id=asset_id))
@@ -87,7 +88,7 @@ def create_asset(data: AssetIn, jurisdiction_id: int = Query(...),
 
 
 @router.put("/assets/{asset_id}", response_model=AssetRead)
-def update_asset(asset_id: int, data: AssetIn, session: Session = Depends(get_session),
+def update_asset(asset_id: AssetId, data: AssetIn, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.property_manage))) -> AssetRead:
     asset = service.update_asset(session=session, actor=actor, asset_id=asset_id, data=data)
     session.commit()
@@ -96,7 +97,7 @@ def update_asset(asset_id: int, data: AssetIn, session: Session = Depends(get_se
 
 @router.post("/assets/{asset_id}/status", response_model=AssetRead,
              summary="Move an asset along its status machine (kept in its history)")
-def change_status(asset_id: int, data: StatusChangeIn, session: Session = Depends(get_session),
+def change_status(asset_id: AssetId, data: StatusChangeIn, session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.property_manage))) -> AssetRead:
     asset = service.transition(session=session, actor=actor, asset_id=asset_id,
                                to_status=data.to_status, reason=data.reason)
@@ -106,7 +107,7 @@ def change_status(asset_id: int, data: StatusChangeIn, session: Session = Depend
 
 @router.get("/assets/{asset_id}/true-cost", response_model=TrueCostOut,
             summary="Annual true cost, each component with its formula, inputs and sources")
-def asset_true_cost(asset_id: int, session: Session = Depends(get_session),
+def asset_true_cost(asset_id: AssetId, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.property_read))) -> TrueCostOut:
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
     region_id = regions_queries.require_current_region(session=session).id

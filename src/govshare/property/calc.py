@@ -16,6 +16,7 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter, ValidationError
 
 from govshare.core.bounds import Bounds
+from govshare.core.formats import money as dollars  # one way to write money
 
 KG_PER_LB = 0.45359237
 GWP_AR5 = {"CO2": 1.0, "CH4": 28.0, "N2O": 265.0}
@@ -204,12 +205,6 @@ class TrueCost:
     @property
     def social_cents(self) -> int:
         return sum(c.cents for c in self.components if c.kind == SOCIAL)
-
-
-def dollars(cents: float | int | None) -> str:
-    if cents is None:
-        return "—"
-    return f"${cents / 100:,.0f}" if abs(cents) >= 100_000 else f"${cents / 100:,.2f}"
 
 
 def condition_index(repair_needs_cents: int | None, replacement_value_cents: int | None

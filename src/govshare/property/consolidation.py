@@ -15,7 +15,7 @@ infinite cost means "site i may not serve need j" (beyond the travel radius, wro
                 x_ij in [0, 1]  for (i,j) in P  share of need j served from site i
                                               ({0, 1} when single_source=True)
 
-    minimise    sum_i f_i y_i  +  sum_(i,j) in P  c_ij x_ij
+    minimize    sum_i f_i y_i  +  sum_(i,j) in P  c_ij x_ij
 
     subject to  sum_i x_ij = 1                        for every need j        (demand)
                 sum_j d_j x_ij - C_i y_i <= 0          for every site i        (capacity)
@@ -82,7 +82,7 @@ SHARE_EPS = 1e-9
 class Site:
     """A building that could be kept. `capacity` in the need unit, `fixed_cost` per year.
 
-    `pin`: True = must be kept, False = must be closed, None = the optimiser decides.
+    `pin`: True = must be kept, False = must be closed, None = the optimizer decides.
     """
 
     id: str

@@ -170,7 +170,7 @@ class Proposal(Base):
         ForeignKey("jurisdictions.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str] = mapped_column(String(200))
-    organisation: Mapped[str | None] = mapped_column(String(200))
+    organization: Mapped[str | None] = mapped_column(String(200))
     contact_email: Mapped[str] = mapped_column(String(254))
     proposed_use: Mapped[str] = mapped_column(String(300))
     description: Mapped[str] = mapped_column(Text)

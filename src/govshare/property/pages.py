@@ -3,7 +3,7 @@ true cost (every component with formula, inputs and sources), utilization, param
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -11,10 +11,10 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import charts
+from govshare.core import charts, forms
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import planning, queries, service
@@ -23,19 +23,19 @@ from govshare.property.calc import (
     DISCOUNT_RATES,
     Parameters,
     condition_index,
-    dollars,
     utilization_pct,
 )
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
+    ASSETS,
     FIELD_GROUPS,
     STATUS_LABELS,
     USE_LABELS,
     ConsolidationIn,
 )
-from govshare.property.service import ASSET_TRANSITIONS
 from govshare.regions import queries as regions_queries
 
+AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 
 PARAMETER_HELP: dict[str, str] = {
@@ -110,7 +110,7 @@ def registry(
         "first_shown": window.offset + 1 if assets else 0,
         "last_shown": window.offset + len(assets),
         "export_formats": ("csv", "xlsx", "geojson"),
-        "uses": USE_LABELS, "statuses": STATUS_LABELS, "dollars": dollars,
+        "uses": USE_LABELS, "statuses": STATUS_LABELS,
         "cost_chart": charts.bar(
             [{"member": g["key"], "cost": g["total_cents"] / 100} for g in by_j],
             id="cost-by-member", title="Annual true cost by member", category=MEMBER,
@@ -124,7 +124,7 @@ def registry(
 
 
 @router.get("/property/assets/{asset_id}")
-def asset_page(request: Request, asset_id: int, session: Session = Depends(get_session),
+def asset_page(request: Request, asset_id: AssetId, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.property_read))) -> Response:
     return _asset_page(request, session, actor, asset_id, [])
 
@@ -138,11 +138,11 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
     tc = queries.asset_true_cost(asset, params)
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
     return render(request, "property/asset.html", {
-        "asset": asset, "jurisdiction": j, "tc": tc, "params": params, "dollars": dollars,
+        "asset": asset, "jurisdiction": j, "tc": tc, "params": params,
         "cost_kinds": COST_KIND_LABELS,
         "history": queries.status_history(session=session, asset_id=asset.id),
         "proposals": queries.list_proposals(session=session, asset_id=asset.id)[0],
-        "next_statuses": sorted(ASSET_TRANSITIONS[AssetStatus(asset.status)]),
+        "next_statuses": ASSETS.next_states(asset.status),
         "groups": FIELD_GROUPS, "uses": USE_LABELS, "statuses": STATUS_LABELS,
         "condition": condition_index(facts.repair_needs_cents, facts.replacement_value_cents),
         "utilization": utilization_pct(facts.occupancy, facts.capacity),
@@ -153,7 +153,7 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
 
 
 @router.post("/property/assets/{asset_id}/status", dependencies=[Depends(csrf_protect)])
-def asset_status(request: Request, asset_id: int, to_status: str = Form(""),
+def asset_status(request: Request, asset_id: AssetId, to_status: str = Form(""),
                  reason: str = Form(""), session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.property_manage))) -> Response:
     try:
@@ -173,7 +173,7 @@ def asset_status(request: Request, asset_id: int, to_status: str = Form(""),
 
 
 @router.post("/property/assets/{asset_id}/publish", dependencies=[Depends(csrf_protect)])
-async def asset_publish(request: Request, asset_id: int,
+async def asset_publish(request: Request, asset_id: AssetId,
                         session: Session = Depends(get_session),
                         actor: Principal = Depends(allow(Action.property_manage))) -> Response:
     form = await request.form()
@@ -209,7 +209,7 @@ def utilization(request: Request, session: Session = Depends(get_session),
         details=[Field("n", "Assets with a utilization")])
     return render(request, "property/utilization.html", {
         "params": params, "ranked": ranked[:50], "flagged": flagged, "classes": classes,
-        "use_chart": use_chart, "dollars": dollars, "uses": USE_LABELS,
+        "use_chart": use_chart, "uses": USE_LABELS,
         "statuses": STATUS_LABELS, "n": len(rows),
     })
 
@@ -277,10 +277,10 @@ def consolidation_page(
                 asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
                                         travel=travel)
             except ValidationError as exc:
-                fields = ConsolidationIn.model_fields
+                labels = {k: f.description or k for k, f in ConsolidationIn.model_fields.items()}
                 raise BadRequest("; ".join(
-                    f"{fields[str(e['loc'][0])].description}: {e['msg']}"
-                    for e in exc.errors())) from None
+                    f"{e['label']}: {e['reason']}"
+                    for e in forms.form_errors(exc, labels=labels))) from None
             pins = {**{i: True for i in keep}, **{i: False for i in close}}
             result = planning.plan(session=session, actor=actor, region_id=region.id, use=use,
                                    max_km=asked.max_km, max_sites=asked.max_sites,
@@ -290,5 +290,5 @@ def consolidation_page(
             error = exc.detail
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
-        "dollars": dollars, "travel_source": planning.TRAVEL_SOURCE,
+        "travel_source": planning.TRAVEL_SOURCE,
     }, status_code=400 if error else 200)

@@ -144,7 +144,7 @@ def is_public() -> ColumnElement[bool]:
     """SQL: the asset publishes at least one field group (JSON list is not empty).
 
     JSON is compared as text because PostgreSQL's json type has no equality operator; the
-    JSON type serialises an empty list as '[]' on both dialects.
+    JSON type serializes an empty list as '[]' on both dialects.
     """
     return func.coalesce(cast(Asset.public_groups, Text), "[]") != "[]"
 

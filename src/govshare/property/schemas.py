@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
 from govshare.core.bounds import Bounds, out_of_bounds
+from govshare.core.states import StateMachine
 from govshare.property.models import (
     AssetKind,
     AssetStatus,
@@ -57,10 +58,34 @@ USE_LABELS: dict[str, str] = {
     "garage_maintenance": "Garage / maintenance", "community_center": "Community center",
     "park": "Park", "vacant_land": "Vacant land", "other": "Other",
 }
-STATUS_LABELS: dict[str, str] = {
-    "in_use": "In use", "under_used": "Under-used", "vacant": "Vacant", "surplus": "Surplus",
-    "disposal_in_progress": "Disposal in progress", "disposed": "Disposed",
-}
+_S, _P = AssetStatus, ProposalStatus
+# The state machines of assets and of the public's proposals (core.states): every status
+# change goes through them.
+ASSETS = StateMachine.of(
+    "asset",
+    labels={_S.in_use: "In use", _S.under_used: "Under-used", _S.vacant: "Vacant",
+            _S.surplus: "Surplus", _S.disposal_in_progress: "Disposal in progress",
+            _S.disposed: "Disposed"},
+    moves={
+        _S.in_use: {_S.under_used, _S.vacant, _S.surplus},
+        _S.under_used: {_S.in_use, _S.vacant, _S.surplus},
+        _S.vacant: {_S.in_use, _S.under_used, _S.surplus},
+        _S.surplus: {_S.in_use, _S.disposal_in_progress},
+        _S.disposal_in_progress: {_S.surplus, _S.disposed},
+        _S.disposed: set(),
+    })
+PROPOSALS = StateMachine.of(
+    "proposal",
+    labels={_P.received: "Received", _P.under_review: "Under review",
+            _P.accepted: "Accepted", _P.declined: "Declined"},
+    moves={
+        _P.received: {_P.under_review, _P.declined},
+        _P.under_review: {_P.accepted, _P.declined},
+        _P.accepted: set(),
+        _P.declined: set(),
+    })
+STATUS_LABELS = ASSETS.labels
+PROPOSAL_STATUS_LABELS = PROPOSALS.labels
 
 # Plausible ranges, one per kind of number (core.bounds): the API, the importer's converters
 # (import_export.presets) and the reads of stored rows all take them from the fields below.
@@ -211,14 +236,14 @@ class ProposalIn(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     kind: ProposalKind = ProposalKind.proposal
     name: str = Field(min_length=1, max_length=200)
-    organisation: str | None = Field(None, max_length=200)
+    organization: str | None = Field(None, max_length=200)
     contact_email: EmailStr
     proposed_use: str = Field(min_length=3, max_length=300)
     description: str = Field(min_length=10, max_length=5000)
 
 
 class ProposalPublic(BaseModel):
-    """A proposal as the public sees it: no name, organisation or contact details."""
+    """A proposal as the public sees it: no name, organization or contact details."""
 
     model_config = ConfigDict(from_attributes=True)
     id: int
@@ -232,7 +257,7 @@ class ProposalPublic(BaseModel):
 
 class ProposalRead(ProposalPublic):
     name: str
-    organisation: str | None
+    organization: str | None
     contact_email: str
     description: str
 

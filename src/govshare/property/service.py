@@ -33,26 +33,17 @@ from govshare.property.models import (
     ProposalStatus,
     ProposalStatusChange,
 )
-from govshare.property.schemas import FIELD_GROUPS, AssetIn, ProposalDecision, ProposalIn
+from govshare.property.schemas import (
+    ASSETS,
+    FIELD_GROUPS,
+    PROPOSALS,
+    AssetIn,
+    ProposalDecision,
+    ProposalIn,
+)
 from govshare.regions import queries as regions_queries
 
-S = AssetStatus
-ASSET_TRANSITIONS: dict[AssetStatus, frozenset[AssetStatus]] = {
-    S.in_use: frozenset({S.under_used, S.vacant, S.surplus}),
-    S.under_used: frozenset({S.in_use, S.vacant, S.surplus}),
-    S.vacant: frozenset({S.in_use, S.under_used, S.surplus}),
-    S.surplus: frozenset({S.in_use, S.disposal_in_progress}),
-    S.disposal_in_progress: frozenset({S.surplus, S.disposed}),
-    S.disposed: frozenset(),
-}
-
-P = ProposalStatus
-PROPOSAL_TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
-    P.received: frozenset({P.under_review, P.declined}),
-    P.under_review: frozenset({P.accepted, P.declined}),
-    P.accepted: frozenset(),
-    P.declined: frozenset(),
-}
+S, P = AssetStatus, ProposalStatus
 # Which asset statuses accept which kind of public submission.
 OPEN_TO_PROPOSALS = frozenset({S.surplus, S.vacant, S.under_used})
 OPEN_TO_CHALLENGE = frozenset({S.in_use})
@@ -116,18 +107,13 @@ def transition(*, session: Session, actor: Principal, asset_id: int, to_status: 
                reason: str | None = None) -> Asset:
     asset = _asset(session, actor, asset_id)
     authorize(actor, Action.property_manage, asset.jurisdiction_id)
-    current = AssetStatus(asset.status)
-    if to_status not in ASSET_TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in ASSET_TRANSITIONS[current])) or "none"
-        raise BadRequest(f"An asset that is {current.value} cannot become {to_status.value} "
-                         f"(allowed: {allowed})")
-    asset.status = to_status.value
-    session.add(AssetStatusChange(asset_id=asset.id, from_status=current.value,
+    current = ASSETS.move(asset, to_status)  # 409 if not allowed
+    session.add(AssetStatusChange(asset_id=asset.id, from_status=current,
                                   to_status=to_status.value, at=utcnow(), actor=actor.ref,
                                   reason=reason))
     session.flush()
     audit.record(session, actor, action="asset.status", entity="asset", entity_id=asset.id,
-                 jurisdiction_id=asset.jurisdiction_id, before={"status": current.value},
+                 jurisdiction_id=asset.jurisdiction_id, before={"status": current},
                  after={"status": to_status.value, "reason": reason})
     return asset
 
@@ -202,7 +188,7 @@ def submit_proposal(*, session: Session, actor: Principal, asset_id: int, data: 
         raise BadRequest("Only the use of an asset that is in use can be challenged; "
                          "propose a use instead")
     proposal = Proposal(asset_id=asset.id, jurisdiction_id=asset.jurisdiction_id,
-                        kind=data.kind.value, name=data.name, organisation=data.organisation,
+                        kind=data.kind.value, name=data.name, organization=data.organization,
                         contact_email=str(data.contact_email).lower(),
                         proposed_use=data.proposed_use, description=data.description,
                         status=ProposalStatus.received.value)
@@ -224,21 +210,18 @@ def decide_proposal(*, session: Session, actor: Principal, proposal_id: int,
         raise NotFound("Proposal not found")
     ensure_visible(actor, proposal.jurisdiction_id, "Proposal")
     authorize(actor, Action.property_manage, proposal.jurisdiction_id)
-    current = ProposalStatus(proposal.status)
-    if data.to_status not in PROPOSAL_TRANSITIONS[current]:
-        raise BadRequest(f"A proposal that is {current.value.replace('_', ' ')} cannot become "
-                         f"{data.to_status.value.replace('_', ' ')}")
+    PROPOSALS.check(proposal.status, data.to_status)  # 409 if not allowed
     if data.to_status in (P.accepted, P.declined) and not (data.public_reason or "").strip():
         raise BadRequest("Give a public reason when accepting or declining")
-    proposal.status = data.to_status.value
+    current = PROPOSALS.move(proposal, data.to_status)
     if data.public_reason:
         proposal.public_reason = data.public_reason.strip()
-    session.add(ProposalStatusChange(proposal_id=proposal.id, from_status=current.value,
+    session.add(ProposalStatusChange(proposal_id=proposal.id, from_status=current,
                                      to_status=data.to_status.value, at=utcnow(),
                                      actor=actor.ref, note=data.note))
     session.flush()
     audit.record(session, actor, action="proposal.decide", entity="proposal",
                  entity_id=proposal.id, jurisdiction_id=proposal.jurisdiction_id,
-                 before={"status": current.value},
+                 before={"status": current},
                  after={"status": proposal.status, "public_reason": proposal.public_reason})
     return proposal

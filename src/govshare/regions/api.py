@@ -41,6 +41,7 @@ def get_region(session: Session = Depends(get_session),
     region = queries.require_current_region(session=session)
     members = queries.list_jurisdictions(session=session, region_id=region.id)
     return RegionSummary(id=region.id, name=region.name, slug=region.slug,
+                         time_zone=region.time_zone,
                          members=[JurisdictionRead.model_validate(j) for j in members])
 
 

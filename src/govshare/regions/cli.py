@@ -8,11 +8,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from govshare.core import formats
 from govshare.core.cli_support import console, db, handle_errors, print_json, validated
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Role, system_principal
 from govshare.regions import queries, service
+from govshare.regions.models import Region
 from govshare.regions.schemas import (
     ApiKeyCreate,
     JurisdictionCreate,
@@ -34,12 +36,16 @@ user_app = typer.Typer(help="Staff accounts.", no_args_is_help=True)
 apikey_app = typer.Typer(help="API keys for other systems.", no_args_is_help=True)
 
 
-def _region_id(session: object) -> int:
+def _region(session: object) -> Region:
     region = queries.current_region(session=session)  # type: ignore[arg-type]
     if region is None:
         raise NotFound("No region yet: run `govshare region create NAME --counties ...` "
                        "or `govshare demo` first")
-    return region.id
+    return region
+
+
+def _region_id(session: object) -> int:
+    return _region(session).id
 
 
 @region_app.command("show")
@@ -48,15 +54,28 @@ def region_show(as_json: Annotated[bool, typer.Option("--json", help="Print JSON
                 ) -> None:
     """Show the region and its members."""
     with db() as session:
-        rid = _region_id(session)
-        region = queries.current_region(session=session)
-        members = queries.list_jurisdictions(session=session, region_id=rid)
+        region = _region(session)
+        members = queries.list_jurisdictions(session=session, region_id=region.id)
         if as_json:
-            print_json({"id": rid, "name": region.name if region else None,
+            print_json({"id": region.id, "name": region.name, "time_zone": region.time_zone,
                         "members": [JurisdictionRead.model_validate(j).model_dump(mode="json")
                                     for j in members]})
             return
-        _members_table(region.name if region else "", members)
+        _members_table(region.name, members)
+        console.print(f"Dates and times are shown in {region.time_zone} "
+                      f"({formats.zone_abbreviation(region.time_zone)} now).", highlight=False)
+
+
+@region_app.command("set-time-zone")
+@handle_errors
+def region_set_time_zone(time_zone: Annotated[str, typer.Argument(
+        help="IANA time zone name, e.g. America/Chicago")]) -> None:
+    """Set the time zone in which the region's dates and times are shown."""
+    with db() as session:
+        region = service.set_time_zone(session=session, actor=system_principal(),
+                                       region_id=_region_id(session), time_zone=time_zone)
+        console.print(f"Dates and times of {region.name} are shown in {region.time_zone}.",
+                      highlight=False)
 
 
 def _members_table(title: str, members: list) -> None:  # type: ignore[type-arg]
@@ -191,12 +210,15 @@ def apikey_revoke(
 def apikey_list() -> None:
     """List API keys (never the keys themselves)."""
     with db() as session:
+        region = _region(session)
         keys, _ = queries.list_api_keys(session=session, actor=system_principal(),
-                                        region_id=_region_id(session))
+                                        region_id=region.id)
         table = Table()
         for col in ("id", "name", "prefix", "role", "jurisdiction", "last used", "revoked"):
             table.add_column(col)
         for k in keys:
             table.add_row(str(k.id), k.name, k.prefix, k.role, str(k.jurisdiction_id or ""),
-                          str(k.last_used_at or ""), str(k.revoked_at or ""))
+                          formats.when(k.last_used_at, region.time_zone) if k.last_used_at
+                          else "never",
+                          formats.when(k.revoked_at, region.time_zone) if k.revoked_at else "")
         console.print(table)

@@ -1,4 +1,4 @@
-"""Tables of the regions domain (SQLAlchemy only; no behaviour)."""
+"""Tables of the regions domain (SQLAlchemy only; no behavior)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govshare.core.db import Base, UTCDateTime, utcnow
+from govshare.core.formats import DEFAULT_TIME_ZONE
 
 
 class JurisdictionKind(StrEnum):
@@ -58,6 +59,9 @@ class Region(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     slug: Mapped[str] = mapped_column(String(100), unique=True)
+    # IANA name; every date and time shown (pages, CLI) is in this zone (core.formats).
+    time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE,
+                                           server_default=DEFAULT_TIME_ZONE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 

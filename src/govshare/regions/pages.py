@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import audit
+from govshare.core import audit, formats, forms
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    SESSION_COOKIE,
+    allow,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
@@ -24,6 +32,8 @@ from govshare.regions.schemas import (
     UserUpdate,
 )
 
+ApiKeyId = Annotated[int, row_id("API key")]  # 422 naming it unless 1..MAX_ID
+UserId = Annotated[int, row_id("user")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 
 
@@ -32,12 +42,14 @@ def _region(session: Session) -> Any:
     return region
 
 
+# Offered first on the admin page; any other IANA name can be typed.
+US_TIME_ZONES = ("America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
+                 "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu",
+                 "America/Puerto_Rico", "Pacific/Guam")
+
+
 def _form_errors(exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        return [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
-    if isinstance(exc, GovshareError):
-        return exc.errors or [{"loc": [], "reason": exc.detail}]
-    raise exc
+    return forms.form_errors(exc)  # core.forms: the one mapping of refusals to fields
 
 
 def _members(session: Session, region_id: int) -> list[Any]:
@@ -123,6 +135,11 @@ def logout(request: Request, session: Session = Depends(get_session),
 @router.get("/admin")
 def admin_home(request: Request, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.staff_home))) -> Response:
+    return _admin_page(request, session, actor, {}, [])
+
+
+def _admin_page(request: Request, session: Session, actor: Principal, form: dict[str, Any],
+                errors: list[dict[str, Any]], status_code: int = 200) -> Response:
     region = _region(session)
     links = [
         ("Jurisdictions", "/admin/jurisdictions", "The region's members and their boundaries",
@@ -143,7 +160,28 @@ def admin_home(request: Request, session: Session = Depends(get_session),
          "rate behind every true cost", Action.property_read),
     ]
     visible = [(t, u, d) for t, u, d, a in links if allows(actor, a)]
-    return render(request, "regions/admin.html", {"region": region, "links": visible})
+    return render(request, "regions/admin.html", {
+        "region": region, "links": visible, "form": form, "errors": errors,
+        "zone_now": formats.zone_abbreviation(region.time_zone),
+        "can_manage": allows(actor, Action.jurisdiction_manage),
+        "zone_choices": US_TIME_ZONES,
+    }, status_code=status_code)
+
+
+@router.post("/admin/time-zone", dependencies=[Depends(csrf_protect)])
+def admin_time_zone(request: Request, time_zone: str = Form(""),
+                    session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.jurisdiction_manage))) -> Response:
+    region = _region(session)
+    try:
+        service.set_time_zone(session=session, actor=actor, region_id=region.id,
+                              time_zone=time_zone)
+    except GovshareError as exc:
+        session.rollback()
+        return _admin_page(request, session, actor, {"time_zone": time_zone},
+                           _form_errors(exc), exc.status)
+    session.commit()
+    return redirect("/admin", flash=f"Dates and times are now shown in {time_zone.strip()}.")
 
 
 @router.get("/admin/jurisdictions")
@@ -248,7 +286,7 @@ def admin_add_user(
 
 @router.post("/admin/users/{user_id}", dependencies=[Depends(csrf_protect)])
 def admin_update_user(
-    request: Request, user_id: int, is_active: str = Form(""),
+    request: Request, user_id: UserId, is_active: str = Form(""),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.user_manage)),
 ) -> Response:
@@ -265,7 +303,7 @@ def admin_update_user(
 
 
 @router.get("/admin/users/{user_id}")
-def admin_user_form(request: Request, user_id: int, session: Session = Depends(get_session),
+def admin_user_form(request: Request, user_id: UserId, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.user_read))) -> Response:
     user = queries.get_user(session=session, actor=actor, user_id=user_id)
     return _user_page(request, session, actor, user, {}, [])
@@ -286,7 +324,7 @@ def _user_page(request: Request, session: Session, actor: Principal, user: Any,
 
 @router.post("/admin/users/{user_id}/edit", dependencies=[Depends(csrf_protect)])
 def admin_edit_user(
-    request: Request, user_id: int,
+    request: Request, user_id: UserId,
     full_name: str = Form(""), role: str = Form(""), jurisdiction_id: str = Form(""),
     password: str = Form(""),
     session: Session = Depends(get_session),
@@ -369,7 +407,7 @@ def admin_create_apikey(
 
 @router.post("/admin/apikeys/{apikey_id}/revoke", dependencies=[Depends(csrf_protect)])
 def admin_revoke_apikey(
-    apikey_id: int, session: Session = Depends(get_session),
+    apikey_id: ApiKeyId, session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.apikey_manage)),
 ) -> Response:
     key = service.revoke_api_key(session=session, actor=actor, apikey_id=apikey_id)

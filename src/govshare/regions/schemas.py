@@ -22,6 +22,7 @@ class RegionRead(BaseModel):
     id: int
     name: str
     slug: str
+    time_zone: str = Field(description="IANA time zone in which dates and times are shown")
 
 
 class JurisdictionCreate(BaseModel):

@@ -18,9 +18,16 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from govshare.core import audit, ratelimit
+from govshare.core import audit, formats, ratelimit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
+from govshare.core.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    RateLimited,
+    ValidationFailed,
+)
 from govshare.core.http import MAX_ID
 from govshare.core.security import (
     DUMMY_HASH,
@@ -77,18 +84,46 @@ def _jurisdiction(session: Session, jurisdiction_id: int) -> Jurisdiction:
 # --------------------------------------------------------------------------- regions
 
 
-def create_region(*, session: Session, actor: Principal, name: str) -> Region:
+def _time_zone(name: str) -> str:
+    try:
+        return formats.check_time_zone(name.strip())
+    except ValueError as exc:
+        raise ValidationFailed(str(exc), errors=[
+            {"loc": ["time_zone"], "reason": str(exc), "value": name[:64]}]) from None
+
+
+def create_region(*, session: Session, actor: Principal, name: str,
+                  time_zone: str = formats.DEFAULT_TIME_ZONE) -> Region:
     authorize(actor, Action.jurisdiction_manage)
     name = " ".join(name.split())
     if len(name) < 2:
         raise BadRequest("A region needs a name of at least 2 characters")
+    tz = _time_zone(time_zone)
     if queries.region_by_name(session=session, name=name) is not None:
         raise Conflict(f"A region named {name!r} already exists")
-    region = Region(name=name, slug=slugify(name))
+    region = Region(name=name, slug=slugify(name), time_zone=tz)
     session.add(region)
     session.flush()
     audit.record(session, actor, action="region.create", entity="region", entity_id=region.id,
-                 after={"name": name, "slug": region.slug})
+                 after={"name": name, "slug": region.slug, "time_zone": tz})
+    return region
+
+
+def set_time_zone(*, session: Session, actor: Principal, region_id: int,
+                  time_zone: str) -> Region:
+    """The zone every date and time of the region is shown in (an IANA name)."""
+    authorize(actor, Action.jurisdiction_manage)
+    tz = _time_zone(time_zone)
+    region = session.get(Region, region_id)
+    if region is None:
+        raise NotFound(f"Region {region_id} not found")
+    before = region.time_zone
+    if before != tz:
+        region.time_zone = tz
+        session.flush()
+        audit.record(session, actor, action="region.time_zone", entity="region",
+                     entity_id=region.id, before={"time_zone": before},
+                     after={"time_zone": tz})
     return region
 
 
@@ -496,7 +531,7 @@ def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | No
     now = utcnow()
     if key.last_used_at is None or now - key.last_used_at >= LAST_USE_RESOLUTION:
         # Written at most once a minute: a busy client's every call would otherwise update
-        # (and lock, until its transaction ends) the key's row, serialising its requests.
+        # (and lock, until its transaction ends) the key's row, serializing its requests.
         key.last_used_at = now
         session.flush()
     return Principal(kind="apikey", role=Role(key.role), region_id=key.region_id,

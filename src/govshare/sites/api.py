@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi import Path as PathParam
@@ -13,13 +13,19 @@ from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest
-from govshare.core.http import allow, body_limit, get_session
+from govshare.core.http import (
+    allow,
+    body_limit,
+    get_session,
+    row_id,
+)
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries as regions_queries
 from govshare.sites import calc, queries, service
 from govshare.sites.schemas import FIPS, STATE, ScenarioIn, ScenarioRead
 
+ScenarioId = Annotated[int, row_id("scenario")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(prefix="/api/v1", tags=["sites"])
 
 
@@ -136,14 +142,15 @@ def create_scenario(data: ScenarioIn, session: Session = Depends(get_session),
 
 
 @router.get("/sites/scenarios/{scenario_id}", response_model=ScenarioRead)
-def get_scenario(scenario_id: int, session: Session = Depends(get_session),
+def get_scenario(scenario_id: ScenarioId, session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.sites_read))) -> ScenarioRead:
     return queries.scenario_read(queries.get_scenario(
         session=session, region_id=_region_id(session), scenario_id=scenario_id))
 
 
 @router.put("/sites/scenarios/{scenario_id}", response_model=ScenarioRead)
-def update_scenario(scenario_id: int, data: ScenarioIn, session: Session = Depends(get_session),
+def update_scenario(scenario_id: ScenarioId, data: ScenarioIn,
+                    session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.sites_manage))) -> ScenarioRead:
     row = service.update_scenario(session=session, actor=actor, region_id=_region_id(session),
                                   scenario_id=scenario_id, data=data)
@@ -154,7 +161,7 @@ def update_scenario(scenario_id: int, data: ScenarioIn, session: Session = Depen
 @router.get("/sites/scenarios/{scenario_id}/ranking", response_model=Page[CandidateOut],
             summary="Candidates best first, with cost (budget) and development benefit "
                     "(social) apart, frontier membership and the Monte Carlo robustness")
-def ranking(scenario_id: int, page: PageParams = Depends(page_params(100, 5000)),
+def ranking(scenario_id: ScenarioId, page: PageParams = Depends(page_params(100, 5000)),
             session: Session = Depends(get_session),
             _: Principal = Depends(allow(Action.sites_read))) -> Page[CandidateOut]:
     row = queries.get_scenario(session=session, region_id=_region_id(session),
@@ -166,7 +173,7 @@ def ranking(scenario_id: int, page: PageParams = Depends(page_params(100, 5000))
 
 @router.get("/sites/scenarios/{scenario_id}/excluded", response_model=Page[ExcludedOut],
             summary="Candidates the constraints left out, with the reason")
-def excluded(scenario_id: int, page: PageParams = Depends(page_params(100, 5000)),
+def excluded(scenario_id: ScenarioId, page: PageParams = Depends(page_params(100, 5000)),
              session: Session = Depends(get_session),
              _: Principal = Depends(allow(Action.sites_read))) -> Page[ExcludedOut]:
     row = queries.get_scenario(session=session, region_id=_region_id(session),
@@ -180,7 +187,7 @@ def excluded(scenario_id: int, page: PageParams = Depends(page_params(100, 5000)
              summary="Upload candidate data (CSV or XLSX: a fips column and any county "
                      "figure); replaces the scenario's uploaded data all or nothing")
 @body_limit("upload", max_bytes=service.MAX_UPLOAD_BYTES)
-async def upload_candidates(scenario_id: int, request: Request, file: UploadFile,
+async def upload_candidates(scenario_id: ScenarioId, request: Request, file: UploadFile,
                             session: Session = Depends(get_session),
                             actor: Principal = Depends(allow(Action.sites_manage))
                             ) -> ScenarioRead:
@@ -205,7 +212,7 @@ class ChoiceIn(BaseModel):
 
 @router.put("/sites/scenarios/{scenario_id}/choice", response_model=ScenarioRead,
             summary="Record the chosen site (it feeds the value case); null clears it")
-def choose(scenario_id: int, data: ChoiceIn, session: Session = Depends(get_session),
+def choose(scenario_id: ScenarioId, data: ChoiceIn, session: Session = Depends(get_session),
            actor: Principal = Depends(allow(Action.sites_manage))) -> ScenarioRead:
     if data.fips is not None and (len(data.fips) != 5 or not data.fips.isdigit()):
         raise BadRequest("A county code is 5 digits (FIPS)")

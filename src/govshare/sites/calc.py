@@ -15,7 +15,7 @@ Formulas (every figure on the pages names the one it comes from):
   occupation-specific county wages are available, so the all-industry index scales them: a
   documented proxy);
 - rent ``R = headcount * ft2_per_person * rent_local``, ``rent_local`` the user's figure for
-  the county (uploaded) or the proxy ``rent_baseline * wi`` (labelled "proxy");
+  the county (uploaded) or the proxy ``rent_baseline * wi`` (labeled "proxy");
 - other ``O = headcount * other_per_person`` (the same everywhere);
 - operating cost ``C = P + R + O``; savings ``S = C_baseline - C`` (a year, budget);
 - one-time cost (move, recruitment, fit-out) for every candidate but the baseline; payback
@@ -152,7 +152,7 @@ def with_overrides(c: Counties, overrides: Mapping[str, Mapping[str, float]], la
 
 def fill_wage_proxy(c: Counties) -> Counties:
     """Counties without a QCEW wage (Valdez-Cordova, split in 2019; Kalawao) take their
-    state's median county wage, labelled ``proxy``."""
+    state's median county wage, labeled ``proxy``."""
     w = c.values["weekly_wage_2022"]
     missing = np.isnan(w)
     if not missing.any():

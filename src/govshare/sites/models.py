@@ -19,7 +19,7 @@ class SiteScenario(Base):
     it (without name and description); ``overrides`` the uploaded candidate data,
     ``{fips: {field: value}}``, replaced whole by each upload (``overrides_file`` names it).
     ``chosen_fips`` is the site the region picked (it feeds the value case). ``sample``
-    marks the demo's and the reference scenarios, labelled wherever they appear."""
+    marks the demo's and the reference scenarios, labeled wherever they appear."""
 
     __tablename__ = "sites_scenarios"
     __table_args__ = (UniqueConstraint("region_id", "name"),)

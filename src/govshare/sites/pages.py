@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import re
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,17 +16,26 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
-from govshare.core import charts
+from govshare.core import charts, forms
 from govshare.core import tabular as t
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, body_limit, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.regions import queries as regions_queries
 from govshare.sites import calc, queries, service
 from govshare.sites.schemas import ScenarioIn
 
+ScenarioId = Annotated[int, row_id("scenario")]  # 422 naming it unless 1..MAX_ID
 router = APIRouter(include_in_schema=False)
 
 TABLE_ROWS = 60  # candidates the page's table lists; the exports have all
@@ -128,14 +137,7 @@ def scenario_to_form(data: ScenarioIn) -> dict[str, str]:
 
 
 def _errors(exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        return [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
-    if isinstance(exc, GovshareError):
-        if exc.errors:
-            return [{"loc": e.get("loc", []), "reason": e.get("msg") or e.get("reason")
-                     or exc.detail} for e in exc.errors]
-        return [{"loc": [], "reason": exc.detail}]
-    raise exc
+    return forms.form_errors(exc)  # core.forms: the one mapping of refusals to fields
 
 
 def _form_page(request: Request, form: dict[str, str], *, scenario_id: int | None = None,
@@ -175,7 +177,7 @@ async def create(request: Request, session: Session = Depends(get_session),
 
 
 @router.get("/sites/scenarios/{scenario_id}/edit")
-def edit_form(request: Request, scenario_id: int, session: Session = Depends(get_session),
+def edit_form(request: Request, scenario_id: ScenarioId, session: Session = Depends(get_session),
               _: Principal = Depends(allow(Action.sites_manage))) -> Response:
     row = queries.get_scenario(session=session, region_id=_region_id(session),
                                scenario_id=scenario_id)
@@ -184,7 +186,7 @@ def edit_form(request: Request, scenario_id: int, session: Session = Depends(get
 
 
 @router.post("/sites/scenarios/{scenario_id}/edit", dependencies=[Depends(csrf_protect)])
-async def edit(request: Request, scenario_id: int, session: Session = Depends(get_session),
+async def edit(request: Request, scenario_id: ScenarioId, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.sites_manage))) -> Response:
     region_id = _region_id(session)
     queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
@@ -245,7 +247,7 @@ def _spotlight(ev: queries.Evaluation) -> list[dict[str, Any]]:
 
 
 @router.get("/sites/scenarios/{scenario_id}")
-def result_page(request: Request, scenario_id: int, session: Session = Depends(get_session),
+def result_page(request: Request, scenario_id: ScenarioId, session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.sites_read))) -> Response:
     row = queries.get_scenario(session=session, region_id=_region_id(session),
                                scenario_id=scenario_id)
@@ -278,7 +280,7 @@ def result_page(request: Request, scenario_id: int, session: Session = Depends(g
 
 
 @router.get("/sites/scenarios/{scenario_id}/counties/{fips}")
-def county_page(request: Request, scenario_id: int, fips: str,
+def county_page(request: Request, scenario_id: ScenarioId, fips: str,
                 session: Session = Depends(get_session),
                 _: Principal = Depends(allow(Action.sites_read))) -> Response:
     if len(fips) != 5 or not fips.isdigit():
@@ -293,7 +295,7 @@ def county_page(request: Request, scenario_id: int, fips: str,
 
 
 @router.get("/sites/scenarios/{scenario_id}/map.json")
-def map_data(scenario_id: int, session: Session = Depends(get_session),
+def map_data(scenario_id: ScenarioId, session: Session = Depends(get_session),
              _: Principal = Depends(allow(Action.sites_read))) -> Response:
     """The candidates' boundaries with their rank, score, savings and distress, for the
     page's map (one GeoJSON document: a map draws it whole)."""
@@ -329,13 +331,13 @@ def _export(session: Session, scenario_id: int, fmt: str) -> Response:
 
 
 @router.get("/sites/scenarios/{scenario_id}/export.csv")
-def export_csv(scenario_id: int, session: Session = Depends(get_session),
+def export_csv(scenario_id: ScenarioId, session: Session = Depends(get_session),
                _: Principal = Depends(allow(Action.sites_read))) -> Response:
     return _export(session, scenario_id, "csv")
 
 
 @router.get("/sites/scenarios/{scenario_id}/export.xlsx")
-def export_xlsx(scenario_id: int, session: Session = Depends(get_session),
+def export_xlsx(scenario_id: ScenarioId, session: Session = Depends(get_session),
                 _: Principal = Depends(allow(Action.sites_read))) -> Response:
     return _export(session, scenario_id, "xlsx")
 
@@ -345,7 +347,7 @@ def export_xlsx(scenario_id: int, session: Session = Depends(get_session),
 
 @router.post("/sites/scenarios/{scenario_id}/candidates", dependencies=[Depends(csrf_protect)])
 @body_limit("upload", max_bytes=service.MAX_UPLOAD_BYTES + 64 * 1024)
-async def upload(request: Request, scenario_id: int, session: Session = Depends(get_session),
+async def upload(request: Request, scenario_id: ScenarioId, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.sites_manage))) -> Response:
     region_id = _region_id(session)
     queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
@@ -388,7 +390,7 @@ def upload_report(request: Request, token: str = Query(..., max_length=64),
 
 
 @router.post("/sites/scenarios/{scenario_id}/choose", dependencies=[Depends(csrf_protect)])
-async def choose(request: Request, scenario_id: int, session: Session = Depends(get_session),
+async def choose(request: Request, scenario_id: ScenarioId, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.sites_manage))) -> Response:
     form = await request.form()
     fips = str(form.get("fips") or "")[:5] or None

@@ -28,7 +28,7 @@ from govshare.sites.schemas import ScenarioIn, ScenarioRead
 @cache
 def counties() -> calc.Counties:
     """Every county as shipped (``data/counties.csv``), missing wages filled by the
-    labelled state-median proxy."""
+    labeled state-median proxy."""
     text = resources.files("govshare.sites").joinpath("data/counties.csv").read_text("utf-8")
     return calc.fill_wage_proxy(calc.parse_counties(text))
 

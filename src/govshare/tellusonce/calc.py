@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from govshare.core.states import StateMachine
+
 CONSENT_VERSION = "tell-us-once-consent-v1"
 CONSENT_TEXT = (
     "I agree that the details on this form are sent to each agency I ticked, so that it can "
@@ -92,11 +94,15 @@ EVENTS: dict[str, EventSpec] = {
 AWAITING = "awaiting_verification"
 VERIFIED = "verified"
 REJECTED = "rejected"
-VERIFICATION_LABELS = {AWAITING: "Awaiting verification", VERIFIED: "Verified and sent",
-                       REJECTED: "Rejected (nothing sent, details deleted)"}
-# from -> the states it may move to; verified and rejected are final.
-VERIFICATION_MOVES: dict[str, frozenset[str]] = {
-    AWAITING: frozenset({VERIFIED, REJECTED}), VERIFIED: frozenset(), REJECTED: frozenset()}
+# The report's verification machine (core.states); verified and rejected are final.
+VERIFICATIONS = StateMachine.of(
+    "report",
+    labels={AWAITING: "Awaiting verification", VERIFIED: "Verified and sent",
+            REJECTED: "Rejected (nothing sent, details deleted)"},
+    moves={AWAITING: {VERIFIED, REJECTED}, VERIFIED: set(), REJECTED: set()},
+    attribute="verification")
+VERIFICATION_LABELS = VERIFICATIONS.labels
+VERIFICATION_MOVES = VERIFICATIONS.moves
 
 # How staff checked a report; the reference (a certificate number, ...) is sealed with the
 # personal data, never sent to the agencies, and deleted with it.
@@ -110,7 +116,7 @@ EVIDENCE_KINDS: dict[str, str] = {
 
 
 def can_move(current: str, to: str) -> bool:
-    return to in VERIFICATION_MOVES.get(current, frozenset())
+    return VERIFICATIONS.allows(current, to)
 
 
 def needs_staff_verification(event: str, *, identity_assured: bool) -> bool:

@@ -33,7 +33,7 @@ class AgencySubscription(Base):
     The signing secret is needed in plaintext to sign, so it cannot be hashed like an API key:
     it is sealed at rest (``core.crypto.WEBHOOK_SECRET``) and shown once, when made or rotated.
     ``secret_hint`` (its last characters) lets staff and the agency tell secrets apart.
-    ``sample`` marks the demo's sample agencies, labelled wherever they appear.
+    ``sample`` marks the demo's sample agencies, labeled wherever they appear.
     """
 
     __tablename__ = "tellusonce_subscriptions"

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from govshare.core import forms
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFailed
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
@@ -45,7 +46,7 @@ def _form_page(request: Request, session: Session, event: str, *, values: dict[s
     retention = request.app.state.settings.tellusonce_retention_days
     agencies = (queries.available_subscriptions(session=session, region_id=region.id,
                                                    event=event) if event in EVENTS else [])
-    field_errors = {str(e["loc"][0]): e["reason"] for e in errors if e.get("loc")}
+    field_errors = forms.by_field(errors)
     response = render(request, "tellusonce/report.html", {
         "events": EVENTS, "event": event if event in EVENTS else "",
         "spec": EVENTS.get(event), "values": values, "chosen": chosen, "consent": consent,
@@ -173,7 +174,7 @@ def create_subscription(
             secret_key=request.app.state.secret_key,
             allow_loopback=request.app.state.settings.outbox_allows_loopback)
     except ValidationError as exc:
-        errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
+        errors = forms.form_errors(exc)
         return _staff_page(request, session, actor, form=form, errors=errors, status_code=422)
     except (ValidationFailed, Conflict) as exc:
         session.rollback()

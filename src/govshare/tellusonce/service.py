@@ -10,7 +10,7 @@ Invariants:
 - Consent is explicit and recorded: at least one agency ticked (nothing is pre-ticked) and
   the consent box agreed; the record keeps which agencies (as they were named then), when,
   and the consent text's version. Only the chosen agencies get a message.
-- Data minimisation: each event has a fixed list of fields; nothing else is stored or sent
+- Data minimization: each event has a fixed list of fields; nothing else is stored or sent
   (no free text, no IP address). The personal data is sealed at rest (Fernet, key from the
   secret key by HKDF) and deleted after ``GOVSHARE_TELLUSONCE_RETENTION_DAYS`` by
   :func:`purge_expired`, together with the outbox bodies. It never enters the audit log.
@@ -57,7 +57,6 @@ from govshare.tellusonce.calc import (
     EVIDENCE_KINDS,
     REJECTED,
     VERIFIED,
-    can_move,
     consent_text,
     idempotency_key,
     needs_staff_verification,
@@ -366,7 +365,8 @@ def verify_report(*, session: Session, actor: Principal, region_id: int, referen
     record["evidence"] = {"kind": evidence_kind, "reference": evidence_reference,
                           "checked_by": actor.ref, "checked_at": now.isoformat()}
     report.verification_enc = _seal(secret_key, record)
-    report.verification, report.verified_by, report.verified_at = VERIFIED, actor.ref, now
+    calc.VERIFICATIONS.move(report, VERIFIED)
+    report.verified_by, report.verified_at = actor.ref, now
     report.verification_method = f"staff: {EVIDENCE_KINDS[evidence_kind]}"
     ids = [a["subscription_id"] for a in (report.consent or {}).get("agencies", [])]
     subs = {s.id: s for s in session.scalars(select(AgencySubscription).where(
@@ -394,7 +394,8 @@ def reject_report(*, session: Session, actor: Principal, region_id: int, referen
             {"loc": ["reason"], "reason": "Say why the report is rejected (kept in the audit "
                                           "log)"}])
     now = now or utcnow()
-    report.verification, report.verified_by, report.verified_at = REJECTED, actor.ref, now
+    calc.VERIFICATIONS.move(report, REJECTED)
+    report.verified_by, report.verified_at = actor.ref, now
     report.verification_method = "rejected by staff"
     report.personal_data_enc = report.verification_enc = None
     report.purged_at = now
@@ -405,9 +406,8 @@ def reject_report(*, session: Session, actor: Principal, region_id: int, referen
 
 
 def _check_move(report: LifeEventReport, to: str) -> None:
-    if not can_move(report.verification, to):
-        raise Conflict(f"This report is {calc.VERIFICATION_LABELS[report.verification].lower()}"
-                       f"; it cannot be {'verified' if to == VERIFIED else 'rejected'} now")
+    """Refuse (409) before any work a move the verification machine does not allow."""
+    calc.VERIFICATIONS.check(report.verification, to)
 
 
 def open_personal_data(report: LifeEventReport, *, secret_key: str) -> dict[str, str] | None:

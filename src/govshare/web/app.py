@@ -23,7 +23,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
-from govshare.core import charts
+from govshare.core import charts, formats
 from govshare.core.changes import (
     OPEN311,
     CachedReads,
@@ -116,6 +116,7 @@ def page_context(request: Request) -> dict[str, Any]:
     with factory() as session:
         region = regions_queries.current_region(session=session)
         region_name = region.name if region else "govshare"
+        time_zone = region.time_zone if region else "UTC"
         jname = None
         if principal.jurisdiction_id:
             try:
@@ -125,6 +126,7 @@ def page_context(request: Request) -> dict[str, Any]:
                 jname = None
     return {
         "region_name": region_name,
+        "time_zone": time_zone,  # core.formats: |when and |day show times in it
         "nav": nav_for(principal, served),
         "current_path": request.url.path,
         "principal_jurisdiction": jname,
@@ -197,12 +199,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
     # leaves U+2028 and U+2029 as they are.
     templates.env.filters["tojson"] = json_for_html
-    # Interim |when and |day until core.formats (branch i8-conventions) registers the real
-    # ones, in the region's time zone; setdefault leaves those in place once they exist.
-    templates.env.filters.setdefault(
-        "when", lambda v: "—" if v is None else v.strftime("%b %-d, %Y, %-I:%M %p UTC"))
-    templates.env.filters.setdefault(
-        "day", lambda v: "—" if v is None else v.strftime("%b %-d, %Y"))
+    # money, number, percent, when, day: one way to write each (core.formats).
+    formats.register(templates.env)
     app.state.templates = templates
 
     install_error_handlers(app)

@@ -64,6 +64,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -139,6 +140,10 @@ def _problems(exc: Exception) -> tuple[int, list[tuple[int, str]], dict[str, str
     if isinstance(exc, StarletteHTTPException):
         headers.update(exc.headers or {})
         return exc.status_code, [(exc.status_code, str(exc.detail))], headers
+    if isinstance(exc, OverflowError | DataError):
+        # A value the database refused that no edge check caught: still the client's input.
+        log.warning("open311: value refused by the database", exc_info=exc)
+        return 400, [(400, "A value in the request is not valid for its field")], headers
     log.exception("open311 handler failed")
     return 500, [(500, "Something went wrong on our side. The error has been logged.")], {}
 
@@ -323,7 +328,8 @@ def _service_definition(request: Request, session: Session, f: str, service_code
     p = params.query_params(request)
     scope = _scope(request, session, p)
     s = q.request_service(session=session, region_id=scope.region_id,
-                          member_id=scope.member_id, code=service_code)
+                          member_id=scope.member_id, code=service_code
+                          ) if calc.SERVICE_CODE.match(service_code) else None
     if s is None:
         raise NotFound(f"service_code {service_code[:64]!r} was not found")
     return respond(f, "service_definition", fmt.service_definition(s.code, s.attributes or []))

@@ -38,7 +38,7 @@ upload page and the demo data. Invariants and decisions:
 - **Location.** A point must fall inside the region (some member's boundary), not
   necessarily inside the importing jurisdiction's: governments own property outside their own
   limits (a city's watershed or transfer station, a county's facilities inside its cities).
-  Swapped latitude/longitude is recognised and said so. A region without boundaries skips
+  Swapped latitude/longitude is recognized and said so. A region without boundaries skips
   the check.
 - **Audit.** One ``asset.import`` row per import: file name, sha256, format, preset, counts
   and the added/updated asset ids (each list capped at 1,000).
@@ -133,7 +133,7 @@ ENERGY = ("energy_year", *ENERGY_FIELDS)
 # duplicate ids (found at the end), batch checks (location, status, rules).
 CELLS, DUPLICATES, CHECKS = 0, 1, 2
 # Census 1:10m boundaries are generalised: a pier or shoreline building can fall a few hundred
-# metres outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
+# meters outside them. A point this close to a member's boundary (0.01 degree: about 1.1 km
 # north-south, 0.75 km east-west at Seattle's latitude) counts as inside the region.
 EDGE_TOLERANCE_DEG = 0.01
 Progress = Callable[[str, int, int | None], None]  # (phase, done, total)
@@ -346,7 +346,7 @@ def _sha256(stream: BinaryIO) -> tuple[str, int, bytes]:
 
 def _region_locator(session: Session, region_id: int, *, eager: bool = False
                     ) -> Callable[[np.ndarray, np.ndarray], np.ndarray] | None:
-    """Vectorised "is each point inside some member's boundary (or within the edge
+    """Vectorized "is each point inside some member's boundary (or within the edge
     tolerance of one)?"; None when the region has no boundaries."""
     index = geo_queries.point_index(session=session, region_id=region_id)
     if len(index) == 0:
@@ -727,7 +727,7 @@ class _Stage:
         if self.compare:
             # Built once, after the fill (a bulk sort), so that the UPDATE's join is a lookup
             # whatever order the planner picks; and temporary tables are never
-            # auto-analysed, so PostgreSQL is given the counts (without them it chose a
+            # auto-analyzed, so PostgreSQL is given the counts (without them it chose a
             # nested loop over the whole stage: minutes instead of a second).
             Index(f"{self.NAME}_existing", st.c.existing_id).create(self.conn)
             if self.pg:

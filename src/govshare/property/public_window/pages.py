@@ -25,15 +25,19 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from govshare.core import forms
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
+from govshare.core.formats import money as dollars
+from govshare.core.formats import number
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import queries, service
-from govshare.property.calc import dollars
 from govshare.property.models import AssetUse, ProposalStatus
 from govshare.property.public_window import service as public
 from govshare.property.schemas import (
+    PROPOSAL_STATUS_LABELS,
+    PROPOSALS,
     STATUS_LABELS,
     USE_LABELS,
     ProposalDecision,
@@ -53,8 +57,6 @@ CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
 FEED_CACHE = "public, max-age=300"
 
-PROPOSAL_STATUS_LABELS = {"received": "Received", "under_review": "Under review",
-                          "accepted": "Accepted", "declined": "Declined"}
 KIND_LABELS = {"proposal": "Proposal", "challenge": "Challenge"}
 # What each status means, in the words the window uses.
 STATUS_MEANINGS = {
@@ -68,12 +70,12 @@ STATUS_MEANINGS = {
               "another way, you may challenge its current use; the owner must answer in public.",
 }
 FORM_FIELDS = {"proposed_use": "Proposed use", "description": "Description", "name": "Your name",
-               "organisation": "Organisation", "contact_email": "E-mail address",
+               "organization": "Organization", "contact_email": "E-mail address",
                "kind": "Kind"}
 
 
 def _num(unit: str, digits: int = 0) -> Callable[[Any], str]:
-    return lambda v: f"{v:,.{digits}f} {unit}"
+    return lambda v: number(v, digits, unit)
 
 
 # Published facts in display order: field, label, formatter. Identity, status and location
@@ -238,22 +240,13 @@ def asset_page(request: Request, asset_id: AssetId,
 
 
 def _errors(exc: Exception) -> list[dict[str, Any]]:
-    if isinstance(exc, ValidationError):
-        out = []
-        for e in exc.errors():
-            field = str(e["loc"][-1]) if e["loc"] else ""
-            out.append({"loc": [FORM_FIELDS.get(field, field)] if field else [],
-                        "reason": e["msg"]})
-        return out
-    if isinstance(exc, GovshareError):
-        return exc.errors or [{"loc": [], "reason": exc.detail}]
-    raise exc
+    return forms.form_errors(exc, labels=FORM_FIELDS)  # core.forms
 
 
 @router.post("/property/public/{asset_id}/proposals", dependencies=[Depends(csrf_protect)])
 def submit(
     request: Request, asset_id: AssetId,
-    kind: str = Form("proposal"), name: str = Form(""), organisation: str = Form(""),
+    kind: str = Form("proposal"), name: str = Form(""), organization: str = Form(""),
     contact_email: str = Form(""), proposed_use: str = Form(""), description: str = Form(""),
     website: str = Form(""),
     session: Session = Depends(get_session),
@@ -265,7 +258,7 @@ def submit(
     answer looks the same (with a made-up reference) and nothing is stored.
     """
     item = public.get(session=session, asset_id=asset_id)  # 404 before anything else
-    form = {"kind": kind, "name": name, "organisation": organisation,
+    form = {"kind": kind, "name": name, "organization": organization,
             "contact_email": contact_email, "proposed_use": proposed_use,
             "description": description}
     client = _client(request)
@@ -277,7 +270,7 @@ def submit(
             ref = public.reference(100_000 + secrets.randbelow(900_000))
             return _confirmation(request, item, kind, ref)
         data = ProposalIn(kind=kind, name=name,
-                          organisation=organisation.strip() or None,
+                          organization=organization.strip() or None,
                           contact_email=contact_email, proposed_use=proposed_use,
                           description=description)
         proposal = public.submit(session=session, actor=actor, asset_id=asset_id, data=data,
@@ -368,8 +361,7 @@ def _proposal_page(request: Request, session: Session, actor: Principal, proposa
         "jurisdiction": regions_queries.get_jurisdiction(
             session=session, jurisdiction_id=row.jurisdiction_id).name,
         "history": history, "can_decide": can_decide,
-        "next_statuses": [s.value for s in ProposalStatus  # in workflow order
-                          if s in service.PROPOSAL_TRANSITIONS[current]],
+        "next_statuses": PROPOSALS.next_states(current),  # in workflow order
         "proposal_statuses": PROPOSAL_STATUS_LABELS, "kinds": KIND_LABELS,
         "form": form or {}, "errors": errors or [],
     }, status_code=status_code)

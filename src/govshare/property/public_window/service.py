@@ -4,7 +4,7 @@
 Invariants (each has a test in ``tests/property/test_public_window.py``):
 
 - Everything handed to a public response is built from :class:`AssetPublic` (the asset's
-  published field groups) or :class:`ProposalPublic` (no name, organisation, e-mail or
+  published field groups) or :class:`ProposalPublic` (no name, organization, e-mail or
   description). Templates and feeds never see an ``Asset`` or ``Proposal`` row.
 - Being listed in the window says an asset's status, so an asset is listed — and takes
   submissions through the window — only if its ``status`` group is published.

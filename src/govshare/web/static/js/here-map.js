@@ -8,7 +8,7 @@
   var el = document.getElementById("here-map");
   var form = document.getElementById("here-point-form");
   if (!el || !form || typeof L === "undefined" || !window.govshareText) { return; }
-  var colours = {
+  var colors = {
     state: "#8d8d8d", county: "#00bde3", city: "#e66f0e", school_district: "#00a91c",
     special_district: "#8168b3", federal_agency: "#d83933"
   };
@@ -47,7 +47,7 @@
       L.geoJSON(data, {
         interactive: false,
         style: function (f) {
-          var kind = f.properties.kind, c = colours[kind] || "#1b1b1b";
+          var kind = f.properties.kind, c = colors[kind] || "#1b1b1b";
           var district = kind === "school_district" || kind === "special_district";
           return { color: c, weight: 2, dashArray: district ? "8 6" : null,
                    fillColor: c, fillOpacity: kind === "state" ? 0.02 : 0.06,

@@ -5,7 +5,7 @@
   "use strict";
   var el = document.getElementById("region-map");
   if (!el || typeof L === "undefined" || !window.govshareText) { return; }
-  var colours = {
+  var colors = {
     state: "#8d8d8d", county: "#00bde3", city: "#e66f0e", school_district: "#00a91c",
     special_district: "#8168b3", federal_agency: "#d83933"
   };
@@ -28,7 +28,7 @@
         .map(function (item) { return item.f; });
       var layer = L.geoJSON(data, {
         style: function (f) {
-          var kind = f.properties.kind, c = colours[kind] || "#1b1b1b";
+          var kind = f.properties.kind, c = colors[kind] || "#1b1b1b";
           // Districts often share a general government's boundary (the school district is
           // the city's area, the port the county's): a dashed, lightly filled outline lets
           // both show instead of one hiding the other.
