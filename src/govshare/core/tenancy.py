@@ -88,6 +88,10 @@ class Action(StrEnum):
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
     outbox_manage = "outbox.manage"  # requeue dead letters
+    carbon_read = "carbon.read"  # staff: inventories (own member's; regional roles all)
+    carbon_record = "carbon.record"  # record activity (a domain's service, an import)
+    carbon_factors = "carbon.factors"  # add a factor set
+    carbon_plan = "carbon.plan"  # targets and planned measures
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -129,6 +133,14 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
+    Action.carbon_read: {r: "any" for r in STAFF_ROLES},
+    Action.carbon_record: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.carbon_factors: {Role.regional_admin: "any"},
+    Action.carbon_plan: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
 }
 
 
