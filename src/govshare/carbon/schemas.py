@@ -217,3 +217,30 @@ class MeasureIn(BaseModel):
     t_co2e_per_year: float = Bounds(0, 1e9).field()
     cost_cents: int | None = Bounds(0, 10**13).field(None)
     synthetic: bool = False
+
+
+class BenchmarkRow(BaseModel):
+    """One building of a community benchmarking file (a benchmarking ordinance's data set)."""
+
+    building_id: str = Field(min_length=1, max_length=60)
+    name: str = Field(min_length=1, max_length=300)
+    data_year: int = YEAR.field()
+    zip: str | None = Field(None, max_length=10)
+    lat: float | None = LAT.field(None)
+    lon: float | None = LON.field(None)
+    property_type: str | None = Field(None, max_length=100)
+    gross_floor_area_ft2: float | None = GFA.field(None)
+    electricity_kwh: float | None = Bounds(-1e10, 1e10).field(None)
+    natural_gas_therms: float | None = Bounds(-1e9, 1e9).field(None)
+    district_steam_kbtu: float | None = Bounds(-1e11, 1e11).field(None)
+    published_t_co2e: float | None = Bounds(-1e7, 1e7).field(None)
+
+
+class BenchmarkResult(BaseModel):
+    file: str
+    buildings: int
+    periods: int
+    years: list[int]
+    replaced_periods: int
+    without_energy: list[str]
+    unplaced_columns: dict[str, int]
