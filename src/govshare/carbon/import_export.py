@@ -12,7 +12,7 @@ first; the same file again replaces the same year with the same figures.
 from __future__ import annotations
 
 from datetime import date
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from sqlalchemy.orm import Session
 
@@ -53,7 +53,7 @@ FUELS = (("electricity_kwh", "electricity", "kWh"), ("natural_gas_therms", "natu
          ("district_steam_kbtu", "district_steam", "kBtu"))
 
 
-def import_benchmarking(session: Session, principal: Principal, stream: IO[bytes], name: str,
+def import_benchmarking(session: Session, principal: Principal, stream: BinaryIO, name: str,
                         *, jurisdiction_id: int, preset: str = "seattle-benchmarking",
                         utility: str | None = "seattle-city-light") -> BenchmarkResult:
     """Import a benchmarking file whole or not at all (``core.tabular.Refused``)."""
@@ -63,7 +63,7 @@ def import_benchmarking(session: Session, principal: Principal, stream: IO[bytes
     fmt = t.detect_format(name, head)
     report = t.ErrorReport()
     try:
-        table = t.open_table(stream, fmt)  # type: ignore[arg-type]
+        table = t.open_table(stream, fmt)
     except t.FileRefused as exc:
         report.add(exc.error)
         raise t.Refused(f"{name} cannot be read: {exc.error.reason}", report=report) from None

@@ -157,7 +157,7 @@ def _params(*, region_id: int, set_ids: Sequence[int], gwp_set: str, boundary: s
             source_ids: Sequence[int] | None) -> tuple[dict[str, Any], list[Any]]:
     params: dict[str, Any] = {"region_id": region_id, "set_ids": list(set_ids),
                               "gwp_set": gwp_set, "boundary": boundary}
-    binds = [bindparam("set_ids", expanding=True)]
+    binds: list[Any] = [bindparam("set_ids", expanding=True)]
     for i, sid in enumerate(set_ids):
         params[f"set{i}"] = sid
     if year is not None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
-from typing import IO, Any
+from typing import Any, BinaryIO
 
 from pydantic import ValidationError
 from sqlalchemy import delete, insert, select, text
@@ -173,7 +173,7 @@ def median_eui() -> dict[str, tuple[float, float, str]]:
 
 # ------------------------------------------------------------------------ factor sets
 
-def _parse_factor_csv(stream: IO[bytes], name: str, gases: Iterable[str]
+def _parse_factor_csv(stream: BinaryIO, name: str, gases: Iterable[str]
                       ) -> list[calc.FactorRow]:
     report = t.ErrorReport()
     gases = set(gases)
@@ -271,7 +271,7 @@ def install_builtin_sets(session: Session, actor: Principal | None = None) -> li
     return changed
 
 
-def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: IO[bytes],
+def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: BinaryIO,
                    file_name: str, *, replace: bool = False) -> FactorSet:
     """A user's factor set from a CSV (columns ``activity, detail, basis, match_key, gas,
     value, unit, source_table, note``). The same file again changes nothing; another file
@@ -435,11 +435,11 @@ def record_activity(session: Session, principal: Principal, source_domain: str,
             series[(s.row.activity, s.detail)].append(s)
         for parts in series.values():
             parts.sort(key=lambda s: (s.row.period_start, s.row.period_end))
-            for a, b in zip(parts, parts[1:], strict=False):
-                if b.row.period_start <= a.row.period_end:
-                    report.add(t.RowError(b.number, "period_start", str(b.row.period_start),
-                                          f"overlaps the period of row {a.number} "
-                                          f"({a.row.period_start} to {a.row.period_end})"))
+            for prev, nxt in zip(parts, parts[1:], strict=False):
+                if nxt.row.period_start <= prev.row.period_end:
+                    report.add(t.RowError(nxt.number, "period_start", str(nxt.row.period_start),
+                                          f"overlaps the period of row {prev.number} "
+                                          f"({prev.row.period_start} to {prev.row.period_end})"))
     if report.count:
         raise t.Refused(f"{report.count:,} problems in the activity rows; nothing was recorded",
                         report=report)
@@ -482,15 +482,15 @@ def _write(session: Session, principal: Principal, source_domain: str,
         if published:
             values["published_t_co2e"] = published[0]
             values["published_year"] = items[0].row.period_end.year
-        src = existing.get(key)
-        if src is None:
-            src = Source(source_domain=source_domain, source_key=key, **values)
-            session.add(src)
-            existing[key] = src
+        found = existing.get(key)
+        if found is None:
+            new = Source(source_domain=source_domain, source_key=key, **values)
+            session.add(new)
+            existing[key] = new
         else:
-            touched_j.add(src.jurisdiction_id)
+            touched_j.add(found.jurisdiction_id)
             for k, v in values.items():
-                setattr(src, k, v)
+                setattr(found, k, v)
         touched_j.add(r.jurisdiction_id)
     session.flush()
     ids = [existing[k].id for k in keys]
@@ -683,8 +683,8 @@ def inventory(session: Session, principal: Principal, *, year: int | None = None
     if by == "asset":
         src_names = dict(session.execute(select(Source.id, Source.name).where(
             Source.id.in_([r.source_id for r in rows if r.source_id][:100_000]))).all())
-        for r in rows:
-            r.source = src_names.get(r.source_id or -1)
+        for row in rows:
+            row.source = src_names.get(row.source_id or -1)
     gap_rows: dict[tuple[Any, ...], Gap] = {}
     for m in METHODS:
         for g in queries.gaps(session, region_id=region.id, set_ids=set_ids, method=m,
