@@ -171,6 +171,49 @@ def median_eui() -> dict[str, tuple[float, float, str]]:
             for r in rows}
 
 
+@dataclass(frozen=True)
+class PackagedFactor:
+    """A factor of the default set read straight from package data (no database): for pure
+    callers such as property's true cost. ``kg`` is kg of each gas per ``unit``."""
+
+    activity: str
+    unit: str
+    kg: dict[str, float]
+    source: str
+
+
+@lru_cache(maxsize=4)
+def packaged_factors(unit_of: tuple[tuple[str, str], ...] = (
+        ("natural_gas", "therm"), ("district_steam", "kbtu"), ("fuel_oil", "gallon"),
+        ("propane", "gallon"))) -> dict[str, PackagedFactor]:
+    """Stationary factors of the default set (EPA Hub 2025) per activity, each converted to
+    the unit asked for (``calc.to_canonical``), with its table as the source."""
+    rows = list(csv.DictReader(io.StringIO(_data_text("hub2025.csv"))))
+    out: dict[str, PackagedFactor] = {}
+    for activity, unit in unit_of:
+        per = calc.to_canonical(activity, 1.0, unit)
+        mine = [r for r in rows if r["activity"] == activity and not r["detail"]
+                and r["basis"] == "any"]
+        kg = {r["gas"]: calc.factor_to_kg_per_canonical(activity, float(r["value"]), r["unit"])
+              * per for r in mine}
+        src = (f"EPA GHG Emission Factors Hub 2025, {mine[0]['source_table']} "
+               f"({mine[0]['note']})") if mine else ""
+        out[activity] = PackagedFactor(activity, unit, kg, src)
+    return out
+
+
+@lru_cache(maxsize=1)
+def packaged_grid() -> dict[str, dict[str, Any]]:
+    """eGRID2023 subregion -> {name, lb_per_mwh: {gas: value}, source} from the default set."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in csv.DictReader(io.StringIO(_data_text("hub2025.csv"))):
+        if r["activity"] == "electricity" and r["basis"] == "location":
+            d = out.setdefault(r["match_key"], {"name": r["note"], "lb_per_mwh": {},
+                                                "source": r["source_table"]})
+            d["lb_per_mwh"][r["gas"]] = float(r["value"])
+    return out
+
+
 # ------------------------------------------------------------------------ factor sets
 
 def _parse_factor_csv(stream: BinaryIO, name: str, gases: Iterable[str]
@@ -800,3 +843,135 @@ def add_measure(session: Session, principal: Principal, data: MeasureIn) -> Meas
     audit.record(session, principal, action="carbon.measure.add", entity="carbon_measure",
                  entity_id=m.id, jurisdiction_id=data.jurisdiction_id, after=data.model_dump())
     return m
+
+
+# ------------------------------------------------------------------------ progress
+
+@dataclass
+class Progress:
+    """One member's (or the region's) emissions against its targets, per year."""
+
+    label: str
+    jurisdiction_id: int | None
+    method: Method
+    history: dict[int, float]
+    targets: list[Target]
+    trajectory: dict[int, float]
+    bau: dict[int, float]
+    with_measures: dict[int, float]
+    measures: list[Measure]
+    latest_year: int | None
+    on_track: bool | None
+    base_missing: bool
+
+
+def progress(session: Session, principal: Principal, *, jurisdiction_id: int | None = None,
+             factor_set: str | None = None, gwp_set: str = DEFAULT_GWP,
+             method: Method = Method.location, horizon: int = 2050) -> Progress:
+    """History, targets, the linear trajectory, business as usual and the planned measures'
+    effect, for a member or (``None``, regional roles) the whole region."""
+    authorize(principal, Action.carbon_read)
+    if jurisdiction_id is None and not principal.role.is_regional:
+        raise Forbidden("The region's progress is for the region's roles")
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    region = regions_queries.require_current_region(session=session)
+    set_ids = [s.id for s in stack(session, factor_set)]
+    rows = queries.emissions(session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set,
+                             method=method, group="region", jurisdiction_ids=jids)
+    history = {int(r["year"]): float(r["t_co2e"] or 0) for r in rows}
+    tg = [x for x in queries.targets(session, region.id) if x.jurisdiction_id == jurisdiction_id]
+    ms = queries.measures(session, jids)
+    last = max(history) if history else None
+    years = list(range(min([*history, *(x.base_year for x in tg)] or [2016]), horizon + 1))
+    base_missing = False
+    path: dict[int, float] = {}
+    if tg:
+        base_year = min(x.base_year for x in tg)
+        base_t = history.get(base_year)
+        if base_t is None:
+            base_missing = True
+        else:
+            path = calc.trajectory(base_t, [calc.Target(x.base_year, x.target_year,
+                                                        x.reduction_pct) for x in tg], years)
+    future = [y for y in years if last is None or y >= last]
+    bau = calc.bau_forecast(history, future)
+    with_measures = {y: max(0.0, v - sum(m.t_co2e_per_year for m in ms if m.start_year <= y))
+                     for y, v in bau.items()}
+    ok = None
+    if last is not None and last in path:
+        ok = calc.on_track(history[last], path[last])
+    label = "Region" if jurisdiction_id is None else regions_queries.get_jurisdiction(
+        session=session, jurisdiction_id=jurisdiction_id).name
+    return Progress(label, jurisdiction_id, method, history, tg, path, bau, with_measures, ms,
+                    last, ok, base_missing)
+
+
+# ------------------------------------------------------------------------ benchmarking
+
+@dataclass
+class Benchmark:
+    source_id: int
+    name: str
+    jurisdiction_id: int
+    property_type: str | None
+    gfa_ft2: float | None
+    site_eui: float | None
+    source_eui: float | None
+    median_site_eui: float | None
+    median_source_eui: float | None
+    median_reference: str | None
+    t_co2e: float
+    retrofit: calc.Retrofit | None
+
+
+RETROFIT_USD_PER_FT2 = 8.0  # an assumption shown on the page, not a quote
+
+
+def benchmarks(session: Session, principal: Principal, *, year: int,
+               jurisdiction_id: int | None = None, boundary: str = "government",
+               factor_set: str | None = None, gwp_set: str = DEFAULT_GWP,
+               usd_per_ft2: float = RETROFIT_USD_PER_FT2, limit: int = 5000
+               ) -> list[Benchmark]:
+    """Site and source EUI of each building (Portfolio Manager source-site ratios) against the
+    U.S. national median EUI of its property type, and the retrofit that closes the gap,
+    ranked by tonnes avoided."""
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    region = regions_queries.require_current_region(session=session)
+    set_ids = [s.id for s in stack(session, factor_set)]
+    stmt = (select(Source.id, Source.name, Source.jurisdiction_id, Source.property_type,
+                   Source.gross_floor_area_ft2)
+            .where(Source.boundary == boundary, Source.sector == "buildings"))
+    if jids is not None:
+        stmt = stmt.where(Source.jurisdiction_id.in_(jids))
+    srcs = {r.id: r for r in session.execute(stmt.limit(limit))}
+    if not srcs:
+        return []
+    qty: dict[int, dict[str, float]] = defaultdict(dict)
+    act_stmt = text("SELECT a.source_id, a.activity, SUM(a.quantity) FROM carbon_activity a "
+                    "JOIN carbon_sources s ON s.id = a.source_id WHERE a.year = :year "
+                    "AND s.boundary = :boundary AND s.sector = 'buildings' "
+                    "GROUP BY a.source_id, a.activity")
+    for sid, act, q in session.execute(act_stmt, {"year": year, "boundary": boundary}):
+        if sid in srcs:
+            qty[sid][act] = float(q)
+    tco2e = {int(r["source_id"]): float(r["t_co2e"] or 0) for r in queries.emissions(
+        session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set, method=Method.location,
+        group="asset", boundary=boundary, year=year, jurisdiction_ids=jids)}
+    medians = median_eui()
+    out: list[Benchmark] = []
+    for sid, q in qty.items():
+        s = srcs[sid]
+        e = calc.eui(q)
+        gfa = s.gross_floor_area_ft2
+        med = medians.get((s.property_type or "").lower())
+        site, source = e.site_eui(gfa), e.source_eui(gfa)
+        t_total = tco2e.get(sid, 0.0)
+        rf = None
+        if med and site is not None and gfa and e.site_kbtu > 0:
+            rf = calc.retrofit(sid, s.name, site, med[0], gfa, t_total / e.site_kbtu,
+                               usd_per_ft2)
+        out.append(Benchmark(sid, s.name, s.jurisdiction_id, s.property_type, gfa, site, source,
+                             med[0] if med else None, med[1] if med else None,
+                             med[2] if med else None, t_total, rf))
+    out.sort(key=lambda b: -(b.retrofit.avoidable_t if b.retrofit else -1))
+    return out

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
+from govshare.carbon import api as carbon_api
+from govshare.carbon import pages as carbon_pages
 from govshare.core import charts
 from govshare.core.changes import (
     OPEN311,
@@ -94,6 +96,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
     if principal.is_authenticated:
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Carbon", "/carbon"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -221,7 +224,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router,
-                   outbox_pages.router):
+                   outbox_pages.router, carbon_api.router, carbon_pages.router):
         app.include_router(router)
 
     return app
