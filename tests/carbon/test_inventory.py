@@ -15,6 +15,9 @@ from govshare.carbon.calc import Method
 from govshare.core import tabular as t
 from govshare.core.errors import Forbidden, NotFound
 from govshare.core.tenancy import Principal, Role
+from govshare.regions import queries as regions_queries
+from govshare.regions import service as regions_service
+from govshare.regions.schemas import JurisdictionCreate, JurisdictionKind
 
 LB = 0.45359237
 NWPP = {"CO2": 631.705, "CH4": 0.054, "N2O": 0.008}  # Hub 2025 Table 6, lb/MWh
@@ -35,10 +38,19 @@ def _row(key: str, jid: int, activity: str, qty: float, unit: str, **kw: Any) ->
             "period_end": kw.pop("end", date(2016, 12, 31)), "zip": "98104", **kw}
 
 
+def _member(session: Session, system: Principal, name: str, kind: str) -> int:
+    region = regions_queries.require_current_region(session=session)
+    return regions_service.add_jurisdiction(
+        session=session, actor=system, region_id=region.id,
+        data=JurisdictionCreate(name=name, kind=JurisdictionKind(kind))).id
+
+
 @pytest.fixture
-def two_members(session: Session, system: Principal, ids: dict[str, int]) -> dict[str, int]:
+def two_members(session: Session, system: Principal) -> dict[str, int]:
+    """Two new members with nothing recorded (the demo's members have their buildings)."""
     service.install_builtin_sets(session)
-    city, county = ids["city"], ids["county"]
+    city = _member(session, system, "Testville", "city")
+    county = _member(session, system, "Test County", "county")
     service.record_activity(session, system, "test", [
         _row("A", city, "electricity", 1_000_000, "kWh", utility="seattle-city-light"),
         _row("A", city, "natural_gas", 10_000, "therm"),
@@ -163,8 +175,9 @@ def test_net_metered_negative_allowed(session: Session, system: Principal,
     assert row.t_co2e_market == pytest.approx(-33.8268 * SCL / 1000)
 
 
-def test_gap_when_no_factor(session: Session, system: Principal, ids: dict[str, int]) -> None:
-    service.install_builtin_sets(session)
+def test_gap_when_no_factor(session: Session, system: Principal,
+                            two_members: dict[str, int]) -> None:
+    ids = two_members
     service.record_activity(session, system, "test", [
         _row("M", ids["city"], "vehicle_miles", 1000, "mile", sector="vehicle_fleet",
              vehicle_type="Hovercraft", model_year=2016),

@@ -8,11 +8,11 @@ import csv
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.carbon import import_export, service
-from govshare.carbon.models import Source
+from govshare.carbon.models import ActivityPeriod, Source
 from govshare.core import tabular as t
 from govshare.core.tenancy import Principal
 
@@ -70,9 +70,14 @@ def test_import_is_idempotent_and_years_add(session: Session, system: Principal,
         added = import_export.import_benchmarking(session, system, f, other_year.name,
                                                   jurisdiction_id=ids["city"])
     assert added.replaced_periods == 0 and added.years == [2015]
-    inv = service.inventory(session, system, by="jurisdiction", boundary="community",
+    inv = service.inventory(session, system, by="asset", boundary="community",
                             jurisdiction_id=ids["city"], factor_set="seattle-2016")
-    by_year = {r.year: r.t_co2e_market for r in inv.rows}
+    subset = {r.source_id for r in inv.rows if r.year == 2015}
+    assert len(subset) == added.buildings
+    by_year: dict[int, float] = {2015: 0.0, 2016: 0.0}
+    for r in inv.rows:
+        if r.source_id in subset:
+            by_year[r.year] += r.t_co2e_market
     assert by_year[2015] == pytest.approx(by_year[2016])
 
 
@@ -89,10 +94,12 @@ def test_bad_rows_named_and_nothing_written(session: Session, system: Principal,
         w = csv.writer(f)
         w.writerow(header)
         w.writerows(rows)
+    count = select(func.count()).select_from(ActivityPeriod)
+    before = session.scalar(count)
     with bad.open("rb") as f, pytest.raises(t.Refused) as exc:
         import_export.import_benchmarking(session, system, f, bad.name,
                                           jurisdiction_id=ids["city"])
     found = {(e.row, e.column) for e in exc.value.report}
     assert (3, "Electricity(kWh)") in found
     assert (4, "DataYear") in found
-    assert session.scalar(select(Source.id).where(Source.source_domain == "benchmarking")) is None
+    assert session.scalar(count) == before

@@ -244,6 +244,8 @@ PATH_VALUES: dict[str, PathValue] = {
     "service_request_id": lambda w, s: Target(w.row("request", "own").public_id),
     "token": lambda w, s: Target(w.row("request", "own").token),
     "open311_path": lambda w, s: Target("no-such-resource.json"),
+    "set_name": lambda w, s: Target("epa-hub-2025"),
+    "fmt": lambda w, s: Target("csv"),
 }
 
 
@@ -354,6 +356,12 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /staff/tell-us-once/subscriptions/{subscription_id}": lambda w, j: Body(
         data={"action": "activate"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
+    # carbon
+    "POST /api/v1/carbon/factor-sets": lambda w, j: Body(
+        data={"name": w.unique("matrix-set-").lower(), "title": "Matrix set", "edition": "1",
+              "publisher": "matrix", "year_from": "2000", "year_to": "2030"},
+        files={"file": ("f.csv", b"activity,gas,value,unit\nnatural_gas,CO2e,50,kg/mmbtu\n",
+                        "text/csv")}),
 }
 
 # Routes whose body names the jurisdiction acted on (``j``): run for own and other.

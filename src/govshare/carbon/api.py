@@ -99,15 +99,15 @@ def factor_sets(
     return page.page([FactorSetRead.model_validate(i) for i in items], total)
 
 
-@router.get("/factor-sets/{name}/factors", response_model=Page[FactorRead],
+@router.get("/factor-sets/{set_name}/factors", response_model=Page[FactorRead],
             summary="The factors of one set, as published and per canonical unit")
 def factors(
-    name: str, session: Annotated[Session, Depends(get_session)],
+    set_name: str, session: Annotated[Session, Depends(get_session)],
     _: Annotated[Principal, Depends(allow(Action.carbon_read))],
     page: Annotated[PageParams, Depends(page_params(500, 5000))],
     activity: str | None = Query(None, max_length=40),
 ) -> Page[FactorRead]:
-    fs = queries.factor_set_by_name(session, name)
+    fs = queries.factor_set_by_name(session, set_name)
     if fs is None:
         raise NotFound("No such factor set")
     items, total = fetch_page(session, queries.factors_stmt(fs.id, activity), page)

@@ -552,14 +552,17 @@ def _write(session: Session, principal: Principal, source_domain: str,
                 replace.add((sid, s.row.activity, s.detail, ps.year))
                 years.add(ps.year)
     replaced = 0
-    by_series: dict[tuple[int, str, str], list[int]] = defaultdict(list)
+    by_key: dict[tuple[str, str, int], list[int]] = defaultdict(list)
     for sid, act, det, y in replace:
-        by_series[(sid, act, det)].append(y)
-    for (sid, act, det), ys in by_series.items():
-        res = session.execute(delete(ActivityPeriod).where(
-            ActivityPeriod.source_id == sid, ActivityPeriod.activity == act,
-            ActivityPeriod.detail == det, ActivityPeriod.year.in_(ys)))
-        replaced += res.rowcount or 0  # type: ignore[attr-defined]
+        by_key[(act, det, y)].append(sid)
+    for (act, det, y), sids in by_key.items():
+        sids.sort()
+        for i in range(0, len(sids), 500):
+            res = session.execute(text(
+                "DELETE FROM carbon_activity_periods WHERE activity = :a AND detail = :d "
+                "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
+                {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
+            replaced += res.rowcount or 0  # type: ignore[attr-defined]
     session.execute(insert(ActivityPeriod), periods)
     # claims: the members that also count a shared asset
     claim_rows = [{"source_id": existing[k].id, "jurisdiction_id": j}
@@ -640,6 +643,8 @@ def grid_factor(session: Session, *, zip_code: str | None = None, lon: float | N
                 gwp_set: str = DEFAULT_GWP) -> GridFactor:
     """Location-based electricity factor at a ZIP or point: kg per MWh of each gas and of
     CO2e under ``gwp_set``. NotFound when the place has no eGRID subregion."""
+    if not zip_code and (lon is None or lat is None):
+        raise BadRequest("Give a ZIP code, or a point (lon and lat)")
     sub = subregion_at(zip_code=zip_code, lon=lon, lat=lat)
     if sub is None:
         raise NotFound("No eGRID subregion for this place (ZIP or point)")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_frontoffice, demo_property, demo_tellusonce
+from govshare.cli import demo_carbon, demo_frontoffice, demo_property, demo_tellusonce
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -108,6 +108,10 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})
     demo_tellusonce.build(session, actor, result.region_id, settings)
+    demo_carbon.build(session=session, actor=actor, step=step,
+                      members={"City of Seattle": seattle_id, "King County": county_id,
+                               "Seattle Public Schools": sps_id, "State of Washington": state_id,
+                               "Port of Seattle": port_id})
 
 
 def print_logins(built: bool) -> None:

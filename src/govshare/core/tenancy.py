@@ -133,7 +133,12 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
-    Action.carbon_read: {r: "any" for r in STAFF_ROLES},
+    Action.carbon_read: {
+        Role.regional_admin: "any",
+        Role.regional_analyst: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
     Action.carbon_record: {
         Role.regional_admin: "any",
         Role.jurisdiction_admin: "own",
