@@ -108,3 +108,19 @@ def test_factor_set_upload(client: TestClient, session: Session, recorded: dict[
     assert staff_client.post("/api/v1/carbon/factor-sets", data=meta,
                              files={"file": ("f.csv", good.encode(), "text/csv")}
                              ).status_code == 403
+
+
+def test_asset_page_shows_both_methods(client: TestClient, session: Session) -> None:
+    """The demo's buildings are in the inventory: a City of Seattle building's registry page
+    shows its tonnes location- and market-based (Seattle City Light)."""
+    from sqlalchemy import select
+
+    from govshare.carbon.models import Source
+
+    src = session.scalars(select(Source).where(Source.source_domain == "property",
+                                               Source.utility == "seattle-city-light")).first()
+    assert src is not None
+    login(client, "admin@demo.govshare.org")
+    page = client.get(f"/property/assets/{src.source_key}")
+    assert page.status_code == 200
+    assert "t CO2e, market-based" in page.text and "In the region" in page.text
