@@ -381,6 +381,9 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "reason": "matrix"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
     # carbon
+    "POST /api/v1/carbon/targets": lambda w, j: Body(json={
+        "jurisdiction_id": j, "base_year": 2016, "target_year": 2030, "reduction_pct": 50,
+        "label": "Matrix target"}),
     "POST /api/v1/carbon/factor-sets": lambda w, j: Body(
         data={"name": w.unique("matrix-set-").lower(), "title": "Matrix set", "edition": "1",
               "publisher": "matrix", "year_from": "2000", "year_to": "2030"},
@@ -392,7 +395,7 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
 SCOPED_BODIES = {
     "POST /api/v1/users", "POST /api/v1/apikeys", "POST /api/v1/assets", "POST /admin/users",
     "POST /admin/users/{user_id}/edit", "POST /admin/apikeys",
-    "POST /staff/tell-us-once/subscriptions",
+    "POST /staff/tell-us-once/subscriptions", "POST /api/v1/carbon/targets",
 }
 OWNED_PARAMS = {name for name in PATH_VALUES if name.endswith("_id")} - {
     "service_request_id"}

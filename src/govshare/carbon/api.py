@@ -18,6 +18,7 @@ from govshare.carbon.schemas import (
     GridFactor,
     InventoryRow,
     Rollup,
+    TargetIn,
 )
 from govshare.core.errors import NotFound
 from govshare.core.http import allow, get_session
@@ -144,3 +145,18 @@ def grid_factor(
     gwp_set: str = Query(service.DEFAULT_GWP, max_length=20),
 ) -> GridFactor:
     return service.grid_factor(session, zip_code=zip, lon=lon, lat=lat, gwp_set=gwp_set)
+
+
+class TargetOut(TargetIn):
+    id: int
+
+
+@router.post("/targets", response_model=TargetOut, status_code=201,
+             summary="Add a reduction target for a member or (jurisdiction_id null) the region")
+def add_target(
+    data: TargetIn, session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_plan))],
+) -> TargetOut:
+    tgt = service.add_target(session, principal, data)
+    session.commit()
+    return TargetOut(id=tgt.id, **data.model_dump())

@@ -221,3 +221,26 @@ def factors_add(
             raise typer.Exit(2) from None
         n = len(list(session.scalars(queries.factors_stmt(fs.id))))
     console.print(f"Factor set {name}: {n:,} factors.", highlight=False)
+
+
+@carbon_app.command("target")
+@handle_errors
+def target_command(
+    base_year: Annotated[int, typer.Option(help="Base year (needs an inventory)")],
+    target_year: Annotated[int, typer.Option(help="Target year")],
+    reduction: Annotated[float, typer.Option(help="Percent below the base year (100: net zero)")],
+    label: Annotated[str, typer.Option(help="What the goal is called")],
+    jurisdiction: Annotated[str | None, typer.Option(
+        help="A member (id, GEOID or name); without it, the region's target")] = None,
+    sample: Annotated[bool, typer.Option(help="Mark it as sample (synthetic) data")] = False,
+) -> None:
+    """Add a reduction target for a member or the region."""
+    from govshare.carbon.schemas import TargetIn
+
+    with db() as session:
+        jid = _jurisdiction(session, jurisdiction) if jurisdiction else None
+        tgt = service.add_target(session, system_principal(), TargetIn(
+            jurisdiction_id=jid, base_year=base_year, target_year=target_year,
+            reduction_pct=reduction, label=label, synthetic=sample))
+    console.print(f"Target {tgt.id}: {reduction:g}% below {base_year} by {target_year}.",
+                  highlight=False)
