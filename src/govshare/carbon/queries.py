@@ -119,9 +119,11 @@ def _statement(*, per_asset: bool, method: Method, n_sets: int, group: str, filt
     keys = ("SELECT DISTINCT year, activity, detail, subregion, utility FROM act")
     sets_ok = ("JOIN carbon_factor_sets fs ON fs.id = f.factor_set_id "
                "AND k.year BETWEEN fs.year_from AND fs.year_to")
-    head = (f"WITH act AS ({_act_sql(per_asset, filters)}), "  # noqa: S608 (constants; values are bound)
-            f"k AS ({keys}), "
-            f"best AS (SELECT k.year, k.activity, k.detail, k.subregion, k.utility, "
+    # MATERIALIZED: each CTE is computed once (PostgreSQL would otherwise inline ``ch`` into
+    # a nested loop over ``act`` and recompute it per row); SQLite >= 3.35 takes it too.
+    head = (f"WITH act AS MATERIALIZED ({_act_sql(per_asset, filters)}), "  # noqa: S608 (constants; values are bound)
+            f"k AS MATERIALIZED ({keys}), "
+            f"best AS MATERIALIZED (SELECT k.year, k.activity, k.detail, k.subregion, k.utility, "
             f"MIN({prio}) AS prio FROM k JOIN carbon_factors f ON {match} {sets_ok} "
             f"GROUP BY k.year, k.activity, k.detail, k.subregion, k.utility)")
     if gaps:
@@ -131,7 +133,7 @@ def _statement(*, per_asset: bool, method: Method, n_sets: int, group: str, filt
                 "AND b.subregion = act.subregion AND b.utility = act.utility "
                 "WHERE b.prio IS NULL GROUP BY act.jurisdiction_id, act.source_id, act.year, "
                 "act.activity, act.detail")
-    chosen = (", ch AS (SELECT k.year, k.activity, k.detail, k.subregion, k.utility, f.gas, "  # noqa: S608 (constants; values are bound)
+    chosen = (", ch AS MATERIALIZED (SELECT k.year, k.activity, k.detail, k.subregion, k.utility, f.gas, "  # noqa: S608 (constants; values are bound)
               "f.kg_per_unit, g.value AS gwp FROM best k JOIN carbon_factors f ON "
               f"{match} AND {prio} = k.prio "
               "JOIN carbon_gwp g ON g.gwp_set = :gwp_set AND g.gas = f.gas)")

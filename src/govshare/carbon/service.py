@@ -342,6 +342,7 @@ def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream
         session.add(fs)
         session.flush()
     _insert_factors(session, fs.id, rows)
+    _analyze(session, "carbon_factors")
     audit.record(session, actor, action="carbon.factors.add", entity="carbon_factor_set",
                  entity_id=fs.id, after={**meta.model_dump(), "factors": len(rows),
                                          "sha256": digest, "file": file_name})
@@ -635,6 +636,15 @@ def refresh_rollup(session: Session, jurisdiction_ids: Sequence[int]) -> None:
         "WHERE s.jurisdiction_id IN :ids "
         "GROUP BY s.jurisdiction_id, s.boundary, a.year, s.sector, a.activity, a.detail, "
         "s.subregion, s.utility").bindparams(_expanding("ids")), {"ids": ids})
+    _analyze(session, "carbon_rollup", "carbon_activity", "carbon_sources")
+
+
+def _analyze(session: Session, *tables: str) -> None:
+    """Fresh planner statistics on PostgreSQL after a bulk change: with stale ones (a table
+    just filled) it estimates one row per CTE and joins the inventory by nested loops."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))  # noqa: S608 (our table names)
 
 
 def _expanding(name: str) -> Any:
