@@ -133,7 +133,8 @@ def _statement(*, per_asset: bool, method: Method, n_sets: int, group: str, filt
                 "AND b.subregion = act.subregion AND b.utility = act.utility "
                 "WHERE b.prio IS NULL GROUP BY act.jurisdiction_id, act.source_id, act.year, "
                 "act.activity, act.detail")
-    chosen = (", ch AS MATERIALIZED (SELECT k.year, k.activity, k.detail, k.subregion, k.utility, f.gas, "  # noqa: S608 (constants; values are bound)
+    chosen = (", ch AS MATERIALIZED (SELECT k.year, k.activity, k.detail, k.subregion, "  # noqa: S608 (constants; values are bound)
+              "k.utility, f.gas, "
               "f.kg_per_unit, g.value AS gwp FROM best k JOIN carbon_factors f ON "
               f"{match} AND {prio} = k.prio "
               "JOIN carbon_gwp g ON g.gwp_set = :gwp_set AND g.gas = f.gas)")
