@@ -239,3 +239,30 @@ def test_who_sees_what(session: Session, two_members: dict[str, int]) -> None:
     analyst = Principal(kind="user", role=Role.regional_analyst, user_id=2)
     inv = service.inventory(session, analyst, year=2016, by="jurisdiction")
     assert {two_members["city"], two_members["county"]} <= {r.jurisdiction_id for r in inv.rows}
+
+
+def test_progress_against_targets(session: Session, system: Principal) -> None:
+    from govshare.carbon.schemas import MeasureIn, TargetIn
+
+    service.install_builtin_sets(session)
+    city = _member(session, system, "Progressville", "city")
+    for year, therms in ((2016, 20_000), (2017, 19_000), (2018, 18_000)):
+        service.record_activity(session, system, "test", [
+            _row("P", city, "natural_gas", therms, "therm", start=date(year, 1, 1),
+                 end=date(year, 12, 31))])
+    service.add_target(session, system, TargetIn(jurisdiction_id=city, base_year=2016,
+                                                 target_year=2030, reduction_pct=50,
+                                                 label="Half by 2030"))
+    service.add_measure(session, system, MeasureIn(jurisdiction_id=city, kind="retrofit",
+                                                   name="Boiler", start_year=2020,
+                                                   t_co2e_per_year=10))
+    p = service.progress(session, system, jurisdiction_id=city)
+    per_mmbtu = co2e(GAS, AR5) / 1000
+    assert p.history[2016] == pytest.approx(2000 * per_mmbtu)
+    assert p.trajectory[2030] == pytest.approx(1000 * per_mmbtu)
+    # 2018: 1,800 MMBtu against a path of 2000 - 2 * (1000 / 14) MMBtu: on track
+    assert p.trajectory[2018] == pytest.approx((2000 - 2000 / 14) * per_mmbtu)
+    assert p.latest_year == 2018 and p.on_track is True
+    assert p.bau[2019] == pytest.approx(1700 * per_mmbtu)
+    assert p.with_measures[2020] == pytest.approx(p.bau[2020] - 10)
+    assert p.with_measures[2019] == pytest.approx(p.bau[2019])
