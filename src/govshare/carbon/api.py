@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import queries, service
@@ -20,8 +21,8 @@ from govshare.carbon.schemas import (
     Rollup,
     TargetIn,
 )
-from govshare.core.errors import NotFound
-from govshare.core.http import allow, get_session
+from govshare.core.errors import NotFound, ValidationFailed
+from govshare.core.http import MAX_ID, allow, get_session
 from govshare.core.paging import Page, PageParams, fetch_page, page_params
 from govshare.core.tenancy import Action, Principal
 
@@ -47,7 +48,8 @@ def inventory(
     session: Annotated[Session, Depends(get_session)],
     principal: Annotated[Principal, Depends(allow(Action.carbon_read))],
     page: Annotated[PageParams, Depends(page_params(500, 5000))],
-    jurisdiction_id: int | None = None, year: int | None = Query(None, ge=1990, le=2100),
+    jurisdiction_id: int | None = Query(None, ge=1, le=MAX_ID),
+    year: int | None = Query(None, ge=1990, le=2100),
     factor_set: str | None = Query(None, max_length=80),
     gwp_set: str = Query(service.DEFAULT_GWP, max_length=20),
     by: str = Query("sector", pattern="^(jurisdiction|sector|scope|gas|asset|region)$"),
@@ -68,7 +70,8 @@ def inventory_gaps(
     session: Annotated[Session, Depends(get_session)],
     principal: Annotated[Principal, Depends(allow(Action.carbon_read))],
     page: Annotated[PageParams, Depends(page_params(100, 1000))],
-    jurisdiction_id: int | None = None, year: int | None = Query(None, ge=1990, le=2100),
+    jurisdiction_id: int | None = Query(None, ge=1, le=MAX_ID),
+    year: int | None = Query(None, ge=1990, le=2100),
     factor_set: str | None = Query(None, max_length=80),
     boundary: str = Query("government", pattern="^(government|community)$"),
 ) -> Page[Gap]:
@@ -126,8 +129,13 @@ def add_factor_set(
     year_from: Annotated[int, Form()], year_to: Annotated[int, Form()],
     replace: Annotated[bool, Form()] = False,
 ) -> FactorSetRead:
-    meta = FactorSetIn(name=name, title=title, edition=edition, publisher=publisher,
-                       year_from=year_from, year_to=year_to)
+    try:
+        meta = FactorSetIn(name=name, title=title, edition=edition, publisher=publisher,
+                           year_from=year_from, year_to=year_to)
+    except ValidationError as exc:
+        raise ValidationFailed("The factor set's description is not valid", errors=[
+            {"loc": ["body", *map(str, e["loc"])], "reason": e["msg"]}
+            for e in exc.errors()]) from None
     fs = service.add_factor_set(session, principal, meta, file.file, file.filename or "factors",
                                 replace=replace)
     session.commit()

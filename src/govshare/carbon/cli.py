@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
 from govshare.carbon import import_export, queries, service
@@ -35,6 +36,17 @@ def _jurisdiction(session: object, ref: str) -> int:
         raise NotFound("No region yet: run `govshare region create` or `govshare demo` first")
     return regions_queries.find_jurisdiction(session=session,  # type: ignore[arg-type]
                                              region_id=region.id, ref=ref).id
+
+
+def _valid(model: Any, **values: Any) -> Any:
+    """The model, or exit 2 naming each field that is not valid."""
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        for e in exc.errors():
+            err_console.print(f"[red]error:[/red] {'.'.join(map(str, e['loc']))}: {e['msg']}",
+                              highlight=False)
+        raise typer.Exit(2) from None
 
 
 def _refused(exc: t.Refused, report: Path | None) -> None:
@@ -209,8 +221,8 @@ def factors_add(
     report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV")] = None,
 ) -> None:
     """Add a factor set from a CSV file: all factors or none."""
-    meta = FactorSetIn(name=name, title=title, edition=edition, publisher=publisher,
-                       year_from=year_from, year_to=year_to)
+    meta = _valid(FactorSetIn, name=name, title=title, edition=edition, publisher=publisher,
+                  year_from=year_from, year_to=year_to)
     with db() as session:
         try:
             with file.open("rb") as f:
@@ -239,8 +251,8 @@ def target_command(
 
     with db() as session:
         jid = _jurisdiction(session, jurisdiction) if jurisdiction else None
-        tgt = service.add_target(session, system_principal(), TargetIn(
-            jurisdiction_id=jid, base_year=base_year, target_year=target_year,
+        tgt = service.add_target(session, system_principal(), _valid(
+            TargetIn, jurisdiction_id=jid, base_year=base_year, target_year=target_year,
             reduction_pct=reduction, label=label, synthetic=sample))
     console.print(f"Target {tgt.id}: {reduction:g}% below {base_year} by {target_year}.",
                   highlight=False)

@@ -23,7 +23,15 @@ from govshare.core import charts
 from govshare.core import tabular as t
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    MAX_ID,
+    allow,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.regions import queries as regions_queries
 
@@ -122,7 +130,7 @@ def dashboard(request: Request, year: str = Query("", max_length=4),
 
 
 @router.get("/carbon/jurisdictions/{jurisdiction_id}")
-def jurisdiction_page(request: Request, jurisdiction_id: int,
+def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdiction"),
                       year: str = Query("", max_length=4),
                       factor_set: str = Query("", max_length=80),
                       gwp: str = Query("", max_length=8),
@@ -184,7 +192,8 @@ def export(request: Request, fmt: str, jurisdiction_id: str = Query("", max_leng
            actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise BadRequest("Export as csv or xlsx")
-    if jurisdiction_id and not jurisdiction_id.isdigit():
+    if jurisdiction_id and not (jurisdiction_id.isdigit() and
+                                0 < int(jurisdiction_id) <= MAX_ID):
         raise BadRequest("jurisdiction_id must be a member's id")
     ctx = _common(session, factor_set, gwp)
     jid = int(jurisdiction_id) if jurisdiction_id else None
@@ -262,7 +271,8 @@ def benchmarking(request: Request, year: str = Query("", max_length=4),
                  actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     years = queries.years_with_data(session, boundary)
     y = _year(year) or (years[-1] if years else 2016)
-    jid = int(jurisdiction_id) if jurisdiction_id.isdigit() else None
+    jid = (int(jurisdiction_id) if jurisdiction_id.isdigit()
+           and 0 < int(jurisdiction_id) <= MAX_ID else None)
     rows = service.benchmarks(session, actor, year=y, jurisdiction_id=jid, boundary=boundary)
     ranked = [b for b in rows if b.retrofit][:100]
     region = regions_queries.require_current_region(session=session)

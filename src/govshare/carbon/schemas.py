@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,6 +17,7 @@ YEAR = Bounds(1990, 2100)
 PCT = Bounds(0, 100)
 LON = Bounds(-180, 180)
 LAT = Bounds(-90, 90)
+ROW_ID = Bounds(1, 2**31 - 1)  # an INTEGER column's ids (core.http.MAX_ID)
 
 
 class ActivityIn(BaseModel):
@@ -32,7 +34,7 @@ class ActivityIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     source_key: str = Field(min_length=1, max_length=120)
-    jurisdiction_id: int
+    jurisdiction_id: int = ROW_ID.field()
     name: str = Field(min_length=1, max_length=300)
     sector: Sector = Sector.buildings
     boundary: Boundary = Boundary.government
@@ -51,7 +53,8 @@ class ActivityIn(BaseModel):
     property_type: str | None = Field(None, max_length=100)
     gross_floor_area_ft2: float | None = GFA.field(None)
     net_metered: bool = False
-    shared_with: list[int] = Field(default_factory=list, max_length=50)
+    shared_with: list[Annotated[int, ROW_ID.field()]] = Field(default_factory=list,
+                                                              max_length=50)
     published_t_co2e: float | None = Bounds(-1e9, 1e9).field(None)
 
     @field_validator("activity")
@@ -192,7 +195,7 @@ class GridFactor(BaseModel):
 class TargetIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    jurisdiction_id: int | None = None
+    jurisdiction_id: int | None = ROW_ID.field(None)
     base_year: int = YEAR.field()
     target_year: int = YEAR.field()
     reduction_pct: float = PCT.field()
@@ -209,8 +212,8 @@ class TargetIn(BaseModel):
 class MeasureIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    jurisdiction_id: int
-    source_id: int | None = None
+    jurisdiction_id: int = ROW_ID.field()
+    source_id: int | None = ROW_ID.field(None)
     kind: str = Field(pattern=r"^(retrofit|electrification|consolidation|other)$")
     name: str = Field(min_length=1, max_length=300)
     start_year: int = YEAR.field()
