@@ -110,6 +110,8 @@ class Action(StrEnum):
     carbon_record = "carbon.record"  # record activity (a domain's service, an import)
     carbon_factors = "carbon.factors"  # add a factor set
     carbon_plan = "carbon.plan"  # targets and planned measures
+    sites_read = "sites.read"  # staff: center scenarios, county data, rankings
+    sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -169,6 +171,8 @@ POLICY: dict[Action, dict[Role, str]] = {
     },
     Action.carbon_factors: {Role.regional_admin: "any"},
     Action.carbon_plan: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.sites_read: {r: "any" for r in STAFF_ROLES},
+    Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
 }
 
 

@@ -5,16 +5,16 @@ targets and planned measures. The built-in factor sets are loaded from package d
 ``carbon.service.install_builtin_sets`` (the demo and ``govshare carbon factors install``), not
 here.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-04 23:29:45.277418
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0011'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
