@@ -1,4 +1,4 @@
-"""Tables of the carbon domain (migration 0011).
+"""Tables of the carbon domain (migration 0012).
 
 - ``carbon_factor_sets`` / ``carbon_factors``: versioned emission-factor sets, each factor with
   its activity, optional detail (vehicle type|model year), basis (any, location, market), match
