@@ -11,14 +11,14 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-open311 bench-charts bench-sites clean help
+        bench-consolidation bench-open311 bench-charts bench-carbon bench-sites clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the six benchmarks in bench/ one after another and write bench/results/"
+	@echo "make bench  run the seven benchmarks in bench/ one after another and write bench/results/"
 	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311"
-	@echo "            | bench-charts | bench-sites)"
+	@echo "            | bench-charts | bench-carbon | bench-sites)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -73,13 +73,16 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-sites
+bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-carbon bench-sites
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
 
 bench-import: install-test
 	$(BIN)/python bench/bench_import.py
+
+bench-carbon: install-test
+	$(BIN)/python bench/bench_carbon.py
 
 bench-consolidation: install-test
 	$(BIN)/python bench/bench_consolidation.py

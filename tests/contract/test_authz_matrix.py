@@ -283,6 +283,8 @@ PATH_VALUES: dict[str, PathValue] = {
     "service_request_id": lambda w, s: Target(w.row("request", "own").public_id),
     "token": lambda w, s: Target(w.row("request", "own").token),
     "open311_path": lambda w, s: Target("no-such-resource.json"),
+    "set_name": lambda w, s: Target("epa-hub-2025"),
+    "fmt": lambda w, s: Target("csv"),
 }
 
 
@@ -402,6 +404,15 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /staff/tell-us-once/reports/{reference}/reject": lambda w, j: Body(data={
         "reason": "matrix"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
+    # carbon
+    "POST /api/v1/carbon/targets": lambda w, j: Body(json={
+        "jurisdiction_id": j, "base_year": 2016, "target_year": 2030, "reduction_pct": 50,
+        "label": "Matrix target"}),
+    "POST /api/v1/carbon/factor-sets": lambda w, j: Body(
+        data={"name": w.unique("matrix-set-").lower(), "title": "Matrix set", "edition": "1",
+              "publisher": "matrix", "year_from": "2000", "year_to": "2030"},
+        files={"file": ("f.csv", b"activity,gas,value,unit\nnatural_gas,CO2e,50,kg/mmbtu\n",
+                        "text/csv")}),
     # sites: API and pages
     "POST /api/v1/sites/scenarios": lambda w, j: Body(json=_site_scenario_body(w)),
     "PUT /api/v1/sites/scenarios/{scenario_id}": lambda w, j: Body(
@@ -415,7 +426,7 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
 SCOPED_BODIES = {
     "POST /api/v1/users", "POST /api/v1/apikeys", "POST /api/v1/assets", "POST /admin/users",
     "POST /admin/users/{user_id}/edit", "POST /admin/apikeys",
-    "POST /staff/tell-us-once/subscriptions",
+    "POST /staff/tell-us-once/subscriptions", "POST /api/v1/carbon/targets",
 }
 OWNED_PARAMS = {name for name in PATH_VALUES if name.endswith("_id")} - {
     "service_request_id", "scenario_id"}

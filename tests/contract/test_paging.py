@@ -14,8 +14,10 @@ caller may not see in full.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pytest
@@ -24,6 +26,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govshare.carbon import service as carbon_service
+from govshare.carbon.schemas import FactorSetIn
 from govshare.cli.demo_sites import DEMO_SCENARIO
 from govshare.core.tenancy import ANONYMOUS, Role, system_principal
 from govshare.frontoffice import service as frontoffice_service
@@ -124,6 +128,19 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
                             proposed_use=f"Use {i}", description="A use for the depot, soon."))
     for i in range(6):
         api_key(session, Role.jurisdiction_staff, city, name=f"paging key {i}")
+    carbon_service.install_builtin_sets(session)
+    for i in range(3):
+        carbon_service.add_factor_set(
+            session, system_principal("test"),
+            FactorSetIn(name=f"paging-{i}", title=f"Paging set {i}", edition="1",
+                        publisher="test", year_from=2000, year_to=2030),
+            io.BytesIO(b"activity,gas,value,unit\nnatural_gas,CO2e,50,kg/mmbtu\n"), "f.csv")
+    carbon_service.record_activity(session, system_principal("test"), "test", [
+        {"source_key": f"PG-V{i}", "jurisdiction_id": city, "name": f"Paging vehicle {i}",
+         "sector": "vehicle_fleet", "activity": "vehicle_miles", "quantity": 100,
+         "unit": "mile", "vehicle_type": f"Paging type {i}", "model_year": 2016,
+         "period_start": date(2016, 1, 1), "period_end": date(2016, 12, 31)}
+        for i in range(6)])
     region = session.scalars(select(Region)).one()
     for i in range(3):
         sites_service.create_scenario(
@@ -153,6 +170,15 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
+    "GET /api/v1/carbon/inventory": lambda s: Walk(
+        "/api/v1/carbon/inventory", {"by": "gas", "year": 2016}, Role.regional_analyst),
+    "GET /api/v1/carbon/inventory/gaps": lambda s: Walk(
+        "/api/v1/carbon/inventory/gaps", {}, Role.jurisdiction_staff, "city"),
+    "GET /api/v1/carbon/factor-sets": lambda s: Walk("/api/v1/carbon/factor-sets", {},
+                                                     Role.jurisdiction_staff, "city"),
+    "GET /api/v1/carbon/factor-sets/{set_name}/factors": lambda s: Walk(
+        "/api/v1/carbon/factor-sets/epa-hub-2025/factors", {"activity": "electricity"},
+        Role.regional_analyst),
     "GET /api/v1/sites/counties": lambda s: Walk("/api/v1/sites/counties", {"state": "WA"},
                                                  Role.jurisdiction_staff, "city"),
     "GET /api/v1/sites/sources": lambda s: Walk("/api/v1/sites/sources", {},

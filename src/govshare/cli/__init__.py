@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from govshare.carbon import cli as carbon_cli
 from govshare.cli import demo as demo_module
 from govshare.core import migrate, ratelimit
 from govshare.core.cli_support import console, handle_errors, settings
@@ -40,6 +41,7 @@ geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
 app.add_typer(property_cli.property_app, name="property")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
+app.add_typer(carbon_cli.carbon_app, name="carbon")
 app.add_typer(sites_cli.sites_app, name="sites")
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_frontoffice, demo_property, demo_sites, demo_tellusonce
+from govshare.cli import demo_carbon, demo_frontoffice, demo_property, demo_sites, demo_tellusonce
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -112,6 +112,10 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     step("synthetic service requests")
     demo_frontoffice.build_requests(session, actor, result.region_id)
     demo_tellusonce.build(session, actor, result.region_id, settings)
+    demo_carbon.build(session=session, actor=actor, step=step,
+                      members={"City of Seattle": seattle_id, "King County": county_id,
+                               "Seattle Public Schools": sps_id, "State of Washington": state_id,
+                               "Port of Seattle": port_id})
     demo_sites.build(session, actor, result.region_id, step)
 
 

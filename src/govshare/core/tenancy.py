@@ -106,6 +106,10 @@ class Action(StrEnum):
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
     outbox_manage = "outbox.manage"  # requeue dead letters
+    carbon_read = "carbon.read"  # staff: inventories (own member's; regional roles all)
+    carbon_record = "carbon.record"  # record activity (a domain's service, an import)
+    carbon_factors = "carbon.factors"  # add a factor set
+    carbon_plan = "carbon.plan"  # targets and planned measures
     sites_read = "sites.read"  # staff: center scenarios, county data, rankings
     sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
 
@@ -154,6 +158,19 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
+    Action.carbon_read: {
+        Role.regional_admin: "any",
+        Role.regional_analyst: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.carbon_record: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.carbon_factors: {Role.regional_admin: "any"},
+    Action.carbon_plan: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.sites_read: {r: "any" for r in STAFF_ROLES},
     Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
 }

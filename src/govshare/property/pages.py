@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from govshare.carbon import service as carbon_service
 from govshare.core import charts, forms
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
@@ -149,6 +150,8 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
         "out_of_range": sorted(facts.out_of_range),
         "synthetic": set(asset.synthetic_fields or []), "errors": errors,
         "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
+        "carbon_years": carbon_service.source_emissions(
+            session, actor, source_domain="property", source_key=str(asset.id)),
     }, status_code=status_code)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from govshare.carbon import service as carbon_service
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
@@ -63,23 +64,18 @@ def _data(name: str) -> Any:
 
 @lru_cache(maxsize=1)
 def factors() -> Factors:
-    fuels = {}
-    with _data("stationary_fuel_factors_hub2025.csv").open(encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            fuels[r["fuel"]] = FuelFactor(
-                kg_co2=float(r["kg_co2_per_unit"]), g_ch4=float(r["g_ch4_per_unit"]),
-                g_n2o=float(r["g_n2o_per_unit"]),
-                source=f"EPA GHG Emission Factors Hub 2025, {r['hub_table']} ({r['hub_row']})")
-    grid = {}
-    with _data("hub2025_table6_egrid2023.csv").open(encoding="utf-8") as fh:
-        for r in csv.DictReader(fh):
-            grid[r["subregion"]] = GridFactor(
-                subregion=r["subregion"], name=r["name"],
-                lb_co2_per_mwh=float(r["co2_lb_per_mwh"]),
-                lb_ch4_per_mwh=float(r["ch4_lb_per_mwh"]),
-                lb_n2o_per_mwh=float(r["n2o_lb_per_mwh"]),
-                source="EPA eGRID2023 total output emission rates (GHG Emission Factors Hub "
-                       "2025, Table 6)")
+    """Emission factors from carbon (the default set, EPA Hub 2025 with eGRID2023) and the
+    social cost of greenhouse gases (property's own: a price, not a factor)."""
+    fuels = {a: FuelFactor(kg_co2=f.kg.get("CO2", 0.0), g_ch4=f.kg.get("CH4", 0.0) * 1000,
+                           g_n2o=f.kg.get("N2O", 0.0) * 1000, source=f.source)
+             for a, f in carbon_service.packaged_factors().items()}
+    grid = {sub: GridFactor(subregion=sub, name=g["name"],
+                            lb_co2_per_mwh=g["lb_per_mwh"].get("CO2", 0.0),
+                            lb_ch4_per_mwh=g["lb_per_mwh"].get("CH4", 0.0),
+                            lb_n2o_per_mwh=g["lb_per_mwh"].get("N2O", 0.0),
+                            source="EPA eGRID2023 total output emission rates (GHG Emission "
+                                   "Factors Hub 2025, Table 6)")
+            for sub, g in carbon_service.packaged_grid().items()}
     scc: dict[tuple[str, int], dict[str, float]] = {}
     with _data("scghg_annual.csv").open(encoding="utf-8") as fh:
         for r in csv.DictReader(fh):
@@ -91,10 +87,8 @@ def factors() -> Factors:
                               "of Greenhouse Gases, November 2023), 2020 US dollars per tonne")
 
 
-@lru_cache(maxsize=1)
 def zip_subregions() -> dict[str, str]:
-    with _data("zip_egrid_subregion_2023.csv").open(encoding="utf-8") as fh:
-        return {r["zip"]: r["subregion"] for r in csv.DictReader(fh)}
+    return carbon_service.zip_subregions()
 
 
 def parameters(*, session: Session, region_id: int) -> Parameters:

@@ -11,6 +11,7 @@ Status machine (one table, checked here, values backed by a DB check constraint)
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from govshare.carbon import service as carbon_service
 from govshare.core import audit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -225,3 +227,43 @@ def decide_proposal(*, session: Session, actor: Principal, proposal_id: int,
                  before={"status": current},
                  after={"status": proposal.status, "public_reason": proposal.public_reason})
     return proposal
+
+
+# ------------------------------------------------------------------------- carbon
+
+CARBON_FUELS = (("electricity_kwh", "electricity", "kWh"),
+                ("natural_gas_therms", "natural_gas", "therm"),
+                ("district_steam_kbtu", "district_steam", "kBtu"),
+                ("fuel_oil_gallons", "fuel_oil", "gallon"),
+                ("propane_gallons", "propane", "gallon"))
+
+
+def record_carbon(*, session: Session, actor: Principal, jurisdiction_ids: list[int],
+                  utilities: dict[int, str] | None = None) -> int:
+    """Record the annual energy of these members' buildings into carbon (one period per fuel
+    for the asset's energy year; idempotent: the same year is replaced). ``utilities`` names
+    the electric utility of a member's buildings for market-based factors. Returns the
+    number of assets recorded."""
+    utilities = utilities or {}
+    assets = session.scalars(select(Asset).where(
+        Asset.jurisdiction_id.in_(jurisdiction_ids), Asset.energy_year.is_not(None),
+        Asset.status != AssetStatus.disposed.value)).all()
+    rows: list[dict[str, Any]] = []
+    n = 0
+    for a in assets:
+        fuels = [(f, act, u) for f, act, u in CARBON_FUELS if getattr(a, f)]
+        if not fuels or a.energy_year is None:
+            continue
+        n += 1
+        base = {"source_key": str(a.id), "jurisdiction_id": a.jurisdiction_id,
+                "name": a.name, "sector": "buildings",
+                "period_start": date(a.energy_year, 1, 1),
+                "period_end": date(a.energy_year, 12, 31), "zip": a.zip, "lon": a.lon,
+                "lat": a.lat, "utility": utilities.get(a.jurisdiction_id),
+                "property_type": a.pm_property_type,
+                "gross_floor_area_ft2": a.gross_floor_area_ft2}
+        rows += [{**base, "activity": act, "quantity": getattr(a, f), "unit": u}
+                 for f, act, u in fuels]
+    if rows:
+        carbon_service.record_activity(session, actor, "property", rows)
+    return n

@@ -23,6 +23,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
+from govshare.carbon import api as carbon_api
+from govshare.carbon import pages as carbon_pages
 from govshare.core import charts, formats
 from govshare.core.changes import (
     OPEN311,
@@ -104,6 +106,7 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
     if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Carbon", "/carbon"))
         items.append(("Center sites", "/sites"))
         items.append(("Admin", "/admin"))
     return items
@@ -249,7 +252,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router, sites_pages.router,
-                   outbox_pages.router):
+                   outbox_pages.router, carbon_api.router, carbon_pages.router):
         app.include_router(router)
 
     return app

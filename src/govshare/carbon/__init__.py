@@ -1,0 +1,1 @@
+"""Carbon accounting: factor sets, activity, inventory, targets (issue 10)."""

@@ -1,0 +1,1014 @@
+"""Carbon's service: the public API other domains use, and the writes of the domain.
+
+For other domains (``property``, ``fleet``; carbon never imports them):
+
+- :func:`record_activity` — ``record_activity(session, principal, source_domain, rows)``
+  records activity of emitting assets (``rows``: :class:`ActivityIn`, dicts of its fields,
+  or ``(row_number, ActivityIn | dict)`` pairs). Idempotent: for each asset, activity and
+  detail, the years the rows cover are *replaced*; other years stay (importing 2015 beside
+  2016 adds a year). All or nothing: any bad row raises ``core.tabular.Refused`` with one
+  ``RowError`` per problem (row, field, reason) and nothing is written.
+- :func:`grid_factor` — the location-based electricity factor (kg CO2e/MWh and per gas) at a
+  ZIP or a point, with its eGRID subregion, set and edition (fleet's electrification).
+- :func:`source_emissions` — an asset's tonnes by year under both scope-2 methods.
+- :func:`inventory`, :func:`regional_rollup` — the inventory (see ``queries``).
+
+Keyword-only where it matters; flush, never commit; every write leaves an audit row.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import lru_cache
+from importlib import resources
+from typing import Any, BinaryIO
+
+from pydantic import ValidationError
+from sqlalchemy import delete, insert, select, text
+from sqlalchemy.orm import Session
+
+from govshare.carbon import calc, queries
+from govshare.carbon.calc import ACTIVITIES, Boundary, Method, UnitError
+from govshare.carbon.models import (
+    Factor,
+    FactorSet,
+    Gwp,
+    Measure,
+    Source,
+    SourceClaim,
+    Target,
+)
+from govshare.carbon.schemas import (
+    ActivityIn,
+    FactorSetIn,
+    Gap,
+    GridFactor,
+    Inventory,
+    InventoryRow,
+    MeasureIn,
+    RecordResult,
+    Rollup,
+    TargetIn,
+)
+from govshare.core import audit
+from govshare.core import tabular as t
+from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from govshare.core.tenancy import (
+    Action,
+    Principal,
+    authorize,
+    ensure_visible,
+    visible_jurisdiction_ids,
+)
+from govshare.regions import queries as regions_queries
+
+DATA = resources.files("govshare.carbon") / "data"
+DEFAULT_SET = "epa-hub-2025"
+MARKET_SET = "utility-market"
+DEFAULT_GWP = "AR5"
+METHODS = (Method.location, Method.market)
+
+
+@dataclass(frozen=True)
+class BuiltinSet:
+    name: str
+    file: str
+    title: str
+    edition: str
+    publisher: str
+    year_from: int
+    year_to: int
+    notes: str
+
+
+BUILTIN_SETS = (
+    BuiltinSet(
+        DEFAULT_SET, "hub2025.csv", "EPA GHG Emission Factors Hub 2025",
+        "Hub 2025 (last modified January 15, 2025); electricity eGRID2023",
+        "U.S. EPA Center for Corporate Climate Leadership", 1990, 2035,
+        "The default set. Stationary combustion (Table 1), mobile CO2 per fuel (Table 2), "
+        "on-road CH4 and N2O per mile by vehicle type and model year (Tables 3 and 4; model "
+        "years after 2022 take the latest published row), purchased steam (Table 7), and "
+        "eGRID2023 total output rates by subregion (Table 6, location-based). Applied to every "
+        "year from 1990 to 2035: the Hub publishes no earlier edition here, and pages name the "
+        "edition beside every figure."),
+    BuiltinSet(
+        MARKET_SET, "utility_market.csv", "Utility market-based electricity factors",
+        "Seattle City Light fuel mix disclosure as used by Seattle's benchmarking",
+        "Seattle City Light (via City of Seattle OSE)", 1990, 2035,
+        "Market-based scope 2: the factor of the utility that sells the electricity, matched "
+        "by the asset's utility. Seattle City Light 52.44 lb CO2e/MWh."),
+    BuiltinSet(
+        "seattle-2016", "seattle_2016.csv", "Seattle 2016 building benchmarking factors",
+        "Data year 2016", "City of Seattle Office of Sustainability & Environment", 2015, 2016,
+        "The factors behind TotalGHGEmissions in Seattle's 2016 benchmarking file: Seattle City "
+        "Light 52.44 lb CO2e/MWh, natural gas 53.11 kg CO2e/MMBtu, Enwave steam 170.17 lb "
+        "CO2e/MMBtu, pounds converted at 2.20462 lb/kg as the city did."),
+)
+
+
+# ------------------------------------------------------------------------ package data
+
+def _data_text(name: str) -> str:
+    return (DATA / name).read_text(encoding="utf-8")
+
+
+@lru_cache(maxsize=1)
+def zip_subregions() -> dict[str, str]:
+    """ZIP -> eGRID2023 subregion (EPA Power Profiler, predominant utility)."""
+    rows = csv.DictReader(io.StringIO(_data_text("zip_egrid_subregion_2023.csv")))
+    return {r["zip"]: r["subregion"] for r in rows}
+
+
+@lru_cache(maxsize=1)
+def _subregion_index() -> tuple[Any, list[str], dict[str, str]]:
+    import shapely
+    from shapely.geometry import shape
+
+    doc = json.loads(_data_text("egrid2023_subregions.geojson"))
+    geoms = [shape(f["geometry"]) for f in doc["features"]]
+    codes = [f["properties"]["subregion"] for f in doc["features"]]
+    names = {f["properties"]["subregion"]: f["properties"]["name"] for f in doc["features"]}
+    return shapely.STRtree(geoms), codes, names
+
+
+def subregion_names() -> dict[str, str]:
+    return _subregion_index()[2]
+
+
+def subregion_at(*, zip_code: str | None = None, lon: float | None = None,
+                 lat: float | None = None) -> str | None:
+    """The eGRID subregion of a ZIP (the Power Profiler table) or else of a point (the
+    subregion polygons); None when neither gives one."""
+    if zip_code:
+        sub = zip_subregions().get(zip_code.strip()[:5])
+        if sub:
+            return sub
+    if lon is not None and lat is not None:
+        import shapely
+
+        tree, codes, _ = _subregion_index()
+        hits = tree.query(shapely.Point(lon, lat), predicate="intersects")
+        if len(hits):
+            return codes[int(min(hits))]
+    return None
+
+
+@lru_cache(maxsize=1)
+def median_eui() -> dict[str, tuple[float, float, str]]:
+    """Portfolio Manager property type -> (site EUI, source EUI, reference), kBtu/ft2."""
+    rows = csv.DictReader(io.StringIO(_data_text("energystar_median_eui.csv")))
+    return {r["property_type"].lower(): (float(r["site_eui_kbtu_ft2"]),
+                                         float(r["source_eui_kbtu_ft2"]), r["source"])
+            for r in rows}
+
+
+@dataclass(frozen=True)
+class PackagedFactor:
+    """A factor of the default set read straight from package data (no database): for pure
+    callers such as property's true cost. ``kg`` is kg of each gas per ``unit``."""
+
+    activity: str
+    unit: str
+    kg: dict[str, float]
+    source: str
+
+
+@lru_cache(maxsize=4)
+def packaged_factors(unit_of: tuple[tuple[str, str], ...] = (
+        ("natural_gas", "therm"), ("district_steam", "kbtu"), ("fuel_oil", "gallon"),
+        ("propane", "gallon"))) -> dict[str, PackagedFactor]:
+    """Stationary factors of the default set (EPA Hub 2025) per activity, each converted to
+    the unit asked for (``calc.to_canonical``), with its table as the source."""
+    rows = list(csv.DictReader(io.StringIO(_data_text("hub2025.csv"))))
+    out: dict[str, PackagedFactor] = {}
+    for activity, unit in unit_of:
+        per = calc.to_canonical(activity, 1.0, unit)
+        mine = [r for r in rows if r["activity"] == activity and not r["detail"]
+                and r["basis"] == "any"]
+        kg = {r["gas"]: calc.factor_to_kg_per_canonical(activity, float(r["value"]), r["unit"])
+              * per for r in mine}
+        src = (f"EPA GHG Emission Factors Hub 2025, {mine[0]['source_table']} "
+               f"({mine[0]['note']})") if mine else ""
+        out[activity] = PackagedFactor(activity, unit, kg, src)
+    return out
+
+
+@lru_cache(maxsize=1)
+def packaged_grid() -> dict[str, dict[str, Any]]:
+    """eGRID2023 subregion -> {name, lb_per_mwh: {gas: value}, source} from the default set."""
+    out: dict[str, dict[str, Any]] = {}
+    for r in csv.DictReader(io.StringIO(_data_text("hub2025.csv"))):
+        if r["activity"] == "electricity" and r["basis"] == "location":
+            d = out.setdefault(r["match_key"], {"name": r["note"], "lb_per_mwh": {},
+                                                "source": r["source_table"]})
+            d["lb_per_mwh"][r["gas"]] = float(r["value"])
+    return out
+
+
+# ------------------------------------------------------------------------ factor sets
+
+def _parse_factor_csv(stream: BinaryIO, name: str, gases: Iterable[str]
+                      ) -> list[calc.FactorRow]:
+    report = t.ErrorReport()
+    gases = set(gases)
+    try:
+        table = t.open_table(stream, "csv")
+    except t.FileRefused as exc:
+        report.add(exc.error)
+        raise t.Refused(f"{name} cannot be read: {exc.error.reason}", report=report) from None
+    cols = [t.header_key(c) for c in table.columns]
+    missing = [c for c in ("activity", "gas", "value", "unit") if c not in cols]
+    if missing:
+        report.add(t.RowError(None, missing[0], "", f"the file has no {missing[0]!r} column "
+                              f"(columns: {', '.join(calc.FACTOR_COLUMNS)})"))
+        raise t.Refused(f"{name} is not a factor table", report=report)
+    out: list[calc.FactorRow] = []
+    numbers: list[int] = []
+    for number, cells, problems in table.rows:
+        for e in problems:
+            report.add(e)
+        if cells is None:
+            continue
+        row = {c: (cells[i] if i < len(cells) else "") for i, c in enumerate(cols)}
+        try:
+            out.append(calc.parse_factor(row, gases))
+            numbers.append(number)
+        except calc.FactorProblem as exc:
+            report.add(t.RowError(number, exc.column, t.shown(row.get(exc.column, "")),
+                                  exc.reason))
+        if len(out) > 200_000:
+            report.add(t.RowError(number, "", "", "more than 200,000 factors"))
+            break
+    for i, column, reason in calc.duplicate_problems(out):
+        report.add(t.RowError(numbers[i], column, getattr(out[i], column), reason))
+    if not out and not report.count:
+        report.add(t.RowError(None, "", "", "the file holds no factors"))
+    if report.count:
+        raise t.Refused(f"{report.count:,} problems in {name}", report=report)
+    return out
+
+
+def _insert_factors(session: Session, set_id: int, rows: list[calc.FactorRow]) -> None:
+    session.execute(insert(Factor), [
+        {"factor_set_id": set_id, "activity": r.activity, "detail": r.detail, "basis": r.basis,
+         "match_key": r.match_key, "gas": r.gas, "value": r.value, "unit": r.unit,
+         "kg_per_unit": r.kg_per_unit, "source_table": r.source_table, "note": r.note}
+        for r in rows])
+
+
+def _known_gases(session: Session) -> set[str]:
+    return set(session.scalars(select(Gwp.gas).distinct()))
+
+
+def install_builtin_sets(session: Session, actor: Principal | None = None) -> list[str]:
+    """Load the GWP sets and the built-in factor sets from package data; a set already there
+    with the same contents is left alone, a changed one is replaced. Returns what changed."""
+    changed: list[str] = []
+    gwp_text = _data_text("gwp.csv")
+    gwp_rows = list(csv.DictReader(io.StringIO(gwp_text)))
+    have = {(g.gwp_set, g.gas): g for g in session.scalars(select(Gwp))}
+    for r in gwp_rows:
+        g = have.get((r["gwp_set"], r["gas"]))
+        if g is None:
+            session.add(Gwp(gwp_set=r["gwp_set"], gas=r["gas"], value=float(r["value"]),
+                            source=r["source"]))
+            changed.append(f"gwp:{r['gwp_set']}:{r['gas']}")
+        elif g.value != float(r["value"]):
+            g.value, g.source = float(r["value"]), r["source"]
+            changed.append(f"gwp:{r['gwp_set']}:{r['gas']}")
+    session.flush()
+    gases = {r["gas"] for r in gwp_rows}
+    for b in BUILTIN_SETS:
+        raw = _data_text(b.file).encode("utf-8")
+        digest = hashlib.sha256(raw).hexdigest()
+        fs = queries.factor_set_by_name(session, b.name)
+        if fs is not None and fs.checksum == digest:
+            continue
+        rows = _parse_factor_csv(io.BytesIO(raw), b.file, gases)
+        if fs is None:
+            fs = FactorSet(name=b.name, builtin=True, created_by="system:builtin",
+                           title=b.title, edition=b.edition, publisher=b.publisher,
+                           year_from=b.year_from, year_to=b.year_to, notes=b.notes,
+                           checksum=digest)
+            session.add(fs)
+            session.flush()
+        else:
+            session.execute(delete(Factor).where(Factor.factor_set_id == fs.id))
+            fs.checksum, fs.title, fs.edition, fs.notes = digest, b.title, b.edition, b.notes
+            fs.year_from, fs.year_to = b.year_from, b.year_to
+        _insert_factors(session, fs.id, rows)
+        changed.append(b.name)
+    session.flush()
+    if changed and actor is not None:
+        audit.record(session, actor, action="carbon.factors.install", entity="carbon_factor_set",
+                     after={"changed": changed[:50]})
+    return changed
+
+
+def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: BinaryIO,
+                   file_name: str, *, replace: bool = False) -> FactorSet:
+    """A user's factor set from a CSV (columns ``activity, detail, basis, match_key, gas,
+    value, unit, source_table, note``). The same file again changes nothing; another file
+    under an existing name needs ``replace``; built-in sets cannot be replaced."""
+    authorize(actor, Action.carbon_factors)
+    raw = stream.read(20_000_001)
+    if len(raw) > 20_000_000:
+        raise BadRequest("A factor file may be at most 20 MB")
+    digest = hashlib.sha256(raw).hexdigest()
+    rows = _parse_factor_csv(io.BytesIO(raw), file_name, _known_gases(session))
+    fs = queries.factor_set_by_name(session, meta.name)
+    if fs is not None:
+        if fs.builtin:
+            raise Conflict(f"{meta.name!r} is a built-in factor set; choose another name")
+        if fs.checksum == digest:
+            return fs
+        if not replace:
+            raise Conflict(f"A factor set named {meta.name!r} exists with other factors; "
+                           "replace it explicitly or choose another name")
+        session.execute(delete(Factor).where(Factor.factor_set_id == fs.id))
+        for k, v in meta.model_dump().items():
+            setattr(fs, k, v)
+        fs.checksum = digest
+    else:
+        fs = FactorSet(builtin=False, created_by=actor.ref, checksum=digest, **meta.model_dump())
+        session.add(fs)
+        session.flush()
+    _insert_factors(session, fs.id, rows)
+    _analyze(session, "carbon_factors")
+    audit.record(session, actor, action="carbon.factors.add", entity="carbon_factor_set",
+                 entity_id=fs.id, after={**meta.model_dump(), "factors": len(rows),
+                                         "sha256": digest, "file": file_name})
+    return fs
+
+
+def stack(session: Session, factor_set: str | None = None) -> list[FactorSet]:
+    """The factor sets an inventory uses, first wins: the chosen set, then the utilities'
+    market factors, then the default EPA set (each once)."""
+    names = [factor_set or DEFAULT_SET, MARKET_SET, DEFAULT_SET]
+    out: list[FactorSet] = []
+    for n in dict.fromkeys(names):
+        fs = queries.factor_set_by_name(session, n)
+        if fs is None:
+            if n == (factor_set or DEFAULT_SET):
+                if n in {b.name for b in BUILTIN_SETS}:
+                    install_builtin_sets(session)
+                    fs = queries.factor_set_by_name(session, n)
+                if fs is None:
+                    raise NotFound(f"No factor set named {n!r}")
+            else:
+                continue
+        out.append(fs)
+    return out
+
+
+def _check_gwp(session: Session, gwp_set: str) -> None:
+    if gwp_set not in queries.gwp_sets(session):
+        install_builtin_sets(session)
+        if gwp_set not in queries.gwp_sets(session):
+            raise NotFound(f"No GWP set named {gwp_set!r} (known: AR5, AR6)")
+
+
+# ------------------------------------------------------------------------ activity
+
+@dataclass
+class _Staged:
+    number: int
+    row: ActivityIn
+    subregion: str
+    quantity: float  # canonical
+    detail: str
+
+
+def _split_years(start: date, end: date) -> list[tuple[date, date, float]]:
+    """A period cut at each new year, with each part's share of the days."""
+    days = (end - start).days + 1
+    out = []
+    s = start
+    while s <= end:
+        e = min(end, date(s.year, 12, 31))
+        out.append((s, e, ((e - s).days + 1) / days))
+        s = e + timedelta(days=1)
+    return out
+
+
+@lru_cache(maxsize=1024)
+def _unit_factor(activity: str, unit: str) -> float:
+    return calc.to_canonical(activity, 1.0, unit)
+
+
+def _bulk_periods(session: Session, periods: list[dict[str, Any]]) -> None:
+    """The periods in the store's fastest way inside the session's transaction: COPY on
+    PostgreSQL, one executemany on SQLite (the values are checked already)."""
+    cols = ("source_id", "activity", "detail", "period_start", "period_end", "year",
+            "quantity", "quantity_in", "unit_in")
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cur.copy(f"COPY carbon_activity_periods ({', '.join(cols)}) FROM STDIN") as cp:
+            for p in periods:
+                cp.write_row(tuple(p[c] for c in cols))
+        return
+    conn.exec_driver_sql(
+        f"INSERT INTO carbon_activity_periods ({', '.join(cols)}) "  # noqa: S608 (constants)
+        f"VALUES ({', '.join('?' for _ in cols)})",
+        [tuple(p[c] for c in cols) for p in periods])
+
+
+def _as_rows(rows: Iterable[Any]) -> Iterable[tuple[int, Any]]:
+    for i, r in enumerate(rows, start=1):
+        if isinstance(r, tuple) and len(r) == 2 and isinstance(r[0], int):
+            yield r
+        else:
+            yield i, r
+
+
+def _validation_errors(number: int, exc: ValidationError) -> list[t.RowError]:
+    out = []
+    for e in exc.errors():
+        loc = ".".join(str(p) for p in e["loc"]) or "row"
+        value = e.get("input") if e["loc"] else ""
+        out.append(t.RowError(number, loc, t.shown(value if not isinstance(value, dict)
+                                                   else ""), e["msg"]))
+    return out
+
+
+def record_activity(session: Session, principal: Principal, source_domain: str,
+                    rows: Iterable[Any]) -> RecordResult:
+    """Record activity of emitting assets; see the module docstring. ``source_domain`` names
+    the recording domain (``property``, ``fleet``, ``community`` ...)."""
+    if not source_domain or len(source_domain) > 40:
+        raise BadRequest("source_domain must be 1 to 40 characters")
+    report = t.ErrorReport()
+    staged: list[_Staged] = []
+    known_subregions = set(subregion_names())
+    for number, raw in _as_rows(rows):
+        try:
+            row = raw if isinstance(raw, ActivityIn) else ActivityIn.model_validate(raw)
+        except ValidationError as exc:
+            for e in _validation_errors(number, exc):
+                report.add(e)
+            continue
+        act = ACTIVITIES[row.activity]
+        try:
+            q = row.quantity * _unit_factor(row.activity, row.unit)
+        except UnitError as exc:
+            report.add(t.RowError(number, "unit", row.unit, str(exc)))
+            continue
+        if q < 0 and not (act.may_be_negative and row.net_metered):
+            why = ("only net-metered electricity may be negative" if act.may_be_negative
+                   else f"{act.label.lower()} cannot be negative")
+            report.add(t.RowError(number, "quantity", t.shown(row.quantity), why))
+            continue
+        sub = (row.subregion or "").upper() or subregion_at(zip_code=row.zip, lon=row.lon,
+                                                             lat=row.lat) or ""
+        if sub and sub not in known_subregions:
+            report.add(t.RowError(number, "subregion", sub, "not an eGRID2023 subregion"))
+            continue
+        if row.activity == "electricity" and not sub:
+            report.add(t.RowError(number, "zip", row.zip or "",
+                                  "no eGRID subregion for this asset: give subregion, a ZIP "
+                                  "code the Power Profiler knows, or a point"))
+            continue
+        detail = (calc.mile_detail(row.vehicle_type or "", row.model_year or 0)
+                  if row.activity == "vehicle_miles" else "")
+        staged.append(_Staged(number, row, sub, q, detail))
+    # the same asset must be described the same way; periods of one series must not overlap
+    by_source: dict[str, list[_Staged]] = defaultdict(list)
+    for s in staged:
+        by_source[s.row.source_key].append(s)
+    attrs = ("jurisdiction_id", "boundary", "sector", "utility")
+    for key, items in by_source.items():
+        first = items[0]
+        for s in items[1:]:
+            for a in attrs:
+                mine, theirs = getattr(s.row, a), getattr(first.row, a)
+                if a == "utility" and (mine is None or theirs is None):
+                    continue  # said once for the asset is enough
+                if mine != theirs:
+                    report.add(t.RowError(s.number, a, t.shown(getattr(s.row, a)),
+                                          f"asset {key!r} has {getattr(first.row, a)!r} in "
+                                          f"row {first.number}"))
+        series: dict[tuple[str, str], list[_Staged]] = defaultdict(list)
+        for s in items:
+            series[(s.row.activity, s.detail)].append(s)
+        for parts in series.values():
+            parts.sort(key=lambda s: (s.row.period_start, s.row.period_end))
+            for prev, nxt in zip(parts, parts[1:], strict=False):
+                if nxt.row.period_start <= prev.row.period_end:
+                    report.add(t.RowError(nxt.number, "period_start", str(nxt.row.period_start),
+                                          f"overlaps the period of row {prev.number} "
+                                          f"({prev.row.period_start} to {prev.row.period_end})"))
+    if report.count:
+        raise t.Refused(f"{report.count:,} problems in the activity rows; nothing was recorded",
+                        report=report)
+    if not staged:
+        return RecordResult(sources=0, periods=0, years=[], replaced_periods=0)
+    # members: each exists in the principal's region, and the principal may record for it
+    region = regions_queries.require_current_region(session=session)
+    members = {j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                                region_id=region.id)}
+    for jid in sorted({s.row.jurisdiction_id for s in staged}
+                      | {j for s in staged for j in s.row.shared_with}):
+        if jid not in members:
+            raise NotFound(f"Jurisdiction {jid} is not a member of this region")
+    for jid in sorted({s.row.jurisdiction_id for s in staged}):
+        authorize(principal, Action.carbon_record, jid)
+    return _write(session, principal, source_domain, by_source)
+
+
+def _write(session: Session, principal: Principal, source_domain: str,
+           by_source: Mapping[str, list[_Staged]]) -> RecordResult:
+    keys = list(by_source)
+    existing: dict[str, Source] = {}
+    for i in range(0, len(keys), 500):
+        chunk = keys[i:i + 500]
+        for src in session.scalars(select(Source).where(Source.source_domain == source_domain,
+                                                        Source.source_key.in_(chunk))):
+            existing[src.source_key] = src
+    touched_j: set[int] = set()
+    for key, items in by_source.items():
+        r = items[0].row
+        utility = next((s.row.utility for s in items if s.row.utility), "")
+        subregion = next((s.subregion for s in items if s.subregion), "")
+        values = {"jurisdiction_id": r.jurisdiction_id, "boundary": r.boundary.value,
+                  "name": r.name, "sector": r.sector.value, "subregion": subregion,
+                  "utility": utility, "zip": r.zip, "lon": r.lon, "lat": r.lat,
+                  "property_type": r.property_type,
+                  "gross_floor_area_ft2": r.gross_floor_area_ft2,
+                  "net_metered": any(s.row.net_metered for s in items)}
+        published = [s.row.published_t_co2e for s in items if s.row.published_t_co2e is not None]
+        if published:
+            values["published_t_co2e"] = published[0]
+            values["published_year"] = items[0].row.period_end.year
+        found = existing.get(key)
+        if found is None:
+            new = Source(source_domain=source_domain, source_key=key, **values)
+            session.add(new)
+            existing[key] = new
+        else:
+            touched_j.add(found.jurisdiction_id)
+            for k, v in values.items():
+                setattr(found, k, v)
+        touched_j.add(r.jurisdiction_id)
+    session.flush()
+    ids = [existing[k].id for k in keys]
+    # the years each series covers are replaced
+    periods: list[dict[str, Any]] = []
+    replace: set[tuple[int, str, str, int]] = set()
+    years: set[int] = set()
+    for key, items in by_source.items():
+        sid = existing[key].id
+        for s in items:
+            for ps, pe, share in _split_years(s.row.period_start, s.row.period_end):
+                periods.append({"source_id": sid, "activity": s.row.activity,
+                                "detail": s.detail, "period_start": ps, "period_end": pe,
+                                "year": ps.year, "quantity": s.quantity * share,
+                                "quantity_in": s.row.quantity * share, "unit_in": s.row.unit})
+                replace.add((sid, s.row.activity, s.detail, ps.year))
+                years.add(ps.year)
+    replaced = 0
+    by_key: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+    for sid, act, det, y in replace:
+        by_key[(act, det, y)].append(sid)
+    for (act, det, y), sids in by_key.items():
+        sids.sort()
+        for i in range(0, len(sids), 500):
+            res = session.execute(text(
+                "DELETE FROM carbon_activity_periods WHERE activity = :a AND detail = :d "
+                "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
+                {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
+            replaced += res.rowcount or 0  # type: ignore[attr-defined]
+    _bulk_periods(session, periods)
+    # claims: the members that also count a shared asset
+    claim_rows = [{"source_id": existing[k].id, "jurisdiction_id": j}
+                  for k, items in by_source.items()
+                  for j in sorted({j for s in items for j in s.row.shared_with})
+                  if j != items[0].row.jurisdiction_id]
+    for i in range(0, len(ids), 500):
+        session.execute(delete(SourceClaim).where(SourceClaim.source_id.in_(ids[i:i + 500])))
+    if claim_rows:
+        session.execute(insert(SourceClaim), claim_rows)
+    refresh_totals(session, ids)
+    refresh_rollup(session, sorted(touched_j))
+    audit.record(session, principal, action="carbon.activity.record", entity="carbon_activity",
+                 jurisdiction_id=next(iter(touched_j)) if len(touched_j) == 1 else None,
+                 after={"source_domain": source_domain, "sources": len(ids),
+                        "periods": len(periods), "years": sorted(years),
+                        "replaced_periods": replaced})
+    return RecordResult(sources=len(ids), periods=len(periods), years=sorted(years),
+                        replaced_periods=replaced)
+
+
+def refresh_totals(session: Session, source_ids: Sequence[int]) -> None:
+    """Re-aggregate ``carbon_activity`` of these sources from their periods (set-based)."""
+    for i in range(0, len(source_ids), 500):
+        chunk = list(source_ids[i:i + 500])
+        session.execute(text("DELETE FROM carbon_activity WHERE source_id IN :ids")
+                        .bindparams(_expanding("ids")), {"ids": chunk})
+        session.execute(text(
+            "INSERT INTO carbon_activity (source_id, year, activity, detail, quantity) "
+            "SELECT source_id, year, activity, detail, SUM(quantity) FROM carbon_activity_periods "
+            "WHERE source_id IN :ids GROUP BY source_id, year, activity, detail")
+            .bindparams(_expanding("ids")), {"ids": chunk})
+
+
+def refresh_rollup(session: Session, jurisdiction_ids: Sequence[int]) -> None:
+    """Re-aggregate ``carbon_rollup`` of these members from ``carbon_activity`` (set-based)."""
+    if not jurisdiction_ids:
+        return
+    ids = list(jurisdiction_ids)
+    session.execute(text("DELETE FROM carbon_rollup WHERE jurisdiction_id IN :ids")
+                    .bindparams(_expanding("ids")), {"ids": ids})
+    session.execute(text(
+        "INSERT INTO carbon_rollup (jurisdiction_id, boundary, year, sector, activity, detail, "
+        "subregion, utility, quantity, sources) "
+        "SELECT s.jurisdiction_id, s.boundary, a.year, s.sector, a.activity, a.detail, "
+        "s.subregion, s.utility, SUM(a.quantity), COUNT(DISTINCT s.id) "
+        "FROM carbon_activity a JOIN carbon_sources s ON s.id = a.source_id "
+        "WHERE s.jurisdiction_id IN :ids "
+        "GROUP BY s.jurisdiction_id, s.boundary, a.year, s.sector, a.activity, a.detail, "
+        "s.subregion, s.utility").bindparams(_expanding("ids")), {"ids": ids})
+    _analyze(session, "carbon_rollup", "carbon_activity", "carbon_sources")
+
+
+def _analyze(session: Session, *tables: str) -> None:
+    """Fresh planner statistics on PostgreSQL after a bulk change: with stale ones (a table
+    just filled) it estimates one row per CTE and joins the inventory by nested loops."""
+    if session.get_bind().dialect.name == "postgresql":
+        for table in tables:
+            session.execute(text(f"ANALYZE {table}"))
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+    return bindparam(name, expanding=True)
+
+
+def remove_source(session: Session, principal: Principal, source_domain: str,
+                  source_key: str) -> bool:
+    """Forget an asset and its activity (e.g. property deleted it). False if unknown."""
+    src = queries.source_by_key(session, source_domain, source_key)
+    if src is None:
+        return False
+    authorize(principal, Action.carbon_record, src.jurisdiction_id)
+    jid = src.jurisdiction_id
+    session.delete(src)
+    session.flush()
+    refresh_rollup(session, [jid])
+    audit.record(session, principal, action="carbon.source.remove", entity="carbon_source",
+                 entity_id=f"{source_domain}:{source_key}", jurisdiction_id=jid)
+    return True
+
+
+# ------------------------------------------------------------------------ factors out
+
+def grid_factor(session: Session, *, zip_code: str | None = None, lon: float | None = None,
+                lat: float | None = None, factor_set: str | None = None,
+                gwp_set: str = DEFAULT_GWP) -> GridFactor:
+    """Location-based electricity factor at a ZIP or point: kg per MWh of each gas and of
+    CO2e under ``gwp_set``. NotFound when the place has no eGRID subregion."""
+    if not zip_code and (lon is None or lat is None):
+        raise BadRequest("Give a ZIP code, or a point (lon and lat)")
+    sub = subregion_at(zip_code=zip_code, lon=lon, lat=lat)
+    if sub is None:
+        raise NotFound("No eGRID subregion for this place (ZIP or point)")
+    _check_gwp(session, gwp_set)
+    gwp = {g.gas: g.value for g in queries.gwp_rows(session, gwp_set)}
+    for fs in stack(session, factor_set):
+        rows = session.scalars(select(Factor).where(
+            Factor.factor_set_id == fs.id, Factor.activity == "electricity",
+            Factor.basis.in_(("any", "location")),
+            Factor.match_key.in_((sub, ""))).order_by(Factor.match_key.desc())).all()
+        if not rows:
+            continue
+        key = rows[0].match_key
+        per_gas = {f.gas: f.kg_per_unit for f in rows if f.match_key == key}
+        co2e = sum(v * gwp.get(g, 0.0) for g, v in per_gas.items())
+        src = rows[0].source_table
+        return GridFactor(subregion=sub, subregion_name=subregion_names().get(sub, sub),
+                          factor_set=fs.name, edition=fs.edition, gwp_set=gwp_set,
+                          kg_co2e_per_mwh=co2e, kg_per_mwh=per_gas, source=src)
+    raise NotFound(f"No electricity factor for subregion {sub}")
+
+
+# ------------------------------------------------------------------------ inventory
+
+def _scope_ids(session: Session, principal: Principal, jurisdiction_id: int | None
+               ) -> list[int] | None:
+    authorize(principal, Action.carbon_read)
+    if jurisdiction_id is not None:
+        ensure_visible(principal, jurisdiction_id, "Jurisdiction")
+        return [jurisdiction_id]
+    visible = visible_jurisdiction_ids(principal)
+    return None if visible is None else sorted(visible)
+
+
+BY = {"jurisdiction": "jurisdiction", "sector": "sector", "scope": "scope", "gas": "gas",
+      "asset": "asset", "region": "region"}
+
+
+def inventory(session: Session, principal: Principal, *, year: int | None = None,
+              jurisdiction_id: int | None = None, factor_set: str | None = None,
+              gwp_set: str = DEFAULT_GWP, by: str = "sector",
+              boundary: str = Boundary.government.value) -> Inventory:
+    """Tonnes CO2e by ``by`` (jurisdiction, sector, scope, gas, asset, region) and year,
+    location- and market-based side by side, with the activity no factor covers."""
+    if by not in BY:
+        raise BadRequest(f"by must be one of {', '.join(BY)}")
+    if boundary not in Boundary.__members__:
+        raise BadRequest("boundary must be government or community")
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    _check_gwp(session, gwp_set)
+    sets = stack(session, factor_set)
+    set_ids = [s.id for s in sets]
+    region = regions_queries.require_current_region(session=session)
+    results: dict[Method, list[dict[str, Any]]] = {}
+    for m in METHODS:
+        results[m] = queries.emissions(session, region_id=region.id, set_ids=set_ids,
+                                       gwp_set=gwp_set, method=m, group=by, boundary=boundary,
+                                       year=year, jurisdiction_ids=jids)
+    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                       region_id=region.id)}
+    keycols = [*queries.GROUP_NAMES[by], "year"]
+    merged: dict[tuple[Any, ...], InventoryRow] = {}
+    for m in METHODS:
+        for r in results[m]:
+            key = tuple(r[c] for c in keycols)
+            row = merged.get(key)
+            if row is None:
+                row = InventoryRow(
+                    jurisdiction_id=r.get("jurisdiction_id"),
+                    jurisdiction=names.get(r.get("jurisdiction_id", -1)),
+                    year=int(r["year"]), sector=r.get("sector"),
+                    scope=str(r["scope"]) if r.get("scope") is not None else None,
+                    gas=r.get("gas"), source_id=r.get("source_id"),
+                    t_gas=float(r["t_gas"]) if by == "gas" else None,
+                    t_co2e_location=0.0, t_co2e_market=0.0,
+                    t_biogenic_co2=float(r["t_biogenic"] or 0))
+                merged[key] = row
+            if m == Method.location:
+                row.t_co2e_location = float(r["t_co2e"] or 0)
+            else:
+                row.t_co2e_market = float(r["t_co2e"] or 0)
+    rows = sorted(merged.values(), key=lambda r: (r.year, r.jurisdiction or "", r.sector or "",
+                                                  r.scope or "", r.gas or "", r.source_id or 0))
+    if by == "asset":
+        src_names = dict(session.execute(select(Source.id, Source.name).where(
+            Source.id.in_([r.source_id for r in rows if r.source_id][:100_000]))).all())
+        for row in rows:
+            row.source = src_names.get(row.source_id or -1)
+    gap_rows: dict[tuple[Any, ...], Gap] = {}
+    for m in METHODS:
+        for g in queries.gaps(session, region_id=region.id, set_ids=set_ids, method=m,
+                              boundary=boundary, year=year, jurisdiction_ids=jids,
+                              per_asset=by == "asset"):
+            key = (g["jurisdiction_id"], g["source_id"], g["year"], g["activity"], g["detail"])
+            gap_rows.setdefault(key, Gap(
+                jurisdiction_id=g["jurisdiction_id"], source_id=g["source_id"] or None,
+                year=g["year"], activity=g["activity"], detail=g["detail"],
+                quantity=float(g["quantity"]),
+                reason=_gap_reason(sets, g["activity"], g["detail"], g["year"])))
+    for gas in queries.missing_gwp(session, set_ids=set_ids, gwp_set=gwp_set):
+        gap_rows[("gwp", gas)] = Gap(jurisdiction_id=0, year=year or 0, activity="*",
+                                     detail="", quantity=0.0,
+                                     reason=f"gas {gas} has no GWP in {gwp_set}: its tonnes are "
+                                     "left out of CO2e")
+    return Inventory(factor_set=sets[0].name, gwp_set=gwp_set, by=by, boundary=boundary,
+                     rows=rows, gaps=list(gap_rows.values()),
+                     total_location=sum(r.t_co2e_location for r in rows),
+                     total_market=sum(r.t_co2e_market for r in rows))
+
+
+def _gap_reason(sets: list[FactorSet], activity: str, detail: str, year: int) -> str:
+    covering = [s.name for s in sets if s.year_from <= year <= s.year_to]
+    if not covering:
+        return (f"no factor set of the stack covers {year} "
+                f"({', '.join(f'{s.name} {s.year_from}-{s.year_to}' for s in sets)})")
+    what = f"{activity} ({detail})" if detail else activity
+    return f"no factor for {what} at this place in {', '.join(covering)}"
+
+
+def regional_rollup(session: Session, principal: Principal, *, year: int,
+                    factor_set: str | None = None, gwp_set: str = DEFAULT_GWP,
+                    method: Method = Method.location) -> Rollup:
+    """The region counted once (each asset with the member that controls it) against the sum
+    of members' own inventories (a shared asset counted by every member that claims it)."""
+    authorize(principal, Action.carbon_read)
+    if not principal.role.is_regional:
+        raise Forbidden("The regional roll-up is for the region's roles")
+    _check_gwp(session, gwp_set)
+    set_ids = [s.id for s in stack(session, factor_set)]
+    region = regions_queries.require_current_region(session=session)
+    total = queries.emissions(session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set,
+                              method=method, group="region", year=year)
+    region_t = float(total[0]["t_co2e"] or 0) if total else 0.0
+    claim_list = queries.claims(session)
+    shared = sorted({sid for sid, _ in claim_list})
+    per_source: dict[int, float] = {}
+    if shared:
+        for r in queries.emissions(session, region_id=region.id, set_ids=set_ids,
+                                   gwp_set=gwp_set, method=method, group="asset", year=year,
+                                   source_ids=shared):
+            per_source[int(r["source_id"])] = float(r["t_co2e"] or 0)
+    extra = sum(per_source.get(sid, 0.0) for sid, _ in claim_list)
+    return Rollup(year=year, method=method, region_t=region_t, naive_t=region_t + extra,
+                  double_counted_t=extra, shared_sources=len(shared))
+
+
+def source_emissions(session: Session, principal: Principal, *, source_domain: str,
+                     source_key: str, factor_set: str | None = None,
+                     gwp_set: str = DEFAULT_GWP) -> list[InventoryRow]:
+    """An asset's tonnes CO2e per year, location- and market-based (its registry page)."""
+    src = queries.source_by_key(session, source_domain, source_key)
+    if src is None:
+        return []
+    authorize(principal, Action.carbon_read)
+    ensure_visible(principal, src.jurisdiction_id, "Asset")
+    set_ids = [s.id for s in stack(session, factor_set)]
+    region = regions_queries.require_current_region(session=session)
+    out: dict[int, InventoryRow] = {}
+    for m in METHODS:
+        for r in queries.emissions(session, region_id=region.id, set_ids=set_ids,
+                                   gwp_set=gwp_set, method=m, group="asset",
+                                   boundary=src.boundary, source_ids=[src.id]):
+            row = out.setdefault(int(r["year"]), InventoryRow(
+                jurisdiction_id=src.jurisdiction_id, year=int(r["year"]), source_id=src.id,
+                source=src.name, t_co2e_location=0.0, t_co2e_market=0.0))
+            if m == Method.location:
+                row.t_co2e_location = float(r["t_co2e"] or 0)
+            else:
+                row.t_co2e_market = float(r["t_co2e"] or 0)
+    return [out[y] for y in sorted(out)]
+
+
+# ------------------------------------------------------------------------ targets
+
+def add_target(session: Session, principal: Principal, data: TargetIn) -> Target:
+    authorize(principal, Action.carbon_plan, data.jurisdiction_id)
+    if data.jurisdiction_id is None and not principal.role.is_regional:
+        raise Forbidden("Regional targets are set by the region's roles")
+    region = regions_queries.require_current_region(session=session)
+    if data.jurisdiction_id is not None:
+        regions_queries.get_jurisdiction(session=session, jurisdiction_id=data.jurisdiction_id)
+    tgt = Target(region_id=region.id, **data.model_dump())
+    session.add(tgt)
+    session.flush()
+    audit.record(session, principal, action="carbon.target.add", entity="carbon_target",
+                 entity_id=tgt.id, jurisdiction_id=data.jurisdiction_id,
+                 after=data.model_dump())
+    return tgt
+
+
+def add_measure(session: Session, principal: Principal, data: MeasureIn) -> Measure:
+    authorize(principal, Action.carbon_plan, data.jurisdiction_id)
+    regions_queries.get_jurisdiction(session=session, jurisdiction_id=data.jurisdiction_id)
+    if data.source_id is not None:
+        src = session.get(Source, data.source_id)
+        if src is None or src.jurisdiction_id != data.jurisdiction_id:
+            raise NotFound("Asset not found")
+    m = Measure(**data.model_dump())
+    session.add(m)
+    session.flush()
+    audit.record(session, principal, action="carbon.measure.add", entity="carbon_measure",
+                 entity_id=m.id, jurisdiction_id=data.jurisdiction_id, after=data.model_dump())
+    return m
+
+
+# ------------------------------------------------------------------------ progress
+
+@dataclass
+class Progress:
+    """One member's (or the region's) emissions against its targets, per year."""
+
+    label: str
+    jurisdiction_id: int | None
+    method: Method
+    history: dict[int, float]
+    targets: list[Target]
+    trajectory: dict[int, float]
+    bau: dict[int, float]
+    with_measures: dict[int, float]
+    measures: list[Measure]
+    latest_year: int | None
+    on_track: bool | None
+    base_missing: bool
+
+
+def progress(session: Session, principal: Principal, *, jurisdiction_id: int | None = None,
+             factor_set: str | None = None, gwp_set: str = DEFAULT_GWP,
+             method: Method = Method.location, horizon: int = 2050) -> Progress:
+    """History, targets, the linear trajectory, business as usual and the planned measures'
+    effect, for a member or (``None``, regional roles) the whole region."""
+    authorize(principal, Action.carbon_read)
+    if jurisdiction_id is None and not principal.role.is_regional:
+        raise Forbidden("The region's progress is for the region's roles")
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    region = regions_queries.require_current_region(session=session)
+    set_ids = [s.id for s in stack(session, factor_set)]
+    rows = queries.emissions(session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set,
+                             method=method, group="region", jurisdiction_ids=jids)
+    history = {int(r["year"]): float(r["t_co2e"] or 0) for r in rows}
+    tg = [x for x in queries.targets(session, region.id) if x.jurisdiction_id == jurisdiction_id]
+    ms = queries.measures(session, jids)
+    last = max(history) if history else None
+    years = list(range(min([*history, *(x.base_year for x in tg)] or [2016]), horizon + 1))
+    base_missing = False
+    path: dict[int, float] = {}
+    if tg:
+        base_year = min(x.base_year for x in tg)
+        base_t = history.get(base_year)
+        if base_t is None:
+            base_missing = True
+        else:
+            path = calc.trajectory(base_t, [calc.Target(x.base_year, x.target_year,
+                                                        x.reduction_pct) for x in tg], years)
+    future = [y for y in years if last is None or y >= last]
+    bau = calc.bau_forecast(history, future)
+    with_measures = {y: max(0.0, v - sum(m.t_co2e_per_year for m in ms if m.start_year <= y))
+                     for y, v in bau.items()}
+    ok = None
+    if last is not None and last in path:
+        ok = calc.on_track(history[last], path[last])
+    label = "Region" if jurisdiction_id is None else regions_queries.get_jurisdiction(
+        session=session, jurisdiction_id=jurisdiction_id).name
+    return Progress(label, jurisdiction_id, method, history, tg, path, bau, with_measures, ms,
+                    last, ok, base_missing)
+
+
+# ------------------------------------------------------------------------ benchmarking
+
+@dataclass
+class Benchmark:
+    source_id: int
+    name: str
+    jurisdiction_id: int
+    property_type: str | None
+    gfa_ft2: float | None
+    site_eui: float | None
+    source_eui: float | None
+    median_site_eui: float | None
+    median_source_eui: float | None
+    median_reference: str | None
+    t_co2e: float
+    retrofit: calc.Retrofit | None
+
+
+RETROFIT_USD_PER_FT2 = 8.0  # an assumption shown on the page, not a quote
+
+
+def benchmarks(session: Session, principal: Principal, *, year: int,
+               jurisdiction_id: int | None = None, boundary: str = "government",
+               factor_set: str | None = None, gwp_set: str = DEFAULT_GWP,
+               usd_per_ft2: float = RETROFIT_USD_PER_FT2, limit: int = 5000
+               ) -> list[Benchmark]:
+    """Site and source EUI of each building (Portfolio Manager source-site ratios) against the
+    U.S. national median EUI of its property type, and the retrofit that closes the gap,
+    ranked by tonnes avoided."""
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    region = regions_queries.require_current_region(session=session)
+    set_ids = [s.id for s in stack(session, factor_set)]
+    stmt = (select(Source.id, Source.name, Source.jurisdiction_id, Source.property_type,
+                   Source.gross_floor_area_ft2)
+            .where(Source.boundary == boundary, Source.sector == "buildings"))
+    if jids is not None:
+        stmt = stmt.where(Source.jurisdiction_id.in_(jids))
+    srcs = {r.id: r for r in session.execute(stmt.limit(limit))}
+    if not srcs:
+        return []
+    qty: dict[int, dict[str, float]] = defaultdict(dict)
+    act_stmt = text("SELECT a.source_id, a.activity, SUM(a.quantity) FROM carbon_activity a "
+                    "JOIN carbon_sources s ON s.id = a.source_id WHERE a.year = :year "
+                    "AND s.boundary = :boundary AND s.sector = 'buildings' "
+                    "GROUP BY a.source_id, a.activity")
+    for sid, act, q in session.execute(act_stmt, {"year": year, "boundary": boundary}):
+        if sid in srcs:
+            qty[sid][act] = float(q)
+    tco2e = {int(r["source_id"]): float(r["t_co2e"] or 0) for r in queries.emissions(
+        session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set, method=Method.location,
+        group="asset", boundary=boundary, year=year, jurisdiction_ids=jids)}
+    medians = median_eui()
+    out: list[Benchmark] = []
+    for sid, q in qty.items():
+        s = srcs[sid]
+        e = calc.eui(q)
+        gfa = s.gross_floor_area_ft2
+        med = medians.get((s.property_type or "").lower())
+        site, source = e.site_eui(gfa), e.source_eui(gfa)
+        t_total = tco2e.get(sid, 0.0)
+        rf = None
+        if med and site is not None and gfa and e.site_kbtu > 0:
+            rf = calc.retrofit(sid, s.name, site, med[0], gfa, t_total / e.site_kbtu,
+                               usd_per_ft2)
+        out.append(Benchmark(sid, s.name, s.jurisdiction_id, s.property_type, gfa, site, source,
+                             med[0] if med else None, med[1] if med else None,
+                             med[2] if med else None, t_total, rf))
+    out.sort(key=lambda b: -(b.retrofit.avoidable_t if b.retrofit else -1))
+    return out

@@ -1,0 +1,79 @@
+"""`govshare carbon ...` through typer's CliRunner on a FRESH database of each backend built
+with `govshare demo`: the inventory (table and JSON, both methods), the roll-up, targets, the
+grid factor, and a refused factor file (exit 2, every problem in --report, nothing added)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BACKENDS
+from tests.factories.cli import Cli, flat, fresh_cli
+
+
+@pytest.fixture(params=BACKENDS, scope="module")
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+        ) -> Iterator[Cli]:
+    backend = request.param
+    with fresh_cli(backend, tmp_path_factory.mktemp(f"carboncli-{backend}"), "carboncli") as c:
+        assert "built" in c("demo").stdout
+        yield c
+
+
+def test_inventory_table_and_json(cli: Cli) -> None:
+    table = flat(cli("carbon", "inventory", "--year", "2016", "--by", "jurisdiction").stdout)
+    assert "City of Seattle" in table and "t CO2e (market)" in table
+    data = json.loads(cli("carbon", "inventory", "--year", "2016", "--by", "sector",
+                          "--jurisdiction", "City of Seattle", "--json").stdout)
+    assert data["factor_set"] == "epa-hub-2025" and data["rows"]
+    # Seattle City Light's factor is far below the Northwest grid's
+    assert 0 < data["total_market"] < data["total_location"]
+    only = json.loads(cli("carbon", "inventory", "--year", "2016", "--method", "market",
+                          "--json").stdout)
+    assert all("t_co2e_location" not in r for r in only["rows"])
+    community = json.loads(cli("carbon", "inventory", "--boundary", "community",
+                               "--factor-set", "seattle-2016", "--by", "jurisdiction",
+                               "--json").stdout)
+    data_file = Path(__file__).resolve().parents[1] / "data" / "seattle_benchmarking_2016.csv"
+    with data_file.open(encoding="utf-8-sig") as f:
+        published = sum(float(r["TotalGHGEmissions"]) for r in csv.DictReader(f)
+                        if r["TotalGHGEmissions"].strip())
+    # Seattle's whole 2016 file, every building within 0.005 t
+    assert community["total_market"] == pytest.approx(published, abs=0.005 * 3400)
+    ar6 = json.loads(cli("carbon", "inventory", "--year", "2016", "--gwp", "AR6", "--by",
+                         "region", "--json").stdout)
+    ar5 = json.loads(cli("carbon", "inventory", "--year", "2016", "--by", "region",
+                         "--json").stdout)
+    assert ar6["total_location"] != ar5["total_location"]
+
+
+def test_rollup_target_grid(cli: Cli) -> None:
+    r = flat(cli("carbon", "rollup", "--year", "2016", "--method", "market").stdout)
+    assert "counted once" in r
+    before = cli.count("carbon_targets")
+    cli("carbon", "target", "--base-year", "2016", "--target-year", "2040", "--reduction",
+        "80", "--label", "Test goal", "--jurisdiction", "King County")
+    assert cli.count("carbon_targets") == before + 1
+    assert "NWPP" in cli("carbon", "grid-factor", "--zip", "98104").stdout
+
+
+def test_refused_factor_file(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    with bad.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["activity", "gas", "value", "unit"])
+        w.writerow(["natural_gas", "CO2", "-1", "kg/mmbtu"])
+        w.writerow(["natural_gas", "XYZ", "1", "kg/mmbtu"])
+    report = tmp_path / "report.csv"
+    sets = cli.count("carbon_factor_sets")
+    r = cli("carbon", "factors", "add", str(bad), "--name", "bad-set", "--title", "Bad",
+            "--edition", "1", "--publisher", "me", "--year-from", "2010", "--year-to", "2020",
+            "--report", str(report), code=2)
+    assert "2 problems" in flat(r.stderr)
+    rows = list(csv.DictReader(report.open()))
+    assert [(x["row"], x["column"]) for x in rows] == [("2", "value"), ("3", "gas")]
+    assert cli.count("carbon_factor_sets") == sets
