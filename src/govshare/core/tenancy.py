@@ -88,6 +88,10 @@ class Action(StrEnum):
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
     outbox_manage = "outbox.manage"  # requeue dead letters
+    fleet_read = "fleet.read"  # staff: inventory, right-sizing, electrification (own + all)
+    fleet_manage = "fleet.manage"  # register vehicles, readings, status, import logs
+    fleet_parameters = "fleet.parameters"  # region-wide fleet thresholds and prices
+    fleet_pool = "fleet.pool"  # cross-member pooling plans
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -129,6 +133,14 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
+    Action.fleet_read: {r: "any" for r in STAFF_ROLES},
+    Action.fleet_manage: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.fleet_parameters: {Role.regional_admin: "any"},
+    Action.fleet_pool: {Role.regional_admin: "any", Role.regional_analyst: "any"},
 }
 
 
