@@ -197,7 +197,7 @@ def worker(variant: str, repeats: int) -> dict[str, Any]:
 
 
 def run_worker(variant: str, repeats: int) -> dict[str, Any]:
-    proc = subprocess.run(  # noqa: S603 - this script
+    proc = subprocess.run(
         [sys.executable, __file__, "--worker", variant, "--repeats", str(repeats)],
         capture_output=True, text=True, check=True, cwd=ROOT)
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))

@@ -42,7 +42,7 @@ def _free_port() -> int:
 
 def _ready(url: str) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=2) as r:  # noqa: S310 - local test server
+        with urllib.request.urlopen(url, timeout=2) as r:
             return bool(r.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -75,13 +75,13 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
     """
     data_dir = Path(server_env["GOVSHARE_DATA_DIR"])
     demo_log = (data_dir / "demo.log").open("w+")
-    demo = subprocess.Popen(  # noqa: S603 - our own CLI
+    demo = subprocess.Popen(
         [str(VENV_BIN / "govshare"), "demo"], env=server_env, cwd=ROOT,
         stdout=demo_log, stderr=subprocess.STDOUT)
     port = _free_port()
     log_path = data_dir / "server.log"
     log = log_path.open("w")
-    proc = subprocess.Popen(  # noqa: S603 - our own app
+    proc = subprocess.Popen(
         [str(VENV_BIN / "python"), "-m", "uvicorn", "govshare.web.app:create_app", "--factory",
          "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
         env=server_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)

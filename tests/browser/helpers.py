@@ -17,7 +17,7 @@ CHROMIUM_ARGS = [
 AXE = ROOT / "src" / "govshare" / "web" / "static" / "vendor" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "admin@demo.govshare.org"
-DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 - the demo's published password
+DEMO_PASSWORD = "demo-password-2026"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 700}
 

@@ -153,7 +153,7 @@ def _phone_and_csp_problems(page: Any) -> list[str]:
     page.get_by_role("button", name="Menu").click()
     try:
         home_link.wait_for(state="visible", timeout=3000)
-    except Exception:  # noqa: BLE001 - reported with the others
+    except Exception:
         problems.append("the menu button does not open the navigation")
     return problems
 

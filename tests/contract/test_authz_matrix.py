@@ -168,7 +168,7 @@ def _service_request(w: World, jid: int) -> Any:
                     session=w.session, actor=SYSTEM, region_id=region_id,
                     data=RequestIn(service_code=svc.code, lat=47.6062, lon=-122.3321,
                                    description="matrix request"))
-        except Exception:  # noqa: BLE001 - a service with required attributes; try the next
+        except Exception:
             continue
         req.jurisdiction_id = jid
         return req

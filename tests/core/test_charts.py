@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
+import signal
 import xml.etree.ElementTree as ET
 from datetime import date
 from decimal import Decimal
@@ -361,11 +363,17 @@ def test_a_drawing_that_takes_too_long_is_abandoned(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     _cost_chart()  # the child is up; only the drawing can be slow now
     charts._render.cache_clear()
-    monkeypatch.setattr(charts, "RENDER_TIMEOUT_SECONDS", 0.0)
+    proc = charts._RENDERER._proc
+    assert proc is not None
+    # A stopped child cannot answer, however quick its drawing and however late the parent
+    # gets to wait (a zero timeout raced a fast drawing on a loaded machine).
+    os.kill(proc.pid, signal.SIGSTOP)
+    monkeypatch.setattr(charts, "RENDER_TIMEOUT_SECONDS", 0.2)
     with caplog.at_level(logging.ERROR, logger="govshare.charts"):
         chart = _cost_chart([{"member": "Slow", "cost": 1.0}])
     assert chart.svg is None and "no drawing within" in caplog.text
     assert charts._RENDERER._proc is None  # killed; the next chart starts a new one
+    assert proc.wait(timeout=5) == -signal.SIGKILL
     monkeypatch.undo()
     assert _cost_chart([{"member": "Fast", "cost": 1.0}]).svg is not None
 

@@ -192,7 +192,7 @@ def test_xlsx_entities_are_refused_not_crashes(sheet: str, why: str) -> None:
 
 def test_geojson_streams_features_across_chunk_boundaries(monkeypatch: pytest.MonkeyPatch
                                                           ) -> None:
-    from govshare.core.tabular import readers  # noqa: PLC0415
+    from govshare.core.tabular import readers
 
     monkeypatch.setattr(readers._JsonStream, "CHUNK", 7)  # every token split somewhere
     features = [{"type": "Feature", "geometry": {"type": "Point", "coordinates": [-122.3 - i,

@@ -176,7 +176,7 @@ def start_worker(db_url: str, data_dir: Path, log: Path) -> subprocess.Popen[byt
         "PYTHONPATH": str(ROOT / "src"),
     }
     with log.open("ab") as fh:
-        return subprocess.Popen(  # noqa: S603 - our own CLI
+        return subprocess.Popen(
             [sys.executable, "-m", "govshare", "worker", "--batch", "5", "--poll-seconds",
              "0.1"], env=env, stdout=fh, stderr=subprocess.STDOUT, cwd=data_dir)
 

@@ -44,7 +44,7 @@ class Case:
 
 
 def xlsx(table: list[list[Any]]) -> bytes:
-    import openpyxl  # noqa: PLC0415
+    import openpyxl
 
     book = openpyxl.Workbook()
     sheet = book.active

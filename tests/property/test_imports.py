@@ -80,7 +80,7 @@ def test_demo_buildings_are_real_and_their_gaps_synthetic(session: Session,
 
 def test_reimporting_the_benchmarking_file_keeps_the_synthetic_figures(
         session: Session, ids: dict[str, int], system: Principal) -> None:
-    from govshare.cli.demo_property import DATA_FILE, owner_of  # noqa: PLC0415
+    from govshare.cli.demo_property import DATA_FILE, owner_of
 
     src = Path(__file__).resolve().parents[2] / "src/govshare/property/data" / DATA_FILE
     rows = [r for r in csv.DictReader(src.open(encoding="utf-8"))

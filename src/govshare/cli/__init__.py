@@ -92,7 +92,7 @@ def serve(
     reload: Annotated[bool, typer.Option(help="Reload on code changes (development)")] = False,
 ) -> None:
     """Serve the web app and API (behind a reverse proxy that terminates TLS in production)."""
-    import uvicorn  # noqa: PLC0415 - only this command needs the server
+    import uvicorn
 
     settings()  # fail fast on bad settings, before forking workers
     uvicorn.run("govshare.web.app:create_app", factory=True, host=host, port=port,

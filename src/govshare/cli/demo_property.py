@@ -143,7 +143,7 @@ def demo_rows() -> tuple[list[str], list[dict[str, str]]]:
 def build(*, session: Session, actor: Principal, region_id: int,
           step: Callable[[str], None]) -> dict[str, importer.ImportResult]:
     """Import each member's buildings (one import, one audit row, per member)."""
-    from govshare.property.import_export.presets import seattle_use  # noqa: PLC0415 - demo only
+    from govshare.property.import_export.presets import seattle_use
 
     columns, rows = demo_rows()
     members = {j.name: j.id for j in regions_queries.list_jurisdictions(session=session,

@@ -56,4 +56,4 @@ def build(session: Session, actor: Principal, region_id: int, settings: Settings
             allow_loopback=settings.outbox_allows_loopback,
             data=SubscriptionIn(jurisdiction_id=members[member], name=name, purpose=purpose,
                                 webhook_url=RECEIVER + hook,
-                                event_types=events))  # type: ignore[arg-type]
+                                event_types=events))

@@ -75,7 +75,7 @@ class SessionVersions:
                     ChangeCounter.name == topic)) or 0
             finally:
                 session.close()
-        except Exception:  # noqa: BLE001 - no number: the caller computes without the cache
+        except Exception:
             log.warning("change counter not readable", exc_info=True)
             return None
 
@@ -139,7 +139,7 @@ class PgVersions:
             cur = await self._conn.execute(self.SQL, (topic,), prepare=True)
             row = await cur.fetchone()
             return int(row[0]) if row else 0
-        except Exception:  # noqa: BLE001 - no number: the caller computes without it
+        except Exception:
             log.warning("change counter not readable", exc_info=True)
             if self._conn is not None:
                 await self._conn.close()

@@ -61,7 +61,7 @@ def page_params(default: int = 100, maximum: int = 1000) -> Callable[..., PagePa
     return dependency
 
 
-def fetch_page(session: Session, stmt: Select[Any], params: PageParams, *,
+def fetch_page(session: Session, stmt: Select[*tuple[Any, ...]], params: PageParams, *,
                rows: bool = False) -> tuple[list[Any], int]:
     """The statement's page and the count of everything it matches, both in SQL. ``stmt``
     carries its filters and a total order; ``rows=True`` returns whole rows (for a

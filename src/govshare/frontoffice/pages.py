@@ -376,7 +376,7 @@ async def staff_act(request: Request, request_id: int, session: Session = Depend
     raw = {k: str(v) for k, v in form.items() if isinstance(v, str)}
     try:
         action = RequestAction(
-            to_status=raw.get("to_status") or None,  # type: ignore[arg-type]
+            to_status=raw.get("to_status") or None,
             note=raw.get("note") or None, public=raw.get("public", "") == "on",
             forward_to_jurisdiction_id=int(raw["forward_to"]) if raw.get("forward_to") else None,
             recategorize_to=raw.get("recategorize_to") or None,

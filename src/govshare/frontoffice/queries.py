@@ -30,7 +30,7 @@ from govshare.regions import queries as regions_queries
 
 def search_text(*parts: object) -> str:
     """The lower-cased text a service is found by (name, description, keywords, ...)."""
-    out = []
+    out: list[str] = []
     for p in parts:
         if isinstance(p, list | tuple):
             out.extend(str(x) for x in p)

@@ -7,7 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from govshare.frontoffice.models import Channel, RequestStatus
+from govshare.frontoffice.models import Channel as Channel
+from govshare.frontoffice.models import RequestStatus
 
 LIFE_EVENTS: dict[str, str] = {
     "having_a_baby": "Having a baby",

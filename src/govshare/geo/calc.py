@@ -427,7 +427,7 @@ class BoxGrid:
 
     def _inside(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         x0, y0, x1, y1 = self.extent
-        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)  # type: ignore[no-any-return]
+        return (x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)
 
     def candidates(self, x: float, y: float) -> np.ndarray:
         """Positions of the boxes that hold the point (edges included).

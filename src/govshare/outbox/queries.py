@@ -82,7 +82,7 @@ def messages(*, session: Session, actor: Principal, status: str | None = None,
 
 
 def message(*, session: Session, actor: Principal, message_id: int) -> OutboxMessage:
-    found = session.scalars(_visible(select(OutboxMessage), actor)
+    found: OutboxMessage | None = session.scalars(_visible(select(OutboxMessage), actor)
                             .where(OutboxMessage.id == message_id)).first()
     if found is None:
         raise NotFound("Message not found")

@@ -120,7 +120,7 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0
             except (BrokenPipeError, ConnectionResetError):
                 pass  # the sender went away (a killed worker): it will try again
 
-        def do_POST(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_POST(self) -> None:
             raw = self.headers.get("Content-Length") or "0"
             if not (raw.isascii() and raw.isdigit()):
                 self._answer(400, {"error": "Content-Length must be a number of bytes"})
@@ -133,10 +133,10 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0
             status, data = receiver.handle(self.path, dict(self.headers.items()), body)
             self._answer(status, data)
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             self._answer(200, receiver.stats())
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
     server = ThreadingHTTPServer((host, port), Handler)

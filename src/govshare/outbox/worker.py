@@ -239,7 +239,7 @@ class Worker:
             try:
                 with self.http.stream(
                         "POST", claim.url, content=claim.body,
-                        headers=self.headers(claim, datetime.now(UTC)),
+                        headers=list(self.headers(claim, datetime.now(UTC)).items()),
                         extensions={"timeout": dict.fromkeys(
                             ("connect", "read", "write", "pool"), timeout)}) as r:
                     code = r.status
@@ -248,7 +248,7 @@ class Worker:
                             _header(r.headers, b"retry-after"), utcnow())
             except Refused as exc:
                 refused = exc.reason
-            except Exception as exc:  # noqa: BLE001 - no failure may stop the worker
+            except Exception as exc:
                 error = failure_reason(exc, timeout)
         return service.Outcome(status_code=code, error=error, started_at=started,
                                duration_ms=int((time.monotonic() - t0) * 1000),

@@ -17,6 +17,7 @@ import typer
 from rich.progress import (
     BarColumn,
     Progress,
+    TaskID,
     TaskProgressColumn,
     TextColumn,
     TimeElapsedColumn,
@@ -45,7 +46,7 @@ def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
     columns = (TextColumn("{task.description:<11}"), BarColumn(), TaskProgressColumn(),
                TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(phase: str, done: int, total: int | None) -> None:
             if phase not in tasks:

@@ -61,6 +61,13 @@ class PlanSite:
     pin: bool | None
     served_from: list[tuple[int, float, float]] = field(default_factory=list)  # (asset, share, km)
 
+    @property
+    def point(self) -> tuple[float, float]:
+        """(lon, lat): a candidate always has both (those without are excluded)."""
+        if self.asset.lon is None or self.asset.lat is None:
+            raise ValueError(f"asset {self.asset.id} has no location")
+        return self.asset.lon, self.asset.lat
+
 
 @dataclass
 class MemberSavings:
@@ -208,7 +215,7 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
             m.tco2e_avoided += s.tco2e
         for site_id, share in sol.assignment.get(str(s.asset.id), []):
             t = by_id[int(site_id)]
-            km = float(haversine_km(s.asset.lon, s.asset.lat, t.asset.lon, t.asset.lat))
+            km = float(haversine_km(*s.point, *t.point))
             s.served_from.append((t.asset.id, share, km))
             m.travel_added_cents += round(share * s.occupancy * km * travel_cents_per_person_km)
     baseline = sum(fixed)

@@ -182,7 +182,7 @@ class AssetFilter:
 
 
 def _assets(actor: Principal, members: dict[int, str], flt: AssetFilter | None, *,
-            full_only: bool) -> Select[tuple[Asset]]:
+            full_only: bool) -> Select[Asset]:
     """The assets of the region's members the actor may list — its own and, unless
     ``full_only``, other members' public ones — filtered on what the actor may see of each,
     in a total order."""

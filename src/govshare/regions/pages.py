@@ -167,15 +167,15 @@ def admin_add_jurisdiction(
             "population": population}
     try:
         data = JurisdictionCreate(
-            name=name, kind=kind, parent_id=int(parent_id) if parent_id else None,  # type: ignore[arg-type]
+            name=name, kind=kind, parent_id=int(parent_id) if parent_id else None,
             geoid=geoid.strip() or None,
             population=int(population.replace(",", "")) if population.strip() else None)
         j = service.add_jurisdiction(session=session, actor=actor,
                                      region_id=_region(session).id, data=data)
     except ValueError as exc:  # pydantic ValidationError is a ValueError; so is int("x")
-        if not isinstance(exc, ValidationError):
-            exc = BadRequest(f"Population and parent must be whole numbers ({exc})")
-        return _jurisdictions_page(request, session, actor, form, _form_errors(exc), 422)
+        problem: Exception = exc if isinstance(exc, ValidationError) else BadRequest(
+            f"Population and parent must be whole numbers ({exc})")
+        return _jurisdictions_page(request, session, actor, form, _form_errors(problem), 422)
     except GovshareError as exc:
         return _jurisdictions_page(request, session, actor, form, _form_errors(exc), exc.status)
     session.commit()
@@ -224,7 +224,7 @@ def admin_add_user(
             "jurisdiction_id": jurisdiction_id}
     try:
         data = UserCreate(email=email, full_name=full_name, password=password,
-                          role=role,  # type: ignore[arg-type]
+                          role=role,
                           jurisdiction_id=int(jurisdiction_id) if jurisdiction_id else None)
         user = service.create_user(session=session, actor=actor,
                                    region_id=_region(session).id, data=data)
@@ -344,7 +344,7 @@ def admin_create_apikey(
 ) -> Response:
     form = {"name": name, "role": role, "jurisdiction_id": jurisdiction_id}
     try:
-        data = ApiKeyCreate(name=name, role=role,  # type: ignore[arg-type]
+        data = ApiKeyCreate(name=name, role=role,
                             jurisdiction_id=int(jurisdiction_id) if jurisdiction_id else None)
         _key, plaintext = service.create_api_key(session=session, actor=actor,
                                                  region_id=_region(session).id, data=data)

@@ -30,13 +30,13 @@ def region_by_name(*, session: Session, name: str) -> Region | None:
     return session.scalars(select(Region).where(Region.name == name)).first()
 
 
-def member_ids_query(region_id: int) -> Select[tuple[int]]:
+def member_ids_query(region_id: int) -> Select[int]:
     """The ids of a region's members, as a subquery for other domains' ``IN`` filters (they
     may not name this domain's models)."""
     return select(Jurisdiction.id).where(Jurisdiction.region_id == region_id)
 
 
-def _jurisdictions(region_id: int) -> Select[tuple[Jurisdiction]]:
+def _jurisdictions(region_id: int) -> Select[Jurisdiction]:
     return (select(Jurisdiction).where(Jurisdiction.region_id == region_id)
             .order_by(Jurisdiction.parent_id.is_not(None), Jurisdiction.kind, Jurisdiction.name,
                       Jurisdiction.id))

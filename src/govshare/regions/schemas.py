@@ -11,7 +11,8 @@ from govshare.core.security import MIN_PASSWORD_LENGTH
 from govshare.core.tenancy import Role
 
 # Re-exported: other domains reach the kinds through schemas, never through models.
-from govshare.regions.models import KIND_LABELS, JurisdictionKind  # noqa: F401
+from govshare.regions.models import KIND_LABELS as KIND_LABELS
+from govshare.regions.models import JurisdictionKind as JurisdictionKind
 
 GEOID_PATTERN = r"^[0-9A-Za-z\-]{1,20}$"
 

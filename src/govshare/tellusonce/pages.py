@@ -164,7 +164,7 @@ def create_subscription(
     try:
         data = SubscriptionIn(jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
                               else 0, name=name, purpose=purpose, webhook_url=webhook_url,
-                              event_types=event_types)  # type: ignore[arg-type]
+                              event_types=event_types)
         sub, secret = service.create_subscription(
             session=session, actor=actor, region_id=region.id, data=data,
             secret_key=request.app.state.secret_key,

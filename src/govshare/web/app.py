@@ -108,7 +108,7 @@ def page_context(request: Request) -> dict[str, Any]:
             try:
                 jname = regions_queries.get_jurisdiction(
                     session=session, jurisdiction_id=principal.jurisdiction_id).name
-            except Exception:  # noqa: BLE001 - header text only
+            except Exception:
                 jname = None
     return {
         "region_name": region_name,
@@ -202,7 +202,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                _: Principal = Depends(allow(Action.health))) -> JSONResponse:
         try:
             version = session.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise NotReady(f"The database is not reachable or not migrated: "
                            f"{type(exc).__name__}") from exc
         return JSONResponse({"status": "ready", "schema": version})

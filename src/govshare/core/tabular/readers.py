@@ -258,7 +258,7 @@ def xlsx_cell(value: Any) -> str:
 
 
 def _column_name(index: int) -> str:
-    from openpyxl.utils import get_column_letter  # noqa: PLC0415 - heavy import
+    from openpyxl.utils import get_column_letter
 
     return get_column_letter(index) if 1 <= index <= XLSX_MAX_COLUMN else f"column {index}"
 
@@ -285,7 +285,7 @@ def _check_zip(stream: BinaryIO) -> None:
 
 
 def _xml_problem(exc: BaseException) -> FileRefused:
-    from defusedxml import DefusedXmlException  # noqa: PLC0415
+    from defusedxml import DefusedXmlException
 
     if isinstance(exc, DefusedXmlException):
         return FileRefused("the workbook's XML declares a DTD or entities, which a "
@@ -296,10 +296,10 @@ def _xml_problem(exc: BaseException) -> FileRefused:
 
 
 def _xlsx_table(stream: BinaryIO, sheet_name: str | None) -> Table:
-    import openpyxl  # noqa: PLC0415 - only XLSX needs it (heavy import)
-    from defusedxml import DefusedXmlException  # noqa: PLC0415
-    from openpyxl.utils.exceptions import InvalidFileException  # noqa: PLC0415
-    from openpyxl.worksheet._reader import WorkSheetParser  # noqa: PLC0415
+    import openpyxl
+    from defusedxml import DefusedXmlException
+    from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet._reader import WorkSheetParser
 
     head = stream.read(4)
     stream.seek(0)
@@ -326,10 +326,10 @@ def _xlsx_table(stream: BinaryIO, sheet_name: str | None) -> Table:
              else book.worksheets[0])
     # The sheet's rows as its XML holds them: (row number, [cell dicts present]) — no
     # padding to the claimed dimension, no empty rows invented for the gaps.
-    source = sheet._get_source()  # noqa: SLF001 - openpyxl's own reader, minus the padding
-    parser = WorkSheetParser(source, sheet._shared_strings, data_only=True,  # noqa: SLF001
-                             epoch=book.epoch, date_formats=book._date_formats,  # noqa: SLF001
-                             timedelta_formats=book._timedelta_formats)  # noqa: SLF001
+    source = sheet._get_source()
+    parser = WorkSheetParser(source, sheet._shared_strings, data_only=True,
+                             epoch=book.epoch, date_formats=book._date_formats,
+                             timedelta_formats=book._timedelta_formats)
     parsed = parser.parse()
 
     def close() -> None:

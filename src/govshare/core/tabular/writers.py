@@ -72,7 +72,7 @@ def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str
 def write_xlsx(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[bytes],
                *, sheet: str) -> int:
     """A write-only (streaming) workbook; numbers stay numbers, text is neutralized."""
-    import openpyxl  # noqa: PLC0415 - heavy import, only XLSX needs it
+    import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
     ws = book.create_sheet(sheet)
@@ -86,7 +86,7 @@ def write_xlsx(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[by
 
 
 def feature(point: tuple[float, float] | None, properties: Mapping[str, Any],
-            *, id: int | str | None = None) -> dict[str, Any]:  # noqa: A002 - RFC 7946 name
+            *, id: int | str | None = None) -> dict[str, Any]:
     """An RFC 7946 Feature: a Point from (lon, lat), or a null geometry without one."""
     out: dict[str, Any] = {"type": "Feature"}
     if id is not None:

@@ -167,7 +167,7 @@ class Open311Route(APIRoute):
         async def guarded(request: Request) -> Response:
             try:
                 return await handler(request)
-            except Exception as exc:  # noqa: BLE001 - rendered, and logged if unexpected
+            except Exception as exc:
                 return error_response(request, exc)
 
         return guarded
@@ -608,7 +608,7 @@ def elsewhere(request: Request, open311_path: str,
                                      "discovery document", headers={"Allow": "GET"})
     allowed = sorted({m for r in router.routes
                       if isinstance(r, APIRoute) and r.endpoint is not elsewhere
-                      and r.path_regex.match(request.url.path) for m in r.methods})
+                      and r.path_regex.match(request.url.path) for m in (r.methods or ())})
     if allowed:
         raise StarletteHTTPException(405, f"{request.method} is not allowed on this resource; "
                                      f"use {', '.join(allowed)}",

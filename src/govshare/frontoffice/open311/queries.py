@@ -223,7 +223,7 @@ def update_feed(*, session: Session, region_id: int, member_id: int | None,
                                 .limit(limit).offset(offset)))
     request_ids = sorted({u.request_id for u, _ in rows})
     # Status changes of those requests (private ones too: the status itself is public).
-    changes: dict[int, list[tuple[datetime, int, str]]] = {rid: [] for rid in request_ids}
+    changes: dict[int, list[tuple[datetime, int, str | None]]] = {rid: [] for rid in request_ids}
     if request_ids:
         for rid, at, uid, to in session.execute(
                 select(RequestUpdate.request_id, RequestUpdate.at, RequestUpdate.id,

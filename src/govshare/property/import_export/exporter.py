@@ -41,11 +41,10 @@ def export_rows(*, session: Session, actor: Principal, jurisdiction_ids: list[in
             stmt = (select(*cols).where(ASSETS.c.jurisdiction_id == target.id)
                     .order_by(ASSETS.c.asset_code).execution_options(yield_per=2000))
             for r in session.execute(stmt):
-                values = dict(zip(FIELDS, r, strict=True))
-                if not full:
-                    values = _public_only(values)
-                    if values is None:
-                        continue
+                row = dict(zip(FIELDS, r, strict=True))
+                values = row if full else _public_only(row)
+                if values is None:
+                    continue
                 yield [target.name, *[values[f] for f in FIELDS]]
     return list(EXPORT_COLUMNS), rows()
 

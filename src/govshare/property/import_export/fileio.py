@@ -99,7 +99,7 @@ def footprint_converter(text: str) -> str:
         raise CellError("must be a GeoJSON Polygon or MultiPolygon geometry")
     try:
         polygon = shape(geom)
-    except Exception as exc:  # noqa: BLE001 - shapely raises several types on bad input
+    except Exception as exc:
         raise CellError(f"is not a valid polygon ({exc})") from None
     if polygon.is_empty:
         raise CellError("is an empty polygon")

@@ -59,7 +59,7 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, Any, BinaryIO, cast
 
 import numpy as np
 import shapely
@@ -123,8 +123,8 @@ BATCH = 5_000
 MAX_ERRORS = 100_000
 AUDIT_CODES = 1_000
 SHOWN_CODES = 20  # asset ids named in a sentence of the result
-ASSETS = Asset.__table__
-HISTORY = AssetStatusChange.__table__
+ASSETS = cast(Table, Asset.__table__)
+HISTORY = cast(Table, AssetStatusChange.__table__)
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")  # lists, stored as JSON
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
@@ -327,7 +327,7 @@ def _opened(source: str | Path | BinaryIO) -> Iterator[tuple[BinaryIO, str]]:
     with tempfile.TemporaryFile() as tmp:
         shutil.copyfileobj(source, tmp, 1 << 20)
         tmp.seek(0)
-        yield tmp, ""  # type: ignore[misc]
+        yield tmp, ""
 
 
 def _sha256(stream: BinaryIO) -> tuple[str, int, bytes]:
@@ -663,7 +663,7 @@ class _Stage:
         self.table.create(self.conn)
         self.compare: set[str] = set()  # fields that some updated row changes
         dialect = self.conn.dialect
-        bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)  # noqa: SLF001
+        bind = ASSETS.c.public_groups.type._cached_bind_processor(dialect)
         self._json = (json.dumps if self.pg or bind is None else bind)
         self._json_cache: dict[tuple[str, ...], Any] = {}
         self._json_fields = [f for f in JSON_FIELDS if f in self.fields]

@@ -84,21 +84,22 @@ def import_form(request: Request, session: Session = Depends(get_session),
 async def import_upload(request: Request, session: Session = Depends(get_session),
                         actor: Principal = Depends(allow(Action.property_manage))) -> Response:
     form = await request.form()
-    values = {"jurisdiction_id": str(form.get("jurisdiction_id") or ""),
-              "preset": str(form.get("preset") or "govshare"),
-              "dry_run": form.get("dry_run") == "on"}
+    jurisdiction_id = str(form.get("jurisdiction_id") or "")
+    values: dict[str, Any] = {"jurisdiction_id": jurisdiction_id,
+                              "preset": str(form.get("preset") or "govshare"),
+                              "dry_run": form.get("dry_run") == "on"}
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise BadRequest("Choose a file to import (CSV, XLSX or GeoJSON)")
-        if not values["jurisdiction_id"].isdigit() or len(values["jurisdiction_id"]) > 9:
+        if not jurisdiction_id.isdigit() or len(jurisdiction_id) > 9:
             raise BadRequest("Choose the jurisdiction that owns the assets")
         if values["preset"] not in PRESETS:
             raise BadRequest("Choose one of the column presets")
         name = Path(upload.filename).name[:200]
         result = await run_in_threadpool(
             importer.import_assets, session=session, actor=actor,
-            jurisdiction_id=int(values["jurisdiction_id"]), source=upload.file,
+            jurisdiction_id=int(jurisdiction_id), source=upload.file,
             preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name)
     except importer.ImportRefused as exc:
         token = _reports(request).save(exc.report, owner=actor.ref,
@@ -116,7 +117,7 @@ async def import_upload(request: Request, session: Session = Depends(get_session
     if not result.dry_run:
         session.commit()
     jurisdiction = regions_queries.get_jurisdiction(session=session,
-                                                    jurisdiction_id=int(values["jurisdiction_id"]))
+                                                    jurisdiction_id=int(jurisdiction_id))
     return _form(request, session, actor, values=values, result=result,
                  jurisdiction=jurisdiction)
 

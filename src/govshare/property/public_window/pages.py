@@ -276,7 +276,7 @@ def submit(
             log.info("honeypot filled", extra={"asset_id": asset_id})
             ref = public.reference(100_000 + secrets.randbelow(900_000))
             return _confirmation(request, item, kind, ref)
-        data = ProposalIn(kind=kind, name=name,  # type: ignore[arg-type]
+        data = ProposalIn(kind=kind, name=name,
                           organisation=organisation.strip() or None,
                           contact_email=contact_email, proposed_use=proposed_use,
                           description=description)

@@ -191,7 +191,9 @@ def feature(item: Listed, base_url: str) -> dict[str, Any]:
         if name not in props and name not in GEOMETRY_FIELDS:
             props[name] = value
     props["synthetic_fields"] = sorted(item.synthetic)
-    return tabular.feature((f.get("lon"), f.get("lat")), props, id=item.id)
+    lon, lat = f.get("lon"), f.get("lat")
+    point = (float(lon), float(lat)) if lon is not None and lat is not None else None
+    return tabular.feature(point, props, id=item.id)
 
 
 def geojson_feed(items: list[Listed], base_url: str) -> str:
