@@ -91,7 +91,7 @@ def test_the_urbana_export_imports_as_it_is(session: Session, ids: dict[str, int
 
 
 def _region(session: Session) -> int:
-    from govshare.regions import queries as rq  # noqa: PLC0415
+    from govshare.regions import queries as rq
     return rq.require_current_region(session=session).id
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_frontoffice, demo_property, demo_tellusonce
+from govshare.cli import demo_fleet, demo_frontoffice, demo_property, demo_tellusonce
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -103,6 +103,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
             data=UserCreate(email=email, full_name=full_name, password=DEMO_PASSWORD, role=role,
                             jurisdiction_id=names[jname] if jname else None))
     demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step)
+    demo_fleet.build(session=session, actor=actor, region_id=result.region_id, step=step)
     step("sample service catalogue")
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,

@@ -38,7 +38,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from govshare.core import audit
@@ -581,7 +581,7 @@ def import_trips(*, session: Session, actor: Principal, jurisdiction_id: int,
                              "synthetic": synthetic, "source": label})
     if not dry_run:
         if new_rows:
-            session.execute(Trip.__table__.insert(), new_rows)
+            session.execute(insert(Trip), new_rows)
         session.flush()
         audit.record(session, actor, action="fleet.import_trips", entity="jurisdiction",
                      entity_id=jurisdiction_id, jurisdiction_id=jurisdiction_id,

@@ -119,7 +119,7 @@ class PoolResult:
     def peak_time(self, minute: int) -> datetime | None:
         if minute < 0 or self.epoch is None:
             return None
-        from datetime import timedelta  # noqa: PLC0415
+        from datetime import timedelta
         return self.epoch + timedelta(minutes=minute)
 
 

@@ -56,7 +56,7 @@ def home_asset(*, session: Session, asset_id: int) -> HomeAsset | None:
         return None
     groups = row.public_groups
     if isinstance(groups, str):  # JSON read raw through a table clause
-        import json  # noqa: PLC0415
+        import json
         groups = json.loads(groups)
     return HomeAsset(id=row.id, jurisdiction_id=row.jurisdiction_id, name=row.name,
                      lon=row.lon, lat=row.lat, location_public="location" in (groups or []))

@@ -43,6 +43,8 @@ from govshare.core.http import (
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.fleet import api as fleet_api
+from govshare.fleet import pages as fleet_pages
 from govshare.frontoffice import pages as frontoffice_pages
 from govshare.frontoffice.open311 import api as open311_api
 from govshare.geo import api as geo_api
@@ -93,6 +95,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
     if principal.is_authenticated:
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Fleet", "/fleet"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -210,12 +213,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
     for router in (open311_api.router, regions_api.router, geo_api.router,
-                   property_api.router, public_window_api.router,
+                   property_api.router, public_window_api.router, fleet_api.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router,
-                   outbox_pages.router):
+                   outbox_pages.router, fleet_pages.router):
         app.include_router(router)
 
     return app
