@@ -133,6 +133,15 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
+    # fleet: the demo's synthetic fleet spans several pages
+    "GET /api/v1/fleet/vehicles": lambda s: Walk("/api/v1/fleet/vehicles", {},
+                                                 Role.jurisdiction_staff, "city"),
+    "GET /api/v1/fleet/rightsizing": lambda s: Walk("/api/v1/fleet/rightsizing", {},
+                                                    Role.regional_analyst),
+    "GET /api/v1/fleet/pooling/groups": lambda s: Walk("/api/v1/fleet/pooling/groups", {},
+                                                       Role.regional_analyst),
+    "GET /api/v1/fleet/electrification": lambda s: Walk("/api/v1/fleet/electrification", {},
+                                                        Role.jurisdiction_staff, "county"),
 }
 
 
