@@ -28,12 +28,19 @@ def test_peak_concurrency_matches_brute_force_on_random_logs(seed: int) -> None:
     rng = random.Random(seed)
     n_groups = rng.randint(1, 6)
     k = rng.randint(0, 80)
+    n_subs = rng.randint(1, 4)
     groups = [rng.randrange(n_groups) for _ in range(k)]
+    subs = [rng.randrange(n_subs) for _ in range(k)]
     starts = [rng.randrange(0, 300) for _ in range(k)]
     ends = [s + rng.randint(1, 60) for s in starts]
-    peaks, when = calc.peak_concurrency(np.array(groups), np.array(starts), np.array(ends),
-                                        n_groups)
+    peaks, when, sub_peaks = calc.peak_concurrency(
+        np.array(groups), np.array(starts), np.array(ends), n_groups, sub=np.array(subs),
+        n_sub=n_subs)
     assert peaks.tolist() == brute_peak(groups, starts, ends, n_groups)
+    # each (group, sub) alone: brute force over the combined key
+    combined = [g * n_subs + s for g, s in zip(groups, subs, strict=True)]
+    assert sub_peaks.reshape(-1).tolist() == brute_peak(combined, starts, ends,
+                                                        n_groups * n_subs)
     for g in range(n_groups):
         if peaks[g]:  # the time given is one where the peak holds
             t = int(when[g])
@@ -44,10 +51,11 @@ def test_peak_concurrency_matches_brute_force_on_random_logs(seed: int) -> None:
 
 
 def test_a_vehicle_returned_at_ten_can_go_out_again_at_ten() -> None:
-    peaks, _ = calc.peak_concurrency(np.array([0, 0]), np.array([0, 60]), np.array([60, 90]), 1)
-    assert peaks.tolist() == [1]
-    peaks, when = calc.peak_concurrency(np.array([0, 0]), np.array([0, 59]),
+    peaks, _, _ = calc.peak_concurrency(np.array([0, 0]), np.array([0, 60]),
                                         np.array([60, 90]), 1)
+    assert peaks.tolist() == [1]
+    peaks, when, _ = calc.peak_concurrency(np.array([0, 0]), np.array([0, 59]),
+                                           np.array([60, 90]), 1)
     assert peaks.tolist() == [2] and when.tolist() == [59]
 
 

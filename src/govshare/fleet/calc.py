@@ -362,48 +362,64 @@ def rightsize(uses: Sequence[Use], params: Parameters) -> list[RightSize]:
 # ------------------------------------------------------------------------ peak concurrency
 
 
-def peak_concurrency(group: np.ndarray, start: np.ndarray, end: np.ndarray, n_groups: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
-    """The most intervals ``[start, end)`` open at once in each group, and a time when it
-    happened (-1 for a group without intervals).
+TIME_BITS, SUB_BITS = 30, 10  # minutes (2,000 years) and sub-groups (members) per group
+GROUP_SHIFT = TIME_BITS + 1 + SUB_BITS
 
-    One sort of packed 64-bit keys, a cumulative sum and a per-group maximum: each interval
-    becomes an event +1 at its start and -1 at its end; at equal times the end sorts first
-    (a vehicle returned at 10:00 can go out again at 10:00). Times are integers (minutes) in
-    ``0 .. 2**36``; groups ``0 .. n_groups-1`` with ``n_groups < 2**26``.
+
+def peak_concurrency(group: np.ndarray, start: np.ndarray, end: np.ndarray, n_groups: int,
+                     sub: np.ndarray | None = None, n_sub: int = 1
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The most intervals ``[start, end)`` open at once in each group, a time when it
+    happened (-1 for a group without intervals), and — with ``sub`` (e.g. the member owning
+    each interval) — the same peak within each (group, sub) as an ``n_groups x n_sub`` array.
+
+    One sort of packed 64-bit keys ``group | time | kind | sub``: each interval becomes an
+    event +1 at its start and -1 at its end; at equal times the end sorts first (a vehicle
+    returned at 10:00 can go out again at 10:00). Every group's events sum to zero, so the
+    plain cumulative sum is already each group's running count, and a per-group maximum
+    (``reduceat``) gives the peaks. The (group, sub) peaks reuse the sorted events: a stable
+    radix argsort on the 10-bit sub index (linear time) orders them by (sub, group, time),
+    and the same cumulative sum and maximum apply. Times are integer minutes in
+    ``0 .. 2**30``; at most ``2**22`` groups and ``2**10`` subs.
     """
     group = np.asarray(group, dtype=np.int64)
     start = np.asarray(start, dtype=np.int64)
     end = np.asarray(end, dtype=np.int64)
+    subs = np.zeros_like(group) if sub is None else np.asarray(sub, dtype=np.int64)
     peaks = np.zeros(n_groups, dtype=np.int64)
     when = np.full(n_groups, -1, dtype=np.int64)
+    sub_peaks = np.zeros((n_groups, n_sub), dtype=np.int64)
     n = group.size
     if n == 0:
-        return peaks, when
-    if start.min() < 0 or end.max() >= 2**36 or n_groups >= 2**26:
-        raise ValueError("times must be in 0..2**36 and fewer than 2**26 groups")
-    # key = group | time | kind (0 = end, 1 = start): ends first at equal times
-    base = (group << 37)
+        return peaks, when, sub_peaks
+    if (start.min() < 0 or end.max() >= 2**TIME_BITS or n_groups > 2**22
+            or n_sub > 2**SUB_BITS):
+        raise ValueError("times must be in 0..2**30, groups at most 2**22, subs 2**10")
+    base = (group << GROUP_SHIFT) | subs
     keys = np.empty(2 * n, dtype=np.int64)
-    keys[:n] = base | (start << 1) | 1
-    keys[n:] = base | (end << 1)
+    np.bitwise_or(base, (start << (SUB_BITS + 1)) | (1 << SUB_BITS), out=keys[:n])
+    np.bitwise_or(base, end << (SUB_BITS + 1), out=keys[n:])
     keys.sort()
-    delta = (keys & 1) * 2 - 1
+    delta = ((keys >> SUB_BITS) & 1) * 2 - 1
     running = np.cumsum(delta)
-    g = keys >> 37
-    # group boundaries: running total restarts at each group (every group sums to zero)
+    g = keys >> GROUP_SHIFT
     starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    offset = np.r_[0, running[starts[1:] - 1]] if starts.size > 1 else np.zeros(1, np.int64)
-    local = running - np.repeat(offset, np.diff(np.r_[starts, running.size]))
-    gmax = np.maximum.reduceat(local, starts)
+    gmax = np.maximum.reduceat(running, starts)
     ids = g[starts]
     peaks[ids] = gmax
-    # when: the first event reaching the maximum in each group
-    seg = np.repeat(np.arange(starts.size), np.diff(np.r_[starts, running.size]))
-    hit = np.flatnonzero(local == gmax[seg])
-    first = hit[np.r_[True, seg[hit][1:] != seg[hit][:-1]]]
-    when[g[first]] = (keys[first] >> 1) & ((1 << 36) - 1)
-    return peaks, when
+    lengths = np.diff(np.r_[starts, running.size])
+    hit = np.flatnonzero(running == np.repeat(gmax, lengths))
+    hg = g[hit]
+    first = hit[np.r_[True, hg[1:] != hg[:-1]]]
+    when[g[first]] = (keys[first] >> (SUB_BITS + 1)) & ((1 << TIME_BITS) - 1)
+    if sub is not None:
+        s = (keys & ((1 << SUB_BITS) - 1)).astype(np.uint16)
+        order = np.argsort(s, kind="stable")  # radix sort: by sub, then (group, time)
+        run2 = np.cumsum(delta[order])
+        g2, s2 = g[order], s[order]
+        cut = np.flatnonzero(np.r_[True, (g2[1:] != g2[:-1]) | (s2[1:] != s2[:-1])])
+        sub_peaks[g2[cut], s2[cut]] = np.maximum.reduceat(run2, cut)
+    return peaks, when, sub_peaks
 
 
 # ------------------------------------------------------------------------------ clusters
@@ -420,6 +436,11 @@ def cluster_sites(points: Sequence[tuple[float, float]], radius_km: float) -> li
     """Single-linkage clusters of home sites: two sites within ``radius_km`` of each other
     are in one cluster, and so on transitively. Labels are 0.. in order of first site.
     A grid of cells one radius wide keeps it near-linear (only neighbouring cells compared)."""
+    unique: dict[tuple[float, float], int] = {}
+    which = [unique.setdefault((float(lon), float(lat)), len(unique)) for lon, lat in points]
+    if len(unique) < len(points):  # many vehicles share a home site: cluster the sites
+        site_labels = cluster_sites(list(unique), radius_km)
+        return [site_labels[w] for w in which]
     n = len(points)
     parent = list(range(n))
 
@@ -525,11 +546,11 @@ def pool(vehicles: Sequence[PoolVehicle], trips: tuple[np.ndarray, np.ndarray, n
     nc = len(CLASSES)
     if len(vehicles):
         gkey = vlab[vidx] * nc + vcls[vidx]
-        peaks, when = peak_concurrency(gkey, start, end, n_clusters * nc)
-        mkey = gkey * len(members) + vmem[vidx]
-        mpeaks, _ = peak_concurrency(mkey, start, end, n_clusters * nc * len(members))
+        peaks, when, mpeaks = peak_concurrency(gkey, start, end, n_clusters * nc,
+                                               sub=vmem[vidx], n_sub=len(members))
     else:
-        peaks = when = mpeaks = np.zeros(0, dtype=np.int64)
+        peaks = when = np.zeros(0, dtype=np.int64)
+        mpeaks = np.zeros((0, 0), dtype=np.int64)
     groups = []
     by_member: dict[int, dict[str, int]] = {m: {"vehicles": 0, "removable": 0,
                                                  "savings_cents": 0} for m in members}
@@ -544,7 +565,7 @@ def pool(vehicles: Sequence[PoolVehicle], trips: tuple[np.ndarray, np.ndarray, n
             order = sorted(here, key=lambda v: (v.annual_miles if v.annual_miles is not None
                                                 else -1.0, v.vehicle_id))
             removable = order[:len(here) - keep] if peak > 0 else []
-            mp = {m: int(mpeaks[k * len(members) + m_index[m]]) for m in
+            mp = {m: int(mpeaks[k, m_index[m]]) for m in
                   sorted({v.jurisdiction_id for v in here})}
             groups.append(PoolGroup(cluster=c, vehicle_class=cls, vehicles=len(here),
                                     peak=peak, peak_at=int(when[k]), member_peaks=mp,
