@@ -132,7 +132,7 @@ def child(variant: str, data_path: str, out_path: str) -> None:
                for m, p in g.member_peaks.items()}
         result["removable"] = plan.removable
     else:
-        import pandas as pd  # noqa: PLC0415
+        import pandas as pd
 
         vdf = pd.DataFrame({"vehicle": np.arange(N_VEHICLES), "cluster": labels,
                             "cls": [classes[c] for c in arrays["cls"]],
