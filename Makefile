@@ -58,12 +58,15 @@ web/node_modules/.stamp: web/package.json web/package-lock.json
 assets: $(VENDOR)/.stamp
 
 $(VENDOR)/.stamp: web/node_modules/.stamp
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/uswds $(VENDOR)/leaflet $(VENDOR)/axe-core
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/uswds $(VENDOR)/leaflet $(VENDOR)/axe-core \
+	      $(VENDOR)/swagger-ui
 	cp -r web/node_modules/@uswds/uswds/dist/css web/node_modules/@uswds/uswds/dist/js \
 	      web/node_modules/@uswds/uswds/dist/img web/node_modules/@uswds/uswds/dist/fonts $(VENDOR)/uswds/
 	cp -r web/node_modules/leaflet/dist/leaflet.js web/node_modules/leaflet/dist/leaflet.css \
 	      web/node_modules/leaflet/dist/images $(VENDOR)/leaflet/
 	cp web/node_modules/axe-core/axe.min.js $(VENDOR)/axe-core/
+	cp web/node_modules/swagger-ui-dist/swagger-ui-bundle.js \
+	      web/node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
 	touch $@
 
 serve: install

@@ -82,6 +82,14 @@ def _login_error(page: Any) -> None:
     assert nav.value.status == 400
 
 
+def _api_docs(page: Any) -> None:
+    """The API explorer, drawn by the package's own Swagger UI from the OpenAPI document."""
+    response = page.goto("/api/v1/docs")
+    assert response is not None and response.status == 200
+    page.locator(".opblock").first.wait_for()
+    assert page.locator("html").get_attribute("lang") == "en"
+
+
 @dataclass(frozen=True)
 class PageCase:
     name: str
@@ -107,6 +115,11 @@ PAGES = [
     PageCase("admin-audit", _goto("/admin/audit"), signed_in=True),
     PageCase("admin-boundary", _boundary_page, signed_in=True),
     PageCase("not-found", _goto("/no-such-page", status=404)),
+    PageCase("api-docs", _api_docs),
+    PageCase("property", _goto("/property"), signed_in=True),
+    PageCase("property-utilization", _goto("/property/utilization"), signed_in=True),
+    PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
+             signed_in=True),
 ]
 
 

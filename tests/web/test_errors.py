@@ -10,6 +10,7 @@ shapes: change them here deliberately, or not at all.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Any
 
@@ -346,3 +347,20 @@ def test_readyz_is_503_problem_when_the_database_is_not_migrated(app: Any) -> No
     body = assert_problem(r, 503, "not-ready", "/readyz")
     assert "not migrated" in body["detail"]
     empty.dispose()
+
+
+def test_the_api_explorer_is_served_from_the_package_under_a_script_csp(
+        client: TestClient) -> None:
+    """/api/v1/docs was FastAPI's page loading Swagger UI from a CDN, which the CSP blocked
+    (and the machines serving it may not reach): a blank page without lang. Now the package
+    serves its own copy and the page starts it from a file, not an inline script."""
+    r = client.get("/api/v1/docs")
+    assert r.status_code == 200
+    assert '<html lang="en">' in r.text
+    sources = re.findall(r'(?:src|href)="([^"]+)"', r.text)
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in sources
+    assert [s for s in sources if s.startswith(("http:", "https:", "//"))] == []
+    csp = r.headers["Content-Security-Policy"]
+    script_src = next(d for d in csp.split(";") if d.strip().startswith("script-src"))
+    assert script_src.strip() == "script-src 'self'"
+    assert client.get("/static/vendor/swagger-ui/swagger-ui-bundle.js").status_code == 200

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
@@ -39,6 +39,7 @@ from govshare.core.http import (
     get_session,
     install_error_handlers,
     install_middleware,
+    render,
 )
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
@@ -91,7 +92,8 @@ def resolve_principal(request: Request, session: Session) -> Principal:
 
 def nav_for(principal: Principal) -> list[tuple[str, str]]:
     items = [("Home", "/"), ("Services", "/services"), ("What applies here", "/here"),
-             ("Report a problem", "/requests/new"), ("Surplus property", "/property/public")]
+             ("Report a problem", "/requests/new"), ("Tell us once", "/tell-us-once"),
+             ("Surplus property", "/property/public")]
     if principal.is_authenticated:
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
@@ -151,7 +153,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "boundaries and place lookup, staff and API keys. Errors are RFC 9457 "
         "problem+json documents.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # our own page below: the package's Swagger UI, not a CDN's
         redoc_url=None,
     )
     url = settings.resolved_database_url
@@ -209,6 +211,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             raise NotReady(f"The database is not reachable or not migrated: "
                            f"{type(exc).__name__}") from exc
         return JSONResponse({"status": "ready", "schema": version})
+
+    @app.get("/api/v1/docs", include_in_schema=False)
+    def api_docs(request: Request,
+                 _: Principal = Depends(allow(Action.public_read))) -> Response:
+        return render(request, "web/api_docs.html")
 
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
