@@ -276,6 +276,7 @@ class Use:
     gallons: float = 0.0
     acquisition_cost_cents: int | None = None
     annual_maintenance_cents: int | None = None
+    year: int | None = None  # the year the figures are of
 
 
 def odometer_miles(points: Sequence[tuple[datetime, float]], year: int
@@ -324,15 +325,16 @@ class RightSize:
 
 def rightsize(uses: Sequence[Use], params: Parameters) -> list[RightSize]:
     """Each vehicle against its class: the class average is over the same member's vehicles
-    of that class with a figure (the member is the agency NASA's rule speaks of); a vehicle
-    below ``threshold_pct`` of it is under-used. Least used first within each verdict."""
-    groups: dict[tuple[int, str], list[float]] = defaultdict(list)
+    of that class with a figure for the same year (the member is the agency NASA's rule
+    speaks of); a vehicle below ``threshold_pct`` of it is under-used. Least used first
+    within each verdict."""
+    groups: dict[tuple[int, str, int | None], list[float]] = defaultdict(list)
     for u in uses:
         if u.annual_miles is not None:
-            groups[(u.jurisdiction_id, u.vehicle_class)].append(u.annual_miles)
+            groups[(u.jurisdiction_id, u.vehicle_class, u.year)].append(u.annual_miles)
     out = []
     for u in uses:
-        miles = groups.get((u.jurisdiction_id, u.vehicle_class), [])
+        miles = groups.get((u.jurisdiction_id, u.vehicle_class, u.year), [])
         avg = sum(miles) / len(miles) if miles else None
         pct = params.threshold_pct(u.vehicle_class)
         limit = avg * pct / 100 if avg is not None else None
@@ -342,7 +344,8 @@ def rightsize(uses: Sequence[Use], params: Parameters) -> list[RightSize]:
         evidence = [f"annual miles: {u.miles_source}"]
         if avg is not None:
             evidence.append(f"class average {avg:,.0f} miles over {len(miles)} "
-                            f"{CLASS_LABELS[u.vehicle_class].lower()}(s) of this member; "
+                            f"{CLASS_LABELS[u.vehicle_class].lower()}(s) of this member"
+                            + (f" in {u.year}" if u.year else "") + "; "
                             f"threshold {pct:g}% = {limit:,.0f} miles")
         if len(miles) < 2:
             evidence.append("fewer than two vehicles of the class with miles: no verdict")

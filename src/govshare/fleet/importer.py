@@ -250,6 +250,7 @@ class _Read:
     unplaced: list[tuple[str, int]]
     sha256: str
     total: int
+    column_of: dict[str, str]
 
 
 def _read(source: str | Path | BinaryIO, name: str, preset: t.Preset, fmt: str | None,
@@ -286,7 +287,7 @@ def _read(source: str | Path | BinaryIO, name: str, preset: t.Preset, fmt: str |
         if not problems and not errors:
             rows.append((number, values))
     return _Read(rows=rows, unplaced=plan.unplaced, sha256=hashlib.sha256(raw).hexdigest(),
-                 total=total)
+                 total=total, column_of=dict(plan.column_of))
 
 
 def _column_note(unplaced: list[tuple[str, int]]) -> list[str]:
@@ -499,10 +500,12 @@ def import_trips(*, session: Session, actor: Principal, jurisdiction_id: int,
     known = queries.units(session=session, jurisdiction_id=jurisdiction_id)
     now = _now_local()
     staged: dict[int, list[tuple[int, datetime, datetime, float]]] = defaultdict(list)
+    # a log of date, start_time and end_time: an end before the start is past midnight
+    wraps = read.column_of.get("ended_at", "").strip().lower() == "date"
     for number, v in read.rows:
         s, e, miles = v["started_at"], v["ended_at"], v["miles"]
-        if e < s and e.date() == s.date() and e.time() < s.time():
-            e = e + timedelta(days=1)  # date + end_time past midnight
+        if wraps and e < s and e.date() == s.date():
+            e = e + timedelta(days=1)
         problems = []
         if v["unit_id"] not in known:
             problems.append(("unit_id", v["unit_id"], f"unknown vehicle: unit {v['unit_id']} "

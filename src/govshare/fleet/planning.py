@@ -2,9 +2,10 @@
 members and electrification with its replacement plan. Reads through ``queries``, computes
 through the pure ``calc``; writes nothing.
 
-Each member is analysed over its own latest year with data (fuel lines or trips): members'
-logs cover different years (the Urbana export is 2017; the demo's synthetic logs are this
-year), and a vehicle's year is said wherever its figures are shown.
+Each member is analysed over its year with the most data (fuel lines and trips), and a vehicle
+without data that year over its own (members' logs cover different years: the Urbana export
+is 2017, the demo's synthetic logs 2025); a vehicle's year is said wherever its figures are
+shown.
 """
 
 from __future__ import annotations
@@ -52,6 +53,20 @@ def _member_years(vehicles: list[Vehicle], trips: dict[int, list[Any]],
     return {j: max(c, key=lambda y: (c[y], y)) for j, c in counts.items()}
 
 
+def _vehicle_year(v: Vehicle, member_year: int | None, trips: dict[int, list[Any]],
+                  fuel: dict[int, dict[int, Any]]) -> int | None:
+    """The member's year if the vehicle has data in it, else the vehicle's own year with the
+    most data (a member may hold logs of different years, e.g. an imported old export)."""
+    counts: dict[int, int] = defaultdict(int)
+    for s, _e, _m in trips.get(v.id, []):
+        counts[s.year] += 1
+    for year, (_g, _c, products) in fuel.get(v.id, {}).items():
+        counts[year] += max(1, len(products))
+    if not counts or member_year in counts:
+        return member_year
+    return max(counts, key=lambda y: (counts[y], y))
+
+
 def facts(*, session: Session, vehicles: list[Vehicle]) -> list[VehicleFacts]:
     """Each vehicle's use in its member's analysis year: miles from its trips if it has any
     that year, else from its accepted odometer readings; fuel bought; days used."""
@@ -63,7 +78,7 @@ def facts(*, session: Session, vehicles: list[Vehicle]) -> list[VehicleFacts]:
     years = _member_years(vehicles, trips, fuel)
     out = []
     for v in vehicles:
-        year = years.get(v.jurisdiction_id)
+        year = _vehicle_year(v, years.get(v.jurisdiction_id), trips, fuel)
         its = [tr for tr in trips.get(v.id, []) if year is not None and tr[0].year == year]
         gallons, cents, _products = fuel.get(v.id, {}).get(year or 0, (0.0, 0, set()))
         days: int | None = None
@@ -83,7 +98,7 @@ def facts(*, session: Session, vehicles: list[Vehicle]) -> list[VehicleFacts]:
                        vehicle_class=v.vehicle_class, annual_miles=miles, days_used=days,
                        miles_source=how, fuel_cents=cents, gallons=gallons,
                        acquisition_cost_cents=v.acquisition_cost_cents,
-                       annual_maintenance_cents=v.annual_maintenance_cents)
+                       annual_maintenance_cents=v.annual_maintenance_cents, year=year)
         out.append(VehicleFacts(vehicle=v, year=year, use=use, trips=trips.get(v.id, []),
                                 mpg=mpg, flagged_readings=flagged.get(v.id, 0)))
     return out
