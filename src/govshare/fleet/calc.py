@@ -34,6 +34,7 @@ from pydantic import TypeAdapter, ValidationError, field_validator
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from govshare.core.bounds import Bounds
+from govshare.core.geodesy import haversine_km
 
 CLASSES = ("sedan", "suv", "pickup", "van", "police_interceptor", "medium_truck",
            "heavy_truck", "bus", "off_road", "other")
@@ -426,13 +427,6 @@ def peak_concurrency(group: np.ndarray, start: np.ndarray, end: np.ndarray, n_gr
 
 
 # ------------------------------------------------------------------------------ clusters
-
-
-def haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
 
 
 def cluster_sites(points: Sequence[tuple[float, float]], radius_km: float) -> list[int]:

@@ -19,6 +19,7 @@ from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFa
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.security import new_token, token_digest
 from govshare.core.tenancy import Action, Principal, allows
+from govshare.outbox.schemas import STATUS_LABELS
 from govshare.regions import queries as regions_queries
 from govshare.tellusonce import calc, queries, service
 from govshare.tellusonce.calc import EVENTS
@@ -27,9 +28,6 @@ from govshare.tellusonce.schemas import SubscriptionIn
 router = APIRouter(include_in_schema=False)
 
 FORM_CONTROL = frozenset({"csrf_token", "event", "form_token", "agency", "consent"})
-DELIVERY_LABELS = {"pending": "Waiting", "in_flight": "Being delivered",
-                   "delivered": "Delivered", "dead": "Not delivered (dead letter)",
-                   "missing": "Not queued"}
 
 
 def _names(session: Session, region_id: int) -> dict[int, str]:
@@ -138,7 +136,7 @@ def _staff_page(request: Request, session: Session, actor: Principal, *,
                                              region_id=region.id),
         "counts": queries.report_counts(session=session, region_id=region.id,
                                            since=since) if actor.role.is_regional else None,
-        "delivery_labels": DELIVERY_LABELS,
+        "delivery_labels": STATUS_LABELS,  # the outbox's one table; "missing": not queued
         "verification_labels": calc.VERIFICATION_LABELS,
         "awaiting": queries.awaiting_reports(session=session, actor=actor, region_id=region.id),
         "retention_days": request.app.state.settings.tellusonce_retention_days,
