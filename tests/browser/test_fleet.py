@@ -13,7 +13,8 @@ from tests.browser.helpers import PHONE, assert_accessible, horizontal_overflow,
 
 pytestmark = pytest.mark.browser
 
-FLEET_PAGES = ["/fleet", "/fleet/rightsizing", "/fleet/pooling", "/fleet/electrification"]
+FLEET_PAGES = ["/fleet", "/fleet/rightsizing", "/fleet/pooling", "/fleet/electrification",
+               "/fleet/parameters"]
 
 
 def _first_vehicle(page: Any) -> str:

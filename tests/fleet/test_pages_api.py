@@ -132,3 +132,19 @@ def test_the_api_registers_checks_readings_and_refuses_bad_files(
     s = client.post(f"/api/v1/fleet/vehicles/{vid}/status", headers=h,
                     json={"to_status": "disposed"})
     assert s.status_code == 400 and "cannot become disposed" in s.json()["detail"]
+
+
+def test_per_class_thresholds_are_set_on_the_parameters_page(client: TestClient) -> None:
+    login(client, "admin@demo.govshare.org")
+    page = client.get("/fleet/parameters")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    bad = client.post("/fleet/parameters", data={"csrf_token": token, "underuse_sedan": "250"})
+    assert bad.status_code == 422 and "Nothing was saved" in bad.text
+    ok = client.post("/fleet/parameters", data={"csrf_token": token, "underuse_sedan": "10",
+                                                "pool_radius_km": "2.5"},
+                     follow_redirects=False)
+    assert ok.status_code == 303
+    params = client.get("/api/v1/fleet/parameters")
+    assert params.json()["underuse_pct"]["sedan"] == 10 and params.json()["pool_radius_km"] == 2.5
+    rs = client.get("/fleet/rightsizing").text
+    assert "Sedan 10.0%" in rs and "Pickup 25.0%" in rs

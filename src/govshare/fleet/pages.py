@@ -28,6 +28,8 @@ from govshare.fleet.calc import (
     FUEL_FACTOR_SOURCE,
     NASA_SOURCE,
     PRODUCT_LABELS,
+    Parameters,
+    parameter_values,
 )
 from govshare.fleet.models import VehicleClass, VehicleStatus
 from govshare.fleet.schemas import FUEL_LABELS, STATUS_LABELS
@@ -312,3 +314,73 @@ def electrification_export(fmt: str = Query("csv", pattern="^(csv|xlsx)$"),
              None if c.ev_kg_per_year is None else round(c.ev_kg_per_year / 1000, 3),
              planned.get(c.vehicle_id)) for c, f in r.cases]
     return _export(rows, ELECTRIFY_COLUMNS, fmt, "fleet-electrification", "electrification")
+
+
+PARAMETER_HELP: dict[str, str] = {
+    "pool_radius_km": "Home sites within this many km form a pooling cluster",
+    "pool_reserve_pct": "Reserve kept above the peak in use at once, %",
+    "max_mpg": "Odometer check: at most this many miles per gallon bought",
+    "max_miles_per_day": "Odometer check: at most this many miles a day",
+    "ownership_years": "Years over which a vehicle's purchase is spread (straight line)",
+    "gasoline_cents_per_gallon": "Gasoline price, cents per gallon",
+    "diesel_cents_per_gallon": "Diesel price, cents per gallon",
+    "electricity_cents_per_kwh": "Electricity price for charging, cents per kWh",
+    "ice_maintenance_cents_per_mile": "Maintenance of a combustion vehicle, cents per mile",
+    "ev_maintenance_cents_per_mile": "Maintenance of a battery-electric vehicle, cents per mile",
+    "life_years": "Life of a replacement for its total cost of ownership, years",
+    "discount_rate_pct": "Discount rate, %",
+    "ev_incentive_cents": "Incentive per battery-electric vehicle, cents",
+    "charger_cents": "Charger installed per vehicle, cents",
+    "residual_pct": "Residual value at the end of the life, % of the price",
+    "usable_range_pct": "Usable share of an EV's rated range (cold, reserve), %",
+    "charger_kw": "Charger power at the home site, kW",
+    "target_pct": "Target: share of light-duty vehicles battery-electric, %",
+    "target_year": "Target year",
+}
+
+
+def _parameters_page(request: Request, actor: Principal, values: dict[str, Any],
+                     errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+    return render(request, "fleet/parameters.html", {
+        **COMMON, "values": values, "defaults": parameter_values(Parameters()),
+        "help": PARAMETER_HELP, "errors": errors, "nasa": NASA_SOURCE,
+        "can_edit": allows(actor, Action.fleet_parameters)}, status_code=status_code)
+
+
+@router.get("/fleet/parameters")
+def parameters_page(request: Request, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    values = parameter_values(queries.parameters(session=session, region_id=region.id))
+    return _parameters_page(request, actor, values, [])
+
+
+@router.post("/fleet/parameters", dependencies=[Depends(csrf_protect)])
+async def parameters_save(request: Request, session: Session = Depends(get_session),
+                          actor: Principal = Depends(allow(Action.fleet_parameters))
+                          ) -> Response:
+    form = await request.form()
+    values: dict[str, Any] = {}
+    for key in PARAMETER_HELP:
+        raw = str(form.get(key, "")).strip()[:40]
+        if raw:
+            values[key] = raw
+    pcts: dict[str, Any] = {}
+    for cls in CLASS_LABELS:
+        raw = str(form.get(f"underuse_{cls}", "")).strip()[:40]
+        if raw:
+            pcts[cls] = raw
+    if pcts:
+        values["underuse_pct"] = pcts
+    try:
+        region = regions_queries.require_current_region(session=session)
+        service.set_parameters(session=session, actor=actor, region_id=region.id,
+                               params=values)
+    except GovshareError as exc:
+        shown = {k: v for k, v in values.items() if k != "underuse_pct"}
+        shown["underuse_pct"] = pcts
+        return _parameters_page(request, actor, shown,
+                                exc.errors or [{"loc": [], "reason": exc.detail}], exc.status)
+    session.commit()
+    return redirect("/fleet/parameters", flash="Fleet parameters saved; every analysis now "
+                    "uses them.")
