@@ -5,10 +5,10 @@ Every list answers a ``core.paging.Page``."""
 from __future__ import annotations
 
 import io
-from pathlib import Path
-from typing import Any
+from pathlib import Path as FilePath
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Path, Query, UploadFile
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -34,6 +34,7 @@ from govshare.fleet.schemas import (
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1", tags=["fleet"])
+VehicleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/fleet/vehicles", response_model=Page[VehicleRead],
@@ -56,7 +57,7 @@ def list_vehicles(
 
 
 @router.get("/fleet/vehicles/{vehicle_id}", response_model=VehicleRead)
-def get_vehicle(vehicle_id: int, session: Session = Depends(get_session),
+def get_vehicle(vehicle_id: VehicleId, session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.fleet_read))) -> VehicleRead:
     return VehicleRead.model_validate(queries.get_vehicle(session=session, actor=actor,
                                                           vehicle_id=vehicle_id))
@@ -73,7 +74,7 @@ def create_vehicle(data: VehicleIn, jurisdiction_id: int = Query(..., ge=1, le=2
 
 
 @router.put("/fleet/vehicles/{vehicle_id}", response_model=VehicleRead)
-def update_vehicle(vehicle_id: int, data: VehicleIn, session: Session = Depends(get_session),
+def update_vehicle(vehicle_id: VehicleId, data: VehicleIn, session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.fleet_manage))) -> VehicleRead:
     v = service.update_vehicle(session=session, actor=actor, vehicle_id=vehicle_id, data=data)
     session.commit()
@@ -82,7 +83,7 @@ def update_vehicle(vehicle_id: int, data: VehicleIn, session: Session = Depends(
 
 @router.post("/fleet/vehicles/{vehicle_id}/status", response_model=VehicleRead,
              summary="Move a vehicle along its status machine (kept in its history)")
-def change_status(vehicle_id: int, data: StatusChangeIn,
+def change_status(vehicle_id: VehicleId, data: StatusChangeIn,
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.fleet_manage))) -> VehicleRead:
     v = service.transition(session=session, actor=actor, vehicle_id=vehicle_id,
@@ -94,7 +95,7 @@ def change_status(vehicle_id: int, data: StatusChangeIn,
 @router.post("/fleet/vehicles/{vehicle_id}/readings", response_model=ReadingRead,
              status_code=201, summary="Add an odometer reading (the sequence is checked "
                                       "again; an impossible reading is kept, flagged)")
-def add_reading(vehicle_id: int, data: ReadingIn, session: Session = Depends(get_session),
+def add_reading(vehicle_id: VehicleId, data: ReadingIn, session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.fleet_manage))) -> ReadingRead:
     r = service.add_reading(session=session, actor=actor, vehicle_id=vehicle_id, data=data)
     session.commit()
@@ -105,7 +106,7 @@ async def _upload(file: UploadFile) -> tuple[bytes, str]:
     raw = await file.read(importer.MAX_BYTES + 1)
     if len(raw) > importer.MAX_BYTES:
         raise BadRequest(f"The file is larger than {importer.MAX_BYTES // 2**20} MB")
-    return raw, Path(file.filename or "upload").name[:200]
+    return raw, FilePath(file.filename or "upload").name[:200]
 
 
 @router.post("/fleet/imports/fuel", response_model=ImportSummary,

@@ -112,7 +112,7 @@ def all_vehicles(*, session: Session, actor: Principal, region_id: int,
 
 
 def get_vehicle(*, session: Session, actor: Principal, vehicle_id: int) -> Vehicle:
-    v = session.get(Vehicle, vehicle_id)
+    v = session.get(Vehicle, vehicle_id) if 1 <= vehicle_id <= 2**31 - 1 else None
     if v is None:
         raise NotFound("Vehicle not found")
     ensure_visible(actor, v.jurisdiction_id, "Vehicle")

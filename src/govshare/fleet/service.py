@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
 from govshare.fleet import queries
 from govshare.fleet.calc import Parameters, Reading, check_odometer, checked_parameters
@@ -213,7 +213,4 @@ def set_parameters(*, session: Session, actor: Principal, region_id: int,
 
 
 def vehicle_or_404(*, session: Session, actor: Principal, vehicle_id: int) -> Vehicle:
-    v = session.get(Vehicle, vehicle_id)
-    if v is None:
-        raise NotFound("Vehicle not found")
     return _vehicle(session, actor, vehicle_id)
