@@ -22,4 +22,20 @@
   });
   if (data.clusters.length) { map.fitBounds(layer.getBounds(), { padding: [20, 20], maxZoom: 14 }); }
   el.setAttribute("data-ready", "true");
+  // The members' boundaries underneath, for orientation only (no base tiles: works offline).
+  var src = el.getAttribute("data-src");
+  if (src) {
+    map.attributionControl.addAttribution("Boundaries: U.S. Census Bureau; City of Seattle");
+    fetch(src, { headers: { Accept: "application/geo+json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (geo) {
+        var below = L.geoJSON(geo, {
+          interactive: false,
+          filter: function (f) { return f.properties.kind !== "state"; },
+          style: { color: "#71767a", weight: 1, fillOpacity: 0.04 }
+        }).addTo(map);
+        below.bringToBack();
+      })
+      .catch(function (err) { el.setAttribute("data-boundaries-error", String(err)); });
+  }
 })();
