@@ -14,7 +14,7 @@ from tests.browser.helpers import PHONE, assert_accessible, horizontal_overflow,
 pytestmark = pytest.mark.browser
 
 FLEET_PAGES = ["/fleet", "/fleet/rightsizing", "/fleet/pooling", "/fleet/electrification",
-               "/fleet/parameters"]
+               "/fleet/parameters", "/fleet/import"]
 
 
 def _first_vehicle(page: Any) -> str:

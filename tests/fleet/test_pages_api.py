@@ -148,3 +148,30 @@ def test_per_class_thresholds_are_set_on_the_parameters_page(client: TestClient)
     assert params.json()["underuse_pct"]["sedan"] == 10 and params.json()["pool_radius_km"] == 2.5
     rs = client.get("/fleet/rightsizing").text
     assert "Sedan 10.0%" in rs and "Pickup 25.0%" in rs
+
+
+def test_the_import_page_refuses_a_bad_log_with_its_problems_then_imports(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    login(client, "seattle.staff@demo.govshare.org")
+    page = client.get("/fleet/import")
+    assert page.status_code == 200
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    unit = _city_vehicle(session, ids).unit_id
+    bad = f"vehicle,started_at,ended_at,miles\n{unit},2024-06-01 08:00,2024-06-01 07:00,5\n"
+    r = client.post("/fleet/import", data={"csrf_token": token, "jurisdiction_id":
+                                           str(ids["city"]), "kind": "trips"},
+                    files={"file": ("log.csv", bad.encode(), "text/csv")})
+    assert r.status_code == 422 and "Nothing was imported" in r.text
+    assert "the trip ends before it starts" in r.text
+    link = re.search(r'href="(/fleet/import/report\?token=[^"]+)"', r.text).group(1)  # type: ignore[union-attr]
+    report = client.get(link.replace("&amp;", "&"))
+    assert report.status_code == 200 and "row,column,value,reason" in report.text
+    good = f"vehicle,started_at,ended_at,miles\n{unit},2024-06-01 08:00,2024-06-01 09:00,5\n"
+    ok = client.post("/fleet/import", data={"csrf_token": token, "jurisdiction_id":
+                                            str(ids["city"]), "kind": "trips"},
+                     files={"file": ("log.csv", good.encode(), "text/csv")})
+    assert ok.status_code == 200 and "1 added" in ok.text
+    other = client.post("/fleet/import", data={"csrf_token": token, "jurisdiction_id":
+                                               str(ids["county"]), "kind": "trips"},
+                        files={"file": ("log.csv", good.encode(), "text/csv")})
+    assert other.status_code == 403

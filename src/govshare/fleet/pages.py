@@ -6,11 +6,14 @@ or XLSX exports of the lists."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
 
 from govshare.core import charts
 from govshare.core import tabular as t
@@ -19,7 +22,7 @@ from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.fleet import planning, queries, service
+from govshare.fleet import importer, planning, queries, service
 from govshare.fleet.calc import (
     AFLEET_SOURCE,
     ASSUMED_SOURCE,
@@ -384,3 +387,106 @@ async def parameters_save(request: Request, session: Session = Depends(get_sessi
     session.commit()
     return redirect("/fleet/parameters", flash="Fleet parameters saved; every analysis now "
                     "uses them.")
+
+
+# ---------------------------------------------------------------------------------- import
+
+REPORT_TTL_SECONDS = 3600
+PAGE_ERRORS = 50
+
+
+def _reports(request: Request) -> t.ReportStore:
+    return t.ReportStore(Path(request.app.state.settings.data_dir) / "reports",
+                         ttl=REPORT_TTL_SECONDS)
+
+
+def _import_form(request: Request, session: Session, actor: Principal, *,
+                 values: dict[str, Any] | None = None, status_code: int = 200,
+                 **extra: Any) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    members = [j for j in regions_queries.list_jurisdictions(session=session,
+                                                             region_id=region.id)
+               if allows(actor, Action.fleet_manage, j.id)]
+    chosen = dict(values or {})
+    chosen.setdefault("jurisdiction_id", str(actor.jurisdiction_id or
+                                             (members[0].id if members else "")))
+    chosen.setdefault("kind", "fuel")
+    chosen.setdefault("preset", "fuel-card")
+    return render(request, "fleet/import.html", {
+        "members": members, "presets": list(importer.FUEL_PRESETS.values()),
+        "trip_preset": importer.TRIP_LOG, "form": chosen, "result": None, "problems": [],
+        "detail": None, "report_token": None, "report_count": 0, **extra,
+    }, status_code=status_code)
+
+
+@router.get("/fleet/import")
+def import_form(request: Request, session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    return _import_form(request, session, actor)
+
+
+@router.post("/fleet/import", dependencies=[Depends(csrf_protect)])
+async def import_upload(request: Request, session: Session = Depends(get_session),
+                        actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    form = await request.form()
+    jurisdiction_id = str(form.get("jurisdiction_id") or "")[:12]
+    values: dict[str, Any] = {"jurisdiction_id": jurisdiction_id,
+                              "kind": str(form.get("kind") or "fuel")[:10],
+                              "preset": str(form.get("preset") or "fuel-card")[:20],
+                              "dry_run": form.get("dry_run") == "on"}
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise BadRequest("Choose a file to import (CSV or XLSX)")
+        if not jurisdiction_id.isdigit():
+            raise BadRequest("Choose the member whose vehicles the file is about")
+        if values["kind"] not in ("fuel", "trips"):
+            raise BadRequest("Choose fuel-card export or trip log")
+        if values["preset"] not in importer.FUEL_PRESETS:
+            raise BadRequest("Choose one of the column presets")
+        raw = await upload.read(importer.MAX_BYTES + 1)
+        if len(raw) > importer.MAX_BYTES:
+            raise BadRequest(f"The file is larger than {importer.MAX_BYTES // 2**20} MB")
+        name = Path(upload.filename).name[:200]
+        if values["kind"] == "fuel":
+            result = await run_in_threadpool(
+                importer.import_fuel, session=session, actor=actor,
+                jurisdiction_id=int(jurisdiction_id), source=io.BytesIO(raw), file_name=name,
+                preset=values["preset"], dry_run=bool(values["dry_run"]))
+        else:
+            result = await run_in_threadpool(
+                importer.import_trips, session=session, actor=actor,
+                jurisdiction_id=int(jurisdiction_id), source=io.BytesIO(raw), file_name=name,
+                dry_run=bool(values["dry_run"]))
+    except importer.ImportRefused as exc:
+        session.rollback()
+        problems = exc.report.first(PAGE_ERRORS)
+        token = _reports(request).save(exc.report, owner=actor.ref,
+                                       file_name=upload.filename if isinstance(
+                                           upload, UploadFile) and upload.filename else "file")
+        count = exc.report.count
+        exc.report.close()
+        return _import_form(request, session, actor, values=values, status_code=exc.status,
+                            detail=exc.detail, problems=problems, report_token=token,
+                            report_count=count)
+    except GovshareError as exc:
+        if exc.status in (401, 403, 404):
+            raise
+        session.rollback()
+        return _import_form(request, session, actor, values=values, status_code=exc.status,
+                            detail=exc.detail)
+    if not result.dry_run:
+        session.commit()
+    member = regions_queries.get_jurisdiction(session=session,
+                                              jurisdiction_id=int(jurisdiction_id))
+    return _import_form(request, session, actor, values=values, result=result,
+                        member=member)
+
+
+@router.get("/fleet/import/report")
+def import_report(request: Request, token: str = Query(..., max_length=64),
+                  actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    store = _reports(request)
+    path, meta = store.find(token, owner=actor.ref)
+    return FileResponse(path, media_type=t.MEDIA_TYPES["csv"],
+                        filename=store.download_name(meta))
