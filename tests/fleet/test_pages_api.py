@@ -71,6 +71,8 @@ def test_hostile_names_are_escaped_in_pages_map_data_and_exports(
     rows = list(csv.reader(io.StringIO(body)))
     cell = next(r[1] for r in rows[1:] if "img" in r[1])
     assert cell.startswith("'")  # a spreadsheet would run =HYPERLINK as a formula otherwise
+    inventory = list(csv.reader(io.StringIO(client.get("/fleet/export?fmt=csv").text)))
+    assert any(r[1].startswith("'=HYPERLINK") for r in inventory[1:])
     xlsx = client.get("/fleet/electrification/export?fmt=xlsx")
     sheet = openpyxl.load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None and sheet.max_row > 10

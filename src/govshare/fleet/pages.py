@@ -490,3 +490,28 @@ def import_report(request: Request, token: str = Query(..., max_length=64),
     path, meta = store.find(token, owner=actor.ref)
     return FileResponse(path, media_type=t.MEDIA_TYPES["csv"],
                         filename=store.download_name(meta))
+
+
+VEHICLE_COLUMNS = ("member", "unit_id", "class", "make", "model", "model_year", "fuel_type",
+                   "description", "department", "home_asset_id", "home_lon", "home_lat",
+                   "acquired_on", "acquisition_cost_dollars", "status", "synthetic", "source")
+
+
+@router.get("/fleet/export")
+def vehicles_export(fmt: str = Query("csv", pattern="^(csv|xlsx)$"),
+                    jurisdiction_id: str = Query("", max_length=12),
+                    session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    names = _names(session, region.id)
+    vehicles = queries.all_vehicles(session=session, actor=actor, region_id=region.id,
+                                    flt=queries.VehicleFilter(
+                                        jurisdiction_id=_member_arg(jurisdiction_id)))
+    rows = [(names.get(v.jurisdiction_id, ""), v.unit_id, CLASS_LABELS[v.vehicle_class], v.make,
+             v.model, v.model_year, FUEL_LABELS[v.fuel_type], v.description, v.department,
+             v.home_asset_id, v.home_lon, v.home_lat,
+             v.acquired_on.isoformat() if v.acquired_on else None,
+             None if v.acquisition_cost_cents is None else v.acquisition_cost_cents / 100,
+             STATUS_LABELS[v.status], "yes" if v.synthetic else "no", v.source)
+            for v in vehicles]
+    return _export(rows, VEHICLE_COLUMNS, fmt, "fleet-vehicles", "vehicles")
