@@ -46,7 +46,9 @@ MEMBER = Field("member", "Member", "text")
 def dollars(cents: float | None) -> str:
     if cents is None:
         return "—"
-    return f"${cents / 100:,.0f}" if abs(cents) >= 100_000 else f"${cents / 100:,.2f}"
+    sign = "−" if cents < 0 else ""
+    x = abs(cents) / 100
+    return f"{sign}${x:,.0f}" if x >= 1_000 else f"{sign}${x:,.2f}"
 
 
 def miles(x: float | None) -> str:
