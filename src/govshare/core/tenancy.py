@@ -110,6 +110,8 @@ class Action(StrEnum):
     fleet_manage = "fleet.manage"  # register vehicles, readings, status, import logs
     fleet_parameters = "fleet.parameters"  # region-wide fleet thresholds and prices
     fleet_pool = "fleet.pool"  # cross-member pooling plans
+    sites_read = "sites.read"  # staff: center scenarios, county data, rankings
+    sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -164,6 +166,8 @@ POLICY: dict[Action, dict[Role, str]] = {
     },
     Action.fleet_parameters: {Role.regional_admin: "any"},
     Action.fleet_pool: {Role.regional_admin: "any", Role.regional_analyst: "any"},
+    Action.sites_read: {r: "any" for r in STAFF_ROLES},
+    Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
 }
 
 

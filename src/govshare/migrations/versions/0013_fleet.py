@@ -3,7 +3,7 @@ history, fuel-card lines, odometer readings (flagged ones kept with their reason
 usage logs, and the region's fleet parameters.
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-04 23:40:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0013'
-down_revision = '0009'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
