@@ -45,6 +45,7 @@ from govshare.core.db import utcnow
 from govshare.core.http import SESSION_COOKIE, allow
 from govshare.core.security import DUMMY_HASH, new_token, token_digest
 from govshare.core.tenancy import Action, Role, allows, can_see_jurisdiction_rows
+from govshare.fleet.models import Vehicle as FleetVehicle
 from govshare.frontoffice import queries as fo_queries
 from govshare.frontoffice import service as fo_service
 from govshare.frontoffice.models import Service
@@ -79,6 +80,7 @@ PAGE_USERS = {
 SCENARIOS = ("own", "other")  # Seattle's rows, King County's rows
 
 # A small square inside both Seattle and King County.
+FUEL_CSV = b"source_key,unit_id,occurred_at,product,quantity,unit,cost\n"
 SQUARE = {"type": "Polygon", "coordinates": [[[-122.40, 47.55], [-122.30, 47.55],
                                                [-122.30, 47.65], [-122.40, 47.65],
                                                [-122.40, 47.55]]]}
@@ -211,6 +213,10 @@ def _media(w: World, jid: int) -> str:
     return "matrix-photo.png"
 
 
+def _vehicle(w: World, jid: int) -> Any:
+    """A vehicle of ``jid`` (the demo's synthetic fleet has some for every member)."""
+    return w.session.scalars(select(FleetVehicle).where(FleetVehicle.jurisdiction_id == jid)
+                             .order_by(FleetVehicle.id)).first()
 def _site_scenario_body(w: World) -> dict[str, Any]:
     return {"name": w.unique("Matrix center "), "rent_baseline_usd_ft2": 30,
             "roles": [{"name": "Analysts", "headcount": 20, "salary_usd": 60000}],
@@ -226,6 +232,7 @@ def _site_scenario(w: World, jid: int) -> Any:
 
 
 BUILDERS: dict[str, Callable[[World, int], Any]] = {
+    "vehicle": _vehicle,
     "user": _target_user, "apikey": _target_key, "asset": _public_asset,
     "proposal": _proposal, "request": _service_request, "subscription": _subscription,
     "media": _media, "life_report": _life_report, "site_scenario": _site_scenario,
@@ -270,6 +277,7 @@ PATH_VALUES: dict[str, PathValue] = {
     "request_id": lambda w, s: Target(w.row("request", s).id, w.jurisdiction[s], private=True),
     "subscription_id": lambda w, s: Target(w.row("subscription", s).id, w.jurisdiction[s],
                                            private=True),
+    "vehicle_id": lambda w, s: Target(w.row("vehicle", s).id, w.jurisdiction[s], private=True),
     "reference": lambda w, s: Target(w.row("life_report", s).reference, w.jurisdiction[s],
                                      private=True),
     # a region's own row (no member owns it)
@@ -357,6 +365,20 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /api/v1/assets/{asset_id}/status": lambda w, j: Body(json={
         "to_status": "under_used", "reason": "matrix"}),
     "PUT /api/v1/property/parameters": lambda w, j: Body(json={}),
+    # JSON API: fleet
+    "POST /api/v1/fleet/vehicles": lambda w, j: Body(params={"jurisdiction_id": j}, json={
+        "unit_id": w.unique("MATRIX-V"), "vehicle_class": "sedan"}),
+    "PUT /api/v1/fleet/vehicles/{vehicle_id}": lambda w, j: Body(json={
+        "unit_id": w.unique("MATRIX-V"), "vehicle_class": "sedan"}),
+    "POST /api/v1/fleet/vehicles/{vehicle_id}/status": lambda w, j: Body(json={
+        "to_status": "reserve", "reason": "matrix"}),
+    "POST /api/v1/fleet/vehicles/{vehicle_id}/readings": lambda w, j: Body(json={
+        "read_at": "2025-12-31T08:00:00", "miles": 123456}),
+    "POST /api/v1/fleet/imports/fuel": lambda w, j: Body(params={"jurisdiction_id": j}, files={
+        "file": ("fuel.csv", FUEL_CSV, "text/csv")}),
+    "POST /api/v1/fleet/imports/trips": lambda w, j: Body(params={"jurisdiction_id": j}, files={
+        "file": ("trips.csv", b"vehicle,started_at,ended_at,miles\n", "text/csv")}),
+    "PUT /api/v1/fleet/parameters": lambda w, j: Body(json={}),
     "POST /api/v1/proposals/{proposal_id}/decision": lambda w, j: Body(json={
         "to_status": "under_review"}),
     "POST /api/v1/public/assets/{asset_id}/proposals": lambda w, j: Body(
@@ -385,6 +407,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "name": w.unique("matrix page key "), "role": "jurisdiction_staff",
         "jurisdiction_id": str(j)}),
     # pages: property
+    "POST /fleet/vehicles/{vehicle_id}/status": lambda w, j: Body(data={
+        "to_status": "reserve", "reason": "matrix"}),
     "POST /property/assets/{asset_id}/status": lambda w, j: Body(data={
         "to_status": "under_used", "reason": "matrix"}),
     "POST /property/proposals/{proposal_id}/decide": lambda w, j: Body(data={

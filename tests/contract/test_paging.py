@@ -179,6 +179,15 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
     "GET /api/v1/carbon/factor-sets/{set_name}/factors": lambda s: Walk(
         "/api/v1/carbon/factor-sets/epa-hub-2025/factors", {"activity": "electricity"},
         Role.regional_analyst),
+    # fleet: the demo's synthetic fleet spans several pages
+    "GET /api/v1/fleet/vehicles": lambda s: Walk("/api/v1/fleet/vehicles", {},
+                                                 Role.jurisdiction_staff, "city"),
+    "GET /api/v1/fleet/rightsizing": lambda s: Walk("/api/v1/fleet/rightsizing", {},
+                                                    Role.regional_analyst),
+    "GET /api/v1/fleet/pooling/groups": lambda s: Walk("/api/v1/fleet/pooling/groups", {},
+                                                       Role.regional_analyst),
+    "GET /api/v1/fleet/electrification": lambda s: Walk("/api/v1/fleet/electrification", {},
+                                                        Role.jurisdiction_staff, "county"),
     "GET /api/v1/sites/counties": lambda s: Walk("/api/v1/sites/counties", {"state": "WA"},
                                                  Role.jurisdiction_staff, "city"),
     "GET /api/v1/sites/sources": lambda s: Walk("/api/v1/sites/sources", {},

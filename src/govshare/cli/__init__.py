@@ -15,6 +15,7 @@ from govshare.core import migrate, ratelimit
 from govshare.core.cli_support import console, handle_errors, settings
 from govshare.core.db import make_engine
 from govshare.core.settings import settings_reference
+from govshare.fleet import cli as fleet_cli
 from govshare.geo import cli as geo_cli
 from govshare.outbox import cli as outbox_cli
 from govshare.outbox.schemas import Housekeeping
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
 app.add_typer(property_cli.property_app, name="property")
+app.add_typer(fleet_cli.fleet_app, name="fleet")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
 app.add_typer(carbon_cli.carbon_app, name="carbon")
 app.add_typer(sites_cli.sites_app, name="sites")

@@ -14,7 +14,14 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_carbon, demo_frontoffice, demo_property, demo_sites, demo_tellusonce
+from govshare.cli import (
+    demo_carbon,
+    demo_fleet,
+    demo_frontoffice,
+    demo_property,
+    demo_sites,
+    demo_tellusonce,
+)
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -105,6 +112,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
     step("address points")
     load_address_points(session, actor, result.region_id)
     demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step)
+    demo_fleet.build(session=session, actor=actor, region_id=result.region_id, step=step)
     step("sample service catalog")
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,

@@ -33,7 +33,8 @@ PUBLIC_MODULES = ("service", "queries", "schemas", "calc")
 # top layer may import each other (the CLI runs an import, pages link to the API's helpers);
 # the others are layers of one module kind each.
 INNER_LAYERS: tuple[tuple[str, ...], ...] = (
-    ("api", "pages", "cli", "worker", "receiver", "import_export", "public_window", "open311"),
+    ("api", "pages", "cli", "worker", "receiver", "import_export", "public_window", "open311",
+     "importer"),
     ("service", "planning"),
     ("queries",),
     ("schemas",),

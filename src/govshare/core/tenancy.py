@@ -110,6 +110,10 @@ class Action(StrEnum):
     carbon_record = "carbon.record"  # record activity (a domain's service, an import)
     carbon_factors = "carbon.factors"  # add a factor set
     carbon_plan = "carbon.plan"  # targets and planned measures
+    fleet_read = "fleet.read"  # staff: inventory, right-sizing, electrification (own + all)
+    fleet_manage = "fleet.manage"  # register vehicles, readings, status, import logs
+    fleet_parameters = "fleet.parameters"  # region-wide fleet thresholds and prices
+    fleet_pool = "fleet.pool"  # cross-member pooling plans
     sites_read = "sites.read"  # staff: center scenarios, county data, rankings
     sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
 
@@ -169,8 +173,16 @@ POLICY: dict[Action, dict[Role, str]] = {
         Role.jurisdiction_admin: "own",
         Role.jurisdiction_staff: "own",
     },
+    Action.fleet_read: {r: "any" for r in STAFF_ROLES},
+    Action.fleet_manage: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
     Action.carbon_factors: {Role.regional_admin: "any"},
     Action.carbon_plan: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
+    Action.fleet_parameters: {Role.regional_admin: "any"},
+    Action.fleet_pool: {Role.regional_admin: "any", Role.regional_analyst: "any"},
     Action.sites_read: {r: "any" for r in STAFF_ROLES},
     Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
 }

@@ -48,6 +48,8 @@ from govshare.core.http import (
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows, same_region
+from govshare.fleet import api as fleet_api
+from govshare.fleet import pages as fleet_pages
 from govshare.frontoffice import pages as frontoffice_pages
 from govshare.frontoffice.open311 import api as open311_api
 from govshare.geo import api as geo_api
@@ -107,6 +109,7 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
         items.append(("Carbon", "/carbon"))
+        items.append(("Fleet", "/fleet"))
         items.append(("Center sites", "/sites"))
         items.append(("Admin", "/admin"))
     return items
@@ -248,11 +251,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # prefix with the others, so the order changes nothing else).
     for router in (open311_api.router, regions_api.router, geo_api.router,
                    property_api.router, public_window_api.router, sites_api.router,
-                   regions_pages.router, geo_pages.router,
+                   fleet_api.router, regions_pages.router, geo_pages.router,
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router, sites_pages.router,
-                   outbox_pages.router, carbon_api.router, carbon_pages.router):
+                   outbox_pages.router, carbon_api.router, carbon_pages.router,
+                   fleet_pages.router):
         app.include_router(router)
 
     return app
