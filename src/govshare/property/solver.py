@@ -266,6 +266,9 @@ def solve(
         raise ValueError(f"unknown method {method!r}")
     cost = np.asarray(assign_cost, dtype=np.float64)
     consolidation._validate(sites, needs, cost, max_sites)
+    if cancel is not None and cancel.is_set():
+        return consolidation._empty("cancelled", "cancelled before the solve started",
+                                    [s.id for s in sites], t0)
     inst = _Instance(sites, needs, cost)
     direct = method == "milp" or (method == "auto" and inst.pi.size <= SMALL_PAIRS)
     if direct or inst.m == 0 or inst.n == 0:
