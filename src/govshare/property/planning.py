@@ -37,9 +37,9 @@ from govshare.property.consolidation import (
     Solution,
     travel_cost_matrix,
 )
-from govshare.property.solver import ProgressCallback, solve
 from govshare.property.models import Asset, AssetStatus
 from govshare.property.schemas import stored_values
+from govshare.property.solver import ProgressCallback, solve
 from govshare.regions import queries as regions_queries
 
 # Fields the plan uses directly (true cost reads the rest, leaving out-of-range values out).
