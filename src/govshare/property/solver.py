@@ -75,9 +75,24 @@ MAX_ITERATIONS = 600
 STALL_ITERATIONS = 25
 """The step factor is halved after this many iterations without a better bound."""
 
-MIN_STEP_FACTOR = 1e-4
-MAX_PLANS = 40
+MIN_STEP_FACTOR = 5e-3
+MAX_PLANS = 150
 """At most this many transportation problems are solved for plans in the Lagrangian phase."""
+
+RESTRICT_EXTRA = 10
+"""Sites beyond the relaxation's own that the restricted MILP may open."""
+
+RESTRICT_SHARE = 0.15
+"""Share of the time limit the restricted MILP may use at most."""
+
+FIX_ROUNDS = 3
+"""Rounds of restricted MILP and fixing after the first."""
+
+PLANS_FROM = 100
+"""Plans are built from the multipliers of this iteration on (earlier ones are poor)."""
+
+PLAN_EXTRA_SITES = 2
+"""Each plan from the relaxation is also tried with this many more sites, one by one."""
 
 PROGRESS_EVERY = 0.5
 
@@ -128,6 +143,8 @@ class _Instance:
         self.pi, self.pj = np.nonzero(allowed)
         self.pc = cost[self.pi, self.pj]
         self.total_demand = float(self.dem.sum())
+        caps = np.unique(self.cap[self.hi])
+        self.equal_cap: float | None = float(caps[0]) if caps.size == 1 else None
 
     def site_values(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64],
                                                             NDArray[np.intp],
@@ -167,6 +184,21 @@ class _Instance:
         no choice can hold the demand / respect max_sites."""
         y = lo.astype(np.float64)
         free = hi & ~lo
+        if self.equal_cap is not None:
+            # Every site has the same capacity C: at least `need` more sites must open to
+            # hold the demand; the exact choice is the `need` (or, if more are negative, all
+            # negative, up to max_sites) smallest v_i.
+            c = self.equal_cap
+            left = self.total_demand - float(self.cap @ y)
+            need = max(0, math.ceil(left / c - 1e-9)) if c > 0 else 0
+            room = (max_sites - int(lo.sum())) if max_sites is not None else int(free.sum())
+            cand = np.flatnonzero(free)
+            if need > min(room, cand.size):
+                return math.inf, y
+            cand = cand[np.argsort(v[cand], kind="stable")]
+            take = min(room, max(need, int((v[cand] < 0).sum())))
+            y[cand[:take]] = 1.0
+            return float(v @ y), y
         if max_sites is not None:
             room = max_sites - int(lo.sum())
             if room < 0:
@@ -244,6 +276,74 @@ class _Transport:
             x = np.round(x)
         cost = float(inst.fixed[open_mask].sum() + inst.pc @ x)
         return cost, x
+
+
+    def restricted(self, core: NDArray[np.bool_], max_sites: int | None, time_limit: float,
+                   start_open: NDArray[np.bool_] | None, start_x: NDArray[np.float64] | None,
+                   cancel: CancelToken | None
+                   ) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None:
+        """The best plan HiGHS finds in time_limit when only `core` sites may open, on the
+        weak formulation (capacity rows, no linking rows: a small LP, quick dives). A
+        heuristic: its bound is not used."""
+        inst = self.inst
+        sites = np.flatnonzero(core)
+        ns = sites.size
+        col_of_site = np.full(inst.m, -1)
+        col_of_site[sites] = np.arange(ns)
+        use = np.flatnonzero(core[inst.pi])
+        k = use.size
+        pi, pj = inst.pi[use], inst.pj[use]
+        # columns: y (ns), x (k); rows: demand (n), capacity (ns), aggregate, max_sites
+        rows = [pj, inst.n + col_of_site[pi], inst.n + np.arange(ns),
+                np.full(ns, inst.n + ns)]
+        cols = [ns + np.arange(k), ns + np.arange(k), np.arange(ns), np.arange(ns)]
+        vals = [np.ones(k), inst.dem[pj], -inst.cap[sites], inst.cap[sites]]
+        nrow = inst.n + ns + 1
+        inf = highspy.kHighsInf
+        row_lo = [np.ones(inst.n), np.full(ns, -inf), [inst.total_demand]]
+        row_hi = [np.ones(inst.n), np.zeros(ns), [inf]]
+        if max_sites is not None:
+            rows.append(np.full(ns, nrow))
+            cols.append(np.arange(ns))
+            vals.append(np.ones(ns))
+            row_lo.append([-inf])
+            row_hi.append([float(max_sites)])
+            nrow += 1
+        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(nrow, ns + k))
+        a.sort_indices()
+        col_lo = np.concatenate([inst.lo[sites].astype(np.float64), np.zeros(k)])
+        integrality = np.concatenate([np.ones(ns, dtype=np.int32),
+                                      np.full(k, 1 if self.single else 0, dtype=np.int32)])
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", max(0.1, float(time_limit)))
+        h.passModel(ns + k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                    int(highspy.ObjSense.kMinimize), 0.0,
+                    np.concatenate([inst.fixed[sites], inst.pc[use]]), col_lo,
+                    np.ones(ns + k), np.concatenate(row_lo), np.concatenate(row_hi),
+                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
+                    integrality)
+        if (start_open is not None and start_x is not None
+                and not (start_open & ~core).any()):
+            sol = highspy.HighsSolution()
+            sol.col_value = np.concatenate([start_open[sites].astype(np.float64),
+                                            start_x[use]]).tolist()
+            sol.value_valid = True
+            h.setSolution(sol)
+        consolidation._hook(h, None, cancel)
+        h.run()
+        if h.getInfo().primal_solution_status != 2:
+            return None
+        col = np.asarray(h.getSolution().col_value)
+        open_mask = np.zeros(inst.m, dtype=bool)
+        open_mask[sites[col[:ns] > 0.5]] = True
+        x = np.zeros(inst.pi.size)
+        x[use] = np.clip(col[ns:], 0.0, 1.0)
+        if self.single:
+            x = np.round(x)
+        x[~open_mask[inst.pi]] = 0.0
+        return float(inst.fixed[open_mask].sum() + inst.pc @ x), x, open_mask
 
 
 def solve(
@@ -335,6 +435,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     ub_open: NDArray[np.bool_] | None = None
     tried: set[bytes] = set()
     factor, stall, it = 2.0, 0, 0
+    plan_seconds = 0.0
     last_report = 0.0
     cancelled = False
     while it < MAX_ITERATIONS:
@@ -349,7 +450,8 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         if not math.isfinite(val):
             break  # no site choice holds the demand: the MILP will say why
         bound = float(u.sum()) + val
-        if not math.isfinite(lb) or bound > lb + 1e-12 * max(1.0, abs(lb)):
+        improved = not math.isfinite(lb) or bound > lb + 1e-12 * max(1.0, abs(lb))
+        if improved:
             lb, best_u, stall = bound, u.copy(), 0
         else:
             stall += 1
@@ -357,16 +459,31 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
                 factor, stall = factor / 2, 0
                 u = best_u.copy()
         # A plan from the sites the relaxation opens (topped up to hold the demand).
-        if len(tried) < MAX_PLANS:
-            open_mask = y > 1e-9
+        # Plans from good multipliers: one at the start (the step needs a target), then
+        # once the bound has settled, when it improves and now and then.
+        want = (not math.isfinite(ub)
+                or (it >= PLANS_FROM and (improved or it % 20 == 0)))
+        if want and len(tried) < MAX_PLANS and plan_seconds < 0.5 * LAGRANGE_SHARE * time_limit:
+            t_plan = time.perf_counter()
+            base = y > 1e-9
             if max_sites is None:
-                open_mask = _top_up(inst, open_mask, v)
-            key = np.packbits(open_mask).tobytes()
-            if key not in tried:
+                base = _top_up(inst, base, v)
+            # The relaxation's sites, and with one or two more (next smallest v_i): a set
+            # that just holds the demand often serves it dearly.
+            spare = np.flatnonzero(inst.hi & ~base)
+            spare = spare[np.argsort(v[spare], kind="stable")][:PLAN_EXTRA_SITES]
+            room = math.inf if max_sites is None else max_sites - int(base.sum())
+            for extra_sites in range(int(min(room, spare.size)) + 1):
+                open_mask = base.copy()
+                open_mask[spare[:extra_sites]] = True
+                key = np.packbits(open_mask).tobytes()
+                if key in tried:
+                    continue
                 tried.add(key)
                 got = transport.plan(open_mask, max(0.1, deadline - time.perf_counter()))
                 if got is not None and got[0] < ub:
                     ub, ub_x, ub_open = got[0], got[1], open_mask.copy()
+            plan_seconds += time.perf_counter() - t_plan
         if math.isfinite(ub) and _proven(ub, lb):
             break
         if factor < MIN_STEP_FACTOR:
@@ -390,7 +507,29 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
 
     site_ids = [s.id for s in sites]
     plan = None if ub_x is None else _assignment(inst, ub_x, site_ids, needs)
-    extra = {"lagrangian_bound": lb, "lagrangian_iterations": float(it),
+    # A better plan from a restricted MILP: only the sites the relaxation opens at its best
+    # multipliers, the best plan's sites and the next RESTRICT_EXTRA by v_i may open.
+    restricted_gain = 0.0
+    core_used: NDArray[np.bool_] | None = None
+    if (not cancelled and math.isfinite(lb) and not (math.isfinite(ub) and _proven(ub, lb))
+            and not (cancel is not None and cancel.is_set())):
+        v, _, _ = inst.site_values(best_u)
+        _, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+        core = y > 1e-9
+        if ub_open is not None:
+            core |= ub_open
+        spare = np.flatnonzero(inst.hi & ~core)
+        core[spare[np.argsort(v[spare], kind="stable")][:RESTRICT_EXTRA]] = True
+        if not core[inst.hi].all():
+            budget = min(RESTRICT_SHARE * time_limit, max(0.5, deadline - time.perf_counter()))
+            core_used = core
+            got = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+            if got is not None and got[0] < ub - MIP_ABS_GAP:
+                restricted_gain = ub - got[0] if math.isfinite(ub) else 0.0
+                ub, ub_x, ub_open = got
+                plan = _assignment(inst, ub_x, site_ids, needs)
+    extra = {"restricted_milp_gain": restricted_gain, "lagrangian_bound": lb,
+             "lagrangian_iterations": float(it),
              "lagrangian_plans": float(len(tried)),
              "lagrangian_seconds": time.perf_counter() - t0}
     if ub_x is not None and ub_open is not None and _proven(ub, lb):
@@ -404,32 +543,28 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         _report_done(on_progress, sol, t0, 0)
         return sol
 
-    # Reduced-cost fixing at the best multipliers.
-    fixed_open = np.zeros(inst.m, dtype=bool)
-    fixed_closed = np.zeros(inst.m, dtype=bool)
-    min_flip = math.inf
-    if math.isfinite(ub) and math.isfinite(lb):
-        v, _, _ = inst.site_values(best_u)
-        base, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
-        usum = float(best_u.sum())
-        margin = MIP_ABS_GAP + 1e-9 * abs(ub)
-        for i in np.flatnonzero(inst.hi & ~inst.lo).tolist():
-            lo, hi = inst.lo.copy(), inst.hi.copy()
-            if y[i] > 0.5:
-                hi[i] = False  # what does closing it cost?
-            else:
-                lo[i] = True   # what does opening it cost?
-            flip, _ = inst.choose_sites(v, lo, hi, max_sites)
-            flip += usum
-            if flip > ub + margin:
-                if y[i] > 0.5:
-                    fixed_open[i] = True
-                else:
-                    fixed_closed[i] = True
-                min_flip = min(min_flip, flip)
-        # the incumbent obeys every fixing (its cost is below each flip bound)
-        if ub_open is not None:
-            assert not (ub_open & fixed_closed).any() and (ub_open | ~fixed_open).all()
+    # Reduced-cost fixing at the best multipliers; when it leaves a smaller set of sites than
+    # the restricted MILP had, that set gets its own restricted MILP and the fixing is redone
+    # with the better plan.
+    fixed_open, fixed_closed, min_flip = _fix(inst, best_u, ub, lb, max_sites, ub_open)
+    last_core = core_used
+    for _round in range(FIX_ROUNDS):
+        core = inst.hi & ~fixed_closed
+        if (cancel is not None and cancel.is_set()) or last_core is None \
+                or not (core.sum() < last_core.sum() or (core != last_core).any()):
+            break
+        budget = min(RESTRICT_SHARE * time_limit, deadline - time.perf_counter() - 1.0)
+        if budget <= 0.5:
+            break
+        last_core = core
+        got = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+        if got is None or got[0] >= ub - MIP_ABS_GAP:
+            break
+        restricted_gain += ub - got[0]
+        ub, ub_x, ub_open = got
+        plan = _assignment(inst, ub_x, site_ids, needs)
+        fixed_open, fixed_closed, min_flip = _fix(inst, best_u, ub, lb, max_sites, ub_open)
+    extra["restricted_milp_gain"] = restricted_gain
     n_fixed = int(fixed_open.sum() + fixed_closed.sum())
     extra["fixed_open"] = float(fixed_open.sum())
     extra["fixed_closed"] = float(fixed_closed.sum())
@@ -463,6 +598,54 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
                   solve_seconds=time.perf_counter() - t0 - sol.build_seconds)
     _report_done(on_progress, out, t0, n_fixed)
     return out
+
+
+def _fix(inst: _Instance, u: NDArray[np.float64], ub: float, lb: float,
+         max_sites: int | None, ub_open: NDArray[np.bool_] | None
+         ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], float]:
+    """Reduced-cost fixing: (sites fixed open, sites fixed closed, the smallest bound of a
+    plan that flips a fixed site)."""
+    fixed_open = np.zeros(inst.m, dtype=bool)
+    fixed_closed = np.zeros(inst.m, dtype=bool)
+    min_flip = math.inf
+    if not (math.isfinite(ub) and math.isfinite(lb)):
+        return fixed_open, fixed_closed, min_flip
+    v, _, _ = inst.site_values(u)
+    _, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+    usum = float(u.sum())
+    margin = MIP_ABS_GAP + 1e-9 * abs(ub)
+    for i in np.flatnonzero(inst.hi & ~inst.lo).tolist():
+        lo, hi = inst.lo.copy(), inst.hi.copy()
+        if y[i] > 0.5:
+            hi[i] = False  # what does closing it cost?
+        else:
+            lo[i] = True   # what does opening it cost?
+        flip, _ = inst.choose_sites(v, lo, hi, max_sites)
+        flip += usum
+        if flip > ub + margin:
+            if y[i] > 0.5:
+                fixed_open[i] = True
+            else:
+                fixed_closed[i] = True
+            min_flip = min(min_flip, flip)
+    # The incumbent obeys every fixing (its cost is below each flip bound); should rounding
+    # ever say otherwise, fix nothing rather than cut the incumbent off.
+    if ub_open is not None and ((ub_open & fixed_closed).any() or (~ub_open & fixed_open).any()):
+        return np.zeros(inst.m, dtype=bool), np.zeros(inst.m, dtype=bool), math.inf
+    return fixed_open, fixed_closed, min_flip
+
+
+def _pairs_from(inst: _Instance, sol: Solution, site_ids: list[str],
+                needs: Sequence[Need]) -> NDArray[np.float64]:
+    """A solution's shares as an array over the instance's pairs."""
+    s_idx = {s: i for i, s in enumerate(site_ids)}
+    keys = inst.pi.astype(np.int64) * inst.n + inst.pj
+    x = np.zeros(inst.pi.size)
+    for j, nd in enumerate(needs):
+        for sid, share in sol.assignment.get(nd.id, []):
+            k = int(np.searchsorted(keys, s_idx[sid] * inst.n + j))
+            x[k] = share
+    return x
 
 
 def _top_up(inst: _Instance, open_mask: NDArray[np.bool_],
