@@ -68,6 +68,13 @@ from govshare.property.consolidation import (
 SMALL_PAIRS = 400
 """Instances with at most this many allowed pairs go straight to the direct MILP."""
 
+QUICK_MAX_PAIRS = 50_000
+"""Up to this many pairs, 'auto' first gives the direct MILP a short try."""
+
+QUICK_SECONDS = 2.0
+QUICK_SHARE = 0.1
+"""The short try lasts min(QUICK_SECONDS, QUICK_SHARE x the time limit)."""
+
 LAGRANGE_SHARE = 0.35
 """Share of the time limit the subgradient phase may use at most."""
 
@@ -300,14 +307,14 @@ class _Transport:
         vals = [np.ones(k), inst.dem[pj], -inst.cap[sites], inst.cap[sites]]
         nrow = inst.n + ns + 1
         inf = highspy.kHighsInf
-        row_lo = [np.ones(inst.n), np.full(ns, -inf), [inst.total_demand]]
-        row_hi = [np.ones(inst.n), np.zeros(ns), [inf]]
+        row_lo = [np.ones(inst.n), np.full(ns, -inf), np.array([inst.total_demand])]
+        row_hi = [np.ones(inst.n), np.zeros(ns), np.array([inf])]
         if max_sites is not None:
             rows.append(np.full(ns, nrow))
             cols.append(np.arange(ns))
             vals.append(np.ones(ns))
-            row_lo.append([-inf])
-            row_hi.append([float(max_sites)])
+            row_lo.append(np.array([-inf]))
+            row_hi.append(np.array([float(max_sites)]))
             nrow += 1
         a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                           shape=(nrow, ns + k))
@@ -378,8 +385,19 @@ def solve(
                                      max_sites, single_source)
     if reason is not None:
         return consolidation._empty("infeasible", reason, [s.id for s in sites], t0)
+    quick: Solution | None = None
+    if method == "auto" and inst.pi.size <= QUICK_MAX_PAIRS:
+        # The direct MILP proves many instances at its root node: give it a short try.
+        quick = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                                    single_source=single_source,
+                                    time_limit=min(QUICK_SECONDS, QUICK_SHARE * time_limit),
+                                    on_progress=_milp_hook(on_progress, t0, None, 0),
+                                    cancel=cancel)
+        if quick.proven_optimal or quick.status in ("infeasible", "cancelled"):
+            _report_done(on_progress, quick, t0, 0)
+            return quick
     return _lagrangian(sites, needs, cost, inst, max_sites, single_source, time_limit,
-                       on_progress, cancel, t0)
+                       on_progress, cancel, t0, quick)
 
 
 def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
@@ -421,7 +439,8 @@ def _report_done(on_progress: ProgressCallback | None, sol: Solution, t0: float,
 def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
                 inst: _Instance, max_sites: int | None, single_source: bool,
                 time_limit: float, on_progress: ProgressCallback | None,
-                cancel: CancelToken | None, t0: float) -> Solution:
+                cancel: CancelToken | None, t0: float,
+                quick: Solution | None = None) -> Solution:
     deadline = t0 + time_limit
     lag_deadline = t0 + LAGRANGE_SHARE * time_limit
     transport = _Transport(inst, single_source)
@@ -434,6 +453,11 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     ub_x: NDArray[np.float64] | None = None
     ub_open: NDArray[np.bool_] | None = None
     tried: set[bytes] = set()
+    quick_bound = None if quick is None else quick.dual_bound
+    if quick is not None and quick.objective is not None:
+        ub_x = _pairs_from(inst, quick, [s.id for s in sites], needs)
+        ub_open = np.isin(np.array([s.id for s in sites]), quick.open_site_ids)
+        ub = float(inst.fixed[ub_open].sum() + inst.pc @ ub_x)
     factor, stall, it = 2.0, 0, 0
     plan_seconds = 0.0
     last_report = 0.0
@@ -523,10 +547,10 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         if not core[inst.hi].all():
             budget = min(RESTRICT_SHARE * time_limit, max(0.5, deadline - time.perf_counter()))
             core_used = core
-            got = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
-            if got is not None and got[0] < ub - MIP_ABS_GAP:
-                restricted_gain = ub - got[0] if math.isfinite(ub) else 0.0
-                ub, ub_x, ub_open = got
+            better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+            if better is not None and better[0] < ub - MIP_ABS_GAP:
+                restricted_gain = ub - better[0] if math.isfinite(ub) else 0.0
+                ub, ub_x, ub_open = better
                 plan = _assignment(inst, ub_x, site_ids, needs)
     extra = {"restricted_milp_gain": restricted_gain, "lagrangian_bound": lb,
              "lagrangian_iterations": float(it),
@@ -557,11 +581,11 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         if budget <= 0.5:
             break
         last_core = core
-        got = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
-        if got is None or got[0] >= ub - MIP_ABS_GAP:
+        better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+        if better is None or better[0] >= ub - MIP_ABS_GAP:
             break
-        restricted_gain += ub - got[0]
-        ub, ub_x, ub_open = got
+        restricted_gain += ub - better[0]
+        ub, ub_x, ub_open = better
         plan = _assignment(inst, ub_x, site_ids, needs)
         fixed_open, fixed_closed, min_flip = _fix(inst, best_u, ub, lb, max_sites, ub_open)
     extra["restricted_milp_gain"] = restricted_gain
@@ -590,7 +614,8 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     else:
         parts = [b for b in (sol.dual_bound, ) if b is not None]
         reduced_bound = min([*parts, min_flip]) if parts else None
-        cands = [b for b in (lag_bound, reduced_bound) if b is not None and math.isfinite(b)]
+        cands = [b for b in (lag_bound, reduced_bound, quick_bound)
+                 if b is not None and math.isfinite(b)]
         dual = max(cands) if cands else None
     gap = 0.0 if sol.proven_optimal else _gap(sol.objective, dual)
     out = replace(sol, dual_bound=dual, gap=gap, method="lagrangian+milp",
