@@ -11,14 +11,14 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-open311 bench-charts clean help
+        bench-consolidation bench-solver bench-open311 bench-charts clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the five benchmarks in bench/ one after another and write bench/results/"
-	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311"
-	@echo "            | bench-charts)"
+	@echo "make bench  run the six benchmarks in bench/ one after another and write bench/results/"
+	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-solver"
+	@echo "            | bench-open311 | bench-charts)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -73,7 +73,7 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts
+bench: bench-locate bench-import bench-consolidation bench-solver bench-open311 bench-charts
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -83,6 +83,9 @@ bench-import: install-test
 
 bench-consolidation: install-test
 	$(BIN)/python bench/bench_consolidation.py
+
+bench-solver: install-test
+	$(BIN)/python bench/bench_solver.py
 
 bench-open311: install-test
 	$(BIN)/python bench/bench_open311.py
