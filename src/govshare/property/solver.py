@@ -25,9 +25,11 @@ Method (docs/adr/0016-consolidation-solver.md)
    the direct MILP, `consolidation.solve`, for the proof. If the Lagrangian bound already
    meets the incumbent (within HiGHS's absolute tolerance, 1e-6), that is the proof.
 
-It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs) go straight
-to the direct MILP, which proves them at its root node in milliseconds; the others take the
-four steps above. `Solution.method` says which ('milp' or 'lagrangian+milp'), and `extra`
+It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs, or at most
+DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs) go straight to the direct MILP; up to
+QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
+not prove, take the four steps above (plus a restricted MILP on the weak formulation for
+plans, see ADR 16). `Solution.method` says which ('milp' or 'lagrangian+milp'), and `extra`
 holds the Lagrangian bound, iterations and the number of sites fixed.
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
@@ -68,6 +70,12 @@ from govshare.property.consolidation import (
 SMALL_PAIRS = 400
 """Instances with at most this many allowed pairs go straight to the direct MILP."""
 
+DIRECT_MAX_SITES = 150
+"""Up to this many sites (and QUICK_MAX_PAIRS pairs), 'auto' leaves the whole time to the direct
+MILP: its branching beats the Lagrangian steps there (the demo's 94 schools: proven by the
+direct MILP in 37 s; the Lagrangian path found the same plan but spent 20 s before HiGHS and
+did not prove it within 60 s, on the loaded shared machine)."""
+
 QUICK_MAX_PAIRS = 50_000
 """Up to this many pairs, 'auto' first gives the direct MILP a short try."""
 
@@ -75,7 +83,7 @@ QUICK_SECONDS = 2.0
 QUICK_SHARE = 0.1
 """The short try lasts min(QUICK_SECONDS, QUICK_SHARE x the time limit)."""
 
-LAGRANGE_SHARE = 0.35
+LAGRANGE_SHARE = 0.25
 """Share of the time limit the subgradient phase may use at most."""
 
 MAX_ITERATIONS = 600
@@ -89,14 +97,18 @@ MAX_PLANS = 150
 RESTRICT_EXTRA = 10
 """Sites beyond the relaxation's own that the restricted MILP may open."""
 
-RESTRICT_SHARE = 0.15
-"""Share of the time limit the restricted MILP may use at most."""
+RESTRICT_SHARE = 0.2
+"""Share of the time limit the restricted MILPs may use together at most (the first
+round half of it)."""
 
 FIX_ROUNDS = 3
 """Rounds of restricted MILP and fixing after the first."""
 
 PLANS_FROM = 100
 """Plans are built from the multipliers of this iteration on (earlier ones are poor)."""
+
+PLAN_SECONDS = 2.0
+"""Time limit of one transportation problem (a MIP when single-source)."""
 
 PLAN_EXTRA_SITES = 2
 """Each plan from the relaxation is also tried with this many more sites, one by one."""
@@ -377,7 +389,9 @@ def solve(
         return consolidation._empty("cancelled", "cancelled before the solve started",
                                     [s.id for s in sites], t0)
     inst = _Instance(sites, needs, cost)
-    direct = method == "milp" or (method == "auto" and inst.pi.size <= SMALL_PAIRS)
+    direct = method == "milp" or (method == "auto" and (
+        inst.pi.size <= SMALL_PAIRS
+        or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
     if direct or inst.m == 0 or inst.n == 0:
         return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
                        cancel, t0)
@@ -487,7 +501,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         # once the bound has settled, when it improves and now and then.
         want = (not math.isfinite(ub)
                 or (it >= PLANS_FROM and (improved or it % 20 == 0)))
-        if want and len(tried) < MAX_PLANS and plan_seconds < 0.5 * LAGRANGE_SHARE * time_limit:
+        if want and len(tried) < MAX_PLANS and plan_seconds < 0.4 * LAGRANGE_SHARE * time_limit:
             t_plan = time.perf_counter()
             base = y > 1e-9
             if max_sites is None:
@@ -504,7 +518,8 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
                 if key in tried:
                     continue
                 tried.add(key)
-                got = transport.plan(open_mask, max(0.1, deadline - time.perf_counter()))
+                got = transport.plan(open_mask, max(0.1, min(PLAN_SECONDS,
+                                                             deadline - time.perf_counter())))
                 if got is not None and got[0] < ub:
                     ub, ub_x, ub_open = got[0], got[1], open_mask.copy()
             plan_seconds += time.perf_counter() - t_plan
@@ -534,6 +549,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     # A better plan from a restricted MILP: only the sites the relaxation opens at its best
     # multipliers, the best plan's sites and the next RESTRICT_EXTRA by v_i may open.
     restricted_gain = 0.0
+    restrict_left = RESTRICT_SHARE * time_limit
     core_used: NDArray[np.bool_] | None = None
     if (not cancelled and math.isfinite(lb) and not (math.isfinite(ub) and _proven(ub, lb))
             and not (cancel is not None and cancel.is_set())):
@@ -545,9 +561,11 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         spare = np.flatnonzero(inst.hi & ~core)
         core[spare[np.argsort(v[spare], kind="stable")][:RESTRICT_EXTRA]] = True
         if not core[inst.hi].all():
-            budget = min(RESTRICT_SHARE * time_limit, max(0.5, deadline - time.perf_counter()))
+            budget = min(restrict_left / 2, max(0.5, deadline - time.perf_counter()))
             core_used = core
+            t_r = time.perf_counter()
             better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+            restrict_left -= time.perf_counter() - t_r
             if better is not None and better[0] < ub - MIP_ABS_GAP:
                 restricted_gain = ub - better[0] if math.isfinite(ub) else 0.0
                 ub, ub_x, ub_open = better
@@ -577,11 +595,13 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         if (cancel is not None and cancel.is_set()) or last_core is None \
                 or not (core.sum() < last_core.sum() or (core != last_core).any()):
             break
-        budget = min(RESTRICT_SHARE * time_limit, deadline - time.perf_counter() - 1.0)
+        budget = min(restrict_left, deadline - time.perf_counter() - 1.0)
         if budget <= 0.5:
             break
         last_core = core
+        t_r = time.perf_counter()
         better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+        restrict_left -= time.perf_counter() - t_r
         if better is None or better[0] >= ub - MIP_ABS_GAP:
             break
         restricted_gain += ub - better[0]
@@ -725,5 +745,6 @@ def _own_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
         closed_site_ids=[site_ids[i] for i in np.flatnonzero(~opened).tolist()],
         assignment=_assignment(inst, share, site_ids, needs), build_seconds=0.0,
         solve_seconds=time.perf_counter() - t0, n_variables=inst.m + int(inst.pi.size),
-        n_constraints=0, message="" if proven else status, extra=extra,
+        n_constraints=inst.n + inst.m + int(inst.pi.size), extra=extra,
+        message="" if proven else status,
         method="lagrangian")
