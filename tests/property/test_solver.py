@@ -182,3 +182,14 @@ def test_lagrangian_path_gives_the_direct_milps_optimum(seed: int) -> None:
     assert ref.proven_optimal and sol.proven_optimal and sol.method != "milp"
     assert sol.objective == pytest.approx(ref.objective, rel=REL)
     check_invariants(sol, sites, needs, cost, max_sites)
+
+
+def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "cap41.txt")
+    ref = consolidation.solve(sites, needs, cost)
+    again = consolidation.solve(sites, needs, cost, start=ref.assignment)
+    assert again.proven_optimal and again.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(again, sites, needs, cost)
+    foreign = {needs[0].id: [("no such site", 1.0)]}
+    other = consolidation.solve(sites, needs, cost, start=foreign)
+    assert other.proven_optimal and other.objective == pytest.approx(ref.objective, rel=REL)

@@ -444,7 +444,8 @@ def _set_start(h: Any, start: Mapping[str, Sequence[tuple[str, float]]],
     col = np.zeros(m + pi.size)
     for need_id, parts in start.items():
         for site_id, share in parts:
-            k = pair.get((s_idx[site_id], n_idx[need_id]))
+            i, j = s_idx.get(site_id), n_idx.get(need_id)
+            k = None if i is None or j is None else pair.get((i, j))
             if k is None:
                 return  # not a plan of this model: no start
             col[m + k] = share
