@@ -83,7 +83,7 @@ QUICK_SECONDS = 2.0
 QUICK_SHARE = 0.1
 """The short try lasts min(QUICK_SECONDS, QUICK_SHARE x the time limit)."""
 
-LAGRANGE_SHARE = 0.25
+LAGRANGE_SHARE = 0.35
 """Share of the time limit the subgradient phase may use at most."""
 
 MAX_ITERATIONS = 600
@@ -97,7 +97,7 @@ MAX_PLANS = 150
 RESTRICT_EXTRA = 10
 """Sites beyond the relaxation's own that the restricted MILP may open."""
 
-RESTRICT_SHARE = 0.2
+RESTRICT_SHARE = 0.3
 """Share of the time limit the restricted MILPs may use together at most (the first
 round half of it)."""
 
