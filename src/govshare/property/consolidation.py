@@ -1,5 +1,8 @@
 """Consolidation of same-use buildings across member governments, as a facility-location MILP.
 
+This is the direct MILP: the reference, and the engine `property.solver` (the solver the
+product uses, ADR 16) calls for its proofs after its own bounds, plans and fixing.
+
 Pure computation on plain values: numpy arrays and the dataclasses below in, a `Solution` out.
 No database, no files, no clock other than timing the solve. The registry's service layer turns
 buildings into `Site`s, demand (of any member) into `Need`s and travel into a cost matrix
