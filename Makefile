@@ -11,14 +11,14 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-solver bench-open311 bench-charts clean help
+        bench-consolidation bench-solver bench-open311 bench-charts bench-sites clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the six benchmarks in bench/ one after another and write bench/results/"
+	@echo "make bench  run the seven benchmarks in bench/ one after another and write bench/results/"
 	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-solver"
-	@echo "            | bench-open311 | bench-charts)"
+	@echo "            | bench-open311 | bench-charts | bench-sites)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -73,7 +73,8 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-solver bench-open311 bench-charts
+bench: bench-locate bench-import bench-consolidation bench-solver bench-open311 bench-charts \
+       bench-sites
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -92,6 +93,9 @@ bench-open311: install-test
 
 bench-charts: install-test
 	$(BIN)/python bench/bench_charts.py
+
+bench-sites: install-test
+	$(BIN)/python bench/bench_sites.py
 
 clean:
 	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache

@@ -111,6 +111,14 @@ PAGES = [
     PageCase("locate-zip", _goto("/locate?zip=98104")),
     PageCase("locate-outside", _goto("/locate?lon=-125.5&lat=47.0")),
     PageCase("locate-bad-input", _goto("/locate?lon=west&lat=47", status=400)),
+    PageCase("locate-address", _goto("/locate?address=12525+Stone+Ave+N%2C+Seattle")),
+    PageCase("locate-address-candidates", _goto("/locate?address=1000+Fourth+Avenue")),
+    PageCase("locate-zip-split", _goto("/locate?zip=98133")),
+    PageCase("here-address", _goto("/here?address=12525+Stone+Ave+N")),
+    PageCase("services-search", _goto("/services?q=potholes")),
+    PageCase("life-event-without-guide", _goto("/life-events/retiring")),
+    PageCase("admin-address-points", _goto("/admin/address-points"), signed_in=True),
+    PageCase("staff-queue", _goto("/staff/requests"), signed_in=True),
     PageCase("login", _goto("/login")),
     PageCase("login-error", _login_error),
     PageCase("admin", _goto("/admin"), signed_in=True),
@@ -129,6 +137,10 @@ PAGES = [
     PageCase("property-asset", _asset_page, signed_in=True),
     PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
              signed_in=True),
+    PageCase("sites", _goto("/sites"), signed_in=True),
+    # the demo's first center scenario (cli/demo_sites.py), then one candidate's figures
+    PageCase("sites-scenario", _goto("/sites/scenarios/1"), signed_in=True),
+    PageCase("sites-county", _goto("/sites/scenarios/1/counties/53077"), signed_in=True),
 ]
 
 

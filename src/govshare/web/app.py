@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -60,6 +61,8 @@ from govshare.regions import pages as regions_pages
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
+from govshare.sites import api as sites_api
+from govshare.sites import pages as sites_pages
 from govshare.tellusonce import pages as tellusonce_pages
 
 PACKAGE_DIR = Path(str(resources.files("govshare")))
@@ -101,6 +104,7 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
     if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Center sites", "/sites"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -181,9 +185,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
     templates.env.loader = ChoiceLoader(loaders)
     templates.env.globals["static"] = lambda p: f"/static/{p}"
+    # Maps read the tile server (or its absence) from data attributes: {{ map_tiles() }}.
+    templates.env.globals["map_tiles"] = lambda: Markup(
+        ' data-tiles="{}" data-tiles-attribution="{}"').format(
+        settings.map_tile_url, settings.map_tile_attribution) if settings.map_tile_url \
+        else Markup("")
+    templates.env.globals["map_offline_note"] = (
+        "" if settings.map_tile_url else
+        "No street map is loaded (this installation has no tile server set), so the map works "
+        "offline and shows member boundaries only.")
     # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
     # leaves U+2028 and U+2029 as they are.
     templates.env.filters["tojson"] = json_for_html
+    # Interim |when and |day until core.formats (branch i8-conventions) registers the real
+    # ones, in the region's time zone; setdefault leaves those in place once they exist.
+    templates.env.filters.setdefault(
+        "when", lambda v: "—" if v is None else v.strftime("%b %-d, %Y, %-I:%M %p UTC"))
+    templates.env.filters.setdefault(
+        "day", lambda v: "—" if v is None else v.strftime("%b %-d, %Y"))
     app.state.templates = templates
 
     install_error_handlers(app)
@@ -192,7 +211,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        cache_state="open311_cache",
                        public_allowed=allows(ANONYMOUS, Action.public_read))
     install_middleware(app, secure_cookies=settings.secure_cookies,
-                       body_limits=settings.body_limits)
+                       body_limits=settings.body_limits,
+                       tile_origin=settings.map_tile_origin)
 
     static_dir = PACKAGE_DIR / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
@@ -226,11 +246,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
     for router in (open311_api.router, regions_api.router, geo_api.router,
-                   property_api.router, public_window_api.router,
+                   property_api.router, public_window_api.router, sites_api.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
-                   frontoffice_pages.router, tellusonce_pages.router,
+                   frontoffice_pages.router, tellusonce_pages.router, sites_pages.router,
                    outbox_pages.router):
         app.include_router(router)
 
