@@ -11,14 +11,15 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-open311 bench-charts bench-carbon bench-sites bench-fleet clean help
+        bench-consolidation bench-solver bench-open311 bench-charts bench-carbon bench-sites \
+        bench-fleet clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
 	@echo "make bench  run the seven benchmarks in bench/ one after another and write bench/results/"
-	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311"
-	@echo "            | bench-charts | bench-carbon | bench-sites | bench-fleet)"
+	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-solver"
+	@echo "            | bench-open311 | bench-charts | bench-carbon | bench-sites | bench-fleet)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -73,7 +74,8 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-carbon bench-sites bench-fleet
+bench: bench-locate bench-import bench-consolidation bench-solver bench-open311 bench-charts \
+       bench-carbon bench-sites bench-fleet
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -86,6 +88,9 @@ bench-carbon: install-test
 
 bench-consolidation: install-test
 	$(BIN)/python bench/bench_consolidation.py
+
+bench-solver: install-test
+	$(BIN)/python bench/bench_solver.py
 
 bench-open311: install-test
 	$(BIN)/python bench/bench_open311.py

@@ -6,6 +6,7 @@ import dataclasses
 import html
 import itertools
 import re
+import threading
 from typing import Any
 
 import pytest
@@ -16,7 +17,8 @@ from govshare.core.errors import BadRequest, Forbidden
 from govshare.core.formats import money as dollars
 from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Principal, Role
-from govshare.property import consolidation, planning
+from govshare.property import consolidation, planning, solver
+from govshare.property.calc import dollars
 from govshare.property.consolidation import Solution
 from tests.conftest import login
 from tests.factories.property import asset
@@ -230,3 +232,21 @@ def test_infeasible_page_says_why(client: TestClient, session: Session,
     text = _page_text(r.text)
     assert "No plan: no choice of buildings fits everyone" in text
     assert "Proven optimal" not in text
+
+
+def test_plan_reports_progress_and_can_be_cancelled(session: Session,
+                                                    ids: dict[str, int]) -> None:
+    offices(session, ids)
+    seen: list[solver.Progress] = []
+    p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,
+                      use="park", max_km=15, on_progress=seen.append)
+    assert p.proven and seen and seen[-1].phase == "done"
+    assert seen[-1].best == p.solution.objective and seen[-1].gap == 0.0
+    assert p.method_label
+    stop = threading.Event()
+    stop.set()
+    cancelled = planning.plan(session=session, actor=principal(Role.regional_analyst),
+                              region_id=1, use="park", max_km=15, cancel=stop)
+    assert cancelled.solution.status == "cancelled" and not cancelled.proven
+    assert cancelled.why_not_proven == ("the solve was cancelled before it could prove the "
+                                        "plan optimal")

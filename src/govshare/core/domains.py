@@ -41,7 +41,7 @@ INNER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("models",),
 )
 # Pure modules: no database, web framework or other domain.
-PURE_MODULES = ("calc", "consolidation")
+PURE_MODULES = ("calc", "consolidation", "solver")
 PURE_FORBIDDEN_EXTERNAL = ("sqlalchemy", "fastapi", "starlette")
 # Sub-packages that hold one feature of a domain, with their own layers, top first.
 SUBPACKAGE_LAYERS: dict[str, tuple[tuple[str, ...], ...]] = {

@@ -1,5 +1,8 @@
 """Consolidation of same-use buildings across member governments, as a facility-location MILP.
 
+This is the direct MILP: the reference, and the engine `property.solver` (the solver the
+product uses, ADR 18) calls for its proofs after its own bounds, plans and fixing.
+
 Pure computation on plain values: numpy arrays and the dataclasses below in, a `Solution` out.
 No database, no files, no clock other than timing the solve. The registry's service layer turns
 buildings into `Site`s, demand (of any member) into `Need`s and travel into a cost matrix
@@ -58,8 +61,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import highspy
 import numpy as np
@@ -76,6 +80,19 @@ MIP_ABS_GAP = 1e-6
 
 SHARE_EPS = 1e-9
 """Assignment shares below this are solver noise and are not reported."""
+
+PROGRESS_EVERY = 0.5
+"""Seconds between two progress reports from inside HiGHS."""
+
+
+class CancelToken(Protocol):
+    """Anything with `is_set()`, e.g. a `threading.Event`: set it to stop the solve."""
+
+    def is_set(self) -> bool: ...
+
+
+ProgressHook = Callable[[str, float | None, float | None], None]
+"""Called from inside HiGHS as (phase, best objective or None, dual bound or None)."""
 
 
 @dataclass(frozen=True)
@@ -104,7 +121,8 @@ class Solution:
     """The outcome of `solve`. See the module docstring for the invariants.
 
     status: 'optimal' (proven), 'gap_limit' (stopped at a requested mip_rel_gap > 0),
-    'time_limit', 'infeasible', 'limit' (another HiGHS work limit), 'error'.
+    'time_limit', 'cancelled' (stopped by the caller's cancel token), 'infeasible',
+    'limit' (another HiGHS work limit), 'error'.
     objective/fixed_cost_total/assignment_cost_total are None when there is no solution.
     gap: relative MIP gap as reported by HiGHS ((primal - dual bound) / |primal|); 0 when
     proven; None without a solution. dual_bound: HiGHS's proven lower bound, if any.
@@ -132,6 +150,7 @@ class Solution:
     message: str = ""
     mip_nodes: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+    method: str = "milp"
 
     @property
     def has_solution(self) -> bool:
@@ -259,6 +278,9 @@ def solve(
     single_source: bool = False,
     time_limit: float = 60.0,
     mip_rel_gap: float = 0.0,
+    on_progress: ProgressHook | None = None,
+    cancel: CancelToken | None = None,
+    start: Mapping[str, Sequence[tuple[str, float]]] | None = None,
 ) -> Solution:
     """Choose which sites to keep and how to serve every need from them at least annual cost.
 
@@ -269,6 +291,12 @@ def solve(
     optimality; see the module docstring for the model and the guarantees of the result.
     Raises ValueError on malformed input; an infeasible instance is a Solution with status
     'infeasible' and a `message` naming the reason where it can be found before solving.
+
+    on_progress: called about every PROGRESS_EVERY seconds from inside HiGHS with its best
+    objective and dual bound so far. cancel: checked at the same points; once set, HiGHS
+    stops and the result has status 'cancelled' (with the best plan found, if any).
+    start: a known plan (need id -> [(site id, share)]) handed to HiGHS as its first
+    incumbent; sites serving a share are taken as open, the others as closed.
     """
     t0 = time.perf_counter()
     cost = np.asarray(assign_cost, dtype=np.float64)
@@ -340,17 +368,23 @@ def solve(
     h.passModel(ncol, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, col_cost, col_lo, col_hi, row_lo, row_hi,
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)
+    if start is not None:
+        _set_start(h, start, site_ids, [nd.id for nd in needs], pi, pj, m)
+    cancelled = _hook(h, on_progress, cancel)
     t1 = time.perf_counter()
     h.run()
     t_run = time.perf_counter() - t1
     model_status = h.getModelStatus()
     info = h.getInfo()
     status = _STATUS.get(model_status, "error")
+    if cancelled and status == "limit" and model_status == highspy.HighsModelStatus.kInterrupt:
+        status = "cancelled"
     has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if not has_sol:
         msg = {"infeasible": "HiGHS proved that no choice of sites meets every need within "
                              "the capacities, pins and max_sites",
-               "time_limit": f"no feasible solution found within {time_limit:g} s"}
+               "time_limit": f"no feasible solution found within {time_limit:g} s",
+               "cancelled": "cancelled before a plan was found"}
         return Solution(status=status, proven_optimal=False, objective=None,
                         fixed_cost_total=None, assignment_cost_total=None, gap=None,
                         dual_bound=_finite(info.mip_dual_bound), open_site_ids=[],
@@ -401,6 +435,59 @@ def solve(
                "lp_iterations": float(info.simplex_iteration_count),
                "highs_run_seconds": t_run},
     )
+
+
+def _set_start(h: Any, start: Mapping[str, Sequence[tuple[str, float]]],
+               site_ids: list[str], need_ids: list[str], pi: NDArray[np.intp],
+               pj: NDArray[np.intp], m: int) -> None:
+    """Hand HiGHS a known plan as its first incumbent (ignored by HiGHS if infeasible)."""
+    s_idx = {s: i for i, s in enumerate(site_ids)}
+    n_idx = {nd: j for j, nd in enumerate(need_ids)}
+    pair = {(int(i), int(j)): k for k, (i, j) in enumerate(zip(pi, pj, strict=True))}
+    col = np.zeros(m + pi.size)
+    for need_id, parts in start.items():
+        for site_id, share in parts:
+            i, j = s_idx.get(site_id), n_idx.get(need_id)
+            k = None if i is None or j is None else pair.get((i, j))
+            if k is None:
+                return  # not a plan of this model: no start
+            col[m + k] = share
+            col[s_idx[site_id]] = 1.0
+    sol = highspy.HighsSolution()
+    sol.col_value = col.tolist()
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
+def _hook(h: Any, on_progress: ProgressHook | None, cancel: CancelToken | None) -> list[bool]:
+    """Subscribe progress reports and cancellation to HiGHS's interrupt callbacks.
+
+    Returns a list that holds True once a cancellation was passed to HiGHS."""
+    cancelled: list[bool] = []
+    if on_progress is None and cancel is None:
+        return cancelled
+    last = [0.0]
+
+    def check(e: Any) -> None:
+        if cancel is not None and cancel.is_set():
+            cancelled.append(True)
+            e.interrupt()
+            return
+        if (on_progress is None
+                or e.callback_type != highspy.cb.HighsCallbackType.kCallbackMipInterrupt):
+            return
+        now = time.perf_counter()
+        if now - last[0] < PROGRESS_EVERY:
+            return
+        last[0] = now
+        out = e.data_out
+        on_progress("milp", _finite(out.mip_primal_bound), _finite(out.mip_dual_bound))
+
+    h.cbMipInterrupt.subscribe(check)
+    if cancel is not None:
+        h.cbSimplexInterrupt.subscribe(check)
+        h.cbIpmInterrupt.subscribe(check)
+    return cancelled
 
 
 def _finite(x: float) -> float | None:

@@ -1,7 +1,9 @@
 """Consolidation across members: which same-use buildings to keep, where their users go.
 
 A read-only analysis (nothing is written): it turns the registry into a capacitated
-facility-location problem and hands it to the MILP in ``consolidation``.
+facility-location problem (the model of ``consolidation``) and hands it to ``solver``, which
+picks its method (the direct MILP, or Lagrangian bounds and fixing first) and reports progress
+and honours a cancel token.
 
 - Candidate sites: the region's assets of one use that are in use, under-used or vacant,
   with a location and a capacity. Fixed cost of keeping a site = its annual true cost
@@ -29,14 +31,15 @@ from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.property import queries
 from govshare.property.consolidation import (
+    CancelToken,
     Need,
     Site,
     Solution,
-    solve,
     travel_cost_matrix,
 )
 from govshare.property.models import Asset, AssetStatus
 from govshare.property.schemas import stored_values
+from govshare.property.solver import ProgressCallback, solve
 from govshare.regions import queries as regions_queries
 
 # Fields the plan uses directly (true cost reads the rest, leaving out-of-range values out).
@@ -113,10 +116,19 @@ class Plan:
             "time_limit": f"the solver reached its time limit of {self.time_limit:g} seconds",
             "gap_limit": "the solver stopped at the optimality gap it was asked for",
             "limit": "the solver stopped at one of its work limits",
+            "cancelled": "the solve was cancelled before it could prove the plan optimal",
             "infeasible": "no choice of buildings fits everyone within the travel limit, "
                           "the capacities, the pins and the maximum number of buildings",
             "error": "the solver failed",
         }.get(sol.status, f"the solver stopped ({sol.status})")
+
+    @property
+    def method_label(self) -> str:
+        """How the plan was solved, in words (see property.solver)."""
+        return {"milp": "one MILP (HiGHS)",
+                "lagrangian+milp": "Lagrangian bounds and site fixing, then a MILP (HiGHS)",
+                "lagrangian": "Lagrangian relaxation (its bound met the plan's cost)",
+                }.get(self.solution.method, self.solution.method)
 
     @property
     def bound_cents(self) -> int | None:
@@ -154,7 +166,12 @@ def _km(a: Asset, b: Asset) -> float:
 def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
          max_sites: int | None = None,
          travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
-         pins: dict[int, bool] | None = None, time_limit: float = 60.0) -> Plan:
+         pins: dict[int, bool] | None = None, time_limit: float = 60.0,
+         on_progress: ProgressCallback | None = None,
+         cancel: CancelToken | None = None) -> Plan:
+    """The consolidation plan for one use. on_progress receives `solver.Progress` reports
+    (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
+    threading.Event) stops the solve with the best plan found, reported as not proven."""
     authorize(actor, Action.property_consolidate)
     if max_km <= 0:
         raise BadRequest("The travel limit must be more than 0 km")
@@ -192,7 +209,8 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
     need_lonlat = np.array([[a.lon, a.lat] for a in need_assets], dtype=np.float64)
     cost = travel_cost_matrix(lonlat, need_lonlat.reshape(-1, 2),
                               [n.demand for n in needs], travel_cents_per_person_km, max_km)
-    sol = solve(sites, needs, cost, max_sites=max_sites, time_limit=time_limit)
+    sol = solve(sites, needs, cost, max_sites=max_sites, time_limit=time_limit,
+                on_progress=on_progress, cancel=cancel)
     # A plan exists whenever the solver has one, proven optimal or not (a time limit with an
     # incumbent): show that plan and its cost. Without one, everything stays as it is today.
     has_plan = sol.has_solution

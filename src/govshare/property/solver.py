@@ -1,0 +1,750 @@
+"""The consolidation solver: Lagrangian bounds and plans, reduced-cost fixing, then HiGHS.
+
+Pure computation, like `consolidation` (whose model, `Site`, `Need` and `Solution` it shares):
+`solve` takes the same arguments as `consolidation.solve` and returns the same `Solution`
+with the same guarantees, plus progress reports and cancellation. `consolidation.solve`, the
+direct MILP, stays the reference (the tests compare the two) and the fallback.
+
+Method (docs/adr/0018-consolidation-solver.md)
+----------------------------------------------
+1. Lagrangian relaxation of the demand rows (Beasley 1993). For multipliers u_j, every site's
+   subproblem is a continuous knapsack: v_i = f_i + min { sum_j (c_ij - u_j) x_ij :
+   0 <= x_ij <= 1, sum_j d_j x_ij <= C_i }, solved greedily. The choice of sites is then a
+   small problem of its own: open the sites with v_i < 0 (and the pinned ones), and, without
+   `max_sites`, enough more to hold the total demand (the aggregate capacity row
+   sum_i C_i y_i >= sum_j d_j, valid for every plan, solved as a fractional knapsack); with
+   `max_sites` = K, the K most negative. L(u) = sum_j u_j + sum_i v_i y_i is a lower bound on
+   every plan's cost. The multipliers follow subgradient steps (Polyak step toward the best
+   plan's cost, the step factor halved when the bound stalls).
+2. Plans: each new set of open sites the relaxation suggests (topped up to hold the demand) is
+   completed by HiGHS's simplex as a transportation problem; the cheapest is the incumbent.
+3. Reduced-cost fixing: the bound with site i forced the other way (open instead of closed,
+   or closed instead of open) is recomputed exactly for the site-choice problem; where it
+   exceeds the incumbent's cost, no better plan flips site i, so it is pinned for the rest.
+4. The remaining problem (fixed sites pinned, the incumbent as HiGHS's first solution) goes to
+   the direct MILP, `consolidation.solve`, for the proof. If the Lagrangian bound already
+   meets the incumbent (within HiGHS's absolute tolerance, 1e-6), that is the proof.
+
+It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs, or at most
+DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs) go straight to the direct MILP; up to
+QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
+not prove, take the four steps above (plus a restricted MILP on the weak formulation for
+plans, see ADR 18). `Solution.method` says which ('milp' or 'lagrangian+milp'), and `extra`
+holds the Lagrangian bound, iterations and the number of sites fixed.
+
+Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
+the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
+'cancelled' when the caller's cancel token is set (checked between iterations, and inside
+HiGHS through its interrupt callback).
+
+Why the reduced problem's proof is a proof of the whole: every plan that flips a fixed site
+costs at least that site's flip bound, which is above the incumbent's cost, and the incumbent
+obeys every fixing (its own cost is below each flip bound), so the optimum of the reduced
+problem is the optimum of the whole. The reported dual bound is
+max(Lagrangian bound, min(the reduced problem's bound, the smallest flip bound)).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import ArrayLike, NDArray
+
+from govshare.property import consolidation
+from govshare.property.consolidation import (
+    MIP_ABS_GAP,
+    PROVEN_GAP,
+    SHARE_EPS,
+    CancelToken,
+    Need,
+    Site,
+    Solution,
+)
+
+SMALL_PAIRS = 400
+"""Instances with at most this many allowed pairs go straight to the direct MILP."""
+
+DIRECT_MAX_SITES = 150
+"""Up to this many sites (and QUICK_MAX_PAIRS pairs), 'auto' leaves the whole time to the direct
+MILP: its branching beats the Lagrangian steps there (the demo's 94 schools: proven by the
+direct MILP in 37 s; the Lagrangian path found the same plan but spent 20 s before HiGHS and
+did not prove it within 60 s, on the loaded shared machine)."""
+
+QUICK_MAX_PAIRS = 50_000
+"""Up to this many pairs, 'auto' first gives the direct MILP a short try."""
+
+QUICK_SECONDS = 2.0
+QUICK_SHARE = 0.1
+"""The short try lasts min(QUICK_SECONDS, QUICK_SHARE x the time limit)."""
+
+LAGRANGE_SHARE = 0.35
+"""Share of the time limit the subgradient phase may use at most."""
+
+MAX_ITERATIONS = 600
+STALL_ITERATIONS = 25
+"""The step factor is halved after this many iterations without a better bound."""
+
+MIN_STEP_FACTOR = 5e-3
+MAX_PLANS = 150
+"""At most this many transportation problems are solved for plans in the Lagrangian phase."""
+
+RESTRICT_EXTRA = 10
+"""Sites beyond the relaxation's own that the restricted MILP may open."""
+
+RESTRICT_SHARE = 0.3
+"""Share of the time limit the restricted MILPs may use together at most (the first
+round half of it)."""
+
+FIX_ROUNDS = 3
+"""Rounds of restricted MILP and fixing after the first."""
+
+PLANS_FROM = 100
+"""Plans are built from the multipliers of this iteration on (earlier ones are poor)."""
+
+PLAN_SECONDS = 2.0
+"""Time limit of one transportation problem (a MIP when single-source)."""
+
+PLAN_EXTRA_SITES = 2
+"""Each plan from the relaxation is also tried with this many more sites, one by one."""
+
+PROGRESS_EVERY = 0.5
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One progress report: `phase` is 'lagrangian', 'milp' or 'done'; `best` the cost of the
+    best plan so far and `bound` the best proven lower bound (None when not known yet);
+    `gap` = (best - bound) / |best|; `open_sites` in the best plan; `elapsed` seconds since
+    `solve` was called; `fixed_sites` by reduced-cost fixing so far."""
+
+    phase: str
+    elapsed: float
+    best: float | None
+    bound: float | None
+    gap: float | None
+    open_sites: int | None
+    iteration: int = 0
+    fixed_sites: int = 0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+def _gap(best: float | None, bound: float | None) -> float | None:
+    if best is None or bound is None:
+        return None
+    return max(0.0, best - bound) / max(abs(best), 1e-12)
+
+
+def _proven(best: float, bound: float) -> bool:
+    return best - bound <= MIP_ABS_GAP or (_gap(best, bound) or 0.0) <= PROVEN_GAP
+
+
+class _Instance:
+    """The allowed pairs of one instance as flat arrays, site-major."""
+
+    def __init__(self, sites: Sequence[Site], needs: Sequence[Need],
+                 cost: NDArray[np.float64]) -> None:
+        self.m, self.n = len(sites), len(needs)
+        self.fixed = np.array([s.fixed_cost for s in sites], dtype=np.float64)
+        self.cap = np.array([s.capacity for s in sites], dtype=np.float64)
+        self.dem = np.array([nd.demand for nd in needs], dtype=np.float64)
+        self.lo = np.array([s.pin is True for s in sites], dtype=bool)
+        self.hi = np.array([s.pin is not False for s in sites], dtype=bool)
+        allowed = np.isfinite(cost)
+        allowed[~self.hi, :] = False
+        self.pi, self.pj = np.nonzero(allowed)
+        self.pc = cost[self.pi, self.pj]
+        self.total_demand = float(self.dem.sum())
+        caps = np.unique(self.cap[self.hi])
+        self.equal_cap: float | None = float(caps[0]) if caps.size == 1 else None
+
+    def site_values(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64],
+                                                            NDArray[np.intp],
+                                                            NDArray[np.float64]]:
+        """v_i for multipliers u, and the pairs (index into pi/pj) and shares of each site's
+        knapsack solution."""
+        r = self.pc - u[self.pj]
+        neg = np.flatnonzero(r < 0)
+        d = self.dem[self.pj[neg]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(d > 0, r[neg] / np.where(d > 0, d, 1.0), -np.inf)
+        order = np.lexsort((ratio, self.pi[neg]))
+        k = neg[order]
+        d = d[order]
+        site = self.pi[k]
+        cum = np.cumsum(d)
+        # cumulative demand within each site: subtract the total before the site's first pair
+        first = np.ones(k.size, dtype=bool)
+        first[1:] = site[1:] != site[:-1]
+        start_total = np.where(first, cum - d, 0.0)
+        start_total = np.maximum.accumulate(start_total) if k.size else start_total
+        before = cum - d - start_total
+        room = self.cap[site] - before
+        with np.errstate(divide="ignore", invalid="ignore"):
+            take = np.where(d > 0, np.clip(room / np.where(d > 0, d, 1.0), 0.0, 1.0),
+                            1.0)
+        keep = take > 0
+        k, take = k[keep], take[keep]
+        v = self.fixed + np.bincount(self.pi[k], weights=r[k] * take, minlength=self.m)
+        return v, k, take
+
+    def choose_sites(self, v: NDArray[np.float64], lo: NDArray[np.bool_],
+                     hi: NDArray[np.bool_], max_sites: int | None
+                     ) -> tuple[float, NDArray[np.float64]]:
+        """min sum_i v_i y_i over the site-choice relaxation (see the module docstring),
+        with y_i = 1 where lo, y_i = 0 where not hi. Returns (value, y); value inf when
+        no choice can hold the demand / respect max_sites."""
+        y = lo.astype(np.float64)
+        free = hi & ~lo
+        if self.equal_cap is not None:
+            # Every site has the same capacity C: at least `need` more sites must open to
+            # hold the demand; the exact choice is the `need` (or, if more are negative, all
+            # negative, up to max_sites) smallest v_i.
+            c = self.equal_cap
+            left = self.total_demand - float(self.cap @ y)
+            need = max(0, math.ceil(left / c - 1e-9)) if c > 0 else 0
+            room = (max_sites - int(lo.sum())) if max_sites is not None else int(free.sum())
+            cand = np.flatnonzero(free)
+            if need > min(room, cand.size):
+                return math.inf, y
+            cand = cand[np.argsort(v[cand], kind="stable")]
+            take = min(room, max(need, int((v[cand] < 0).sum())))
+            y[cand[:take]] = 1.0
+            return float(v @ y), y
+        if max_sites is not None:
+            room = max_sites - int(lo.sum())
+            if room < 0:
+                return math.inf, y
+            cand = np.flatnonzero(free & (v < 0))
+            if cand.size > room:
+                cand = cand[np.argsort(v[cand], kind="stable")[:room]]
+            y[cand] = 1.0
+            return float(v @ y), y
+        y[free & (v < 0)] = 1.0
+        short = self.total_demand - float(self.cap @ y)
+        if short > 1e-9 * max(1.0, self.total_demand):
+            cand = np.flatnonzero(free & (y == 0) & (self.cap > 0))
+            if cand.size:
+                cand = cand[np.argsort(v[cand] / self.cap[cand], kind="stable")]
+                cum = np.cumsum(self.cap[cand])
+                full = cum <= short
+                y[cand[full]] = 1.0
+                nxt = int(full.sum())
+                if nxt < cand.size:
+                    left = short - (float(cum[nxt - 1]) if nxt else 0.0)
+                    y[cand[nxt]] = min(1.0, left / self.cap[cand[nxt]])
+                    short = 0.0
+                else:
+                    short -= float(cum[-1])
+            if short > 1e-9 * max(1.0, self.total_demand):
+                return math.inf, y
+        return float(v @ y), y
+
+
+class _Transport:
+    """Cost of serving every need from a given set of open sites (HiGHS simplex)."""
+
+    def __init__(self, inst: _Instance, single_source: bool) -> None:
+        self.inst = inst
+        self.single = single_source
+
+    def plan(self, open_mask: NDArray[np.bool_], time_limit: float
+             ) -> tuple[float, NDArray[np.float64]] | None:
+        """(cost, shares per pair) of the best plan with exactly these sites open, or None."""
+        inst = self.inst
+        use = np.flatnonzero(open_mask[inst.pi])
+        if inst.n and np.bincount(inst.pj[use], minlength=inst.n).min() == 0:
+            return None
+        if float(inst.cap[open_mask].sum()) < inst.total_demand * (1 - 1e-9):
+            return None
+        pi, pj = inst.pi[use], inst.pj[use]
+        k = use.size
+        sites = np.flatnonzero(open_mask)
+        row_of_site = np.full(inst.m, -1)
+        row_of_site[sites] = inst.n + np.arange(sites.size)
+        rows = np.concatenate([pj, row_of_site[pi]])
+        cols = np.concatenate([np.arange(k), np.arange(k)])
+        vals = np.concatenate([np.ones(k), inst.dem[pj]])
+        nrow = inst.n + sites.size
+        a = sp.csc_matrix((vals, (rows, cols)), shape=(nrow, k))
+        a.sort_indices()
+        inf = highspy.kHighsInf
+        row_lo = np.concatenate([np.ones(inst.n), np.full(sites.size, -inf)])
+        row_hi = np.concatenate([np.ones(inst.n), inst.cap[sites]])
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", max(0.05, float(time_limit)))
+        args = (k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize), 0.0, inst.pc[use], np.zeros(k), np.ones(k),
+                row_lo, row_hi, a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data)
+        h.passModel(*args, np.full(k, 1 if self.single else 0, dtype=np.int32))
+        h.run()
+        info = h.getInfo()
+        if info.primal_solution_status != 2:
+            return None
+        x = np.zeros(inst.pi.size)
+        x[use] = np.clip(np.asarray(h.getSolution().col_value), 0.0, 1.0)
+        if self.single:
+            x = np.round(x)
+        cost = float(inst.fixed[open_mask].sum() + inst.pc @ x)
+        return cost, x
+
+
+    def restricted(self, core: NDArray[np.bool_], max_sites: int | None, time_limit: float,
+                   start_open: NDArray[np.bool_] | None, start_x: NDArray[np.float64] | None,
+                   cancel: CancelToken | None
+                   ) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None:
+        """The best plan HiGHS finds in time_limit when only `core` sites may open, on the
+        weak formulation (capacity rows, no linking rows: a small LP, quick dives). A
+        heuristic: its bound is not used."""
+        inst = self.inst
+        sites = np.flatnonzero(core)
+        ns = sites.size
+        col_of_site = np.full(inst.m, -1)
+        col_of_site[sites] = np.arange(ns)
+        use = np.flatnonzero(core[inst.pi])
+        k = use.size
+        pi, pj = inst.pi[use], inst.pj[use]
+        # columns: y (ns), x (k); rows: demand (n), capacity (ns), aggregate, max_sites
+        rows = [pj, inst.n + col_of_site[pi], inst.n + np.arange(ns),
+                np.full(ns, inst.n + ns)]
+        cols = [ns + np.arange(k), ns + np.arange(k), np.arange(ns), np.arange(ns)]
+        vals = [np.ones(k), inst.dem[pj], -inst.cap[sites], inst.cap[sites]]
+        nrow = inst.n + ns + 1
+        inf = highspy.kHighsInf
+        row_lo = [np.ones(inst.n), np.full(ns, -inf), np.array([inst.total_demand])]
+        row_hi = [np.ones(inst.n), np.zeros(ns), np.array([inf])]
+        if max_sites is not None:
+            rows.append(np.full(ns, nrow))
+            cols.append(np.arange(ns))
+            vals.append(np.ones(ns))
+            row_lo.append(np.array([-inf]))
+            row_hi.append(np.array([float(max_sites)]))
+            nrow += 1
+        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                          shape=(nrow, ns + k))
+        a.sort_indices()
+        col_lo = np.concatenate([inst.lo[sites].astype(np.float64), np.zeros(k)])
+        integrality = np.concatenate([np.ones(ns, dtype=np.int32),
+                                      np.full(k, 1 if self.single else 0, dtype=np.int32)])
+        h = highspy.Highs()  # type: ignore[no-untyped-call]
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("time_limit", max(0.1, float(time_limit)))
+        h.passModel(ns + k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                    int(highspy.ObjSense.kMinimize), 0.0,
+                    np.concatenate([inst.fixed[sites], inst.pc[use]]), col_lo,
+                    np.ones(ns + k), np.concatenate(row_lo), np.concatenate(row_hi),
+                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
+                    integrality)
+        if (start_open is not None and start_x is not None
+                and not (start_open & ~core).any()):
+            sol = highspy.HighsSolution()
+            sol.col_value = np.concatenate([start_open[sites].astype(np.float64),
+                                            start_x[use]]).tolist()
+            sol.value_valid = True
+            h.setSolution(sol)
+        consolidation._hook(h, None, cancel)
+        h.run()
+        if h.getInfo().primal_solution_status != 2:
+            return None
+        col = np.asarray(h.getSolution().col_value)
+        open_mask = np.zeros(inst.m, dtype=bool)
+        open_mask[sites[col[:ns] > 0.5]] = True
+        x = np.zeros(inst.pi.size)
+        x[use] = np.clip(col[ns:], 0.0, 1.0)
+        if self.single:
+            x = np.round(x)
+        x[~open_mask[inst.pi]] = 0.0
+        return float(inst.fixed[open_mask].sum() + inst.pc @ x), x, open_mask
+
+
+def solve(
+    sites: Sequence[Site],
+    needs: Sequence[Need],
+    assign_cost: ArrayLike,
+    *,
+    max_sites: int | None = None,
+    single_source: bool = False,
+    time_limit: float = 60.0,
+    on_progress: ProgressCallback | None = None,
+    cancel: CancelToken | None = None,
+    method: str = "auto",
+) -> Solution:
+    """Like `consolidation.solve` (same arguments, model, result and guarantees), by the
+    method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only)
+    or 'lagrangian' (always take the Lagrangian steps first)."""
+    t0 = time.perf_counter()
+    if method not in ("auto", "milp", "lagrangian"):
+        raise ValueError(f"unknown method {method!r}")
+    cost = np.asarray(assign_cost, dtype=np.float64)
+    consolidation._validate(sites, needs, cost, max_sites)
+    if cancel is not None and cancel.is_set():
+        return consolidation._empty("cancelled", "cancelled before the solve started",
+                                    [s.id for s in sites], t0)
+    inst = _Instance(sites, needs, cost)
+    direct = method == "milp" or (method == "auto" and (
+        inst.pi.size <= SMALL_PAIRS
+        or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
+    if direct or inst.m == 0 or inst.n == 0:
+        return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
+                       cancel, t0)
+    reason = consolidation._precheck(sites, needs, np.isfinite(cost) & inst.hi[:, None],
+                                     max_sites, single_source)
+    if reason is not None:
+        return consolidation._empty("infeasible", reason, [s.id for s in sites], t0)
+    quick: Solution | None = None
+    if method == "auto" and inst.pi.size <= QUICK_MAX_PAIRS:
+        # The direct MILP proves many instances at its root node: give it a short try.
+        quick = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                                    single_source=single_source,
+                                    time_limit=min(QUICK_SECONDS, QUICK_SHARE * time_limit),
+                                    on_progress=_milp_hook(on_progress, t0, None, 0),
+                                    cancel=cancel)
+        if quick.proven_optimal or quick.status in ("infeasible", "cancelled"):
+            _report_done(on_progress, quick, t0, 0)
+            return quick
+    return _lagrangian(sites, needs, cost, inst, max_sites, single_source, time_limit,
+                       on_progress, cancel, t0, quick)
+
+
+def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
+            max_sites: int | None, single_source: bool, time_limit: float,
+            on_progress: ProgressCallback | None, cancel: CancelToken | None,
+            t0: float) -> Solution:
+    hook = _milp_hook(on_progress, t0, None, 0)
+    sol = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                              single_source=single_source, time_limit=time_limit,
+                              on_progress=hook, cancel=cancel)
+    _report_done(on_progress, sol, t0, 0)
+    return sol
+
+
+def _milp_hook(on_progress: ProgressCallback | None, t0: float, lag_bound: float | None,
+               fixed: int) -> consolidation.ProgressHook | None:
+    if on_progress is None:
+        return None
+    report = on_progress
+
+    def hook(phase: str, best: float | None, bound: float | None) -> None:
+        if lag_bound is not None:
+            bound = lag_bound if bound is None else max(bound, lag_bound)
+        report(Progress(phase=phase, elapsed=time.perf_counter() - t0, best=best,
+                        bound=bound, gap=_gap(best, bound), open_sites=None,
+                        fixed_sites=fixed))
+    return hook
+
+
+def _report_done(on_progress: ProgressCallback | None, sol: Solution, t0: float,
+                 fixed: int) -> None:
+    if on_progress is not None:
+        on_progress(Progress(phase="done", elapsed=time.perf_counter() - t0,
+                             best=sol.objective, bound=sol.dual_bound, gap=sol.gap,
+                             open_sites=len(sol.open_site_ids) if sol.has_solution else None,
+                             fixed_sites=fixed))
+
+
+def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
+                inst: _Instance, max_sites: int | None, single_source: bool,
+                time_limit: float, on_progress: ProgressCallback | None,
+                cancel: CancelToken | None, t0: float,
+                quick: Solution | None = None) -> Solution:
+    deadline = t0 + time_limit
+    lag_deadline = t0 + LAGRANGE_SHARE * time_limit
+    transport = _Transport(inst, single_source)
+    # Start: each need's cheapest connection.
+    u = np.full(inst.n, np.inf)
+    np.minimum.at(u, inst.pj, inst.pc)
+    best_u = u.copy()
+    lb = -math.inf
+    ub = math.inf
+    ub_x: NDArray[np.float64] | None = None
+    ub_open: NDArray[np.bool_] | None = None
+    tried: set[bytes] = set()
+    quick_bound = None if quick is None else quick.dual_bound
+    if quick is not None and quick.objective is not None:
+        ub_x = _pairs_from(inst, quick, [s.id for s in sites], needs)
+        ub_open = np.isin(np.array([s.id for s in sites]), quick.open_site_ids)
+        ub = float(inst.fixed[ub_open].sum() + inst.pc @ ub_x)
+    factor, stall, it = 2.0, 0, 0
+    plan_seconds = 0.0
+    last_report = 0.0
+    cancelled = False
+    while it < MAX_ITERATIONS:
+        if cancel is not None and cancel.is_set():
+            cancelled = True
+            break
+        if time.perf_counter() > lag_deadline:
+            break
+        it += 1
+        v, k, take = inst.site_values(u)
+        val, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+        if not math.isfinite(val):
+            break  # no site choice holds the demand: the MILP will say why
+        bound = float(u.sum()) + val
+        improved = not math.isfinite(lb) or bound > lb + 1e-12 * max(1.0, abs(lb))
+        if improved:
+            lb, best_u, stall = bound, u.copy(), 0
+        else:
+            stall += 1
+            if stall >= STALL_ITERATIONS:
+                factor, stall = factor / 2, 0
+                u = best_u.copy()
+        # A plan from the sites the relaxation opens (topped up to hold the demand).
+        # Plans from good multipliers: one at the start (the step needs a target), then
+        # once the bound has settled, when it improves and now and then.
+        want = (not math.isfinite(ub)
+                or (it >= PLANS_FROM and (improved or it % 20 == 0)))
+        if want and len(tried) < MAX_PLANS and plan_seconds < 0.4 * LAGRANGE_SHARE * time_limit:
+            t_plan = time.perf_counter()
+            base = y > 1e-9
+            if max_sites is None:
+                base = _top_up(inst, base, v)
+            # The relaxation's sites, and with one or two more (next smallest v_i): a set
+            # that just holds the demand often serves it dearly.
+            spare = np.flatnonzero(inst.hi & ~base)
+            spare = spare[np.argsort(v[spare], kind="stable")][:PLAN_EXTRA_SITES]
+            room = math.inf if max_sites is None else max_sites - int(base.sum())
+            for extra_sites in range(int(min(room, spare.size)) + 1):
+                open_mask = base.copy()
+                open_mask[spare[:extra_sites]] = True
+                key = np.packbits(open_mask).tobytes()
+                if key in tried:
+                    continue
+                tried.add(key)
+                got = transport.plan(open_mask, max(0.1, min(PLAN_SECONDS,
+                                                             deadline - time.perf_counter())))
+                if got is not None and got[0] < ub:
+                    ub, ub_x, ub_open = got[0], got[1], open_mask.copy()
+            plan_seconds += time.perf_counter() - t_plan
+        if math.isfinite(ub) and _proven(ub, lb):
+            break
+        if factor < MIN_STEP_FACTOR:
+            break
+        # Subgradient of the demand rows: 1 - sum_i y_i x_ij.
+        served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
+        g = 1.0 - served
+        norm = float(g @ g)
+        if norm <= 1e-18:
+            break  # the relaxation's solution serves every need exactly: it is optimal
+        target = ub if math.isfinite(ub) else abs(lb) * 1.05 + 1.0
+        u = u + factor * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
+        now = time.perf_counter()
+        if on_progress is not None and now - last_report >= PROGRESS_EVERY:
+            last_report = now
+            on_progress(Progress(
+                phase="lagrangian", elapsed=now - t0,
+                best=ub if math.isfinite(ub) else None, bound=lb if math.isfinite(lb) else None,
+                gap=_gap(ub if math.isfinite(ub) else None, lb if math.isfinite(lb) else None),
+                open_sites=int(ub_open.sum()) if ub_open is not None else None, iteration=it))
+
+    site_ids = [s.id for s in sites]
+    plan = None if ub_x is None else _assignment(inst, ub_x, site_ids, needs)
+    # A better plan from a restricted MILP: only the sites the relaxation opens at its best
+    # multipliers, the best plan's sites and the next RESTRICT_EXTRA by v_i may open.
+    restricted_gain = 0.0
+    restrict_left = RESTRICT_SHARE * time_limit
+    core_used: NDArray[np.bool_] | None = None
+    if (not cancelled and math.isfinite(lb) and not (math.isfinite(ub) and _proven(ub, lb))
+            and not (cancel is not None and cancel.is_set())):
+        v, _, _ = inst.site_values(best_u)
+        _, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+        core = y > 1e-9
+        if ub_open is not None:
+            core |= ub_open
+        spare = np.flatnonzero(inst.hi & ~core)
+        core[spare[np.argsort(v[spare], kind="stable")][:RESTRICT_EXTRA]] = True
+        if not core[inst.hi].all():
+            budget = min(restrict_left / 2, max(0.5, deadline - time.perf_counter()))
+            core_used = core
+            t_r = time.perf_counter()
+            better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+            restrict_left -= time.perf_counter() - t_r
+            if better is not None and better[0] < ub - MIP_ABS_GAP:
+                restricted_gain = ub - better[0] if math.isfinite(ub) else 0.0
+                ub, ub_x, ub_open = better
+                plan = _assignment(inst, ub_x, site_ids, needs)
+    extra = {"restricted_milp_gain": restricted_gain, "lagrangian_bound": lb,
+             "lagrangian_iterations": float(it),
+             "lagrangian_plans": float(len(tried)),
+             "lagrangian_seconds": time.perf_counter() - t0}
+    if ub_x is not None and ub_open is not None and _proven(ub, lb):
+        sol = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
+                            proven=True, status="optimal")
+        _report_done(on_progress, sol, t0, 0)
+        return sol
+    if cancelled and ub_x is not None and ub_open is not None:
+        sol = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
+                            proven=False, status="cancelled")
+        _report_done(on_progress, sol, t0, 0)
+        return sol
+
+    # Reduced-cost fixing at the best multipliers; when it leaves a smaller set of sites than
+    # the restricted MILP had, that set gets its own restricted MILP and the fixing is redone
+    # with the better plan.
+    fixed_open, fixed_closed, min_flip = _fix(inst, best_u, ub, lb, max_sites, ub_open)
+    last_core = core_used
+    for _round in range(FIX_ROUNDS):
+        core = inst.hi & ~fixed_closed
+        if (cancel is not None and cancel.is_set()) or last_core is None \
+                or not (core.sum() < last_core.sum() or (core != last_core).any()):
+            break
+        budget = min(restrict_left, deadline - time.perf_counter() - 1.0)
+        if budget <= 0.5:
+            break
+        last_core = core
+        t_r = time.perf_counter()
+        better = transport.restricted(core, max_sites, budget, ub_open, ub_x, cancel)
+        restrict_left -= time.perf_counter() - t_r
+        if better is None or better[0] >= ub - MIP_ABS_GAP:
+            break
+        restricted_gain += ub - better[0]
+        ub, ub_x, ub_open = better
+        plan = _assignment(inst, ub_x, site_ids, needs)
+        fixed_open, fixed_closed, min_flip = _fix(inst, best_u, ub, lb, max_sites, ub_open)
+    extra["restricted_milp_gain"] = restricted_gain
+    n_fixed = int(fixed_open.sum() + fixed_closed.sum())
+    extra["fixed_open"] = float(fixed_open.sum())
+    extra["fixed_closed"] = float(fixed_closed.sum())
+
+    remaining = deadline - time.perf_counter()
+    reduced = [replace(s, pin=True) if fixed_open[i] else
+               replace(s, pin=False) if fixed_closed[i] else s for i, s in enumerate(sites)]
+    lag_bound = lb if math.isfinite(lb) else None
+    sol = consolidation.solve(reduced, needs, cost, max_sites=max_sites,
+                              single_source=single_source, time_limit=max(0.5, remaining),
+                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed),
+                              cancel=cancel, start=plan)
+    extra.update(sol.extra)
+    if not sol.has_solution and ub_x is not None and ub_open is not None:
+        # HiGHS stopped before taking up the start: our plan is the best found
+        status = sol.status if sol.status in ("time_limit", "cancelled", "limit") else "limit"
+        own = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
+                            proven=False, status=status)
+        _report_done(on_progress, own, t0, n_fixed)
+        return own
+    if sol.proven_optimal:
+        dual = sol.objective
+    else:
+        parts = [b for b in (sol.dual_bound, ) if b is not None]
+        reduced_bound = min([*parts, min_flip]) if parts else None
+        cands = [b for b in (lag_bound, reduced_bound, quick_bound)
+                 if b is not None and math.isfinite(b)]
+        dual = max(cands) if cands else None
+    gap = 0.0 if sol.proven_optimal else _gap(sol.objective, dual)
+    out = replace(sol, dual_bound=dual, gap=gap, method="lagrangian+milp",
+                  build_seconds=sol.build_seconds, extra=extra,
+                  solve_seconds=time.perf_counter() - t0 - sol.build_seconds)
+    _report_done(on_progress, out, t0, n_fixed)
+    return out
+
+
+def _fix(inst: _Instance, u: NDArray[np.float64], ub: float, lb: float,
+         max_sites: int | None, ub_open: NDArray[np.bool_] | None
+         ) -> tuple[NDArray[np.bool_], NDArray[np.bool_], float]:
+    """Reduced-cost fixing: (sites fixed open, sites fixed closed, the smallest bound of a
+    plan that flips a fixed site)."""
+    fixed_open = np.zeros(inst.m, dtype=bool)
+    fixed_closed = np.zeros(inst.m, dtype=bool)
+    min_flip = math.inf
+    if not (math.isfinite(ub) and math.isfinite(lb)):
+        return fixed_open, fixed_closed, min_flip
+    v, _, _ = inst.site_values(u)
+    _, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+    usum = float(u.sum())
+    margin = MIP_ABS_GAP + 1e-9 * abs(ub)
+    for i in np.flatnonzero(inst.hi & ~inst.lo).tolist():
+        lo, hi = inst.lo.copy(), inst.hi.copy()
+        if y[i] > 0.5:
+            hi[i] = False  # what does closing it cost?
+        else:
+            lo[i] = True   # what does opening it cost?
+        flip, _ = inst.choose_sites(v, lo, hi, max_sites)
+        flip += usum
+        if flip > ub + margin:
+            if y[i] > 0.5:
+                fixed_open[i] = True
+            else:
+                fixed_closed[i] = True
+            min_flip = min(min_flip, flip)
+    # The incumbent obeys every fixing (its cost is below each flip bound); should rounding
+    # ever say otherwise, fix nothing rather than cut the incumbent off.
+    if ub_open is not None and ((ub_open & fixed_closed).any() or (~ub_open & fixed_open).any()):
+        return np.zeros(inst.m, dtype=bool), np.zeros(inst.m, dtype=bool), math.inf
+    return fixed_open, fixed_closed, min_flip
+
+
+def _pairs_from(inst: _Instance, sol: Solution, site_ids: list[str],
+                needs: Sequence[Need]) -> NDArray[np.float64]:
+    """A solution's shares as an array over the instance's pairs."""
+    s_idx = {s: i for i, s in enumerate(site_ids)}
+    keys = inst.pi.astype(np.int64) * inst.n + inst.pj
+    x = np.zeros(inst.pi.size)
+    for j, nd in enumerate(needs):
+        for sid, share in sol.assignment.get(nd.id, []):
+            k = int(np.searchsorted(keys, s_idx[sid] * inst.n + j))
+            x[k] = share
+    return x
+
+
+def _top_up(inst: _Instance, open_mask: NDArray[np.bool_],
+            v: NDArray[np.float64]) -> NDArray[np.bool_]:
+    """Open more sites (cheapest v_i per unit of capacity first) until the open ones could
+    hold the total demand."""
+    mask = open_mask.copy()
+    short = inst.total_demand - float(inst.cap[mask].sum())
+    if short <= 0:
+        return mask
+    cand = np.flatnonzero(inst.hi & ~mask & (inst.cap > 0))
+    cand = cand[np.argsort(v[cand] / inst.cap[cand], kind="stable")]
+    for i in cand.tolist():
+        mask[i] = True
+        short -= inst.cap[i]
+        if short <= 0:
+            break
+    return mask
+
+
+def _assignment(inst: _Instance, x: NDArray[np.float64], site_ids: list[str],
+                needs: Sequence[Need]) -> dict[str, list[tuple[str, float]]]:
+    keep = x > consolidation.SHARE_EPS
+    out: dict[str, list[tuple[str, float]]] = {nd.id: [] for nd in needs}
+    order = np.lexsort((-x[keep], inst.pj[keep]))
+    for i, j, s in zip(inst.pi[keep][order].tolist(), inst.pj[keep][order].tolist(),
+                       x[keep][order].tolist(), strict=True):
+        out[needs[j].id].append((site_ids[i], s))
+    return out
+
+
+def _own_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
+                  x: NDArray[np.float64], open_mask: NDArray[np.bool_], lb: float,
+                  t0: float, extra: dict[str, float], *, proven: bool,
+                  status: str) -> Solution:
+    """A Solution from the Lagrangian phase's own plan."""
+    site_ids = [s.id for s in sites]
+    share = np.where(x > SHARE_EPS, x, 0.0)
+    # a site is open when it serves someone or is pinned open (a plan may open sites that
+    # serve no one only when pinned)
+    used = np.zeros(inst.m, dtype=bool)
+    used[inst.pi[share > 0]] = True
+    opened = (open_mask & (used | inst.lo)) if np.all(inst.fixed >= 0) else open_mask
+    fixed_total = float(inst.fixed[opened].sum())
+    assign_total = float(inst.pc @ share)
+    obj = fixed_total + assign_total
+    dual = obj if proven else (lb if math.isfinite(lb) else None)
+    return Solution(
+        status=status, proven_optimal=proven, objective=obj, fixed_cost_total=fixed_total,
+        assignment_cost_total=assign_total, gap=0.0 if proven else _gap(obj, dual),
+        dual_bound=dual, open_site_ids=[site_ids[i] for i in np.flatnonzero(opened).tolist()],
+        closed_site_ids=[site_ids[i] for i in np.flatnonzero(~opened).tolist()],
+        assignment=_assignment(inst, share, site_ids, needs), build_seconds=0.0,
+        solve_seconds=time.perf_counter() - t0, n_variables=inst.m + int(inst.pi.size),
+        n_constraints=inst.n + inst.m + int(inst.pi.size), extra=extra,
+        message="" if proven else status,
+        method="lagrangian")

@@ -1,0 +1,195 @@
+"""The consolidation solver (govshare.property.solver) against the direct MILP and the data.
+
+Every comparison recomputes the plan's cost from the raw instance (`check_invariants`: shares,
+capacities, pins, max_sites, and fixed + assignment cost summed again from the sites and the
+cost matrix), not only the solver's objective:
+
+1. the brute-force cases of test_consolidation (split and single-source, pins, max_sites,
+   infeasible ones), with the Lagrangian steps forced and with the automatic choice;
+2. seeded random instances large enough to take the Lagrangian path, where buildings
+   dominate the cost: the same optimum as `consolidation.solve`;
+3. OR-Library instances: the published optima;
+4. progress reports, cancellation and the time limit: honest statuses.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from govshare.property import consolidation, solver
+from govshare.property.consolidation import Need, Site
+from tests.property.test_consolidation import (
+    CASES,
+    ORLIB,
+    REL,
+    SMALL,
+    Instance,
+    brute_force,
+    case,
+    check_invariants,
+    parse_orlib,
+    published_optima,
+)
+
+
+@pytest.mark.parametrize(("seed", "single_source"), CASES[::3])
+@pytest.mark.parametrize("method", ["lagrangian", "auto"])
+def test_matches_brute_force(seed: int, single_source: bool, method: str) -> None:
+    sites, needs, cost, max_sites = case(seed, single_source)
+    expected = brute_force(sites, needs, cost, max_sites, single_source)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=single_source,
+                       method=method)
+    if expected is None:
+        assert sol.status == "infeasible", sol
+        assert not sol.proven_optimal and sol.objective is None and sol.message
+    else:
+        assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+        assert sol.objective == pytest.approx(expected, rel=REL)
+        check_invariants(sol, sites, needs, cost, max_sites, single_source)
+
+
+def registry(seed: int, m: int, n: int, radius: float) -> Instance:
+    """Buildings (sites) whose occupants (needs) may move to any building within `radius`:
+    fixed costs dominate, travel is cheap; some pins."""
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 20, size=(m, 2))
+    owner = rng.integers(0, m, size=n)
+    need_xy = xy[owner] + rng.normal(0, 0.3, size=(n, 2))
+    demand = rng.integers(5, 60, size=n).astype(float)
+    load = np.bincount(owner, weights=demand, minlength=m)
+    cap = np.round(np.maximum(load, 20) * rng.uniform(1.1, 2.5, size=m))
+    pins: list[bool | None] = [None] * m
+    for i in rng.choice(m, size=max(1, m // 15), replace=False).tolist():
+        pins[i] = bool(rng.random() < 0.5)
+    sites = [Site(id=f"b{i}", capacity=float(cap[i]),
+                  fixed_cost=float(20_000 + 40 * cap[i] * rng.uniform(0.5, 1.5)), pin=pins[i])
+             for i in range(m)]
+    needs = [Need(id=f"g{j}", demand=float(demand[j])) for j in range(n)]
+    dist = np.hypot(*(xy[:, None, :] - need_xy[None, :, :]).transpose(2, 0, 1))
+    cost = dist * demand[None, :] * 30.0
+    cost[dist > radius] = np.inf
+    cost[owner, np.arange(n)] = np.minimum(cost[owner, np.arange(n)],
+                                           dist[owner, np.arange(n)] * demand * 30.0)
+    return sites, needs, cost
+
+
+@pytest.mark.parametrize(("seed", "single_source", "max_sites"),
+                         [(1, False, None), (2, False, None), (3, True, None),
+                          (4, False, 14), (5, True, 16)])
+def test_same_optimum_as_the_direct_milp(seed: int, single_source: bool,
+                                         max_sites: int | None) -> None:
+    sites, needs, cost = registry(seed, 30, 90, radius=6.0)
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                              single_source=single_source, time_limit=60)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=single_source,
+                       time_limit=60)
+    assert sol.method in ("milp", "lagrangian+milp", "lagrangian")
+    if ref.status == "infeasible":
+        assert sol.status == "infeasible"
+        return
+    assert ref.proven_optimal, ref
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.dual_bound == pytest.approx(sol.objective, rel=REL)
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites, single_source)
+    assert sol.extra.get("lagrangian_bound", -math.inf) <= sol.objective * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("name", SMALL[::2] + ["cap81", "cap103", "cap131"])
+def test_orlib_matches_published_optimum(name: str) -> None:
+    sites, needs, cost = parse_orlib(ORLIB / f"{name}.txt")
+    sol = solver.solve(sites, needs, cost, method="lagrangian")
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(published_optima()[(name, None)], rel=REL)
+    check_invariants(sol, sites, needs, cost)
+
+
+def test_progress_reports_bound_best_gap_and_ends_with_done() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "cap131.txt")
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, on_progress=seen.append, method="lagrangian")
+    assert seen and seen[-1].phase == "done"
+    assert seen[-1].best == sol.objective and seen[-1].gap == 0.0
+    assert all(p.elapsed >= 0 for p in seen)
+    bounds = [p.bound for p in seen if p.bound is not None]
+    assert bounds and max(bounds) <= sol.objective * (1 + 1e-9)
+    for p in seen:
+        if p.best is not None and p.bound is not None:
+            assert p.gap is not None and math.isclose(
+                p.gap, max(0.0, p.best - p.bound) / abs(p.best), rel_tol=1e-9, abs_tol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["lagrangian", "milp"])
+def test_cancel_stops_without_claiming_a_proof(method: str) -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "capa.txt", capacity=8000)
+    stop = threading.Event()
+    stop.set()
+    sol = solver.solve(sites, needs, cost, cancel=stop, method=method, time_limit=30)
+    assert sol.status == "cancelled" and not sol.proven_optimal
+    if sol.has_solution:
+        check_invariants(sol, sites, needs, cost)
+
+
+def test_cancel_from_another_thread_while_solving() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "capa.txt", capacity=8000)
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    try:
+        sol = solver.solve(sites, needs, cost, cancel=stop, time_limit=60)
+    finally:
+        timer.cancel()
+    assert sol.status == "cancelled" and not sol.proven_optimal
+    if sol.has_solution:
+        check_invariants(sol, sites, needs, cost)
+        assert sol.gap is not None and sol.gap > 0
+
+
+def test_time_limit_gives_best_plan_gap_and_bound() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "capa.txt", capacity=8000)
+    sol = solver.solve(sites, needs, cost, time_limit=2.0)
+    assert sol.status == "time_limit" and not sol.proven_optimal
+    assert sol.has_solution and sol.dual_bound is not None and sol.gap is not None
+    check_invariants(sol, sites, needs, cost)
+    optimum = published_optima()[("capa", 8000.0)]
+    assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+    assert sol.gap == pytest.approx((sol.objective - sol.dual_bound) / sol.objective)
+
+
+def test_small_instances_go_straight_to_the_direct_milp() -> None:
+    sites, needs, cost, max_sites = case(0, False)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites)
+    assert sol.method == "milp"
+
+
+def test_unknown_method_is_refused() -> None:
+    sites, needs, cost, _ = case(0, False)
+    with pytest.raises(ValueError, match="method"):
+        solver.solve(sites, needs, cost, method="magic")
+
+
+@pytest.mark.parametrize("seed", [1, 4])
+def test_lagrangian_path_gives_the_direct_milps_optimum(seed: int) -> None:
+    """The Lagrangian steps forced (auto may leave these sizes to the direct MILP)."""
+    sites, needs, cost = registry(seed, 30, 90, radius=6.0)
+    max_sites = 14 if seed == 4 else None
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, method="lagrangian")
+    assert ref.proven_optimal and sol.proven_optimal and sol.method != "milp"
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites)
+
+
+def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "cap41.txt")
+    ref = consolidation.solve(sites, needs, cost)
+    again = consolidation.solve(sites, needs, cost, start=ref.assignment)
+    assert again.proven_optimal and again.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(again, sites, needs, cost)
+    foreign = {needs[0].id: [("no such site", 1.0)]}
+    other = consolidation.solve(sites, needs, cost, start=foreign)
+    assert other.proven_optimal and other.objective == pytest.approx(ref.objective, rel=REL)
