@@ -88,6 +88,10 @@ class Action(StrEnum):
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
     outbox_manage = "outbox.manage"  # requeue dead letters
+    casebook_read = "casebook.read"  # proposals and results (own member's figures only)
+    casebook_manage = "casebook.manage"  # write proposals, scenarios, adopt / withdraw
+    casebook_actuals = "casebook.actuals"  # record a member's actual costs for a year
+    value_read = "value.read"  # the leaders' page and the value-case report
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -129,6 +133,14 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
+    Action.casebook_read: {r: "own" for r in STAFF_ROLES},
+    Action.casebook_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
+    Action.casebook_actuals: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.value_read: {r: "any" for r in STAFF_ROLES},
 }
 
 

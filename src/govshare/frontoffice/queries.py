@@ -328,3 +328,15 @@ def channel_stats(*, session: Session, actor: Principal, region_id: int) -> list
         out.append({"channel": ch, "jurisdiction": names.get(jid, str(jid)),
                     "volume": len(items), "closed": len(hours), "median_hours_to_close": median})
     return out
+
+
+def forwarded_count(*, session: Session, actor: Principal, region_id: int) -> int:
+    """Requests forwarded to another member instead of being turned away (value-case input):
+    requests with at least one ``forward`` update, of the members the actor sees."""
+    stmt = select(func.count(func.distinct(RequestUpdate.request_id))).join(
+        ServiceRequest, ServiceRequest.id == RequestUpdate.request_id).where(
+        ServiceRequest.region_id == region_id, RequestUpdate.kind == "forward")
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(ServiceRequest.jurisdiction_id.in_(visible))
+    return int(session.scalar(stmt) or 0)
