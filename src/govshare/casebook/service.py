@@ -103,7 +103,7 @@ def _check_members(session: Session, region_id: int, data: ProposalIn) -> dict[i
             "reason": f"jurisdiction {m.jurisdiction_id} is not a member of this region"}
            for i, m in enumerate(data.members) if m.jurisdiction_id not in region_members]
     if bad:
-        raise ValidationFailed(bad[0]["reason"], errors=bad)
+        raise ValidationFailed(str(bad[0]["reason"]), errors=bad)
     return region_members
 
 

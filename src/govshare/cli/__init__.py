@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 from sqlalchemy.orm import Session
 
+from govshare.casebook import cli as casebook_cli
 from govshare.cli import demo as demo_module
 from govshare.core import migrate, ratelimit
 from govshare.core.cli_support import console, handle_errors, settings
@@ -38,6 +39,8 @@ geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
 app.add_typer(property_cli.property_app, name="property")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
+app.add_typer(casebook_cli.casebook_app, name="casebook")
+app.add_typer(casebook_cli.report_app, name="report")
 
 
 def prune_rate_limits(session: Session, now: datetime) -> int:

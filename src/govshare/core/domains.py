@@ -36,7 +36,7 @@ PUBLIC_MODULES = ("service", "queries", "schemas", "calc", "planning")
 # the others are layers of one module kind each.
 INNER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("api", "pages", "cli", "worker", "receiver", "import_export", "public_window", "open311"),
-    ("service", "planning"),
+    ("service", "planning", "value"),
     ("queries",),
     ("schemas",),
     ("models",),

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 import govshare
+from govshare.casebook import api as casebook_api
+from govshare.casebook import pages as casebook_pages
 from govshare.core import charts
 from govshare.core.changes import (
     OPEN311,
@@ -94,6 +96,8 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
     if principal.is_authenticated:
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Casebook", "/casebook"))
+        items.append(("Value", "/value"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -216,12 +220,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
     for router in (open311_api.router, regions_api.router, geo_api.router,
-                   property_api.router, public_window_api.router,
+                   property_api.router, public_window_api.router, casebook_api.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router,
-                   outbox_pages.router):
+                   outbox_pages.router, casebook_pages.router):
         app.include_router(router)
 
     return app
