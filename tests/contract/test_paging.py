@@ -23,6 +23,8 @@ import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from govshare.casebook import service as casebook_service
+from govshare.casebook.schemas import ActualIn
 from govshare.core.tenancy import ANONYMOUS, Role, system_principal
 from govshare.frontoffice import service as frontoffice_service
 from govshare.frontoffice.schemas import RequestIn
@@ -30,6 +32,7 @@ from govshare.property import service as property_service
 from govshare.property.models import Asset
 from govshare.property.schemas import ProposalIn
 from tests.contract.routes import offline_app
+from tests.factories.casebook import proposal as casebook_proposal
 from tests.factories.property import asset
 from tests.factories.regions import api_key
 
@@ -43,6 +46,9 @@ DOCUMENTS = {
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
     "GET /api/v1/jurisdictions/{jurisdiction_id}/boundary": "one GeoJSON Feature",
+    "GET /api/v1/casebook/proposals/{proposal_id}/results": "one proposal's results: a row "
+                                                            "per year of its horizon (at most "
+                                                            "50)",
 }
 
 
@@ -113,8 +119,19 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
                             proposed_use=f"Use {i}", description="A use for the depot, soon."))
     for i in range(6):
         api_key(session, Role.jurisdiction_staff, city, name=f"paging key {i}")
+    members = [{"jurisdiction_id": jid, "staff": 100_000 * (i + 1), "headcount": i + 1}
+               for i, jid in enumerate(sorted(ids.values()))]
+    case = None
+    for i in range(5):
+        case = casebook_proposal(session, ids, name=f"Paging case {i}", members=members)
+    assert case is not None
+    for year in range(2027, 2030):
+        for jid in (ids["city"], ids["county"]):
+            casebook_service.record_actual(
+                session=session, actor=system_principal("test"), proposal_id=case.id,
+                data=ActualIn(jurisdiction_id=jid, year=year, actual=50_000))
     session.commit()
-    return {"asset": made[0].id}
+    return {"asset": made[0].id, "case": case.id}
 
 
 WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
@@ -131,6 +148,14 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
                                                 {"include_in_use": "true"}, None),
     "GET /api/v1/public/assets/{asset_id}/proposals": lambda s: Walk(
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
+    "GET /api/v1/casebook/proposals": lambda s: Walk("/api/v1/casebook/proposals", {},
+                                                     Role.regional_analyst),
+    "GET /api/v1/casebook/proposals/{proposal_id}/members": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/members", {}, Role.regional_analyst),
+    "GET /api/v1/casebook/proposals/{proposal_id}/allocation": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/allocation", {}, Role.regional_admin),
+    "GET /api/v1/casebook/proposals/{proposal_id}/actuals": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/actuals", {}, Role.regional_analyst),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
 }

@@ -81,8 +81,7 @@ def show_command(
     proposal_id: Annotated[int, typer.Argument(help="Proposal id")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """A proposal's results: by member (share, charge, savings, NPV, payback, worse off)
-    and in total."""
+    """A proposal's results by member and in total (charge, savings, NPV, worse off)."""
     with db() as session:
         data = _results(session, proposal_id)
     if as_json:
@@ -114,8 +113,7 @@ def import_actuals_command(
         help="If the file is refused, write every problem to this CSV file")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Record members' actual costs from a file: all rows or none; importing it again
-    changes nothing."""
+    """Record members' actual costs from a file: all rows or none, idempotent."""
     with db() as session:
         try:
             with file.open("rb") as fh:
