@@ -61,9 +61,9 @@ def _out(p: CaseProposal) -> ProposalOut:
     return ProposalOut.model_validate(p)
 
 
-def _result(session: Session, actor: Principal, proposal_id: int
+def _result(session: Session, actor: Principal, case_id: int
             ) -> tuple[CaseProposal, list[queries.MemberRow], calc.CaseResult, set[int]]:
-    p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
+    p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     rows = queries.members(session=session, proposal_id=p.id)
     return p, rows, queries.evaluate(p, rows), queries.shown_member_ids(actor, rows)
 
@@ -103,46 +103,46 @@ def from_consolidation(data: FromConsolidationBody, session: Session = Depends(g
     return _out(p)
 
 
-@router.get("/proposals/{proposal_id}", response_model=ProposalOut)
-def get_proposal(proposal_id: int, session: Session = Depends(get_session),
+@router.get("/proposals/{case_id}", response_model=ProposalOut)
+def get_proposal(case_id: int, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_read))) -> ProposalOut:
-    return _out(queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id))
+    return _out(queries.get_proposal(session=session, actor=actor, proposal_id=case_id))
 
 
-@router.put("/proposals/{proposal_id}", response_model=ProposalOut)
-def update_proposal(proposal_id: int, data: ProposalIn, session: Session = Depends(get_session),
+@router.put("/proposals/{case_id}", response_model=ProposalOut)
+def update_proposal(case_id: int, data: ProposalIn, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
-    p = service.update_proposal(session=session, actor=actor, proposal_id=proposal_id,
+    p = service.update_proposal(session=session, actor=actor, proposal_id=case_id,
                                 data=data)
     session.commit()
     return _out(p)
 
 
-@router.post("/proposals/{proposal_id}/status", response_model=ProposalOut)
-def set_status(proposal_id: int, data: StatusIn, session: Session = Depends(get_session),
+@router.post("/proposals/{case_id}/status", response_model=ProposalOut)
+def set_status(case_id: int, data: StatusIn, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
-    p = service.set_status(session=session, actor=actor, proposal_id=proposal_id,
+    p = service.set_status(session=session, actor=actor, proposal_id=case_id,
                            status=data.status)
     session.commit()
     return _out(p)
 
 
-@router.post("/proposals/{proposal_id}/scenarios", response_model=ProposalOut, status_code=201,
+@router.post("/proposals/{case_id}/scenarios", response_model=ProposalOut, status_code=201,
              summary="A copy of the proposal with changed terms, shown beside it")
-def add_scenario(proposal_id: int, data: ScenarioIn, session: Session = Depends(get_session),
+def add_scenario(case_id: int, data: ScenarioIn, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
-    p = service.add_scenario(session=session, actor=actor, proposal_id=proposal_id,
+    p = service.add_scenario(session=session, actor=actor, proposal_id=case_id,
                              name=data.name, changes=data.changes)
     session.commit()
     return _out(p)
 
 
-@router.get("/proposals/{proposal_id}/results", response_model=ResultOut,
+@router.get("/proposals/{case_id}/results", response_model=ResultOut,
             summary="Savings by year, NPV, IRR and payback of the members you see "
                     "(the whole proposal for regional roles)")
-def results(proposal_id: int, session: Session = Depends(get_session),
+def results(case_id: int, session: Session = Depends(get_session),
             actor: Principal = Depends(allow(Action.casebook_read))) -> ResultOut:
-    p, rows, r, shown = _result(session, actor, proposal_id)
+    p, rows, r, shown = _result(session, actor, case_id)
     if shown == {m.key for m in r.members}:
         o = r.total
     else:  # a member's staff: their own member's stream
@@ -156,12 +156,12 @@ def results(proposal_id: int, session: Session = Depends(get_session),
         members_shown=len(shown), members_total=len(rows))
 
 
-@router.get("/proposals/{proposal_id}/members", response_model=Page[MemberOut],
+@router.get("/proposals/{case_id}/members", response_model=Page[MemberOut],
             summary="Each member's savings, charge, NPV and worse-off flag")
-def member_results(proposal_id: int, page: PageParams = Depends(page_params(100, 200)),
+def member_results(case_id: int, page: PageParams = Depends(page_params(100, 200)),
                    session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_read))) -> Page[MemberOut]:
-    _p, _rows, r, shown = _result(session, actor, proposal_id)
+    _p, _rows, r, shown = _result(session, actor, case_id)
     out = [MemberOut(jurisdiction_id=m.key, name=m.name, share=float(m.share),
                      baseline_cents=m.baseline_cents, direct_cents=m.direct_cents,
                      charge_cents=m.charge_cents, annual_savings_cents=m.annual_savings_cents,
@@ -171,11 +171,11 @@ def member_results(proposal_id: int, page: PageParams = Depends(page_params(100,
     return page.page(out[page.offset:page.offset + page.limit], len(out))
 
 
-@router.get("/proposals/{proposal_id}/members/{jurisdiction_id}", response_model=MemberOut)
-def member_result(proposal_id: int, jurisdiction_id: int,
+@router.get("/proposals/{case_id}/members/{jurisdiction_id}", response_model=MemberOut)
+def member_result(case_id: int, jurisdiction_id: int,
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_read))) -> MemberOut:
-    _p, _rows, r, shown = _result(session, actor, proposal_id)
+    _p, _rows, r, shown = _result(session, actor, case_id)
     m = next((m for m in r.members if m.key == jurisdiction_id and m.key in shown), None)
     if m is None:
         raise NotFound("Member not found in this proposal")
@@ -186,25 +186,25 @@ def member_result(proposal_id: int, jurisdiction_id: int,
                      payback_year=m.outcome.payback_year, worse_off=m.worse_off)
 
 
-@router.get("/proposals/{proposal_id}/allocation", response_model=Page[AllocationOut],
+@router.get("/proposals/{case_id}/allocation", response_model=Page[AllocationOut],
             summary="The shared model's annual cost and one-time costs allocated among the "
                     "members (sums exactly to the totals)")
-def allocation(proposal_id: int, page: PageParams = Depends(page_params(100, 200)),
+def allocation(case_id: int, page: PageParams = Depends(page_params(100, 200)),
                session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.casebook_read))
                ) -> Page[AllocationOut]:
-    _p, _rows, r, shown = _result(session, actor, proposal_id)
+    _p, _rows, r, shown = _result(session, actor, case_id)
     out = [AllocationOut(jurisdiction_id=m.key, name=m.name, share=float(m.share),
                          charge_cents=m.charge_cents, one_time_cents=sum(m.one_time_cents))
            for m in r.members if m.key in shown]
     return page.page(out[page.offset:page.offset + page.limit], len(out))
 
 
-@router.get("/proposals/{proposal_id}/actuals", response_model=Page[ActualOut])
-def list_actuals(proposal_id: int, page: PageParams = Depends(page_params(100, 1000)),
+@router.get("/proposals/{case_id}/actuals", response_model=Page[ActualOut])
+def list_actuals(case_id: int, page: PageParams = Depends(page_params(100, 1000)),
                  session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_read))) -> Page[ActualOut]:
-    p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
+    p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     rows = queries.members(session=session, proposal_id=p.id)
     shown = queries.shown_member_ids(actor, rows)
     items, total = queries.actuals_page(session=session, proposal_id=p.id,
@@ -212,26 +212,26 @@ def list_actuals(proposal_id: int, page: PageParams = Depends(page_params(100, 1
     return page.page([ActualOut.model_validate(a) for a in items], total)
 
 
-@router.post("/proposals/{proposal_id}/actuals", status_code=201,
+@router.post("/proposals/{case_id}/actuals", status_code=201,
              summary="Record (or correct) a member's actual cost for a year")
-def record_actual(proposal_id: int, data: ActualIn, session: Session = Depends(get_session),
+def record_actual(case_id: int, data: ActualIn, session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_actuals))
                   ) -> dict[str, str]:
-    outcome = service.record_actual(session=session, actor=actor, proposal_id=proposal_id,
+    outcome = service.record_actual(session=session, actor=actor, proposal_id=case_id,
                                     data=data, source="API")
     session.commit()
     return {"outcome": outcome}
 
 
-@router.post("/proposals/{proposal_id}/actuals/import", response_model=ImportOut,
+@router.post("/proposals/{case_id}/actuals/import", response_model=ImportOut,
              summary="Actual costs from a CSV or XLSX file: all rows or none")
-def import_actuals(proposal_id: int, file: UploadFile = File(...),
+def import_actuals(case_id: int, file: UploadFile = File(...),
                    dry_run: bool = Query(False), session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_actuals))) -> ImportOut:
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise BadRequest(f"The file is larger than {MAX_UPLOAD // (1024 * 1024)} MB")
-    res = service.import_actuals(session=session, actor=actor, proposal_id=proposal_id,
+    res = service.import_actuals(session=session, actor=actor, proposal_id=case_id,
                                  stream=io.BytesIO(data), file_name=file.filename or "upload",
                                  dry_run=dry_run)
     session.commit()

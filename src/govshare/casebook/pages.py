@@ -225,20 +225,20 @@ async def _in_thread(fn: Any, *args: Any) -> Response:
     return await run_in_threadpool(fn, *args)
 
 
-@router.get("/casebook/{proposal_id}/edit")
-def edit_page(request: Request, proposal_id: int, session: Session = Depends(get_session),
+@router.get("/casebook/{case_id}/edit")
+def edit_page(request: Request, case_id: int, session: Session = Depends(get_session),
               actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
+    p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     data = service.proposal_in(session, p)
     return _editor(request, session, actor, proposal=p, values=_shown_values(data, {}),
                    errors=[])
 
 
-@router.post("/casebook/{proposal_id}/edit", dependencies=[Depends(csrf_protect)])
-async def edit_save(request: Request, proposal_id: int, session: Session = Depends(get_session),
+@router.post("/casebook/{case_id}/edit", dependencies=[Depends(csrf_protect)])
+async def edit_save(request: Request, case_id: int, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
     form = await request.form()
-    p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
+    p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     return await _in_thread(_save, request, session, actor, form, p)
 
 
@@ -298,10 +298,10 @@ def _true_ups(actual_rows: list[Any], names: dict[int, str]) -> list[dict[str, A
     return out
 
 
-def _result_page(request: Request, session: Session, actor: Principal, proposal_id: int,
+def _result_page(request: Request, session: Session, actor: Principal, case_id: int,
                  errors: list[dict[str, Any]] | None = None, status_code: int = 200,
                  report_token: str | None = None) -> Response:
-    p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
+    p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     rows = queries.members(session=session, proposal_id=p.id)
     shown = queries.shown_member_ids(actor, rows)
     problem = None
@@ -337,27 +337,27 @@ def _result_page(request: Request, session: Session, actor: Principal, proposal_
     return render(request, "casebook/proposal.html", ctx, status_code=status_code)
 
 
-@router.get("/casebook/{proposal_id}")
-def proposal_page(request: Request, proposal_id: int, report: str = Query("", max_length=64),
+@router.get("/casebook/{case_id}")
+def proposal_page(request: Request, case_id: int, report: str = Query("", max_length=64),
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_read))) -> Response:
-    return _result_page(request, session, actor, proposal_id, report_token=report or None)
+    return _result_page(request, session, actor, case_id, report_token=report or None)
 
 
-@router.post("/casebook/{proposal_id}/status", dependencies=[Depends(csrf_protect)])
-def status_save(request: Request, proposal_id: int, status: str = Form(""),
+@router.post("/casebook/{case_id}/status", dependencies=[Depends(csrf_protect)])
+def status_save(request: Request, case_id: int, status: str = Form(""),
                 session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
     if status not in CaseStatus.__members__:
         raise BadRequest(f"Unknown status {status!r}")
-    p = service.set_status(session=session, actor=actor, proposal_id=proposal_id,
+    p = service.set_status(session=session, actor=actor, proposal_id=case_id,
                            status=CaseStatus(status))
     session.commit()
     return redirect(f"/casebook/{p.id}", flash=f"The proposal is now {STATUS_LABELS[status]}.")
 
 
-@router.post("/casebook/{proposal_id}/scenario", dependencies=[Depends(csrf_protect)])
-def scenario_save(request: Request, proposal_id: int, name: str = Form("", max_length=200),
+@router.post("/casebook/{case_id}/scenario", dependencies=[Depends(csrf_protect)])
+def scenario_save(request: Request, case_id: int, name: str = Form("", max_length=200),
                   discount_rate_pct: str = Form("", max_length=20),
                   horizon_years: str = Form("", max_length=10),
                   shared_annual: str = Form("", max_length=30),
@@ -377,21 +377,21 @@ def scenario_save(request: Request, proposal_id: int, name: str = Form("", max_l
     if basis.strip():
         changes["basis"] = basis
     try:
-        s = service.add_scenario(session=session, actor=actor, proposal_id=proposal_id,
+        s = service.add_scenario(session=session, actor=actor, proposal_id=case_id,
                                  name=name.strip() or "Scenario", changes=changes)
     except GovshareError as exc:
         if exc.status == 404:
             raise
         session.rollback()
-        return _result_page(request, session, actor, proposal_id,
+        return _result_page(request, session, actor, case_id,
                             errors=exc.errors or [{"loc": [], "reason": exc.detail}],
                             status_code=exc.status)
     session.commit()
     return redirect(f"/casebook/{s.id}", flash="Scenario added; it is shown beside the others.")
 
 
-@router.post("/casebook/{proposal_id}/actuals", dependencies=[Depends(csrf_protect)])
-def actual_save(request: Request, proposal_id: int, jurisdiction_id: str = Form(""),
+@router.post("/casebook/{case_id}/actuals", dependencies=[Depends(csrf_protect)])
+def actual_save(request: Request, case_id: int, jurisdiction_id: str = Form(""),
                 year: str = Form(""), actual: str = Form(""), billed: str = Form(""),
                 usage: str = Form(""), session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
@@ -404,31 +404,31 @@ def actual_save(request: Request, proposal_id: int, jurisdiction_id: str = Form(
         except ValidationError as exc:
             raise ValidationFailed("The actual cost is not valid",
                                 errors=service._errors(exc)) from None
-        outcome = service.record_actual(session=session, actor=actor, proposal_id=proposal_id,
+        outcome = service.record_actual(session=session, actor=actor, proposal_id=case_id,
                                         data=data, source="form")
     except GovshareError as exc:
         if exc.status == 404:
             raise
         session.rollback()
-        return _result_page(request, session, actor, proposal_id,
+        return _result_page(request, session, actor, case_id,
                             errors=exc.errors or [{"loc": [], "reason": exc.detail}],
                             status_code=exc.status)
     session.commit()
-    return redirect(f"/casebook/{proposal_id}#tracker", flash=f"Actual cost {outcome}.")
+    return redirect(f"/casebook/{case_id}#tracker", flash=f"Actual cost {outcome}.")
 
 
-@router.post("/casebook/{proposal_id}/actuals/import", dependencies=[Depends(csrf_protect)])
-def actual_import(request: Request, proposal_id: int, file: UploadFile = File(...),
+@router.post("/casebook/{case_id}/actuals/import", dependencies=[Depends(csrf_protect)])
+def actual_import(request: Request, case_id: int, file: UploadFile = File(...),
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
     data = file.file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
-        return _result_page(request, session, actor, proposal_id, errors=[
+        return _result_page(request, session, actor, case_id, errors=[
             {"loc": ["file"], "reason": f"larger than {MAX_UPLOAD // (1024 * 1024)} MB"}],
             status_code=413)
     name = (file.filename or "upload")[:200]
     try:
-        res = service.import_actuals(session=session, actor=actor, proposal_id=proposal_id,
+        res = service.import_actuals(session=session, actor=actor, proposal_id=case_id,
                                      stream=io.BytesIO(data), file_name=name)
     except tabular.Refused as exc:
         session.rollback()
@@ -438,10 +438,10 @@ def actual_import(request: Request, proposal_id: int, file: UploadFile = File(..
                  "reason": f"{e.reason} (value: {e.value})" if e.value else e.reason}
                 for e in exc.report.first()]
         exc.report.close()
-        return _result_page(request, session, actor, proposal_id, errors=errs,
+        return _result_page(request, session, actor, case_id, errors=errs,
                             status_code=422, report_token=token)
     session.commit()
-    return redirect(f"/casebook/{proposal_id}#tracker", flash=f"Imported: {res.summary()}.")
+    return redirect(f"/casebook/{case_id}#tracker", flash=f"Imported: {res.summary()}.")
 
 
 def _report_store(request: Request) -> tabular.ReportStore:
@@ -453,12 +453,12 @@ def _report_store(request: Request) -> tabular.ReportStore:
     return store
 
 
-@router.get("/casebook/import-reports/{token}.csv")
-def import_report(request: Request, token: str,
+@router.get("/casebook/import-reports/{report_token}.csv")
+def import_report(request: Request, report_token: str,
                   actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
-    if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", token):
+    if not re.fullmatch(r"[A-Za-z0-9_-]{8,64}", report_token):
         raise NotFound("Report not found")
-    path, meta = _report_store(request).find(token, owner=actor.ref)
+    path, meta = _report_store(request).find(report_token, owner=actor.ref)
     return Response(path.read_bytes(), media_type="text/csv", headers={
         "Content-Disposition": f'attachment; filename="{tabular.ReportStore.download_name(meta)}"'})
 
