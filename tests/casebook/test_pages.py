@@ -13,11 +13,11 @@ import re
 import openpyxl
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from govshare.casebook import service
-from govshare.casebook.models import CaseStatus
+from govshare.casebook.models import CaseProposal, CaseStatus
 from govshare.core.tenancy import Role, system_principal
 from govshare.property.models import Asset, AssetStatusChange, Proposal
 from tests.conftest import csrf_from, login
@@ -130,6 +130,9 @@ def test_staff_record_actuals_for_their_member_only(client: TestClient, session:
 
 def test_value_page_follows_the_data(client: TestClient, session: Session,
                                      ids: dict[str, int]) -> None:
+    # The demo's sample proposals are withdrawn: no adopted proposal is left.
+    session.execute(update(CaseProposal).values(status="withdrawn"))
+    session.commit()
     login(client, "analyst@demo.govshare.org")
     before = client.get("/value")
     assert before.status_code == 200
@@ -186,6 +189,7 @@ def test_value_case_pdf_has_extractable_text(client: TestClient, session: Sessio
                                              ids: dict[str, int]) -> None:
     from pypdf import PdfReader
 
+    session.execute(update(CaseProposal).values(status="withdrawn"))
     p = proposal(session, ids, name="Payroll in print")
     service.set_status(session=session, actor=SYSTEM, proposal_id=p.id,
                        status=CaseStatus.adopted)
