@@ -22,7 +22,7 @@ Wall time and CPU time (process_time: all threads of the process) are both recor
 shared machine wall time includes waiting for a core, CPU time does not.
 
 For information the script also solves the OR-Library capacitated warehouse location instances
-(every cap41..cap134 and capa at capacity 8000, under a time limit) read from ../shared/data and
+(every cap41..cap134 and capa at capacity 8000, under a time limit) read from tests/data/orlib and
 compares with the published optima.
 
 Usage: .venv/bin/python bench/bench_consolidation.py [--repeats 5] [--no-orlib] [--no-write]
@@ -53,15 +53,15 @@ from numpy.typing import NDArray
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
+from govshare.core.geodesy import haversine_km  # noqa: E402
 from govshare.property.consolidation import (  # noqa: E402
     Need,
     Site,
-    haversine_km,
     solve,
     travel_cost_matrix,
 )
 
-ORLIB = ROOT.parent / "shared" / "data" / "orlib"
+ORLIB = ROOT / "tests" / "data" / "orlib"  # see tests/data/SOURCES.md
 RESULTS = ROOT / "bench" / "results"
 
 SEED = 2024

@@ -31,7 +31,9 @@ from govshare.core.tenancy import system_principal
 from govshare.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+TEST_DATA = ROOT / "tests" / "data"  # what the tests read, with tests/data/SOURCES.md
+# Seattle's city limits as published (byte copy, sha256 in src/govshare/geo/data/SOURCES.md).
+CITY_LIMITS = ROOT / "src" / "govshare" / "geo" / "data" / "seattle_city_limits.geojson"
 US_ATLAS = ROOT / "web" / "node_modules" / "us-atlas"
 PG_ADMIN_URL = os.environ.get(
     "GOVSHARE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -1,6 +1,6 @@
 """govshare: a platform on which a region's governments run shared services together.
 
-Packages follow ../shared/DESIGN.md: one package per domain (``regions``, ``geo``, ...), each
+Packages follow the project's design: one package per domain (``regions``, ``geo``, ...), each
 with the same file names, and ``core`` beneath them all. See ``docs/architecture.md``.
 """
 

@@ -31,6 +31,7 @@ def _fill_move(page: Any) -> None:
     page.get_by_label("New address", exact=True).fill("2 New Avenue, Seattle, WA 98104")
     moved = (date.today() - timedelta(days=3)).isoformat()
     page.get_by_label("Date of the move", exact=True).fill(moved)
+    page.get_by_label("Your e-mail address or phone number").fill("206-555-0100")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
@@ -64,8 +65,38 @@ def test_a_resident_reports_a_move_once(new_page: NewPage, javascript: bool) -> 
     assert nav.value.status == 201
     assert re.fullmatch(r"TU-[A-Z0-9]{4}-[A-Z0-9]{4}", page.locator("#reference").inner_text())
     assert "City of Seattle: Utility billing" in page.locator("#told").inner_text()
+    assert "Nothing has been sent yet" in page.locator("#awaiting").inner_text()
     if javascript:
         assert_accessible(page, "tellusonce-confirmation")
+
+
+def test_staff_verify_a_report_and_it_is_sent(new_page: NewPage, admin_state: Any) -> None:
+    """Issue 9 §5: the report waits; the regional admin checks it on its page and sends it."""
+    resident = new_page(bypass_csp=True)
+    resident.goto("/tell-us-once?event=change_of_address")
+    _fill_move(resident)
+    resident.locator("label[for=consent]").click()
+    box = resident.get_by_role("checkbox", name=re.compile("Utility billing"))
+    resident.locator(f"label[for={box.get_attribute('id')}]").click()
+    with resident.expect_navigation() as nav:
+        resident.get_by_role("button", name="Send my report").click()
+    assert nav.value.status == 201
+    reference = resident.locator("#reference").inner_text()
+
+    staff = new_page(storage_state=admin_state, bypass_csp=True)
+    staff.goto("/staff/tell-us-once")
+    with staff.expect_navigation():
+        staff.get_by_role("link", name=f"Check report {reference}").click()
+    assert "Bea Browser" in staff.locator("#person").inner_text()
+    assert "206-555-0100" in staff.locator("#reporter").inner_text()
+    assert_accessible(staff, "tellusonce-verify")
+    staff.get_by_label("How you checked it").select_option(label="Reporter called back at a "
+                                                                 "number on our records")
+    with staff.expect_navigation():
+        staff.get_by_role("button", name="Verify and send to the agencies").click()
+    assert f"Report {reference} is verified" in staff.content()
+    row = staff.get_by_role("row", name=re.compile(reference))
+    assert "Verified and sent" in row.inner_text()
 
 
 def test_the_public_form_fits_a_phone_under_the_csp(new_page: NewPage) -> None:

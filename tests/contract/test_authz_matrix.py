@@ -59,6 +59,8 @@ from govshare.regions import service
 from govshare.regions.models import Region, User, UserSession
 from govshare.regions.schemas import ApiKeyCreate
 from govshare.regions.service import create_api_key
+from govshare.tellusonce import calc as tellusonce_calc
+from govshare.tellusonce import service as tellusonce_service
 from govshare.tellusonce.models import AgencySubscription
 from tests.conftest import csrf_from, login
 from tests.contract.routes import RouteInfo, offline_app, route_table
@@ -186,6 +188,22 @@ def _subscription(w: World, jid: int) -> Any:
     return sub
 
 
+def _life_report(w: World, jid: int) -> Any:
+    """A report from the public awaiting verification, told to one of ``jid``'s agencies."""
+    sub = _subscription(w, jid)
+    event = sub.event_types[0]
+    today = utcnow().date()
+    person = {f.name: (("1950-01-01" if "birth" in f.name and "child" not in f.name
+                        else (today - timedelta(days=10)).isoformat())
+                       if f.kind == "date" else "Matrix Person")
+              for f in tellusonce_calc.EVENTS[event].fields}
+    return tellusonce_service.report_life_event(
+        session=w.session, actor=principal(Role.public), region_id=_region_id(w), event=event,
+        person=person, subscription_ids=[sub.id], consent_given=True,
+        secret_key=w.app.state.secret_key, retention_days=30,
+        verification_details={"contact": "matrix@example.org"})
+
+
 def _media(w: World, jid: int) -> str:
     folder = Path(w.app.state.settings.data_dir) / "media"
     folder.mkdir(parents=True, exist_ok=True)
@@ -205,7 +223,7 @@ def _case(w: World, jid: int) -> Any:
 BUILDERS: dict[str, Callable[[World, int], Any]] = {
     "user": _target_user, "apikey": _target_key, "asset": _public_asset,
     "proposal": _proposal, "request": _service_request, "subscription": _subscription,
-    "media": _media, "case": _case,
+    "media": _media, "life_report": _life_report, "case": _case,
 }
 
 
@@ -248,6 +266,8 @@ PATH_VALUES: dict[str, PathValue] = {
     "subscription_id": lambda w, s: Target(w.row("subscription", s).id, w.jurisdiction[s],
                                            private=True),
     "case_id": lambda w, s: Target(w.row("case", s).id, w.jurisdiction[s], private=True),
+    "reference": lambda w, s: Target(w.row("life_report", s).reference, w.jurisdiction[s],
+                                     private=True),
     # public facts: the same for every scenario
     "fmt": lambda w, s: Target("csv"),
     "report_token": lambda w, s: Target("no-such-report-token"),
@@ -369,6 +389,10 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "webhook_url": "https://agency.example.org/hook", "event_types": ["birth"]}),
     "POST /staff/tell-us-once/subscriptions/{subscription_id}": lambda w, j: Body(
         data={"action": "activate"}),
+    "POST /staff/tell-us-once/reports/{reference}/verify": lambda w, j: Body(data={
+        "evidence_kind": "records_match", "evidence_reference": ""}),
+    "POST /staff/tell-us-once/reports/{reference}/reject": lambda w, j: Body(data={
+        "reason": "matrix"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
     # casebook: API and pages
     "POST /api/v1/casebook/proposals": lambda w, j: Body(json=_case_json(w, j)),

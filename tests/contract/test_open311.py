@@ -1,7 +1,7 @@
 """Contract tests of Open311 GeoReport v2 at /open311/v2, in XML and JSON, on both backends.
 
 JSON answers are validated against the GeoReport v2 JSON Schemas (open311/schema-validation,
-in ``../shared/data/open311``); XML answers are parsed (well-formed, declaration, no DTD) and
+copied into ``tests/data/open311``); XML answers are parsed (well-formed, declaration, no DTD) and
 read back by the Spark convention the spec uses, which must give the JSON answer again.
 Requests are routed across levels on the real demo boundaries: a pothole downtown goes to
 the City of Seattle, one in Kent to King County, one at sea is refused.
@@ -33,7 +33,7 @@ from govshare.frontoffice.open311.format import ITEM
 from govshare.frontoffice.schemas import RequestAction, RequestIn
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
-from tests.conftest import SHARED_DATA
+from tests.conftest import TEST_DATA
 from tests.factories.regions import api_key, principal
 
 O311 = "/open311/v2"
@@ -49,7 +49,7 @@ PII = {"first_name": "Ada", "last_name": "Lovelace-Secret", "email": "ada.secret
 
 # ----------------------------------------------------------------------------- schemas
 
-_SCHEMAS = {name: json.loads((SHARED_DATA / "open311" / f"{name}.json").read_text())
+_SCHEMAS = {name: json.loads((TEST_DATA / "open311" / f"{name}.json").read_text())
             for name in ("services", "service", "service-definition", "requests", "request")}
 _REGISTRY = Registry().with_resources(
     (f"{name}.json", Resource.from_contents(schema, default_specification=DRAFT202012))

@@ -54,4 +54,3 @@ def test_plain_text_and_ids() -> None:
     assert calc.plain_text("<script>alert(1)</script>Hole <b>here</b>") == "alert(1)Hole here"
     assert calc.plain_text("   ") is None
     assert calc.public_request_id(2026, 42) == "2026-000042"
-    assert 140 < calc.haversine_m(-122.3351, 47.6080, -122.3351, 47.6093) < 150

@@ -31,7 +31,7 @@ from govshare.geo.calc import (
     topology_geometry,
     validate_boundary,
 )
-from tests.conftest import ROOT, US_ATLAS
+from tests.conftest import CITY_LIMITS, US_ATLAS
 
 DOWNTOWN_SEATTLE = (-122.3351, 47.6080)
 TACOMA = (-122.4443, 47.2529)
@@ -447,8 +447,7 @@ def test_validation_does_not_modify_the_input() -> None:
 
 
 def test_seattle_city_limits_are_valid_as_published() -> None:
-    doc = json.loads((ROOT.parent / "shared" / "data" / "seattle" / "city-limits.geojson")
-                     .read_text())
+    doc = json.loads(CITY_LIMITS.read_text())
     checked = validate_boundary(doc)
     assert not checked.repaired
     assert len(doc["features"]) == 29 and len(checked.geometry.geoms) == 27  # two merged
@@ -581,7 +580,7 @@ def test_mapping_round_trip_of_a_checked_boundary_locates_the_same() -> None:
 def test_validation_is_idempotent() -> None:
     # A checked boundary checked again is the same, coordinate for coordinate, so a copied or
     # re-uploaded boundary keeps its checksum.
-    docs = [json.loads((ROOT / "src/govshare/geo/data/seattle_city_limits.geojson").read_text()),
+    docs = [json.loads(CITY_LIMITS.read_text()),
             mapping(accept_census_geometry(atlas_counties()["53033"].geometry).geometry),
             poly(BOWTIE)]
     for doc in docs:

@@ -16,10 +16,9 @@ import pytest
 import sqlalchemy as sa
 
 from govshare.core.db import make_engine
-from tests.conftest import BACKENDS, SHARED_DATA
+from tests.conftest import BACKENDS, CITY_LIMITS
 from tests.factories.cli import Cli, flat, fresh_cli
 
-CITY_LIMITS = SHARED_DATA / "seattle" / "city-limits.geojson"
 DOWNTOWN = ("-122.3351", "47.6080")
 TACOMA = ("-122.4443", "47.2529")
 PACIFIC = ("-125.5", "47.0")

@@ -8,7 +8,7 @@
    are for the split-demand formulation, which is what `solve` builds; every 16 x 50 instance
    (cap41..cap74) and a sample of the larger ones must match to 1e-6 relative.
 
-The OR-Library files are read from ../shared/data/orlib (see its SOURCES.md).
+The OR-Library files are read from tests/data/orlib (see tests/data/SOURCES.md).
 """
 
 from __future__ import annotations
@@ -25,16 +25,16 @@ import pytest
 from numpy.typing import NDArray
 from scipy.optimize import linprog
 
+from govshare.core.geodesy import haversine_km
 from govshare.property.consolidation import (
     Need,
     Site,
     Solution,
-    haversine_km,
     solve,
     travel_cost_matrix,
 )
 
-ORLIB = Path(__file__).resolve().parents[3] / "shared" / "data" / "orlib"
+ORLIB = Path(__file__).resolve().parents[1] / "data" / "orlib"
 REL = 1e-6
 
 Instance = tuple[list[Site], list[Need], NDArray[np.float64]]
@@ -139,7 +139,7 @@ def test_orlib_parser_reads_capacity_templates() -> None:
     assert (len(sites), len(needs), cost.shape) == (100, 1000, (100, 1000))
     assert {s.capacity for s in sites} == {8000.0}
     with pytest.raises(ValueError, match="capacity"):
-        parse_orlib(ORLIB / "capb.txt")
+        parse_orlib(ORLIB / "capa.txt")  # a template without its capacity
 
 
 def test_time_limit_is_reported_not_claimed_optimal() -> None:
@@ -393,16 +393,6 @@ def test_malformed_input_raises(sites: list[Site], needs: list[Need],
                                 cost: NDArray[np.float64], match: str) -> None:
     with pytest.raises(ValueError, match=match):
         solve(sites, needs, cost)
-
-
-def test_haversine_known_distances_and_broadcasting() -> None:
-    seattle, portland = (-122.3321, 47.6062), (-122.6765, 45.5231)
-    assert float(haversine_km(*seattle, *portland)) == pytest.approx(233.5, abs=1.0)
-    assert float(haversine_km(0, 0, 180, 0)) == pytest.approx(math.pi * 6371.0088)
-    assert float(haversine_km(*seattle, *seattle)) == 0.0
-    d = haversine_km(np.zeros((3, 1)), np.zeros((3, 1)), np.ones(4), np.zeros(4))
-    assert d.shape == (3, 4)
-    assert d == pytest.approx(np.full((3, 4), 111.195), abs=1e-3)
 
 
 def test_travel_cost_matrix_is_demand_times_distance_within_radius() -> None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import html
+import re
+from urllib.parse import urlencode
+
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -67,7 +71,7 @@ def test_registry_and_utilization_pages(client: TestClient, session: Session,
                                         ids: dict[str, int]) -> None:
     asset(session, ids["city"], name="Half-empty office", capacity=100, occupancy=20)
     login(client, "analyst@demo.govshare.org")
-    reg = client.get("/property")
+    reg = client.get("/property", params={"q": "half-empty"})
     assert reg.status_code == 200 and "Half-empty office" in reg.text
     assert "Annual true cost by member" in reg.text
     util = client.get("/property/utilization")
@@ -111,3 +115,67 @@ def test_api_create_and_list(client: TestClient, session: Session, ids: dict[str
     listed = client.get("/api/v1/assets", headers=h).json()
     assert "API-1" in {a["asset_code"] for a in listed["items"]}
     assert session.scalars(sa.select(Asset).where(Asset.asset_code == "API-1")).one()
+
+
+ROW_LINK = re.compile(r'<th scope="row" data-label="Asset">'
+                      r'<a href="/property/(?:assets|public)/(\d+)"')
+COST_CELL = re.compile(r'<td data-label="True cost">([^<]*)</td>')
+
+
+def _walk(client: TestClient, **params: str) -> list[int]:
+    """Every page of the registry's list, following its Next links; the asset ids in order."""
+    seen: list[int] = []
+    url: str | None = "/property?" + urlencode(params)
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200
+        seen += [int(i) for i in ROW_LINK.findall(page.text)]
+        nxt = re.search(r'<a href="([^"]+)" class="usa-pagination__link '
+                        r'usa-pagination__next-page"', page.text)
+        url = html.unescape(nxt.group(1)) if nxt else None
+    return seen
+
+
+def test_the_registry_pages_and_sorts_and_every_asset_shows_once(
+        client: TestClient, session: Session) -> None:
+    """Issue 9 §6: /property listed all 195 buildings on one page (114,503 px tall on a
+    phone) with no sorting; now 50 a page, sorted four ways, each page a slice of one order."""
+    login(client, "analyst@demo.govshare.org")
+    total = session.scalar(sa.select(sa.func.count()).select_from(Asset)
+                           .where(Asset.status != "disposed"))
+    first = client.get("/property")
+    assert len(ROW_LINK.findall(first.text)) == 50
+    assert re.search(r"Showing 1–50 of \d+", first.text)
+    for sort in ("member", "name", "use", "cost"):
+        ids = _walk(client, sort=sort)
+        assert len(ids) == len(set(ids)) and len(ids) >= min(total or 0, 51), sort
+    by_cost = client.get("/property", params={"sort": "cost"}).text.split("<h2>Assets</h2>")[1]
+    dollars = [float(c.replace("$", "").replace(",", "")) for c in COST_CELL.findall(by_cost)
+               if c.startswith("$")]
+    assert len(dollars) == 50 and dollars == sorted(dollars, reverse=True)
+    assert client.get("/property", params={"sort": "nonsense"}).status_code == 200
+    assert client.get("/property", params={"page": "0"}).status_code == 422
+
+
+def test_a_member_sorting_by_cost_learns_nothing_of_others_unpublished_costs(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    """Sorting by cost ranks only the assets the actor sees in full: other members' follow
+    in member order, so their position says nothing about figures they did not publish."""
+    login(client, "seattle.staff@demo.govshare.org")
+    ranked = _walk(client, sort="cost")
+    owners = dict(session.execute(sa.select(Asset.id, Asset.jurisdiction_id)
+                                  .where(Asset.id.in_(ranked))).all())
+    own = [i for i in ranked if owners[i] == ids["city"]]
+    assert ranked[:len(own)] == own  # Seattle's first, then the others
+    others = ranked[len(own):]
+    assert others == [i for i in _walk(client, sort="member") if owners[i] != ids["city"]]
+
+
+def test_analysts_find_the_export_on_the_registry_and_may_use_it(client: TestClient) -> None:
+    """The only export links were on the import page, which analysts may not open (403)."""
+    login(client, "analyst@demo.govshare.org")
+    page = client.get("/property")
+    links = re.findall(r'href="(/property/export\.[a-z]+)"', page.text)
+    assert links == ["/property/export.csv", "/property/export.xlsx", "/property/export.geojson"]
+    export = client.get(links[0])
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")

@@ -13,10 +13,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, Forbidden
+from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Principal, Role
 from govshare.property import consolidation, planning
 from govshare.property.calc import dollars
-from govshare.property.consolidation import Solution, haversine_km
+from govshare.property.consolidation import Solution
 from tests.conftest import login
 from tests.factories.property import asset
 from tests.factories.regions import principal

@@ -48,14 +48,26 @@ def subs(session: Session) -> dict[str, AgencySubscription]:
     return {s.webhook_url.rsplit("/", 1)[1]: s for s in rows}
 
 
+CONTACT = {"contact": "reporter@example.org"}
+
+
 def report(session: Session, settings: Settings, region_id: int, chosen: list[int], *,
            event: str = "change_of_address", person: dict[str, str] | None = None,
-           consent: bool = True, **kw: Any) -> LifeEventReport:
-    return tellusonce.report_life_event(
+           consent: bool = True, verify: bool = True, **kw: Any) -> LifeEventReport:
+    """A report from the public; ``verify``: then confirmed by the regional admin, which is
+    when its messages are queued (what most tests here are about)."""
+    kw.setdefault("verification_details", CONTACT)
+    rep = tellusonce.report_life_event(
         session=session, actor=ANONYMOUS, region_id=region_id, event=event,
         person=person if person is not None else MOVE, subscription_ids=chosen,
         consent_given=consent, secret_key=settings.resolved_secret_key(),
         retention_days=settings.tellusonce_retention_days, **kw)
+    if verify and rep.verification == tellusonce_calc.AWAITING:
+        tellusonce.verify_report(
+            session=session, actor=principal(Role.regional_admin), region_id=region_id,
+            reference=rep.reference, evidence_kind="records_match", evidence_reference="",
+            secret_key=settings.resolved_secret_key(), now=kw.get("now"))
+    return rep
 
 
 def messages_of(session: Session, rep: LifeEventReport) -> list[OutboxMessage]:
@@ -381,18 +393,27 @@ def test_public_pages_choose_fill_consent_and_confirm(client: TestClient, sessio
     assert f'value="{utilities.id}" checked' in missing.text
     assert_labelled(missing.text)
 
-    done = client.post("/tell-us-once", data=form_data(
+    no_contact = client.post("/tell-us-once", data=form_data(
         page.text, "change_of_address", agency=[str(utilities.id)], consent="yes", **MOVE))
+    assert no_contact.status_code == 422
+    assert "so that we can confirm the report with you" in no_contact.text
+
+    done = client.post("/tell-us-once", data=form_data(
+        page.text, "change_of_address", agency=[str(utilities.id)], consent="yes",
+        contact="206-555-0100", **MOVE))
     assert done.status_code == 201, done.text
     ref = re.search(r'id="reference">(TU-[A-Z0-9-]+)<', done.text)
     assert ref and "City of Seattle: Utility billing" in done.text
     assert "Hopper" not in done.text  # the confirmation repeats no personal data
+    assert "Nothing has been sent yet" in done.text
     rep = session.scalars(sa.select(LifeEventReport).where(
         LifeEventReport.reference == ref.group(1))).one()
-    assert len(messages_of(session, rep)) == 1
+    assert rep.verification == "awaiting_verification" and messages_of(session, rep) == []
+    assert "555" not in (rep.verification_enc or "")  # the contact is sealed too
     # the same form sent again (a double click, a reload) gives the same reference
     again = client.post("/tell-us-once", data=form_data(
-        page.text, "change_of_address", agency=[str(utilities.id)], consent="yes", **MOVE))
+        page.text, "change_of_address", agency=[str(utilities.id)], consent="yes",
+        contact="206-555-0100", **MOVE))
     assert again.status_code == 201 and ref.group(1) in again.text
 
     no_csrf = client.post("/tell-us-once", data={"event": "change_of_address", **MOVE})
@@ -407,7 +428,7 @@ def test_public_reports_are_rate_limited_per_client(client: TestClient,
         page = client.get("/tell-us-once", params={"event": "change_of_address"})
         r = client.post("/tell-us-once", data=form_data(
             page.text, "change_of_address", agency=[str(subs["kc-elections"].id)],
-            consent="yes", **MOVE))
+            consent="yes", **MOVE, **CONTACT))
         statuses.append(r.status_code)
     assert statuses == [201] * tellusonce.REPORTS_PER_HOUR + [429]
     assert "Please try again later" in r.text and r.headers["retry-after"] == "3600"
@@ -515,3 +536,135 @@ def test_event_specs_are_consistent() -> None:
         "parent_full_name": "Parent Test", "home_address": "4 Home St"},
         today=date.today())[1] == []
     assert isinstance(ANONYMOUS, Principal)
+
+
+# ------------------------------------------------------------------ identity and verification
+
+
+DEATH = {"deceased_full_name": "Ada Testperson", "deceased_date_of_birth": "1940-02-03",
+         "date_of_death": (date.today() - timedelta(days=3)).isoformat(),
+         "last_address": "3 Pine Street, Seattle, WA 98101",
+         "informant_full_name": "Byron Testperson", "informant_relationship": "son"}
+
+
+def test_an_anonymous_death_notice_reaches_no_agency_until_vital_records_confirm_it(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    """Issue 9 §5: an anonymous visitor's death report went straight to voter registration
+    and driver licensing, with no contact details. Now it needs a contact, waits, and is
+    sent only after staff of a member told of it check it (here against vital records)."""
+    chosen = [subs["kc-elections"].id, subs["kc-vital-records"].id]
+    key = settings.resolved_secret_key()
+    with pytest.raises(ValidationFailed) as no_contact:
+        report(session, settings, region_id, chosen, event="death", person=DEATH,
+               verification_details={}, verify=False)
+    assert [e["loc"] for e in no_contact.value.errors] == [["contact"]]
+    # even an identity provider's word does not send a death from the public unchecked
+    rep = report(session, settings, region_id, chosen, event="death", person=DEATH,
+                 verification_details={"contact": "byron@example.org",
+                                       "certificate_number": "2026-017-004211"},
+                 identity_assured=True, verify=False)
+    assert rep.verification == "awaiting_verification" and messages_of(session, rep) == []
+
+    seattle_staff = principal(Role.jurisdiction_staff, subs["seattle-utilities"].jurisdiction_id)
+    with pytest.raises(NotFound):  # Seattle was not told: it cannot see or verify the report
+        tellusonce.verify_report(session=session, actor=seattle_staff, region_id=region_id,
+                                 reference=rep.reference, evidence_kind="records_match",
+                                 evidence_reference="", secret_key=key)
+    assert tellusonce_queries.awaiting_reports(session=session, actor=seattle_staff,
+                                               region_id=region_id) == []
+    county = principal(Role.jurisdiction_staff, subs["kc-vital-records"].jurisdiction_id)
+    assert [r.reference for r in tellusonce_queries.awaiting_reports(
+        session=session, actor=county, region_id=region_id)] == [rep.reference]
+    opened, person, record = tellusonce.verification_details(
+        session=session, actor=county, region_id=region_id, reference=rep.reference,
+        secret_key=key)
+    assert person == DEATH and record["reporter"]["certificate_number"] == "2026-017-004211"
+    with pytest.raises(ValidationFailed) as no_number:
+        tellusonce.verify_report(session=session, actor=county, region_id=region_id,
+                                 reference=rep.reference, evidence_kind="death_certificate",
+                                 evidence_reference=" ", secret_key=key)
+    assert no_number.value.errors[0]["loc"] == ["evidence_reference"]
+    tellusonce.verify_report(session=session, actor=county, region_id=region_id,
+                             reference=rep.reference, evidence_kind="death_certificate",
+                             evidence_reference="2026-017-004211", secret_key=key)
+    assert rep.verification == "verified" and rep.verified_by == county.ref
+    assert "Death certificate" in (rep.verification_method or "")
+    sent = messages_of(session, rep)
+    assert len(sent) == 2
+    body = json.loads(crypto.sealer(key, crypto.OUTBOX_PAYLOAD).open(sent[0].body_enc or ""))
+    assert body["person"] == DEATH and "byron@example.org" not in json.dumps(body)
+    assert body["identity"]["verified_by"].startswith("staff: Death certificate")
+    with pytest.raises(Conflict):  # verified is final: not twice, not rejected after
+        tellusonce.reject_report(session=session, actor=county, region_id=region_id,
+                                 reference=rep.reference, reason="changed my mind")
+    actions = session.execute(sa.text(
+        "SELECT action FROM audit_events WHERE entity_id = :r ORDER BY id"),
+        {"r": rep.reference}).scalars().all()
+    assert actions == ["tellusonce.report", "tellusonce.open_for_verification",
+                       "tellusonce.verify"]
+
+
+def test_a_rejected_report_is_told_to_no_one_and_its_details_deleted(
+        session: Session, settings: Settings, region_id: int,
+        subs: dict[str, AgencySubscription]) -> None:
+    rep = report(session, settings, region_id, [subs["kc-elections"].id], event="death",
+                 person=DEATH, verify=False)
+    admin = principal(Role.regional_admin)
+    with pytest.raises(ValidationFailed):
+        tellusonce.reject_report(session=session, actor=admin, region_id=region_id,
+                                 reference=rep.reference, reason="  ")
+    tellusonce.reject_report(session=session, actor=admin, region_id=region_id,
+                             reference=rep.reference, reason="No such death on record")
+    assert rep.verification == "rejected" and messages_of(session, rep) == []
+    assert rep.personal_data_enc is None and rep.verification_enc is None
+    with pytest.raises(Conflict):
+        tellusonce.verify_report(session=session, actor=admin, region_id=region_id,
+                                 reference=rep.reference, evidence_kind="records_match",
+                                 evidence_reference="", secret_key=settings.resolved_secret_key())
+
+
+@pytest.mark.parametrize(("current", "to"), [
+    (a, b) for a in tellusonce_calc.VERIFICATION_LABELS
+    for b in tellusonce_calc.VERIFICATION_LABELS])
+def test_verification_moves_only_from_awaiting(current: str, to: str) -> None:
+    expected = current == tellusonce_calc.AWAITING and to != tellusonce_calc.AWAITING
+    assert tellusonce_calc.can_move(current, to) is expected
+
+
+def test_staff_check_a_report_on_its_page(client: TestClient, session: Session,
+                                          subs: dict[str, AgencySubscription]) -> None:
+    page = client.get("/tell-us-once", params={"event": "death"})
+    assert "How we confirm your report" in page.text and "Death certificate number" in page.text
+    assert_labelled(page.text)
+    done = client.post("/tell-us-once", data=form_data(
+        page.text, "death", agency=[str(subs["kc-elections"].id)], consent="yes",
+        contact="byron@example.org", **DEATH))
+    assert done.status_code == 201, done.text
+    ref = re.search(r'id="reference">(TU-[A-Z0-9-]+)<', done.text)
+    assert ref and "against vital records" in done.text
+
+    login(client, "seattle.admin@demo.govshare.org")  # Seattle was not told
+    assert ref.group(1) not in client.get("/staff/tell-us-once").text
+    assert client.get(f"/staff/tell-us-once/reports/{ref.group(1)}").status_code == 404
+    client.post("/logout", data={"csrf_token": csrf_from(client.get("/admin").text)})
+
+    login(client, "kingcounty.admin@demo.govshare.org")
+    staff = client.get("/staff/tell-us-once")
+    assert f"Check report {ref.group(1)}" in staff.text
+    check = client.get(f"/staff/tell-us-once/reports/{ref.group(1)}")
+    assert check.status_code == 200 and "Ada Testperson" in check.text
+    assert "byron@example.org" in check.text and check.headers["cache-control"] == "no-store"
+    assert_labelled(check.text)
+    refused = client.post(f"/staff/tell-us-once/reports/{ref.group(1)}/verify", data={
+        "csrf_token": csrf_from(check.text), "evidence_kind": "death_certificate"})
+    assert refused.status_code == 422 and "Enter the certificate number" in refused.text
+    verified = client.post(f"/staff/tell-us-once/reports/{ref.group(1)}/verify", data={
+        "csrf_token": csrf_from(check.text), "evidence_kind": "death_certificate",
+        "evidence_reference": "2026-017-004211"}, follow_redirects=False)
+    assert verified.status_code == 303
+    rep = session.scalars(sa.select(LifeEventReport).where(
+        LifeEventReport.reference == ref.group(1))).one()
+    session.refresh(rep)
+    assert rep.verification == "verified" and len(messages_of(session, rep)) == 1
+    assert client.get("/staff/tell-us-once/reports/not-a-ref").status_code == 422

@@ -84,6 +84,7 @@ class Action(StrEnum):
     request_manage = "request.manage"  # status, notes, forward, recategorize
     proposal_submit = "proposal.submit"  # the public window's proposal form
     tellusonce_report = "tellusonce.report"  # anyone: report a move, birth or death once
+    tellusonce_verify = "tellusonce.verify"  # staff of a member told: confirm or reject
     subscription_read = "subscription.read"  # staff: agencies subscribed to tell-us-once
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
@@ -129,6 +130,11 @@ POLICY: dict[Action, dict[Role, str]] = {
     },
     Action.proposal_submit: {r: "any" for r in Role},
     Action.tellusonce_report: {r: "any" for r in Role},
+    Action.tellusonce_verify: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
     Action.subscription_read: {r: "any" for r in STAFF_ROLES},
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},

@@ -40,14 +40,6 @@ def public_request_id(year: int, number: int) -> str:
     return f"{year}-{number:06d}"
 
 
-def haversine_m(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
-    r = 6_371_008.8
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * r * math.asin(math.sqrt(min(1.0, h)))
-
-
 def bbox_around(lon: float, lat: float, meters: float) -> tuple[float, float, float, float]:
     dlat = meters / 111_320
     dlon = meters / (111_320 * max(0.01, math.cos(math.radians(lat))))

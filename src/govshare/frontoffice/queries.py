@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, NotFound
+from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
-from govshare.frontoffice.calc import CLOSED_STATES, bbox_around, haversine_m
+from govshare.frontoffice.calc import CLOSED_STATES, bbox_around
 from govshare.frontoffice.models import (
     Journey,
     RequestUpdate,
@@ -302,7 +303,7 @@ def nearby_open(*, session: Session, service_id: int, lon: float, lat: float,
     for r in session.scalars(stmt):
         if r.lon is None or r.lat is None:
             continue
-        d = haversine_m(lon, lat, r.lon, r.lat)
+        d = haversine_km(lon, lat, r.lon, r.lat) * 1000.0
         if d <= meters:
             out.append((r, d))
     return sorted(out, key=lambda t: t[1])

@@ -18,7 +18,7 @@ STATUS_LABELS = {
     MessageStatus.pending.value: "Waiting",
     MessageStatus.in_flight.value: "Being delivered",
     MessageStatus.delivered.value: "Delivered",
-    MessageStatus.dead.value: "Dead letter",
+    MessageStatus.dead.value: "Dead letter (not delivered)",
 }
 
 

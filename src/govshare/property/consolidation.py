@@ -66,8 +66,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
-EARTH_RADIUS_KM = 6371.0088
-"""Mean Earth radius (IUGG), in kilometres."""
+from govshare.core.geodesy import haversine_km
 
 PROVEN_GAP = 1e-9
 """A relative gap at or below this counts as zero."""
@@ -137,17 +136,6 @@ class Solution:
     @property
     def has_solution(self) -> bool:
         return self.objective is not None
-
-
-def haversine_km(
-    lon1: ArrayLike, lat1: ArrayLike, lon2: ArrayLike, lat2: ArrayLike
-) -> NDArray[np.float64]:
-    """Great-circle distance in km between points given in degrees; numpy-broadcasting."""
-    lo1, la1, lo2, la2 = (np.radians(np.asarray(a, dtype=np.float64))
-                          for a in (lon1, lat1, lon2, lat2))
-    h = (np.sin((la2 - la1) / 2.0) ** 2
-         + np.cos(la1) * np.cos(la2) * np.sin((lo2 - lo1) / 2.0) ** 2)
-    return np.asarray(2.0 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0))))
 
 
 def travel_cost_matrix(

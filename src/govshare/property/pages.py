@@ -4,6 +4,7 @@ true cost (every component with formula, inputs and sources), utilization, param
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -57,11 +58,17 @@ MEMBER = Field("member", "Member", "text")
 USE = Field("use", "Use", "text")
 
 
+PER_PAGE = 50
+SORTS = {"member": "Member, then name", "name": "Name", "use": "Use, then name",
+         "cost": "True cost, highest first (your assets)"}
+
+
 @router.get("/property")
 def registry(
     request: Request,
     jurisdiction_id: str = Query("", max_length=12), use: str = Query("", max_length=40),
     status: str = Query("", max_length=40), q: str = Query("", max_length=100),
+    sort: str = Query("member", max_length=10), page: int = Query(1, ge=1, le=100_000),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_read)),
 ) -> Response:
@@ -70,9 +77,20 @@ def registry(
         jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
         use=use if use in AssetUse.__members__ else None,
         status=status if status in AssetStatus.__members__ else None, q=q or None)
-    assets, total = queries.list_assets(session=session, actor=actor, region_id=region.id,
-                                        flt=flt, page=PageParams(500))
+    sort = sort if sort in SORTS else "member"
     rows = queries.asset_rows(session=session, actor=actor, region_id=region.id, flt=flt)
+    window = PageParams(PER_PAGE, (page - 1) * PER_PAGE)
+    if sort == "cost":  # over the assets seen in full (the others have no cost here), then
+        cost = {r.asset.id: r.cost.total_cents for r in rows}  # the rest in member order
+        ranked = sorted(queries.matching_ids(session=session, actor=actor,
+                                             region_id=region.id, flt=flt),
+                        key=lambda i: (i not in cost, -cost.get(i, 0)))
+        assets, total = queries.list_assets(
+            session=session, actor=actor, region_id=region.id, flt=flt,
+            ids=ranked[window.offset:window.offset + PER_PAGE])
+    else:
+        assets, total = queries.list_assets(session=session, actor=actor, region_id=region.id,
+                                            flt=flt, page=window, order=sort)
     by_j = queries.rollup(rows, "jurisdiction")
     by_use = queries.rollup(rows, "use")
     members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
@@ -81,7 +99,16 @@ def registry(
         "region": region, "assets": assets, "total": total, "costs": costs,
         "by_j": by_j, "by_use": by_use, "members": members,
         "names": {j.id: j.name for j in members},
-        "filters": {"jurisdiction_id": jurisdiction_id, "use": use, "status": status, "q": q},
+        "filters": {"jurisdiction_id": jurisdiction_id, "use": use, "status": status, "q": q,
+                    "sort": sort},
+        "sorts": SORTS, "page": page, "pages": max(1, -(-total // PER_PAGE)),
+        "page_url": lambda n: "/property?" + urlencode(
+            {k: v for k, v in {"q": q, "jurisdiction_id": jurisdiction_id, "use": use,
+                               "status": status, "sort": sort, "page": n}.items()
+             if v not in ("", "member", 1)}),
+        "first_shown": window.offset + 1 if assets else 0,
+        "last_shown": window.offset + len(assets),
+        "export_formats": ("csv", "xlsx", "geojson"),
         "uses": USE_LABELS, "statuses": STATUS_LABELS, "dollars": dollars,
         "cost_chart": charts.bar(
             [{"member": g["key"], "cost": g["total_cents"] / 100} for g in by_j],

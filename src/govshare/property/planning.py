@@ -25,13 +25,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest
+from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.property import queries
 from govshare.property.consolidation import (
     Need,
     Site,
     Solution,
-    haversine_km,
     solve,
     travel_cost_matrix,
 )
@@ -60,13 +60,6 @@ class PlanSite:
     capacity: int
     pin: bool | None
     served_from: list[tuple[int, float, float]] = field(default_factory=list)  # (asset, share, km)
-
-    @property
-    def point(self) -> tuple[float, float]:
-        """(lon, lat): a candidate always has both (those without are excluded)."""
-        if self.asset.lon is None or self.asset.lat is None:
-            raise ValueError(f"asset {self.asset.id} has no location")
-        return self.asset.lon, self.asset.lat
 
 
 @dataclass
@@ -152,6 +145,12 @@ class Plan:
         }
 
 
+def _km(a: Asset, b: Asset) -> float:
+    if a.lon is None or a.lat is None or b.lon is None or b.lat is None:
+        raise ValueError("only assets with a location are planned")  # plan() leaves the others out
+    return haversine_km(a.lon, a.lat, b.lon, b.lat)
+
+
 def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
          max_sites: int | None = None,
          travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
@@ -215,7 +214,7 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
             m.tco2e_avoided += s.tco2e
         for site_id, share in sol.assignment.get(str(s.asset.id), []):
             t = by_id[int(site_id)]
-            km = float(haversine_km(*s.point, *t.point))
+            km = _km(s.asset, t.asset)
             s.served_from.append((t.asset.id, share, km))
             m.travel_added_cents += round(share * s.occupancy * km * travel_cents_per_person_km)
     baseline = sum(fixed)

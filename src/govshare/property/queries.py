@@ -219,13 +219,34 @@ class Shown:
     fields: dict[str, Any]
 
 
+# Orders the registry's list may take: on identity fields only, which every published asset
+# shows, so that the order reveals nothing another member did not publish. (Sorting by true
+# cost is done by the page over the rows the actor sees in full.)
+LIST_ORDERS = {"member": (), "name": ("name",), "use": ("use", "name")}
+
+
 def list_assets(*, session: Session, actor: Principal, region_id: int,
-                flt: AssetFilter | None = None, page: PageParams = PageParams(100)
+                flt: AssetFilter | None = None, page: PageParams = PageParams(100),
+                order: str = "member", ids: list[int] | None = None
                 ) -> tuple[list[Shown], int]:
     """The registry's list: the actor's own assets in full, other members' public assets
-    with their published fields only (and matched on those only)."""
+    with their published fields only (and matched on those only). ``order``: a key of
+    :data:`LIST_ORDERS`; ``ids``: only these assets, in this order (one page of a sort the
+    caller made), with the total of the whole filter."""
     members = _members(session, region_id)
-    rows, total = fetch_page(session, _assets(actor, members, flt, full_only=False), page)
+    stmt = _assets(actor, members, flt, full_only=False)
+    if order not in LIST_ORDERS:
+        raise ValueError(f"unknown order {order!r}")
+    if LIST_ORDERS[order]:
+        stmt = stmt.order_by(None).order_by(
+            *(getattr(Asset, c) for c in LIST_ORDERS[order]), Asset.id)
+    if ids is not None:
+        total = session.scalar(select(func.count()).select_from(
+            stmt.order_by(None).subquery())) or 0
+        found = {a.id: a for a in session.scalars(stmt.where(Asset.id.in_(ids)))}
+        rows = [found[i] for i in ids if i in found]
+    else:
+        rows, total = fetch_page(session, stmt, page)
     out = []
     for a in rows:
         if can_see_jurisdiction_rows(actor, a.jurisdiction_id):
@@ -235,6 +256,14 @@ def list_assets(*, session: Session, actor: Principal, region_id: int,
             out.append(Shown(id=a.id, jurisdiction_id=a.jurisdiction_id, full=False,
                              fields=public_view(a, members[a.jurisdiction_id]).fields))
     return out, total
+
+
+def matching_ids(*, session: Session, actor: Principal, region_id: int,
+                 flt: AssetFilter | None = None) -> list[int]:
+    """The ids of every asset the registry's list would show for the filter, in its order."""
+    members = _members(session, region_id)
+    stmt = _assets(actor, members, flt, full_only=False)
+    return list(session.scalars(stmt.with_only_columns(Asset.id)))
 
 
 def list_full_assets(*, session: Session, actor: Principal, region_id: int,

@@ -82,6 +82,88 @@ EVENTS: dict[str, EventSpec] = {
         order=(("date_of_death", "deceased_date_of_birth"),)),
 }
 
+# ------------------------------------------------------------------ identity and verification
+# A report reaches agencies only once the reporter's identity is assured (issue 9 §5): by a
+# configured identity provider at a stated assurance level, or by a member's staff checking
+# it against evidence (a death certificate number against vital records, a call to the
+# reporter). Until then it waits, and nothing is sent. A death reported by the public always
+# waits for staff: a wrong death notice cancels a living person's vote and driver license.
+
+AWAITING = "awaiting_verification"
+VERIFIED = "verified"
+REJECTED = "rejected"
+VERIFICATION_LABELS = {AWAITING: "Awaiting verification", VERIFIED: "Verified and sent",
+                       REJECTED: "Rejected (nothing sent, details deleted)"}
+# from -> the states it may move to; verified and rejected are final.
+VERIFICATION_MOVES: dict[str, frozenset[str]] = {
+    AWAITING: frozenset({VERIFIED, REJECTED}), VERIFIED: frozenset(), REJECTED: frozenset()}
+
+# How staff checked a report; the reference (a certificate number, ...) is sealed with the
+# personal data, never sent to the agencies, and deleted with it.
+EVIDENCE_KINDS: dict[str, str] = {
+    "death_certificate": "Death certificate checked against vital records",
+    "birth_certificate": "Birth certificate checked against vital records",
+    "photo_id_in_person": "Photo ID seen in person",
+    "call_back": "Reporter called back at a number on our records",
+    "records_match": "Details match our own records",
+}
+
+
+def can_move(current: str, to: str) -> bool:
+    return to in VERIFICATION_MOVES.get(current, frozenset())
+
+
+def needs_staff_verification(event: str, *, identity_assured: bool) -> bool:
+    """Whether a report waits for a member's staff before any agency is told."""
+    return event == "death" or not identity_assured
+
+
+# What the reporter gives so that staff can confirm the report (never sent to agencies).
+VERIFICATION_FIELDS: dict[str, tuple[EventField, ...]] = {
+    event: (
+        EventField("contact", "Your e-mail address or phone number",
+                   hint="Only so that staff can confirm this report with you. It is not sent "
+                        "to the agencies.", autocomplete="email", max_length=200),
+        *((EventField("certificate_number", "Death certificate number, if you have it",
+                      hint="It lets vital records confirm the death quickly. Leave it empty "
+                           "if you do not have the certificate yet.", max_length=40),)
+          if event == "death" else ()),
+    ) for event in EVENTS
+}
+OPTIONAL_VERIFICATION_FIELDS = frozenset({"certificate_number"})
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_PHONE_DIGITS = re.compile(r"\d")
+
+
+def validate_verification(event: str, values: dict[str, str]
+                          ) -> tuple[dict[str, str], list[dict[str, Any]]]:
+    """The reporter's contact (an e-mail address or a US phone number) and, for a death, the
+    certificate number if given; the problems, one per field."""
+    clean: dict[str, str] = {}
+    errors: list[dict[str, Any]] = []
+    for f in VERIFICATION_FIELDS[event]:
+        raw = _SPACES.sub(" ", _CONTROL.sub(" ", values.get(f.name) or "")).strip()
+        if not raw:
+            if f.name not in OPTIONAL_VERIFICATION_FIELDS:
+                errors.append({"loc": [f.name], "reason": "Enter an e-mail address or a phone "
+                                                          "number so that we can confirm "
+                                                          "the report with you"})
+            continue
+        if len(raw) > f.max_length:
+            errors.append({"loc": [f.name], "reason": f"{f.label}: at most {f.max_length} "
+                                                      "characters"})
+            continue
+        if f.name == "contact" and not _EMAIL.match(raw) and not (
+                10 <= len(_PHONE_DIGITS.findall(raw)) <= 11
+                and re.fullmatch(r"[\d\s().+-]+", raw)):
+            errors.append({"loc": [f.name], "reason": "Give an e-mail address like "
+                                                      "name@example.com or a phone number "
+                                                      "like 206-555-0100"})
+            continue
+        clean[f.name] = raw
+    return clean, errors
+
+
 _SPACES = re.compile(r"\s+")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 

@@ -70,8 +70,11 @@ class LifeEventReport(Base):
     """
 
     __tablename__ = "tellusonce_reports"
-    __table_args__ = (CheckConstraint(f"event_type IN ({_in(LifeEventType)})",
-                                      name="event_type"),)
+    __table_args__ = (
+        CheckConstraint(f"event_type IN ({_in(LifeEventType)})", name="event_type"),
+        CheckConstraint("verification IN ('awaiting_verification', 'verified', 'rejected')",
+                        name="verification"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"),
@@ -87,3 +90,12 @@ class LifeEventReport(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     purge_after: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Identity assurance (tellusonce.calc): nothing is sent while ``awaiting_verification``.
+    # ``verification_enc`` (the reporter's contact, a certificate number, the evidence staff
+    # recorded) is sealed like the personal data and purged with it.
+    verification: Mapped[str] = mapped_column(String(30), default="awaiting_verification",
+                                              index=True)
+    verification_enc: Mapped[str | None] = mapped_column(Text)
+    verification_method: Mapped[str | None] = mapped_column(String(200))
+    verified_by: Mapped[str | None] = mapped_column(String(80))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

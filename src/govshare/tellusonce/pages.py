@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -19,6 +19,7 @@ from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFa
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.security import new_token, token_digest
 from govshare.core.tenancy import Action, Principal, allows
+from govshare.outbox.schemas import STATUS_LABELS
 from govshare.regions import queries as regions_queries
 from govshare.tellusonce import calc, queries, service
 from govshare.tellusonce.calc import EVENTS
@@ -27,9 +28,6 @@ from govshare.tellusonce.schemas import SubscriptionIn
 router = APIRouter(include_in_schema=False)
 
 FORM_CONTROL = frozenset({"csrf_token", "event", "form_token", "agency", "consent"})
-DELIVERY_LABELS = {"pending": "Waiting", "in_flight": "Being delivered",
-                   "delivered": "Delivered", "dead": "Not delivered (dead letter)",
-                   "missing": "Not queued"}
 
 
 def _names(session: Session, region_id: int) -> dict[int, str]:
@@ -54,6 +52,8 @@ def _form_page(request: Request, session: Session, event: str, *, values: dict[s
         "agencies": agencies, "names": _names(session, region.id), "errors": errors,
         "field_errors": field_errors, "form_token": new_token(16),
         "consent_text": calc.consent_text(retention), "retention_days": retention,
+        "verification_fields": calc.VERIFICATION_FIELDS.get(event, ()),
+        "optional_fields": calc.OPTIONAL_VERIFICATION_FIELDS,
     }, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -89,7 +89,8 @@ async def report_submit(request: Request, session: Session = Depends(get_session
             secret_key=request.app.state.secret_key,
             retention_days=settings.tellusonce_retention_days,
             client=request.client.host if request.client else "unknown",
-            submission_key=token_digest(token) if token else None)
+            submission_key=token_digest(token) if token else None,
+            verification_details=values)
     except (ValidationFailed, BadRequest) as exc:
         session.rollback()
         return _form_page(request, session, event, values=values, chosen=chosen,
@@ -135,7 +136,9 @@ def _staff_page(request: Request, session: Session, actor: Principal, *,
                                              region_id=region.id),
         "counts": queries.report_counts(session=session, region_id=region.id,
                                            since=since) if actor.role.is_regional else None,
-        "delivery_labels": DELIVERY_LABELS,
+        "delivery_labels": STATUS_LABELS,  # the outbox's one table; "missing": not queued
+        "verification_labels": calc.VERIFICATION_LABELS,
+        "awaiting": queries.awaiting_reports(session=session, actor=actor, region_id=region.id),
         "retention_days": request.app.state.settings.tellusonce_retention_days,
         "can_see_outbox": allows(actor, Action.outbox_read),
     }, status_code=status_code)
@@ -205,3 +208,80 @@ def change_subscription(
     session.commit()
     return redirect("/staff/tell-us-once",
                     flash=f"{sub.name} is {'active' if sub.active else 'deactivated'}.")
+
+
+# ------------------------------------------------------------------------------ verification
+
+
+def _verify_page(request: Request, session: Session, actor: Principal, reference: str, *,
+                 form: dict[str, str] | None = None, errors: list[dict[str, Any]] | None = None,
+                 status_code: int = 200) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    report, person, record = service.verification_details(
+        session=session, actor=actor, region_id=region.id, reference=reference,
+        secret_key=request.app.state.secret_key)
+    session.commit()  # the audit row of who opened the details
+    response = render(request, "tellusonce/verify.html", {
+        "report": report, "person": person, "record": record, "events": EVENTS,
+        "verification_fields": calc.VERIFICATION_FIELDS[report.event_type],
+        "verification_labels": calc.VERIFICATION_LABELS,
+        "evidence_kinds": calc.EVIDENCE_KINDS, "form": form or {}, "errors": errors or [],
+    }, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+REFERENCE = Path(..., max_length=20, pattern=r"^TU-[A-Z0-9]{4}-[A-Z0-9]{4}$")
+
+
+@router.get("/staff/tell-us-once/reports/{reference}")
+def verify_page(request: Request, reference: str = REFERENCE,
+                session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.tellusonce_verify))) -> Response:
+    return _verify_page(request, session, actor, reference)
+
+
+@router.post("/staff/tell-us-once/reports/{reference}/verify",
+             dependencies=[Depends(csrf_protect)])
+def verify(request: Request, reference: str = REFERENCE,
+           evidence_kind: str = Form("", max_length=40),
+           evidence_reference: str = Form("", max_length=200),
+           session: Session = Depends(get_session),
+           actor: Principal = Depends(allow(Action.tellusonce_verify))) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    try:
+        service.verify_report(session=session, actor=actor, region_id=region.id,
+                              reference=reference, evidence_kind=evidence_kind,
+                              evidence_reference=evidence_reference,
+                              secret_key=request.app.state.secret_key)
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        return _verify_page(request, session, actor, reference,
+                            form={"evidence_kind": evidence_kind,
+                                  "evidence_reference": evidence_reference},
+                            errors=exc.errors or [{"loc": [], "reason": exc.detail}],
+                            status_code=exc.status)
+    session.commit()
+    return redirect("/staff/tell-us-once#awaiting",
+                    flash=f"Report {reference} is verified and queued to its agencies.")
+
+
+@router.post("/staff/tell-us-once/reports/{reference}/reject",
+             dependencies=[Depends(csrf_protect)])
+def reject(request: Request, reference: str = REFERENCE,
+           reason: str = Form("", max_length=600),
+           session: Session = Depends(get_session),
+           actor: Principal = Depends(allow(Action.tellusonce_verify))) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    try:
+        service.reject_report(session=session, actor=actor, region_id=region.id,
+                              reference=reference, reason=reason)
+    except (ValidationFailed, Conflict) as exc:
+        session.rollback()
+        return _verify_page(request, session, actor, reference,
+                            errors=exc.errors or [{"loc": [], "reason": exc.detail}],
+                            status_code=exc.status)
+    session.commit()
+    return redirect("/staff/tell-us-once#awaiting",
+                    flash=f"Report {reference} is rejected: nothing was sent and its details "
+                          "are deleted.")

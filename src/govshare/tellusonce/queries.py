@@ -10,10 +10,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
-from govshare.core.tenancy import Principal, ensure_visible, visible_jurisdiction_ids
+from govshare.core.tenancy import (
+    Action,
+    Principal,
+    allows,
+    ensure_visible,
+    visible_jurisdiction_ids,
+)
 from govshare.outbox import queries as outbox_queries
 from govshare.regions import queries as regions_queries
-from govshare.tellusonce.calc import EVENTS, idempotency_key
+from govshare.tellusonce.calc import AWAITING, EVENTS, idempotency_key
 from govshare.tellusonce.models import AgencySubscription, LifeEventReport
 
 
@@ -97,3 +103,30 @@ def report_counts(*, session: Session, region_id: int, since: datetime) -> dict[
     counts = {e: 0 for e in EVENTS}
     counts.update({e: int(n) for e, n in rows})
     return counts
+
+
+def told_jurisdictions(session: Session, report: LifeEventReport) -> set[int]:
+    """The members whose agencies the reporter chose to tell."""
+    ids = [a["subscription_id"] for a in (report.consent or {}).get("agencies", [])]
+    if not ids:
+        return set()
+    return set(session.scalars(select(AgencySubscription.jurisdiction_id).where(
+        AgencySubscription.id.in_(ids))).all())
+
+
+def may_verify(session: Session, actor: Principal, report: LifeEventReport) -> bool:
+    """Staff of a member told of the report may confirm it (the regional admin any)."""
+    return any(allows(actor, Action.tellusonce_verify, j)
+               for j in told_jurisdictions(session, report))
+
+
+def awaiting_reports(*, session: Session, actor: Principal, region_id: int, limit: int = 50
+                     ) -> list[LifeEventReport]:
+    """Reports waiting for a check that the actor may make, oldest first (no personal data)."""
+    if not any(allows(actor, Action.tellusonce_verify, j.id) for j in
+               regions_queries.list_jurisdictions(session=session, region_id=region_id)):
+        return []
+    rows = session.scalars(select(LifeEventReport).where(
+        LifeEventReport.region_id == region_id, LifeEventReport.verification == AWAITING)
+        .order_by(LifeEventReport.created_at, LifeEventReport.id).limit(500)).all()
+    return [r for r in rows if may_verify(session, actor, r)][:limit]

@@ -22,6 +22,12 @@ Invariants:
   Deactivating one withdraws its outbox destination in the same transaction: its waiting and
   in-flight messages become dead letters and no retry is sent; rotating its secret re-seals
   them, so nothing is sent under a withdrawn URL or secret.
+- Identity first (issue 9 §5): a report is stored *awaiting verification* and nothing is
+  queued until the reporter's identity is assured — by a configured identity provider at a
+  stated assurance level (``identity_assured``), or by a member's staff who check it
+  against evidence (:func:`verify_report`). A death reported by the public always waits for
+  staff. Staff who may verify are those of a member told of the report
+  (``Action.tellusonce_verify``); a rejected report is deleted at once and told to no one.
 - Messages follow Standard Webhooks: signed with the subscription's ``whsec_`` secret, with
   ``webhook-id`` the idempotency key; the body has the standard's ``type`` and ``timestamp``
   (when the event was reported) beside the event's data.
@@ -31,27 +37,36 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govshare.core import audit, crypto, ratelimit
 from govshare.core.db import utcnow
-from govshare.core.errors import Conflict, ValidationFailed
+from govshare.core.errors import Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.outbox import calc as outbox_calc
 from govshare.outbox import service as outbox_service
 from govshare.regions import queries as regions_queries
+from govshare.tellusonce import calc
 from govshare.tellusonce.calc import (
+    AWAITING,
     CONSENT_VERSION,
     EVENTS,
+    EVIDENCE_KINDS,
+    REJECTED,
+    VERIFIED,
+    can_move,
     consent_text,
     idempotency_key,
+    needs_staff_verification,
     new_reference,
     validate_person,
+    validate_verification,
 )
 from govshare.tellusonce.models import AgencySubscription, LifeEventReport
-from govshare.tellusonce.queries import available_subscriptions, get_subscription
+from govshare.tellusonce.queries import available_subscriptions, get_subscription, may_verify
 from govshare.tellusonce.schemas import SubscriptionIn
 
 TOPIC_PREFIX = "tellusonce."
@@ -194,11 +209,17 @@ def report_life_event(
     client: str | None = None,
     submission_key: str | None = None,
     now: datetime | None = None,
+    verification_details: dict[str, str] | None = None,
+    identity_assured: bool = False,
 ) -> LifeEventReport:
-    """Validate, store the sealed report with its consent, and queue one message per agency.
+    """Validate and store the sealed report with its consent; queue one message per agency
+    once the reporter's identity is assured, else leave it awaiting verification.
 
-    ``client`` (the sender's address) is rate-limited. ``submission_key`` (the form's token)
-    makes a form sent twice return the first report instead of telling everyone twice.
+    ``verification_details``: the reporter's contact (and a death certificate number if
+    given), what staff confirm the report with; required unless ``identity_assured`` (an
+    identity provider vouched for the reporter). ``client`` (the sender's address) is
+    rate-limited. ``submission_key`` (the form's token) makes a form sent twice return the
+    first report instead of telling everyone twice.
     """
     authorize(actor, Action.tellusonce_report)
     if submission_key:
@@ -213,6 +234,11 @@ def report_life_event(
             {"loc": ["event"], "reason": "choose a change of address, a birth or a death"}])
     now = now or utcnow()
     data, errors = validate_person(event, person, today=now.date())
+    waits = needs_staff_verification(event, identity_assured=identity_assured)
+    details: dict[str, str] = {}
+    if waits:
+        details, problems = validate_verification(event, verification_details or {})
+        errors.extend(problems)
     offered = {s.id: s for s in available_subscriptions(session=session, region_id=region_id,
                                                         event=event)}
     chosen_ids = sorted(set(subscription_ids))
@@ -239,27 +265,149 @@ def report_life_event(
                  "given_at": now.isoformat(),
                  "agencies": [{"subscription_id": s.id, "name": labels[s.id]} for s in chosen]},
         consent_version=CONSENT_VERSION, consented_at=now, recorded_by=actor.ref,
-        created_at=now, purge_after=now + timedelta(days=retention_days))
+        created_at=now, purge_after=now + timedelta(days=retention_days),
+        verification=AWAITING if waits else VERIFIED,
+        verification_enc=_seal(secret_key, {"reporter": details}) if waits else None,
+        verification_method=None if waits else "identity provider",
+        verified_by=None if waits else actor.ref, verified_at=None if waits else now)
     session.add(report)
     session.flush()
+    if not waits:
+        _dispatch(session, report, chosen, data, labels, secret_key=secret_key, now=now)
+    audit.record(session, actor, action="tellusonce.report", entity="life_event_report",
+                 entity_id=report.reference,
+                 after={"event": event, "subscriptions": chosen_ids,
+                        "consent_version": CONSENT_VERSION,
+                        "verification": report.verification})
+    return report
+
+
+def _seal(secret_key: str, value: dict[str, object]) -> str:
+    return crypto.sealer(secret_key, crypto.PERSONAL_DATA).seal(json.dumps(value,
+                                                                           sort_keys=True))
+
+
+def _dispatch(session: Session, report: LifeEventReport, chosen: list[AgencySubscription],
+              data: dict[str, str], labels: dict[int, str], *, secret_key: str,
+              now: datetime) -> None:
+    """Queue one signed message per chosen agency (the report's identity is assured)."""
+    reported_at = report.consented_at.isoformat()
+    event = report.event_type
     for sub in chosen:
         key = idempotency_key(report.reference, sub.id)
         outbox_service.enqueue(
             session, secret_key=secret_key, topic=TOPIC_PREFIX + event,
-            payload={"type": TOPIC_PREFIX + event, "timestamp": now.isoformat(), "id": key,
+            payload={"type": TOPIC_PREFIX + event, "timestamp": reported_at, "id": key,
                      "reference": report.reference, "event": event, "person": data,
-                     "consent": {"given_at": now.isoformat(), "version": CONSENT_VERSION,
+                     "consent": {"given_at": reported_at, "version": CONSENT_VERSION,
                                  "recipient": labels[sub.id]},
+                     "identity": {"verified_by": report.verification_method,
+                                  "verified_at": (report.verified_at or now).isoformat()},
                      "sample": sub.sample},
             idempotency_key=key, destination=_destination(sub),
             destination_label=labels[sub.id], url=sub.webhook_url,
             signing_secret=_secret_sealer(secret_key).open(sub.secret_enc),
             jurisdiction_id=sub.jurisdiction_id, now=now)
-    audit.record(session, actor, action="tellusonce.report", entity="life_event_report",
-                 entity_id=report.reference,
-                 after={"event": event, "subscriptions": chosen_ids,
-                        "consent_version": CONSENT_VERSION})
+
+
+def _report_to_verify(session: Session, actor: Principal, region_id: int,
+                      reference: str) -> LifeEventReport:
+    report = session.scalars(select(LifeEventReport).where(
+        LifeEventReport.reference == reference[:20],
+        LifeEventReport.region_id == region_id)).first()
+    if report is None or not may_verify(session, actor, report):
+        raise NotFound("Report not found")
     return report
+
+
+def verification_details(*, session: Session, actor: Principal, region_id: int,
+                         reference: str, secret_key: str
+                         ) -> tuple[LifeEventReport, dict[str, str] | None, dict[str, Any]]:
+    """A report for the staff who may verify it: the report, its personal data (None once
+    purged) and the verification record (the reporter's contact, evidence). Opening it is
+    audited (who looked at whose personal data, not the data itself)."""
+    report = _report_to_verify(session, actor, region_id, reference)
+    person = open_personal_data(report, secret_key=secret_key)
+    record: dict[str, Any] = {}
+    if report.verification_enc is not None:
+        record = json.loads(crypto.sealer(secret_key, crypto.PERSONAL_DATA).open(
+            report.verification_enc))
+    if person is not None:
+        audit.record(session, actor, action="tellusonce.open_for_verification",
+                     entity="life_event_report", entity_id=report.reference)
+    return report, person, record
+
+
+def verify_report(*, session: Session, actor: Principal, region_id: int, reference: str,
+                  evidence_kind: str, evidence_reference: str, secret_key: str,
+                  now: datetime | None = None) -> LifeEventReport:
+    """Staff checked the report against evidence: record how, and queue its messages to the
+    agencies chosen that still take these reports."""
+    report = _report_to_verify(session, actor, region_id, reference)
+    _check_move(report, VERIFIED)
+    errors = []
+    if evidence_kind not in EVIDENCE_KINDS:
+        errors.append({"loc": ["evidence_kind"], "reason": "Choose how you checked the report"})
+    evidence_reference = " ".join(evidence_reference.split())[:100]
+    if evidence_kind in ("death_certificate", "birth_certificate") and not evidence_reference:
+        errors.append({"loc": ["evidence_reference"],
+                       "reason": "Enter the certificate number you checked"})
+    person = open_personal_data(report, secret_key=secret_key)
+    if person is None:
+        errors.append({"loc": [], "reason": "This report's details have been deleted "
+                                            "(past retention); it cannot be sent"})
+    if errors or person is None:
+        raise ValidationFailed("The report cannot be verified yet", errors=errors)
+    now = now or utcnow()
+    record: dict[str, Any] = {}
+    if report.verification_enc is not None:
+        record = json.loads(crypto.sealer(secret_key, crypto.PERSONAL_DATA).open(
+            report.verification_enc))
+    record["evidence"] = {"kind": evidence_kind, "reference": evidence_reference,
+                          "checked_by": actor.ref, "checked_at": now.isoformat()}
+    report.verification_enc = _seal(secret_key, record)
+    report.verification, report.verified_by, report.verified_at = VERIFIED, actor.ref, now
+    report.verification_method = f"staff: {EVIDENCE_KINDS[evidence_kind]}"
+    ids = [a["subscription_id"] for a in (report.consent or {}).get("agencies", [])]
+    subs = {s.id: s for s in session.scalars(select(AgencySubscription).where(
+        AgencySubscription.id.in_(ids))).all()}
+    chosen = [subs[i] for i in ids if i in subs and subs[i].active
+              and report.event_type in (subs[i].event_types or [])]
+    labels = {a["subscription_id"]: a["name"] for a in report.consent.get("agencies", [])}
+    session.flush()
+    _dispatch(session, report, chosen, person, labels, secret_key=secret_key, now=now)
+    audit.record(session, actor, action="tellusonce.verify", entity="life_event_report",
+                 entity_id=report.reference,
+                 after={"evidence_kind": evidence_kind, "sent_to": [s.id for s in chosen],
+                        "not_sent_to": sorted(set(ids) - {s.id for s in chosen})})
+    return report
+
+
+def reject_report(*, session: Session, actor: Principal, region_id: int, reference: str,
+                  reason: str, now: datetime | None = None) -> LifeEventReport:
+    """The report could not be confirmed: nothing is sent, and its details are deleted now."""
+    report = _report_to_verify(session, actor, region_id, reference)
+    _check_move(report, REJECTED)
+    reason = " ".join(reason.split())[:300]
+    if not reason:
+        raise ValidationFailed("Say why the report is rejected", errors=[
+            {"loc": ["reason"], "reason": "Say why the report is rejected (kept in the audit "
+                                          "log)"}])
+    now = now or utcnow()
+    report.verification, report.verified_by, report.verified_at = REJECTED, actor.ref, now
+    report.verification_method = "rejected by staff"
+    report.personal_data_enc = report.verification_enc = None
+    report.purged_at = now
+    session.flush()
+    audit.record(session, actor, action="tellusonce.reject", entity="life_event_report",
+                 entity_id=report.reference, after={"reason": reason})
+    return report
+
+
+def _check_move(report: LifeEventReport, to: str) -> None:
+    if not can_move(report.verification, to):
+        raise Conflict(f"This report is {calc.VERIFICATION_LABELS[report.verification].lower()}"
+                       f"; it cannot be {'verified' if to == VERIFIED else 'rejected'} now")
 
 
 def open_personal_data(report: LifeEventReport, *, secret_key: str) -> dict[str, str] | None:
@@ -278,7 +426,7 @@ def purge_expired(*, session: Session, actor: Principal, now: datetime,
         LifeEventReport.purge_after <= now, LifeEventReport.personal_data_enc.is_not(None))
     ).all()
     for report in due:
-        report.personal_data_enc, report.purged_at = None, now
+        report.personal_data_enc, report.verification_enc, report.purged_at = None, None, now
     bodies = outbox_service.purge_bodies(session, topic_prefix=TOPIC_PREFIX,
                                          created_before=now - timedelta(days=retention_days),
                                          now=now)

@@ -92,7 +92,8 @@ def resolve_principal(request: Request, session: Session) -> Principal:
 
 def nav_for(principal: Principal) -> list[tuple[str, str]]:
     items = [("Home", "/"), ("Services", "/services"), ("What applies here", "/here"),
-             ("Report a problem", "/requests/new"), ("Surplus property", "/property/public")]
+             ("Report a problem", "/requests/new"), ("Tell us once", "/tell-us-once"),
+             ("Surplus property", "/property/public")]
     if principal.is_authenticated:
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
