@@ -226,10 +226,10 @@ def _facilities(session: Session, actor: Principal, region_id: int, jid: int | N
            "parameters; the social cost of carbon (EPA 2023 SC-GHG) and of vacant space "
            "as set in the region's parameters")
     p.figures += [
-        Figure("budget_cost", "Annual cost of the buildings (budget)", _d(budget), budget,
+        Figure("budget_cost", "Annual cost of the buildings, paid from budgets", _d(budget), budget,
                Kind.budget, "sum of O&M + energy + lease + repair needs annualized, per asset",
                data, src, "/property"),
-        Figure("social_cost", "Social cost of the buildings (not in any budget)", _d(social),
+        Figure("social_cost", "Social cost of the buildings, in no budget", _d(social),
                social, Kind.social, "sum of carbon at the social cost of greenhouse gases + "
                "vacant space at its social cost, per asset", data, src, "/property"),
         Figure("surplus", "Surplus or vacant assets (could be shared or sold)", f"{surplus:,}",
