@@ -200,3 +200,23 @@ def test_value_case_pdf_has_extractable_text(client: TestClient, session: Sessio
     text = "\n".join(pg.extract_text() for pg in PdfReader(io.BytesIO(r.content)).pages)
     assert "for the governor" in text.lower() and "$300,000" in text
     assert "Executive summary" in text and "not yet measured" in text.lower()
+
+
+def test_consolidation_page_makes_its_plan_a_proposal(client: TestClient, session: Session,
+                                                      ids: dict[str, int]) -> None:
+    login(client, "analyst@demo.govshare.org")
+    page = client.get("/property/consolidation?use=office&max_km=15")
+    assert page.status_code == 200 and 'id="make-proposal"' in page.text
+    form = page.text.split('id="make-proposal"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    assert fields["use"] == "office" and fields["max_km"] == "15"
+    r = client.post("/casebook/from-consolidation", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = client.get(r.headers["location"])
+    assert "see the plan it came from" in shown.text
+    assert 'href="/property/consolidation?use=office&amp;max_km=15' in shown.text
+    # a member's staff may not make proposals: no button for them
+    client.post("/logout", data={"csrf_token": csrf_from(shown.text)})
+    login(client, "seattle.admin@demo.govshare.org")
+    denied = client.get("/property/consolidation?use=office")
+    assert 'id="make-proposal"' not in denied.text
