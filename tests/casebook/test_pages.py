@@ -220,3 +220,28 @@ def test_consolidation_page_makes_its_plan_a_proposal(client: TestClient, sessio
     login(client, "seattle.admin@demo.govshare.org")
     denied = client.get("/property/consolidation?use=office")
     assert 'id="make-proposal"' not in denied.text
+
+
+def test_hostile_member_names_in_tables_charts_and_exports(client: TestClient,
+                                                           session: Session,
+                                                           ids: dict[str, int]) -> None:
+    from govshare.regions.models import Jurisdiction
+
+    session.execute(update(Jurisdiction).where(Jurisdiction.id == ids["county"])
+                    .values(name=HOSTILE[:200]))
+    p = proposal(session, ids, name="Payroll with a hostile member")
+    service.set_status(session=session, actor=SYSTEM, proposal_id=p.id,
+                       status=CaseStatus.adopted)
+    session.commit()
+    login(client, "analyst@demo.govshare.org")
+    for url in (f"/casebook/{p.id}", "/value", f"/value?jurisdiction_id={ids['county']}",
+                "/value/report", f"/casebook/{p.id}/edit"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "<script>alert" not in page.text, url
+        if url == f"/casebook/{p.id}":
+            assert "&lt;script&gt;alert" in page.text  # shown, as text
+    api = client.get(f"/api/v1/casebook/proposals/{p.id}/members",
+                     headers={"X-API-Key": api_key(session, Role.regional_analyst)})
+    session.commit()
+    assert HOSTILE[:200] in {m["name"] for m in api.json()["items"]}
