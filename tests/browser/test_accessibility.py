@@ -90,6 +90,14 @@ def _api_docs(page: Any) -> None:
     assert page.locator("html").get_attribute("lang") == "en"
 
 
+def _asset_page(page: Any) -> None:
+    """The first asset of the registry sorted by true cost: its cost table, split in two."""
+    page.goto("/property?sort=cost")
+    with page.expect_navigation():
+        page.locator("table a[href^='/property/assets/']").first.click()
+    assert "budget cost" in page.locator("#cost-split").inner_text()
+
+
 @dataclass(frozen=True)
 class PageCase:
     name: str
@@ -118,6 +126,7 @@ PAGES = [
     PageCase("api-docs", _api_docs),
     PageCase("property", _goto("/property"), signed_in=True),
     PageCase("property-utilization", _goto("/property/utilization"), signed_in=True),
+    PageCase("property-asset", _asset_page, signed_in=True),
     PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
              signed_in=True),
 ]

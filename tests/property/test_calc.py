@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from govshare.property import queries
+from govshare.property import calc, queries
 from govshare.property.calc import (
     AssetFacts,
     Parameters,
@@ -78,7 +78,7 @@ def test_recorded_energy_cost_wins_over_prices_and_missing_inputs_are_flagged() 
     bare = true_cost(AssetFacts(status="in_use", gross_floor_area_ft2=1000), Parameters(), f,
                      year=2026)
     assert not bare.complete
-    assert "annual_om_cost_cents" in bare.by_key()["om"].missing
+    assert calc.INPUT_LABELS["annual_om_cost_cents"] in bare.by_key()["om"].missing
     unknown_grid = true_cost(facts(grid_subregion=None), Parameters(), f, year=2026)
     assert unknown_grid.by_key()["carbon"].missing
 
@@ -120,3 +120,24 @@ def test_zip_to_grid_subregion() -> None:
     subs = queries.zip_subregions()
     assert subs["98104"] == "NWPP"
     assert subs["60601"] == "RFCW"  # Chicago, ComEd (EPA Power Profiler example)
+
+
+def test_true_cost_keeps_budget_and_social_apart_with_inputs_named_for_people() -> None:
+    """Issue 9 §6: the true cost added cash and social costs in one figure and named its
+    inputs by database column (annual_om_cost_cents). Now each part has its subtotal, they
+    add up to the total, and no input is named by a column."""
+    facts = AssetFacts(status="in_use", annual_om_cost_cents=1_000_000,
+                       repair_needs_cents=500_000,
+                       gross_floor_area_ft2=10_000, occupancy=10, capacity=100,
+                       energy={"electricity_kwh": 100_000.0}, energy_year=2016,
+                       grid_subregion="NWPP")
+    tc = true_cost(facts, Parameters(), queries.factors(), year=2026)
+    assert {c.key: c.kind for c in tc.components} == {
+        "om": "budget", "energy": "budget", "lease": "budget", "repair": "budget",
+        "carbon": "social", "vacancy": "social"}
+    assert tc.budget_cents + tc.social_cents == tc.total_cents
+    assert tc.budget_cents == sum(tc.by_key()[k].cents for k in ("om", "energy", "lease",
+                                                                 "repair"))
+    assert tc.social_cents > 0
+    names = [k for c in tc.components for k in c.inputs]
+    assert not [n for n in names if n.endswith("_cents")], names

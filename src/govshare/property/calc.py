@@ -146,6 +146,23 @@ class AssetFacts:
     out_of_range: frozenset[str] = frozenset()
 
 
+# The true cost has two parts that are never summed without saying so: the budget cost, cash
+# a member pays (O&M, energy, lease, repairs), and the social cost, which nobody is billed
+# for (carbon at the social cost of greenhouse gases, the waste of vacant space).
+BUDGET, SOCIAL = "budget", "social"
+SOCIAL_COMPONENTS = frozenset({"carbon", "vacancy"})
+COST_KIND_LABELS = {BUDGET: "Budget cost (cash the member pays)",
+                    SOCIAL: "Social cost (not billed to anyone)"}
+# Inputs as people name them, not as the database does.
+INPUT_LABELS = {
+    "annual_om_cost_cents": "Annual operating and maintenance cost (recorded)",
+    "annual_energy_cost_cents": "Annual energy cost (recorded)",
+    "annual_lease_cost_cents": "Annual lease cost (recorded; 0 when owned)",
+    "repair_needs_cents": "Repair needs (deferred maintenance, recorded)",
+    "years": "Years the repairs are spread over",
+}
+
+
 @dataclass
 class Component:
     key: str
@@ -156,6 +173,10 @@ class Component:
     sources: list[str]
     synthetic: bool = False
     missing: list[str] = field(default_factory=list)
+
+    @property
+    def kind(self) -> str:
+        return SOCIAL if self.key in SOCIAL_COMPONENTS else BUDGET
 
 
 @dataclass
@@ -175,6 +196,14 @@ class TrueCost:
 
     def by_key(self) -> dict[str, Component]:
         return {c.key: c for c in self.components}
+
+    @property
+    def budget_cents(self) -> int:
+        return sum(c.cents for c in self.components if c.kind == BUDGET)
+
+    @property
+    def social_cents(self) -> int:
+        return sum(c.cents for c in self.components if c.kind == SOCIAL)
 
 
 def dollars(cents: float | int | None) -> str:
@@ -353,7 +382,11 @@ def true_cost(facts: AssetFacts, params: Parameters, factors: Factors, *, year: 
         ignored = [f for f in COMPONENT_FIELDS[c.key] if f in facts.out_of_range]
         if ignored:
             c.missing = [m for m in c.missing if m not in ignored] + [
-                f"{f} (stored value out of range, left out)" for f in ignored]
+                f"{INPUT_LABELS.get(f, f)} (stored value out of range, left out)"
+                for f in ignored]
+    for c in comps:
+        c.inputs = {INPUT_LABELS.get(k, k): v for k, v in c.inputs.items()}
+        c.missing = [INPUT_LABELS.get(m, m) for m in c.missing]
     total = sum(c.cents for c in comps)
     complete = not any(c.missing for c in comps)
     return TrueCost(components=comps, emissions=em, total_cents=total, complete=complete)

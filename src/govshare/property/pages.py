@@ -19,6 +19,7 @@ from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import planning, queries, service
 from govshare.property.calc import (
+    COST_KIND_LABELS,
     DISCOUNT_RATES,
     Parameters,
     condition_index,
@@ -138,6 +139,7 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
     return render(request, "property/asset.html", {
         "asset": asset, "jurisdiction": j, "tc": tc, "params": params, "dollars": dollars,
+        "cost_kinds": COST_KIND_LABELS,
         "history": queries.status_history(session=session, asset_id=asset.id),
         "proposals": queries.list_proposals(session=session, asset_id=asset.id)[0],
         "next_statuses": sorted(ASSET_TRANSITIONS[AssetStatus(asset.status)]),

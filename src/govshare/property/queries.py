@@ -373,11 +373,14 @@ def rollup(rows: list[AssetRow], key: str) -> list[dict[str, Any]]:
     for r in rows:
         k = r.jurisdiction if key == "jurisdiction" else r.asset.use
         g = groups.setdefault(k, {"key": k, "count": 0, "ft2": 0.0, "total_cents": 0,
+                                  "budget_cents": 0, "social_cents": 0,
                                   "tco2e": 0.0, "components": {}, "underused": 0,
                                   "vacant": 0, "incomplete": 0})
         g["count"] += 1
         g["ft2"] += r.facts.gross_floor_area_ft2 or 0
         g["total_cents"] += r.cost.total_cents
+        g["budget_cents"] += r.cost.budget_cents
+        g["social_cents"] += r.cost.social_cents
         g["tco2e"] += r.cost.emissions.tco2e
         g["underused"] += r.utilization_class == "under-used"
         g["vacant"] += r.utilization_class == "vacant"
