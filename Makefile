@@ -11,7 +11,7 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-open311 bench-charts clean help
+        bench-consolidation bench-open311 bench-charts bench-casebook clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
@@ -73,7 +73,7 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts
+bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-casebook
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -89,6 +89,9 @@ bench-open311: install-test
 
 bench-charts: install-test
 	$(BIN)/python bench/bench_charts.py
+
+bench-casebook: install-test
+	$(BIN)/python bench/bench_casebook.py
 
 clean:
 	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
