@@ -16,9 +16,9 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the five benchmarks in bench/ one after another and write bench/results/"
+	@echo "make bench  run the six benchmarks in bench/ one after another and write bench/results/"
 	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311"
-	@echo "            | bench-charts)"
+	@echo "            | bench-charts | bench-casebook)"
 
 demo: install
 	$(BIN)/govshare demo

@@ -25,6 +25,7 @@ from govshare.casebook import calc, queries, service, value
 from govshare.casebook.models import CaseProposal, CaseStatus
 from govshare.casebook.schemas import (
     BASIS_TEXT,
+    MAX_MEMBERS,
     SERVICE_LABELS,
     SOURCE_LABELS,
     STATUS_LABELS,
@@ -45,6 +46,8 @@ router = APIRouter(include_in_schema=False)
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STATIC = PACKAGE_DIR / "web" / "static"
 MAX_UPLOAD = 5 * 1024 * 1024
+# The editor has a row of fields per member: room for the largest proposal the schema takes.
+EDITOR_FIELDS = MAX_MEMBERS * 14 + 50
 MEMBER_FIELDS = ("ftes", "staff", "contracts", "systems", "space", "other", "direct",
                  "population", "headcount", "usage", "assessed_value")
 MEMBER_LABELS = {"ftes": "FTEs", "staff": "Salaries and benefits ($/yr)",
@@ -215,7 +218,7 @@ def _save(request: Request, session: Session, actor: Principal, form: Any,
 @router.post("/casebook/new", dependencies=[Depends(csrf_protect)])
 async def new_save(request: Request, session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    form = await request.form()
+    form = await request.form(max_fields=EDITOR_FIELDS)
     return await _in_thread(_save, request, session, actor, form, None)
 
 
@@ -237,7 +240,7 @@ def edit_page(request: Request, case_id: int, session: Session = Depends(get_ses
 @router.post("/casebook/{case_id}/edit", dependencies=[Depends(csrf_protect)])
 async def edit_save(request: Request, case_id: int, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    form = await request.form()
+    form = await request.form(max_fields=EDITOR_FIELDS)
     p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     return await _in_thread(_save, request, session, actor, form, p)
 
