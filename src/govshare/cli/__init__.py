@@ -20,6 +20,7 @@ from govshare.outbox import cli as outbox_cli
 from govshare.outbox.schemas import Housekeeping
 from govshare.property import cli as property_cli
 from govshare.regions import cli as regions_cli
+from govshare.regions import service as regions_service
 from govshare.tellusonce import cli as tellusonce_cli
 
 app = typer.Typer(
@@ -49,9 +50,17 @@ def prune_rate_limits(session: Session, now: datetime) -> int:
     return ratelimit.prune(session, older_than=timedelta(hours=hours), now=now)
 
 
+def prune_sign_in_addresses(session: Session, now: datetime) -> int:
+    """Delete known sign-in addresses (HMACs of client addresses) no longer trusted."""
+    days = settings().login_trust_days
+    return regions_service.forget_sign_in_addresses(session=session,
+                                                    older_than=timedelta(days=days), now=now)
+
+
 outbox_cli.register(app, housekeeping=[
     tellusonce_cli.purge_housekeeping(),
     Housekeeping(name="rate-limit prune", every_seconds=3600, run=prune_rate_limits),
+    Housekeeping(name="sign-in address prune", every_seconds=3600, run=prune_sign_in_addresses),
 ])
 
 

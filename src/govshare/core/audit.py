@@ -8,6 +8,7 @@ and the database refuses both (triggers created by migration 0001 on SQLite and 
 from __future__ import annotations
 
 import json
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -39,6 +40,11 @@ class AuditEvent(Base):
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     request_id: Mapped[str | None] = mapped_column(String(64))
 
+
+# The id of the request being answered: set by the request-id middleware (core.http.Envelope)
+# for the whole request, handlers in worker threads included; None outside a request (CLI,
+# worker). ``record`` writes it into every row, so a change can be traced to its log line.
+REQUEST_ID: ContextVar[str | None] = ContextVar("govshare_request_id", default=None)
 
 REDACTED = "[redacted]"
 SECRET_FIELDS = frozenset({"password", "password_hash", "key_hash", "token_hash", "secret"})
@@ -89,7 +95,7 @@ def record(
         jurisdiction_id=jurisdiction_id,
         before=_jsonable(before) if before is not None else None,
         after=_jsonable(after) if after is not None else None,
-        request_id=request_id,
+        request_id=request_id if request_id is not None else REQUEST_ID.get(),
     )
     session.add(event)
     session.flush()

@@ -74,6 +74,12 @@ class RateLimited(GovshareError):
         self.retry_after = retry_after
 
 
+class PayloadTooLarge(GovshareError):
+    status = 413
+    code = "payload-too-large"
+    title = "Request too large"
+
+
 class NotReady(GovshareError):
     status = 503
     code = "not-ready"

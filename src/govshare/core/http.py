@@ -15,15 +15,17 @@ from __future__ import annotations
 import json
 import logging
 import math
+import re
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from fastapi import Depends, FastAPI, Path, Request
+from fastapi import routing as fastapi_routing
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DataError
@@ -34,7 +36,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from govshare.core.errors import CsrfFailed, GovshareError, NotAuthenticated, RateLimited
+from govshare.core.audit import REQUEST_ID
+from govshare.core.errors import (
+    CsrfFailed,
+    GovshareError,
+    NotAuthenticated,
+    PayloadTooLarge,
+    RateLimited,
+)
 from govshare.core.security import new_token, sign, signatures_match
 from govshare.core.tenancy import ANONYMOUS, Action, Principal, authorize
 
@@ -100,13 +109,17 @@ PolicyDependency = Callable[..., Awaitable[Principal]]
 
 
 def allow(action: Action) -> PolicyDependency:
-    """Dependency that resolves the principal and checks ``action`` against the policy.
+    """Dependency that resolves the principal and checks ``action`` against the policy, in
+    the region the installation serves (``request.state.region_id``).
 
     Rows of a particular jurisdiction are checked again in the service (``own`` scope).
     """
 
-    async def dependency(principal: Principal = Depends(get_principal)) -> Principal:
-        authorize(principal, action)
+    async def dependency(request: Request,
+                         principal: Principal = Depends(get_principal)) -> Principal:
+        # The region this installation serves, set by the principal resolver for every
+        # caller that sent credentials: a user or key of another region is the public here.
+        authorize(principal, action, region_id=getattr(request.state, "region_id", None))
         return principal
 
     dependency.govshare_action = action  # type: ignore[attr-defined]
@@ -323,6 +336,9 @@ DOCS_CSP = (
 )
 
 
+REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 class Envelope:
     """Pure ASGI middleware around every request: request id, visitor id, security headers, the
     visitor cookie on pages, and one JSON log line.
@@ -354,12 +370,15 @@ class Envelope:
             return
         started = time.perf_counter()
         headers = Headers(scope=scope)
-        request_id = (headers.get("x-request-id") or uuid.uuid4().hex)[:64]
+        sent_id = headers.get("x-request-id", "")
+        # A caller's id is kept (it ties our log and audit rows to theirs) if it is plain.
+        request_id = sent_id if REQUEST_ID_RE.fullmatch(sent_id) else uuid.uuid4().hex
         visitor = _cookie(headers.get("cookie"), ANON_COOKIE)
         new_visitor = not visitor or len(visitor) > 64
         visitor_id: str = visitor if visitor and not new_visitor else new_token(16)
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        request_id_token = REQUEST_ID.set(request_id)  # read by core.audit.record
         state["visitor_id"] = visitor_id
         path: str = scope["path"]
         status = 0
@@ -389,6 +408,7 @@ class Envelope:
                 raise  # the response had started: nothing sensible can be sent now
             await handle_error(Request(scope), exc)(scope, receive, send_with_headers)
         finally:
+            REQUEST_ID.reset(request_id_token)
             log.info(
                 "request",
                 extra={
@@ -414,7 +434,142 @@ def _visitor_cookie(value: str, secure: bool) -> str:
     return response.headers["set-cookie"]
 
 
-def install_middleware(app: FastAPI, *, secure_cookies: bool) -> None:
+# --------------------------------------------------------------------------- body limits
+
+BODY_KINDS = ("form", "upload", "api")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def body_limit(kind: str, *, max_bytes: int | None = None) -> Callable[[_F], _F]:
+    """Declare the kind of body a route takes, under its ``@router.post(...)``:
+    ``@body_limit("upload")`` for a route that takes files (the upload limit instead of the
+    form or API one), with ``max_bytes`` if the route's own cap is lower. Routes without it
+    get the form limit, or the API limit under ``/api/`` and ``/open311/``."""
+    if kind not in BODY_KINDS:
+        raise ValueError(f"body kind {kind!r} is not one of {BODY_KINDS}")
+
+    def mark(endpoint: _F) -> _F:
+        endpoint.govshare_body = (kind, max_bytes)  # type: ignore[attr-defined]
+        return endpoint
+
+    return mark
+
+
+class BodyLimit:
+    """Pure ASGI middleware that bounds every request body while it streams in (issue 8, 2.7).
+
+    The limit depends on the route (:func:`body_limit`): forms, uploads and the JSON API each
+    have their own (``GOVSHARE_BODY_LIMIT_*``). A declared ``Content-Length`` over the limit
+    is answered 413 at once, before the body is read at all; a body without one (chunked) is
+    counted as it arrives, and at the first byte past the limit the read fails and the app's
+    answer, whatever it was, is replaced by the 413. So nothing past the limit is ever held
+    in memory or spooled to disk, and the CSRF check or the form parser never sees it.
+    """
+
+    def __init__(self, app: ASGIApp, *, limits: dict[str, int]) -> None:
+        missing = set(BODY_KINDS) - set(limits)
+        if missing:
+            raise ValueError(f"no body limit for {sorted(missing)}")
+        self.app = app
+        self.limits = limits
+        self.marked: list[tuple[re.Pattern[str], set[str], str, int | None]] | None = None
+
+    def limit_for(self, scope: Scope) -> tuple[str, int]:
+        kind = "api" if is_api_path(scope["path"]) else "form"
+        own: int | None = None
+        if self.marked is None:
+            self.marked = _marked_routes(scope.get("app"))
+        for regex, methods, marked_kind, marked_max in self.marked:
+            if scope["method"] in methods and regex.match(scope["path"]):
+                kind, own = marked_kind, marked_max
+                break
+        limit = self.limits[kind]
+        return kind, limit if own is None else min(limit, own)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared: bytes | None = None
+        chunked = False
+        for name, value in scope["headers"]:  # raw: this runs for every request
+            if name == b"content-length":
+                declared = value
+            elif name == b"transfer-encoding":
+                chunked = True
+        if declared is None and not chunked:
+            await self.app(scope, receive, send)  # no body
+            return
+        kind, limit = self.limit_for(scope)
+        if declared is not None and declared.strip().isdigit() and int(declared) > limit:
+            await self.refuse(scope, receive, send, kind, limit)
+            return
+        received = 0
+        exceeded = False
+        started = False
+
+        async def counted_receive() -> Message:
+            nonlocal received, exceeded
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    exceeded = True
+                    raise PayloadTooLarge(_too_large(kind, limit))
+            return message
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if exceeded:
+                return  # whatever the app makes of the broken read, the answer is the 413
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except Exception:
+            if not exceeded or started:
+                raise
+        if exceeded and not started:
+            await self.refuse(scope, receive, send, kind, limit)
+
+    async def refuse(self, scope: Scope, receive: Receive, send: Send, kind: str,
+                     limit: int) -> None:
+        log.warning("request body over the limit", extra={"path": scope["path"],
+                                                          "kind": kind, "limit": limit})
+        response = handle_error(Request(scope), PayloadTooLarge(_too_large(kind, limit)))
+        response.headers["connection"] = "close"  # the rest of the body is never read
+        await response(scope, receive, send)
+
+
+def _marked_routes(app: Any) -> list[tuple[re.Pattern[str], set[str], str, int | None]]:
+    """The routes that declared their body with :func:`body_limit`: path pattern, methods,
+    kind, own cap. Read once from the app, through the walk FastAPI's OpenAPI generator uses
+    (included routers are lazy entries of ``app.routes`` since FastAPI 0.16x)."""
+    routes = list(getattr(app, "routes", ()))
+    walk = getattr(fastapi_routing, "iter_route_contexts", None)
+    table = []
+    for route in walk(routes) if walk is not None else routes:
+        marked = getattr(getattr(route, "endpoint", None), "govshare_body", None)
+        regex = getattr(route, "path_regex", None)
+        if marked is not None and regex is not None:
+            table.append((regex, set(getattr(route, "methods", None) or ()), *marked))
+    return table
+
+
+def _too_large(kind: str, limit: int) -> str:
+    what = {"form": "A form", "upload": "An upload", "api": "A request body"}[kind]
+    size = f"{limit / (1 << 20):g} MB" if limit >= 1 << 20 else f"{limit / 1024:g} KB"
+    return f"{what} here may be at most {size}; this one is larger."
+
+
+def install_middleware(app: FastAPI, *, secure_cookies: bool,
+                       body_limits: dict[str, int] | None = None) -> None:
+    """The envelope outermost; the body limit inside it (so a 413 still gets the envelope's
+    headers and log line), and, added before this, the Open311 read cache."""
+    if body_limits is not None:
+        app.add_middleware(BodyLimit, limits=body_limits)
     app.add_middleware(Envelope, secure_cookies=secure_cookies)
 
 

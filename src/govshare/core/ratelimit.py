@@ -6,7 +6,8 @@ than any window) are deleted by :func:`prune`, a housekeeping job of ``govshare 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import math
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Index, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -35,6 +36,34 @@ def hits(session: Session, bucket: str, key: str, window: timedelta) -> int:
         )
         or 0
     )
+
+
+def recent(session: Session, bucket: str, key: str, window: timedelta
+           ) -> tuple[int, datetime | None]:
+    """How many events ``key`` has in the window, and when the last one was."""
+    since = utcnow() - window
+    count, last = session.execute(
+        select(func.count(), func.max(RateEvent.at))
+        .where(RateEvent.bucket == bucket, RateEvent.key == key, RateEvent.at >= since)
+    ).one()
+    if isinstance(last, str):  # SQLite's max() of the type-decorated column comes back raw
+        last = datetime.fromisoformat(last)
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    return int(count or 0), last
+
+
+def progressive_wait(count: int, last: datetime | None, *, free: int, first: timedelta,
+                     cap: timedelta, now: datetime | None = None) -> int:
+    """Seconds to wait before the next attempt after ``count`` failures, the last at ``last``:
+    none for the first ``free`` failures, then ``first``, doubled by each further failure, at
+    most ``cap`` (a progressive delay instead of a lockout: OWASP's authentication cheat
+    sheet)."""
+    if count < free or last is None:
+        return 0
+    delay = min(first * 2 ** min(count - free, 30), cap)
+    remaining = (last + delay - (now or utcnow())).total_seconds()
+    return max(0, int(math.ceil(remaining)))
 
 
 def check(session: Session, bucket: str, key: str, *, window: timedelta, limit: int,

@@ -82,15 +82,29 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(
         5,
         ge=1,
-        description="Failed logins allowed per account within login_window_minutes before "
-        "further attempts on it get 429.",
+        description="Failed sign-ins of one kind within login_window_minutes before each "
+        "further attempt must wait (429 with Retry-After): per account from unknown places, "
+        "per account and known address, per device cookie (ADR 15).",
+    )
+    login_delay_seconds: float = Field(
+        60.0, gt=0, le=3600,
+        description="First wait after login_max_failures failed sign-ins; doubled by each "
+        "further failure, at most login_window_minutes. A progressive delay, not a lockout: "
+        "the user's own browser (device cookie) and known addresses are counted apart.",
+    )
+    login_trust_days: int = Field(
+        90, ge=1, le=3660,
+        description="Days a browser's device cookie and an address the user signed in from "
+        "stay known to that account (their failed sign-ins are throttled apart from "
+        "unknown places, so an attacker elsewhere cannot lock the user out).",
     )
     login_max_failures_per_address: int = Field(
         50,
         ge=1,
-        description="Failed logins allowed per client address (across accounts) within "
-        "login_window_minutes before further attempts from it get 429. Higher than the "
-        "per-account limit: a whole office behind one NAT address shares it.",
+        description="Failed sign-ins allowed per client address (across accounts) within "
+        "login_window_minutes before further attempts from it get 429 (except with a device "
+        "cookie). Higher than the per-account limit: a whole office behind one NAT address "
+        "shares it.",
     )
     login_window_minutes: int = Field(
         15, ge=1, description="Window, in minutes, over which failed logins are counted."
@@ -159,6 +173,22 @@ class Settings(BaseSettings):
         "production, where turning it on is refused. Private, link-local, multicast and "
         "reserved addresses are refused whatever this says.",
     )
+    body_limit_form_kb: int = Field(
+        256, ge=1, le=10 * 1024,
+        description="Largest body, in KB, of a page's form POST (sign-in, admin and staff "
+        "forms, public forms without a file). Bigger: 413, before any of it is parsed.",
+    )
+    body_limit_api_kb: int = Field(
+        1024, ge=1, le=100 * 1024,
+        description="Largest body, in KB, of a JSON API or Open311 request. Bigger: 413, "
+        "counted while it streams in.",
+    )
+    body_limit_upload_mb: int = Field(
+        25, ge=1, le=1024,
+        description="Largest body, in MB, of a route that takes a file (asset import, "
+        "boundary upload; a service request with a photo has its own 5 MB photo cap). "
+        "Bigger: 413 as soon as it is seen, so nothing past it reaches memory or disk.",
+    )
     rate_limit_retention_hours: int = Field(
         24, ge=1, le=24 * 366,
         description="Hours the rate-limit records (client addresses, account e-mail addresses) "
@@ -190,6 +220,12 @@ class Settings(BaseSettings):
             if len(self.secret_key) < 32:
                 raise SettingsError("GOVSHARE_SECRET_KEY must be at least 32 characters long")
         return self
+
+    @property
+    def body_limits(self) -> dict[str, int]:
+        """Bytes per kind of body, for ``core.http.BodyLimit``."""
+        return {"form": self.body_limit_form_kb * 1024, "api": self.body_limit_api_kb * 1024,
+                "upload": self.body_limit_upload_mb * 1024 * 1024}
 
     @property
     def resolved_database_url(self) -> str:

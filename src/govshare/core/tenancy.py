@@ -7,11 +7,16 @@ A :class:`Principal` is a signed-in staff user, an API key, or the anonymous pub
   that belongs to a member.
 - ``jurisdiction_admin`` — manages one jurisdiction: its staff, its API keys, its records.
 - ``jurisdiction_staff`` — works on one jurisdiction's records.
+- ``open311_client`` — API keys only: an Open311 client app (submit service requests, read
+  what the public reads), nothing else (issue 8, 2.17).
 - ``public`` — anyone, not signed in.
 
 Invariants:
 - Every route declares one :class:`Action` (see ``core.http.allow``); a test walks the route
   table and fails on a route without one.
+- Every principal belongs to one region. A principal of another region is refused every
+  action the public may not take (``allows(..., region_id=)``; ``core.http.allow`` passes
+  the region the installation serves), and is the public for the rest.
 - Rows owned by a jurisdiction are visible to that jurisdiction's staff and to regional roles
   only. To anyone else they do not exist: :func:`ensure_visible` raises 404, not 403, so that
   ids of other members' private rows leak nothing.
@@ -30,6 +35,7 @@ class Role(StrEnum):
     regional_analyst = "regional_analyst"
     jurisdiction_admin = "jurisdiction_admin"
     jurisdiction_staff = "jurisdiction_staff"
+    open311_client = "open311_client"
     public = "public"
 
     @property
@@ -50,6 +56,7 @@ ROLE_LABELS = {
     Role.regional_analyst: "Regional analyst",
     Role.jurisdiction_admin: "Jurisdiction admin",
     Role.jurisdiction_staff: "Jurisdiction staff",
+    Role.open311_client: "Open311 client (submit and read only)",
     Role.public: "Public",
 }
 
@@ -59,6 +66,16 @@ STAFF_ROLES = (
     Role.jurisdiction_admin,
     Role.jurisdiction_staff,
 )
+
+# Roles a user can hold, least privilege first (the admin forms preselect the first).
+USER_ROLES = (
+    Role.jurisdiction_staff,
+    Role.jurisdiction_admin,
+    Role.regional_analyst,
+    Role.regional_admin,
+)
+# Roles an API key can hold, least privilege first: an Open311 client app needs no more.
+APIKEY_ROLES = (Role.open311_client, *USER_ROLES)
 
 
 class Action(StrEnum):
@@ -186,8 +203,19 @@ def system_principal(name: str = "cli", region_id: int | None = None) -> Princip
     return Principal(kind="system", role=Role.regional_admin, region_id=region_id, name=name)
 
 
-def allows(principal: Principal, action: Action, jurisdiction_id: int | None = None) -> bool:
-    """May ``principal`` take ``action``, on a row of ``jurisdiction_id`` if one is given?"""
+def same_region(principal: Principal, region_id: int | None) -> bool:
+    """Whether ``principal`` belongs to ``region_id`` (or either is unknown: the public, the
+    operator at the command line)."""
+    return region_id is None or principal.region_id is None or principal.region_id == region_id
+
+
+def allows(principal: Principal, action: Action, jurisdiction_id: int | None = None, *,
+           region_id: int | None = None) -> bool:
+    """May ``principal`` take ``action``, on a row of ``jurisdiction_id`` if one is given, in
+    ``region_id`` if one is given? A principal of another region may do what the public
+    may do, and nothing more."""
+    if not same_region(principal, region_id):
+        return Role.public in POLICY[action]
     scope = POLICY[action].get(principal.role)
     if scope is None:
         return False
@@ -196,12 +224,16 @@ def allows(principal: Principal, action: Action, jurisdiction_id: int | None = N
     return jurisdiction_id is None or jurisdiction_id == principal.jurisdiction_id
 
 
-def authorize(principal: Principal, action: Action, jurisdiction_id: int | None = None) -> None:
+def authorize(principal: Principal, action: Action, jurisdiction_id: int | None = None, *,
+              region_id: int | None = None) -> None:
     """Raise 401 for the anonymous public, 403 for staff without the right."""
-    if allows(principal, action, jurisdiction_id):
+    if allows(principal, action, jurisdiction_id, region_id=region_id):
         return
     if not principal.is_authenticated:
         raise NotAuthenticated("Sign in to do this.")
+    if not same_region(principal, region_id):
+        raise Forbidden(f"{'This API key' if principal.kind == 'apikey' else 'Your account'} "
+                        "belongs to another region.")
     raise Forbidden(f"Your role ({principal.role.label}) may not do this ({action.value}).")
 
 

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
 from govshare.core.errors import BadRequest, GovshareError, NotFound
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+)
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.frontoffice import calc, queries, service
 from govshare.frontoffice.models import Channel, RequestStatus, Service, ServiceRequest
@@ -33,6 +40,7 @@ from govshare.regions import queries as regions_queries
 router = APIRouter(include_in_schema=False)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
+FORM_FIELDS_BYTES = 256 * 1024  # the request form's other fields, beside its photo
 PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
 SUBMISSIONS_PER_HOUR = 10
 
@@ -189,6 +197,7 @@ def _store_photo(request: Request, upload: Any) -> str | None:
 
 
 @router.post("/requests/new", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_PHOTO_BYTES + FORM_FIELDS_BYTES)
 async def request_submit(request: Request, session: Session = Depends(get_session),
                          actor: Principal = Depends(allow(Action.request_submit))) -> Response:
     return await _handle_submit(request, session, actor, staff=False)
@@ -336,6 +345,7 @@ def staff_intake(request: Request, service: str = Query("", max_length=64),
 
 
 @router.post("/staff/requests/new", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_PHOTO_BYTES + FORM_FIELDS_BYTES)
 async def staff_intake_submit(request: Request, session: Session = Depends(get_session),
                               actor: Principal = Depends(allow(Action.request_read))
                               ) -> Response:

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, NotFound
-from govshare.core.http import allow, get_session, row_id
+from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.geo.schemas import BoundaryRead, LocateResult
@@ -68,6 +68,7 @@ def get_boundary(jurisdiction_id: Annotated[int, row_id("jurisdiction")],
 
 @router.put("/jurisdictions/{jurisdiction_id}/boundary", response_model=BoundaryRead,
             summary="Replace a member's boundary with a GeoJSON Polygon/MultiPolygon")
+@body_limit("upload")
 def put_boundary(
     jurisdiction_id: Annotated[int, row_id("jurisdiction")],
     geojson: dict[str, Any] = Body(..., description="GeoJSON geometry, Feature or "

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, body_limit, csrf_protect, get_session, redirect, render
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
 from govshare.regions import queries as regions_queries
@@ -57,6 +57,7 @@ def boundary_form(request: Request, jurisdiction_id: int,
 
 @router.post("/admin/jurisdictions/{jurisdiction_id}/boundary",
              dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
 async def boundary_upload(
     request: Request, jurisdiction_id: int,
     file: UploadFile = File(...), repair: str = Form(""),

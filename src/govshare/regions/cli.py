@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 from govshare.core.cli_support import console, db, handle_errors, print_json, validated
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams
-from govshare.core.tenancy import Role, system_principal
+from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Role, system_principal
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
     ApiKeyCreate,
@@ -19,6 +20,11 @@ from govshare.regions.schemas import (
     JurisdictionRead,
     UserCreate,
 )
+
+# The choices --role lists are the ones it accepts: people never hold the public or the
+# Open311 client role; keys never hold the public one.
+UserRole = StrEnum("UserRole", {r.name: r.value for r in USER_ROLES})  # type: ignore[misc]
+KeyRole = StrEnum("KeyRole", {r.name: r.value for r in APIKEY_ROLES})  # type: ignore[misc]
 
 region_app = typer.Typer(help="Regions: the shared-services partnership this installation serves.",
                          no_args_is_help=True)
@@ -103,7 +109,7 @@ def jurisdiction_add(
 @handle_errors
 def user_add(
     email: Annotated[str, typer.Argument(help="E-mail address; also the sign-in name")],
-    role: Annotated[Role, typer.Option(help="Role")],
+    role: Annotated[UserRole, typer.Option(help="Role")],
     full_name: Annotated[str, typer.Option("--name", help="Full name")],
     jurisdiction: Annotated[str | None, typer.Option(
         help="For jurisdiction roles: id, GEOID or exact name")] = None,
@@ -120,7 +126,7 @@ def user_add(
         user = service.create_user(
             session=session, actor=system_principal(), region_id=rid,
             data=validated(UserCreate, email=email, full_name=full_name, password=password,
-                           role=role, jurisdiction_id=jid))
+                           role=Role(role.value), jurisdiction_id=jid))
         console.print(f"Added {user.email} as {Role(user.role).label} (id {user.id}).")
 
 
@@ -144,8 +150,9 @@ def user_list() -> None:
 @handle_errors
 def apikey_create(
     name: Annotated[str, typer.Argument(help="What will use the key, e.g. 'Open311 app'")],
-    role: Annotated[Role, typer.Option(help="Role the key acts with")] =
-    Role.jurisdiction_staff,
+    role: Annotated[KeyRole, typer.Option(
+        help="Role the key acts with; open311_client: submit and read Open311 only")] =
+    KeyRole(Role.open311_client.value),
     jurisdiction: Annotated[str | None, typer.Option(
         help="Scope: id, GEOID or exact name (omit for a region-wide key)")] = None,
 ) -> None:
@@ -156,7 +163,8 @@ def apikey_create(
                if jurisdiction else None)
         key, plaintext = service.create_api_key(
             session=session, actor=system_principal(), region_id=rid,
-            data=validated(ApiKeyCreate, name=name, role=role, jurisdiction_id=jid))
+            data=validated(ApiKeyCreate, name=name, role=Role(role.value),
+                           jurisdiction_id=jid))
         console.print(f"Created API key {key.id} ({key.name}, prefix {key.prefix}). "
                       "Copy it now; it will not be shown again:")
         console.print(plaintext, highlight=False, soft_wrap=True)

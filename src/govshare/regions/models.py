@@ -48,6 +48,8 @@ ROLE_SCOPE_CHECK = (
     f"(role IN ({_REGIONAL}) AND jurisdiction_id IS NULL) OR "
     f"(role IN ({_LOCAL}) AND jurisdiction_id IS NOT NULL)"
 )
+# Keys may also be Open311 clients, region-wide or for one member (migration 0009).
+APIKEY_ROLE_SCOPE_CHECK = ROLE_SCOPE_CHECK + " OR (role = 'open311_client')"
 
 
 class Region(Base):
@@ -111,10 +113,25 @@ class UserSession(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
+class SignInAddress(Base):
+    """An address a user signed in from successfully: attempts for that account from there are
+    throttled on their own, so an attacker hammering the account elsewhere cannot lock the
+    user out (ADR 15). The address is kept as an HMAC under the secret key, not in clear."""
+
+    __tablename__ = "sign_in_addresses"
+    __table_args__ = (UniqueConstraint("user_id", "address_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    address_hash: Mapped[str] = mapped_column(String(64))
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+
+
 class ApiKey(Base):
     __tablename__ = "api_keys"
     __table_args__ = (
-        CheckConstraint(ROLE_SCOPE_CHECK, name="role_scope"),
+        CheckConstraint(APIKEY_ROLE_SCOPE_CHECK, name="role_scope"),
         Index("ix_api_keys_region_id_revoked_at", "region_id", "revoked_at"),
     )
 

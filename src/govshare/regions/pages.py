@@ -13,7 +13,7 @@ from govshare.core import audit
 from govshare.core.errors import BadRequest, GovshareError
 from govshare.core.http import SESSION_COOKIE, allow, csrf_protect, get_session, redirect, render
 from govshare.core.paging import PageParams
-from govshare.core.tenancy import STAFF_ROLES, Action, Principal, Role, allows
+from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Action, Principal, Role, allows
 from govshare.regions import queries, service
 from govshare.regions.schemas import (
     KIND_LABELS,
@@ -84,9 +84,12 @@ def login(
             session=session, email=email, password=password, client=client,
             session_hours=settings.session_hours, max_failures=settings.login_max_failures,
             max_failures_per_client=settings.login_max_failures_per_address,
-            window_minutes=settings.login_window_minutes)
+            window_minutes=settings.login_window_minutes,
+            device=request.cookies.get(service.DEVICE_COOKIE),
+            secret_key=request.app.state.secret_key,
+            delay_seconds=settings.login_delay_seconds, trust_days=settings.login_trust_days)
     except BadRequest as exc:
-        session.commit()  # keep the failed-attempt count
+        session.commit()  # keep the failed-attempt count and its audit row
         return render(request, "regions/login.html",
                       {"next": _safe_next(next), "email": email, "error": exc.detail},
                       status_code=400)
@@ -95,6 +98,10 @@ def login(
     response.set_cookie(SESSION_COOKIE, result.token, httponly=True,
                         secure=settings.secure_cookies, samesite="lax",
                         max_age=int(settings.session_hours * 3600), path="/")
+    # This browser is known to the account from now on (ADR 15).
+    response.set_cookie(service.DEVICE_COOKIE, result.device_cookie, httponly=True,
+                        secure=settings.secure_cookies, samesite="strict",
+                        max_age=settings.login_trust_days * 86400, path="/login")
     return response
 
 
@@ -185,10 +192,11 @@ def admin_add_jurisdiction(
 # ------------------------------------------------------------------------------- users
 
 
-def _assignable(actor: Principal) -> list[Role]:
+def _assignable(actor: Principal, roles: tuple[Role, ...] = USER_ROLES) -> list[Role]:
+    """The roles ``actor`` may grant, least privilege first: the forms preselect the first."""
     if actor.role is Role.regional_admin:
-        return list(STAFF_ROLES)
-    return [Role.jurisdiction_admin, Role.jurisdiction_staff]
+        return list(roles)
+    return [r for r in roles if not r.is_regional]
 
 
 @router.get("/admin/users")
@@ -327,7 +335,8 @@ def _apikeys_page(request: Request, session: Session, actor: Principal, form: di
         members = [j for j in members if j.id == actor.jurisdiction_id]
     response = render(request, "regions/apikeys.html", {
         "region": region, "keys": keys, "members": members, "names": names,
-        "roles": _assignable(actor), "form": form, "errors": errors, "created": created,
+        "roles": _assignable(actor, APIKEY_ROLES), "form": form, "errors": errors,
+        "created": created,
         "can_manage": allows(actor, Action.apikey_manage),
     }, status_code=status_code)
     if created:

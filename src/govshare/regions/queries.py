@@ -3,12 +3,17 @@ private, and filters to what that principal may see."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
-from govshare.core.tenancy import Principal, ensure_visible, visible_jurisdiction_ids
+from govshare.core.tenancy import (
+    Principal,
+    ensure_visible,
+    same_region,
+    visible_jurisdiction_ids,
+)
 from govshare.regions.models import ApiKey, Jurisdiction, Region, User
 
 
@@ -89,6 +94,8 @@ def list_users(
     *, session: Session, actor: Principal, region_id: int, page: PageParams = PageParams(200)
 ) -> tuple[list[User], int]:
     stmt = select(User).where(User.region_id == region_id)
+    if not same_region(actor, region_id):
+        stmt = stmt.where(false())  # another region's principal sees none of them
     visible = visible_jurisdiction_ids(actor)
     if visible is not None:
         stmt = stmt.where(User.jurisdiction_id.in_(visible))
@@ -97,7 +104,7 @@ def list_users(
 
 def get_user(*, session: Session, actor: Principal, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None:
+    if user is None or not same_region(actor, user.region_id):
         raise NotFound("User not found")
     if not actor.role.is_regional:
         ensure_visible(actor, user.jurisdiction_id, "User")
@@ -113,6 +120,8 @@ def list_api_keys(
 ) -> tuple[list[ApiKey], int]:
     """Keys the actor may see, active first; one page (all without ``page``) and the count."""
     stmt = select(ApiKey).where(ApiKey.region_id == region_id)
+    if not same_region(actor, region_id):
+        stmt = stmt.where(false())  # another region's principal sees none of them
     visible = visible_jurisdiction_ids(actor)
     if visible is not None:
         stmt = stmt.where(ApiKey.jurisdiction_id.in_(visible))
@@ -125,7 +134,7 @@ def list_api_keys(
 
 def get_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
     key = session.get(ApiKey, apikey_id)
-    if key is None:
+    if key is None or not same_region(actor, key.region_id):
         raise NotFound("API key not found")
     if not actor.role.is_regional:
         ensure_visible(actor, key.jurisdiction_id, "API key")

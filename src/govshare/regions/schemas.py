@@ -8,7 +8,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from govshare.core.security import MIN_PASSWORD_LENGTH
-from govshare.core.tenancy import Role
+from govshare.core.tenancy import APIKEY_ROLES, USER_ROLES, Role
 
 # Re-exported: other domains reach the kinds through schemas, never through models.
 from govshare.regions.models import KIND_LABELS as KIND_LABELS
@@ -74,8 +74,9 @@ class UserCreate(BaseModel):
     @field_validator("role")
     @classmethod
     def _staff_role(cls, v: Role) -> Role:
-        if v is Role.public:
-            raise ValueError("public is not a staff role")
+        if v not in USER_ROLES:
+            raise ValueError(f"{v.value} is not a role a person can hold; one of: "
+                             + ", ".join(r.value for r in USER_ROLES))
         return v
 
 
@@ -101,8 +102,17 @@ class UserRead(BaseModel):
 
 class ApiKeyCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    role: Role
+    role: Role = Field(description="open311_client: submit Open311 service requests and read "
+                       "what the public reads, nothing else (the least a client app needs)")
     jurisdiction_id: int | None = None
+
+    @field_validator("role")
+    @classmethod
+    def _key_role(cls, v: Role) -> Role:
+        if v not in APIKEY_ROLES:
+            raise ValueError(f"{v.value} is not a role a key can hold; one of: "
+                             + ", ".join(r.value for r in APIKEY_ROLES))
+        return v
 
 
 class ApiKeyRead(BaseModel):

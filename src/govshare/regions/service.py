@@ -12,27 +12,35 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.core import audit, ratelimit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, RateLimited
 from govshare.core.http import MAX_ID
 from govshare.core.security import (
     DUMMY_HASH,
     hash_password,
     new_token,
+    sign,
     signatures_match,
     token_digest,
     verify_password,
 )
-from govshare.core.tenancy import Action, Principal, Role, authorize
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, authorize
 from govshare.regions import queries
-from govshare.regions.models import ApiKey, Jurisdiction, Region, User, UserSession
+from govshare.regions.models import (
+    ApiKey,
+    Jurisdiction,
+    Region,
+    SignInAddress,
+    User,
+    UserSession,
+)
 from govshare.regions.schemas import (
     ApiKeyCreate,
     JurisdictionCreate,
@@ -90,7 +98,7 @@ def create_region(*, session: Session, actor: Principal, name: str) -> Region:
 def add_jurisdiction(
     *, session: Session, actor: Principal, region_id: int, data: JurisdictionCreate
 ) -> Jurisdiction:
-    authorize(actor, Action.jurisdiction_manage)
+    authorize(actor, Action.jurisdiction_manage, region_id=region_id)
     if data.parent_id is not None:
         parent = _jurisdiction(session, data.parent_id)
         if parent.region_id != region_id:
@@ -131,6 +139,7 @@ def update_jurisdiction(
 ) -> Jurisdiction:
     authorize(actor, Action.jurisdiction_manage, jurisdiction_id)
     j = _jurisdiction(session, jurisdiction_id)
+    authorize(actor, Action.jurisdiction_manage, jurisdiction_id, region_id=j.region_id)
     before = audit.snapshot(j, JURISDICTION_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     if "parent_id" in changes and changes["parent_id"] is not None:
@@ -161,17 +170,21 @@ def _check_scope(
     """The role/jurisdiction pair is well-formed and the actor may grant it."""
     if role is Role.public:
         raise BadRequest("public is not a role that can be granted")
+    if role is Role.open311_client and action is not Action.apikey_manage:
+        raise BadRequest(f"{role.label} is a role for API keys, not for people")
     if role.is_regional and jurisdiction_id is not None:
         raise BadRequest(f"{role.label} is a regional role: leave the jurisdiction empty")
-    if role.is_jurisdictional:
-        if jurisdiction_id is None:
-            raise BadRequest(f"{role.label} needs a jurisdiction")
+    if role.is_jurisdictional and jurisdiction_id is None:
+        raise BadRequest(f"{role.label} needs a jurisdiction")
+    if jurisdiction_id is not None:
         j = session.get(Jurisdiction, jurisdiction_id) if 1 <= jurisdiction_id <= MAX_ID else None
         if j is None or j.region_id != region_id:
             raise BadRequest(f"Jurisdiction {jurisdiction_id} is not a member of this region")
-    authorize(actor, action, jurisdiction_id)
+    authorize(actor, action, jurisdiction_id, region_id=region_id)
     if not actor.role.is_regional and role.is_regional:
         raise Forbidden("Only a regional admin may grant a regional role")
+    if not actor.role.is_regional and jurisdiction_id is None:
+        raise Forbidden("Only a regional admin may create a key for the whole region")
 
 
 def create_user(*, session: Session, actor: Principal, region_id: int, data: UserCreate) -> User:
@@ -197,7 +210,7 @@ def update_user(
 ) -> User:
     _can_exist(user_id, "User")
     user = queries.get_user(session=session, actor=actor, user_id=user_id)
-    authorize(actor, Action.user_manage, user.jurisdiction_id)
+    authorize(actor, Action.user_manage, user.jurisdiction_id, region_id=user.region_id)
     before = audit.snapshot(user, USER_FIELDS)
     changes = data.model_dump(exclude_unset=True)
     role = Role(changes.get("role", user.role))
@@ -243,6 +256,66 @@ def _revoke_sessions(session: Session, user_id: int) -> None:
 class LoginResult:
     user: User
     token: str
+    device_cookie: str  # a new signed device cookie for this browser (ADR 15)
+    trusted: str | None  # "device", "address" or None: what made the attempt a known one
+
+
+DEVICE_COOKIE = "govshare_device"
+SIGN_IN_FAILED = "The e-mail address or password is not right."
+
+
+def device_cookie(secret_key: str, email: str, *, now: datetime | None = None) -> str:
+    """A device cookie for ``email``: nonce, issue time and an HMAC binding both to the
+    account (OWASP, "Slow down online guessing attacks with device cookies")."""
+    nonce = new_token(12)
+    issued = int((now or utcnow()).timestamp())
+    return f"{nonce}.{issued}.{sign(secret_key, f'device:{email}:{nonce}:{issued}')}"
+
+
+def _device_nonce(secret_key: str, email: str, cookie: str | None, trust_days: int
+                  ) -> str | None:
+    """The nonce of a valid, unexpired device cookie issued to ``email``, else None."""
+    if not cookie or len(cookie) > 200:
+        return None
+    parts = cookie.split(".")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return None
+    nonce, issued, signature = parts
+    if not signatures_match(signature, sign(secret_key, f"device:{email}:{nonce}:{issued}")):
+        return None
+    if utcnow().timestamp() - int(issued) > trust_days * 86400:
+        return None
+    return nonce
+
+
+def _address_hash(secret_key: str, client: str) -> str:
+    return sign(secret_key, f"address:{client}")
+
+
+def _known_address(session: Session, user: User, address_hash: str, trust_days: int) -> bool:
+    since = utcnow() - timedelta(days=trust_days)
+    return session.scalar(select(SignInAddress.id).where(
+        SignInAddress.user_id == user.id, SignInAddress.address_hash == address_hash,
+        SignInAddress.last_at >= since)) is not None
+
+
+def _remember_address(session: Session, user: User, address_hash: str) -> None:
+    row = session.scalars(select(SignInAddress).where(
+        SignInAddress.user_id == user.id, SignInAddress.address_hash == address_hash)).first()
+    if row is None:
+        session.add(SignInAddress(user_id=user.id, address_hash=address_hash))
+    else:
+        row.last_at = utcnow()
+    session.flush()
+
+
+def forget_sign_in_addresses(*, session: Session, older_than: timedelta,
+                             now: datetime | None = None) -> int:
+    """Delete known sign-in addresses not used for ``older_than`` (they are no longer trusted
+    anyway); how many. Run hourly by ``govshare worker``."""
+    result = session.execute(delete(SignInAddress).where(
+        SignInAddress.last_at < (now or utcnow()) - older_than))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def authenticate(
@@ -255,43 +328,94 @@ def authenticate(
     max_failures: int,
     window_minutes: int,
     max_failures_per_client: int | None = None,
+    device: str | None = None,
+    secret_key: str = "",
+    delay_seconds: float = 60.0,
+    trust_days: int = 90,
 ) -> LoginResult:
-    """Check the password and open a session. Failed attempts are counted per account and per
-    client address; past the limit in the window every attempt gets 429 (even a right
-    password), so guessing is throttled regardless of which accounts exist. The address has
-    its own, higher limit (``max_failures_per_client``, default ``10 x max_failures``): a
-    whole office behind one NAT address shares it, and one colleague's typos must not lock
-    out the rest, while a single address still cannot spray guesses across accounts."""
+    """Check the password and open a session, throttling guesses without letting anyone lock
+    the real user out (ADR 15, OWASP's authentication cheat sheet).
+
+    An attempt is *known* when it carries a valid device cookie issued to this account at an
+    earlier successful sign-in (``device``), or comes from an address the account signed in
+    from within ``trust_days``; otherwise it is *unknown*. Failures are counted where the
+    attempt came from: per device cookie, per account and known address, or per account for
+    all unknown places together. After ``max_failures`` of them in the window each further
+    attempt of that kind must wait ``delay_seconds``, doubled by each further failure, at most
+    the window (429 with Retry-After, even for the right password). So an attacker hammering
+    an account from elsewhere delays only unknown places: the user's own browser or office
+    still signs in. Unknown attempts are also limited per client address across accounts
+    (``max_failures_per_client``, default ``10 x max_failures``: an office behind one NAT
+    address shares it). Sign-ins and failed sign-ins are audited (the account, never what
+    was typed for an unknown one)."""
     email = email.strip().lower()
     window = timedelta(minutes=window_minutes)
     per_client = max_failures_per_client or 10 * max_failures
-    keys = [("login-account", email, max_failures), ("login-client", client, per_client)]
-    for bucket, key, limit in keys:
-        ratelimit.check(session, bucket, key, window=window, limit=limit,
-                        message="Too many failed sign-in attempts. Try again in "
-                        f"{window_minutes} minutes.")
     user = queries.user_by_email(session=session, email=email)
+    nonce = _device_nonce(secret_key, email, device, trust_days) if user else None
+    address = _address_hash(secret_key, client)
+    if nonce is not None:
+        trusted: str | None = "device"
+        own = ("login-device", nonce)
+    elif user is not None and _known_address(session, user, address, trust_days):
+        trusted, own = "address", ("login-address", f"{user.id}:{address}")
+    else:
+        trusted, own = None, ("login-account", email)
+    counted = [own] if trusted == "device" else [own, ("login-client", client)]
+    if trusted != "device":
+        ratelimit.check(session, "login-client", client, window=window, limit=per_client,
+                        message="Too many failed sign-in attempts from this address. Try "
+                        f"again in {window_minutes} minutes.")
+    count, last = ratelimit.recent(session, *own, window)
+    wait = ratelimit.progressive_wait(count, last, free=max_failures,
+                                      first=timedelta(seconds=delay_seconds), cap=window)
+    if wait:
+        raise RateLimited(f"Too many failed sign-in attempts. Try again in {wait} seconds"
+                          + ("" if trusted else ", or from a browser or place you have "
+                             "signed in from before") + ".", retry_after=wait)
     ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not ok or not user.is_active:
-        for bucket, key, _limit in keys:
+        for bucket, key in counted:
             ratelimit.hit(session, bucket, key)
-        raise BadRequest("The e-mail address or password is not right.")
-    ratelimit.clear(session, "login-account", email)
+        audit.record(session, ANONYMOUS, action="session.sign_in_failed", entity="session",
+                     jurisdiction_id=user.jurisdiction_id if user else None,
+                     after={"user_id": user.id if user else None,
+                            "from": trusted or "unknown place"})
+        raise BadRequest(SIGN_IN_FAILED)
+    ratelimit.clear(session, *own)
+    _remember_address(session, user, address)
     token = new_token()
     now = utcnow()
-    session.add(UserSession(user_id=user.id, token_hash=token_digest(token), created_at=now,
-                            expires_at=now + timedelta(hours=session_hours)))
+    opened = UserSession(user_id=user.id, token_hash=token_digest(token), created_at=now,
+                         expires_at=now + timedelta(hours=session_hours))
+    session.add(opened)
     user.last_login_at = now
     session.flush()
-    return LoginResult(user=user, token=token)
+    actor = Principal(kind="user", role=Role(user.role), region_id=user.region_id,
+                      jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name)
+    audit.record(session, actor, action="session.sign_in", entity="session",
+                 entity_id=opened.id, jurisdiction_id=user.jurisdiction_id,
+                 after={"user_id": user.id, "from": trusted or "unknown place"})
+    return LoginResult(user=user, token=token, device_cookie=device_cookie(secret_key, email),
+                       trusted=trusted)
 
 
 def logout(*, session: Session, token: str) -> None:
-    session.execute(
-        update(UserSession)
+    """End the session behind ``token`` (audited as ``session.sign_out``)."""
+    row = session.execute(
+        select(UserSession, User).join(User, User.id == UserSession.user_id)
         .where(UserSession.token_hash == token_digest(token), UserSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    ).first()
+    if row is None:
+        return
+    opened, user = row
+    opened.revoked_at = utcnow()
+    session.flush()
+    actor = Principal(kind="user", role=Role(user.role), region_id=user.region_id,
+                      jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name)
+    audit.record(session, actor, action="session.sign_out", entity="session",
+                 entity_id=opened.id, jurisdiction_id=user.jurisdiction_id,
+                 after={"user_id": user.id})
 
 
 def principal_for_session(*, session: Session, token: str) -> Principal | None:
@@ -336,7 +460,7 @@ def create_api_key(
 def revoke_api_key(*, session: Session, actor: Principal, apikey_id: int) -> ApiKey:
     _can_exist(apikey_id, "API key")
     key = queries.get_api_key(session=session, actor=actor, apikey_id=apikey_id)
-    authorize(actor, Action.apikey_manage, key.jurisdiction_id)
+    authorize(actor, Action.apikey_manage, key.jurisdiction_id, region_id=key.region_id)
     if key.revoked_at is not None:
         return key
     before = audit.snapshot(key, APIKEY_FIELDS)

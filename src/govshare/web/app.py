@@ -8,6 +8,7 @@ from __future__ import annotations
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -45,7 +46,7 @@ from govshare.core.http import (
 )
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.settings import Environment, Settings
-from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows
+from govshare.core.tenancy import ANONYMOUS, Action, Principal, Role, allows, same_region
 from govshare.frontoffice import pages as frontoffice_pages
 from govshare.frontoffice.open311 import api as open311_api
 from govshare.geo import api as geo_api
@@ -69,9 +70,14 @@ PACKAGE_DIR = Path(str(resources.files("govshare")))
 def resolve_principal(request: Request, session: Session) -> Principal:
     """API key (``Authorization: Bearer gsk_...`` or ``X-API-Key``), else session cookie.
 
-    A key that is sent but unknown or revoked is refused outright (401), never downgraded to
+    Also sets ``request.state.region_id``, the region this installation serves, which
+    ``core.http.allow`` compares with the principal's. A key that is sent but unknown or
+    revoked is refused outright (401), never downgraded to
     the anonymous public: a system that thinks it is authenticated must learn that it is not.
     """
+    region = regions_queries.current_region(session=session)
+    # Every policy check compares the principal's region with this one (core.http.allow).
+    request.state.region_id = region.id if region is not None else None
     auth = request.headers.get("authorization", "")
     key = request.headers.get("x-api-key") or (
         auth[7:].strip() if auth.lower().startswith("bearer ") else None)
@@ -90,11 +96,11 @@ def resolve_principal(request: Request, session: Session) -> Principal:
     return ANONYMOUS
 
 
-def nav_for(principal: Principal) -> list[tuple[str, str]]:
+def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[str, str]]:
     items = [("Home", "/"), ("Services", "/services"), ("What applies here", "/here"),
              ("Report a problem", "/requests/new"), ("Tell us once", "/tell-us-once"),
              ("Surplus property", "/property/public")]
-    if principal.is_authenticated:
+    if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
         items.append(("Casebook", "/casebook"))
@@ -105,6 +111,7 @@ def nav_for(principal: Principal) -> list[tuple[str, str]]:
 
 def page_context(request: Request) -> dict[str, Any]:
     principal = getattr(request.state, "principal", ANONYMOUS)
+    served = getattr(request.state, "region_id", None)
     factory = request.app.state.session_factory
     with factory() as session:
         region = regions_queries.current_region(session=session)
@@ -118,11 +125,12 @@ def page_context(request: Request) -> dict[str, Any]:
                 jname = None
     return {
         "region_name": region_name,
-        "nav": nav_for(principal),
+        "nav": nav_for(principal, served),
         "current_path": request.url.path,
         "principal_jurisdiction": jname,
         "session_expired": getattr(request.state, "session_expired", False),
-        "allows": allows,
+        # What the page offers follows the same policy as the routes: in the served region.
+        "allows": partial(allows, region_id=served),
         "Action": Action,
         "Role": Role,
         "kind_labels": KIND_LABELS,
@@ -187,7 +195,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(CachedReads, prefix=open311_api.PREFIX + "/", topic=OPEN311,
                        cache_state="open311_cache",
                        public_allowed=allows(ANONYMOUS, Action.public_read))
-    install_middleware(app, secure_cookies=settings.secure_cookies)
+    install_middleware(app, secure_cookies=settings.secure_cookies,
+                       body_limits=settings.body_limits)
 
     static_dir = PACKAGE_DIR / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

@@ -252,8 +252,11 @@ def _in_session(request: Request, compute: Callable[[Session], Response]) -> Res
         session.close()
 
 
-def _scope(session: Session, p: params.Params) -> q.Scope:
-    return q.scope(session=session, jurisdiction_ref=p.one("jurisdiction_id"))
+def _scope(request: Request, session: Session, p: params.Params) -> q.Scope:
+    cache = getattr(request.app.state, "open311_scopes", None)
+    if cache is None:
+        cache = request.app.state.open311_scopes = q.ScopeCache()
+    return q.scope(session=session, jurisdiction_ref=p.one("jurisdiction_id"), cache=cache)
 
 
 def _notice(agency: str | None) -> str | None:
@@ -272,14 +275,15 @@ async def discovery(request: Request, response_format: str = FORMAT,
 
 
 def _discovery(request: Request, session: Session, f: str) -> Response:
-    scope = _scope(session, params.query_params(request))
+    scope = _scope(request, session, params.query_params(request))
     changed = fmt.iso(q.changeset(session=session, region_id=scope.region_id) or utcnow())
     base = str(request.base_url).rstrip("/")
     return respond(f, "discovery", {
         "changeset": changed,
         "contact": f"{scope.region_name} shared services office: {base}/",
         "key_service": "API keys are issued by the regional office or a member's "
-                       f"administrator (Admin, API keys: {base}/admin/apikeys).",
+                       f"administrator (Admin, API keys: {base}/admin/apikeys); an app "
+                       "needs the Open311 client role (submit and read only).",
         "endpoints": [{"specification": SPECIFICATION, "url": f"{base}{PREFIX}",
                        "changeset": changed, "type": "production",
                        "formats": ["text/xml", "application/json"]}],
@@ -295,7 +299,7 @@ async def services(request: Request, response_format: str = FORMAT,
 
 
 def _services(request: Request, session: Session, f: str) -> Response:
-    scope = _scope(session, params.query_params(request))
+    scope = _scope(request, session, params.query_params(request))
     rows = q.request_services(session=session, region_id=scope.region_id,
                               member_id=scope.member_id)
     return respond(f, "services", [
@@ -317,7 +321,7 @@ async def service_definition(request: Request, service_code: str,
 def _service_definition(request: Request, session: Session, f: str, service_code: str
                         ) -> Response:
     p = params.query_params(request)
-    scope = _scope(session, p)
+    scope = _scope(request, session, p)
     s = q.request_service(session=session, region_id=scope.region_id,
                           member_id=scope.member_id, code=service_code)
     if s is None:
@@ -393,7 +397,7 @@ def post_request(request: Request, response_format: str = FORMAT,
     f = check_format(response_format)
     actor = _submitter(session, p, principal)
     _limit_posts(session, actor, request.app.state.settings.open311_posts_per_key_per_minute)
-    scope = _scope(session, p)
+    scope = _scope(request, session, p)
     if actor.region_id != scope.region_id:
         raise Forbidden("api_key: the key belongs to another region")
     code = p.one("service_code")
@@ -445,7 +449,7 @@ def token_lookup(request: Request, token: str, response_format: str = FORMAT,
           session: Session = Depends(get_session),
           _: Principal = Depends(allow(Action.public_read))) -> Response:
     f = check_format(response_format)
-    scope = _scope(session, params.query_params(request))
+    scope = _scope(request, session, params.query_params(request))
     if "\x00" in token or len(token) > 64:
         raise NotFound("No service request has this token")
     public_id = q.public_id_for_token(session=session, region_id=scope.region_id,
@@ -512,7 +516,7 @@ async def list_requests(request: Request, response_format: str = FORMAT,
 
 def _list_requests(request: Request, session: Session, f: str) -> Response:
     p = params.query_params(request)
-    scope = _scope(session, p)
+    scope = _scope(request, session, p)
     extensions = params.parse_bool(p, "extensions")
     ids = p.listed("service_request_id")
     if ids is not None:  # the spec: overrides all other arguments
@@ -556,7 +560,7 @@ async def one_request(request: Request, service_request_id: str,
 def _one_request(request: Request, session: Session, f: str, service_request_id: str
                  ) -> Response:
     p = params.query_params(request)
-    scope = _scope(session, p)
+    scope = _scope(request, session, p)
     extensions = params.parse_bool(p, "extensions")
     if "\x00" in service_request_id or len(service_request_id) > 64:
         raise NotFound(f"No service request {service_request_id[:40]!r}")
@@ -579,7 +583,7 @@ async def request_updates(request: Request, response_format: str = FORMAT,
 
 def _request_updates(request: Request, session: Session, f: str) -> Response:
     p = params.query_params(request)
-    scope = _scope(session, p)
+    scope = _scope(request, session, p)
     start, end = params.date_window(p, utcnow())
     limit, offset = params.paging(p)
     feed = q.update_feed(session=session, region_id=scope.region_id, member_id=scope.member_id,

@@ -6,14 +6,14 @@ contact field cannot reach a response by accident, and a list of 1,000 requests 
 indexed query (``ix_service_requests_requested_at``, joined to the service's code and name).
 
 The scope (the region, its slug and its members' names) is read on every call by every
-client, and changes when an administrator adds or renames a member: it is kept per process
-and per database for :data:`SCOPE_TTL` seconds, so a rename shows within that time.
+client, and changes when an administrator adds or renames a member: it is kept per app
+(:class:`ScopeCache`) while the ``open311`` change counter is unchanged, so a rename shows
+in the very next answer.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
+from govshare.core.changes import OPEN311, ChangeCounter
 from govshare.core.errors import NotFound
 from govshare.frontoffice.calc import CLOSED_STATES
 from govshare.frontoffice.models import RequestUpdate, Service, ServiceOwner, ServiceRequest
@@ -39,18 +40,32 @@ class Scope:
     members: dict[int, str]  # every member of the region: id -> name
 
 
-SCOPE_TTL = 10.0
-_scopes: dict[str, tuple[float, Scope]] = {}
-_scopes_lock = threading.Lock()
+class ScopeCache:
+    """The region's scope, kept while the ``open311`` change counter (``core.changes``) is
+    unchanged: exact, never for a time. Renaming or adding a member or the region bumps the
+    counter, so the next read sees the change (a cache kept for a time was stored under the
+    new counter value after a rename and served the old name for as long as nothing else
+    changed; issue 8, 2.13). One per app (one database), on ``app.state``."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.entry: tuple[int, Scope] | None = None
 
 
-def _region_scope(session: Session) -> Scope:
-    key = str(session.get_bind().engine.url)  # one database, whatever the connection
-    now = time.monotonic()
-    with _scopes_lock:
-        cached = _scopes.get(key)
-    if cached is not None and now - cached[0] < SCOPE_TTL:
-        return cached[1]
+def _counter(session: Session) -> int | None:
+    value = session.scalar(select(ChangeCounter.version).where(ChangeCounter.name == OPEN311))
+    return None if value is None else int(value)
+
+
+def _region_scope(session: Session, cache: ScopeCache | None) -> Scope:
+    # The counter is read before the rows: what is kept under a value is at least as new as
+    # the state that value stands for.
+    version = _counter(session) if cache is not None else None
+    if cache is not None and version is not None:
+        with cache.lock:
+            entry = cache.entry
+        if entry is not None and entry[0] == version:
+            return entry[1]
     region = regions_queries.current_region(session=session)
     if region is None:
         raise NotFound("This installation serves no region yet")
@@ -58,15 +73,17 @@ def _region_scope(session: Session) -> Scope:
                                                                         region_id=region.id)}
     fresh = Scope(region_id=region.id, region_slug=region.slug, region_name=region.name,
                   member_id=None, members=members)
-    with _scopes_lock:
-        _scopes[key] = (now, fresh)
+    if cache is not None and version is not None:
+        with cache.lock:
+            cache.entry = (version, fresh)
     return fresh
 
 
-def scope(*, session: Session, jurisdiction_ref: str | None) -> Scope:
+def scope(*, session: Session, jurisdiction_ref: str | None,
+          cache: ScopeCache | None = None) -> Scope:
     """Resolve ``jurisdiction_id``: absent or the region's slug -> the region; a member's id ->
     that member. Anything else is a 404 naming what would have been accepted."""
-    region = _region_scope(session)
+    region = _region_scope(session, cache)
     if jurisdiction_ref is None or jurisdiction_ref == region.region_slug:
         return region
     ref = jurisdiction_ref.strip()

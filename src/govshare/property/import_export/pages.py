@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from govshare.core.errors import BadRequest, GovshareError, NotFound
-from govshare.core.http import allow, csrf_protect, get_session, render
+from govshare.core.http import allow, body_limit, csrf_protect, get_session, render
 from govshare.core.tabular import FORMATS, MEDIA_TYPES, ReportStore
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property.import_export import exporter, importer
@@ -81,6 +81,7 @@ def import_form(request: Request, session: Session = Depends(get_session),
 
 
 @router.post("/property/import", dependencies=[Depends(csrf_protect)])
+@body_limit("upload")
 async def import_upload(request: Request, session: Session = Depends(get_session),
                         actor: Principal = Depends(allow(Action.property_manage))) -> Response:
     form = await request.form()
