@@ -6,7 +6,8 @@ one answers 404."""
 from __future__ import annotations
 
 import io
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Query, UploadFile
 from pydantic import BaseModel, Field
@@ -25,12 +26,14 @@ from govshare.casebook.schemas import (
     ResultOut,
 )
 from govshare.core.errors import BadRequest, NotFound
-from govshare.core.http import allow, get_session
+from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1/casebook", tags=["casebook"])
+CaseId = Annotated[int, row_id("proposal")]
+MemberId = Annotated[int, row_id("jurisdiction")]
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
@@ -104,13 +107,13 @@ def from_consolidation(data: FromConsolidationBody, session: Session = Depends(g
 
 
 @router.get("/proposals/{case_id}", response_model=ProposalOut)
-def get_proposal(case_id: int, session: Session = Depends(get_session),
+def get_proposal(case_id: CaseId, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_read))) -> ProposalOut:
     return _out(queries.get_proposal(session=session, actor=actor, proposal_id=case_id))
 
 
 @router.put("/proposals/{case_id}", response_model=ProposalOut)
-def update_proposal(case_id: int, data: ProposalIn, session: Session = Depends(get_session),
+def update_proposal(case_id: CaseId, data: ProposalIn, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
     p = service.update_proposal(session=session, actor=actor, proposal_id=case_id,
                                 data=data)
@@ -119,7 +122,7 @@ def update_proposal(case_id: int, data: ProposalIn, session: Session = Depends(g
 
 
 @router.post("/proposals/{case_id}/status", response_model=ProposalOut)
-def set_status(case_id: int, data: StatusIn, session: Session = Depends(get_session),
+def set_status(case_id: CaseId, data: StatusIn, session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
     p = service.set_status(session=session, actor=actor, proposal_id=case_id,
                            status=data.status)
@@ -129,7 +132,7 @@ def set_status(case_id: int, data: StatusIn, session: Session = Depends(get_sess
 
 @router.post("/proposals/{case_id}/scenarios", response_model=ProposalOut, status_code=201,
              summary="A copy of the proposal with changed terms, shown beside it")
-def add_scenario(case_id: int, data: ScenarioIn, session: Session = Depends(get_session),
+def add_scenario(case_id: CaseId, data: ScenarioIn, session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
     p = service.add_scenario(session=session, actor=actor, proposal_id=case_id,
                              name=data.name, changes=data.changes)
@@ -140,7 +143,7 @@ def add_scenario(case_id: int, data: ScenarioIn, session: Session = Depends(get_
 @router.get("/proposals/{case_id}/results", response_model=ResultOut,
             summary="Savings by year, NPV, IRR and payback of the members you see "
                     "(the whole proposal for regional roles)")
-def results(case_id: int, session: Session = Depends(get_session),
+def results(case_id: CaseId, session: Session = Depends(get_session),
             actor: Principal = Depends(allow(Action.casebook_read))) -> ResultOut:
     p, rows, r, shown = _result(session, actor, case_id)
     if shown == {m.key for m in r.members}:
@@ -151,14 +154,14 @@ def results(case_id: int, session: Session = Depends(get_session),
         proposal_id=p.id, discount_rate=p.discount_rate, discount_source=p.discount_source,
         annual_savings_cents=o.annual_savings_cents, npv_cents=o.npv_cents, irr=o.irr,
         payback_year=o.payback_year, total_savings_cents=o.total_savings_cents,
-        total_one_time_cents=o.total_one_time_cents, years=[y.__dict__ for y in o.years],
+        total_one_time_cents=o.total_one_time_cents, years=[asdict(y) for y in o.years],
         worse_off=[m.key for m in r.worse_off if m.key in shown],
         members_shown=len(shown), members_total=len(rows))
 
 
 @router.get("/proposals/{case_id}/members", response_model=Page[MemberOut],
             summary="Each member's savings, charge, NPV and worse-off flag")
-def member_results(case_id: int, page: PageParams = Depends(page_params(100, 200)),
+def member_results(case_id: CaseId, page: PageParams = Depends(page_params(100, 200)),
                    session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_read))) -> Page[MemberOut]:
     _p, _rows, r, shown = _result(session, actor, case_id)
@@ -172,7 +175,8 @@ def member_results(case_id: int, page: PageParams = Depends(page_params(100, 200
 
 
 @router.get("/proposals/{case_id}/members/{jurisdiction_id}", response_model=MemberOut)
-def member_result(case_id: int, jurisdiction_id: int,
+def member_result(case_id: CaseId,
+                  jurisdiction_id: MemberId,
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_read))) -> MemberOut:
     _p, _rows, r, shown = _result(session, actor, case_id)
@@ -189,7 +193,7 @@ def member_result(case_id: int, jurisdiction_id: int,
 @router.get("/proposals/{case_id}/allocation", response_model=Page[AllocationOut],
             summary="The shared model's annual cost and one-time costs allocated among the "
                     "members (sums exactly to the totals)")
-def allocation(case_id: int, page: PageParams = Depends(page_params(100, 200)),
+def allocation(case_id: CaseId, page: PageParams = Depends(page_params(100, 200)),
                session: Session = Depends(get_session),
                actor: Principal = Depends(allow(Action.casebook_read))
                ) -> Page[AllocationOut]:
@@ -201,7 +205,7 @@ def allocation(case_id: int, page: PageParams = Depends(page_params(100, 200)),
 
 
 @router.get("/proposals/{case_id}/actuals", response_model=Page[ActualOut])
-def list_actuals(case_id: int, page: PageParams = Depends(page_params(100, 1000)),
+def list_actuals(case_id: CaseId, page: PageParams = Depends(page_params(100, 1000)),
                  session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.casebook_read))) -> Page[ActualOut]:
     p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
@@ -214,7 +218,7 @@ def list_actuals(case_id: int, page: PageParams = Depends(page_params(100, 1000)
 
 @router.post("/proposals/{case_id}/actuals", status_code=201,
              summary="Record (or correct) a member's actual cost for a year")
-def record_actual(case_id: int, data: ActualIn, session: Session = Depends(get_session),
+def record_actual(case_id: CaseId, data: ActualIn, session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_actuals))
                   ) -> dict[str, str]:
     outcome = service.record_actual(session=session, actor=actor, proposal_id=case_id,
@@ -225,7 +229,8 @@ def record_actual(case_id: int, data: ActualIn, session: Session = Depends(get_s
 
 @router.post("/proposals/{case_id}/actuals/import", response_model=ImportOut,
              summary="Actual costs from a CSV or XLSX file: all rows or none")
-def import_actuals(case_id: int, file: UploadFile = File(...),
+@body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
+def import_actuals(case_id: CaseId, file: UploadFile = File(...),
                    dry_run: bool = Query(False), session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_actuals))) -> ImportOut:
     data = file.file.read(MAX_UPLOAD + 1)

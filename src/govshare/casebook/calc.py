@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -265,7 +265,7 @@ class Outcome:
                 "payback_year": self.payback_year,
                 "total_savings_cents": self.total_savings_cents,
                 "total_one_time_cents": self.total_one_time_cents,
-                "years": [y.__dict__ for y in self.years]}
+                "years": [asdict(y) for y in self.years]}
 
 
 def outcome(*, annual_savings_cents: int, one_time_cents: Sequence[int], ramp: Sequence[float],

@@ -36,7 +36,14 @@ from govshare.casebook.schemas import (
 from govshare.core import charts, tabular
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError, NotFound, ValidationFailed
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+)
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
@@ -421,6 +428,7 @@ def actual_save(request: Request, case_id: int, jurisdiction_id: str = Form(""),
 
 
 @router.post("/casebook/{case_id}/actuals/import", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
 def actual_import(request: Request, case_id: int, file: UploadFile = File(...),
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
