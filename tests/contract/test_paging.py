@@ -46,7 +46,7 @@ DOCUMENTS = {
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
     "GET /api/v1/jurisdictions/{jurisdiction_id}/boundary": "one GeoJSON Feature",
-    "GET /api/v1/casebook/proposals/{proposal_id}/results": "one proposal's results: a row "
+    "GET /api/v1/casebook/proposals/{case_id}/results": "one proposal's results: a row "
                                                             "per year of its horizon (at most "
                                                             "50)",
 }
@@ -150,11 +150,11 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
     "GET /api/v1/casebook/proposals": lambda s: Walk("/api/v1/casebook/proposals", {},
                                                      Role.regional_analyst),
-    "GET /api/v1/casebook/proposals/{proposal_id}/members": lambda s: Walk(
+    "GET /api/v1/casebook/proposals/{case_id}/members": lambda s: Walk(
         f"/api/v1/casebook/proposals/{s['case']}/members", {}, Role.regional_analyst),
-    "GET /api/v1/casebook/proposals/{proposal_id}/allocation": lambda s: Walk(
+    "GET /api/v1/casebook/proposals/{case_id}/allocation": lambda s: Walk(
         f"/api/v1/casebook/proposals/{s['case']}/allocation", {}, Role.regional_admin),
-    "GET /api/v1/casebook/proposals/{proposal_id}/actuals": lambda s: Walk(
+    "GET /api/v1/casebook/proposals/{case_id}/actuals": lambda s: Walk(
         f"/api/v1/casebook/proposals/{s['case']}/actuals", {}, Role.regional_analyst),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
