@@ -11,14 +11,14 @@ PORT ?= 8000
 PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
-        bench-consolidation bench-open311 bench-charts bench-casebook clean help
+        bench-consolidation bench-open311 bench-charts bench-sites bench-casebook clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the six benchmarks in bench/ one after another and write bench/results/"
+	@echo "make bench  run the seven benchmarks in bench/ one after another and write bench/results/"
 	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-open311"
-	@echo "            | bench-charts | bench-casebook)"
+	@echo "            | bench-charts | bench-sites | bench-casebook)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -73,7 +73,7 @@ serve: install
 	$(BIN)/govshare serve --host $(HOST) --port $(PORT)
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
-bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-casebook
+bench: bench-locate bench-import bench-consolidation bench-open311 bench-charts bench-sites bench-casebook
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -89,6 +89,9 @@ bench-open311: install-test
 
 bench-charts: install-test
 	$(BIN)/python bench/bench_charts.py
+
+bench-sites: install-test
+	$(BIN)/python bench/bench_sites.py
 
 bench-casebook: install-test
 	$(BIN)/python bench/bench_casebook.py

@@ -129,6 +129,10 @@ PAGES = [
     PageCase("property-asset", _asset_page, signed_in=True),
     PageCase("property-consolidation", _goto("/property/consolidation?use=office"),
              signed_in=True),
+    PageCase("sites", _goto("/sites"), signed_in=True),
+    # the demo's first center scenario (cli/demo_sites.py), then one candidate's figures
+    PageCase("sites-scenario", _goto("/sites/scenarios/1"), signed_in=True),
+    PageCase("sites-county", _goto("/sites/scenarios/1/counties/53077"), signed_in=True),
 ]
 
 

@@ -59,6 +59,8 @@ from govshare.regions import service
 from govshare.regions.models import Region, User, UserSession
 from govshare.regions.schemas import ApiKeyCreate
 from govshare.regions.service import create_api_key
+from govshare.sites import service as sites_service
+from govshare.sites.schemas import ScenarioIn
 from govshare.tellusonce import calc as tellusonce_calc
 from govshare.tellusonce import service as tellusonce_service
 from govshare.tellusonce.models import AgencySubscription
@@ -211,6 +213,20 @@ def _media(w: World, jid: int) -> str:
     return "matrix-photo.png"
 
 
+def _site_scenario_body(w: World) -> dict[str, Any]:
+    return {"name": w.unique("Matrix center "), "rent_baseline_usd_ft2": 30,
+            "roles": [{"name": "Analysts", "headcount": 20, "salary_usd": 60000}],
+            "baseline_fips": "53033",
+            "candidates": {"kind": "list", "fips": ["53033", "53077", "53041"]}}
+
+
+def _site_scenario(w: World, jid: int) -> Any:
+    """A region's scenario: not a member's row (every staff member reads it)."""
+    return sites_service.create_scenario(
+        session=w.session, actor=SYSTEM, region_id=_region_id(w),
+        data=ScenarioIn.model_validate(_site_scenario_body(w)))
+
+
 def _case(w: World, jid: int) -> Any:
     """A casebook proposal whose one member is ``jid`` (others' staff: it does not exist)."""
     return casebook_service.create_proposal(
@@ -223,7 +239,8 @@ def _case(w: World, jid: int) -> Any:
 BUILDERS: dict[str, Callable[[World, int], Any]] = {
     "user": _target_user, "apikey": _target_key, "asset": _public_asset,
     "proposal": _proposal, "request": _service_request, "subscription": _subscription,
-    "media": _media, "life_report": _life_report, "case": _case,
+    "media": _media, "life_report": _life_report, "site_scenario": _site_scenario,
+    "case": _case,
 }
 
 
@@ -268,7 +285,10 @@ PATH_VALUES: dict[str, PathValue] = {
     "case_id": lambda w, s: Target(w.row("case", s).id, w.jurisdiction[s], private=True),
     "reference": lambda w, s: Target(w.row("life_report", s).reference, w.jurisdiction[s],
                                      private=True),
+    # a region's own row (no member owns it)
+    "scenario_id": lambda w, s: Target(w.row("site_scenario", "own").id),
     # public facts: the same for every scenario
+    "fips": lambda w, s: Target("53033"),
     "fmt": lambda w, s: Target("csv"),
     "report_token": lambda w, s: Target("no-such-report-token"),
     "life_event": lambda w, s: Target(next(iter(LIFE_EVENTS))),
@@ -394,6 +414,13 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /staff/tell-us-once/reports/{reference}/reject": lambda w, j: Body(data={
         "reason": "matrix"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
+    # sites: API and pages
+    "POST /api/v1/sites/scenarios": lambda w, j: Body(json=_site_scenario_body(w)),
+    "PUT /api/v1/sites/scenarios/{scenario_id}": lambda w, j: Body(
+        json=_site_scenario_body(w)),
+    "PUT /api/v1/sites/scenarios/{scenario_id}/choice": lambda w, j: Body(json={"fips": None}),
+    "POST /api/v1/sites/scenarios/{scenario_id}/candidates": lambda w, j: Body(
+        files={"file": ("rents.csv", b"fips,rent_usd_ft2\r\n53077,18\r\n", "text/csv")}),
     # casebook: API and pages
     "POST /api/v1/casebook/proposals": lambda w, j: Body(json=_case_json(w, j)),
     "PUT /api/v1/casebook/proposals/{case_id}": lambda w, j: Body(json=_case_json(w, j)),
@@ -429,7 +456,7 @@ SCOPED_BODIES = {
     "POST /staff/tell-us-once/subscriptions",
 }
 OWNED_PARAMS = {name for name in PATH_VALUES if name.endswith("_id")} - {
-    "service_request_id"}
+    "service_request_id", "scenario_id"}
 
 # Route id -> query string that makes an allowed request succeed rather than ask for input.
 QUERIES: dict[str, dict[str, str]] = {

@@ -21,16 +21,23 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govshare.casebook import service as casebook_service
 from govshare.casebook.schemas import ActualIn
+from govshare.cli.demo_sites import DEMO_SCENARIO
 from govshare.core.tenancy import ANONYMOUS, Role, system_principal
 from govshare.frontoffice import service as frontoffice_service
 from govshare.frontoffice.schemas import RequestIn
 from govshare.property import service as property_service
 from govshare.property.models import Asset
 from govshare.property.schemas import ProposalIn
+from govshare.regions.models import Region
+from govshare.sites import queries as sites_queries
+from govshare.sites import service as sites_service
+from govshare.sites.schemas import ScenarioIn
+from govshare.sites.service import REFERENCE_SCENARIOS
 from tests.contract.routes import offline_app
 from tests.factories.casebook import proposal as casebook_proposal
 from tests.factories.property import asset
@@ -42,6 +49,8 @@ DOCUMENTS = {
     "GET /api/v1/region": "the region with its members; the members are paged at "
                           "/api/v1/jurisdictions",
     "GET /api/v1/locate": "the members serving one point: a handful at most",
+    "GET /api/v1/sites/scenarios/{scenario_id}": "one center scenario with its roles (at most "
+                                                 "50)",
     "GET /api/v1/assets/{asset_id}/true-cost": "one asset's cost components and fuels",
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
@@ -130,8 +139,18 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
             casebook_service.record_actual(
                 session=session, actor=system_principal("test"), proposal_id=case.id,
                 data=ActualIn(jurisdiction_id=jid, year=year, actual=50_000))
+    region = session.scalars(select(Region)).one()
+    for i in range(3):
+        sites_service.create_scenario(
+            session=session, actor=system_principal("test"), region_id=region.id,
+            data=ScenarioIn.model_validate({**DEMO_SCENARIO, "name": f"Paging scenario {i}"}))
+    demo_site = sites_queries.find_scenario(session=session, region_id=region.id,
+                                            name=DEMO_SCENARIO["name"])
+    virginia = sites_queries.find_scenario(session=session, region_id=region.id,
+                                           name=REFERENCE_SCENARIOS[1]["name"])
     session.commit()
-    return {"asset": made[0].id, "case": case.id}
+    return {"asset": made[0].id, "scenario": demo_site.id, "virginia": virginia.id,
+            "case": case.id}
 
 
 WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
@@ -158,6 +177,16 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
         f"/api/v1/casebook/proposals/{s['case']}/actuals", {}, Role.regional_analyst),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
+    "GET /api/v1/sites/counties": lambda s: Walk("/api/v1/sites/counties", {"state": "WA"},
+                                                 Role.jurisdiction_staff, "city"),
+    "GET /api/v1/sites/sources": lambda s: Walk("/api/v1/sites/sources", {},
+                                                Role.jurisdiction_staff, "city"),
+    "GET /api/v1/sites/scenarios": lambda s: Walk("/api/v1/sites/scenarios", {},
+                                                  Role.regional_analyst),
+    "GET /api/v1/sites/scenarios/{scenario_id}/ranking": lambda s: Walk(
+        f"/api/v1/sites/scenarios/{s['scenario']}/ranking", {}, Role.regional_analyst),
+    "GET /api/v1/sites/scenarios/{scenario_id}/excluded": lambda s: Walk(
+        f"/api/v1/sites/scenarios/{s['virginia']}/excluded", {}, Role.regional_analyst),
 }
 
 

@@ -21,6 +21,7 @@ from govshare.outbox.schemas import Housekeeping
 from govshare.property import cli as property_cli
 from govshare.regions import cli as regions_cli
 from govshare.regions import service as regions_service
+from govshare.sites import cli as sites_cli
 from govshare.tellusonce import cli as tellusonce_cli
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ geo_cli.register(region_app=regions_cli.region_app,
                  jurisdiction_app=regions_cli.jurisdiction_app, root=app)
 app.add_typer(property_cli.property_app, name="property")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
+app.add_typer(sites_cli.sites_app, name="sites")
 app.add_typer(casebook_cli.casebook_app, name="casebook")
 app.add_typer(casebook_cli.report_app, name="report")
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from govshare.cli import demo_casebook, demo_frontoffice, demo_property, demo_tellusonce
+from govshare.cli import (
+    demo_casebook,
+    demo_frontoffice,
+    demo_property,
+    demo_sites,
+    demo_tellusonce,
+)
 from govshare.core import migrate
 from govshare.core.cli_support import console, db, progress
 from govshare.core.db import make_engine
@@ -108,6 +114,7 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})
     demo_tellusonce.build(session, actor, result.region_id, settings)
+    demo_sites.build(session, actor, result.region_id, step)
     demo_casebook.build(session, actor, result.region_id,
                         {"city": seattle_id, "county": county_id, "schools": sps_id,
                          "port": port_id}, step)

@@ -106,6 +106,8 @@ class Action(StrEnum):
     subscription_manage = "subscription.manage"  # add, deactivate, rotate a webhook secret
     outbox_read = "outbox.read"  # staff: webhook delivery status
     outbox_manage = "outbox.manage"  # requeue dead letters
+    sites_read = "sites.read"  # staff: center scenarios, county data, rankings
+    sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
     casebook_read = "casebook.read"  # proposals and results (own member's figures only)
     casebook_manage = "casebook.manage"  # write proposals, scenarios, adopt / withdraw
     casebook_actuals = "casebook.actuals"  # record a member's actual costs for a year
@@ -156,6 +158,8 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.subscription_manage: {Role.regional_admin: "any", Role.jurisdiction_admin: "own"},
     Action.outbox_read: {r: "any" for r in STAFF_ROLES},
     Action.outbox_manage: {Role.regional_admin: "any"},
+    Action.sites_read: {r: "any" for r in STAFF_ROLES},
+    Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
     Action.casebook_read: {r: "own" for r in STAFF_ROLES},
     Action.casebook_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
     Action.casebook_actuals: {

@@ -48,7 +48,7 @@ ROLE_SCOPE_CHECK = (
     f"(role IN ({_REGIONAL}) AND jurisdiction_id IS NULL) OR "
     f"(role IN ({_LOCAL}) AND jurisdiction_id IS NOT NULL)"
 )
-# Keys may also be Open311 clients, region-wide or for one member (migration 0009).
+# Keys may also be Open311 clients, region-wide or for one member (migration 0008).
 APIKEY_ROLE_SCOPE_CHECK = ROLE_SCOPE_CHECK + " OR (role = 'open311_client')"
 
 

@@ -62,6 +62,8 @@ from govshare.regions import pages as regions_pages
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import KIND_LABELS
+from govshare.sites import api as sites_api
+from govshare.sites import pages as sites_pages
 from govshare.tellusonce import pages as tellusonce_pages
 
 PACKAGE_DIR = Path(str(resources.files("govshare")))
@@ -103,6 +105,7 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
     if principal.is_authenticated and same_region(principal, region_id):
         items.append(("Requests", "/staff/requests"))
         items.append(("Property", "/property"))
+        items.append(("Center sites", "/sites"))
         items.append(("Casebook", "/casebook"))
         items.append(("Value", "/value"))
         items.append(("Admin", "/admin"))
@@ -230,11 +233,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Open311 first: its clients poll, and routes are tried in order (its paths share no
     # prefix with the others, so the order changes nothing else).
     for router in (open311_api.router, regions_api.router, geo_api.router,
-                   property_api.router, public_window_api.router, casebook_api.router,
+                   property_api.router, public_window_api.router, sites_api.router,
+                   casebook_api.router,
                    regions_pages.router, geo_pages.router,
                    property_pages.router, import_export_pages.router,
                    public_window_pages.router,
-                   frontoffice_pages.router, tellusonce_pages.router,
+                   frontoffice_pages.router, tellusonce_pages.router, sites_pages.router,
                    outbox_pages.router, casebook_pages.router):
         app.include_router(router)
 

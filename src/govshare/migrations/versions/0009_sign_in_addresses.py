@@ -3,16 +3,16 @@
 Failed sign-ins from a known address (or with a signed device cookie) are throttled apart
 from those of unknown places, so an attacker cannot lock the real user out.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-05 00:10:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010'
-down_revision = '0009'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 

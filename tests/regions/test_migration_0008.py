@@ -1,6 +1,6 @@
-"""Migration 0009 on keys written before it: they stay, the role-scope check now admits Open311
+"""Migration 0008 on keys written before it: they stay, the role-scope check now admits Open311
 client keys (region-wide or for one member), and still refuses a regional key tied to a
-member; 0010 adds the known sign-in addresses."""
+member; 0009 adds the known sign-in addresses."""
 
 from __future__ import annotations
 
@@ -25,9 +25,9 @@ def insert_key(conn: sa.Connection, key_id: int, role: str, jid: int | None) -> 
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_0009_admits_open311_client_keys_and_keeps_the_others(backend: str,
+def test_0008_admits_open311_client_keys_and_keeps_the_others(backend: str,
                                                               tmp_path: Path) -> None:
-    engine = make_engine(fresh_database_url(backend, tmp_path, "m0009"))
+    engine = make_engine(fresh_database_url(backend, tmp_path, "m0008"))
     try:
         migrate.upgrade(engine, "0007")
         with engine.begin() as conn:
@@ -39,7 +39,7 @@ def test_0009_admits_open311_client_keys_and_keeps_the_others(backend: str,
             insert_key(conn, 1, "jurisdiction_staff", 1)
             insert_key(conn, 2, "regional_analyst", None)
         with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
-            insert_key(conn, 3, "open311_client", None)  # not before 0009
+            insert_key(conn, 3, "open311_client", None)  # not before 0008
         migrate.upgrade(engine, "head")
         with engine.begin() as conn:
             insert_key(conn, 3, "open311_client", None)
@@ -58,7 +58,7 @@ def test_0009_admits_open311_client_keys_and_keeps_the_others(backend: str,
     finally:
         engine.dispose()
         if backend == "postgresql":
-            drop_pg(f"govshare_m0009_{os.getpid()}")
+            drop_pg(f"govshare_m0008_{os.getpid()}")
     assert roles == {1: "jurisdiction_staff", 2: "regional_analyst", 3: "open311_client",
                      4: "open311_client"}
     assert "sign_in_addresses" in tables

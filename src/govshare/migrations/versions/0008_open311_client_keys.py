@@ -4,14 +4,14 @@ The role-scope check of ``api_keys`` also admits ``open311_client``, with or wit
 member (region-wide keys are made by a regional admin, checked in ``regions.service``).
 People never hold the role: the check of ``users`` is unchanged.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-04 23:50:00
 """
 
 from alembic import op
 
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None

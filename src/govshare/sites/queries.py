@@ -1,0 +1,443 @@
+"""Sites, the reads: the shipped county data, a region's scenarios, and a scenario's result
+(computed from the data and the scenario, never stored: the numbers on a page are always the
+ones its data and formulas give)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govshare.core.errors import NotFound, ValidationFailed
+from govshare.core.paging import PageParams, fetch_page
+from govshare.geo import calc as geo_calc
+from govshare.sites import calc
+from govshare.sites.models import SiteScenario
+from govshare.sites.schemas import ScenarioIn, ScenarioRead
+
+
+@cache
+def counties() -> calc.Counties:
+    """Every county as shipped (``data/counties.csv``), missing wages filled by the
+    labelled state-median proxy."""
+    text = resources.files("govshare.sites").joinpath("data/counties.csv").read_text("utf-8")
+    return calc.fill_wage_proxy(calc.parse_counties(text))
+
+
+@cache
+def published_distress() -> np.ndarray:
+    return calc.county_distress(counties())
+
+
+@cache
+def _topology() -> dict[str, Any]:
+    raw = resources.files("govshare.sites").joinpath("data/counties-10m.json.gz").read_bytes()
+    data: dict[str, Any] = json.loads(gzip.decompress(raw))
+    return data
+
+
+@cache
+def _shapes() -> dict[str, geo_calc.TopoFeature]:
+    return geo_calc.decode_topojson(_topology(), "counties")
+
+
+def county_geometries(fips: list[str]) -> dict[str, dict[str, Any]]:
+    """GeoJSON geometries (simplified for drawing) of the given counties."""
+    shapes = _shapes()
+    out = {}
+    for f in fips:
+        feat = shapes.get(f)
+        if feat is not None and not feat.geometry.is_empty:
+            out[f] = geo_calc.to_geojson_geometry(feat.geometry, simplify=0.005)
+    return out
+
+
+def county_row(fips: str) -> dict[str, Any]:
+    """One county's published figures with its distress score, or 404."""
+    c = counties()
+    i = c.index().get(fips)
+    if i is None:
+        raise NotFound(f"No county has the code {fips!r}")
+    d = published_distress()[i]
+    row: dict[str, Any] = {"fips": fips, "state": str(c.state[i]), "name": str(c.name[i])}
+    for k in calc.FIELDS:
+        v = float(c.values[k][i])
+        row[k] = None if np.isnan(v) else v
+    row["distress_score"] = None if np.isnan(d) else round(float(d), 1)
+    row["proxies"] = {k: o[fips] for k, o in c.origin.items() if fips in o}
+    return row
+
+
+def list_counties(state: str | None, page: PageParams) -> tuple[list[dict[str, Any]], int]:
+    c = counties()
+    idx = [i for i in range(len(c)) if state is None or c.state[i] == state.upper()]
+    return [county_row(str(c.fips[i])) for i in idx[page.offset:page.offset + page.limit]], \
+        len(idx)
+
+
+# ------------------------------------------------------------------------------- scenarios
+
+
+def list_scenarios(*, session: Session, region_id: int, page: PageParams
+                   ) -> tuple[list[SiteScenario], int]:
+    stmt = (select(SiteScenario).where(SiteScenario.region_id == region_id)
+            .order_by(SiteScenario.name, SiteScenario.id))
+    return fetch_page(session, stmt, page)
+
+
+def get_scenario(*, session: Session, region_id: int, scenario_id: int) -> SiteScenario:
+    """A scenario of this region; another region's (or none) is 404."""
+    row = session.get(SiteScenario, scenario_id)
+    if row is None or row.region_id != region_id:
+        raise NotFound("Scenario not found")
+    return row
+
+
+def find_scenario(*, session: Session, region_id: int, name: str) -> SiteScenario:
+    row = session.scalar(select(SiteScenario).where(SiteScenario.region_id == region_id,
+                                                    SiteScenario.name == name))
+    if row is None:
+        raise NotFound(f"No scenario is named {name!r}")
+    return row
+
+
+def scenario_in(row: SiteScenario) -> ScenarioIn:
+    return ScenarioIn.model_validate({**row.params, "name": row.name,
+                                      "description": row.description})
+
+
+def scenario_read(row: SiteScenario) -> ScenarioRead:
+    return ScenarioRead.model_validate({
+        **scenario_in(row).model_dump(), "id": row.id, "sample": row.sample,
+        "overrides_file": row.overrides_file, "overrides_count": len(row.overrides or {})})
+
+
+# --------------------------------------------------------------------------------- results
+
+
+@dataclass
+class Evaluation:
+    data: ScenarioIn
+    result: calc.Result
+    sensitivity: calc.Sensitivity
+    upload_label: str | None
+
+    def order(self) -> np.ndarray:
+        """Candidates best first (score, then FIPS)."""
+        r = self.result
+        return np.lexsort((r.counties.fips, -r.score))
+
+
+_CACHE: OrderedDict[str, Evaluation] = OrderedDict()
+_LOCK = threading.Lock()
+CACHE_ENTRIES = 16
+
+
+def _key(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None,
+         upload_label: str | None) -> str:
+    return json.dumps([data.model_dump(mode="json"), overrides or {}, upload_label],
+                      sort_keys=True)
+
+
+def cached(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
+           upload_label: str | None = None) -> Evaluation | None:
+    key = _key(data, overrides, upload_label)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+        return hit
+
+
+# Rank ranges need every draw's ranks at once (4 bytes each): above this many, only the
+# probabilities of first and top-three places are computed, and the pages say so.
+RANKS_MAX = 5_000_000
+
+
+def check(data: ScenarioIn) -> None:
+    """Refuse what the county data cannot compute (naming the field): the deterministic part
+    of :func:`evaluate`, without the Monte Carlo."""
+    _deterministic(data, None, None)
+
+
+def _deterministic(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None,
+                   upload_label: str | None) -> calc.Result:
+    c = counties()
+    if overrides:
+        c = calc.with_overrides(c, overrides, upload_label or "uploaded")
+        distress = calc.county_distress(c)
+    else:
+        distress = published_distress()
+    s = data.scenario()
+    cand = data.candidates
+    try:
+        idx = calc.select_candidates(c, kind=cand.kind, states=cand.states, fips=cand.fips,
+                                     lat=cand.lat, lon=cand.lon, km=cand.radius_km,
+                                     baseline_fips=data.baseline_fips)
+        if data.baseline_fips not in c.index():
+            raise calc.ScenarioError("baseline_fips",
+                                     f"unknown county code {data.baseline_fips!r}")
+        unknown = [f for f in data.spotlight if f not in c.index()]
+        if unknown:
+            raise calc.ScenarioError("spotlight", f"unknown county code(s): {', '.join(unknown)}")
+        return calc.evaluate(c, idx, s, distress)
+    except calc.ScenarioError as exc:
+        raise ValidationFailed(exc.reason, errors=[{"loc": [exc.field], "msg": exc.reason}]
+                               ) from None
+
+
+def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
+             upload_label: str | None = None, *, progress: Any = None) -> Evaluation:
+    """Compute the scenario on the shipped data with its uploads applied (kept per process
+    for the last few scenarios: the same inputs give the same numbers)."""
+    hit = cached(data, overrides, upload_label)
+    if hit is not None:
+        return hit
+    result = _deterministic(data, overrides, upload_label)
+    sens = calc.sensitivity(result, draws=data.draws, progress=progress,
+                            ranks=len(result.score) * data.draws <= RANKS_MAX)
+    ev = Evaluation(data, result, sens, upload_label)
+    with _LOCK:
+        _CACHE[_key(data, overrides, upload_label)] = ev
+        while len(_CACHE) > CACHE_ENTRIES:
+            _CACHE.popitem(last=False)
+    return ev
+
+
+def evaluate_row(row: SiteScenario) -> Evaluation:
+    label = (f"uploaded: {row.overrides_file}" if row.overrides_file else None)
+    return evaluate(scenario_in(row), row.overrides or None, label)
+
+
+# Long Monte Carlo runs for pages: computed in a background thread of the web process while
+# the page shows their progress (it reloads itself; no script needed). Short ones (draws x
+# candidates up to BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
+BACKGROUND_ABOVE = 300_000
+
+
+@dataclass
+class Progress:
+    done: int
+    total: int
+    error: str | None = None
+
+    @property
+    def pct(self) -> int:
+        return int(100 * self.done / self.total) if self.total else 0
+
+
+_JOBS: dict[str, Progress] = {}
+
+
+def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUND_ABOVE
+                         ) -> Evaluation | Progress:
+    """The scenario's evaluation if it is quick or ready; else its progress, starting the
+    computation in a background thread if none runs for these inputs."""
+    data, overrides = scenario_in(row), row.overrides or None
+    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    hit = cached(data, overrides, label)
+    if hit is not None:
+        return hit
+    result = _deterministic(data, overrides, label)  # errors show at once, not in a thread
+    if len(result.score) * data.draws <= background_above:
+        return evaluate(data, overrides, label)
+    key = _key(data, overrides, label)
+    with _LOCK:
+        job = _JOBS.get(key)
+        if job is not None:
+            if job.error is not None:
+                del _JOBS[key]
+            return job
+        job = _JOBS[key] = Progress(0, data.draws)
+
+    def tick(done: int, total: int) -> None:
+        job.done, job.total = done, total
+
+    def run() -> None:
+        try:
+            evaluate(data, overrides, label, progress=tick)
+            with _LOCK:
+                _JOBS.pop(key, None)
+        except Exception as exc:  # shown on the page; the next visit starts again
+            job.error = str(exc)[:300]
+
+    threading.Thread(target=run, name="sites-montecarlo", daemon=True).start()
+    return job
+
+
+def origin_of(ev: Evaluation, field: str, fips: str) -> str | None:
+    """None for the published figure, else how the value was obtained (upload, proxy)."""
+    return ev.result.counties.origin.get(field, {}).get(fips)
+
+
+def candidate_rows(ev: Evaluation) -> list[dict[str, Any]]:
+    """One plain row per candidate, best first: the figures the table, API and exports
+    show (savings are budget; jobs and distress are development benefit, kept apart)."""
+    r, sn = ev.result, ev.sensitivity
+    out = []
+    for i in ev.order().tolist():
+        f = str(r.counties.fips[i])
+        dist = r.distress[i]
+        out.append({
+            "rank": int(r.rank[i]), "fips": f, "name": str(r.counties.name[i]),
+            "state": str(r.counties.state[i]), "score": round(float(r.score[i]), 4),
+            "wage_index": round(float(r.wage_index[i]), 4),
+            "weekly_wage_2022": float(r.counties.values["weekly_wage_2022"][i]),
+            "wage_origin": origin_of(ev, "weekly_wage_2022", f),
+            "rent_usd_ft2": round(float(r.rent_local[i]), 2),
+            "rent_origin": ("proxy: baseline rent x wage index" if r.rent_is_proxy[i]
+                            else origin_of(ev, "rent_usd_ft2", f)
+                            or ("scenario's baseline rent" if f == r.baseline["fips"]
+                                else None)),
+            "payroll_usd": round(float(r.payroll[i])),
+            "rent_usd": round(float(r.rent[i])), "other_usd": round(float(r.other[i])),
+            "operating_usd": round(float(r.operating[i])),
+            "savings_usd": round(float(r.savings[i])),
+            "one_time_usd": round(float(r.one_time[i])),
+            "payback_years": (None if np.isnan(r.payback_years[i])
+                              else round(float(r.payback_years[i]), 2)),
+            "jobs_direct": r.jobs_direct,
+            "jobs_total_low": round(r.jobs_total_low), "jobs_total_high": round(r.jobs_total_high),
+            "jobs_share_unemployed_pct": (None if np.isnan(r.jobs_share_unemployed[i])
+                                          else round(100 * float(r.jobs_share_unemployed[i]),
+                                                     2)),
+            "labor_force_2018": float(r.counties.values["labor_force_2018"][i]),
+            "unemployed_2018": float(r.counties.values["unemployed_2018"][i]),
+            "distress_score": None if np.isnan(dist) else round(float(dist), 1),
+            "km_to_hq": round(float(r.km_to_hq[i]), 1),
+            "on_frontier": bool(r.frontier[i]),
+            "p_top3": round(float(sn.p_top3[i]), 4), "p_first": round(float(sn.p_first[i]), 4),
+            "rank_p05": None if np.isnan(sn.rank_p05[i]) else float(sn.rank_p05[i]),
+            "rank_p95": None if np.isnan(sn.rank_p95[i]) else float(sn.rank_p95[i]),
+            "is_baseline": f == r.baseline["fips"],
+        })
+    return out
+
+
+@dataclass(frozen=True)
+class Line:
+    """One figure as a page shows it: value, formula, the inputs with theirs, the source.
+    ``kind`` says which side it is on: ``budget`` (cash), ``social`` (development benefit)
+    or ``data``/``score``."""
+
+    label: str
+    value: str
+    formula: str
+    sources: tuple[str, ...]
+    kind: str
+    note: str | None = None
+
+
+def _src(field: str) -> str:
+    f = calc.FIELDS[field]
+    return f"{f.label}: {f.source}, {f.vintage}"
+
+
+def trace(ev: Evaluation, fips: str) -> list[Line]:
+    """Every figure of one candidate, traceable to its data, source, vintage and formula."""
+    r = ev.result
+    at = {f: i for i, f in enumerate(r.counties.fips.tolist())}
+    if fips not in at:
+        raise NotFound("This county is not an eligible candidate of the scenario")
+    i = at[fips]
+    b = r.baseline
+    s = r.scenario
+    hc = s.headcount
+    usd = calc.fmt_usd
+    v = r.counties.values
+    wage_note = origin_of(ev, "weekly_wage_2022", fips)
+    rent_note = ("proxy: the baseline rent scaled by the wage index (no public county rent)"
+                 if r.rent_is_proxy[i] else origin_of(ev, "rent_usd_ft2", fips))
+    dist = r.distress[i]
+    share = r.jobs_share_unemployed[i]
+    lines = [
+        Line("Average weekly wage (county)", f"${v['weekly_wage_2022'][i]:,.0f}",
+             "published figure", (_src("weekly_wage_2022"),), "data", wage_note),
+        Line("Average weekly wage (baseline)", f"${b['weekly_wage']:,.0f}",
+             f"published figure for {b['name']}, {b['state']}", (_src("weekly_wage_2022"),),
+             "data"),
+        Line("Wage index", f"{r.wage_index[i]:.3f}",
+             f"county wage / baseline wage = {v['weekly_wage_2022'][i]:,.0f} / "
+             f"{b['weekly_wage']:,.0f}", (_src("weekly_wage_2022"),), "data",
+             "all-industry wages stand in for occupation-specific ones (proxy)"),
+        Line("Payroll a year", usd(r.payroll[i]),
+             f"baseline payroll {usd(s.payroll_baseline)} x wage index {r.wage_index[i]:.3f}",
+             ("scenario: headcount and salaries by role (user input)",), "budget"),
+        Line("Office rent per ft2 a year", f"${r.rent_local[i]:,.2f}",
+             (f"baseline rent ${s.rent_baseline_usd_ft2:,.2f} x wage index "
+              f"{r.wage_index[i]:.3f}" if r.rent_is_proxy[i] else "given"),
+             ("scenario: baseline rent (user input)",), "data", rent_note),
+        Line("Rent a year", usd(r.rent[i]),
+             f"{hc:,} people x {s.ft2_per_person:,.0f} ft2 x ${r.rent_local[i]:,.2f}",
+             ("scenario: ft2 per person (user input)",), "budget", rent_note),
+        Line("Other cost a year", usd(r.other[i]),
+             f"{hc:,} people x {usd(s.other_usd_per_person)}", ("scenario (user input)",),
+             "budget"),
+        Line("Operating cost a year", usd(r.operating[i]), "payroll + rent + other", (),
+             "budget"),
+        Line("Operating cost at the baseline", usd(b["operating"]),
+             f"{usd(b['payroll'])} + {usd(b['rent'])} + {usd(b['other'])}", (), "budget"),
+        Line("Savings a year vs the baseline (budget)", usd(r.savings[i]),
+             "baseline operating cost - operating cost", (), "budget"),
+        Line("One-time cost", usd(r.one_time[i]),
+             "scenario's move, recruitment and fit-out cost (none at the baseline)",
+             ("scenario (user input)",), "budget"),
+        Line("Payback", "n/a" if np.isnan(r.payback_years[i])
+             else f"{r.payback_years[i]:.1f} years", "one-time cost / savings a year", (),
+             "budget"),
+        Line("Direct jobs (social)", f"{hc:,}", "the center's headcount", (), "social"),
+        Line("Total jobs with the multiplier (social)",
+             f"{r.jobs_total_low:,.0f} to {r.jobs_total_high:,.0f}",
+             f"{hc:,} x {s.multiplier_low:g} to {s.multiplier_high:g}",
+             ("scenario: employment multiplier range, RIMS II style (user input)",), "social"),
+        Line("Payroll injected into the county (social)", usd(r.payroll[i]),
+             "the center's payroll there (the same dollars as its payroll cost: not added "
+             "to savings)", (), "social"),
+        Line("Direct jobs as a share of the unemployed (social)",
+             "n/a" if np.isnan(share) else f"{100 * share:,.1f}%",
+             f"{hc:,} / {v['unemployed_2018'][i]:,.0f} unemployed",
+             (_src("unemployed_2018"),), "social", origin_of(ev, "unemployed_2018", fips)),
+        Line("Labor force", f"{v['labor_force_2018'][i]:,.0f}",
+             f"constraint: at least {s.min_labor_force_multiple:g} x {hc:,}",
+             (_src("labor_force_2018"),), "data", origin_of(ev, "labor_force_2018", fips)),
+        Line("Distress score (0 least, 100 most distressed)",
+             "n/a" if np.isnan(dist) else f"{dist:.1f}",
+             "DCI method: rank each metric over every US county, average the ranks, "
+             "scale the averages' ranks to 0-100; metrics: "
+             + "; ".join(m.label + (f" ({m.note})" if m.note else "") for m in calc.DCI_USED),
+             tuple(_src(k) for k in ("pct_no_hs_2014_18", "poverty_rate_2018",
+                                     "median_hh_income_pct_state_2018", "employed_2018")),
+             "social"),
+        Line("Distance to headquarters", f"{r.km_to_hq[i]:,.0f} km",
+             "great circle between centroids", (_src("lat"),), "data"),
+        Line("Weighted score (0-1)", f"{r.score[i]:.3f}",
+             "sum of weight x criterion scaled 0-1 over the candidates: "
+             + "; ".join(f"{calc.CRITERIA[k]} {w:.2f}" for k, w in zip(
+                 calc.CRITERIA, calc.normalized_weights(s.weights), strict=True))
+             + " (a score, not dollars: budget and social figures are not added)",
+             (), "score"),
+    ]
+    return lines
+
+
+def weight_ranges(ev: Evaluation) -> list[dict[str, Any]]:
+    """Per criterion: the user's weight share and the range over which the first-ranked
+    candidate stays first (others' weights in proportion), with who leads past each end."""
+    r = ev.result
+
+    def name(i: int | None) -> str | None:
+        return None if i is None else f"{r.counties.name[i]}, {r.counties.state[i]}"
+
+    return [{"criterion": w.criterion, "label": calc.CRITERIA[w.criterion],
+             "share": round(w.share, 4), "lo": round(w.lo, 4), "hi": round(w.hi, 4),
+             "below": name(w.below), "above": name(w.above)}
+            for w in calc.weight_stability(r)]
