@@ -245,3 +245,23 @@ def test_hostile_member_names_in_tables_charts_and_exports(client: TestClient,
                      headers={"X-API-Key": api_key(session, Role.regional_analyst)})
     session.commit()
     assert HOSTILE[:200] in {m["name"] for m in api.json()["items"]}
+
+
+def test_a_chosen_center_adds_the_economic_point(client: TestClient, session: Session) -> None:
+    from govshare.cli.demo_sites import DEMO_SCENARIO
+    from govshare.sites import queries as sites_queries
+    from govshare.sites import service as sites_service
+
+    login(client, "analyst@demo.govshare.org")
+    before = client.get("/value").text.split('id="point-economic"')[1].split("</section>")[0]
+    assert "not yet measured" in before
+    row = sites_queries.find_scenario(session=session, region_id=1, name=DEMO_SCENARIO["name"])
+    best = sites_queries.candidate_rows(sites_queries.evaluate_row(row))[0]
+    sites_service.choose_site(session=session, actor=SYSTEM, region_id=1, scenario_id=row.id,
+                              fips=best["fips"])
+    session.commit()
+    after = _text(client.get("/value").text.split('id="point-economic"')[1]
+                  .split("</section>")[0])
+    assert "Jobs at the chosen centers" in after and best["name"] in after
+    assert f"{best['jobs_direct']:,}" in after
+    assert "social" in after and "budget" in after  # payroll and savings kept apart

@@ -74,8 +74,10 @@ SOURCES: dict[str, Source] = {
               "occupants housed, tonnes CO2e avoided, a link back to the plan"),
     "sited_center": Source(
         SourceKind.sited_center, "sites", "A shared-service center sited by the sites domain",
-        False, "the center's annual cost and one-time set-up, jobs and payroll in the chosen "
-               "county (economic development), a link back to the scenario"),
+        # not yet: the value page reads chosen centers; the one-click proposal is next
+        False,
+        "the center's annual cost and one-time set-up, jobs and payroll in the chosen "
+        "county (economic development), a link back to the scenario"),
     "fleet_pool": Source(
         SourceKind.fleet_pool, "fleet", "A fleet pooling plan", False,
         "vehicles retired and their annual cost, the pool's cost shared on trips or miles, "

@@ -12,7 +12,8 @@ Points and where they come from:
   assets, public proposals received, consolidations adopted as proposals);
 - green: the registry's emissions and the tonnes adopted proposals avoid (the carbon
   domain's inventory against targets: not on this installation yet);
-- economic development: a center sited by the sites domain (not on this installation yet);
+- economic development: the centers the region chose in the sites domain (jobs, payroll in
+  the chosen county, savings against the baseline site);
 - front office: the shared service catalogue, requests by channel with time to close,
   requests forwarded to another member instead of turned away.
 """
@@ -35,6 +36,8 @@ from govshare.core.tenancy import Principal, can_see_jurisdiction_rows
 from govshare.frontoffice import queries as frontoffice_queries
 from govshare.property import queries as property_queries
 from govshare.regions import queries as regions_queries
+from govshare.sites import queries as sites_queries
+from govshare.sites import service as sites_service
 
 # Property true-cost components paid from a budget, and those that are social values.
 BUDGET_COMPONENTS = ("om", "energy", "lease", "repair")
@@ -130,7 +133,7 @@ def value_case(*, session: Session, actor: Principal, region_id: int,
         _fiscal(session, actor, region_id, jurisdiction_id),
         _facilities(session, actor, region_id, jurisdiction_id),
         _green(session, actor, region_id, jurisdiction_id),
-        _economic(),
+        _economic(session, region_id),
         _front_office(session, actor, region_id, member),
     ]
     return ValueCase(region=region.name, member=member, member_id=jurisdiction_id,
@@ -292,11 +295,52 @@ def _green(session: Session, actor: Principal, region_id: int, jid: int | None) 
     return p
 
 
-def _economic() -> Point:
+def _economic(session: Session, region_id: int) -> Point:
+    """The centers the region chose in the sites domain: jobs and payroll in their counties
+    (social and economic values) and their savings against the baseline site (budget)."""
     p = Point("economic", "Economic development: jobs where they are needed")
-    p.missing.append("Not yet measured: a shared-service center sited by the sites domain "
-                     "(its jobs and payroll in a distressed county) would add this; that "
-                     "domain is not on this installation yet.")
+    scenarios, _n = sites_queries.list_scenarios(session=session, region_id=region_id,
+                                                 page=PageParams(500))
+    chosen = []
+    for sc in scenarios:
+        if sc.chosen_fips is None:
+            continue
+        row = sites_service.chosen_result(session=session, region_id=region_id,
+                                          scenario_id=sc.id)
+        if row is not None:
+            chosen.append((sc, row))
+            p.rows.append({"scenario": sc.name, "county": f"{row['name']}, {row['state']}",
+                           "jobs": row["jobs_direct"], "sample": sc.sample})
+    if not chosen:
+        p.missing.append("Not yet measured: no site has been chosen for a shared-service "
+                         "center. Choose one on a sites scenario (/sites) and its jobs and "
+                         "payroll in the chosen county appear here.")
+        return p
+    n = len(chosen)
+    jobs = sum(r["jobs_direct"] for _s, r in chosen)
+    low = sum(r["jobs_total_low"] for _s, r in chosen)
+    high = sum(r["jobs_total_high"] for _s, r in chosen)
+    payroll = sum(r["payroll_usd"] for _s, r in chosen) * 100
+    savings = sum(r["savings_usd"] for _s, r in chosen) * 100
+    where = "; ".join(f"{r['name']}, {r['state']} (distress {r['distress_score']})"
+                      for _s, r in chosen)
+    data = f"{n} sites scenario{'s' if n != 1 else ''} with a chosen county: {where}"
+    src = ("sites domain: county data shipped with their sources and vintages (BLS QCEW "
+           "wages, LAUS labor force, Census ACS), the scenario's roles and salaries")
+    p.figures += [
+        Figure("jobs", "Jobs at the chosen centers", f"{jobs:,}", jobs, Kind.physical,
+               "sum of each chosen center's headcount", data, src, "/sites"),
+        Figure("jobs_total", "Jobs with the local multiplier (range)",
+               f"{low:,}–{high:,}", high, Kind.physical,
+               "direct jobs x the scenario's multiplier range, summed", data, src, "/sites"),
+        Figure("payroll", "Payroll paid in the chosen counties a year", _d(payroll),
+               payroll, Kind.social, "sum of each center's payroll at the county's wage "
+               "index (an economic benefit to the county, not a saving)", data, src,
+               "/sites"),
+        Figure("site_savings", "Savings a year against the baseline site", _d(savings),
+               savings, Kind.budget, "sum of (baseline site's operating cost - the chosen "
+               "county's operating cost)", data, src, "/sites"),
+    ]
     return p
 
 
