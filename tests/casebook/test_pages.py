@@ -265,3 +265,26 @@ def test_a_chosen_center_adds_the_economic_point(client: TestClient, session: Se
     assert "Jobs at the chosen centers" in after and best["name"] in after
     assert f"{best['jobs_direct']:,}" in after
     assert "social" in after and "budget" in after  # payroll and savings kept apart
+
+
+def test_sites_page_makes_the_chosen_center_a_proposal(client: TestClient,
+                                                       session: Session) -> None:
+    from govshare.cli.demo_sites import DEMO_SCENARIO
+    from govshare.sites import queries as sites_queries
+    from govshare.sites import service as sites_service
+
+    row = sites_queries.find_scenario(session=session, region_id=1, name=DEMO_SCENARIO["name"])
+    best = next(r for r in sites_queries.candidate_rows(sites_queries.evaluate_row(row))
+                if not r["is_baseline"])
+    sites_service.choose_site(session=session, actor=SYSTEM, region_id=1, scenario_id=row.id,
+                              fips=best["fips"])
+    session.commit()
+    login(client, "analyst@demo.govshare.org")
+    page = client.get(f"/sites/scenarios/{row.id}")
+    assert 'id="make-proposal"' in page.text
+    r = client.post("/casebook/from-sited-center", data={
+        "csrf_token": csrf_from(page.text), "scenario_id": str(row.id)},
+        follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = client.get(r.headers["location"])
+    assert f'href="/sites/scenarios/{row.id}"' in shown.text and best["name"] in shown.text

@@ -180,3 +180,27 @@ def test_consolidation_plan_becomes_a_proposal(session: Session, ids: dict[str, 
     assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
     assert service.set_status(session=session, actor=SYSTEM, proposal_id=p.id,
                               status=CaseStatus.adopted).adopted_at is not None
+
+
+def test_a_chosen_center_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:
+    from govshare.cli.demo_sites import DEMO_SCENARIO
+    from govshare.core.errors import BadRequest
+    from govshare.sites import queries as sites_queries
+    from govshare.sites import service as sites_service
+
+    row = sites_queries.find_scenario(session=session, region_id=1, name=DEMO_SCENARIO["name"])
+    with pytest.raises(BadRequest, match="Choose a county"):
+        service.from_sited_center(session=session, actor=SYSTEM, region_id=1,
+                                  scenario_id=row.id, start_year=2027)
+    rows = sites_queries.candidate_rows(sites_queries.evaluate_row(row))
+    best = next(r for r in rows if not r["is_baseline"])
+    sites_service.choose_site(session=session, actor=SYSTEM, region_id=1, scenario_id=row.id,
+                              fips=best["fips"])
+    p = service.from_sited_center(session=session, actor=SYSTEM, region_id=1,
+                                  scenario_id=row.id, start_year=2027)
+    assert p.source_kind == SourceKind.sited_center.value
+    assert p.source_link == f"/sites/scenarios/{row.id}"
+    r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
+    # the members' savings add up to the scenario's, to the cent (population shares)
+    assert r.total.annual_savings_cents == round(best["savings_usd"] * 100)
+    assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents

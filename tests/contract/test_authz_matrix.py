@@ -435,6 +435,10 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /api/v1/casebook/proposals/{case_id}/actuals/import": lambda w, j: Body(files={
         "file": ("actuals.csv", f"member,year,actual\r\n{j},2027,1\r\n".encode(),
                  "text/csv")}),
+    "POST /api/v1/casebook/proposals/from-sited-center": lambda w, j: Body(json={
+        "scenario_id": w.row("site_scenario", "own").id, "start_year": 2027}),
+    "POST /casebook/from-sited-center": lambda w, j: Body(data={
+        "scenario_id": str(w.row("site_scenario", "own").id)}),
     "POST /casebook/{case_id}/status": lambda w, j: Body(data={"status": "adopted"}),
     "POST /casebook/{case_id}/scenario": lambda w, j: Body(data={"name": "Matrix scenario"}),
     "POST /casebook/{case_id}/actuals": lambda w, j: Body(data={

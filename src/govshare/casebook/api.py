@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session
 from govshare.casebook import calc, queries, service
 from govshare.casebook.models import CaseProposal, CaseStatus
 from govshare.casebook.schemas import (
+    HORIZON,
+    YEAR,
     ActualIn,
     ActualOut,
     AllocationOut,
@@ -48,6 +50,13 @@ class ScenarioIn(BaseModel):
 
 
 class FromConsolidationBody(FromConsolidationIn):
+    name: str | None = Field(None, max_length=200)
+
+
+class FromSitedCenterBody(BaseModel):
+    scenario_id: int = Field(ge=1, le=2**31 - 1)
+    start_year: int = YEAR.field()
+    horizon_years: int = HORIZON.field(10)
     name: str | None = Field(None, max_length=200)
 
 
@@ -102,6 +111,19 @@ def from_consolidation(data: FromConsolidationBody, session: Session = Depends(g
     name = body.pop("name")
     p = service.from_consolidation(session=session, actor=actor, region_id=region_id,
                                    data=FromConsolidationIn(**body), name=name)
+    session.commit()
+    return _out(p)
+
+
+@router.post("/proposals/from-sited-center", response_model=ProposalOut, status_code=201,
+             summary="Make a sites scenario's chosen center a proposal, linked back to it")
+def from_sited_center(data: FromSitedCenterBody, session: Session = Depends(get_session),
+                      actor: Principal = Depends(allow(Action.casebook_manage))
+                      ) -> ProposalOut:
+    region_id = regions_queries.require_current_region(session=session).id
+    p = service.from_sited_center(session=session, actor=actor, region_id=region_id,
+                                  scenario_id=data.scenario_id, start_year=data.start_year,
+                                  horizon_years=data.horizon_years, name=data.name)
     session.commit()
     return _out(p)
 

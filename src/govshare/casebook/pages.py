@@ -502,6 +502,21 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
     return await _in_thread(run)
 
 
+@router.post("/casebook/from-sited-center", dependencies=[Depends(csrf_protect)])
+def from_sited_center(request: Request, scenario_id: str = Form("", max_length=12),
+                      session: Session = Depends(get_session),
+                      actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
+    from datetime import date
+
+    if not scenario_id.isdigit():
+        raise BadRequest("scenario_id: a sites scenario's id is required")
+    p = service.from_sited_center(session=session, actor=actor, region_id=_region(session).id,
+                                  scenario_id=int(scenario_id),
+                                  start_year=date.today().year + 1)
+    session.commit()
+    return redirect(f"/casebook/{p.id}", flash="The chosen center is now a proposal (draft).")
+
+
 # ----------------------------------------------------------------------------- value
 
 

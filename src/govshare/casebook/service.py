@@ -21,6 +21,7 @@ import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
@@ -51,6 +52,7 @@ from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, allows, authorize
 from govshare.property import planning as property_planning
 from govshare.regions import queries as regions_queries
+from govshare.sites import queries as sites_queries
 
 MAX_ACTUAL_ROWS = 10_000
 
@@ -74,8 +76,7 @@ SOURCES: dict[str, Source] = {
               "occupants housed, tonnes CO2e avoided, a link back to the plan"),
     "sited_center": Source(
         SourceKind.sited_center, "sites", "A shared-service center sited by the sites domain",
-        # not yet: the value page reads chosen centers; the one-click proposal is next
-        False,
+        True,
         "the center's annual cost and one-time set-up, jobs and payroll in the chosen "
         "county (economic development), a link back to the scenario"),
     "fleet_pool": Source(
@@ -321,6 +322,56 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                      f"{calc.dollars(kept)} + added travel "
                      f"{calc.dollars(plan.plan_cents - kept)}); savings "
                      f"{calc.dollars(plan.savings_cents)} a year; {status}."))
+
+
+def from_sited_center(*, session: Session, actor: Principal, region_id: int, scenario_id: int,
+                      start_year: int, horizon_years: int = 10,
+                      name: str | None = None) -> CaseProposal:
+    """A sites scenario's chosen center as a proposal: the center at the baseline site is
+    what the members pay going alone, the chosen county's operating cost is the shared
+    model's; both are shared among the region's members on population (their recorded
+    figures), so each member's saving is its population share of the scenario's. The
+    one-time cost is the scenario's; jobs and payroll stay on the value page (social)."""
+    authorize(actor, Action.casebook_manage)
+    row = sites_queries.get_scenario(session=session, region_id=region_id,
+                                     scenario_id=scenario_id)
+    if row.chosen_fips is None:
+        raise BadRequest("Choose a county on the sites scenario first: there is no center "
+                         "to propose")
+    rows = sites_queries.candidate_rows(sites_queries.evaluate_row(row))
+    chosen = next((r for r in rows if r["fips"] == row.chosen_fips), None)
+    base = next((r for r in rows if r["is_baseline"]), None)
+    if chosen is None or base is None:
+        raise BadRequest("The chosen county is no longer a candidate of this scenario")
+    members = [j for j in regions_queries.list_jurisdictions(session=session,
+                                                              region_id=region_id)
+               if j.population]
+    if not members:
+        raise BadRequest("No member has a recorded population to share the center by")
+    whole = sum(j.population or 0 for j in members)
+    baseline_cents = round(base["operating_usd"] * 100)
+    shares = calc.allocate(baseline_cents, {j.id: Fraction(j.population or 0, whole)
+                                            for j in members})
+    proposal = ProposalIn(
+        name=name or f"Shared-service center in {chosen['name']}, {chosen['state']}",
+        service=ServiceKind.sited_center,
+        description=(f"From the sites scenario {row.name!r}: the center in {chosen['name']}, "
+                     f"{chosen['state']} instead of the baseline {base['name']}, "
+                     f"{base['state']}; {chosen['jobs_direct']} jobs there."),
+        start_year=start_year, horizon_years=horizon_years,
+        one_time=[float(chosen["one_time_usd"])] if chosen["one_time_usd"] else [],
+        shared_annual=float(chosen["operating_usd"]), basis=calc.Basis.population,
+        members=[MemberIn(jurisdiction_id=j.id, other=shares[j.id] / 100,
+                          note="population share of the center at the baseline site")
+                 for j in members])
+    return create_proposal(
+        session=session, actor=actor, region_id=region_id, data=proposal,
+        source_kind=SourceKind.sited_center,
+        source_params={"scenario_id": row.id, "fips": row.chosen_fips},
+        source_link=f"/sites/scenarios/{row.id}", synthetic=bool(row.sample),
+        source_note=(f"Operating cost a year: baseline site {calc.dollars(baseline_cents)}, "
+                     f"chosen county {calc.dollars(round(chosen['operating_usd'] * 100))}; "
+                     f"one-time {calc.dollars(round(chosen['one_time_usd'] * 100))}."))
 
 
 # ----------------------------------------------------------------------------- actuals
