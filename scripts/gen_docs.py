@@ -57,7 +57,8 @@ def cli_md() -> str:
         "# Command line", "",
         "`govshare --help` and `govshare COMMAND --help` give every option. Every command that",
         "writes runs as one transaction: it changes everything or nothing. Exit codes: 0 done,",
-        "1 refused (conflict, not found, not allowed), 2 bad input, 3 `locate`: outside the region.",
+        "1 refused (conflict, not found, not allowed), 2 bad input, 3 `locate`: outside the",
+        "region, 4 `locate --address`: the address cannot be placed exactly.",
         "", "| command | what it does |", "|---|---|",
     ]
     lines += [f"| `{c}` | {h} |" for c, h in cli_commands()]

@@ -384,6 +384,10 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /admin/jurisdictions/{jurisdiction_id}/boundary": lambda w, j: Body(
         data={"repair": ""},
         files={"file": ("square.geojson", json.dumps(SQUARE).encode(), "application/json")}),
+    "POST /admin/address-points": lambda w, j: Body(
+        data={"source": w.unique("Matrix points ")},
+        files={"file": ("points.csv", b"LON,LAT,NUMBER,STREET\n-122.3,47.6,1,Matrix St\n",
+                        "text/csv")}),
     "POST /admin/users": lambda w, j: Body(data={
         "email": w.unique("matrix.page") + "@demo.govshare.org", "full_name": "Matrix Page",
         "password": "matrix-password-1", "role": "jurisdiction_staff",

@@ -51,6 +51,8 @@ DOCUMENTS = {
     "GET /api/v1/locate": "the members serving one point: a handful at most",
     "GET /api/v1/sites/scenarios/{scenario_id}": "one center scenario with its roles (at most "
                                                  "50)",
+    "GET /api/v1/locate/address": "one address search: the place found with its members, or "
+                                  "at most ten candidate places",
     "GET /api/v1/assets/{asset_id}/true-cost": "one asset's cost components and fuels",
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",

@@ -45,11 +45,22 @@ def test_outside_every_member_or_no_owner_is_refused(session: Session) -> None:
     assert session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest)) == before
 
 
-def test_zip_code_locates_the_request(session: Session, ids: dict[str, int]) -> None:
+def test_street_address_locates_the_request(session: Session, ids: dict[str, int]) -> None:
     r = service.submit_request(session=session, actor=ANONYMOUS, region_id=1, data=RequestIn(
-        service_code="graffiti", zipcode="98104", address="400 Yesler Way",
+        service_code="graffiti", zipcode="98133", address="12525 Stone Ave N",
         attributes={"surface": ["wall"], "offensive": ["no"]}))
-    assert r.jurisdiction_id == ids["city"] and r.zipcode == "98104"
+    assert r.jurisdiction_id == ids["city"] and r.zipcode == "98133"
+    assert r.lon is not None and abs(r.lon + 122.3432) < 1e-3
+
+
+def test_zip_code_alone_is_never_routed(session: Session) -> None:
+    """98133 is partly in Seattle: its point would send a Seattle pothole to the county."""
+    for data in (RequestIn(service_code="pothole", zipcode="98133",
+                           attributes={"size": ["large"]}),
+                 RequestIn(service_code="pothole", address="13000 Nowhere Ave N",
+                           zipcode="98133", attributes={"size": ["large"]})):
+        with pytest.raises(service.PlaceNeeded, match="pin on the map"):
+            service.submit_request(session=session, actor=ANONYMOUS, region_id=1, data=data)
 
 
 def test_bad_requests(session: Session) -> None:
@@ -60,7 +71,7 @@ def test_bad_requests(session: Session) -> None:
     with pytest.raises(ValidationFailed) as exc:
         submit(session, "illegal_dumping", DOWNTOWN, attributes={"items": ["spaceship"]})
     assert exc.value.errors[0]["loc"] == ["attribute", "items"]
-    with pytest.raises(BadRequest, match="location is required"):
+    with pytest.raises(service.PlaceNeeded, match="location is required"):
         service.submit_request(session=session, actor=ANONYMOUS, region_id=1,
                                data=RequestIn(service_code="streetlight"))
     with pytest.raises(BadRequest, match="Only staff"):

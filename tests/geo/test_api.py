@@ -58,7 +58,8 @@ def test_locate_downtown_seattle(client: TestClient) -> None:
     assert body["inside_region"] is True
     assert names(body) == DEMO_ALL
     assert body["point"] == {"lon": -122.3351, "lat": 47.608, "method": "coordinates",
-                             "zip": None, "source": "given coordinates"}
+                             "zip": None, "source": "given coordinates", "matched": None,
+                             "exact": True}
     assert {"id", "name", "kind", "kind_label", "geoid"} == set(body["jurisdictions"][0])
     assert body["jurisdictions"][1]["geoid"] == "53033"
 

@@ -199,7 +199,7 @@ def test_locate_outside_exits_3(region: Cli) -> None:
 
 
 def test_locate_bad_input(region: Cli) -> None:
-    assert "Give --lon and --lat, or --zip" in flat(region("locate", code=2).stderr)
+    assert "Give --lon and --lat, or --zip, or --address" in flat(region("locate", code=2).stderr)
     assert "Give --lon and --lat" in flat(region("locate", "--lon", "-122.3", code=2).stderr)
     assert "is not a 5-digit ZIP code" in flat(region("locate", "--zip", "9810",
                                                       code=2).stderr)

@@ -108,16 +108,39 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
             session=session, actor=actor, region_id=result.region_id,
             data=UserCreate(email=email, full_name=full_name, password=DEMO_PASSWORD, role=role,
                             jurisdiction_id=names[jname] if jname else None))
+    step("address points")
+    load_address_points(session, actor, result.region_id)
     demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step)
     step("sample service catalogue")
     demo_frontoffice.build(session, actor, result.region_id,
                            {"state": state_id, "county": county_id, "city": seattle_id,
                             "schools": sps_id, "port": port_id})
+    step("synthetic service requests")
+    demo_frontoffice.build_requests(session, actor, result.region_id)
     demo_tellusonce.build(session, actor, result.region_id, settings)
     demo_sites.build(session, actor, result.region_id, step)
     demo_casebook.build(session, actor, result.region_id,
                         {"city": seattle_id, "county": county_id, "schools": sps_id,
                          "port": port_id}, step)
+
+
+# The demo's address points (geo/data/SOURCES.md), each file under its own source label.
+ADDRESS_POINT_FILES = [
+    ("address_points_seattle_benchmarking_2016.csv",
+     "Seattle 2016 building energy benchmarking: building addresses (City of Seattle OSE)"),
+    ("address_points_seattle_benchmarking_2015.csv",
+     "Seattle 2015 building energy benchmarking: building addresses (City of Seattle OSE)"),
+    ("address_points_sps_school_sites_2015_2016.geojson",
+     "Seattle Public Schools school sites 2015-16 (seattleio/seattle-boundaries-data)"),
+]
+
+
+def load_address_points(session, actor, region_id: int) -> None:  # type: ignore[no-untyped-def]
+    for name, source in ADDRESS_POINT_FILES:
+        with resources.files("govshare.geo").joinpath(f"data/{name}").open("rb") as fh:
+            geo_service.import_address_points(session=session, actor=actor,
+                                              region_id=region_id, stream=fh, filename=name,
+                                              source=source)
 
 
 def print_logins(built: bool) -> None:

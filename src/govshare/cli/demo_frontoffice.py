@@ -24,13 +24,14 @@ def _svc(code: str, name: str, description: str, *, owners: list[tuple[str, int]
          requests: bool = False, attributes: list[dict[str, Any]] | None = None,
          eligibility: str | None = None, phone: str | None = None,
          walk_in: list[dict[str, str]] | None = None, keywords: list[str] | None = None,
-         mail: str | None = None) -> dict[str, Any]:
+         mail: str | None = None, target_days: int | None = None) -> dict[str, Any]:
     return {"data": ServiceIn(
         code=code, name=name, description=description, eligibility=eligibility, group=group,
         keywords=keywords or [], life_events=events or [], target_groups=groups or ["everyone"],
         channels={"online_url": f"/requests/new?service={code}" if requests else None,
                   "phone": phone, "mail_address": mail, "walk_in": walk_in or []},
-        accepts_requests=requests, attributes=attributes or [], sample=True),
+        accepts_requests=requests, attributes=attributes or [], sample=True,
+        target_days=target_days),
         "owners": owners}
 
 
@@ -44,7 +45,8 @@ CATALOGUE = [
          "Tell us about a pothole or a broken street surface. Inside Seattle the city fixes it; "
          "elsewhere in the county, the county road crews do.",
          owners=[("city", 1), ("county", 2)], group="Streets", events=["home_and_street"],
-         requests=True, keywords=["road", "street", "hole", "pavement"], phone="206-555-0100",
+         requests=True, target_days=5,
+         keywords=["road", "street", "hole", "pavement"], phone="206-555-0100",
          attributes=[
              {"code": "size", "datatype": "singlevaluelist", "required": True, "order": 1,
               "description": "How big is it?", "values": [
@@ -56,7 +58,8 @@ CATALOGUE = [
     _svc("graffiti", "Report graffiti",
          "Graffiti on public property is removed within ten working days; offensive graffiti "
          "within one.", owners=[("city", 1), ("county", 2)], group="Streets",
-         events=["home_and_street"], requests=True, keywords=["tag", "paint", "vandalism"],
+         events=["home_and_street"], requests=True, target_days=10,
+         keywords=["tag", "paint", "vandalism"],
          attributes=[
              {"code": "surface", "datatype": "singlevaluelist", "required": True, "order": 1,
               "description": "What is it on?", "values": [
@@ -68,13 +71,15 @@ CATALOGUE = [
     _svc("streetlight", "Report a street light that is out",
          "A street light that is out, flickering or on during the day.",
          owners=[("city", 1), ("county", 2)], group="Streets", events=["home_and_street"],
-         requests=True, keywords=["lamp", "light", "dark"],
+         requests=True, target_days=7,
+         keywords=["lamp", "light", "dark"],
          attributes=[{"code": "pole_number", "datatype": "string", "required": False,
                       "order": 1, "description": "Number on the pole, if you can see one"}]),
     _svc("illegal_dumping", "Report illegal dumping",
          "Furniture, tyres, appliances or rubbish left on public land or the roadside.",
          owners=[("city", 1), ("county", 2)], group="Environment",
-         events=["home_and_street"], requests=True, keywords=["rubbish", "trash", "junk"],
+         events=["home_and_street"], requests=True, target_days=5,
+         keywords=["rubbish", "trash", "junk"],
          attributes=[{"code": "items", "datatype": "multivaluelist", "required": True,
                       "order": 1, "description": "What was dumped? Choose all that apply",
                       "values": [{"key": "furniture", "name": "Furniture"},
@@ -87,7 +92,8 @@ CATALOGUE = [
     _svc("abandoned_vehicle", "Report an abandoned vehicle",
          "A vehicle left on a public street for more than 72 hours.",
          owners=[("city", 1), ("county", 2)], group="Streets", events=["home_and_street"],
-         requests=True, keywords=["car", "parked", "vehicle"],
+         requests=True, target_days=5,
+         keywords=["car", "parked", "vehicle"],
          attributes=[{"code": "plate", "datatype": "text", "required": False, "order": 1,
                       "description": "Licence plate and state, if visible"},
                      {"code": "days_parked", "datatype": "number", "required": True,
@@ -95,13 +101,15 @@ CATALOGUE = [
     _svc("school_facility", "Report a problem at a school building",
          "Broken fences, lights, heating or anything unsafe at a public school site.",
          owners=[("schools", 1)], group="Schools", events=["going_to_school"],
-         groups=["youth"], requests=True, keywords=["school", "playground", "fence"],
+         groups=["youth"], requests=True, target_days=10,
+         keywords=["school", "playground", "fence"],
          attributes=[{"code": "school_name", "datatype": "string", "required": True,
                       "order": 1, "description": "Which school?"}]),
     _svc("port_noise", "Report aircraft or harbour noise",
          "Noise from aircraft, ships or port trucks. The port's noise office logs every report "
          "and answers within five working days.", owners=[("port", 1)], group="Environment",
-         events=["home_and_street"], requests=True, keywords=["noise", "airport", "plane"],
+         events=["home_and_street"], requests=True, target_days=5,
+         keywords=["noise", "airport", "plane"],
          attributes=[{"code": "noise_time", "datatype": "datetime", "required": True,
                       "order": 1, "description": "When did it happen? (date and time)"},
                      {"code": "source", "datatype": "singlevaluelist", "required": True,
@@ -218,3 +226,98 @@ def build(session: Session, actor: Principal, region_id: int, ids: dict[str, int
             summary=summary, sample=True,
             steps=[{"title": t, "service_code": c, "detail": d} for t, c, d in steps])
     return len(CATALOGUE)
+
+
+# ------------------------------------------------------------------------------ requests
+#
+# SYNTHETIC service requests, so that the queues, the channel figures and Open311's
+# requests.json start with something realistic: every description starts with
+# "(synthetic demo request)". Places are real addresses of the Seattle benchmarking file (in
+# the city) and random points in King County outside it; services, channels, times over the
+# last 45 days, progress and assignees are drawn with a fixed seed.
+
+SYNTHETIC = "(synthetic demo request)"
+REQUEST_SEED = 311
+ANSWERS: dict[str, list[dict[str, list[str]]]] = {
+    "pothole": [{"size": ["small"]}, {"size": ["medium"], "in_bike_lane": ["no"]},
+                {"size": ["large"], "in_bike_lane": ["yes"]}],
+    "graffiti": [{"surface": ["wall"], "offensive": ["no"]},
+                 {"surface": ["sign"], "offensive": ["yes"]}],
+    "streetlight": [{}, {"pole_number": ["SL-20417"]}],
+    "illegal_dumping": [{"items": ["furniture"]}, {"items": ["tyres", "other"]}],
+    "abandoned_vehicle": [{"days_parked": ["5"]}, {"days_parked": ["12"], "plate": ["WA ABC1234"]}],
+    "school_facility": [{"school_name": ["Jane Addams"]}, {"school_name": ["Rainier View"]}],
+    "port_noise": [{"noise_time": ["2026-11-20T23:10:00-08:00"], "source": ["aircraft"]},
+                   {"noise_time": ["2026-11-28T05:40:00-08:00"], "source": ["truck"]}],
+}
+TEXTS = {"pothole": "Pothole in the right lane", "graffiti": "Tags on the wall",
+         "streetlight": "Light out all night", "illegal_dumping": "Pile left on the curb",
+         "abandoned_vehicle": "Car not moved for days", "school_facility": "Broken fence gate",
+         "port_noise": "Loud at night"}
+CITY_SERVICES = ["pothole", "pothole", "graffiti", "streetlight", "illegal_dumping",
+                 "abandoned_vehicle", "school_facility", "port_noise"]
+COUNTY_SERVICES = ["pothole", "graffiti", "illegal_dumping", "abandoned_vehicle", "port_noise"]
+CHANNELS = ["web", "web", "web", "open311", "open311", "phone", "phone", "email", "mail",
+            "walk_in"]
+
+
+def build_requests(session: Session, actor: Principal, region_id: int, *, count: int = 80,
+                   now: Any = None) -> int:
+    """Record ``count`` synthetic requests (see above); returns how many were made."""
+    import csv
+    import random
+    from datetime import UTC, datetime, timedelta
+    from importlib import resources
+
+    from govshare.frontoffice.schemas import RequestAction, RequestIn
+    from govshare.regions import queries as regions_queries
+
+    rng = random.Random(REQUEST_SEED)
+    now = now or datetime.now(UTC)
+    with resources.files("govshare.geo").joinpath(
+            "data/address_points_seattle_benchmarking_2016.csv").open(encoding="utf-8") as fh:
+        places = [(float(r["LON"]), float(r["LAT"]), f"{r['NUMBER']} {r['STREET']}",
+                   r["POSTCODE"]) for r in csv.DictReader(fh)]
+    staff = {u.jurisdiction_id: u.id for u in regions_queries.region_users(
+        session=session, region_id=region_id) if u.role == "jurisdiction_staff"}
+    made = 0
+    for i in range(count):
+        in_city = i % 4 != 3
+        if in_city:
+            lon, lat, address, zipcode = rng.choice(places)
+            code = rng.choice(CITY_SERVICES)
+        else:  # east King County, outside Seattle
+            lon, lat = rng.uniform(-122.22, -121.95), rng.uniform(47.35, 47.72)
+            address, zipcode = None, None
+            code = rng.choice(COUNTY_SERVICES)
+        channel = rng.choice(CHANNELS)
+        at = now - timedelta(days=rng.uniform(0.2, 45), minutes=rng.randint(0, 600))
+        req = fo_service.submit_request(
+            session=session, actor=actor, region_id=region_id, now=at,
+            data=RequestIn(service_code=code, lat=lat, lon=lon, address=address,
+                           zipcode=zipcode or None, channel=channel,
+                           attributes=rng.choice(ANSWERS[code]),
+                           description=f"{SYNTHETIC} {TEXTS[code]}"))
+        made += 1
+        age_days = (now - at).total_seconds() / 86400
+        roll = rng.random()
+        steps: list[tuple[str, float]] = []
+        if roll < 0.45 and age_days > 1:
+            steps = [("acknowledged", 0.1), ("in_progress", 0.3),
+                     ("resolved", rng.uniform(0.5, min(age_days, 12)))]
+        elif roll < 0.65:
+            steps = [("acknowledged", 0.1), ("in_progress", min(age_days * 0.5, 2))]
+        elif roll < 0.8:
+            steps = [("acknowledged", min(age_days * 0.3, 1))]
+        assignee = staff.get(req.jurisdiction_id)
+        if assignee and steps and rng.random() < 0.7:
+            fo_service.act_on_request(session=session, actor=actor, request_id=req.id,
+                                      action=RequestAction(assign_to=assignee),
+                                      now=at + timedelta(hours=1))
+        for status, after_days in steps:
+            when = min(at + timedelta(days=after_days), now)
+            note = "Crew sent (synthetic)" if status == "in_progress" else None
+            fo_service.act_on_request(session=session, actor=actor, request_id=req.id,
+                                      action=RequestAction(to_status=status, note=note),
+                                      now=when)
+    return made

@@ -350,9 +350,13 @@ class Envelope:
     unchanged; only the ``http.response.start`` message's headers are added to.
     """
 
-    def __init__(self, app: ASGIApp, *, secure_cookies: bool) -> None:
+    def __init__(self, app: ASGIApp, *, secure_cookies: bool,
+                 tile_origin: str | None = None) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
+        # A configured tile server is the one other origin pages may load images from.
+        self.csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {tile_origin}") \
+            if tile_origin else CSP
         static = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -391,7 +395,7 @@ class Envelope:
                 raw.append((b"x-request-id", request_id.encode("latin-1")))
                 raw.extend(self.static_headers)
                 if not any(k.lower() == b"content-security-policy" for k, _ in raw):
-                    csp = DOCS_CSP if path.startswith("/api/v1/docs") else CSP
+                    csp = DOCS_CSP if path.startswith("/api/v1/docs") else self.csp
                     raw.append((b"content-security-policy", csp.encode()))
                 if new_visitor and not is_api_path(path):
                     cookie = _visitor_cookie(visitor_id, self.secure_cookies)
@@ -565,12 +569,13 @@ def _too_large(kind: str, limit: int) -> str:
 
 
 def install_middleware(app: FastAPI, *, secure_cookies: bool,
-                       body_limits: dict[str, int] | None = None) -> None:
+                       body_limits: dict[str, int] | None = None,
+                       tile_origin: str | None = None) -> None:
     """The envelope outermost; the body limit inside it (so a 413 still gets the envelope's
     headers and log line), and, added before this, the Open311 read cache."""
     if body_limits is not None:
         app.add_middleware(BodyLimit, limits=body_limits)
-    app.add_middleware(Envelope, secure_cookies=secure_cookies)
+    app.add_middleware(Envelope, secure_cookies=secure_cookies, tile_origin=tile_origin)
 
 
 # --------------------------------------------------------------------------- logging

@@ -9,6 +9,7 @@ kept in ``<data_dir>/secret_key`` with mode 0600, so restarts keep sessions vali
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from enum import StrEnum
 from pathlib import Path
@@ -173,6 +174,33 @@ class Settings(BaseSettings):
         "production, where turning it on is refused. Private, link-local, multicast and "
         "reserved addresses are refused whatever this says.",
     )
+    map_tile_url: str | None = Field(
+        None,
+        description="URL template of a raster tile server for the maps' streets, e.g. "
+        "https://tiles.example.org/{z}/{x}/{y}.png (https only; {s}, {z}, {x}, {y} and {r} "
+        "are filled in by Leaflet). The pages' Content-Security-Policy admits images from "
+        "that origin only. Default: none; maps draw member boundaries on a plain background, "
+        "work offline, and say so.",
+    )
+    map_tile_attribution: str = Field(
+        "",
+        description="Attribution shown on every map when map_tile_url is set (e.g. "
+        "'© OpenStreetMap contributors'); required by most tile servers' terms.",
+    )
+    geocoder: str = Field(
+        "none", pattern="^(none|census)$",
+        description="Online geocoder asked for an address that is not among the region's "
+        "address points: 'none' (default; nothing at run time depends on a network service) "
+        "or 'census' (the US Census Geocoder, one-line address, public address ranges). An "
+        "address it places is marked with its source; if it does not answer in "
+        "geocoder_timeout_seconds the person is asked for a pin on the map instead.",
+    )
+    census_geocoder_url: str = Field(
+        "https://geocoding.geo.census.gov/geocoder/locations/onelineaddress",
+        description="Endpoint of the US Census Geocoder (used only when geocoder is 'census').",
+    )
+    geocoder_timeout_seconds: float = Field(
+        3.0, gt=0, le=30, description="The longest an online geocoder may take to answer.")
     body_limit_form_kb: int = Field(
         256, ge=1, le=10 * 1024,
         description="Largest body, in KB, of a page's form POST (sign-in, admin and staff "
@@ -207,6 +235,9 @@ class Settings(BaseSettings):
             raise SettingsError("GOVSHARE_RATE_LIMIT_RETENTION_HOURS must cover "
                                 "GOVSHARE_LOGIN_WINDOW_MINUTES, or failed logins would be "
                                 "forgotten before their window has passed")
+        if self.map_tile_url is not None and not self.map_tile_origin:
+            raise SettingsError("GOVSHARE_MAP_TILE_URL must be an https URL template such as "
+                                "https://tiles.example.org/{z}/{x}/{y}.png")
         if self.env is Environment.production:
             if self.outbox_allow_loopback:
                 raise SettingsError("GOVSHARE_OUTBOX_ALLOW_LOOPBACK must not be on in "
@@ -226,6 +257,15 @@ class Settings(BaseSettings):
         """Bytes per kind of body, for ``core.http.BodyLimit``."""
         return {"form": self.body_limit_form_kb * 1024, "api": self.body_limit_api_kb * 1024,
                 "upload": self.body_limit_upload_mb * 1024 * 1024}
+
+    @property
+    def map_tile_origin(self) -> str | None:
+        """The tile server's origin (scheme, host, port) for the CSP, or None."""
+        m = re.match(r"^(https://(?:\{s\}\.)?[A-Za-z0-9.-]+(?::\d{1,5})?)/\S*\{z\}\S*$",
+                     self.map_tile_url or "")
+        if m is None:
+            return None
+        return m.group(1).replace("{s}.", "*.")
 
     @property
     def resolved_database_url(self) -> str:

@@ -40,6 +40,20 @@ def public_request_id(year: int, number: int) -> str:
     return f"{year}-{number:06d}"
 
 
+def normalize_public_id(text: str) -> str:
+    """A request id as people type it: "2026000123", "2026 000123", "#2026-000123" and
+    "2026-123" are all "2026-000123". Anything else is returned trimmed, as typed."""
+    t = text.strip().lstrip("#").strip()
+    digits = "".join(ch for ch in t if ch.isdigit())
+    if digits and all(ch.isdigit() or ch in " -_./" for ch in t):
+        parts = [p for p in re.split(r"[ \-_./]+", t) if p]
+        if len(parts) == 2 and len(parts[0]) == 4 and len(parts[1]) <= 6:
+            return f"{parts[0]}-{int(parts[1]):06d}"
+        if len(parts) == 1 and len(digits) == 10:
+            return f"{digits[:4]}-{digits[4:]}"
+    return t
+
+
 def bbox_around(lon: float, lat: float, meters: float) -> tuple[float, float, float, float]:
     dlat = meters / 111_320
     dlon = meters / (111_320 * max(0.01, math.cos(math.radians(lat))))
@@ -147,3 +161,38 @@ def plain_text(value: str | None, limit: int = 4000) -> str | None:
         return None
     text = _TAG.sub("", value).replace("\x00", "").strip()
     return text[:limit] or None
+
+
+def due_state(expected_at: datetime | None, status: str, now: datetime) -> tuple[str, bool]:
+    """The service-level clock of a request in words, and whether it is overdue: "Due in 3
+    days", "Due today", "Overdue by 2 days"; a closed request or one without a target has no
+    clock ("—")."""
+    if expected_at is None or status in CLOSED_STATES:
+        return "—", False
+    days = (expected_at - now).total_seconds() / 86400
+    if days < 0:
+        late = max(1, math.ceil(-days - 1e-9)) if -days >= 1 else 1
+        return f"Overdue by {late} day{'s' if late != 1 else ''}", True
+    if days < 1:
+        return "Due within a day", False
+    left = int(days)
+    return f"Due in {left} day{'s' if left != 1 else ''}", False
+
+
+def attribute_answers(definitions: list[dict[str, Any]], answers: dict[str, Any]
+                      ) -> list[tuple[str, str]]:
+    """A request's answers as (question, answer) in the service's words: "How big is it?",
+    "Up to a car tyre" — not "size", "medium". Answers to questions the service no longer
+    asks keep their code."""
+    by_code = {str(d.get("code")): d for d in definitions}
+    out = []
+    order = {str(d.get("code")): d.get("order", 0) for d in definitions}
+    for code in sorted(answers, key=lambda c: (order.get(c, 999), c)):
+        value = answers[code]
+        d = by_code.get(code, {})
+        names = {str(v.get("key")): v.get("name") or str(v.get("key"))
+                 for v in d.get("values") or []}
+        values = value if isinstance(value, list) else [value]
+        shown = ", ".join(names.get(str(v), str(v)) for v in values)
+        out.append((str(d.get("description") or code), shown))
+    return out

@@ -70,6 +70,9 @@ class Service(Base):
     accepts_requests: Mapped[bool] = mapped_column(Boolean, default=False)
     attributes: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     search_text: Mapped[str] = mapped_column(Text, default="")
+    # Service level: a request is due this many calendar days after it arrives (None: no
+    # target); the queue flags open requests past it as overdue.
+    target_days: Mapped[int | None] = mapped_column(Integer)
     sample: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -144,6 +147,9 @@ class ServiceRequest(Base):
     device_id: Mapped[str | None] = mapped_column(String(100))
     account_id: Mapped[str | None] = mapped_column(String(100))
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("service_requests.id"))
+    # The staff member working on it (None: unassigned).
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True)
     recorded_by: Mapped[str] = mapped_column(String(80))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)

@@ -4,9 +4,12 @@ intake for staff."""
 
 from __future__ import annotations
 
+import math
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit
+from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import (
     allow,
@@ -35,6 +39,7 @@ from govshare.frontoffice.schemas import (
     RequestIn,
 )
 from govshare.geo import queries as geo_queries
+from govshare.geo import service as geo_service
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(include_in_schema=False)
@@ -66,6 +71,7 @@ def catalogue(request: Request, q: str = Query("", max_length=100),
         target_group=group if group in TARGET_GROUPS else None)
     return render(request, "frontoffice/catalogue.html", {
         **_common(), "services": services, "filters": {"q": q, "event": event, "group": group},
+        "providers": queries.providers(session=session, region_id=region.id),
         "journeys": queries.journeys(session=session, region_id=region.id),
     })
 
@@ -87,7 +93,8 @@ def service_page(request: Request, service_code: str, session: Session = Depends
 
 
 @router.get("/here")
-def here(request: Request, zip: str = Query("", max_length=10),
+def here(request: Request, address: str = Query("", max_length=300),
+         zip: str = Query("", max_length=10),
          lon: str = Query("", max_length=30), lat: str = Query("", max_length=30),
          session: Session = Depends(get_session),
          _: Principal = Depends(allow(Action.public_read))) -> Response:
@@ -96,10 +103,15 @@ def here(request: Request, zip: str = Query("", max_length=10),
     The place is a ZIP code or a point; a click on the page's map (``here-map.js``) fills and
     submits the same coordinate form, so the page works the same without JavaScript."""
     region = regions_queries.require_current_region(session=session)
-    place, error = None, None
+    place, error, search = None, None, None
     try:
         located = None
-        if zip.strip():
+        if address.strip():
+            search = geo_queries.search_address(
+                session=session, region_id=region.id, text=address,
+                online=geo_service.online_geocoder(request.app.state.settings))
+            located = search.result
+        elif zip.strip():
             located = geo_queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
         elif lon.strip() or lat.strip():
             try:
@@ -114,7 +126,8 @@ def here(request: Request, zip: str = Query("", max_length=10),
     except GovshareError as exc:
         error = exc.detail
     return render(request, "frontoffice/here.html", {
-        **_common(), "place": place, "error": error, "form": {"zip": zip, "lon": lon, "lat": lat},
+        **_common(), "place": place, "error": error, "search": search,
+        "form": {"address": address, "zip": zip, "lon": lon, "lat": lat},
     }, status_code=400 if error else 200)
 
 
@@ -124,7 +137,20 @@ def journey_page(request: Request, life_event: str, session: Session = Depends(g
     region = regions_queries.require_current_region(session=session)
     if life_event not in LIFE_EVENTS:
         raise NotFound("No such life event")
-    journey = queries.journey(session=session, region_id=region.id, life_event=life_event)
+    try:
+        journey: Any = queries.journey(session=session, region_id=region.id,
+                                       life_event=life_event)
+    except NotFound:
+        # No step-by-step guide written for it yet: every service tagged with the life event,
+        # one step each, so a link to any life event never ends in a 404.
+        tagged = queries.search_services(session=session, region_id=region.id,
+                                         life_event=life_event)
+        journey = SimpleNamespace(
+            life_event=life_event, title=LIFE_EVENTS[life_event],
+            summary="The services for this life event, from every member government. No "
+            "step-by-step guide has been written for it yet.", sample=False,
+            steps=[{"title": s.name, "service_code": s.code, "detail": s.description}
+                   for s in tagged])
     steps = []
     for step in journey.steps:
         svc = None
@@ -146,7 +172,9 @@ def journey_page(request: Request, life_event: str, session: Session = Depends(g
 def _request_form(request: Request, session: Session, region_id: int, code: str,
                   form: dict[str, Any], errors: list[dict[str, Any]], status_code: int = 200,
                   staff: bool = False, suggestions: list[Any] | None = None,
-                  choices: list[tuple[int, str]] | None = None) -> Response:
+                  choices: list[tuple[int, str]] | None = None,
+                  attrs: dict[str, list[str]] | None = None, media_url: str | None = None,
+                  candidates: list[Any] | None = None) -> Response:
     services = queries.search_services(session=session, region_id=region_id,
                                        accepts_requests=True)
     svc = next((s for s in services if s.code == code), None)
@@ -154,7 +182,9 @@ def _request_form(request: Request, session: Session, region_id: int, code: str,
         **_common(), "services": services, "svc": svc, "form": form, "errors": errors,
         "staff": staff, "staff_channels": [Channel.phone, Channel.mail, Channel.walk_in,
                                            Channel.email],
-        "suggestions": suggestions or [], "choices": choices or [],
+        "suggestions": suggestions or [], "choices": choices or [], "attrs": attrs or {},
+        "media_url": media_url, "candidates": candidates or [],
+        "confirm_new": bool(form.get("confirm_new")),
     }, status_code=status_code)
 
 
@@ -163,6 +193,8 @@ def request_form(request: Request, service: str = Query("", max_length=64),
                  service_code: str = Query("", max_length=64),
                  session: Session = Depends(get_session),
                  _: Principal = Depends(allow(Action.request_submit))) -> Response:
+    """The report form. Only the service may come in the URL (a link from its page); every
+    answer and the person's details go by POST, never into a URL."""
     region = regions_queries.require_current_region(session=session)
     return _request_form(request, session, region.id, service or service_code, {}, [])
 
@@ -179,11 +211,16 @@ async def _read_request_form(request: Request) -> tuple[dict[str, Any], dict[str
     return values, attrs
 
 
+_MEDIA = re.compile(r"^/media/[A-Za-z0-9_-]{16,40}\.(?:jpg|png|webp)$")
+
+
 def _store_photo(request: Request, upload: Any) -> str | None:
     """Keep an uploaded photo (JPEG, PNG or WebP, at most 5 MB) under the data folder."""
     if upload is None or not getattr(upload, "filename", ""):
         return None
     data = upload.file.read(MAX_PHOTO_BYTES + 1)
+    if not data:
+        return None
     if len(data) > MAX_PHOTO_BYTES:
         raise BadRequest("The photo is larger than 5 MB")
     ext = next((e for magic, e in PHOTO_TYPES.items() if data.startswith(magic)), None)
@@ -196,6 +233,15 @@ def _store_photo(request: Request, upload: Any) -> str | None:
     return f"/media/{name}"
 
 
+def _kept_photo(request: Request, value: Any) -> str | None:
+    """A photo attached on an earlier round of the same form (its /media/ path), if it is one
+    of ours and still there."""
+    if not isinstance(value, str) or not _MEDIA.match(value):
+        return None
+    path = Path(request.app.state.settings.data_dir) / "media" / value.rsplit("/", 1)[1]
+    return value if path.is_file() else None
+
+
 @router.post("/requests/new", dependencies=[Depends(csrf_protect)])
 @body_limit("upload", max_bytes=MAX_PHOTO_BYTES + FORM_FIELDS_BYTES)
 async def request_submit(request: Request, session: Session = Depends(get_session),
@@ -203,12 +249,76 @@ async def request_submit(request: Request, session: Session = Depends(get_sessio
     return await _handle_submit(request, session, actor, staff=False)
 
 
+def _coordinate(text: Any, limit: float, name: str) -> float | None:
+    if not isinstance(text, str) or not text.strip():
+        return None
+    try:
+        v = float(text)
+    except ValueError:
+        raise BadRequest(f"The {name} must be a number, for example "
+                         f"{'47.6080' if name == 'latitude' else '-122.3351'}") from None
+    if not (math.isfinite(v) and -limit <= v <= limit):
+        raise BadRequest(f"The {name} must be between -{limit:g} and {limit:g}")
+    return v
+
+
 async def _handle_submit(request: Request, session: Session, actor: Principal, *, staff: bool
                          ) -> Response:
+    """One POST for every step of the form: "show its questions" (action=questions), a
+    place chosen among candidates (pick), "is it one of these?" and the submission itself.
+    Each step shows the form again with every answer in it, the photo included (kept under
+    the data folder and carried as its path); nothing goes into a URL."""
     region = regions_queries.require_current_region(session=session)
     values, attrs = await _read_request_form(request)
     code = str(values.get("service_code", ""))
-    form = {k: v for k, v in values.items() if not k.startswith("_")}
+    form = {k: v for k, v in values.items() if not k.startswith("_") and k != "media_url"}
+    pick = str(values.get("pick", ""))
+    if pick:
+        lon_s, _, lat_s = pick.partition(",")
+        form["lon"], form["lat"] = lon_s[:20], lat_s[:20]
+    media: str | None = _kept_photo(request, values.get("media_url"))
+
+    def again(errors: list[dict[str, Any]], status: int, **extra: Any) -> Response:
+        return _request_form(request, session, region.id, code, form, errors, status, staff,
+                             attrs=attrs, media_url=media, **extra)
+
+    try:
+        media = _store_photo(request, values.get("_photo")) or media
+    except BadRequest as exc:
+        return again([{"loc": ["photo"], "reason": exc.detail}], 422)
+    if values.get("action") == "questions" and not pick:
+        return again([], 200)
+    try:
+        lat = _coordinate(form.get("lat"), 90, "latitude")
+        lon = _coordinate(form.get("lon"), 180, "longitude")
+        if (lat is None) != (lon is None):
+            raise BadRequest("Give both the latitude and the longitude, or put a pin on the "
+                             "map")
+        if lat is None and not staff:
+            lon, lat = service.place_of(
+                session=session, region_id=region.id, address=form.get("address") or None,
+                zipcode=form.get("zipcode") or None,
+                online=geo_service.online_geocoder(request.app.state.settings))
+        svc = next((s for s in queries.search_services(session=session, region_id=region.id,
+                                                       accepts_requests=True)
+                    if s.code == code), None)
+        if (not staff and svc is not None and lon is not None and lat is not None
+                and not values.get("confirm_new")):
+            nearby = queries.nearby_open(session=session, service_id=svc.id, lon=lon, lat=lat)
+            if nearby:
+                form["lon"], form["lat"] = f"{lon:.6f}", f"{lat:.6f}"
+                return again([], 200, suggestions=nearby[:5])
+    except service.PlaceNeeded as exc:
+        # Said together with what else is missing, so one more round trip fixes everything.
+        svc = next((s for s in queries.search_services(session=session, region_id=region.id,
+                                                       accepts_requests=True)
+                    if s.code == code), None)
+        _, problems = calc.validate_attributes(svc.attributes or [], attrs) if svc else ([], [])
+        return again([*(exc.errors or []),
+                      *({"loc": ["attribute", e["code"]], "reason": e["reason"]}
+                        for e in problems)], 422, candidates=exc.candidates)
+    except GovshareError as exc:
+        return again(exc.errors or [{"loc": ["location"], "reason": exc.detail}], 422)
     if not staff:
         client = request.client.host if request.client else "unknown"
         ratelimit.consume(session, "request-submit", client, window=timedelta(hours=1),
@@ -216,28 +326,26 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
                           "connection; try again in an hour.")
         session.commit()
     try:
-        media = _store_photo(request, values.get("_photo"))
-        lat = float(values["lat"]) if values.get("lat") else None
-        lon = float(values["lon"]) if values.get("lon") else None
         chosen = str(values.get("jurisdiction_id", ""))
         data = RequestIn(
-            service_code=code, lat=lat, lon=lon, address=values.get("address") or None,
-            zipcode=values.get("zipcode") or None, description=values.get("description") or None,
+            service_code=code, lat=lat, lon=lon, address=form.get("address") or None,
+            zipcode=form.get("zipcode") or None, description=form.get("description") or None,
             attributes=attrs, media_url=media,
-            first_name=values.get("first_name") or None,
-            last_name=values.get("last_name") or None, email=values.get("email") or None,
-            phone=values.get("phone") or None,
+            first_name=form.get("first_name") or None,
+            last_name=form.get("last_name") or None, email=form.get("email") or None,
+            phone=form.get("phone") or None,
             channel=Channel(values.get("channel", "web")) if staff else Channel.web,
             jurisdiction_id=int(chosen) if chosen.isdigit() and len(chosen) < 10 else None)
         req = service.submit_request(session=session, actor=actor, region_id=region.id,
                                      data=data)
     except ValidationError as exc:
         errors = [{"loc": [str(p) for p in e["loc"]], "reason": e["msg"]} for e in exc.errors()]
-        return _request_form(request, session, region.id, code, form, errors, 422, staff)
+        return again(errors, 422)
     except ValueError:
-        return _request_form(request, session, region.id, code, form,
-                             [{"loc": ["location"], "reason": "Longitude and latitude must be "
-                               "numbers"}], 422, staff)
+        return again([{"loc": ["channel"], "reason": "Choose how the request was received"}],
+                     422)
+    except service.PlaceNeeded as exc:
+        return again(exc.errors or [], 422, candidates=exc.candidates)
     except queries.AmbiguousOwner as exc:
         # Owners of equal priority tie here: the person (or the staff member recording for
         # them) chooses among them, as an Open311 client does with jurisdiction_id.
@@ -246,27 +354,21 @@ async def _handle_submit(request: Request, session: Session, actor: Principal, *
         reason = (f"At this place {exc.service_name!r} is provided by {names}, and the "
                   "catalogue does not say which one handles it. Choose one below and send "
                   "the report again.")
-        return _request_form(request, session, region.id, code, form,
-                             [{"loc": [], "reason": reason}], exc.status, staff,
-                             choices=exc.candidates)
+        return again([{"loc": [], "reason": reason}], exc.status, choices=exc.candidates)
     except GovshareError as exc:
         if exc.status == 429:
             raise
         errors = exc.errors or [{"loc": [], "reason": exc.detail}]
-        return _request_form(request, session, region.id, code, form, errors,
-                             400 if exc.status >= 500 else exc.status, staff)
-    suggestions = []
-    if req.lon is not None and req.lat is not None:
-        suggestions = queries.nearby_open(session=session, service_id=req.service_id,
-                                          lon=req.lon, lat=req.lat, exclude_id=req.id)
+        return again(errors, 400 if exc.status >= 500 else exc.status)
     session.commit()
     if staff:
         return redirect(f"/staff/requests/{req.id}",
-                        flash=f"Recorded request {req.public_id} ({req.channel}).")
-    svc = session.get(Service, req.service_id)
+                        flash=f"Recorded request {req.public_id} "
+                        f"({CHANNEL_LABELS.get(req.channel, req.channel).lower()}).")
+    svc_row = session.get(Service, req.service_id)
     owner = regions_queries.get_jurisdiction(session=session, jurisdiction_id=req.jurisdiction_id)
     return render(request, "frontoffice/request_done.html", {
-        **_common(), "req": req, "svc": svc, "owner": owner, "suggestions": suggestions[:5],
+        **_common(), "req": req, "svc": svc_row, "owner": owner, "suggestions": [],
     }, status_code=201)
 
 
@@ -313,23 +415,48 @@ def staff_queue(request: Request, status: str = Query("", max_length=20),
                 service_code: str = Query("", max_length=64),
                 channel: str = Query("", max_length=20),
                 jurisdiction_id: str = Query("", max_length=12),
+                assigned: str = Query("", max_length=12),
+                overdue: str = Query("", max_length=3),
                 show: str = Query("open", max_length=10),
                 session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.request_read))) -> Response:
+    """The queue: filters that fit the person (the member filter only for regional roles,
+    "assigned to me"), the service-level clock of each request, and a map of them."""
     region = regions_queries.require_current_region(session=session)
+    if status == "all":
+        status, show = "", "all"
+    me = actor.user_id or 0
+    assigned_to = me if assigned == "me" else 0 if assigned == "none" else \
+        int(assigned) if assigned.isdigit() and len(assigned) < 10 else None
     flt = queries.QueueFilter(
-        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit() else None,
+        jurisdiction_id=int(jurisdiction_id) if jurisdiction_id.isdigit()
+        and len(jurisdiction_id) < 10 else None,
         status=status if status in RequestStatus.__members__ else None,
         service_code=service_code or None,
-        channel=channel if channel in Channel.__members__ else None, open_only=show != "all")
+        channel=channel if channel in Channel.__members__ else None, open_only=show != "all",
+        assigned_to=assigned_to, overdue_only=overdue == "on")
     rows, total = queries.queue(session=session, actor=actor, region_id=region.id, flt=flt)
     members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    names = {j.id: j.name for j in members}
     services = {s.id: s for s in queries.search_services(session=session, region_id=region.id)}
+    people = queries.user_names(session=session, region_id=region.id)
+    now = utcnow()
+    clocks = {r.id: calc.due_state(r.expected_at, r.status, now) for r in rows}
+    points = [{"id": r.public_id, "href": f"/staff/requests/{r.id}", "lon": r.lon, "lat": r.lat,
+               "label": f"{r.public_id}: {services[r.service_id].name}"
+               if r.service_id in services else r.public_id,
+               "overdue": clocks[r.id][1]}
+              for r in rows if r.lon is not None and r.lat is not None]
     return render(request, "frontoffice/queue.html", {
-        **_common(), "rows": rows, "total": total, "services": services,
-        "names": {j.id: j.name for j in members}, "members": members,
-        "filters": {"status": status, "service_code": service_code, "channel": channel,
-                    "jurisdiction_id": jurisdiction_id, "show": show},
+        **_common(), "rows": rows, "total": total, "services": services, "names": names,
+        "members": members, "people": people, "clocks": clocks, "points": points,
+        "overdue_count": sum(1 for c in clocks.values() if c[1]),
+        "request_services": [s for s in services.values() if s.accepts_requests],
+        "show_members": actor.role.is_regional,
+        "filters": {"status": "all" if show == "all" and not status else status,
+                    "service_code": service_code, "channel": channel,
+                    "jurisdiction_id": jurisdiction_id, "assigned": assigned,
+                    "overdue": overdue == "on"},
         "stats": queries.channel_stats(session=session, actor=actor, region_id=region.id),
     })
 
@@ -361,8 +488,17 @@ def _case_page(request: Request, session: Session, actor: Principal, req: Servic
     if req.lon is not None and req.lat is not None and req.status not in calc.CLOSED_STATES:
         suggestions = queries.nearby_open(session=session, service_id=req.service_id,
                                           lon=req.lon, lat=req.lat, exclude_id=req.id)
+    people = queries.user_names(session=session, region_id=region.id)
     return render(request, "frontoffice/case.html", {
         **_common(), "req": req, "svc": svc, "names": {j.id: j.name for j in members},
+        "people": people, "actor_label": lambda ref: queries.actor_label(ref, people),
+        "answers": calc.attribute_answers(svc.attributes or [] if svc else [],
+                                          req.attributes or {}),
+        "clock": calc.due_state(req.expected_at, req.status, utcnow()),
+        "staff": queries.assignable_staff(session=session, region_id=region.id,
+                                          jurisdiction_id=req.jurisdiction_id),
+        "service_names": {s.code: s.name for s in queries.search_services(
+            session=session, region_id=region.id)},
         "members": members, "errors": errors, "suggestions": suggestions,
         "updates": queries.updates(session=session, request_id=req.id, public_only=False),
         "next_statuses": sorted(calc.REQUEST_TRANSITIONS.get(req.status, ())),
@@ -390,7 +526,9 @@ async def staff_act(request: Request, request_id: int, session: Session = Depend
             note=raw.get("note") or None, public=raw.get("public", "") == "on",
             forward_to_jurisdiction_id=int(raw["forward_to"]) if raw.get("forward_to") else None,
             recategorize_to=raw.get("recategorize_to") or None,
-            duplicate_of=raw.get("duplicate_of") or None)
+            duplicate_of=raw.get("duplicate_of") or None,
+            assign_to=int(raw["assign_to"]) if raw.get("assign_to", "").isdigit()
+            and len(raw["assign_to"]) < 10 else None)
         req = service.act_on_request(session=session, actor=actor, request_id=request_id,
                                      action=action)
     except (ValidationError, ValueError) as exc:

@@ -3,20 +3,28 @@ request lookups and staff queues (filtered by the acting principal)."""
 
 from __future__ import annotations
 
+import re
 import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 import shapely
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from govshare.core.db import utcnow
 from govshare.core.errors import Conflict, NotFound
 from govshare.core.geodesy import haversine_km
-from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
-from govshare.frontoffice.calc import CLOSED_STATES, bbox_around
+from govshare.core.tenancy import (
+    Action,
+    Principal,
+    Role,
+    allows,
+    can_see_jurisdiction_rows,
+    visible_jurisdiction_ids,
+)
+from govshare.frontoffice.calc import CLOSED_STATES, bbox_around, normalize_public_id
 from govshare.frontoffice.models import (
     Journey,
     RequestUpdate,
@@ -40,21 +48,67 @@ def search_text(*parts: object) -> str:
     return " ".join(out).lower()
 
 
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def _ranked_ids(session: Session, region_id: int, words: list[str]) -> list[int]:
+    """Ids of the region's services matching every word, best first: full-text search with
+    stemming ("potholes" finds "pothole"), PostgreSQL's english configuration or SQLite's
+    FTS5 with the porter tokenizer. SQLite's index is a TEMP table filled for the query
+    (a catalogue is hundreds of rows, not millions), so nothing is kept in step on writes."""
+    if session.get_bind().dialect.name == "postgresql":
+        query = func.plainto_tsquery("english", " ".join(words))
+        vector = func.to_tsvector("english", Service.search_text)
+        rows = session.execute(
+            select(Service.id).where(Service.region_id == region_id, vector.op("@@")(query))
+            .order_by(func.ts_rank(vector, query).desc(), Service.name, Service.id))
+        return [int(r[0]) for r in rows]
+    session.execute(text("CREATE VIRTUAL TABLE IF NOT EXISTS temp.services_fts USING "
+                         "fts5(search_text, tokenize='porter unicode61')"))
+    session.execute(text("DELETE FROM temp.services_fts"))
+    session.execute(text("INSERT INTO temp.services_fts (rowid, search_text) SELECT id, "
+                         "search_text FROM services WHERE region_id = :r"), {"r": region_id})
+    match = " AND ".join(f'"{w}"' for w in words)
+    rows = session.execute(text("SELECT rowid FROM temp.services_fts WHERE services_fts "
+                                "MATCH :m ORDER BY bm25(services_fts), rowid"), {"m": match})
+    return [int(r[0]) for r in rows]
+
+
 def search_services(*, session: Session, region_id: int, q: str | None = None,
                     life_event: str | None = None, target_group: str | None = None,
                     accepts_requests: bool | None = None) -> list[Service]:
-    """Every word of ``q`` must appear (name, description, keywords, group, events)."""
+    """Services matching every word of ``q`` (name, description, keywords, group, events),
+    stemmed and ranked best first; without ``q``, by name."""
+    words = [w[:40] for w in _WORD.findall((q or "").lower())][:8]
     stmt = select(Service).where(Service.region_id == region_id)
-    for word in (q or "").lower().split()[:8]:
-        stmt = stmt.where(Service.search_text.like(f"%{word[:40]}%"))
     if accepts_requests is not None:
         stmt = stmt.where(Service.accepts_requests.is_(accepts_requests))
-    rows = list(session.scalars(stmt.order_by(Service.name)))
+    if words:
+        order = {sid: i for i, sid in enumerate(_ranked_ids(session, region_id, words))}
+        rows = [s for s in session.scalars(stmt.where(Service.id.in_(order)))]
+        rows.sort(key=lambda s: order[s.id])
+    else:
+        rows = list(session.scalars(stmt.order_by(Service.name)))
     if life_event:
         rows = [s for s in rows if life_event in (s.life_events or [])]
     if target_group:
         rows = [s for s in rows if target_group in (s.target_groups or [])]
     return rows
+
+
+def providers(*, session: Session, region_id: int) -> dict[int, list[str]]:
+    """Each service's providers' names, in routing order (priority, then name)."""
+    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                      region_id=region_id)}
+    rows = session.execute(
+        select(ServiceOwner.service_id, ServiceOwner.jurisdiction_id)
+        .join(Service, Service.id == ServiceOwner.service_id)
+        .where(Service.region_id == region_id)
+        .order_by(ServiceOwner.service_id, ServiceOwner.priority, ServiceOwner.id)).all()
+    out: dict[int, list[str]] = {}
+    for sid, jid in rows:
+        out.setdefault(int(sid), []).append(names.get(jid, str(jid)))
+    return out
 
 
 def get_service(*, session: Session, region_id: int, code: str) -> Service:
@@ -233,6 +287,8 @@ def journey(*, session: Session, region_id: int, life_event: str) -> Journey:
 
 
 def request_by_public_id(*, session: Session, public_id: str) -> ServiceRequest:
+    """A request by its id, typed with or without its dash ("2026000123")."""
+    public_id = normalize_public_id(public_id)
     r = session.scalars(select(ServiceRequest).where(ServiceRequest.public_id == public_id)
                         ).first()
     if r is None:
@@ -261,6 +317,8 @@ class QueueFilter:
     service_code: str | None = None
     channel: str | None = None
     open_only: bool = True
+    assigned_to: int | None = None  # a user id; 0: unassigned
+    overdue_only: bool = False
 
 
 def queue(*, session: Session, actor: Principal, region_id: int, flt: QueueFilter,
@@ -277,6 +335,12 @@ def queue(*, session: Session, actor: Principal, region_id: int, flt: QueueFilte
         stmt = stmt.where(ServiceRequest.status.not_in(CLOSED_STATES))
     if flt.channel:
         stmt = stmt.where(ServiceRequest.channel == flt.channel)
+    if flt.assigned_to is not None:
+        stmt = stmt.where(ServiceRequest.assigned_to_id == flt.assigned_to
+                          if flt.assigned_to else ServiceRequest.assigned_to_id.is_(None))
+    if flt.overdue_only:
+        stmt = stmt.where(ServiceRequest.expected_at < utcnow(),
+                          ServiceRequest.status.not_in(CLOSED_STATES))
     if flt.service_code:
         stmt = stmt.join(Service, Service.id == ServiceRequest.service_id).where(
             Service.code == flt.service_code)
@@ -329,6 +393,41 @@ def channel_stats(*, session: Session, actor: Principal, region_id: int) -> list
         out.append({"channel": ch, "jurisdiction": names.get(jid, str(jid)),
                     "volume": len(items), "closed": len(hours), "median_hours_to_close": median})
     return out
+
+
+# ------------------------------------------------------------------------------ staff
+
+
+def user_names(*, session: Session, region_id: int) -> dict[int, str]:
+    """Staff user id -> full name, to name people instead of ``user:4``."""
+    return {u.id: u.full_name for u in regions_queries.region_users(session=session,
+                                                                   region_id=region_id)}
+
+
+def assignable_staff(*, session: Session, region_id: int, jurisdiction_id: int) -> list[Any]:
+    """Active users who may work on a member's requests: its own staff, and the region's
+    administrators."""
+    out = []
+    for u in regions_queries.region_users(session=session, region_id=region_id):
+        p = Principal(kind="user", role=Role(u.role), region_id=region_id,
+                      jurisdiction_id=u.jurisdiction_id, user_id=u.id)
+        if u.is_active and allows(p, Action.request_manage, jurisdiction_id):
+            out.append(u)
+    return sorted(out, key=lambda u: (u.jurisdiction_id != jurisdiction_id, u.full_name))
+
+
+def actor_label(ref: str | None, names: dict[int, str]) -> str:
+    """A history or audit actor in words: a person's name, "Open311 app", "Resident"."""
+    if not ref:
+        return "—"
+    kind, _, rest = ref.partition(":")
+    if kind == "user" and rest.isdigit():
+        return names.get(int(rest), "A former staff member")
+    if kind == "apikey":
+        return "Open311 app"
+    if kind == "system":
+        return f"System ({rest})" if rest else "System"
+    return "Resident (web form)" if ref == "anonymous" else ref
 
 
 def forwarded_count(*, session: Session, actor: Principal, region_id: int) -> int:

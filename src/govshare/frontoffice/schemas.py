@@ -55,6 +55,8 @@ class ServiceIn(BaseModel):
     channels: Channels = Field(default_factory=Channels)
     accepts_requests: bool = False
     attributes: list[dict[str, Any]] = Field(default_factory=list)
+    target_days: int | None = Field(None, ge=1, le=365, description="Service level: days "
+                                    "from arrival by which a request should be closed")
     sample: bool = False
 
     @field_validator("life_events")
@@ -157,3 +159,4 @@ class RequestAction(BaseModel):
     forward_to_jurisdiction_id: int | None = None
     recategorize_to: str | None = Field(None, max_length=64)
     duplicate_of: str | None = Field(None, max_length=32)
+    assign_to: int | None = Field(None, description="A staff member's user id; 0 unassigns")

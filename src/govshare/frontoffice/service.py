@@ -12,7 +12,8 @@ Invariants:
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from govshare.frontoffice.models import (
 )
 from govshare.frontoffice.schemas import RequestAction, RequestIn, ServiceIn
 from govshare.geo import queries as geo_queries
+from govshare.geo.schemas import AddressCandidate, Geocoded
 from govshare.regions import queries as regions_queries
 
 STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channel.email})
@@ -100,6 +102,41 @@ def save_journey(*, session: Session, actor: Principal, region_id: int, life_eve
 # ------------------------------------------------------------------------------ requests
 
 
+class PlaceNeeded(ValidationFailed):
+    """The request's place cannot be told exactly (a ZIP code, an address that is not among
+    the address points or means several places): it is not routed; the person is asked for a
+    pin on the map (or to choose among ``candidates``)."""
+
+    code = "place-needed"
+    title = "The place cannot be told exactly"
+
+    def __init__(self, detail: str, *, field: str = "address",
+                 candidates: list[AddressCandidate] | None = None) -> None:
+        self.candidates = candidates or []
+        super().__init__(detail, errors=[{"loc": [field], "reason": detail}])
+
+
+def place_of(*, session: Session, region_id: int, address: str | None,
+             zipcode: str | None, online: Callable[[str], Geocoded | None] | None = None
+             ) -> tuple[float, float]:
+    """The point of a request given without coordinates: its address, found among the
+    region's address points. A ZIP code alone, or an address not found exactly, is never
+    used to route (PlaceNeeded)."""
+    if address:
+        found = geo_queries.search_address(session=session, region_id=region_id,
+                                           text=" ".join(p for p in (address, zipcode) if p),
+                                           online=online)
+        if found.found and found.result is not None:
+            return found.result.point.lon, found.result.point.lat
+        raise PlaceNeeded(found.message, candidates=found.candidates)
+    if zipcode:
+        raise PlaceNeeded(f"A ZIP code ({zipcode}) is an area, not a place, and may cross "
+                          "a member's limit: give the street address or put a pin on the map",
+                          field="zipcode")
+    raise PlaceNeeded("A location is required: a street address, or a pin on the map "
+                      "(latitude and longitude)", field="location")
+
+
 def submit_request(*, session: Session, actor: Principal, region_id: int, data: RequestIn,
                    now: datetime | None = None) -> ServiceRequest:
     """Record a request from any channel and route it to the owner at its location."""
@@ -114,11 +151,8 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
     if (lon is None) != (lat is None):
         raise BadRequest("Give both lat and long, or neither")
     if lon is None or lat is None:
-        if not data.zipcode:
-            raise BadRequest("A location is required: lat and long, or an address with its ZIP "
-                             "code")
-        point = geo_queries.geocode_zip(data.zipcode)
-        lon, lat = point.lon, point.lat
+        lon, lat = place_of(session=session, region_id=region_id, address=data.address,
+                            zipcode=data.zipcode)
     # A jurisdiction the submitter names settles a tie between owners of equal priority
     # (queries.AmbiguousOwner otherwise); it never overrides a clear owner (checked below).
     routing = queries.route(session=session, region_id=region_id, service=service, lon=lon,
@@ -146,7 +180,8 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
         contact_first_name=data.first_name, contact_last_name=data.last_name,
         contact_email=str(data.email).lower() if data.email else None,
         contact_phone=data.phone, device_id=data.device_id, account_id=data.account_id,
-        recorded_by=actor.ref, requested_at=now, updated_at=now)
+        recorded_by=actor.ref, requested_at=now, updated_at=now,
+        expected_at=now + timedelta(days=service.target_days) if service.target_days else None)
     session.add(req)
     session.flush()
     req.public_id = calc.public_request_id(now.year, req.id)
@@ -162,14 +197,28 @@ def submit_request(*, session: Session, actor: Principal, region_id: int, data: 
 
 
 def act_on_request(*, session: Session, actor: Principal, request_id: int,
-                   action: RequestAction) -> ServiceRequest:
-    """Staff: change status, add a note, forward to another member, recategorize."""
+                   action: RequestAction, now: datetime | None = None) -> ServiceRequest:
+    """Staff: change status, add a note, assign, forward to another member, recategorize."""
     req = queries.request_for_staff(session=session, actor=actor, request_id=request_id)
     authorize(actor, Action.request_manage, req.jurisdiction_id)
-    now = utcnow()
+    now = now or utcnow()
     changed = False
     before = {"status": req.status, "jurisdiction_id": req.jurisdiction_id,
-              "service_id": req.service_id}
+              "service_id": req.service_id, "assigned_to_id": req.assigned_to_id}
+    if action.assign_to is not None and (action.assign_to or None) != req.assigned_to_id:
+        staff = {u.id: u.full_name for u in queries.assignable_staff(
+            session=session, region_id=req.region_id, jurisdiction_id=req.jurisdiction_id)}
+        if action.assign_to and action.assign_to not in staff:
+            raise BadRequest("Requests are assigned only to staff who can work on them (the "
+                             "member's staff, or regional administrators)")
+        names = queries.user_names(session=session, region_id=req.region_id)
+        session.add(RequestUpdate(
+            request_id=req.id, at=now, actor=actor.ref, kind="assign",
+            from_value=names.get(req.assigned_to_id or 0),
+            to_value=staff.get(action.assign_to) if action.assign_to else None,
+            note=None, public=False))
+        req.assigned_to_id = action.assign_to or None
+        changed = True
     if action.duplicate_of:
         original = queries.request_by_public_id(session=session, public_id=action.duplicate_of)
         if original.id == req.id:
@@ -216,8 +265,8 @@ def act_on_request(*, session: Session, actor: Principal, request_id: int,
         changed = True
     if not changed:
         if not action.note:
-            raise BadRequest("Nothing to do: give a status, a note, a new category or a member "
-                             "to forward to")
+            raise BadRequest("Nothing to do: give a status, a note, an assignee, a new category "
+                             "or a member to forward to")
         session.add(RequestUpdate(request_id=req.id, at=now, actor=actor.ref, kind="note",
                                   note=action.note, public=action.public))
         if action.public:
@@ -227,5 +276,5 @@ def act_on_request(*, session: Session, actor: Principal, request_id: int,
     audit.record(session, actor, action="request.update", entity="service_request",
                  entity_id=req.public_id, jurisdiction_id=req.jurisdiction_id, before=before,
                  after={"status": req.status, "jurisdiction_id": req.jurisdiction_id,
-                        "service_id": req.service_id})
+                        "service_id": req.service_id, "assigned_to_id": req.assigned_to_id})
     return req

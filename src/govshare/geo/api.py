@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
@@ -13,7 +13,7 @@ from govshare.core.errors import BadRequest, NotFound
 from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.tenancy import Action, Principal
 from govshare.geo import queries, service
-from govshare.geo.schemas import BoundaryRead, LocateResult
+from govshare.geo.schemas import AddressSearch, BoundaryRead, LocateResult
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1", tags=["geo"])
@@ -50,6 +50,20 @@ def locate(
     if lon is None or lat is None:
         raise BadRequest("Give lon and lat (WGS84 degrees), or a 5-digit zip")
     return queries.locate(session=session, region_id=region_id, lon=lon, lat=lat)
+
+
+@router.get("/locate/address", response_model=AddressSearch,
+            summary="Find a street address among the region's address points and locate it")
+def locate_address(
+    request: Request,
+    q: str = Query(..., min_length=1, max_length=300,
+                   description="A US street address, e.g. 12525 Stone Ave N, Seattle, WA "
+                   "98133, or a named place among the address points"),
+    session: Session = Depends(get_session), _: Principal = Depends(allow(Action.public_read)),
+) -> AddressSearch:
+    region_id = regions_queries.require_current_region(session=session).id
+    return queries.search_address(session=session, region_id=region_id, text=q,
+                                  online=service.online_geocoder(request.app.state.settings))
 
 
 @router.get("/jurisdictions/{jurisdiction_id}/boundary", summary="One member's boundary",

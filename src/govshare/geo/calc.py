@@ -12,8 +12,10 @@ TopoJSON), so each arc is decoded once and reused.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -473,3 +475,157 @@ def representative_point(geom: BaseGeometry) -> tuple[float, float]:
     """A point guaranteed inside the polygon (the centroid of a concave shape may not be)."""
     p = geom.representative_point()
     return (float(p.x), float(p.y))
+
+
+# ------------------------------------------------------------------------------ addresses
+#
+# US street addresses are parsed with usaddress (a conditional-random-field tagger trained on
+# US addresses) and each part is written the USPS Publication 28 way with the tables of
+# usaddress-scourgify: "12525 stone avenue north" and "12525 STONE AVE N" are one key. Ordinal
+# street names in words become numbers ("Fourth Avenue" is "4TH AVE"), as address files write
+# them. See docs/adr/0016-address-matching.md.
+
+_ORDINALS = {
+    "FIRST": "1ST", "SECOND": "2ND", "THIRD": "3RD", "FOURTH": "4TH", "FIFTH": "5TH",
+    "SIXTH": "6TH", "SEVENTH": "7TH", "EIGHTH": "8TH", "NINTH": "9TH", "TENTH": "10TH",
+    "ELEVENTH": "11TH", "TWELFTH": "12TH", "THIRTEENTH": "13TH", "FOURTEENTH": "14TH",
+    "FIFTEENTH": "15TH", "SIXTEENTH": "16TH", "SEVENTEENTH": "17TH", "EIGHTEENTH": "18TH",
+    "NINETEENTH": "19TH", "TWENTIETH": "20TH",
+}
+_PUNCT = str.maketrans({c: " " for c in ".,;:#()[]{}\"'`"})
+
+
+@lru_cache(maxsize=1)
+def _usps_tables() -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    from scourgify import address_constants as c  # USPS Pub 28 tables
+
+    directions = dict(c.DIRECTIONAL_REPLACEMENTS)
+    directions.update({v: v for v in directions.values()})
+    street_types = {k.upper(): v.upper() for k, v in c.STREET_TYPE_ABBREVIATIONS.items()}
+    street_types.update({v: v for v in street_types.values()})
+    units = {k.upper(): v.upper() for k, v in c.OCCUPANCY_TYPE_ABBREVIATIONS.items()}
+    return directions, street_types, units
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    """A street address in USPS form. ``key`` identifies the street address (number,
+    directionals, name, type); ``loose_key`` only number and name, for matching an address
+    typed without its type or directional."""
+
+    number: str
+    street: str  # "STONE AVE N": everything after the number
+    name: str  # "STONE"
+    pre_directional: str = ""
+    street_type: str = ""
+    post_directional: str = ""
+    unit: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.number} {self.street}"
+
+    @property
+    def loose_key(self) -> str:
+        return f"{self.number} {self.name}"
+
+    @property
+    def line(self) -> str:
+        """The address as one USPS line: "12525 STONE AVE N, SEATTLE, WA 98133"."""
+        tail = " ".join(p for p in (self.state, self.zip) if p)
+        parts = [self.key + (f" {self.unit}" if self.unit else ""), self.city, tail]
+        return ", ".join(p for p in parts if p)
+
+
+def _norm_words(text: str) -> list[str]:
+    return text.upper().translate(_PUNCT).split()
+
+
+def normalize_street(text: str) -> str:
+    """A street name alone, USPS style ("Stone Avenue North" -> "STONE AVE N")."""
+    directions, street_types, _ = _usps_tables()
+    words = _norm_words(text)
+    out = []
+    for i, w in enumerate(words):
+        if w in _ORDINALS:
+            w = _ORDINALS[w]
+        elif (i == 0 or i == len(words) - 1) and w in directions and len(words) > 1:
+            w = directions[w]
+        elif i == len(words) - 1 or (i == len(words) - 2 and words[-1] in directions):
+            w = street_types.get(w, w) if i > 0 else w
+        out.append(w)
+    return " ".join(out)
+
+
+def parse_address(text: str) -> ParsedAddress | None:
+    """Parse a US street address typed by a person; None when it holds no house number and
+    street name (a landmark, a ZIP code alone, gibberish).
+
+    Case, punctuation, spelled-out types and directionals ("Avenue", "North") and ordinals in
+    words ("Fourth") are all accepted. A directional that the tagger read as the start of the
+    city ("12525 Stone Ave North Seattle") is moved back to the street.
+    """
+    import usaddress  # imported when first used: its model takes ~50 ms to load
+
+    text = " ".join(text.split())[:300]
+    if not text:
+        return None
+    try:
+        tagged, _kind = usaddress.tag(text)
+        parts: dict[str, str] = dict(tagged)
+    except usaddress.RepeatedLabelError as exc:
+        parts = {}
+        for token, label in exc.parsed_string:
+            parts.setdefault(label, token)
+    directions, street_types, units = _usps_tables()
+
+    def up(label: str) -> str:
+        return " ".join(_norm_words(parts.get(label, "")))
+
+    number = up("AddressNumber").replace(" ", "")
+    name_words = [_ORDINALS.get(w, w) for w in up("StreetName").split()]
+    if not number or not name_words or not any(ch.isdigit() for ch in number):
+        return None
+    pre = directions.get(up("StreetNamePreDirectional"), up("StreetNamePreDirectional"))
+    post = directions.get(up("StreetNamePostDirectional"), up("StreetNamePostDirectional"))
+    stype = up("StreetNamePostType")
+    stype = street_types.get(stype, stype)
+    city = up("PlaceName")
+    first = city.split(" ", 1)
+    if not post and first[0] in directions and len(first) == 2:
+        post, city = directions[first[0]], first[1]
+    unit_type = up("OccupancyType")
+    unit_type = units.get(unit_type, unit_type)
+    unit_id = up("OccupancyIdentifier")
+    unit = " ".join(p for p in (unit_type or ("#" if unit_id else ""), unit_id) if p)
+    state = up("StateName")
+    if len(state) > 2:
+        from scourgify import address_constants as c
+
+        state = c.STATE_ABBREVIATIONS.get(state, state)
+    zip_match = re.match(r"(\d{5})", up("ZipCode"))
+    name = " ".join(name_words)
+    street = " ".join(p for p in (pre, name, stype, post) if p)
+    return ParsedAddress(number=number, street=street, name=name, pre_directional=pre,
+                         street_type=stype, post_directional=post, unit=unit, city=city,
+                         state=state, zip=zip_match.group(1) if zip_match else "")
+
+
+def address_from_parts(number: str, street: str, *, unit: str = "", city: str = "",
+                       state: str = "", zip_code: str = "") -> ParsedAddress | None:
+    """An address file's row (number and street in columns of their own) in the same form as
+    :func:`parse_address`, by parsing the parts joined: the one way both sides are read."""
+    line = " ".join(p for p in (number.strip(), street.strip()) if p)
+    if unit.strip():
+        line += f" # {unit.strip()}" if not unit.strip()[0].isalpha() else f" {unit.strip()}"
+    tail = ", ".join(p for p in (city.strip(), " ".join(
+        q for q in (state.strip(), zip_code.strip()) if q)) if p)
+    return parse_address(f"{line}, {tail}" if tail else line)
+
+
+def place_name_key(text: str) -> str:
+    """A landmark's name as a key: upper case, punctuation and repeated spaces gone."""
+    return " ".join(_norm_words(text))[:200]

@@ -20,6 +20,7 @@ MAX_UPLOAD = 20 * 1024 * 1024
 @router.get("/locate")
 def locate_page(
     request: Request,
+    address: str = Query("", max_length=300),
     zip: str = Query("", max_length=10),
     lon: str = Query("", max_length=30),
     lat: str = Query("", max_length=30),
@@ -27,9 +28,14 @@ def locate_page(
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
     region = regions_queries.require_current_region(session=session)
-    result, error = None, None
+    result, error, search = None, None, None
     try:
-        if zip.strip():
+        if address.strip():
+            search = queries.search_address(
+                session=session, region_id=region.id, text=address,
+                online=service.online_geocoder(request.app.state.settings))
+            result = search.result
+        elif zip.strip():
             result = queries.locate_zip(session=session, region_id=region.id, zip_code=zip)
         elif lon.strip() or lat.strip():
             try:
@@ -41,8 +47,8 @@ def locate_page(
     except GovshareError as exc:
         error = exc.detail
     return render(request, "geo/locate.html", {
-        "region": region, "result": result, "error": error,
-        "form": {"zip": zip, "lon": lon, "lat": lat},
+        "region": region, "result": result, "error": error, "search": search,
+        "form": {"address": address, "zip": zip, "lon": lon, "lat": lat},
     }, status_code=400 if error else 200)
 
 
@@ -86,3 +92,41 @@ async def boundary_upload(
                       status_code=exc.status)
     session.commit()
     return redirect("/admin/jurisdictions", flash=f"New boundary saved for {j.name}.")
+
+
+@router.get("/admin/address-points")
+def address_points_page(request: Request, session: Session = Depends(get_session),
+                        _: Principal = Depends(allow(Action.jurisdiction_manage))) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    return render(request, "geo/address_points.html", {
+        "sources": queries.address_point_sources(session=session, region_id=region.id),
+        "errors": [], "form": {"source": ""}})
+
+
+@router.post("/admin/address-points", dependencies=[Depends(csrf_protect)])
+@body_limit("upload")
+async def address_points_upload(
+    request: Request, file: UploadFile = File(...), source: str = Form("", max_length=300),
+    session: Session = Depends(get_session),
+    actor: Principal = Depends(allow(Action.jurisdiction_manage)),
+) -> Response:
+    import io
+
+    region = regions_queries.require_current_region(session=session)
+    # The upload limit (GOVSHARE_BODY_LIMIT_UPLOAD_MB) bounds the body; a county's whole
+    # address file is imported with `govshare address-points import` instead.
+    raw = await file.read()
+    try:
+        done = service.import_address_points(
+            session=session, actor=actor, region_id=region.id, stream=io.BytesIO(raw),
+            filename=file.filename or "upload", source=source)
+    except GovshareError as exc:
+        session.rollback()
+        return render(request, "geo/address_points.html", {
+            "sources": queries.address_point_sources(session=session, region_id=region.id),
+            "errors": exc.errors or [{"reason": exc.detail}], "detail": exc.detail,
+            "form": {"source": source}}, status_code=exc.status)
+    session.commit()
+    return redirect("/admin/address-points",
+                    flash=f"Imported {done.imported:,} address points from {done.source} "
+                    f"({done.replaced:,} earlier points of that source replaced).")

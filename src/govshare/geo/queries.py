@@ -13,19 +13,34 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from shapely.geometry import shape
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from govshare.core.errors import BadRequest, NotFound
-from govshare.geo.calc import PointIndex, representative_point, to_geojson_geometry
-from govshare.geo.models import Boundary
-from govshare.geo.schemas import Geocoded, LocatedJurisdiction, LocateResult
+from govshare.core.geodesy import haversine_km
+from govshare.geo.calc import (
+    ParsedAddress,
+    PointIndex,
+    parse_address,
+    place_name_key,
+    representative_point,
+    to_geojson_geometry,
+)
+from govshare.geo.models import AddressPoint, Boundary
+from govshare.geo.schemas import (
+    AddressCandidate,
+    AddressSearch,
+    Geocoded,
+    LocatedJurisdiction,
+    LocateResult,
+)
 from govshare.regions import queries as regions_queries
 from govshare.regions.schemas import KIND_LABELS, JurisdictionKind
 
@@ -101,11 +116,7 @@ def locate(*, session: Session, region_id: int, lon: float, lat: float,
     found = [members[i] for i in ids if i in members]
     found.sort(key=lambda j: (KIND_ORDER.get(j.kind, 99), j.name))
     point = point or Geocoded(lon=lon, lat=lat, method="coordinates", source="given coordinates")
-    located = [
-        LocatedJurisdiction(id=j.id, name=j.name, kind=j.kind,
-                            kind_label=KIND_LABELS[JurisdictionKind(j.kind)], geoid=j.geoid)
-        for j in found
-    ]
+    located = [_located(j) for j in found]
     if located:
         message = "Served here by: " + ", ".join(j.name for j in located)
     else:
@@ -116,17 +127,22 @@ def locate(*, session: Session, region_id: int, lon: float, lat: float,
 
 
 @lru_cache(maxsize=1)
-def _zcta_points() -> dict[str, tuple[float, float]]:
+def _zcta_shapes() -> dict[str, Any]:
     text = resources.files("govshare.geo").joinpath("data/zcta_seattle_2010.geojson").read_text()
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, Any] = {}
     for f in json.loads(text)["features"]:
         code = f["properties"].get("ZCTA5CE10") or f["properties"].get("GEOID10")
         if code and f.get("geometry"):
             geom = shape(f["geometry"])
             if not geom.is_valid:
                 geom = geom.buffer(0)
-            out[str(code)] = representative_point(geom)
+            out[str(code)] = geom
     return out
+
+
+@lru_cache(maxsize=1)
+def _zcta_points() -> dict[str, tuple[float, float]]:
+    return {code: representative_point(geom) for code, geom in _zcta_shapes().items()}
 
 
 @lru_cache(maxsize=1)
@@ -165,9 +181,171 @@ def geocode_zip(zip_code: str) -> Geocoded:
 
 
 def locate_zip(*, session: Session, region_id: int, zip_code: str) -> LocateResult:
+    """The members at a ZIP code's point, and every member its area touches.
+
+    A ZIP code is an area, not a place: where its area crosses a member's limit (98133 is
+    partly in Seattle, partly not) the answer says so (``zip_split``) and names every member
+    it touches (``zip_members``); it is never used to route a request alone. Where only a ZIP
+    point is known (no polygon), the members it touches cannot be known either: it counts as
+    split.
+    """
     point = geocode_zip(zip_code)
-    return locate(session=session, region_id=region_id, lon=point.lon, lat=point.lat,
-                  point=point)
+    point = point.model_copy(update={"exact": False})
+    result = locate(session=session, region_id=region_id, lon=point.lon, lat=point.lat,
+                    point=point)
+    members = {j.id: j for j in regions_queries.list_jurisdictions(session=session,
+                                                                   region_id=region_id)}
+    area = _zcta_shapes().get(point.zip or "")
+    touching: list[LocatedJurisdiction] = []
+    whole_ids: list[int] = []
+    split = True
+    if area is not None:
+        index = point_index(session=session, region_id=region_id)
+        touch_ids: list[int] = []
+        for jid, geom in zip(index.ids, index.geoms, strict=True):
+            if int(jid) in members and geom.intersects(area):
+                inter = geom.intersection(area).area
+                if inter <= area.area * 1e-4:
+                    continue  # a shared edge or a sliver of digitizing noise
+                touch_ids.append(int(jid))
+                if inter >= area.area * (1 - 1e-4):
+                    whole_ids.append(int(jid))
+        found = sorted((members[i] for i in touch_ids),
+                       key=lambda j: (KIND_ORDER.get(j.kind, 99), j.name))
+        touching = [_located(j) for j in found]
+        split = set(touch_ids) != set(whole_ids)
+    message = result.message
+    if split and touching:
+        partly = [j.name for j in touching if j.id not in whole_ids]
+        message = (f"ZIP code {point.zip} crosses a member's limit: it touches "
+                   + ", ".join(j.name for j in touching)
+                   + (f", and only part of it is in {', '.join(partly)}" if partly else "")
+                   + ". Give a street address or put a pin on the map to know who serves a "
+                   "place in it.")
+    elif split:
+        message = (f"ZIP code {point.zip} is located by one point only: give a street "
+                   "address or put a pin on the map to know who serves a place in it. "
+                   + result.message)
+    return result.model_copy(update={"exact": False, "zip_members": touching,
+                                     "zip_split": split, "message": message})
+
+
+def _located(j: Any) -> LocatedJurisdiction:
+    return LocatedJurisdiction(id=j.id, name=j.name, kind=j.kind,
+                               kind_label=KIND_LABELS[JurisdictionKind(j.kind)], geoid=j.geoid)
+
+
+# ------------------------------------------------------------------------------ addresses
+
+SAME_PLACE_M = 150.0  # records of one address this close together are one place
+
+
+def _distance_m(a: AddressPoint, b: AddressPoint) -> float:
+    return float(haversine_km(a.lon, a.lat, b.lon, b.lat)) * 1000.0
+
+
+def _agrees(row: AddressPoint, parsed: ParsedAddress) -> bool:
+    """The row has no part that contradicts what was typed (parts left out match anything)."""
+    key = (row.key or "").split(" ")
+    street = key[1:]
+    if parsed.street_type and row.key and parsed.street_type not in street[1:]:
+        return False
+    for given in (parsed.pre_directional, parsed.post_directional):
+        if given and given not in street:
+            return False
+    directions = {"N", "S", "E", "W", "NE", "NW", "SE", "SW"}
+    row_dirs = {w for w in (street[:1] + street[-1:]) if w in directions}
+    given_dirs = {d for d in (parsed.pre_directional, parsed.post_directional) if d}
+    if given_dirs and not given_dirs <= row_dirs:
+        return False
+    return not (parsed.zip and row.postcode and parsed.zip != row.postcode)
+
+
+def match_address(*, session: Session, region_id: int, text: str
+                  ) -> tuple[ParsedAddress | None, list[AddressPoint]]:
+    """The address points a typed address can mean, best first; one place or several.
+
+    Matched on the number and street name, then kept where no typed part (type, directional,
+    ZIP code) contradicts them; rows whose key equals the typed key exactly come first.
+    Several records of one address (the same building in two files) are one place. A text
+    that is no street address is looked up as a place name (a school site).
+    """
+    parsed = parse_address(text)
+    if parsed is None:
+        key = place_name_key(text)
+        if len(key) < 3:
+            return None, []
+        rows = list(session.scalars(select(AddressPoint).where(
+            AddressPoint.region_id == region_id, AddressPoint.name_key == key)
+            .order_by(AddressPoint.id).limit(50)))
+        return None, rows
+    rows = list(session.scalars(select(AddressPoint).where(
+        AddressPoint.region_id == region_id, AddressPoint.loose_key == parsed.loose_key)
+        .order_by(AddressPoint.id).limit(200)))
+    rows = [r for r in rows if _agrees(r, parsed)]
+    rows.sort(key=lambda r: (r.key != parsed.key, r.postcode != parsed.zip, r.id))
+    return parsed, rows
+
+
+def distinct_places(rows: list[AddressPoint]) -> list[AddressPoint]:
+    """One row per place: rows of the same key within SAME_PLACE_M of a kept row are dropped."""
+    kept: list[AddressPoint] = []
+    for r in rows:
+        if not any(k.key == r.key and _distance_m(k, r) <= SAME_PLACE_M for k in kept):
+            kept.append(r)
+    return kept
+
+
+def search_address(*, session: Session, region_id: int, text: str,
+                   online: Callable[[str], Geocoded | None] | None = None) -> AddressSearch:
+    """Find a typed address among the region's address points and locate it.
+
+    Found only when the address means one place; otherwise the answer lists the candidates
+    (or none) and says to choose one or put a pin on the map. Nothing is guessed.
+    """
+    text = " ".join(text.split())[:300]
+    parsed, rows = match_address(session=session, region_id=region_id, text=text)
+    places = distinct_places(rows)
+    normalized = parsed.line if parsed else None
+    if len(places) == 1:
+        row = places[0]
+        method = "place-name" if parsed is None else "address-point"
+        point = Geocoded(lon=row.lon, lat=row.lat, method=method, zip=row.postcode,
+                         source=row.source, matched=row.line, exact=True)
+        result = locate(session=session, region_id=region_id, lon=row.lon, lat=row.lat,
+                        point=point)
+        return AddressSearch(query=text, normalized=normalized, found=True, result=result,
+                             message=f"Found {row.line} ({row.source}). {result.message}")
+    if not places and parsed is not None and online is not None:
+        asked = online(text)  # the optional online geocoder (geo.service.online_geocoder)
+        if asked is not None:
+            result = locate(session=session, region_id=region_id, lon=asked.lon, lat=asked.lat,
+                            point=asked)
+            return AddressSearch(query=text, normalized=normalized, found=True, result=result,
+                                 message=f"Found {asked.matched or text} ({asked.source}). "
+                                 f"{result.message}")
+    candidates = [AddressCandidate(line=r.line, lon=r.lon, lat=r.lat, source=r.source)
+                  for r in places[:10]]
+    if places:
+        message = (f"{text!r} could be {len(places)} places: choose one, or put a pin on the "
+                   "map.")
+    elif parsed is None:
+        message = (f"{text!r} is not a street address we can read (a house number and a "
+                   "street, for example 12525 Stone Ave N) nor a place we know: put a pin "
+                   "on the map instead.")
+    else:
+        message = (f"{parsed.line} is not among the region's address points, so it cannot be "
+                   "placed exactly: check it, or put a pin on the map.")
+    return AddressSearch(query=text, normalized=normalized, found=False,
+                         candidates=candidates, message=message)
+
+
+def address_point_sources(*, session: Session, region_id: int) -> list[tuple[str, int]]:
+    """Each source of address points and how many points it gave."""
+    rows = session.execute(
+        select(AddressPoint.source, func.count()).where(AddressPoint.region_id == region_id)
+        .group_by(AddressPoint.source).order_by(AddressPoint.source)).all()
+    return [(str(s), int(n)) for s, n in rows]
 
 
 # ------------------------------------------------------------------------------ map data

@@ -18,13 +18,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from shapely.geometry import mapping
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from govshare.core import audit, tabular
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize
-from govshare.geo import queries
+from govshare.geo import calc, queries
 from govshare.geo.calc import (
     BoundaryError,
     CheckedBoundary,
@@ -34,7 +35,8 @@ from govshare.geo.calc import (
     decode_topojson,
     validate_boundary,
 )
-from govshare.geo.models import Boundary
+from govshare.geo.models import AddressPoint, Boundary
+from govshare.geo.schemas import Geocoded
 from govshare.regions import queries as regions_queries
 from govshare.regions import service as regions_service
 from govshare.regions.schemas import JurisdictionCreate, JurisdictionKind
@@ -284,3 +286,215 @@ def copy_boundary(*, session: Session, actor: Principal, from_jurisdiction_id: i
     row, _ = set_boundary(session=session, actor=actor, jurisdiction_id=to_jurisdiction_id,
                           geojson=json.loads(src.geojson), source=f"{note} ({src.source})")
     return row
+
+
+# ------------------------------------------------------------------------------ address points
+
+# Accepted column names (compared case-blind): OpenAddresses' CSV layout
+# (LON,LAT,NUMBER,STREET,UNIT,CITY,DISTRICT,REGION,POSTCODE,ID,HASH) and its GeoJSON
+# properties (number, street, unit, city, district, region, postcode, id, hash), plus NAME
+# for a named place (a school site) and a few common spellings.
+ADDRESS_COLUMNS: dict[str, tuple[str, ...]] = {
+    "lon": ("lon", "longitude", "x"),
+    "lat": ("lat", "latitude", "y"),
+    "number": ("number", "house_number", "addr:housenumber"),
+    "street": ("street", "street_name", "addr:street"),
+    "unit": ("unit", "addr:unit"),
+    "city": ("city", "addr:city"),
+    "region": ("region", "state", "addr:state"),
+    "postcode": ("postcode", "zip", "zipcode", "zip_code", "addr:postcode"),
+    "id": ("id",),
+    "name": ("name", "place_name", "property_l"),
+}
+MAX_ADDRESS_POINTS = 2_000_000
+
+
+@dataclass
+class AddressImport:
+    source: str
+    imported: int
+    replaced: int
+    places: int  # rows that are named places (no street address)
+    unused_columns: list[str]
+
+
+def _address_columns(columns: list[str]) -> tuple[dict[str, int], list[str]]:
+    where: dict[str, int] = {}
+    keys = [tabular.header_key(c) for c in columns]
+    for field_name, names in ADDRESS_COLUMNS.items():
+        for i, k in enumerate(keys):
+            if k in names and field_name not in where:
+                where[field_name] = i
+    if tabular.GEOMETRY in columns:
+        where["geometry"] = columns.index(tabular.GEOMETRY)
+    used = set(where.values())
+    unused = [c for i, c in enumerate(columns) if i not in used
+              and tabular.header_key(c) not in ("district", "hash")]
+    return where, unused
+
+
+def import_address_points(*, session: Session, actor: Principal, region_id: int,
+                          stream: Any, filename: str, source: str) -> AddressImport:
+    """Load an address-point file: OpenAddresses CSV (LON, LAT, NUMBER, STREET, ...) or
+    GeoJSON Point features with the same properties. A row needs a point and either a number
+    and street or a NAME.
+
+    All or nothing: every problem is reported (row, column, value, reason) and nothing is
+    written if there is one. Idempotent: the file replaces every point of the same
+    ``source``, so importing it again leaves the same points.
+    """
+    authorize(actor, Action.jurisdiction_manage)
+    source = " ".join(source.split())[:300]
+    if not source:
+        raise BadRequest("Name the source of the address points (who published the file, "
+                         "and when)")
+    head = stream.read(8192)
+    stream.seek(0)
+    fmt = tabular.detect_format(filename, head)
+    report = tabular.ErrorReport()
+    try:
+        table = tabular.open_table(stream, fmt)
+    except tabular.FileRefused as exc:
+        report.add(exc.error)
+        raise tabular.Refused(f"{filename} cannot be read: {exc.error.reason}",
+                              report=report) from None
+    where, unused = _address_columns(table.columns)
+    has_point = "geometry" in where or ("lon" in where and "lat" in where)
+    if not has_point:
+        report.add(tabular.RowError(None, "LON", "", "the file needs LON and LAT columns (or "
+                                    "GeoJSON Point geometries)"))
+    if not ({"number", "street"} <= where.keys() or "name" in where):
+        report.add(tabular.RowError(None, "STREET", "", "the file needs NUMBER and STREET "
+                                    "columns, or NAME for named places"))
+    if report.count:
+        raise tabular.Refused(f"{filename}: {report.count} problems with its columns",
+                              report=report)
+    rows: list[dict[str, Any]] = []
+
+    def cell(cells: list[Any], name: str) -> str:
+        i = where.get(name)
+        v = cells[i] if i is not None and i < len(cells) else None
+        return "" if v is None else str(v).strip()
+
+    for number, cells, problems in table.rows:
+        for e in problems:
+            report.add(e)
+        if cells is None:
+            continue
+        if "geometry" in where:
+            point = cells[where["geometry"]]
+            if not point:
+                report.add(tabular.RowError(number, "geometry", "", "no Point geometry"))
+                continue
+            lon, lat = float(point[0]), float(point[1])
+        else:
+            try:
+                lon, lat = float(cell(cells, "lon")), float(cell(cells, "lat"))
+            except ValueError:
+                report.add(tabular.RowError(number, "LON", f"{cell(cells, 'lon')} "
+                                            f"{cell(cells, 'lat')}"[:80],
+                                            "LON and LAT must be numbers (WGS84 degrees)"))
+                continue
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            report.add(tabular.RowError(number, "LON", f"{lon}, {lat}", "not a longitude/"
+                                        "latitude pair (-180..180, -90..90); projected "
+                                        "coordinates or LON and LAT swapped?"))
+            continue
+        num, street, name = cell(cells, "number"), cell(cells, "street"), cell(cells, "name")
+        parsed = None
+        if num or street:
+            parsed = calc.address_from_parts(num, street, unit=cell(cells, "unit"),
+                                             city=cell(cells, "city"),
+                                             state=cell(cells, "region"),
+                                             zip_code=cell(cells, "postcode"))
+            if parsed is None:
+                report.add(tabular.RowError(number, "STREET", f"{num} {street}"[:80],
+                                            "not a street address (a house number and a "
+                                            "street name)"))
+                continue
+        elif not name:
+            report.add(tabular.RowError(number, "NUMBER", "", "no address (NUMBER and STREET) "
+                                        "and no NAME"))
+            continue
+        postcode = cell(cells, "postcode")[:5] or (parsed.zip if parsed else "")
+        line = parsed.line if parsed else name
+        if parsed and name:
+            line = f"{name}, {parsed.line}"
+        rows.append({"region_id": region_id, "key": parsed.key if parsed else None,
+                     "loose_key": parsed.loose_key if parsed else None,
+                     "name_key": calc.place_name_key(name) if name else None,
+                     "line": line[:300], "name": name[:200] or None,
+                     "unit": (parsed.unit[:50] or None) if parsed else None,
+                     "postcode": postcode or None, "lon": lon, "lat": lat,
+                     "source": source, "source_row": number})
+        if len(rows) > MAX_ADDRESS_POINTS:
+            report.add(tabular.RowError(number, "", "", f"more than {MAX_ADDRESS_POINTS:,} "
+                                        "points: split the file"))
+            break
+    if report.count:
+        raise tabular.Refused(f"{report.count:,} problems in {filename}; nothing was imported",
+                              report=report)
+    if not rows:
+        report.add(tabular.RowError(None, "", "", "the file has no rows"))
+        raise tabular.Refused(f"{filename} has no address points", report=report)
+    old = select(func.count()).select_from(AddressPoint).where(
+        AddressPoint.region_id == region_id, AddressPoint.source == source)
+    replaced = int(session.scalar(old) or 0)
+    session.execute(delete(AddressPoint).where(AddressPoint.region_id == region_id,
+                                               AddressPoint.source == source))
+    now = utcnow()
+    for i in range(0, len(rows), 5000):
+        session.execute(insert(AddressPoint), [dict(r, imported_at=now)
+                                               for r in rows[i:i + 5000]])
+    session.flush()
+    places = sum(1 for r in rows if r["key"] is None)
+    audit.record(session, actor, action="address_points.import", entity="address_points",
+                 entity_id=source[:80],
+                 after={"file": filename[:200], "imported": len(rows), "replaced": replaced})
+    return AddressImport(source=source, imported=len(rows), replaced=int(replaced),
+                         places=places, unused_columns=unused)
+
+
+# ------------------------------------------------------------------------------ online geocoder
+
+CENSUS_SOURCE = "US Census Geocoder (Public_AR_Current address ranges), asked online"
+
+
+def online_geocoder(settings: Any, *, transport: Any = None
+                    ) -> Callable[[str], Geocoded | None] | None:
+    """The optional online geocoder of the settings, or None (``geocoder = none``, the
+    default: nothing at run time depends on a network service). The US Census Geocoder is
+    asked for an address that is not among the region's address points; one exact match is
+    taken, anything else (no match, several, an error, a timeout) is None and the person is
+    asked for a pin."""
+    if getattr(settings, "geocoder", "none") != "census":
+        return None
+    import httpx
+
+    url = settings.census_geocoder_url
+    timeout = settings.geocoder_timeout_seconds
+
+    def ask(text: str) -> Geocoded | None:
+        try:
+            with httpx.Client(timeout=timeout, transport=transport) as client:
+                r = client.get(url, params={"address": text[:300], "format": "json",
+                                            "benchmark": "Public_AR_Current"})
+                r.raise_for_status()
+                matches = r.json().get("result", {}).get("addressMatches") or []
+        except (httpx.HTTPError, ValueError, AttributeError):
+            return None
+        if len(matches) != 1:
+            return None
+        m = matches[0]
+        try:
+            lon, lat = float(m["coordinates"]["x"]), float(m["coordinates"]["y"])
+        except (KeyError, TypeError, ValueError):
+            return None
+        if not (math.isfinite(lon) and math.isfinite(lat) and -180 <= lon <= 180
+                and -90 <= lat <= 90):
+            return None
+        return Geocoded(lon=lon, lat=lat, method="census-geocoder", source=CENSUS_SOURCE,
+                        matched=str(m.get("matchedAddress", ""))[:300] or None, exact=True)
+
+    return ask

@@ -127,6 +127,8 @@ def admin_home(request: Request, session: Session = Depends(get_session),
     links = [
         ("Jurisdictions", "/admin/jurisdictions", "The region's members and their boundaries",
          Action.public_read),
+        ("Address points", "/admin/address-points", "The addresses that address search "
+         "matches, by source", Action.jurisdiction_manage),
         ("Users", "/admin/users", "Staff accounts and roles", Action.user_read),
         ("API keys", "/admin/apikeys", "Keys for other systems", Action.apikey_read),
         ("Audit log", "/admin/audit", "Every change: who, when, before and after",

@@ -102,6 +102,13 @@ def list_users(
     return fetch_page(session, stmt.order_by(User.email, User.id), page)
 
 
+def region_users(*, session: Session, region_id: int) -> list[User]:
+    """Every staff account of the region (for names and assignment lists; no authorization:
+    callers show only names, never e-mail addresses or roles)."""
+    return list(session.scalars(select(User).where(User.region_id == region_id)
+                                .order_by(User.full_name, User.id)))
+
+
 def get_user(*, session: Session, actor: Principal, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not same_region(actor, user.region_id):

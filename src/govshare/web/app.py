@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, FileSystemLoader
+from markupsafe import Markup
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -188,9 +189,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     templates = Jinja2Templates(directory=str(PACKAGE_DIR / "web" / "templates"))
     templates.env.loader = ChoiceLoader(loaders)
     templates.env.globals["static"] = lambda p: f"/static/{p}"
+    # Maps read the tile server (or its absence) from data attributes: {{ map_tiles() }}.
+    templates.env.globals["map_tiles"] = lambda: Markup(
+        ' data-tiles="{}" data-tiles-attribution="{}"').format(
+        settings.map_tile_url, settings.map_tile_attribution) if settings.map_tile_url \
+        else Markup("")
+    templates.env.globals["map_offline_note"] = (
+        "" if settings.map_tile_url else
+        "No street map is loaded (this installation has no tile server set), so the map works "
+        "offline and shows member boundaries only.")
     # The one way templates embed JSON (core.jsonhtml): replaces Jinja's own tojson, which
     # leaves U+2028 and U+2029 as they are.
     templates.env.filters["tojson"] = json_for_html
+    # Interim |when and |day until core.formats (branch i8-conventions) registers the real
+    # ones, in the region's time zone; setdefault leaves those in place once they exist.
+    templates.env.filters.setdefault(
+        "when", lambda v: "—" if v is None else v.strftime("%b %-d, %Y, %-I:%M %p UTC"))
+    templates.env.filters.setdefault(
+        "day", lambda v: "—" if v is None else v.strftime("%b %-d, %Y"))
     app.state.templates = templates
 
     install_error_handlers(app)
@@ -199,7 +215,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        cache_state="open311_cache",
                        public_allowed=allows(ANONYMOUS, Action.public_read))
     install_middleware(app, secure_cookies=settings.secure_cookies,
-                       body_limits=settings.body_limits)
+                       body_limits=settings.body_limits,
+                       tile_origin=settings.map_tile_origin)
 
     static_dir = PACKAGE_DIR / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")

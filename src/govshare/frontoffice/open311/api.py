@@ -41,9 +41,10 @@ Decisions, and why:
   query string (read as a space) gets a 400 that says so. A parameter given twice is refused
   unless the spec allows lists (``service_request_id``, ``service_code``, ``status``).
   Unknown parameters are ignored (clients add their own), empty ones count as absent (the
-  spec's "optional argument" rule). ``address_string`` is geocoded only through a ZIP code
-  in it (or the ``zipcode`` extension parameter); ``address_id`` alone cannot be resolved
-  (there is no master address repository here), so it needs lat/long or a ZIP as well.
+  spec's "optional argument" rule). ``address_string`` is found among the region's address
+  points (``geo.queries.search_address``); one that is not found, or could be several places,
+  is refused (send lat/long), never routed on a guess, and a ZIP code never locates a request
+  alone. ``address_id`` alone cannot be resolved (there is no master address repository here).
 - **POST response**: ``service_request_id`` at once (type ``realtime``) and, although the spec
   says a server returns one or the other, also the ``token``: clients built for batch servers
   then work unchanged, and the token stays private to the submitter.
@@ -93,7 +94,6 @@ from govshare.frontoffice.open311 import format as fmt
 from govshare.frontoffice.open311 import params
 from govshare.frontoffice.open311 import queries as q
 from govshare.frontoffice.schemas import Channel, RequestIn
-from govshare.geo import queries as geo_queries
 from govshare.regions import service as regions_service
 
 log = logging.getLogger("govshare.open311")
@@ -338,9 +338,10 @@ POST_FIELDS: dict[str, str] = {
     "service_code": "Required: from services.{format}.",
     "lat": "Latitude (WGS84), with long.",
     "long": "Longitude (WGS84), with lat.",
-    "address_string": "An address; located by the ZIP code in it (or `zipcode`).",
+    "address_string": "A street address, found among the region's address points.",
     "address_id": "An address id of yours; stored, not used to locate.",
-    "zipcode": "Extension: the ZIP code of the address.",
+    "zipcode": "Extension: the ZIP code of the address (narrows the address's match; never "
+               "locates a request alone).",
     "email": "Contact e-mail (never published).",
     "device_id": "Device id (never published).",
     "account_id": "Your account id for the submitter (never published).",
@@ -415,13 +416,6 @@ def post_request(request: Request, response_format: str = FORMAT,
         raise params.param_error("media_url", "must be an http or https URL of at most 500 "
                                  "characters")
     where = params.location(p)
-    zip_from = where.pop("zip_from", None)
-    if zip_from is not None:
-        try:
-            geo_queries.geocode_zip(where["zipcode"])
-        except GovshareError as exc:
-            raise params.param_error(zip_from, f"ZIP code {where['zipcode']} cannot be "
-                                     "located") from exc
     try:
         data = RequestIn(service_code=code, attributes=params.attributes(p),
                          channel=Channel.open311, jurisdiction_id=scope.member_id,
@@ -432,7 +426,10 @@ def post_request(request: Request, response_format: str = FORMAT,
     try:
         req = service.submit_request(session=session, actor=actor, region_id=scope.region_id,
                                      data=data)
-    except NotFound as exc:  # e.g. a ZIP missing from the tables: the request cannot be met
+    except service.PlaceNeeded as exc:  # not routed on a guess: the client sends lat/long
+        field = "address_string" if where.get("address") else "zipcode"
+        raise params.param_error(field, f"{exc.detail}; send lat and long") from exc
+    except NotFound as exc:
         raise BadRequest(exc.detail) from exc
     session.commit()
     return respond(f, "service_requests", [{

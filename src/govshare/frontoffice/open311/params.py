@@ -187,8 +187,10 @@ def attributes(p: Params) -> dict[str, list[str]]:
 
 
 def location(p: Params) -> dict[str, Any]:
-    """lat/long, or an address located by its ZIP code: fields of ``RequestIn``, plus
-    ``zip_from`` (the parameter the ZIP came from) when the ZIP is what locates it."""
+    """lat/long, or ``address_string``, found among the region's address points when the
+    request is submitted (``frontoffice.service.place_of``): fields of ``RequestIn``. A ZIP
+    code is kept with the address (and narrows its match) but never locates a request alone:
+    it is an area, which may cross a member's limit."""
     lat_s, lon_s = p.one("lat"), p.one("long")
     address, address_id, zip_s = p.one("address_string"), p.one("address_id"), p.one("zipcode")
     if (lat_s is None) != (lon_s is None):
@@ -209,14 +211,9 @@ def location(p: Params) -> dict[str, Any]:
         out["lon"] = parse_coordinate("long", lon_s, 180)
         return out
     if address is None and address_id is None:
-        raise param_error("lat", "a location is required: lat and long, address_string "
-                          "(with its ZIP code) or address_id (with a ZIP code)")
-    if zipcode is None:
-        if address is not None:
-            raise param_error("address_string", "cannot be located without a ZIP code: "
-                              "include the 5-digit ZIP in it, send zipcode, or send lat/long")
+        raise param_error("lat", "a location is required: lat and long, or address_string "
+                          "(a street address among the region's address points)")
+    if address is None:
         raise param_error("address_id", "cannot be located here (there is no master address "
-                          "repository): send lat/long, or a zipcode with it")
-    # Located by the ZIP code: name the parameter it came from, for a geocoding error.
-    out["zip_from"] = "zipcode" if zip_s else ("address_string" if address else "address_id")
+                          "repository): send lat/long or address_string with it")
     return out

@@ -2,7 +2,7 @@
 costs members actually had each year (projected vs realized).
 
 Revision ID: 0015
-Revises: 0010
+Revises: 0011
 Create Date: 2026-12-04 23:44:34.667755
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0015'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 

@@ -8,6 +8,7 @@
   if (!el || !dataEl || typeof L === "undefined" || !window.govshareText) { return; }
   var data = JSON.parse(dataEl.textContent);
   var map = L.map(el);
+  if (window.govshareTiles) { window.govshareTiles(map, el); }
   map.attributionControl.setPrefix(false);
   var layer = L.featureGroup().addTo(map);
   data.moves.forEach(function (m) {

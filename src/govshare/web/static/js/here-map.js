@@ -16,6 +16,7 @@
   if (section) { section.hidden = false; }  // before L.map: a hidden map has no size
 
   var map = L.map(el, { zoomSnap: 0.25 });
+  if (window.govshareTiles) { window.govshareTiles(map, el); }
   map.attributionControl.setPrefix(false);
   L.DomUtil.addClass(map.getContainer(), "leaflet-crosshair");
 

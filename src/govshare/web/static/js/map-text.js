@@ -9,3 +9,18 @@
     return span;
   };
 })();
+
+// Street tiles, when the installation sets a tile server (GOVSHARE_MAP_TILE_URL): the map's
+// element carries data-tiles and data-tiles-attribution ({{ map_tiles() }} in a template).
+// Without them nothing is fetched and the map stays offline.
+(function () {
+  "use strict";
+  window.govshareTiles = function (map, el) {
+    var url = el.getAttribute("data-tiles");
+    if (!url || typeof L === "undefined") { return false; }
+    L.tileLayer(url, {
+      maxZoom: 19, attribution: el.getAttribute("data-tiles-attribution") || ""
+    }).addTo(map);
+    return true;
+  };
+})();

@@ -32,6 +32,7 @@
   var src = el.getAttribute("data-boundaries");
   var context = src ? get(src).catch(function () { return null; }) : Promise.resolve(null);
   var map = L.map(el, { zoomSnap: 0.25 });
+  if (window.govshareTiles) { window.govshareTiles(map, el); }
   map.attributionControl.setPrefix(false);
 
   Promise.all([assets, context]).then(function (res) {

@@ -10,6 +10,7 @@
     special_district: "#8168b3", federal_agency: "#d83933"
   };
   var map = L.map(el, { zoomSnap: 0.25, attributionControl: true });
+  if (window.govshareTiles) { window.govshareTiles(map, el); }
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Boundaries: U.S. Census Bureau; City of Seattle");
   fetch(el.getAttribute("data-src"), { headers: { Accept: "application/geo+json" } })
