@@ -40,6 +40,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govshare.casebook import service as casebook_service
+from govshare.casebook.schemas import ProposalIn as CaseIn
 from govshare.cli.demo import DEMO_PASSWORD
 from govshare.core.db import utcnow
 from govshare.core.http import SESSION_COOKIE, allow
@@ -231,11 +233,21 @@ def _site_scenario(w: World, jid: int) -> Any:
         data=ScenarioIn.model_validate(_site_scenario_body(w)))
 
 
+def _case(w: World, jid: int) -> Any:
+    """A casebook proposal whose one member is ``jid`` (others' staff: it does not exist)."""
+    return casebook_service.create_proposal(
+        session=w.session, actor=SYSTEM, region_id=_region_id(w),
+        data=CaseIn(name=w.unique("Matrix case "), service="payroll", start_year=2027,
+                    horizon_years=3, shared_annual=1000,
+                    members=[{"jurisdiction_id": jid, "staff": 5000}]))
+
+
 BUILDERS: dict[str, Callable[[World, int], Any]] = {
     "vehicle": _vehicle,
     "user": _target_user, "apikey": _target_key, "asset": _public_asset,
     "proposal": _proposal, "request": _service_request, "subscription": _subscription,
     "media": _media, "life_report": _life_report, "site_scenario": _site_scenario,
+    "case": _case,
 }
 
 
@@ -278,12 +290,15 @@ PATH_VALUES: dict[str, PathValue] = {
     "subscription_id": lambda w, s: Target(w.row("subscription", s).id, w.jurisdiction[s],
                                            private=True),
     "vehicle_id": lambda w, s: Target(w.row("vehicle", s).id, w.jurisdiction[s], private=True),
+    "case_id": lambda w, s: Target(w.row("case", s).id, w.jurisdiction[s], private=True),
     "reference": lambda w, s: Target(w.row("life_report", s).reference, w.jurisdiction[s],
                                      private=True),
     # a region's own row (no member owns it)
     "scenario_id": lambda w, s: Target(w.row("site_scenario", "own").id),
     # public facts: the same for every scenario
     "fips": lambda w, s: Target("53033"),
+    "fmt": lambda w, s: Target("csv"),
+    "report_token": lambda w, s: Target("no-such-report-token"),
     "life_event": lambda w, s: Target(next(iter(LIFE_EVENTS))),
     "service_code": lambda w, s: Target(_service_code(w)),
     "name": lambda w, s: Target(w.row("media", "own")),
@@ -292,7 +307,6 @@ PATH_VALUES: dict[str, PathValue] = {
     "token": lambda w, s: Target(w.row("request", "own").token),
     "open311_path": lambda w, s: Target("no-such-resource.json"),
     "set_name": lambda w, s: Target("epa-hub-2025"),
-    "fmt": lambda w, s: Target("csv"),
 }
 
 
@@ -313,7 +327,9 @@ PUBLIC_VIEW = {
 }
 # Routes whose answer to an allowed caller is 404 by design (a catch-all for unknown paths).
 NOT_FOUND_BY_DESIGN = {f"{m} /open311/v2/{{open311_path:path}}"
-                       for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")}
+                       for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")} | {
+    # an import's error report exists only for the one who uploaded the file, for an hour
+    "GET /casebook/import-reports/{report_token}.csv"}
 # Rules a route adds to the policy, by route id: role -> expected status. Each one is a
 # deliberate exception, with its reason.
 EXTRA_RULES: dict[str, dict[Role, int]] = {
@@ -444,7 +460,37 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "PUT /api/v1/sites/scenarios/{scenario_id}/choice": lambda w, j: Body(json={"fips": None}),
     "POST /api/v1/sites/scenarios/{scenario_id}/candidates": lambda w, j: Body(
         files={"file": ("rents.csv", b"fips,rent_usd_ft2\r\n53077,18\r\n", "text/csv")}),
+    # casebook: API and pages
+    "POST /api/v1/casebook/proposals": lambda w, j: Body(json=_case_json(w, j)),
+    "PUT /api/v1/casebook/proposals/{case_id}": lambda w, j: Body(json=_case_json(w, j)),
+    "POST /api/v1/casebook/proposals/from-consolidation": lambda w, j: Body(json={
+        "use": "park", "start_year": 2027}),
+    "POST /api/v1/casebook/proposals/{case_id}/status": lambda w, j: Body(json={
+        "status": "adopted"}),
+    "POST /api/v1/casebook/proposals/{case_id}/scenarios": lambda w, j: Body(json={
+        "name": "Matrix scenario"}),
+    "POST /api/v1/casebook/proposals/{case_id}/actuals": lambda w, j: Body(json={
+        "jurisdiction_id": j, "year": 2027, "actual": 1}),
+    "POST /api/v1/casebook/proposals/{case_id}/actuals/import": lambda w, j: Body(files={
+        "file": ("actuals.csv", f"member,year,actual\r\n{j},2027,1\r\n".encode(),
+                 "text/csv")}),
+    "POST /api/v1/casebook/proposals/from-sited-center": lambda w, j: Body(json={
+        "scenario_id": w.row("site_scenario", "own").id, "start_year": 2027}),
+    "POST /casebook/from-sited-center": lambda w, j: Body(data={
+        "scenario_id": str(w.row("site_scenario", "own").id)}),
+    "POST /casebook/{case_id}/status": lambda w, j: Body(data={"status": "adopted"}),
+    "POST /casebook/{case_id}/scenario": lambda w, j: Body(data={"name": "Matrix scenario"}),
+    "POST /casebook/{case_id}/actuals": lambda w, j: Body(data={
+        "jurisdiction_id": str(j), "year": "2027", "actual": "1"}),
+    "POST /casebook/{case_id}/actuals/import": lambda w, j: Body(files={
+        "file": ("actuals.csv", f"member,year,actual\r\n{j},2027,1\r\n".encode(),
+                 "text/csv")}),
 }
+
+
+def _case_json(w: World, j: int) -> dict[str, Any]:
+    return {"name": w.unique("Matrix case "), "service": "it", "start_year": 2027,
+            "members": [{"jurisdiction_id": j, "staff": 1000}]}
 
 # Routes whose body names the jurisdiction acted on (``j``): run for own and other.
 SCOPED_BODIES = {

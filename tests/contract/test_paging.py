@@ -28,6 +28,8 @@ from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
 from govshare.carbon.schemas import FactorSetIn
+from govshare.casebook import service as casebook_service
+from govshare.casebook.schemas import ActualIn
 from govshare.cli.demo_sites import DEMO_SCENARIO
 from govshare.core.tenancy import ANONYMOUS, Role, system_principal
 from govshare.frontoffice import service as frontoffice_service
@@ -41,6 +43,7 @@ from govshare.sites import service as sites_service
 from govshare.sites.schemas import ScenarioIn
 from govshare.sites.service import REFERENCE_SCENARIOS
 from tests.contract.routes import offline_app
+from tests.factories.casebook import proposal as casebook_proposal
 from tests.factories.property import asset
 from tests.factories.regions import api_key
 
@@ -58,6 +61,9 @@ DOCUMENTS = {
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
     "GET /api/v1/jurisdictions/{jurisdiction_id}/boundary": "one GeoJSON Feature",
+    "GET /api/v1/casebook/proposals/{case_id}/results": "one proposal's results: a row "
+                                                            "per year of its horizon (at most "
+                                                            "50)",
 }
 
 
@@ -141,6 +147,17 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
          "unit": "mile", "vehicle_type": f"Paging type {i}", "model_year": 2016,
          "period_start": date(2016, 1, 1), "period_end": date(2016, 12, 31)}
         for i in range(6)])
+    members = [{"jurisdiction_id": jid, "staff": 100_000 * (i + 1), "headcount": i + 1}
+               for i, jid in enumerate(sorted(ids.values()))]
+    case = None
+    for i in range(5):
+        case = casebook_proposal(session, ids, name=f"Paging case {i}", members=members)
+    assert case is not None
+    for year in range(2027, 2030):
+        for jid in (ids["city"], ids["county"]):
+            casebook_service.record_actual(
+                session=session, actor=system_principal("test"), proposal_id=case.id,
+                data=ActualIn(jurisdiction_id=jid, year=year, actual=50_000))
     region = session.scalars(select(Region)).one()
     for i in range(3):
         sites_service.create_scenario(
@@ -151,7 +168,8 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
     virginia = sites_queries.find_scenario(session=session, region_id=region.id,
                                            name=REFERENCE_SCENARIOS[1]["name"])
     session.commit()
-    return {"asset": made[0].id, "scenario": demo_site.id, "virginia": virginia.id}
+    return {"asset": made[0].id, "scenario": demo_site.id, "virginia": virginia.id,
+            "case": case.id}
 
 
 WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
@@ -168,6 +186,14 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
                                                 {"include_in_use": "true"}, None),
     "GET /api/v1/public/assets/{asset_id}/proposals": lambda s: Walk(
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
+    "GET /api/v1/casebook/proposals": lambda s: Walk("/api/v1/casebook/proposals", {},
+                                                     Role.regional_analyst),
+    "GET /api/v1/casebook/proposals/{case_id}/members": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/members", {}, Role.regional_analyst),
+    "GET /api/v1/casebook/proposals/{case_id}/allocation": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/allocation", {}, Role.regional_admin),
+    "GET /api/v1/casebook/proposals/{case_id}/actuals": lambda s: Walk(
+        f"/api/v1/casebook/proposals/{s['case']}/actuals", {}, Role.regional_analyst),
     "GET /api/v1/proposals": lambda s: Walk("/api/v1/proposals", {"status": "received"},
                                             Role.jurisdiction_admin, "city"),
     "GET /api/v1/carbon/inventory": lambda s: Walk(

@@ -18,7 +18,6 @@ from govshare.core.formats import money as dollars
 from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Principal, Role
 from govshare.property import consolidation, planning, solver
-from govshare.property.calc import dollars
 from govshare.property.consolidation import Solution
 from tests.conftest import login
 from tests.factories.property import asset

@@ -10,6 +10,7 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from govshare.carbon import cli as carbon_cli
+from govshare.casebook import cli as casebook_cli
 from govshare.cli import demo as demo_module
 from govshare.core import migrate, ratelimit
 from govshare.core.cli_support import console, handle_errors, settings
@@ -45,6 +46,8 @@ app.add_typer(fleet_cli.fleet_app, name="fleet")
 app.add_typer(tellusonce_cli.tellusonce_app, name="tellusonce")
 app.add_typer(carbon_cli.carbon_app, name="carbon")
 app.add_typer(sites_cli.sites_app, name="sites")
+app.add_typer(casebook_cli.casebook_app, name="casebook")
+app.add_typer(casebook_cli.report_app, name="report")
 
 
 def prune_rate_limits(session: Session, now: datetime) -> int:

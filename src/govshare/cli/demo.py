@@ -16,6 +16,7 @@ from importlib import resources
 
 from govshare.cli import (
     demo_carbon,
+    demo_casebook,
     demo_fleet,
     demo_frontoffice,
     demo_property,
@@ -125,6 +126,9 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
                                "Seattle Public Schools": sps_id, "State of Washington": state_id,
                                "Port of Seattle": port_id})
     demo_sites.build(session, actor, result.region_id, step)
+    demo_casebook.build(session, actor, result.region_id,
+                        {"city": seattle_id, "county": county_id, "schools": sps_id,
+                         "port": port_id}, step)
 
 
 # The demo's address points (geo/data/SOURCES.md), each file under its own source label.

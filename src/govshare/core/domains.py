@@ -27,15 +27,17 @@ KERNEL = "core"
 COMPOSITION = ("web", "cli", "migrations")
 
 # The rules the import contracts are generated from (scripts/gen_contracts.py).
-# What another domain may import of a domain: its public API.
-PUBLIC_MODULES = ("service", "queries", "schemas", "calc")
+# What another domain may import of a domain: its public API. ``planning`` is a read-only
+# analysis (property's consolidation plan, fleet's pooling plan) that the casebook turns into
+# a proposal (ADR 17).
+PUBLIC_MODULES = ("service", "queries", "schemas", "calc", "planning")
 # Inside a domain, top first: a module may import those of lower layers only. Modules of the
 # top layer may import each other (the CLI runs an import, pages link to the API's helpers);
 # the others are layers of one module kind each.
 INNER_LAYERS: tuple[tuple[str, ...], ...] = (
     ("api", "pages", "cli", "worker", "receiver", "import_export", "public_window", "open311",
      "importer"),
-    ("service", "planning"),
+    ("service", "planning", "value"),
     ("queries",),
     ("schemas",),
     ("models",),

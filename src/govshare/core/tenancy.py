@@ -116,6 +116,10 @@ class Action(StrEnum):
     fleet_pool = "fleet.pool"  # cross-member pooling plans
     sites_read = "sites.read"  # staff: center scenarios, county data, rankings
     sites_manage = "sites.manage"  # create, edit, upload candidate data, choose a site
+    casebook_read = "casebook.read"  # proposals and results (own member's figures only)
+    casebook_manage = "casebook.manage"  # write proposals, scenarios, adopt / withdraw
+    casebook_actuals = "casebook.actuals"  # record a member's actual costs for a year
+    value_read = "value.read"  # the leaders' page and the value-case report
 
 
 # Which roles may take each action, and whether a jurisdictional role is limited to its own
@@ -185,6 +189,14 @@ POLICY: dict[Action, dict[Role, str]] = {
     Action.fleet_pool: {Role.regional_admin: "any", Role.regional_analyst: "any"},
     Action.sites_read: {r: "any" for r in STAFF_ROLES},
     Action.sites_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
+    Action.casebook_read: {r: "own" for r in STAFF_ROLES},
+    Action.casebook_manage: {Role.regional_admin: "any", Role.regional_analyst: "any"},
+    Action.casebook_actuals: {
+        Role.regional_admin: "any",
+        Role.jurisdiction_admin: "own",
+        Role.jurisdiction_staff: "own",
+    },
+    Action.value_read: {r: "any" for r in STAFF_ROLES},
 }
 
 

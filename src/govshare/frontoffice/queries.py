@@ -428,3 +428,15 @@ def actor_label(ref: str | None, names: dict[int, str]) -> str:
     if kind == "system":
         return f"System ({rest})" if rest else "System"
     return "Resident (web form)" if ref == "anonymous" else ref
+
+
+def forwarded_count(*, session: Session, actor: Principal, region_id: int) -> int:
+    """Requests forwarded to another member instead of being turned away (value-case input):
+    requests with at least one ``forward`` update, of the members the actor sees."""
+    stmt = select(func.count(func.distinct(RequestUpdate.request_id))).join(
+        ServiceRequest, ServiceRequest.id == RequestUpdate.request_id).where(
+        ServiceRequest.region_id == region_id, RequestUpdate.kind == "forward")
+    visible = visible_jurisdiction_ids(actor)
+    if visible is not None:
+        stmt = stmt.where(ServiceRequest.jurisdiction_id.in_(visible))
+    return int(session.scalar(stmt) or 0)

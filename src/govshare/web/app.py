@@ -25,6 +25,8 @@ from sqlalchemy.orm import Session
 import govshare
 from govshare.carbon import api as carbon_api
 from govshare.carbon import pages as carbon_pages
+from govshare.casebook import api as casebook_api
+from govshare.casebook import pages as casebook_pages
 from govshare.core import charts, formats
 from govshare.core.changes import (
     OPEN311,
@@ -111,6 +113,8 @@ def nav_for(principal: Principal, region_id: int | None = None) -> list[tuple[st
         items.append(("Carbon", "/carbon"))
         items.append(("Fleet", "/fleet"))
         items.append(("Center sites", "/sites"))
+        items.append(("Casebook", "/casebook"))
+        items.append(("Value", "/value"))
         items.append(("Admin", "/admin"))
     return items
 
@@ -256,7 +260,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    public_window_pages.router,
                    frontoffice_pages.router, tellusonce_pages.router, sites_pages.router,
                    outbox_pages.router, carbon_api.router, carbon_pages.router,
-                   fleet_pages.router):
+                   fleet_pages.router, casebook_api.router, casebook_pages.router):
         app.include_router(router)
 
     return app

@@ -1,0 +1,153 @@
+"""The casebook's arithmetic against hand-computed cases (numpy-financial as a cross-check
+where it is installed), and allocations that sum to the total exactly, to the cent."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from govshare.casebook import calc
+from govshare.casebook.calc import Basis, CalcError, MemberIn
+
+
+def test_npv_by_hand() -> None:
+    # -100/1.1 + 60/1.1^2 + 60/1.1^3 = -90.9091 + 49.5868 + 45.0789 = 3.7566
+    assert calc.npv(0.10, [-100, 60, 60]) == pytest.approx(3.75657, abs=1e-5)
+    assert calc.npv(0.0, [-100, 60, 60]) == 20
+
+
+def test_irr_by_hand() -> None:
+    # 60x^2 + 60x - 100 = 0 with x = 1/(1+r): x = (-60 + sqrt(27,600)) / 120 = 0.884437
+    x = (-60 + math.sqrt(60**2 + 4 * 60 * 100)) / 120
+    assert calc.irr([-100, 60, 60]) == pytest.approx(1 / x - 1, abs=1e-9)
+    assert calc.irr([-100, 60, 60]) == pytest.approx(0.130662, abs=1e-6)
+    assert calc.irr([100, 50]) is None  # all savings: no rate makes NPV zero
+    assert calc.irr([-100, -5]) is None
+    assert calc.irr([-100, 110]) == pytest.approx(0.10, abs=1e-9)
+
+
+def test_irr_and_npv_agree_with_numpy_financial() -> None:
+    npf = pytest.importorskip("numpy_financial")
+    flows = [-250_000, 40_000, 90_000, 120_000, 120_000, 120_000]
+    # numpy-financial discounts its first flow at t=0; ours are end of years 1..n, which
+    # scales NPV by 1/(1+r) and leaves the IRR unchanged.
+    assert calc.irr(flows) == pytest.approx(float(npf.irr(flows)), abs=1e-9)
+    assert calc.npv(0.07, flows) == pytest.approx(float(npf.npv(0.07, flows)) / 1.07, rel=1e-12)
+
+
+def test_payback_year_by_hand() -> None:
+    assert calc.payback_year([-100, 60, 60]) == 3  # cumulative -100, -40, +20
+    assert calc.payback_year([10, -20, 30]) == 3  # dips below zero in year 2: not paid back
+    assert calc.payback_year([0, 5]) == 1
+    assert calc.payback_year([-100, 10]) is None
+
+
+def test_outcome_ramp_one_time_and_calendar_years() -> None:
+    o = calc.outcome(annual_savings_cents=100_000, one_time_cents=[150_000], ramp=[50],
+                     horizon=3, start_year=2027, rate=0.0)
+    assert [y.year for y in o.years] == [2027, 2028, 2029]
+    assert [y.savings_cents for y in o.years] == [50_000, 100_000, 100_000]
+    assert [y.net_cents for y in o.years] == [-100_000, 100_000, 100_000]
+    assert [y.cumulative_cents for y in o.years] == [-100_000, 0, 100_000]
+    assert o.payback_year == 2028 and o.npv_cents == 100_000
+    # at 7%: -100,000/1.07 + 100,000/1.07^2 + 100,000/1.07^3 = 75,357.9
+    o7 = calc.outcome(annual_savings_cents=100_000, one_time_cents=[150_000], ramp=[50],
+                      horizon=3, start_year=2027, rate=0.07)
+    assert o7.npv_cents == round(-100_000 / 1.07 + 100_000 / 1.07**2 + 100_000 / 1.07**3)
+
+
+def test_terms_refused_with_their_field() -> None:
+    with pytest.raises(CalcError) as e:
+        calc.outcome(annual_savings_cents=1, one_time_cents=[], ramp=[10, 20, 30], horizon=2,
+                     start_year=2027, rate=0.07)
+    assert e.value.field == "ramp_pct"
+    with pytest.raises(CalcError) as e:
+        calc.outcome(annual_savings_cents=1, one_time_cents=[], ramp=[], horizon=2,
+                     start_year=2027, rate=float("nan"))
+    assert e.value.field == "discount_rate"
+
+
+def test_largest_remainder_by_hand() -> None:
+    assert calc.largest_remainder(100, [Fraction(1)] * 3) == [34, 33, 33]
+    assert calc.largest_remainder(10, [Fraction(1), Fraction(2)]) == [3, 7]
+    assert calc.largest_remainder(-10, [Fraction(1), Fraction(2)]) == [-3, -7]
+    with pytest.raises(CalcError):
+        calc.largest_remainder(10, [Fraction(0), Fraction(0)])
+
+
+@given(total=st.integers(-10**13, 10**13),
+       weights=st.lists(st.integers(0, 10**9), min_size=1, max_size=40).filter(any))
+def test_allocation_sums_exactly(total: int, weights: list[int]) -> None:
+    out = calc.largest_remainder(total, [Fraction(w) for w in weights])
+    assert sum(out) == total
+    whole = sum(weights)
+    for w, got in zip(weights, out, strict=True):
+        assert abs(got - Fraction(total * w, whole)) < 1  # within a cent of the exact share
+
+
+@given(total=st.integers(0, 10**12),
+       pops=st.lists(st.integers(1, 40_000_000), min_size=2, max_size=12),
+       split=st.integers(0, 100))
+def test_blend_allocation_sums_exactly(total: int, pops: list[int], split: int) -> None:
+    keys = list(range(len(pops)))
+    drivers = {k: {"population": p, "usage": (k + 1) * 3.5} for k, p in zip(keys, pops,
+                                                                         strict=True)}
+    blend = {"population": split, "usage": 100 - split}
+    s = calc.shares(keys, Basis.blend, drivers, blend)
+    assert sum(s.values()) == 1
+    assert sum(calc.allocate(total, s).values()) == total
+
+
+def test_blend_54_23_23() -> None:
+    drivers = {1: {"usage": 3, "assessed_value": 1, "population": 1},
+               2: {"usage": 1, "assessed_value": 1, "population": 3}}
+    s = calc.shares([1, 2], Basis.blend, drivers,
+                    {"usage": 54, "assessed_value": 23, "population": 23})
+    # member 1: 54% x 3/4 + 23% x 1/2 + 23% x 1/4 = 40.5 + 11.5 + 5.75 = 57.75%
+    assert s[1] == Fraction(5775, 10000)
+    # 10,000,001 cents: 5,775,000.5775 and 4,225,000.4225 -> the spare cent to member 1
+    assert calc.allocate(10_000_001, s) == {1: 5_775_001, 2: 4_225_000}
+    with pytest.raises(CalcError) as e:
+        calc.shares([1, 2], Basis.blend, drivers, {"usage": 50, "population": 40})
+    assert e.value.field == "blend" and "100%" in e.value.reason
+
+
+def test_missing_driver_names_the_field() -> None:
+    with pytest.raises(CalcError) as e:
+        calc.shares([1, 2], Basis.usage, {1: {"usage": 5}, 2: {}})
+    assert e.value.field == "usage"
+
+
+def test_true_up_sums_to_zero() -> None:
+    t = calc.true_up({1: 50_000, 2: 50_000, 3: 1}, {1: 10, 2: 30, 3: 0})
+    assert sum(t.values()) == 0
+    # 100,001 re-shared 1:3:0 = 25,000.25 and 75,000.75 -> 25,000 and 75,001 (spare cent)
+    assert t == {1: -25_000, 2: 25_001, 3: -1}
+
+
+def test_evaluate_members_total_and_worse_off() -> None:
+    members = [MemberIn(1, "Big", baseline_cents=1_000_000, drivers={"usage": 3}),
+               MemberIn(2, "Small", baseline_cents=100_000, drivers={"usage": 1})]
+    r = calc.evaluate(members=members, shared_annual_cents=800_000, one_time_cents=[100_000],
+                      ramp=[50], horizon=5, start_year=2027, rate=0.07, basis=Basis.usage)
+    big, small = r.members
+    assert big.charge_cents == 600_000 and small.charge_cents == 200_000
+    assert big.annual_savings_cents == 400_000 and small.annual_savings_cents == -100_000
+    assert small.worse_off and not big.worse_off
+    assert [m.name for m in r.worse_off] == ["Small"]
+    assert big.one_time_cents == [75_000] and small.one_time_cents == [25_000]
+    # The total is the members' sum, year by year and in NPV terms.
+    for t, y in enumerate(r.total.years):
+        assert y.net_cents == big.outcome.years[t].net_cents + small.outcome.years[t].net_cents
+    assert r.total.annual_savings_cents == 300_000
+    assert abs(r.total.npv_cents - (big.outcome.npv_cents + small.outcome.npv_cents)) <= 1
+
+
+def test_realized_gap() -> None:
+    r = calc.Realized(year=2027, projected_cents=1_000, realized_cents=400)
+    assert r.gap_cents == -600 and r.realized_pct == pytest.approx(40.0)
+    assert calc.Realized(year=2027, projected_cents=1_000, realized_cents=None).gap_cents is None

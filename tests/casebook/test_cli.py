@@ -1,0 +1,65 @@
+"""`govshare casebook ...` and `govshare report value-case` through typer's CliRunner on a
+fresh database built with `govshare demo` (SQLite: the commands' SQL is the service's, tested
+on both backends in test_service.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from tests.factories.cli import Cli, flat, fresh_cli
+
+
+@pytest.fixture(scope="module")
+def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
+    with fresh_cli("sqlite", tmp_path_factory.mktemp("casebookcli"), "casebookcli") as c:
+        assert "built" in c("demo").stdout
+        yield c
+
+
+def test_list_and_show_as_json(cli: Cli) -> None:
+    listed = json.loads(cli("casebook", "list", "--json").stdout)
+    names = {p["name"]: p for p in listed["items"]}
+    payroll = names["Shared payroll and HR system (sample)"]
+    assert payroll["synthetic"] and payroll["status"] == "adopted"
+    shown = json.loads(cli("casebook", "show", str(payroll["id"]), "--json").stdout)
+    members = shown["members"]
+    assert sum(m["charge_cents"] for m in members) == 210_000_000  # $2.1M, to the cent
+    assert [m["name"] for m in members if m["worse_off"]] == ["Port of Seattle"]
+    assert shown["discount_source"].startswith("OMB Circular A-94")
+
+
+def test_import_actuals_refuses_then_records(cli: Cli, tmp_path: Path) -> None:
+    pid = next(p["id"] for p in json.loads(cli("casebook", "list", "--json").stdout)["items"]
+               if p["name"] == "Shared payroll and HR system (sample)")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("member,year,actual\nKing County,1999,5\nNobody,2028,5\n")
+    report = tmp_path / "report.csv"
+    r = cli("casebook", "import-actuals", str(pid), str(bad), "--report", str(report), code=2)
+    assert "nothing was recorded" in flat(r.stderr)
+    lines = report.read_text().splitlines()
+    assert lines[0] == "row,column,value,reason" and len(lines) == 3
+    good = tmp_path / "good.csv"
+    good.write_text("member,year,actual\nKing County,2028,1500000\n")
+    first = json.loads(cli("casebook", "import-actuals", str(pid), str(good), "--json").stdout)
+    again = json.loads(cli("casebook", "import-actuals", str(pid), str(good), "--json").stdout)
+    assert (first["added"], again["unchanged"]) == (1, 1)
+
+
+def test_value_case_report(cli: Cli, tmp_path: Path) -> None:
+    out = tmp_path / "governor.pdf"
+    r = cli("report", "value-case", "--audience", "governor", "--out", str(out), "--json")
+    data = json.loads(r.stdout)
+    keys = {(f["point"], f["key"]) for f in data["figures"]}
+    assert ("fiscal", "annual") in keys and ("facilities", "social_cost") in keys
+    assert "economic" in data["not_measured"]
+    text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
+    assert "Executive summary" in text
+    member = tmp_path / "county.html"
+    cli("report", "value-case", "--audience", "council", "--jurisdiction", "King County",
+        "--out", str(member))
+    assert "King County" in member.read_text()

@@ -1,0 +1,206 @@
+"""Proposals, scenarios, a consolidation plan made a proposal, and actual costs, on both
+databases: bad input named by field, all-or-nothing imports, idempotence."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from govshare.casebook import queries, service
+from govshare.casebook.models import CaseActual, CaseStatus, SourceKind
+from govshare.casebook.schemas import ActualIn, FromConsolidationIn
+from govshare.core.errors import Forbidden, NotFound, ValidationFailed
+from govshare.core.tabular import Refused
+from govshare.core.tenancy import Role, system_principal
+from govshare.property import planning
+from tests.factories.casebook import proposal, proposal_in
+from tests.factories.property import asset
+from tests.factories.regions import principal
+
+SYSTEM = system_principal("test")
+
+
+def test_results_by_member_and_total(session: Session, ids: dict[str, int]) -> None:
+    p = proposal(session, ids)
+    r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
+    by = {m.name: m for m in r.members}
+    city, county, schools = (by["City of Seattle"], by["King County"],
+                             by["Seattle Public Schools"])
+    # $700k by headcount 60/30/10 -> $420k, $210k, $70k; savings 180k, 90k, 30k a year
+    assert (city.charge_cents, county.charge_cents, schools.charge_cents) == (
+        42_000_000, 21_000_000, 7_000_000)
+    assert r.total.annual_savings_cents == 30_000_000
+    # year 1: 50% of $300k - $100k = $50k; then $300k a year
+    assert [y.net_cents for y in r.total.years] == [5_000_000] + [30_000_000] * 4
+    expected = sum(f / 1.07**t for t, f in enumerate([5e6, 3e7, 3e7, 3e7, 3e7], start=1))
+    assert abs(r.total.npv_cents - expected) <= 2
+    assert r.total.payback_year == 2027 and r.total.irr is None
+    assert not r.worse_off
+
+
+def test_bad_input_names_the_field(session: Session, ids: dict[str, int]) -> None:
+    with pytest.raises(ValidationError) as e:
+        proposal_in(ids, shared_annual=-5)
+    assert e.value.errors()[0]["loc"] == ("shared_annual",)
+    with pytest.raises(ValidationError, match="blend: the weights sum to 90%"):
+        proposal_in(ids, basis="blend", blend={"population": 50, "usage": 40})
+    with pytest.raises(ValidationError, match="ramp_pct: the ramp"):
+        proposal_in(ids, horizon_years=2, ramp_pct=[20, 40, 60])
+    with pytest.raises(ValidationError) as e:
+        proposal_in(ids, discount_rate=0.9)
+    assert e.value.errors()[0]["loc"] == ("discount_rate",)
+    with pytest.raises(ValidationError) as e:
+        proposal_in(ids, members=[{"jurisdiction_id": ids["city"], "staff": -1}])
+    assert e.value.errors()[0]["loc"] == ("members", 0, "staff")
+    with pytest.raises(ValidationFailed) as f:
+        proposal(session, ids, members=[{"jurisdiction_id": 999_999, "staff": 1}])
+    assert f.value.errors[0]["loc"] == ["members", 0, "jurisdiction_id"]
+    with pytest.raises(ValidationFailed) as f:  # usage basis without usage figures
+        proposal(session, ids, basis="usage")
+    assert f.value.errors[0]["loc"] == ["usage"]
+
+
+def test_only_regional_roles_write_proposals(session: Session, ids: dict[str, int]) -> None:
+    with pytest.raises(Forbidden):
+        service.create_proposal(session=session,
+                                actor=principal(Role.jurisdiction_admin, ids["city"]),
+                                region_id=1, data=proposal_in(ids))
+
+
+def test_scenario_sits_beside_its_proposal(session: Session, ids: dict[str, int]) -> None:
+    p = proposal(session, ids)
+    s = service.add_scenario(session=session, actor=SYSTEM, proposal_id=p.id,
+                             name="At 3%", changes={"discount_rate": 0.03})
+    family = queries.scenarios(session=session, actor=SYSTEM, proposal=s)
+    assert [f.id for f in family] == [p.id, s.id]
+    assert s.parent_id == p.id and s.discount_rate == 0.03
+    npv = {f.id: queries.evaluate(f, queries.members(session=session, proposal_id=f.id))
+           .total.npv_cents for f in family}
+    assert npv[s.id] > npv[p.id]  # a lower rate discounts the same savings less
+
+
+def test_member_staff_see_their_proposals_only(session: Session, ids: dict[str, int]) -> None:
+    p = proposal(session, ids)
+    port = principal(Role.jurisdiction_staff, ids["port"])
+    with pytest.raises(NotFound):
+        queries.get_proposal(session=session, actor=port, proposal_id=p.id)
+    city = principal(Role.jurisdiction_staff, ids["city"])
+    assert queries.get_proposal(session=session, actor=city, proposal_id=p.id).id == p.id
+    rows = queries.members(session=session, proposal_id=p.id)
+    assert queries.shown_member_ids(city, rows) == {ids["city"]}
+    assert queries.shown_member_ids(principal(Role.regional_analyst), rows) == {
+        ids["city"], ids["county"], ids["schools"]}
+
+
+def test_actuals_by_form_scope_and_horizon(session: Session, ids: dict[str, int]) -> None:
+    p = proposal(session, ids)
+    city = principal(Role.jurisdiction_staff, ids["city"])
+    assert service.record_actual(session=session, actor=city, proposal_id=p.id,
+                                 data=ActualIn(jurisdiction_id=ids["city"], year=2027,
+                                               actual=590_000)) == "added"
+    assert service.record_actual(session=session, actor=city, proposal_id=p.id,
+                                 data=ActualIn(jurisdiction_id=ids["city"], year=2027,
+                                               actual=590_000)) == "unchanged"
+    with pytest.raises(Forbidden):  # another member's figures
+        service.record_actual(session=session, actor=city, proposal_id=p.id,
+                              data=ActualIn(jurisdiction_id=ids["county"], year=2027,
+                                            actual=1))
+    with pytest.raises(ValidationFailed) as e:
+        service.record_actual(session=session, actor=SYSTEM, proposal_id=p.id,
+                              data=ActualIn(jurisdiction_id=ids["city"], year=2040, actual=1))
+    assert e.value.errors[0]["loc"] == ["year"]
+    r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
+    t = queries.tracker(r, queries.actuals(session=session, proposal_id=p.id), {ids["city"]})
+    first = t.total[0]
+    # city: baseline $600k - actual $590k = $10k realized; projected 50% x $180k - $60k = $30k
+    assert first.realized_cents == 1_000_000 and first.against_cents == 3_000_000
+    assert first.gap_cents == -2_000_000 and first.reporting == 1
+
+
+CSV_OK = ("member,year,actual,billed,usage\r\n"
+          "City of Seattle,2027,\"$590,000\",420000,55\r\n"
+          "King County,2027,295000,210000,35\r\n"
+          "{schools},2027,99000,70000,10\r\n")
+
+
+def test_actuals_import_is_all_or_nothing_and_idempotent(session: Session,
+                                                         ids: dict[str, int]) -> None:
+    p = proposal(session, ids)
+    body = CSV_OK.format(schools=ids["schools"]).encode()
+    res = service.import_actuals(session=session, actor=SYSTEM, proposal_id=p.id,
+                                 stream=io.BytesIO(body), file_name="actuals.csv")
+    assert (res.rows, res.added) == (3, 3)
+    again = service.import_actuals(session=session, actor=SYSTEM, proposal_id=p.id,
+                                   stream=io.BytesIO(body), file_name="actuals.csv")
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 3)
+    bad = ("member,year,actual\r\nCity of Seattle,2028,100\r\nPort of Seattle,2028,5\r\n"
+           "King County,2099,5\r\nKing County,2028,-3\r\nCity of Seattle,2028,7\r\n")
+    with pytest.raises(Refused) as e:
+        service.import_actuals(session=session, actor=SYSTEM, proposal_id=p.id,
+                               stream=io.BytesIO(bad.encode()), file_name="bad.csv")
+    problems = [(x.row, x.column, x.reason) for x in e.value.report]
+    assert (3, "member", "not a member of this proposal") in problems
+    assert any(r == 4 and c == "year" and "horizon" in why for r, c, why in problems)
+    assert any(r == 5 and c == "actual" for r, c, _ in problems)
+    assert any(r == 6 and c == "year" and "also on row 2" in why for r, c, why in problems)
+    rows = session.scalars(select(CaseActual).where(CaseActual.proposal_id == p.id,
+                                                    CaseActual.year == 2028)).all()
+    assert rows == []  # nothing of the refused file was written
+    # A member's staff may import only their own member's rows.
+    staff = principal(Role.jurisdiction_staff, ids["county"])
+    with pytest.raises(Refused) as e:
+        service.import_actuals(session=session, actor=staff, proposal_id=p.id,
+                               stream=io.BytesIO(body), file_name="actuals.csv")
+    assert {x.row for x in e.value.report} == {2, 4}
+
+
+def test_consolidation_plan_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:
+    asset(session, ids["city"], asset_code="PA", name="Park office A", lon=-122.3350,
+          lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=30_000_000, use="park")
+    asset(session, ids["county"], asset_code="PB", name="Park office B", lon=-122.3210,
+          lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=20_000_000, use="park")
+    data = FromConsolidationIn(use="park", max_km=15, start_year=2027, horizon_years=10,
+                               one_time=50_000)
+    plan = planning.plan(session=session, actor=SYSTEM, region_id=1, use="park", max_km=15,
+                         travel_cents_per_person_km=19_136)
+    p = service.from_consolidation(session=session, actor=SYSTEM, region_id=1, data=data)
+    assert p.source_kind == SourceKind.consolidation.value
+    assert p.source_link.startswith("/property/consolidation?use=park&max_km=15")
+    assert p.tco2e_per_year == pytest.approx(plan.tco2e_avoided, abs=1e-3)
+    r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
+    # The proposal's savings are the plan's: baseline - (kept buildings + added travel).
+    assert abs(r.total.annual_savings_cents - plan.savings_cents) <= 2
+    # The host (county keeps its building) is paid by its guest on occupants housed.
+    by = {m.name: m for m in r.members}
+    assert by["King County"].share == by["City of Seattle"].share
+    assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
+    assert service.set_status(session=session, actor=SYSTEM, proposal_id=p.id,
+                              status=CaseStatus.adopted).adopted_at is not None
+
+
+def test_a_chosen_center_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:
+    from govshare.cli.demo_sites import DEMO_SCENARIO
+    from govshare.core.errors import BadRequest
+    from govshare.sites import queries as sites_queries
+    from govshare.sites import service as sites_service
+
+    row = sites_queries.find_scenario(session=session, region_id=1, name=DEMO_SCENARIO["name"])
+    with pytest.raises(BadRequest, match="Choose a county"):
+        service.from_sited_center(session=session, actor=SYSTEM, region_id=1,
+                                  scenario_id=row.id, start_year=2027)
+    rows = sites_queries.candidate_rows(sites_queries.evaluate_row(row))
+    best = next(r for r in rows if not r["is_baseline"])
+    sites_service.choose_site(session=session, actor=SYSTEM, region_id=1, scenario_id=row.id,
+                              fips=best["fips"])
+    p = service.from_sited_center(session=session, actor=SYSTEM, region_id=1,
+                                  scenario_id=row.id, start_year=2027)
+    assert p.source_kind == SourceKind.sited_center.value
+    assert p.source_link == f"/sites/scenarios/{row.id}"
+    r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
+    # the members' savings add up to the scenario's, to the cent (population shares)
+    assert r.total.annual_savings_cents == round(best["savings_usd"] * 100)
+    assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
