@@ -117,7 +117,7 @@ def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.f
 def demo_schools(limit: float) -> dict[str, Any]:
     """The demo region's schools plan (94 buildings) through planning.plan, with the solver
     and with the direct MILP put in its place: the demo is built into a temporary SQLite
-    database by `govshare demo` (synthetic data, labelled so in the product)."""
+    database by `govshare demo` (synthetic data, labeled so in the product)."""
     import subprocess
     import tempfile
     from unittest import mock

@@ -1,5 +1,5 @@
 """Fleet pages and /api/v1 on the demo region's synthetic fleet, on both databases: each page
-shows its figures with their sources, synthetic data is labelled, hostile names are escaped
+shows its figures with their sources, synthetic data is labeled, hostile names are escaped
 (pages, map data, exports), other members' vehicles do not exist for a member's staff, and
 the API refuses bad rows with every problem."""
 

@@ -233,7 +233,7 @@ def test_infeasible_page_says_why(client: TestClient, session: Session,
     assert "Proven optimal" not in text
 
 
-def test_plan_reports_progress_and_can_be_cancelled(session: Session,
+def test_plan_reports_progress_and_can_be_canceled(session: Session,
                                                     ids: dict[str, int]) -> None:
     offices(session, ids)
     seen: list[solver.Progress] = []
@@ -244,8 +244,8 @@ def test_plan_reports_progress_and_can_be_cancelled(session: Session,
     assert p.method_label
     stop = threading.Event()
     stop.set()
-    cancelled = planning.plan(session=session, actor=principal(Role.regional_analyst),
+    canceled = planning.plan(session=session, actor=principal(Role.regional_analyst),
                               region_id=1, use="park", max_km=15, cancel=stop)
-    assert cancelled.solution.status == "cancelled" and not cancelled.proven
-    assert cancelled.why_not_proven == ("the solve was cancelled before it could prove the "
+    assert canceled.solution.status == "canceled" and not canceled.proven
+    assert canceled.why_not_proven == ("the solve was canceled before it could prove the "
                                         "plan optimal")

@@ -129,7 +129,7 @@ def test_cancel_stops_without_claiming_a_proof(method: str) -> None:
     stop = threading.Event()
     stop.set()
     sol = solver.solve(sites, needs, cost, cancel=stop, method=method, time_limit=30)
-    assert sol.status == "cancelled" and not sol.proven_optimal
+    assert sol.status == "canceled" and not sol.proven_optimal
     if sol.has_solution:
         check_invariants(sol, sites, needs, cost)
 
@@ -143,7 +143,7 @@ def test_cancel_from_another_thread_while_solving() -> None:
         sol = solver.solve(sites, needs, cost, cancel=stop, time_limit=60)
     finally:
         timer.cancel()
-    assert sol.status == "cancelled" and not sol.proven_optimal
+    assert sol.status == "canceled" and not sol.proven_optimal
     if sol.has_solution:
         check_invariants(sol, sites, needs, cost)
         assert sol.gap is not None and sol.gap > 0

@@ -19,7 +19,7 @@ from starlette.datastructures import UploadFile
 from govshare.carbon import queries, service
 from govshare.carbon.calc import ACTIVITIES, KG_PER_LB, SECTOR_LABELS, SOURCE_SITE_RATIO, Method
 from govshare.carbon.schemas import FactorSetIn, MeasureIn
-from govshare.core import charts
+from govshare.core import charts, forms
 from govshare.core import tabular as t
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
@@ -78,6 +78,12 @@ def _trend_chart(p: service.Progress, chart_id: str, title: str) -> charts.Chart
                        dashed=("Target trajectory", "Business as usual",
                                "With planned measures"))
 
+
+
+def _summary(exc: ValidationError) -> str:
+    """A refused form's problems in one line, each naming its field (core.forms)."""
+    return "; ".join(f"{e['label']}: {e['reason']}" if e.get("field") else str(e["reason"])
+                     for e in forms.form_errors(exc))
 
 @router.get("/carbon")
 def dashboard(request: Request, year: str = Query("", max_length=4),
@@ -240,8 +246,7 @@ async def factor_set_upload(request: Request, session: Session = Depends(get_ses
         try:
             meta = FactorSetIn.model_validate(values)
         except ValidationError as exc:
-            raise BadRequest("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                       for e in exc.errors())) from None
+            raise BadRequest(_summary(exc)) from None
         name = Path(upload.filename).name[:200]
         fs = await run_in_threadpool(service.add_factor_set, session, actor, meta, upload.file,
                                      name, replace=form.get("replace") == "on")
@@ -300,8 +305,7 @@ async def add_measure(request: Request, session: Session = Depends(get_session),
             "t_co2e_per_year": str(form.get("t_co2e_per_year") or ""),
             "cost_cents": str(form.get("cost_cents") or "") or None})
     except ValidationError as exc:
-        raise BadRequest("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
-                                   for e in exc.errors())) from None
+        raise BadRequest(_summary(exc)) from None
     service.add_measure(session, actor, data)
     session.commit()
     back = str(form.get("back") or "/carbon")

@@ -49,6 +49,7 @@ from govshare.casebook.schemas import (
 from govshare.core import audit, tabular
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
+from govshare.core.states import StateMachine
 from govshare.core.tenancy import Action, Principal, allows, authorize
 from govshare.property import planning as property_planning
 from govshare.regions import queries as regions_queries
@@ -88,6 +89,15 @@ SOURCES: dict[str, Source] = {
 
 # ----------------------------------------------------------------------------- helpers
 
+
+
+# A proposal is drafted, then adopted or withdrawn; either may go back to draft to be revised.
+CASES = StateMachine.of(
+    "proposal", {CaseStatus.draft: "Draft", CaseStatus.adopted: "Adopted",
+                 CaseStatus.withdrawn: "Withdrawn"},
+    {CaseStatus.draft: {CaseStatus.adopted, CaseStatus.withdrawn},
+     CaseStatus.adopted: {CaseStatus.draft, CaseStatus.withdrawn},
+     CaseStatus.withdrawn: {CaseStatus.draft}})
 
 def _errors(exc: ValidationError, prefix: Sequence[Any] = ()) -> list[dict[str, Any]]:
     return [{"loc": [*prefix, *e["loc"]], "reason": e["msg"]} for e in exc.errors()]
@@ -254,8 +264,7 @@ def set_status(*, session: Session, actor: Principal, proposal_id: int,
                status: CaseStatus) -> CaseProposal:
     authorize(actor, Action.casebook_manage)
     p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
-    before = p.status
-    p.status = status.value
+    before = CASES.move(p, status)
     p.adopted_at = utcnow() if status == CaseStatus.adopted else p.adopted_at
     audit.record(session, actor, action="casebook.proposal.status", entity="casebook_proposal",
                  entity_id=p.id, before={"status": before}, after={"status": p.status})

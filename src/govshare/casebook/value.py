@@ -14,7 +14,7 @@ Points and where they come from:
   domain's inventory against targets: not on this installation yet);
 - economic development: the centers the region chose in the sites domain (jobs, payroll in
   the chosen county, savings against the baseline site);
-- front office: the shared service catalogue, requests by channel with time to close,
+- front office: the shared service catalog, requests by channel with time to close,
   requests forwarded to another member instead of turned away.
 """
 
@@ -354,9 +354,9 @@ def _front_office(session: Session, actor: Principal, region_id: int,
         stats = [s for s in stats if s["jurisdiction"] == member]
     if services:
         p.figures.append(Figure(
-            "services", "Services in the one-stop catalogue", f"{len(services):,}",
-            len(services), Kind.counted, "count of services in the shared catalogue",
-            f"{len(services):,} services", "front office service catalogue", "/services"))
+            "services", "Services in the one-stop catalog", f"{len(services):,}",
+            len(services), Kind.counted, "count of services in the shared catalog",
+            f"{len(services):,} services", "front office service catalog", "/services"))
     volume = sum(s["volume"] for s in stats)
     if volume:
         served_by = len({s["jurisdiction"] for s in stats})

@@ -1,4 +1,4 @@
-"""Sample casebook proposals for the demo region, every one labelled sample (synthetic
+"""Sample casebook proposals for the demo region, every one labeled sample (synthetic
 figures): a shared payroll among four members (adopted, with two years of actual costs that
 fall short of the projection, as New York's certified savings did), a scenario of it at a
 lower rate, and the registry's office consolidation made a proposal (adopted)."""

@@ -1,5 +1,5 @@
 """Demo data of the fleet: a **synthetic** fleet with a year (2025) of usage logs and fuel
-cards for each demo member, generated with a fixed seed and labelled synthetic everywhere
+cards for each demo member, generated with a fixed seed and labeled synthetic everywhere
 (each vehicle's ``synthetic`` flag and source, each trip's ``synthetic`` flag, the import's
 source label). Nothing here is real data.
 

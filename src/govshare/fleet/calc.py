@@ -16,7 +16,7 @@ Sources of the defaults (each shown on the page that uses it):
   diesel 10.21 kg, ethanol 5.75 kg, biodiesel 9.45 kg per gallon). Blends count their fossil
   share (E10: 90% gasoline; E85: 15%; B2: 98% diesel); the biogenic CO2 is reported apart,
   as the Local Government Operations Protocol asks.
-- EV catalogue, ICE counterparts, prices: govshare's assumed defaults (typical list prices,
+- EV catalog, ICE counterparts, prices: govshare's assumed defaults (typical list prices,
   EPA-rated ranges); every one of them is a parameter a region should set.
 """
 
@@ -92,7 +92,7 @@ class EVOption:
     ice_mpg: float
 
 
-EV_CATALOGUE: dict[str, EVOption] = {
+EV_CATALOG: dict[str, EVOption] = {
     "sedan": EVOption("Battery-electric compact sedan", 3_000_000, 259, 0.28, 2_500_000, 30),
     "suv": EVOption("Battery-electric compact SUV", 4_500_000, 250, 0.33, 3_500_000, 24),
     "pickup": EVOption("Battery-electric full-size pickup", 5_500_000, 240, 0.48,
@@ -626,13 +626,13 @@ def ev_suitability(vehicle_class: str, fuel_type: str, use: DailyUse | None,
                    params: Parameters) -> Suitability:
     """Geotab-style: the 95th-percentile day within the replacement's usable range, and the
     night's dwell at home long enough to put that day's energy back at the site's charger."""
-    option = EV_CATALOGUE.get(vehicle_class)
+    option = EV_CATALOG.get(vehicle_class)
     if fuel_type == "electric":
         return Suitability(False, None, None, ["already battery-electric"])
     if option is None:
         return Suitability(False, None, None, [
             f"no battery-electric replacement for {CLASS_LABELS[vehicle_class].lower()} in "
-            "the catalogue"])
+            "the catalog"])
     usable = option.range_miles * params.usable_range_pct / 100
     if use is None:
         return Suitability(False, usable, None, ["no trip logs: daily miles unknown"])
@@ -718,7 +718,7 @@ def electrify(*, vehicle_id: int, jurisdiction_id: int, vehicle_class: str, fuel
     """One vehicle's EV case: suitability, both TCOs over the life and the yearly emissions
     (combustion from its fuel economy; electric from the grid factor of its site, when the
     carbon domain gives one)."""
-    option = EV_CATALOGUE.get(vehicle_class)
+    option = EV_CATALOG.get(vehicle_class)
     suit = ev_suitability(vehicle_class, fuel_type, daily, params)
     ice = ev = None
     ice_kg = ev_kg = None

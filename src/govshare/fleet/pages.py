@@ -27,7 +27,7 @@ from govshare.fleet.calc import (
     AFLEET_SOURCE,
     ASSUMED_SOURCE,
     CLASS_LABELS,
-    EV_CATALOGUE,
+    EV_CATALOG,
     FUEL_FACTOR_SOURCE,
     NASA_SOURCE,
     PRODUCT_LABELS,
@@ -283,7 +283,7 @@ def electrification_page(request: Request, jurisdiction_id: str = Query("", max_
     return render(request, "fleet/electrification.html", {
         **COMMON, "r": r, "names": names, "trajectory": trajectory, "cost_chart": cost_chart,
         "planned": planned, "facts": facts, "jurisdiction_id": jurisdiction_id,
-        "catalogue": EV_CATALOGUE, "assumed": ASSUMED_SOURCE, "afleet": AFLEET_SOURCE,
+        "catalog": EV_CATALOG, "assumed": ASSUMED_SOURCE, "afleet": AFLEET_SOURCE,
         "fuel_source": FUEL_FACTOR_SOURCE,
         "suitable": sum(1 for c, _f in r.cases if c.suitability.suitable)})
 

@@ -2,7 +2,7 @@
 members and electrification with its replacement plan. Reads through ``queries``, computes
 through the pure ``calc``; writes nothing.
 
-Each member is analysed over its year with the most data (fuel lines and trips), and a vehicle
+Each member is analyzed over its year with the most data (fuel lines and trips), and a vehicle
 without data that year over its own (members' logs cover different years: the Urbana export
 is 2017, the demo's synthetic logs 2025); a vehicle's year is said wherever its figures are
 shown.

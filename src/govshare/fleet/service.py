@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from govshare.core import audit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, ValidationFailed
+from govshare.core.states import StateMachine
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
 from govshare.fleet import queries
 from govshare.fleet.calc import Parameters, Reading, check_odometer, checked_parameters
@@ -33,7 +34,7 @@ from govshare.fleet.models import (
     VehicleStatus,
     VehicleStatusChange,
 )
-from govshare.fleet.schemas import ReadingIn, VehicleIn
+from govshare.fleet.schemas import STATUS_LABELS, ReadingIn, VehicleIn
 from govshare.regions import queries as regions_queries
 
 S = VehicleStatus
@@ -44,6 +45,7 @@ TRANSITIONS: dict[VehicleStatus, frozenset[VehicleStatus]] = {
     S.surplus: frozenset({S.active, S.disposed}),
     S.disposed: frozenset(),
 }
+VEHICLES = StateMachine.of("vehicle", STATUS_LABELS, TRANSITIONS)
 AUDIT_FIELDS = tuple(f for f in VehicleIn.model_fields if f != "status")
 
 
@@ -121,12 +123,7 @@ def transition(*, session: Session, actor: Principal, vehicle_id: int,
                to_status: VehicleStatus, reason: str | None = None) -> Vehicle:
     v = _vehicle(session, actor, vehicle_id)
     authorize(actor, Action.fleet_manage, v.jurisdiction_id)
-    current = VehicleStatus(v.status)
-    if to_status not in TRANSITIONS[current]:
-        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[current])) or "none"
-        raise BadRequest(f"A vehicle that is {current.value} cannot become {to_status.value} "
-                         f"(allowed: {allowed})")
-    v.status = to_status.value
+    current = VehicleStatus(VEHICLES.move(v, to_status))
     session.add(VehicleStatusChange(vehicle_id=v.id, from_status=current.value,
                                     to_status=to_status.value, at=utcnow(), actor=actor.ref,
                                     reason=reason))

@@ -121,7 +121,7 @@ class Solution:
     """The outcome of `solve`. See the module docstring for the invariants.
 
     status: 'optimal' (proven), 'gap_limit' (stopped at a requested mip_rel_gap > 0),
-    'time_limit', 'cancelled' (stopped by the caller's cancel token), 'infeasible',
+    'time_limit', 'canceled' (stopped by the caller's cancel token), 'infeasible',
     'limit' (another HiGHS work limit), 'error'.
     objective/fixed_cost_total/assignment_cost_total are None when there is no solution.
     gap: relative MIP gap as reported by HiGHS ((primal - dual bound) / |primal|); 0 when
@@ -294,7 +294,7 @@ def solve(
 
     on_progress: called about every PROGRESS_EVERY seconds from inside HiGHS with its best
     objective and dual bound so far. cancel: checked at the same points; once set, HiGHS
-    stops and the result has status 'cancelled' (with the best plan found, if any).
+    stops and the result has status 'canceled' (with the best plan found, if any).
     start: a known plan (need id -> [(site id, share)]) handed to HiGHS as its first
     incumbent; sites serving a share are taken as open, the others as closed.
     """
@@ -370,21 +370,21 @@ def solve(
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)
     if start is not None:
         _set_start(h, start, site_ids, [nd.id for nd in needs], pi, pj, m)
-    cancelled = _hook(h, on_progress, cancel)
+    canceled = _hook(h, on_progress, cancel)
     t1 = time.perf_counter()
     h.run()
     t_run = time.perf_counter() - t1
     model_status = h.getModelStatus()
     info = h.getInfo()
     status = _STATUS.get(model_status, "error")
-    if cancelled and status == "limit" and model_status == highspy.HighsModelStatus.kInterrupt:
-        status = "cancelled"
+    if canceled and status == "limit" and model_status == highspy.HighsModelStatus.kInterrupt:
+        status = "canceled"
     has_sol = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if not has_sol:
         msg = {"infeasible": "HiGHS proved that no choice of sites meets every need within "
                              "the capacities, pins and max_sites",
                "time_limit": f"no feasible solution found within {time_limit:g} s",
-               "cancelled": "cancelled before a plan was found"}
+               "canceled": "canceled before a plan was found"}
         return Solution(status=status, proven_optimal=False, objective=None,
                         fixed_cost_total=None, assignment_cost_total=None, gap=None,
                         dual_bound=_finite(info.mip_dual_bound), open_site_ids=[],
@@ -463,14 +463,14 @@ def _hook(h: Any, on_progress: ProgressHook | None, cancel: CancelToken | None) 
     """Subscribe progress reports and cancellation to HiGHS's interrupt callbacks.
 
     Returns a list that holds True once a cancellation was passed to HiGHS."""
-    cancelled: list[bool] = []
+    canceled: list[bool] = []
     if on_progress is None and cancel is None:
-        return cancelled
+        return canceled
     last = [0.0]
 
     def check(e: Any) -> None:
         if cancel is not None and cancel.is_set():
-            cancelled.append(True)
+            canceled.append(True)
             e.interrupt()
             return
         if (on_progress is None
@@ -487,7 +487,7 @@ def _hook(h: Any, on_progress: ProgressHook | None, cancel: CancelToken | None) 
     if cancel is not None:
         h.cbSimplexInterrupt.subscribe(check)
         h.cbIpmInterrupt.subscribe(check)
-    return cancelled
+    return canceled
 
 
 def _finite(x: float) -> float | None:

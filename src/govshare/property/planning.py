@@ -3,7 +3,7 @@
 A read-only analysis (nothing is written): it turns the registry into a capacitated
 facility-location problem (the model of ``consolidation``) and hands it to ``solver``, which
 picks its method (the direct MILP, or Lagrangian bounds and fixing first) and reports progress
-and honours a cancel token.
+and honors a cancel token.
 
 - Candidate sites: the region's assets of one use that are in use, under-used or vacant,
   with a location and a capacity. Fixed cost of keeping a site = its annual true cost
@@ -116,7 +116,7 @@ class Plan:
             "time_limit": f"the solver reached its time limit of {self.time_limit:g} seconds",
             "gap_limit": "the solver stopped at the optimality gap it was asked for",
             "limit": "the solver stopped at one of its work limits",
-            "cancelled": "the solve was cancelled before it could prove the plan optimal",
+            "canceled": "the solve was canceled before it could prove the plan optimal",
             "infeasible": "no choice of buildings fits everyone within the travel limit, "
                           "the capacities, the pins and the maximum number of buildings",
             "error": "the solver failed",

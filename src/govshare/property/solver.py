@@ -34,7 +34,7 @@ holds the Lagrangian bound, iterations and the number of sites fixed.
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
 the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
-'cancelled' when the caller's cancel token is set (checked between iterations, and inside
+'canceled' when the caller's cancel token is set (checked between iterations, and inside
 HiGHS through its interrupt callback).
 
 Why the reduced problem's proof is a proof of the whole: every plan that flips a fixed site
@@ -386,7 +386,7 @@ def solve(
     cost = np.asarray(assign_cost, dtype=np.float64)
     consolidation._validate(sites, needs, cost, max_sites)
     if cancel is not None and cancel.is_set():
-        return consolidation._empty("cancelled", "cancelled before the solve started",
+        return consolidation._empty("canceled", "canceled before the solve started",
                                     [s.id for s in sites], t0)
     inst = _Instance(sites, needs, cost)
     direct = method == "milp" or (method == "auto" and (
@@ -407,7 +407,7 @@ def solve(
                                     time_limit=min(QUICK_SECONDS, QUICK_SHARE * time_limit),
                                     on_progress=_milp_hook(on_progress, t0, None, 0),
                                     cancel=cancel)
-        if quick.proven_optimal or quick.status in ("infeasible", "cancelled"):
+        if quick.proven_optimal or quick.status in ("infeasible", "canceled"):
             _report_done(on_progress, quick, t0, 0)
             return quick
     return _lagrangian(sites, needs, cost, inst, max_sites, single_source, time_limit,
@@ -475,10 +475,10 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     factor, stall, it = 2.0, 0, 0
     plan_seconds = 0.0
     last_report = 0.0
-    cancelled = False
+    canceled = False
     while it < MAX_ITERATIONS:
         if cancel is not None and cancel.is_set():
-            cancelled = True
+            canceled = True
             break
         if time.perf_counter() > lag_deadline:
             break
@@ -551,7 +551,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     restricted_gain = 0.0
     restrict_left = RESTRICT_SHARE * time_limit
     core_used: NDArray[np.bool_] | None = None
-    if (not cancelled and math.isfinite(lb) and not (math.isfinite(ub) and _proven(ub, lb))
+    if (not canceled and math.isfinite(lb) and not (math.isfinite(ub) and _proven(ub, lb))
             and not (cancel is not None and cancel.is_set())):
         v, _, _ = inst.site_values(best_u)
         _, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
@@ -579,9 +579,9 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
                             proven=True, status="optimal")
         _report_done(on_progress, sol, t0, 0)
         return sol
-    if cancelled and ub_x is not None and ub_open is not None:
+    if canceled and ub_x is not None and ub_open is not None:
         sol = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
-                            proven=False, status="cancelled")
+                            proven=False, status="canceled")
         _report_done(on_progress, sol, t0, 0)
         return sol
 
@@ -624,7 +624,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     extra.update(sol.extra)
     if not sol.has_solution and ub_x is not None and ub_open is not None:
         # HiGHS stopped before taking up the start: our plan is the best found
-        status = sol.status if sol.status in ("time_limit", "cancelled", "limit") else "limit"
+        status = sol.status if sol.status in ("time_limit", "canceled", "limit") else "limit"
         own = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
                             proven=False, status=status)
         _report_done(on_progress, own, t0, n_fixed)
