@@ -133,7 +133,7 @@ def test_the_api_registers_checks_readings_and_refuses_bad_files(
     assert other.status_code == 403
     s = client.post(f"/api/v1/fleet/vehicles/{vid}/status", headers=h,
                     json={"to_status": "disposed"})
-    assert s.status_code == 400 and "cannot become disposed" in s.json()["detail"]
+    assert s.status_code == 409 and "cannot become disposed" in s.json()["detail"]
 
 
 def test_per_class_thresholds_are_set_on_the_parameters_page(client: TestClient) -> None:

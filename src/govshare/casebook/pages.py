@@ -33,7 +33,7 @@ from govshare.casebook.schemas import (
     FromConsolidationIn,
     ProposalIn,
 )
-from govshare.core import charts, tabular
+from govshare.core import charts, formats, tabular
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError, NotFound, ValidationFailed
 from govshare.core.http import (
@@ -610,6 +610,7 @@ def print_environment() -> Environment:
                       autoescape=select_autoescape(["html"]))
     env.globals["static"] = lambda p: f"/static/{p}"
     env.filters["tojson"] = json_for_html
+    formats.register(env)  # the pages' |money |number |when |day, outside a request too
     return env
 
 
