@@ -43,6 +43,7 @@ from govshare.core.http import (
     get_session,
     redirect,
     render,
+    row_id,
 )
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.paging import PageParams
@@ -236,7 +237,8 @@ async def _in_thread(fn: Any, *args: Any) -> Response:
 
 
 @router.get("/casebook/{case_id}/edit")
-def edit_page(request: Request, case_id: int, session: Session = Depends(get_session),
+def edit_page(request: Request, case_id: int = row_id("proposal"),
+              session: Session = Depends(get_session),
               actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
     p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
     data = service.proposal_in(session, p)
@@ -245,7 +247,8 @@ def edit_page(request: Request, case_id: int, session: Session = Depends(get_ses
 
 
 @router.post("/casebook/{case_id}/edit", dependencies=[Depends(csrf_protect)])
-async def edit_save(request: Request, case_id: int, session: Session = Depends(get_session),
+async def edit_save(request: Request, case_id: int = row_id("proposal"),
+                    session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
     form = await request.form(max_fields=EDITOR_FIELDS)
     p = queries.get_proposal(session=session, actor=actor, proposal_id=case_id)
@@ -348,14 +351,15 @@ def _result_page(request: Request, session: Session, actor: Principal, case_id: 
 
 
 @router.get("/casebook/{case_id}")
-def proposal_page(request: Request, case_id: int, report: str = Query("", max_length=64),
+def proposal_page(request: Request, case_id: int = row_id("proposal"),
+                  report: str = Query("", max_length=64),
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_read))) -> Response:
     return _result_page(request, session, actor, case_id, report_token=report or None)
 
 
 @router.post("/casebook/{case_id}/status", dependencies=[Depends(csrf_protect)])
-def status_save(request: Request, case_id: int, status: str = Form(""),
+def status_save(request: Request, case_id: int = row_id("proposal"), status: str = Form(""),
                 session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
     if status not in CaseStatus.__members__:
@@ -367,7 +371,8 @@ def status_save(request: Request, case_id: int, status: str = Form(""),
 
 
 @router.post("/casebook/{case_id}/scenario", dependencies=[Depends(csrf_protect)])
-def scenario_save(request: Request, case_id: int, name: str = Form("", max_length=200),
+def scenario_save(request: Request, case_id: int = row_id("proposal"),
+                  name: str = Form("", max_length=200),
                   discount_rate_pct: str = Form("", max_length=20),
                   horizon_years: str = Form("", max_length=10),
                   shared_annual: str = Form("", max_length=30),
@@ -401,7 +406,8 @@ def scenario_save(request: Request, case_id: int, name: str = Form("", max_lengt
 
 
 @router.post("/casebook/{case_id}/actuals", dependencies=[Depends(csrf_protect)])
-def actual_save(request: Request, case_id: int, jurisdiction_id: str = Form(""),
+def actual_save(request: Request, case_id: int = row_id("proposal"),
+                jurisdiction_id: str = Form(""),
                 year: str = Form(""), actual: str = Form(""), billed: str = Form(""),
                 usage: str = Form(""), session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
@@ -429,7 +435,7 @@ def actual_save(request: Request, case_id: int, jurisdiction_id: str = Form(""),
 
 @router.post("/casebook/{case_id}/actuals/import", dependencies=[Depends(csrf_protect)])
 @body_limit("upload", max_bytes=MAX_UPLOAD + 64 * 1024)
-def actual_import(request: Request, case_id: int, file: UploadFile = File(...),
+def actual_import(request: Request, case_id: int = row_id("proposal"), file: UploadFile = File(...),
                   session: Session = Depends(get_session),
                   actor: Principal = Depends(allow(Action.casebook_actuals))) -> Response:
     data = file.file.read(MAX_UPLOAD + 1)

@@ -19,7 +19,7 @@ from govshare.core import charts
 from govshare.core import tabular as t
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render
+from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.fleet import importer, planning, queries, service
@@ -104,7 +104,8 @@ def overview(request: Request, jurisdiction_id: str = Query("", max_length=12),
 
 
 @router.get("/fleet/vehicles/{vehicle_id}")
-def vehicle_page(request: Request, vehicle_id: int, session: Session = Depends(get_session),
+def vehicle_page(request: Request, vehicle_id: int = row_id("vehicle"),
+                 session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
     return _vehicle_page(request, session, actor, vehicle_id, [])
 
@@ -135,7 +136,7 @@ def _vehicle_page(request: Request, session: Session, actor: Principal, vehicle_
 
 
 @router.post("/fleet/vehicles/{vehicle_id}/status", dependencies=[Depends(csrf_protect)])
-def vehicle_status(request: Request, vehicle_id: int, to_status: str = Form(""),
+def vehicle_status(request: Request, vehicle_id: int = row_id("vehicle"), to_status: str = Form(""),
                    reason: str = Form(""), session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
     try:

@@ -12,6 +12,7 @@ Status machine (checked here, values backed by a DB check constraint):
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -163,9 +164,15 @@ def add_reading(*, session: Session, actor: Principal, vehicle_id: int, data: Re
                 ) -> OdometerReading:
     v = _vehicle(session, actor, vehicle_id)
     authorize(actor, Action.fleet_manage, v.jurisdiction_id)
-    if data.read_at > utcnow().replace(tzinfo=None):
+    # Readings are kept as the region's wall-clock time (like the logs they come from); a
+    # time given with an offset is converted to it, not compared naive against aware.
+    zone = ZoneInfo(regions_queries.require_current_region(session=session).time_zone)
+    read_at = data.read_at
+    if read_at.tzinfo is not None:
+        read_at = read_at.astimezone(zone).replace(tzinfo=None)
+    if read_at > utcnow().astimezone(zone).replace(tzinfo=None):
         raise BadRequest("The reading's date is in the future")
-    r = OdometerReading(vehicle_id=v.id, read_at=data.read_at.replace(tzinfo=None),
+    r = OdometerReading(vehicle_id=v.id, read_at=read_at,
                         miles=data.miles, source=ReadingSource.manual.value)
     session.add(r)
     session.flush()
