@@ -123,7 +123,9 @@ def test_who_serves_a_zip_code(new_page: NewPage) -> None:
     served = page.locator("#located li").all_inner_texts()
     names = {line.split(" — ")[0] for line in served}
     assert {"State of Washington", "King County", "City of Seattle"} <= names
-    assert page.get_by_role("heading", name=f"Served here by {len(served)} members").is_visible()
+    # A ZIP code is an area, not a place (issue 9 §1): the page names every member it touches.
+    assert page.get_by_role("heading",
+                            name=f"ZIP code 98104 touches {len(served)} members").is_visible()
 
 
 def test_a_point_outside_the_region_says_so(new_page: NewPage) -> None:
@@ -192,7 +194,7 @@ def test_an_invalid_user_is_not_added_and_the_form_says_why(admin_page: Any) -> 
     assert nav.value.status == 422
     alert = page.get_by_role("alert")
     assert "Nothing was saved" in alert.inner_text()
-    assert "password" in alert.inner_text()
+    assert "password" in alert.inner_text().lower()
     assert page.locator("tbody tr").count() == before
 
 
@@ -280,7 +282,7 @@ def test_the_pages_work_without_javascript(new_page: NewPage) -> None:
     page.get_by_role("textbox", name="ZIP code").fill("98104")
     with page.expect_navigation():
         page.get_by_role("button", name="Find").click()
-    assert page.get_by_role("heading", name="Served here by", exact=False).is_visible()
+    assert page.get_by_role("heading", name="ZIP code 98104 touches", exact=False).is_visible()
 
     response = sign_in(page)
     assert response.status == 200 and page.url.endswith("/admin")
