@@ -26,6 +26,7 @@ from govshare.frontoffice import service as fo_service
 from govshare.frontoffice.models import Service, ServiceRequest
 from govshare.frontoffice.schemas import RequestAction
 from govshare.web.app import create_app
+from tests import aio
 from tests.contract.test_open311 import O311, key, submit  # noqa: F401 - fixture
 from tests.factories.regions import principal
 
@@ -158,7 +159,7 @@ def test_coalesced_counter_reads_never_answer_from_before_the_caller_arrived() -
         alone = await versions.read(OPEN311)
         return [*results, alone]
 
-    results = asyncio.run(scenario())
+    results = aio.run(scenario())
     assert results == [1, 2, 2, 2, 2, 2, 3]  # five late callers, one shared second read
     assert started == [1, 2, 3]
 
@@ -183,7 +184,7 @@ def test_concurrent_misses_compute_once(app: Any, monkeypatch: pytest.MonkeyPatc
             return list(await asyncio.gather(*(c.get(f"{O311}/services.json")
                                                for _ in range(5))))
 
-    answers = asyncio.run(scenario())
+    answers = aio.run(scenario())
     assert [r.status_code for r in answers] == [200] * 5
     assert len({r.content for r in answers}) == 1 and len(computed) == 1
 

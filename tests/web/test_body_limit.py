@@ -17,6 +17,7 @@ import starlette.formparsers
 from fastapi import FastAPI
 
 from govshare.core.http import BodyLimit
+from tests import aio
 
 MB = 1 << 20
 BOUNDARY = "gsboundary"
@@ -59,7 +60,7 @@ def call(app: Any, path: str, *, total: int, content_type: str, declared: bool =
         elif message["type"] == "http.response.body":
             out.body += message.get("body", b"")
 
-    asyncio.run(app(scope, receive, send))
+    aio.run(app(scope, receive, send))
     return out
 
 
