@@ -206,3 +206,83 @@ def test_every_route_the_public_may_not_use_refuses_the_other_region(
             if resp.status_code != 403:
                 wrong.append(f"{r.id}: {resp.status_code}")
     assert not wrong, wrong
+
+
+# ----------------------------------------------------- every domain's service, not just admin
+
+def _signed_in(session: Session, other: Other) -> Principal:
+    """The other region's admin exactly as a request would carry it (from its API key)."""
+    p = service.principal_for_api_key(session=session, plaintext=other.key)
+    assert p is not None and p.role is Role.regional_admin
+    assert p.region_members is not None and p.region_members.isdisjoint(
+        queries.member_ids(session=session,
+                           region_id=queries.require_current_region(session=session).id))
+    return p
+
+
+def test_a_principal_carries_its_regions_members(session: Session, other: Other,
+                                                 ids: dict[str, int]) -> None:
+    foreign = _signed_in(session, other)
+    # A member's row of this region is another region's row for the foreign admin ...
+    assert not allows(foreign, Action.property_manage, ids["city"])
+    assert not allows(foreign, Action.fleet_manage, ids["county"])
+    with pytest.raises(Forbidden, match="another region"):
+        authorize(foreign, Action.request_manage, ids["city"])
+    # ... while a public action stays open, as to anyone.
+    assert allows(foreign, Action.public_read, ids["city"])
+
+
+def test_every_domain_service_refuses_the_other_regions_admin(
+        session: Session, other: Other, ids: dict[str, int]) -> None:
+    from govshare.carbon import service as carbon
+    from govshare.carbon.schemas import TargetIn
+    from govshare.casebook import queries as casebook_queries
+    from govshare.casebook.models import CaseProposal
+    from govshare.fleet import planning as fleet_planning
+    from govshare.fleet import service as fleet
+    from govshare.fleet.schemas import VehicleIn
+    from govshare.frontoffice import service as frontoffice
+    from govshare.property import planning as property_planning
+    from govshare.property import service as prop
+    from govshare.property.models import Asset
+    from govshare.property.schemas import AssetIn
+    from govshare.sites import service as sites
+
+    foreign = _signed_in(session, other)
+    home = queries.require_current_region(session=session).id
+    asset = session.scalars(select(Asset).where(Asset.jurisdiction_id == ids["city"])).first()
+    assert asset is not None
+    name_before = asset.name
+    refused = (Forbidden, NotFound)
+    with pytest.raises(refused):
+        prop.create_asset(session=session, actor=foreign, jurisdiction_id=ids["city"],
+                          data=AssetIn(asset_code="X-1", name="Sneaky", use="office"))
+    with pytest.raises(refused):
+        prop.update_asset(session=session, actor=foreign, asset_id=asset.id,
+                          data=AssetIn(asset_code=asset.asset_code, name="Renamed", use="office"))
+    with pytest.raises(refused):
+        property_planning.plan(session=session, actor=foreign, region_id=home, use="office")
+    with pytest.raises(refused):
+        fleet.create_vehicle(session=session, actor=foreign, jurisdiction_id=ids["county"],
+                             data=VehicleIn(unit_id="SNEAK-1", vehicle_class="sedan",
+                                            fuel_type="gasoline"))
+    with pytest.raises(refused):
+        fleet_planning.rightsizing(session=session, actor=foreign, region_id=home)
+    with pytest.raises(refused):
+        fleet_planning.pooling(session=session, actor=foreign, region_id=home)
+    with pytest.raises(refused):
+        sites.clear_candidates(session=session, actor=foreign, region_id=home, scenario_id=1)
+    with pytest.raises(refused):
+        carbon.add_target(session, foreign, TargetIn(base_year=2019, target_year=2030,
+                                                     reduction_pct=50, label="Sneaky"))
+    with pytest.raises(refused):
+        carbon.progress(session, foreign)
+    with pytest.raises(refused):
+        frontoffice.save_journey(session=session, actor=foreign, region_id=home,
+                                 life_event="moving", title="Sneaky", summary="", steps=[])
+    proposal = session.scalars(select(CaseProposal).where(CaseProposal.region_id == home)).first()
+    assert proposal is not None, "the test region holds the demo's casebook"
+    with pytest.raises(NotFound):
+        casebook_queries.get_proposal(session=session, actor=foreign, proposal_id=proposal.id)
+    session.expire_all()
+    assert session.get(Asset, asset.id).name == name_before  # type: ignore[union-attr]

@@ -313,12 +313,17 @@ def install_builtin_sets(session: Session, actor: Principal | None = None) -> li
     return changed
 
 
+def _here(session: Session) -> int:
+    """The region this installation serves: a principal of another is the public here."""
+    return regions_queries.require_current_region(session=session).id
+
+
 def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: BinaryIO,
                    file_name: str, *, replace: bool = False) -> FactorSet:
     """A user's factor set from a CSV (columns ``activity, detail, basis, match_key, gas,
     value, unit, source_table, note``). The same file again changes nothing; another file
     under an existing name needs ``replace``; built-in sets cannot be replaced."""
-    authorize(actor, Action.carbon_factors)
+    authorize(actor, Action.carbon_factors, region_id=_here(session))
     raw = stream.read(20_000_001)
     if len(raw) > 20_000_000:
         raise BadRequest("A factor file may be at most 20 MB")
@@ -703,7 +708,7 @@ def grid_factor(session: Session, *, zip_code: str | None = None, lon: float | N
 
 def _scope_ids(session: Session, principal: Principal, jurisdiction_id: int | None
                ) -> list[int] | None:
-    authorize(principal, Action.carbon_read)
+    authorize(principal, Action.carbon_read, region_id=_here(session))
     if jurisdiction_id is not None:
         ensure_visible(principal, jurisdiction_id, "Jurisdiction")
         return [jurisdiction_id]
@@ -801,7 +806,7 @@ def regional_rollup(session: Session, principal: Principal, *, year: int,
                     method: Method = Method.location) -> Rollup:
     """The region counted once (each asset with the member that controls it) against the sum
     of members' own inventories (a shared asset counted by every member that claims it)."""
-    authorize(principal, Action.carbon_read)
+    authorize(principal, Action.carbon_read, region_id=_here(session))
     if not principal.role.is_regional:
         raise Forbidden("The regional roll-up is for the region's roles")
     _check_gwp(session, gwp_set)
@@ -830,7 +835,7 @@ def source_emissions(session: Session, principal: Principal, *, source_domain: s
     src = queries.source_by_key(session, source_domain, source_key)
     if src is None:
         return []
-    authorize(principal, Action.carbon_read)
+    authorize(principal, Action.carbon_read, region_id=_here(session))
     ensure_visible(principal, src.jurisdiction_id, "Asset")
     set_ids = [s.id for s in stack(session, factor_set)]
     region = regions_queries.require_current_region(session=session)
@@ -852,7 +857,7 @@ def source_emissions(session: Session, principal: Principal, *, source_domain: s
 # ------------------------------------------------------------------------ targets
 
 def add_target(session: Session, principal: Principal, data: TargetIn) -> Target:
-    authorize(principal, Action.carbon_plan, data.jurisdiction_id)
+    authorize(principal, Action.carbon_plan, data.jurisdiction_id, region_id=_here(session))
     if data.jurisdiction_id is None and not principal.role.is_regional:
         raise Forbidden("Regional targets are set by the region's roles")
     region = regions_queries.require_current_region(session=session)
@@ -868,7 +873,7 @@ def add_target(session: Session, principal: Principal, data: TargetIn) -> Target
 
 
 def add_measure(session: Session, principal: Principal, data: MeasureIn) -> Measure:
-    authorize(principal, Action.carbon_plan, data.jurisdiction_id)
+    authorize(principal, Action.carbon_plan, data.jurisdiction_id, region_id=_here(session))
     regions_queries.get_jurisdiction(session=session, jurisdiction_id=data.jurisdiction_id)
     if data.source_id is not None:
         src = session.get(Source, data.source_id)
@@ -907,7 +912,7 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
              method: Method = Method.location, horizon: int = 2050) -> Progress:
     """History, targets, the linear trajectory, business as usual and the planned measures'
     effect, for a member or (``None``, regional roles) the whole region."""
-    authorize(principal, Action.carbon_read)
+    authorize(principal, Action.carbon_read, region_id=_here(session))
     if jurisdiction_id is None and not principal.role.is_regional:
         raise Forbidden("The region's progress is for the region's roles")
     jids = _scope_ids(session, principal, jurisdiction_id)

@@ -16,7 +16,7 @@ from govshare.casebook import calc
 from govshare.casebook.models import CaseActual, CaseMember, CaseProposal, CaseStatus
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
-from govshare.core.tenancy import Principal, visible_jurisdiction_ids
+from govshare.core.tenancy import Principal, same_region, visible_jurisdiction_ids
 from govshare.regions import queries as regions_queries
 
 
@@ -50,7 +50,7 @@ def get_proposal(*, session: Session, actor: Principal, proposal_id: int) -> Cas
     if cond is not None:
         stmt = stmt.where(cond)
     p = session.scalar(stmt)
-    if p is None:
+    if p is None or not same_region(actor, p.region_id):
         raise NotFound("Proposal not found")
     return p
 

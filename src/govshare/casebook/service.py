@@ -179,7 +179,7 @@ def create_proposal(*, session: Session, actor: Principal, region_id: int, data:
                     source_params: dict[str, Any] | None = None,
                     source_link: str | None = None, source_note: str | None = None,
                     parent_id: int | None = None, synthetic: bool = False) -> CaseProposal:
-    authorize(actor, Action.casebook_manage)
+    authorize(actor, Action.casebook_manage, region_id=region_id)
     known = _check_members(session, region_id, data)
     p = CaseProposal(region_id=region_id, parent_id=parent_id, source_kind=source_kind.value,
                      source_params=source_params or {}, source_link=source_link,
@@ -284,7 +284,7 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                        data: FromConsolidationIn, name: str | None = None,
                        synthetic: bool = False) -> CaseProposal:
     """Run the consolidation plan again with the same inputs and make it a proposal."""
-    authorize(actor, Action.casebook_manage)
+    authorize(actor, Action.casebook_manage, region_id=region_id)
     pins = {**{i: True for i in data.keep}, **{i: False for i in data.close}}
     plan = property_planning.plan(session=session, actor=actor, region_id=region_id,
                                   use=data.use, max_km=data.max_km, max_sites=data.max_sites,
@@ -341,7 +341,7 @@ def from_sited_center(*, session: Session, actor: Principal, region_id: int, sce
     model's; both are shared among the region's members on population (their recorded
     figures), so each member's saving is its population share of the scenario's. The
     one-time cost is the scenario's; jobs and payroll stay on the value page (social)."""
-    authorize(actor, Action.casebook_manage)
+    authorize(actor, Action.casebook_manage, region_id=region_id)
     row = sites_queries.get_scenario(session=session, region_id=region_id,
                                      scenario_id=scenario_id)
     if row.chosen_fips is None:
@@ -473,7 +473,7 @@ def import_actuals(*, session: Session, actor: Principal, proposal_id: int, stre
     duplicate member-year), all or nothing, idempotent (a row equal to what is stored is
     unchanged)."""
     p = queries.get_proposal(session=session, actor=actor, proposal_id=proposal_id)
-    authorize(actor, Action.casebook_actuals)
+    authorize(actor, Action.casebook_actuals, region_id=p.region_id)
     members = _member_ids(session, p.id)
     by_name = {name.casefold(): jid for jid, name in members.items()}
     head = stream.read(8192)

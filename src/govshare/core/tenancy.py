@@ -211,6 +211,11 @@ class Principal:
     user_id: int | None = None
     apikey_id: int | None = None
     name: str = "anonymous"
+    # The ids of the members of the principal's region, when the principal was built from a
+    # stored user or key (``None`` otherwise: the public, the operator at the command line).
+    # A check on a member's row outside this set is a check in another region, whatever the
+    # role: a regional admin of one region is nobody in another.
+    region_members: frozenset[int] | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -236,10 +241,15 @@ def system_principal(name: str = "cli", region_id: int | None = None) -> Princip
     return Principal(kind="system", role=Role.regional_admin, region_id=region_id, name=name)
 
 
-def same_region(principal: Principal, region_id: int | None) -> bool:
-    """Whether ``principal`` belongs to ``region_id`` (or either is unknown: the public, the
-    operator at the command line)."""
-    return region_id is None or principal.region_id is None or principal.region_id == region_id
+def same_region(principal: Principal, region_id: int | None,
+                jurisdiction_id: int | None = None) -> bool:
+    """Whether ``principal`` belongs to ``region_id`` and ``jurisdiction_id``'s region (or
+    what is compared is unknown: the public, the operator at the command line)."""
+    if region_id is not None and principal.region_id is not None \
+            and principal.region_id != region_id:
+        return False
+    return (jurisdiction_id is None or principal.region_members is None
+            or jurisdiction_id in principal.region_members)
 
 
 def allows(principal: Principal, action: Action, jurisdiction_id: int | None = None, *,
@@ -247,7 +257,7 @@ def allows(principal: Principal, action: Action, jurisdiction_id: int | None = N
     """May ``principal`` take ``action``, on a row of ``jurisdiction_id`` if one is given, in
     ``region_id`` if one is given? A principal of another region may do what the public
     may do, and nothing more."""
-    if not same_region(principal, region_id):
+    if not same_region(principal, region_id, jurisdiction_id):
         return Role.public in POLICY[action]
     scope = POLICY[action].get(principal.role)
     if scope is None:
@@ -264,7 +274,7 @@ def authorize(principal: Principal, action: Action, jurisdiction_id: int | None 
         return
     if not principal.is_authenticated:
         raise NotAuthenticated("Sign in to do this.")
-    if not same_region(principal, region_id):
+    if not same_region(principal, region_id, jurisdiction_id):
         raise Forbidden(f"{'This API key' if principal.kind == 'apikey' else 'Your account'} "
                         "belongs to another region.")
     raise Forbidden(f"Your role ({principal.role.label}) may not do this ({action.value}).")
@@ -272,6 +282,8 @@ def authorize(principal: Principal, action: Action, jurisdiction_id: int | None 
 
 def can_see_jurisdiction_rows(principal: Principal, jurisdiction_id: int | None) -> bool:
     """Whether a jurisdiction's non-public rows exist for this principal."""
+    if not same_region(principal, None, jurisdiction_id):
+        return False
     if principal.role.is_regional:
         return True
     return principal.role.is_jurisdictional and principal.jurisdiction_id == jurisdiction_id

@@ -114,7 +114,7 @@ def _fleet(session: Session, actor: Principal, region_id: int,
 def rightsizing(*, session: Session, actor: Principal, region_id: int,
                 jurisdiction_id: int | None = None
                 ) -> tuple[list[tuple[calc.RightSize, VehicleFacts]], calc.Parameters]:
-    authorize(actor, Action.fleet_read)
+    authorize(actor, Action.fleet_read, region_id=region_id)
     params = queries.parameters(session=session, region_id=region_id)
     fs = facts(session=session, vehicles=_fleet(session, actor, region_id, jurisdiction_id))
     by_id = {f.vehicle.id: f for f in fs}
@@ -140,7 +140,7 @@ class PoolResult:
 
 def pooling(*, session: Session, actor: Principal, region_id: int) -> PoolResult:
     """The pooling plan over every member's vehicles with a home site and their trips."""
-    authorize(actor, Action.fleet_pool)
+    authorize(actor, Action.fleet_pool, region_id=region_id)
     params = queries.parameters(session=session, region_id=region_id)
     vehicles = _fleet(session, actor, region_id)
     left_out = [(v, "no home site") for v in vehicles if v.home_lon is None]
@@ -182,7 +182,7 @@ def electrification(*, session: Session, actor: Principal, region_id: int,
                     jurisdiction_id: int | None = None, grid: GridLookup = None
                     ) -> ElectrificationResult:
     """Every vehicle's EV case and the least-cost plan to the region's target."""
-    authorize(actor, Action.fleet_read)
+    authorize(actor, Action.fleet_read, region_id=region_id)
     params = queries.parameters(session=session, region_id=region_id)
     vehicles = _fleet(session, actor, region_id, jurisdiction_id)
     fs = facts(session=session, vehicles=vehicles)
@@ -222,7 +222,7 @@ class Overview:
 
 def overview(*, session: Session, actor: Principal, region_id: int,
              jurisdiction_id: int | None = None) -> Overview:
-    authorize(actor, Action.fleet_read)
+    authorize(actor, Action.fleet_read, region_id=region_id)
     vehicles = queries.all_vehicles(session=session, actor=actor, region_id=region_id,
                                     flt=queries.VehicleFilter(jurisdiction_id=jurisdiction_id))
     active = [v for v in vehicles if v.status in IN_FLEET]

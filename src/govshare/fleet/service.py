@@ -188,7 +188,7 @@ def add_reading(*, session: Session, actor: Principal, vehicle_id: int, data: Re
 def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> FleetParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""
-    authorize(actor, Action.fleet_parameters)
+    authorize(actor, Action.fleet_parameters, region_id=region_id)
     unknown = sorted(set(params) - set(Parameters.__dataclass_fields__))
     if unknown:
         raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[

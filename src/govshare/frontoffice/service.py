@@ -48,7 +48,7 @@ STAFF_CHANNELS = frozenset({Channel.phone, Channel.mail, Channel.walk_in, Channe
 def save_service(*, session: Session, actor: Principal, region_id: int, data: ServiceIn,
                  owners: list[tuple[int, int]] | None = None) -> Service:
     """Create or replace a catalog entry by code; ``owners`` = [(jurisdiction_id, priority)]."""
-    authorize(actor, Action.catalog_manage)
+    authorize(actor, Action.catalog_manage, region_id=region_id)
     problems = calc.check_definitions(data.attributes)
     if problems:
         raise ValidationFailed("The service's attributes are not valid", errors=[
@@ -87,7 +87,7 @@ def save_service(*, session: Session, actor: Principal, region_id: int, data: Se
 def save_journey(*, session: Session, actor: Principal, region_id: int, life_event: str,
                  title: str, summary: str, steps: list[dict[str, str]], sample: bool = False
                  ) -> Journey:
-    authorize(actor, Action.catalog_manage)
+    authorize(actor, Action.catalog_manage, region_id=region_id)
     j = session.scalars(select(Journey).where(Journey.region_id == region_id,
                                               Journey.life_event == life_event)).first()
     if j is None:
@@ -141,7 +141,7 @@ def place_of(*, session: Session, region_id: int, address: str | None,
 def submit_request(*, session: Session, actor: Principal, region_id: int, data: RequestIn,
                    now: datetime | None = None) -> ServiceRequest:
     """Record a request from any channel and route it to the owner at its location."""
-    authorize(actor, Action.request_submit)
+    authorize(actor, Action.request_submit, region_id=region_id)
     if data.channel in STAFF_CHANNELS and not actor.role.is_regional and \
             not actor.role.is_jurisdictional:
         raise BadRequest(f"Only staff record {data.channel.value.replace('_', '-')} requests")

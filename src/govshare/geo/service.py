@@ -346,7 +346,7 @@ def import_address_points(*, session: Session, actor: Principal, region_id: int,
     written if there is one. Idempotent: the file replaces every point of the same
     ``source``, so importing it again leaves the same points.
     """
-    authorize(actor, Action.jurisdiction_manage)
+    authorize(actor, Action.jurisdiction_manage, region_id=region_id)
     source = " ".join(source.split())[:300]
     if not source:
         raise BadRequest("Name the source of the address points (who published the file, "

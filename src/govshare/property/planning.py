@@ -172,7 +172,7 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
     """The consolidation plan for one use. on_progress receives `solver.Progress` reports
     (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
     threading.Event) stops the solve with the best plan found, reported as not proven."""
-    authorize(actor, Action.property_consolidate)
+    authorize(actor, Action.property_consolidate, region_id=region_id)
     if max_km <= 0:
         raise BadRequest("The travel limit must be more than 0 km")
     pins = pins or {}

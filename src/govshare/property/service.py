@@ -140,7 +140,7 @@ def publish_groups(*, session: Session, actor: Principal, asset_id: int, groups:
 def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> CostParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""
-    authorize(actor, Action.property_parameters)
+    authorize(actor, Action.property_parameters, region_id=region_id)
     unknown = sorted(set(params) - set(Parameters.__dataclass_fields__))
     if unknown:
         raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[

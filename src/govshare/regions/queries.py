@@ -41,6 +41,12 @@ def member_ids_query(region_id: int) -> Select[int]:
     return select(Jurisdiction.id).where(Jurisdiction.region_id == region_id)
 
 
+def member_ids(*, session: Session, region_id: int) -> frozenset[int]:
+    """The ids of a region's members (a signed-in principal carries them: see
+    ``Principal.region_members``)."""
+    return frozenset(session.scalars(member_ids_query(region_id)))
+
+
 def _jurisdictions(region_id: int) -> Select[Jurisdiction]:
     return (select(Jurisdiction).where(Jurisdiction.region_id == region_id)
             .order_by(Jurisdiction.parent_id.is_not(None), Jurisdiction.kind, Jurisdiction.name,

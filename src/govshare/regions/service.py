@@ -112,7 +112,7 @@ def create_region(*, session: Session, actor: Principal, name: str,
 def set_time_zone(*, session: Session, actor: Principal, region_id: int,
                   time_zone: str) -> Region:
     """The zone every date and time of the region is shown in (an IANA name)."""
-    authorize(actor, Action.jurisdiction_manage)
+    authorize(actor, Action.jurisdiction_manage, region_id=region_id)
     tz = _time_zone(time_zone)
     region = session.get(Region, region_id)
     if region is None:
@@ -466,7 +466,9 @@ def principal_for_session(*, session: Session, token: str) -> Principal | None:
     if us.revoked_at is not None or us.expires_at <= utcnow() or not user.is_active:
         return None
     return Principal(kind="user", role=Role(user.role), region_id=user.region_id,
-                     jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name)
+                     jurisdiction_id=user.jurisdiction_id, user_id=user.id, name=user.full_name,
+                     region_members=queries.member_ids(session=session,
+                                                       region_id=user.region_id))
 
 
 # --------------------------------------------------------------------------- API keys
@@ -535,4 +537,5 @@ def principal_for_api_key(*, session: Session, plaintext: str) -> Principal | No
         key.last_used_at = now
         session.flush()
     return Principal(kind="apikey", role=Role(key.role), region_id=key.region_id,
-                     jurisdiction_id=key.jurisdiction_id, apikey_id=key.id, name=key.name)
+                     jurisdiction_id=key.jurisdiction_id, apikey_id=key.id, name=key.name,
+                     region_members=queries.member_ids(session=session, region_id=key.region_id))

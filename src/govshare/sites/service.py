@@ -51,7 +51,7 @@ def _check(data: ScenarioIn) -> None:
 
 def create_scenario(*, session: Session, actor: Principal, region_id: int, data: ScenarioIn,
                     sample: bool = False) -> SiteScenario:
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     if session.query(SiteScenario).filter_by(region_id=region_id, name=data.name).first():
         raise Conflict(f"A scenario named {data.name!r} exists already")
     _check(data)
@@ -69,7 +69,7 @@ def create_scenario(*, session: Session, actor: Principal, region_id: int, data:
 
 def update_scenario(*, session: Session, actor: Principal, region_id: int, scenario_id: int,
                     data: ScenarioIn) -> SiteScenario:
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     row = queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
     other = session.query(SiteScenario).filter_by(region_id=region_id, name=data.name).first()
     if other is not None and other.id != row.id:
@@ -86,7 +86,7 @@ def update_scenario(*, session: Session, actor: Principal, region_id: int, scena
 
 def delete_scenario(*, session: Session, actor: Principal, region_id: int,
                     scenario_id: int) -> None:
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     row = queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
     audit.record(session, actor, action="sites.scenario.delete", entity="sites_scenario",
                  entity_id=row.id, before={"name": row.name})
@@ -96,7 +96,7 @@ def delete_scenario(*, session: Session, actor: Principal, region_id: int,
 def choose_site(*, session: Session, actor: Principal, region_id: int, scenario_id: int,
                 fips: str | None) -> SiteScenario:
     """Record the candidate the region chose (it feeds the value case); None clears it."""
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     row = queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
     if fips is not None:
         ev = queries.evaluate_row(row)
@@ -201,7 +201,7 @@ def read_candidates(stream: IO[bytes], name: str) -> dict[str, dict[str, float]]
 def upload_candidates(*, session: Session, actor: Principal, region_id: int,
                       scenario_id: int, stream: IO[bytes], name: str) -> SiteScenario:
     """Replace the scenario's candidate data with the file's (all or nothing)."""
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     row = queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
     data = read_candidates(stream, name)
     before = {"file": row.overrides_file, "counties": len(row.overrides or {})}
@@ -217,7 +217,7 @@ def upload_candidates(*, session: Session, actor: Principal, region_id: int,
 
 def clear_candidates(*, session: Session, actor: Principal, region_id: int,
                      scenario_id: int) -> SiteScenario:
-    authorize(actor, Action.sites_manage)
+    authorize(actor, Action.sites_manage, region_id=region_id)
     row = queries.get_scenario(session=session, region_id=region_id, scenario_id=scenario_id)
     audit.record(session, actor, action="sites.candidates.clear", entity="sites_scenario",
                  entity_id=row.id, before={"file": row.overrides_file,

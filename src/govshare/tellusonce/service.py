@@ -220,7 +220,7 @@ def report_life_event(
     rate-limited. ``submission_key`` (the form's token) makes a form sent twice return the
     first report instead of telling everyone twice.
     """
-    authorize(actor, Action.tellusonce_report)
+    authorize(actor, Action.tellusonce_report, region_id=region_id)
     if submission_key:
         earlier = session.scalars(select(LifeEventReport).where(
             LifeEventReport.submission_key == submission_key)).first()
