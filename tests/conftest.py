@@ -79,24 +79,40 @@ def test_settings(url: str, data_dir: Path, **extra: Any) -> Settings:
 test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
+@pytest.fixture(scope="session")
+def _built_databases() -> Iterator[dict[str, tuple[sa.Engine, str | None]]]:
+    """Each backend's demo database, built once per test process and dropped at its end.
+
+    ``db_engine`` is parametrized, so pytest tears it down whenever the next test wants the
+    other backend -- with each file's tests run by file (``--dist loadfile``), at every file.
+    Building the demo region took 10-40 s a time, most of the suite's run; kept here, each
+    backend is built once. Tests never change it: each runs in a transaction that is rolled
+    back (``connection``)."""
+    built: dict[str, tuple[sa.Engine, str | None]] = {}
+    yield built
+    for engine, pg_name in built.values():
+        engine.dispose()
+        if pg_name is not None:
+            _drop_pg(pg_name)
+
+
 @pytest.fixture(scope="session", params=BACKENDS)
-def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-              ) -> Iterator[sa.Engine]:
+def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+              _built_databases: dict[str, tuple[sa.Engine, str | None]]) -> sa.Engine:
     backend = request.param
-    tmp = tmp_path_factory.mktemp(f"db-{backend}")
-    pg_name = f"govshare_test_{os.getpid()}"
-    url = f"sqlite:///{tmp / 'test.db'}" if backend == "sqlite" else _pg_database(pg_name)
-    engine = make_engine(url)
-    migrate.upgrade(engine)
-    settings = test_settings(url, tmp)
-    with Session(engine, expire_on_commit=False) as session:
-        demo._build(session, settings, lambda _m: None)
-        session.commit()
-    engine.govshare_settings = settings  # type: ignore[attr-defined]
-    yield engine
-    engine.dispose()
-    if backend == "postgresql":
-        _drop_pg(pg_name)
+    if backend not in _built_databases:
+        tmp = tmp_path_factory.mktemp(f"db-{backend}")
+        pg_name = f"govshare_test_{os.getpid()}"
+        url = f"sqlite:///{tmp / 'test.db'}" if backend == "sqlite" else _pg_database(pg_name)
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        settings = test_settings(url, tmp)
+        with Session(engine, expire_on_commit=False) as session:
+            demo._build(session, settings, lambda _m: None)
+            session.commit()
+        engine.govshare_settings = settings  # type: ignore[attr-defined]
+        _built_databases[backend] = (engine, pg_name if backend == "postgresql" else None)
+    return _built_databases[backend][0]
 
 
 @pytest.fixture
