@@ -118,7 +118,8 @@ def _vehicle_page(request: Request, session: Session, actor: Principal, vehicle_
                                            jurisdiction_id=v.jurisdiction_id)
     mine = next(((e, f) for e, f in entries if e.use.vehicle_id == v.id), None)
     el = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                  jurisdiction_id=v.jurisdiction_id)
+                                  jurisdiction_id=v.jurisdiction_id,
+                                  grid=service.grid_lookup(session))
     case = next((c for c, _f in el.cases if c.vehicle_id == v.id), None)
     planned = {c.vehicle_id: y for c, y in el.plan.chosen}.get(v.id)
     home = queries.home_asset(session=session, asset_id=v.home_asset_id) \
@@ -254,7 +255,8 @@ def electrification_page(request: Request, jurisdiction_id: str = Query("", max_
                          actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
     region = regions_queries.require_current_region(session=session)
     r = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                 jurisdiction_id=_member_arg(jurisdiction_id))
+                                 jurisdiction_id=_member_arg(jurisdiction_id),
+                                 grid=service.grid_lookup(session))
     names = _names(session, region.id)
     years = sorted({y for s in r.plan.trajectory.values() for y in s})
     line_rows = []
@@ -302,7 +304,8 @@ def electrification_export(fmt: str = Query("csv", pattern="^(csv|xlsx)$"),
                            actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
     region = regions_queries.require_current_region(session=session)
     r = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                 jurisdiction_id=_member_arg(jurisdiction_id))
+                                 jurisdiction_id=_member_arg(jurisdiction_id),
+                                 grid=service.grid_lookup(session))
     names = _names(session, region.id)
     planned = {c.vehicle_id: y for c, y in r.plan.chosen}
 
