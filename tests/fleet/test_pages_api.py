@@ -52,7 +52,9 @@ def test_the_pages_show_the_synthetic_fleet_with_its_sources(client: TestClient,
     el = client.get("/fleet/electrification")
     assert el.status_code == 200
     assert "EPA GHG Emission Factors Hub 2025" in el.text and el.text.count("<svg") >= 2
-    assert "grid factors come from the carbon domain" in el.text
+    # electric emissions are counted with each home site's grid factor from carbon
+    assert "Electric emissions are counted" in el.text and "not counted" not in el.text
+    assert "eGRID NWPP" in client.get(f"/fleet/vehicles/{v.id}").text
 
 
 def test_hostile_names_are_escaped_in_pages_map_data_and_exports(

@@ -210,8 +210,9 @@ def electrification(*, session: Session, actor: Principal, region_id: int,
         note = ("Electric emissions are not counted here (no grid factors were given): the "
                 "trajectory shows combustion emissions removed and none added.")
     else:
-        note = ("Electric emissions use the location-based eGRID factor of each vehicle's home "
-                "site from the carbon domain (kWh per mile of the replacement x the factor).")
+        note = ("Electric emissions are counted: the replacement's kWh per mile x the grid "
+                "factor of the vehicle's home site (location-based, its eGRID subregion) from "
+                "the carbon domain.")
         if unplaced:
             note += (f" {unplaced:,} vehicle(s) have no home site or none inside an eGRID "
                      "subregion: their replacement counts no electric emissions (an "
