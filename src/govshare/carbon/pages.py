@@ -66,7 +66,8 @@ def _common(session: Session, factor_set: str, gwp: str) -> dict[str, Any]:
 def _trend_chart(p: service.Progress, chart_id: str, title: str) -> charts.Chart:
     rows: list[dict[str, Any]] = []
     for y, v in sorted(p.history.items()):
-        rows.append({"year": y, "t": v, "series": "Inventory"})
+        rows.append({"year": y, "t": v, "series": "Partial year (sectors missing)"
+                     if y in p.partial else "Inventory"})
     for y, v in sorted(p.trajectory.items()):
         rows.append({"year": y, "t": v, "series": "Target trajectory"})
     for y, v in sorted(p.bau.items()):

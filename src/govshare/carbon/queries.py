@@ -315,6 +315,19 @@ def fullest_year(session: Session, boundary: str = "government",
     return max(counts, key=lambda y: (counts[y], y)) if counts else None
 
 
+def sectors_by_year(session: Session, jurisdiction_ids: Sequence[int] | None = None,
+                    boundary: str = "government") -> dict[int, set[str]]:
+    """Year -> the sectors with recorded activity (of these members)."""
+    from govshare.carbon.models import Rollup
+    stmt = (select(Rollup.year, Rollup.sector).where(Rollup.boundary == boundary).distinct())
+    if jurisdiction_ids is not None:
+        stmt = stmt.where(Rollup.jurisdiction_id.in_(list(jurisdiction_ids)))
+    out: dict[int, set[str]] = {}
+    for y, sector in session.execute(stmt):
+        out.setdefault(int(y), set()).add(sector)
+    return out
+
+
 def targets(session: Session, region_id: int) -> list[Target]:
     return list(session.scalars(select(Target).where(Target.region_id == region_id)
                                 .order_by(Target.jurisdiction_id, Target.target_year)))

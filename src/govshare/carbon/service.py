@@ -26,7 +26,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -976,6 +976,9 @@ class Progress:
     latest_year: int | None
     on_track: bool | None
     base_missing: bool
+    # years that lack sectors the reference year has (year -> those sectors): shown apart,
+    # never judged against the trajectory nor fitted into business as usual
+    partial: dict[int, list[str]] = field(default_factory=dict)
 
 
 def progress(session: Session, principal: Principal, *, jurisdiction_id: int | None = None,
@@ -994,7 +997,19 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
     history = {int(r["year"]): float(r["t_co2e"] or 0) for r in rows}
     tg = [x for x in queries.targets(session, region.id) if x.jurisdiction_id == jurisdiction_id]
     ms = queries.measures(session, jids)
-    last = max(history) if history else None
+    # A year is compared with another only if it holds the same sectors: the reference is
+    # the base year (else the year with the most assets); a year lacking some of its
+    # sectors (the demo's 2025 holds only its synthetic fleet, its buildings are 2016) is
+    # partial, not a drop in emissions.
+    sectors = queries.sectors_by_year(session, jids)
+    base = min((x.base_year for x in tg), default=None)
+    ref_year = base if base in sectors else queries.fullest_year(session,
+                                                                 jurisdiction_ids=jids)
+    ref = sectors.get(ref_year, set()) if ref_year is not None else set()
+    partial = {y: sorted(ref - sectors.get(y, set())) for y in history
+               if ref - sectors.get(y, set())}
+    whole = {y: v for y, v in history.items() if y not in partial}
+    last = max(whole) if whole else None
     years = list(range(min([*history, *(x.base_year for x in tg)] or [2016]), horizon + 1))
     base_missing = False
     path: dict[int, float] = {}
@@ -1007,7 +1022,7 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
             path = calc.trajectory(base_t, [calc.Target(x.base_year, x.target_year,
                                                         x.reduction_pct) for x in tg], years)
     future = [y for y in years if last is None or y >= last]
-    bau = calc.bau_forecast(history, future)
+    bau = calc.bau_forecast(whole, future)
     with_measures = {y: max(0.0, v - sum(m.t_co2e_per_year for m in ms if m.start_year <= y))
                      for y, v in bau.items()}
     ok = None
@@ -1016,7 +1031,7 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
     label = "Region" if jurisdiction_id is None else regions_queries.get_jurisdiction(
         session=session, jurisdiction_id=jurisdiction_id).name
     return Progress(label, jurisdiction_id, method, history, tg, path, bau, with_measures, ms,
-                    last, ok, base_missing)
+                    last, ok, base_missing, partial)
 
 
 # ------------------------------------------------------------------------ benchmarking
