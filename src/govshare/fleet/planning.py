@@ -180,7 +180,8 @@ class ElectrificationResult:
 
 
 def electrification(*, session: Session, actor: Principal, region_id: int,
-                    jurisdiction_id: int | None = None, grid: GridLookup = None
+                    jurisdiction_id: int | None = None,
+                    grid: GridLookup | None = None
                     ) -> ElectrificationResult:
     """Every vehicle's EV case and the least-cost plan to the region's target."""
     authorize(actor, Action.fleet_read)

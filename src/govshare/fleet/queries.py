@@ -203,7 +203,7 @@ def gallons_by_year_product(*, session: Session, vehicle_ids: list[int]
                        FuelTransaction.product, FuelTransaction.gallons)
                 .where(FuelTransaction.vehicle_id.in_(ids), FuelTransaction.gallons > 0)):
             per = out[vid]
-            per[(at.year, product)] = per.get((at.year, product), 0.0) + gallons
+            per[(at.year, product)] = per.get((at.year, product), 0.0) + (gallons or 0.0)
     return out
 
 

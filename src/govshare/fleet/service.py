@@ -259,11 +259,12 @@ def carbon_rows(vehicle: Vehicle, fuel: dict[tuple[int, str], float],
     activity (a blend split by its shares) and, where the Hub has a vehicle type for it and
     the model year is known, the year's miles."""
     v = vehicle
-    base = {"source_key": carbon_key(v.id), "jurisdiction_id": v.jurisdiction_id,
-            "name": f"Vehicle {v.unit_id}" + (f" ({v.description})" if v.description else ""),
-            "sector": "equipment" if v.vehicle_class == "off_road" else "vehicle_fleet",
-            "lon": v.home_lon, "lat": v.home_lat}
-    base["name"] = base["name"][:300]
+    name = f"Vehicle {v.unit_id}" + (f" ({v.description})" if v.description else "")
+    base: dict[str, Any] = {
+        "source_key": carbon_key(v.id), "jurisdiction_id": v.jurisdiction_id,
+        "name": name[:300],
+        "sector": "equipment" if v.vehicle_class == "off_road" else "vehicle_fleet",
+        "lon": v.home_lon, "lat": v.home_lat}
     gallons_of: dict[tuple[int, str], float] = {}
     for (year, product), gallons in sorted(fuel.items()):
         for activity, share in PRODUCT_ACTIVITIES.get(product, ()):
