@@ -101,6 +101,11 @@ def test_a_vehicles_tonnes_equal_the_hand_computation_and_reimports_replace(
     details = session.execute(select(ActivityTotal.activity, ActivityTotal.detail)
                               .where(ActivityTotal.source_id == src.id)).all()
     assert {d for a, d in details if a == "vehicle_miles"} == {"Diesel Light-Duty Trucks|2018"}
+    # Hub 2025 Table 4, Diesel Light-Duty Trucks of model years 2007-2022: 0.029 g CH4 and
+    # 0.0214 g N2O per mile
+    truck_kg = 150 * (0.029 * GWP_CH4 + 0.0214 * GWP_N2O) / 1000
+    t3, _bio3 = _asset_row(session, system, ids["city"], key, 2024)
+    assert t3 == pytest.approx((15 * GASOLINE_KG + truck_kg) / 1000, rel=1e-9)
 
 
 def test_blends_split_and_diesel_b2_by_hand(session: Session, ids: dict[str, int],
