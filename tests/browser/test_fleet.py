@@ -14,7 +14,7 @@ from tests.browser.helpers import PHONE, assert_accessible, horizontal_overflow,
 pytestmark = pytest.mark.browser
 
 FLEET_PAGES = ["/fleet", "/fleet/rightsizing", "/fleet/pooling", "/fleet/electrification",
-               "/fleet/parameters", "/fleet/import"]
+               "/fleet/parameters", "/fleet/import", "/fleet/vehicles/new"]
 
 
 def _first_vehicle(page: Any) -> str:

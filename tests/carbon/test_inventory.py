@@ -266,3 +266,31 @@ def test_progress_against_targets(session: Session, system: Principal) -> None:
     assert p.bau[2019] == pytest.approx(1700 * per_mmbtu)
     assert p.with_measures[2020] == pytest.approx(p.bau[2020] - 10)
     assert p.with_measures[2019] == pytest.approx(p.bau[2019])
+
+
+def test_a_year_lacking_a_sector_of_the_base_year_is_partial(session: Session,
+                                                              system: Principal) -> None:
+    """A year that holds only some sectors (buildings recorded for 2016 and 2017, only the
+    fleet for 2018) is not a drop in emissions: shown apart, never judged on track."""
+    from govshare.carbon.schemas import TargetIn
+
+    service.install_builtin_sets(session)
+    town = _member(session, system, "Partialton", "city")
+    for year, therms in ((2016, 20_000), (2017, 19_000)):
+        service.record_activity(session, system, "test", [
+            _row("hall", town, "natural_gas", therms, "therm", start=date(year, 1, 1),
+                 end=date(year, 12, 31))])
+    service.record_activity(session, system, "test", [
+        _row("truck", town, "diesel", 100, "gallon", sector="vehicle_fleet",
+             start=date(2018, 1, 1), end=date(2018, 12, 31))])
+    service.add_target(session, system, TargetIn(jurisdiction_id=town, base_year=2016,
+                                                 target_year=2030, reduction_pct=50,
+                                                 label="Half by 2030"))
+    p = service.progress(session, system, jurisdiction_id=town)
+    assert p.partial == {2018: ["buildings"]}
+    assert set(p.history) == {2016, 2017, 2018}  # still shown
+    # judged on 2017, the latest whole year: 1,900 MMBtu under a path of 2000 - 1000/14
+    assert p.latest_year == 2017 and p.on_track is True
+    # business as usual runs through the whole years only (-100 MMBtu a year)
+    per_mmbtu = p.history[2016] / 2000
+    assert p.bau[2018] == pytest.approx(1800 * per_mmbtu)

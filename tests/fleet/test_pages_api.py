@@ -52,7 +52,9 @@ def test_the_pages_show_the_synthetic_fleet_with_its_sources(client: TestClient,
     el = client.get("/fleet/electrification")
     assert el.status_code == 200
     assert "EPA GHG Emission Factors Hub 2025" in el.text and el.text.count("<svg") >= 2
-    assert "grid factors come from the carbon domain" in el.text
+    # electric emissions are counted with each home site's grid factor from carbon
+    assert "Electric emissions are counted" in el.text and "not counted" not in el.text
+    assert "eGRID NWPP" in client.get(f"/fleet/vehicles/{v.id}").text
 
 
 def test_hostile_names_are_escaped_in_pages_map_data_and_exports(
@@ -177,3 +179,65 @@ def test_the_import_page_refuses_a_bad_log_with_its_problems_then_imports(
                                                str(ids["county"]), "kind": "trips"},
                         files={"file": ("log.csv", good.encode(), "text/csv")})
     assert other.status_code == 403
+
+
+def test_a_vehicle_is_added_and_edited_on_a_page_with_its_errors_named(
+        client: TestClient, session: Session, ids: dict[str, int]) -> None:
+    from tests.conftest import csrf_from
+
+    login(client, "seattle.staff@demo.govshare.org")
+    assert 'href="/fleet/vehicles/new"' in client.get("/fleet").text
+    form = client.get("/fleet/vehicles/new")
+    assert form.status_code == 200 and 'name="model_year"' in form.text
+    token = csrf_from(form.text)
+    base = {"csrf_token": token, "jurisdiction_id": str(ids["city"]), "unit_id": "F-100",
+            "vehicle_class": "pickup", "fuel_type": "gasoline", "make": HOSTILE}
+    bad = client.post("/fleet/vehicles/new", data={**base, "model_year": "19x9",
+                                                   "home_lon": "-122.3"})
+    assert bad.status_code == 422
+    assert "Model year" in bad.text and 'href="#model_year"' in bad.text
+    assert "Nothing was saved" in bad.text and "<img src=x" not in bad.text
+    assert session.scalar(select(Vehicle.id).where(Vehicle.unit_id == "F-100")) is None
+    # another member's vehicle cannot be registered by the city's staff
+    other = client.post("/fleet/vehicles/new", data={**base, "jurisdiction_id": str(ids["county"])})
+    assert other.status_code == 403
+    ok = client.post("/fleet/vehicles/new", data={**base, "model_year": "2019",
+                                                  "home_lon": "-122.33", "home_lat": "47.6"},
+                     follow_redirects=False)
+    assert ok.status_code == 303, ok.text
+    v = session.scalars(select(Vehicle).where(Vehicle.unit_id == "F-100")).one()
+    assert (v.jurisdiction_id, v.model_year, v.make, v.status) == (ids["city"], 2019, HOSTILE,
+                                                                   "active")
+    page = client.get(f"/fleet/vehicles/{v.id}")
+    assert f'href="/fleet/vehicles/{v.id}/edit"' in page.text
+    edit = client.get(f"/fleet/vehicles/{v.id}/edit")
+    assert edit.status_code == 200 and 'value="2019"' in edit.text
+    assert "&lt;img src=x" in edit.text and "<img src=x" not in edit.text
+    refused = client.post(f"/fleet/vehicles/{v.id}/edit",
+                          data={"csrf_token": csrf_from(edit.text), "vehicle_class": "pickup",
+                                "fuel_type": "diesel", "model_year": "2019",
+                                "home_lon": "-122.33", "home_lat": "47.6",
+                                "acquisition_cost_cents": "-5"})
+    assert refused.status_code == 422 and "Acquisition cost, cents" in refused.text
+    saved = client.post(f"/fleet/vehicles/{v.id}/edit",
+                        data={"csrf_token": csrf_from(edit.text), "vehicle_class": "pickup",
+                              "fuel_type": "diesel", "model_year": "2021",
+                              "home_lon": "-122.33", "home_lat": "47.6"},
+                        follow_redirects=False)
+    assert saved.status_code == 303
+    session.expire_all()
+    v = session.get(Vehicle, v.id)  # type: ignore[assignment]
+    assert (v.fuel_type, v.model_year, v.unit_id, v.make) == ("diesel", 2021, "F-100", None)
+
+
+def test_the_import_and_add_links_are_offered_only_to_who_may_use_them(
+        client: TestClient) -> None:
+    login(client, "analyst@demo.govshare.org")
+    home = client.get("/fleet")
+    assert home.status_code == 200
+    assert 'href="/fleet/import"' not in home.text
+    assert 'href="/fleet/vehicles/new"' not in home.text
+    assert client.get("/fleet/import").status_code == 403
+    assert client.get("/fleet/vehicles/new").status_code == 403
+    login(client, "admin@demo.govshare.org")
+    assert 'href="/fleet/import"' in client.get("/fleet/electrification").text

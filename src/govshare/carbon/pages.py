@@ -66,7 +66,8 @@ def _common(session: Session, factor_set: str, gwp: str) -> dict[str, Any]:
 def _trend_chart(p: service.Progress, chart_id: str, title: str) -> charts.Chart:
     rows: list[dict[str, Any]] = []
     for y, v in sorted(p.history.items()):
-        rows.append({"year": y, "t": v, "series": "Inventory"})
+        rows.append({"year": y, "t": v, "series": "Partial year (sectors missing)"
+                     if y in p.partial else "Inventory"})
     for y, v in sorted(p.trajectory.items()):
         rows.append({"year": y, "t": v, "series": "Target trajectory"})
     for y, v in sorted(p.bau.items()):
@@ -94,7 +95,7 @@ def dashboard(request: Request, year: str = Query("", max_length=4),
         return redirect(f"/carbon/jurisdictions/{actor.jurisdiction_id}")
     ctx = _common(session, factor_set, gwp)
     years = queries.years_with_data(session)
-    y = _year(year) or (years[-1] if years else None)
+    y = _year(year) or queries.fullest_year(session)
     inv = service.inventory(session, actor, year=y, factor_set=ctx["factor_set"],
                             gwp_set=ctx["gwp"], by="jurisdiction")
     sectors = service.inventory(session, actor, year=y, factor_set=ctx["factor_set"],
@@ -147,7 +148,7 @@ def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdict
     all_years = service.inventory(session, actor, jurisdiction_id=jurisdiction_id,
                                   by="jurisdiction", **kw)
     years = sorted({r.year for r in all_years.rows})
-    y = _year(year) or (years[-1] if years else None)
+    y = _year(year) or queries.fullest_year(session, jurisdiction_ids=[jurisdiction_id])
     inv = service.inventory(session, actor, jurisdiction_id=jurisdiction_id, year=y,
                             by="scope", **kw)
     gases = service.inventory(session, actor, jurisdiction_id=jurisdiction_id, year=y,
@@ -275,7 +276,7 @@ def benchmarking(request: Request, year: str = Query("", max_length=4),
                  session: Session = Depends(get_session),
                  actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     years = queries.years_with_data(session, boundary)
-    y = _year(year) or (years[-1] if years else 2016)
+    y = _year(year) or queries.fullest_year(session, boundary, sector="buildings") or 2016
     jid = (int(jurisdiction_id) if jurisdiction_id.isdigit()
            and 0 < int(jurisdiction_id) <= MAX_ID else None)
     rows = service.benchmarks(session, actor, year=y, jurisdiction_id=jid, boundary=boundary)

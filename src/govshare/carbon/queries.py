@@ -295,6 +295,39 @@ def years_with_data(session: Session, boundary: str = "government") -> list[int]
                                 .distinct().order_by(Rollup.year)))
 
 
+def fullest_year(session: Session, boundary: str = "government",
+                 jurisdiction_ids: Sequence[int] | None = None,
+                 sector: str | None = None) -> int | None:
+    """The year with the most recorded assets (the latest of equals): what a page shows when
+    no year is asked for. Not simply the latest year: members record different sectors for
+    different years (the demo's buildings are 2016, its synthetic fleet 2025), and a year
+    with one small sector is not the inventory to open on."""
+    from sqlalchemy import func
+
+    from govshare.carbon.models import Rollup
+    stmt = (select(Rollup.year, func.sum(Rollup.sources)).where(Rollup.boundary == boundary)
+            .group_by(Rollup.year))
+    if jurisdiction_ids is not None:
+        stmt = stmt.where(Rollup.jurisdiction_id.in_(list(jurisdiction_ids)))
+    if sector is not None:
+        stmt = stmt.where(Rollup.sector == sector)
+    counts = {int(y): int(n or 0) for y, n in session.execute(stmt)}
+    return max(counts, key=lambda y: (counts[y], y)) if counts else None
+
+
+def sectors_by_year(session: Session, jurisdiction_ids: Sequence[int] | None = None,
+                    boundary: str = "government") -> dict[int, set[str]]:
+    """Year -> the sectors with recorded activity (of these members)."""
+    from govshare.carbon.models import Rollup
+    stmt = (select(Rollup.year, Rollup.sector).where(Rollup.boundary == boundary).distinct())
+    if jurisdiction_ids is not None:
+        stmt = stmt.where(Rollup.jurisdiction_id.in_(list(jurisdiction_ids)))
+    out: dict[int, set[str]] = {}
+    for y, sector in session.execute(stmt):
+        out.setdefault(int(y), set()).add(sector)
+    return out
+
+
 def targets(session: Session, region_id: int) -> list[Target]:
     return list(session.scalars(select(Target).where(Target.region_id == region_id)
                                 .order_by(Target.jurisdiction_id, Target.target_year)))

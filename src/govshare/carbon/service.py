@@ -6,8 +6,10 @@ For other domains (``property``, ``fleet``; carbon never imports them):
   records activity of emitting assets (``rows``: :class:`ActivityIn`, dicts of its fields,
   or ``(row_number, ActivityIn | dict)`` pairs). Idempotent: for each asset, activity and
   detail, the years the rows cover are *replaced*; other years stay (importing 2015 beside
-  2016 adds a year). All or nothing: any bad row raises ``core.tabular.Refused`` with one
+  2016 adds a year); ``replace="years"`` replaces the asset's whole years, ``"all"`` its
+  whole history. All or nothing: any bad row raises ``core.tabular.Refused`` with one
   ``RowError`` per problem (row, field, reason) and nothing is written.
+- :func:`clear_periods` — forget an asset's periods of some years (or all), keeping the asset.
 - :func:`grid_factor` — the location-based electricity factor (kg CO2e/MWh and per gas) at a
   ZIP or a point, with its eGRID subregion, set and edition (fleet's electrification).
 - :func:`source_emissions` — an asset's tonnes by year under both scope-2 methods.
@@ -24,7 +26,7 @@ import io
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -445,12 +447,23 @@ def _validation_errors(number: int, exc: ValidationError) -> list[t.RowError]:
     return out
 
 
+REPLACE_MODES = ("series", "years", "all")
+
+
 def record_activity(session: Session, principal: Principal, source_domain: str,
-                    rows: Iterable[Any]) -> RecordResult:
+                    rows: Iterable[Any], *, replace: str = "series") -> RecordResult:
     """Record activity of emitting assets; see the module docstring. ``source_domain`` names
-    the recording domain (``property``, ``fleet``, ``community`` ...)."""
+    the recording domain (``property``, ``fleet``, ``community`` ...).
+
+    ``replace`` says what the rows stand for, per asset: ``series`` (the default) replaces
+    the years each activity series covers; ``years`` replaces *everything* the asset has in
+    the years the rows cover (the rows are its whole year: a fuel no longer used there or a
+    vehicle's changed model year leaves nothing stale); ``all`` replaces every period the
+    asset has (the rows are its whole history, e.g. fleet's vehicles from fleet's store)."""
     if not source_domain or len(source_domain) > 40:
         raise BadRequest("source_domain must be 1 to 40 characters")
+    if replace not in REPLACE_MODES:
+        raise BadRequest(f"replace must be one of {', '.join(REPLACE_MODES)}")
     report = t.ErrorReport()
     staged: list[_Staged] = []
     known_subregions = set(subregion_names())
@@ -526,11 +539,11 @@ def record_activity(session: Session, principal: Principal, source_domain: str,
             raise NotFound(f"Jurisdiction {jid} is not a member of this region")
     for jid in sorted({s.row.jurisdiction_id for s in staged}):
         authorize(principal, Action.carbon_record, jid)
-    return _write(session, principal, source_domain, by_source)
+    return _write(session, principal, source_domain, by_source, replace)
 
 
 def _write(session: Session, principal: Principal, source_domain: str,
-           by_source: Mapping[str, list[_Staged]]) -> RecordResult:
+           by_source: Mapping[str, list[_Staged]], mode: str = "series") -> RecordResult:
     keys = list(by_source)
     existing: dict[str, Source] = {}
     for i in range(0, len(keys), 500):
@@ -541,7 +554,10 @@ def _write(session: Session, principal: Principal, source_domain: str,
     touched_j: set[int] = set()
     for key, items in by_source.items():
         r = items[0].row
-        utility = next((s.row.utility for s in items if s.row.utility), "")
+        # a utility said once for the asset stays until another is said (a domain that
+        # does not know it, e.g. an edit of the asset, does not erase it)
+        utility = next((s.row.utility for s in items if s.row.utility), "") or (
+            existing[key].utility if key in existing else "")
         subregion = next((s.subregion for s in items if s.subregion), "")
         values = {"jurisdiction_id": r.jurisdiction_id, "boundary": r.boundary.value,
                   "name": r.name, "sector": r.sector.value, "subregion": subregion,
@@ -580,17 +596,36 @@ def _write(session: Session, principal: Principal, source_domain: str,
                 replace.add((sid, s.row.activity, s.detail, ps.year))
                 years.add(ps.year)
     replaced = 0
-    by_key: dict[tuple[str, str, int], list[int]] = defaultdict(list)
-    for sid, act, det, y in replace:
-        by_key[(act, det, y)].append(sid)
-    for (act, det, y), sids in by_key.items():
-        sids.sort()
-        for i in range(0, len(sids), 500):
+    if mode == "all":
+        for i in range(0, len(ids), 500):
             res = session.execute(text(
-                "DELETE FROM carbon_activity_periods WHERE activity = :a AND detail = :d "
-                "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
-                {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
+                "DELETE FROM carbon_activity_periods WHERE source_id IN :ids")
+                .bindparams(_expanding("ids")), {"ids": sorted(ids[i:i + 500])})
             replaced += res.rowcount or 0  # type: ignore[attr-defined]
+    elif mode == "years":
+        by_year: dict[int, list[int]] = defaultdict(list)
+        for sid, y in {(sid, y) for sid, _a, _d, y in replace}:
+            by_year[y].append(sid)
+        for y, sids in by_year.items():
+            sids.sort()
+            for i in range(0, len(sids), 500):
+                res = session.execute(text(
+                    "DELETE FROM carbon_activity_periods WHERE year = :y "
+                    "AND source_id IN :ids").bindparams(_expanding("ids")),
+                    {"y": y, "ids": sids[i:i + 500]})
+                replaced += res.rowcount or 0  # type: ignore[attr-defined]
+    else:
+        by_key: dict[tuple[str, str, int], list[int]] = defaultdict(list)
+        for sid, act, det, y in replace:
+            by_key[(act, det, y)].append(sid)
+        for (act, det, y), sids in by_key.items():
+            sids.sort()
+            for i in range(0, len(sids), 500):
+                res = session.execute(text(
+                    "DELETE FROM carbon_activity_periods WHERE activity = :a AND detail = :d "
+                    "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
+                    {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
+                replaced += res.rowcount or 0  # type: ignore[attr-defined]
     _bulk_periods(session, periods)
     # claims: the members that also count a shared asset
     claim_rows = [{"source_id": existing[k].id, "jurisdiction_id": j}
@@ -607,7 +642,7 @@ def _write(session: Session, principal: Principal, source_domain: str,
                  jurisdiction_id=next(iter(touched_j)) if len(touched_j) == 1 else None,
                  after={"source_domain": source_domain, "sources": len(ids),
                         "periods": len(periods), "years": sorted(years),
-                        "replaced_periods": replaced})
+                        "replace": mode, "replaced_periods": replaced})
     return RecordResult(sources=len(ids), periods=len(periods), years=sorted(years),
                         replaced_periods=replaced)
 
@@ -655,6 +690,47 @@ def _analyze(session: Session, *tables: str) -> None:
 def _expanding(name: str) -> Any:
     from sqlalchemy import bindparam
     return bindparam(name, expanding=True)
+
+
+def clear_periods(session: Session, principal: Principal, source_domain: str,
+                  source_keys: Iterable[str], years: Iterable[int] | None = None) -> int:
+    """Forget the periods of these assets in ``years`` (every year if None), keeping the
+    assets themselves (and the measures that name them): what a recording domain calls when
+    an asset's activity of a year is no longer there (a building's energy removed, a
+    vehicle's fuel lines moved to another). Unknown keys are skipped. Returns the periods
+    removed."""
+    keys = sorted(set(source_keys))
+    srcs = [s for i in range(0, len(keys), 500) for s in session.scalars(select(Source).where(
+        Source.source_domain == source_domain, Source.source_key.in_(keys[i:i + 500])))]
+    if not srcs:
+        return 0
+    for jid in sorted({s.jurisdiction_id for s in srcs}):
+        authorize(principal, Action.carbon_record, jid)
+    ids = sorted(s.id for s in srcs)
+    only = sorted(set(years)) if years is not None else None
+    removed = 0
+    for i in range(0, len(ids), 500):
+        sql = "DELETE FROM carbon_activity_periods WHERE source_id IN :ids"
+        params: dict[str, Any] = {"ids": ids[i:i + 500]}
+        stmt = text(sql).bindparams(_expanding("ids"))
+        if only is not None:
+            if not only:
+                break
+            stmt = text(sql + " AND year IN :years").bindparams(_expanding("ids"),
+                                                                 _expanding("years"))
+            params["years"] = only
+        res = session.execute(stmt, params)
+        removed += res.rowcount or 0  # type: ignore[attr-defined]
+    if removed:
+        refresh_totals(session, ids)
+        jids = sorted({s.jurisdiction_id for s in srcs})
+        refresh_rollup(session, jids)
+        audit.record(session, principal, action="carbon.activity.clear",
+                     entity="carbon_activity",
+                     jurisdiction_id=jids[0] if len(jids) == 1 else None,
+                     after={"source_domain": source_domain, "sources": len(ids),
+                            "years": only, "removed_periods": removed})
+    return removed
 
 
 def remove_source(session: Session, principal: Principal, source_domain: str,
@@ -905,6 +981,9 @@ class Progress:
     latest_year: int | None
     on_track: bool | None
     base_missing: bool
+    # years that lack sectors the reference year has (year -> those sectors): shown apart,
+    # never judged against the trajectory nor fitted into business as usual
+    partial: dict[int, list[str]] = field(default_factory=dict)
 
 
 def progress(session: Session, principal: Principal, *, jurisdiction_id: int | None = None,
@@ -923,7 +1002,19 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
     history = {int(r["year"]): float(r["t_co2e"] or 0) for r in rows}
     tg = [x for x in queries.targets(session, region.id) if x.jurisdiction_id == jurisdiction_id]
     ms = queries.measures(session, jids)
-    last = max(history) if history else None
+    # A year is compared with another only if it holds the same sectors: the reference is
+    # the base year (else the year with the most assets); a year lacking some of its
+    # sectors (the demo's 2025 holds only its synthetic fleet, its buildings are 2016) is
+    # partial, not a drop in emissions.
+    sectors = queries.sectors_by_year(session, jids)
+    base = min((x.base_year for x in tg), default=None)
+    ref_year = base if base in sectors else queries.fullest_year(session,
+                                                                 jurisdiction_ids=jids)
+    ref = sectors.get(ref_year, set()) if ref_year is not None else set()
+    partial = {y: sorted(ref - sectors.get(y, set())) for y in history
+               if ref - sectors.get(y, set())}
+    whole = {y: v for y, v in history.items() if y not in partial}
+    last = max(whole) if whole else None
     years = list(range(min([*history, *(x.base_year for x in tg)] or [2016]), horizon + 1))
     base_missing = False
     path: dict[int, float] = {}
@@ -936,7 +1027,7 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
             path = calc.trajectory(base_t, [calc.Target(x.base_year, x.target_year,
                                                         x.reduction_pct) for x in tg], years)
     future = [y for y in years if last is None or y >= last]
-    bau = calc.bau_forecast(history, future)
+    bau = calc.bau_forecast(whole, future)
     with_measures = {y: max(0.0, v - sum(m.t_co2e_per_year for m in ms if m.start_year <= y))
                      for y, v in bau.items()}
     ok = None
@@ -945,7 +1036,7 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
     label = "Region" if jurisdiction_id is None else regions_queries.get_jurisdiction(
         session=session, jurisdiction_id=jurisdiction_id).name
     return Progress(label, jurisdiction_id, method, history, tg, path, bau, with_measures, ms,
-                    last, ok, base_missing)
+                    last, ok, base_missing, partial)
 
 
 # ------------------------------------------------------------------------ benchmarking

@@ -1,7 +1,8 @@
 """The demo region's carbon: the built-in factor sets, the members' buildings (property's
-2016 benchmarking figures) in the inventory with Seattle City Light as the market factor of
-City of Seattle buildings, **sample** targets for the region and each member (labeled
-synthetic), and Seattle's whole 2016 benchmarking file as the community data set."""
+2016 benchmarking figures, recorded by property's import and here again to name Seattle City
+Light as the market factor of City of Seattle buildings), their synthetic fleet (recorded by
+fleet's imports in ``demo_fleet``, 2025), **sample** targets for the region and each member
+(labeled synthetic), and Seattle's whole 2016 benchmarking file as the community data set."""
 
 from __future__ import annotations
 

@@ -240,7 +240,8 @@ def electrification(jurisdiction_id: int | None = Query(None, ge=1, le=2**31 - 1
                     actor: Principal = Depends(allow(Action.fleet_read))) -> Page[ElectrifyOut]:
     region_id = regions_queries.require_current_region(session=session).id
     r = planning.electrification(session=session, actor=actor, region_id=region_id,
-                                 jurisdiction_id=jurisdiction_id)
+                                 jurisdiction_id=jurisdiction_id,
+                                 grid=service.grid_lookup(session))
     planned = {c.vehicle_id: y for c, y in r.plan.chosen}
     cut = r.cases[page.offset:page.offset + page.limit]
     return page.page([electrify_out(c, f, planned) for c, f in cut], len(r.cases))
@@ -268,7 +269,8 @@ def electrification_plan(jurisdiction_id: int | None = Query(None, ge=1, le=2**3
                          ) -> PlanSummaryOut:
     region_id = regions_queries.require_current_region(session=session).id
     r = planning.electrification(session=session, actor=actor, region_id=region_id,
-                                 jurisdiction_id=jurisdiction_id)
+                                 jurisdiction_id=jurisdiction_id,
+                                 grid=service.grid_lookup(session))
     p = r.plan
     return PlanSummaryOut(
         target_pct=r.params.target_pct, target_year=r.params.target_year,

@@ -296,6 +296,55 @@ def odometer_miles(points: Sequence[tuple[datetime, float]], year: int
                    f"({m1 - m0:,.0f} miles in {span:.0f} days, x 365/{span:.0f})")
 
 
+def year_miles(trips: Sequence[tuple[datetime, datetime, float]],
+               points: Sequence[tuple[datetime, float]], year: int) -> float | None:
+    """Miles driven in ``year`` as the carbon inventory counts them (CH4 and N2O per mile):
+    the year's trips if the vehicle has any, else the distance between the year's first and
+    last accepted odometer readings (not annualized: the miles the readings show, as fuel is
+    the gallons bought). None when neither gives a positive figure."""
+    trip_miles = [m for s, _e, m in trips if s.year == year]
+    if trip_miles:
+        total = sum(trip_miles)
+        return total if total > 0 else None
+    inside = sorted(p for p in points if p[0].year == year)
+    if len(inside) >= 2 and inside[-1][1] > inside[0][1]:
+        return inside[-1][1] - inside[0][1]
+    return None
+
+
+# Fleet class and fuel -> the EPA Hub 2025 Table 3/4 vehicle type of carbon's CH4/N2O factors
+# per mile (LGOP vehicle-fleet sector). Hybrids, plug-in hybrids and flex-fuel vehicles take
+# the gasoline type (Urbana's flex-fuel units mostly burn E10); electric, CNG and propane
+# vehicles and off-road equipment record their fuel only.
+_LIGHT_TRUCKS = frozenset({"suv", "pickup", "van", "police_interceptor"})
+_HEAVY = frozenset({"medium_truck", "heavy_truck", "bus"})
+
+
+def hub_vehicle_type(vehicle_class: str, fuel_type: str) -> str | None:
+    if vehicle_class in ("off_road", "other") or fuel_type in ("electric", "cng", "propane"):
+        return None
+    diesel = fuel_type == "diesel"
+    if vehicle_class in _HEAVY:
+        return ("Diesel Medium- and Heavy-Duty Vehicles" if diesel
+                else "Gasoline Heavy-Duty Vehicles")
+    if vehicle_class in _LIGHT_TRUCKS:
+        return "Diesel Light-Duty Trucks" if diesel else "Gasoline Light-Duty Trucks"
+    return "Diesel Passenger Cars" if diesel else "Gasoline Passenger Cars"
+
+
+# A fuel-card product -> carbon's activities and their shares of the gallons: blends are split
+# so that the biogenic CO2 of their ethanol or biodiesel is reported apart (LGOP), the same
+# shares as FUEL_FACTORS.
+PRODUCT_ACTIVITIES: dict[str, tuple[tuple[str, float], ...]] = {
+    "gasoline": (("gasoline", 1.0),),
+    "e10": (("gasoline", 0.90), ("ethanol", 0.10)),
+    "e85": (("gasoline", 0.15), ("ethanol", 0.85)),
+    "diesel": (("diesel", 1.0),),
+    "b2": (("diesel", 0.98), ("biodiesel", 0.02)),
+    "non_fuel": (),
+}
+
+
 def ownership_cents(acquisition_cost_cents: int | None, params: Parameters) -> int:
     """Straight-line ownership cost a year (0 when the cost is not known)."""
     return round((acquisition_cost_cents or 0) / params.ownership_years)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from govshare.core.cli_support import console, db, err_console, handle_errors, print_json
 from govshare.core.errors import NotFound
 from govshare.core.tenancy import system_principal
-from govshare.fleet import api, importer, planning
+from govshare.fleet import api, importer, planning, service
 from govshare.fleet.calc import CLASS_LABELS
 from govshare.regions import queries as regions_queries
 
@@ -185,7 +185,8 @@ def electrify_command(
     with db() as session:
         jid = _jurisdiction(session, jurisdiction) if jurisdiction else None
         r = planning.electrification(session=session, actor=system_principal(),
-                                     region_id=_region(session), jurisdiction_id=jid)
+                                     region_id=_region(session), jurisdiction_id=jid,
+                                     grid=service.grid_lookup(session))
         planned = {c.vehicle_id: y for c, y in r.plan.chosen}
         rows = [api.electrify_out(c, f, planned) for c, f in r.cases]
     p = r.plan

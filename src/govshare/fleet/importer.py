@@ -24,6 +24,10 @@
   unknown vehicle is an error.
 - **Nothing dropped without a word.** Columns no field reads are named in the result with
   the number of rows where they hold a value.
+- **Into carbon.** At the end (not in a dry run) the fuel and miles of every vehicle the
+  file names go into the carbon inventory through ``service.record_carbon`` (LGOP vehicle
+  fleet; each vehicle's periods are replaced, so a re-import never counts twice). A carbon
+  refusal refuses the whole import.
 """
 
 from __future__ import annotations
@@ -446,6 +450,11 @@ def import_fuel(*, session: Session, actor: Principal, jurisdiction_id: int,
         flagged = service.recheck_odometer(
             session=session, vehicle_ids=sorted(touched),
             params=queries.parameters(session=session, region_id=region.id))
+        # every vehicle the file names (and any a corrected line moved away from): their
+        # fuel and miles into carbon, each vehicle's periods replaced, never added to
+        named = {known[v["unit_id"]].id for _n, v in staged}
+        service.record_carbon(session=session, actor=actor,
+                              vehicle_ids=sorted(named | touched))
     notes = _column_note(read.unplaced)
     if date_flags:
         notes.append(f"{date_flags} line(s) have a transaction date that does not fit their "
@@ -586,6 +595,7 @@ def import_trips(*, session: Session, actor: Principal, jurisdiction_id: int,
         if new_rows:
             session.execute(insert(Trip), new_rows)
         session.flush()
+        service.record_carbon(session=session, actor=actor, vehicle_ids=sorted(staged))
         audit.record(session, actor, action="fleet.import_trips", entity="jurisdiction",
                      entity_id=jurisdiction_id, jurisdiction_id=jurisdiction_id,
                      after={"file": name, "sha256": read.sha256, "rows": read.total,

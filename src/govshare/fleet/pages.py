@@ -11,17 +11,19 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from govshare.core import charts
+from govshare.carbon import service as carbon_service
+from govshare.core import charts, forms
 from govshare.core import tabular as t
 from govshare.core.charts import Field
-from govshare.core.errors import BadRequest, GovshareError
+from govshare.core.errors import BadRequest, GovshareError, ValidationFailed
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
-from govshare.core.tenancy import Action, Principal, allows
+from govshare.core.tenancy import Action, Principal, allows, authorize
 from govshare.fleet import importer, planning, queries, service
 from govshare.fleet.calc import (
     AFLEET_SOURCE,
@@ -35,7 +37,7 @@ from govshare.fleet.calc import (
     parameter_values,
 )
 from govshare.fleet.models import VehicleClass, VehicleStatus
-from govshare.fleet.schemas import FUEL_LABELS, STATUS_LABELS
+from govshare.fleet.schemas import FUEL_LABELS, STATUS_LABELS, VehicleIn
 from govshare.fleet.service import TRANSITIONS
 from govshare.regions import queries as regions_queries
 
@@ -63,6 +65,16 @@ def _names(session: Session, region_id: int) -> dict[int, str]:
 def _member_arg(jurisdiction_id: str) -> int | None:
     return int(jurisdiction_id) if jurisdiction_id.isdigit() and len(jurisdiction_id) < 10 \
         else None
+
+
+def _render(request: Request, name: str, ctx: dict[str, Any], status_code: int = 200
+            ) -> Response:
+    """A fleet page; its navigation offers the import and "add a vehicle" only to those who
+    may use them (an analyst would get a 403)."""
+    principal = getattr(request.state, "principal", None)
+    ctx.setdefault("can_import", principal is not None
+                   and allows(principal, Action.fleet_manage))
+    return render(request, name, ctx, status_code=status_code)
 
 
 COMMON = {"classes": CLASS_LABELS, "fuels": FUEL_LABELS, "statuses": STATUS_LABELS,
@@ -95,12 +107,120 @@ def overview(request: Request, jurisdiction_id: str = Query("", max_length=12),
         id="fleet-gallons", title="Fuel bought by product, gallons",
         category=Field("p", "Product (as the card export names it)", "text"),
         value=Field("g", "Gallons", decimals=1))
-    return render(request, "fleet/overview.html", {
+    return _render(request, "fleet/overview.html", {
         **COMMON, "ov": ov, "names": names, "vehicles": vehicles, "total": total,
         "class_chart": class_chart, "fuel_chart": fuel_chart,
         "filters": {"jurisdiction_id": jurisdiction_id, "vehicle_class": vehicle_class,
                     "q": q},
-        "can_pool": allows(actor, Action.fleet_pool)})
+        "can_pool": allows(actor, Action.fleet_pool),
+        "can_manage": allows(actor, Action.fleet_manage)})
+
+
+# ----------------------------------------------------------------------------- vehicle form
+
+VEHICLE_LABELS = {
+    "jurisdiction_id": "Member", "unit_id": "Unit id", "vehicle_class": "Class",
+    "make": "Make", "model": "Model", "model_year": "Model year", "fuel_type": "Fuel",
+    "description": "Description", "department": "Department",
+    "home_asset_id": "Home site: asset id of the registry",
+    "home_lon": "Home site: longitude", "home_lat": "Home site: latitude",
+    "acquired_on": "Acquired on", "acquisition_cost_cents": "Acquisition cost, cents",
+    "annual_maintenance_cents": "Maintenance a year, cents",
+}
+VEHICLE_FORM_FIELDS = tuple(k for k in VEHICLE_LABELS if k != "jurisdiction_id")
+
+
+def _vehicle_form(request: Request, session: Session, actor: Principal, *,
+                  values: dict[str, Any], vehicle_id: int | None,
+                  errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    members = [j for j in regions_queries.list_jurisdictions(session=session,
+                                                             region_id=region.id)
+               if allows(actor, Action.fleet_manage, j.id)]
+    return _render(request, "fleet/vehicle_form.html", {
+        **COMMON, "values": values, "vehicle_id": vehicle_id,
+        "member_options": [("", "Choose a member")] + [(str(j.id), j.name) for j in members],
+        "labels": VEHICLE_LABELS, "errors": errors, "field_errors": forms.by_field(errors),
+        "can_manage": True}, status_code=status_code)
+
+
+async def _posted(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: str(form.get(k, "")).strip()[:300] for k in ("jurisdiction_id",
+                                                            *VEHICLE_FORM_FIELDS)}
+
+
+def _vehicle_in(values: dict[str, str], status: str) -> VehicleIn:
+    """The form's text as a VehicleIn (empty = not given); pydantic says what is wrong."""
+    data: dict[str, Any] = {k: v for k, v in values.items()
+                            if k in VEHICLE_FORM_FIELDS and v != ""}
+    data["status"] = status
+    return VehicleIn.model_validate(data)
+
+
+@router.get("/fleet/vehicles/new")
+def vehicle_new(request: Request, session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    values = {"jurisdiction_id": str(actor.jurisdiction_id or ""), "vehicle_class": "sedan",
+              "fuel_type": "gasoline"}
+    return _vehicle_form(request, session, actor, values=values, vehicle_id=None, errors=[])
+
+
+@router.post("/fleet/vehicles/new", dependencies=[Depends(csrf_protect)])
+async def vehicle_create(request: Request, session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    values = await _posted(request)
+    jid = _member_arg(values["jurisdiction_id"])
+    try:
+        if jid is None:
+            raise ValidationFailed("Choose a member", errors=[
+                {"loc": ["jurisdiction_id"], "reason": "Choose the member that owns it"}])
+        v = service.create_vehicle(session=session, actor=actor, jurisdiction_id=jid,
+                                   data=_vehicle_in(values, VehicleStatus.active.value))
+    except (ValidationError, GovshareError) as exc:
+        if isinstance(exc, GovshareError) and exc.status in (401, 403):
+            raise
+        session.rollback()
+        return _vehicle_form(request, session, actor, values=values, vehicle_id=None,
+                             errors=forms.form_errors(exc, labels=VEHICLE_LABELS),
+                             status_code=getattr(exc, "status", 422))
+    session.commit()
+    return redirect(f"/fleet/vehicles/{v.id}", flash=f"Vehicle {v.unit_id} registered.")
+
+
+@router.get("/fleet/vehicles/{vehicle_id}/edit")
+def vehicle_edit(request: Request, vehicle_id: int = row_id("vehicle"),
+                 session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    v = service.vehicle_or_404(session=session, actor=actor, vehicle_id=vehicle_id)
+    authorize(actor, Action.fleet_manage, v.jurisdiction_id)
+    values = {k: "" if getattr(v, k) is None else str(getattr(v, k))
+              for k in VEHICLE_FORM_FIELDS}
+    if v.home_asset_id is not None:  # the point is the asset's, copied
+        values["home_lon"] = values["home_lat"] = ""
+    values["jurisdiction_id"] = str(v.jurisdiction_id)
+    return _vehicle_form(request, session, actor, values=values, vehicle_id=v.id, errors=[])
+
+
+@router.post("/fleet/vehicles/{vehicle_id}/edit", dependencies=[Depends(csrf_protect)])
+async def vehicle_update(request: Request, vehicle_id: int = row_id("vehicle"),
+                         session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.fleet_manage))) -> Response:
+    v = service.vehicle_or_404(session=session, actor=actor, vehicle_id=vehicle_id)
+    values = await _posted(request)
+    values["unit_id"], values["jurisdiction_id"] = v.unit_id, str(v.jurisdiction_id)
+    try:
+        service.update_vehicle(session=session, actor=actor, vehicle_id=v.id,
+                               data=_vehicle_in(values, v.status))
+    except (ValidationError, GovshareError) as exc:
+        if isinstance(exc, GovshareError) and exc.status in (401, 403, 404):
+            raise
+        session.rollback()
+        return _vehicle_form(request, session, actor, values=values, vehicle_id=vehicle_id,
+                             errors=forms.form_errors(exc, labels=VEHICLE_LABELS),
+                             status_code=getattr(exc, "status", 422))
+    session.commit()
+    return redirect(f"/fleet/vehicles/{vehicle_id}", flash="Vehicle saved.")
 
 
 @router.get("/fleet/vehicles/{vehicle_id}")
@@ -118,12 +238,13 @@ def _vehicle_page(request: Request, session: Session, actor: Principal, vehicle_
                                            jurisdiction_id=v.jurisdiction_id)
     mine = next(((e, f) for e, f in entries if e.use.vehicle_id == v.id), None)
     el = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                  jurisdiction_id=v.jurisdiction_id)
+                                  jurisdiction_id=v.jurisdiction_id,
+                                  grid=service.grid_lookup(session))
     case = next((c for c, _f in el.cases if c.vehicle_id == v.id), None)
     planned = {c.vehicle_id: y for c, y in el.plan.chosen}.get(v.id)
     home = queries.home_asset(session=session, asset_id=v.home_asset_id) \
         if v.home_asset_id else None
-    return render(request, "fleet/vehicle.html", {
+    return _render(request, "fleet/vehicle.html", {
         **COMMON, "v": v, "member": _names(session, region.id).get(v.jurisdiction_id),
         "entry": mine[0] if mine else None, "facts": mine[1] if mine else None,
         "case": case, "planned": planned, "params": params, "home": home,
@@ -132,6 +253,9 @@ def _vehicle_page(request: Request, session: Session, actor: Principal, vehicle_
         "history": queries.status_history(session=session, vehicle_id=v.id),
         "next_statuses": sorted(TRANSITIONS[VehicleStatus(v.status)]), "errors": errors,
         "can_manage": allows(actor, Action.fleet_manage, v.jurisdiction_id),
+        "carbon_years": carbon_service.source_emissions(
+            session, actor, source_domain="fleet", source_key=service.carbon_key(v.id))
+        if allows(actor, Action.carbon_read, v.jurisdiction_id) else [],
         "grid_note": el.grid_note}, status_code=status_code)
 
 
@@ -170,7 +294,7 @@ def rightsizing_page(request: Request, jurisdiction_id: str = Query("", max_leng
     entries, params = _rightsizing_rows(session, actor, region.id,
                                         _member_arg(jurisdiction_id))
     under = [(e, f) for e, f in entries if e.under_used]
-    return render(request, "fleet/rightsizing.html", {
+    return _render(request, "fleet/rightsizing.html", {
         **COMMON, "under": under, "n": len(entries), "params": params,
         "names": _names(session, region.id), "jurisdiction_id": jurisdiction_id,
         "nasa": NASA_SOURCE, "afleet": AFLEET_SOURCE,
@@ -243,7 +367,7 @@ def pooling_page(request: Request, session: Session = Depends(get_session),
                               "removable": c["removable"]} for c in clusters],
                 "sites": [{"lon": s[0], "lat": s[1], "cluster": c["n"]}
                           for c in clusters for s in c["sites"]]}
-    return render(request, "fleet/pooling.html", {
+    return _render(request, "fleet/pooling.html", {
         **COMMON, "r": r, "names": names, "clusters": clusters, "map_data": map_data,
         "peak_time": r.peak_time})
 
@@ -254,7 +378,8 @@ def electrification_page(request: Request, jurisdiction_id: str = Query("", max_
                          actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
     region = regions_queries.require_current_region(session=session)
     r = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                 jurisdiction_id=_member_arg(jurisdiction_id))
+                                 jurisdiction_id=_member_arg(jurisdiction_id),
+                                 grid=service.grid_lookup(session))
     names = _names(session, region.id)
     years = sorted({y for s in r.plan.trajectory.values() for y in s})
     line_rows = []
@@ -281,7 +406,7 @@ def electrification_page(request: Request, jurisdiction_id: str = Query("", max_
                                     "(negative: saves money)",
         category=MEMBER, value=Field("c", "EV minus combustion TCO", "usd"))
     facts = {c.vehicle_id: f for c, f in r.cases}
-    return render(request, "fleet/electrification.html", {
+    return _render(request, "fleet/electrification.html", {
         **COMMON, "r": r, "names": names, "trajectory": trajectory, "cost_chart": cost_chart,
         "planned": planned, "facts": facts, "jurisdiction_id": jurisdiction_id,
         "catalog": EV_CATALOG, "assumed": ASSUMED_SOURCE, "afleet": AFLEET_SOURCE,
@@ -302,7 +427,8 @@ def electrification_export(fmt: str = Query("csv", pattern="^(csv|xlsx)$"),
                            actor: Principal = Depends(allow(Action.fleet_read))) -> Response:
     region = regions_queries.require_current_region(session=session)
     r = planning.electrification(session=session, actor=actor, region_id=region.id,
-                                 jurisdiction_id=_member_arg(jurisdiction_id))
+                                 jurisdiction_id=_member_arg(jurisdiction_id),
+                                 grid=service.grid_lookup(session))
     names = _names(session, region.id)
     planned = {c.vehicle_id: y for c, y in r.plan.chosen}
 
@@ -347,7 +473,7 @@ PARAMETER_HELP: dict[str, str] = {
 
 def _parameters_page(request: Request, actor: Principal, values: dict[str, Any],
                      errors: list[dict[str, Any]], status_code: int = 200) -> Response:
-    return render(request, "fleet/parameters.html", {
+    return _render(request, "fleet/parameters.html", {
         **COMMON, "values": values, "defaults": parameter_values(Parameters()),
         "help": PARAMETER_HELP, "errors": errors, "nasa": NASA_SOURCE,
         "can_edit": allows(actor, Action.fleet_parameters)}, status_code=status_code)
@@ -415,7 +541,7 @@ def _import_form(request: Request, session: Session, actor: Principal, *,
                                              (members[0].id if members else "")))
     chosen.setdefault("kind", "fuel")
     chosen.setdefault("preset", "fuel-card")
-    return render(request, "fleet/import.html", {
+    return _render(request, "fleet/import.html", {
         "members": members, "presets": list(importer.FUEL_PRESETS.values()),
         "trip_preset": importer.TRIP_LOG, "form": chosen, "result": None, "problems": [],
         "detail": None, "report_token": None, "report_count": 0, **extra,

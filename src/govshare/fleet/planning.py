@@ -11,6 +11,7 @@ shown.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,9 +26,9 @@ from govshare.fleet.models import LIGHT_DUTY, FuelType, Vehicle, VehicleStatus
 IN_FLEET = (VehicleStatus.active.value, VehicleStatus.reserve.value,
             VehicleStatus.out_of_service.value)
 
-# Until the carbon domain gives each site's eGRID factor, electrification shows no electric
-# emissions (and says so): carbon's service is the one owner of grid factors.
-GridLookup = Any
+# A vehicle -> (kg CO2e per kWh at its home site, where the factor comes from): the callers
+# pass ``service.grid_lookup(session)`` (carbon's service owns grid factors).
+GridLookup = Callable[[Vehicle], tuple[float | None, str | None]]
 
 
 @dataclass
@@ -179,7 +180,8 @@ class ElectrificationResult:
 
 
 def electrification(*, session: Session, actor: Principal, region_id: int,
-                    jurisdiction_id: int | None = None, grid: GridLookup = None
+                    jurisdiction_id: int | None = None,
+                    grid: GridLookup | None = None
                     ) -> ElectrificationResult:
     """Every vehicle's EV case and the least-cost plan to the region's target."""
     authorize(actor, Action.fleet_read, region_id=region_id)
@@ -203,11 +205,19 @@ def electrification(*, session: Session, actor: Principal, region_id: int,
     plan = calc.replacement_plan([c for c, _f in cases], light_duty=len(light),
                                  already_electric=electric, params=params,
                                  base_year=base_year)
-    note = ("Electric emissions use each site's eGRID factor from the carbon domain."
-            if grid is not None else
-            "Electric emissions are not counted yet: grid factors come from the carbon "
-            "domain, which is not installed here; the plan's trajectory shows combustion "
-            "emissions removed and none added (an underestimate of the plan's emissions).")
+    unplaced = sum(1 for c, _f in cases
+                   if c.ice_kg_per_year is not None and c.ev_kg_per_year is None)
+    if grid is None:
+        note = ("Electric emissions are not counted here (no grid factors were given): the "
+                "trajectory shows combustion emissions removed and none added.")
+    else:
+        note = ("Electric emissions are counted: the replacement's kWh per mile x the grid "
+                "factor of the vehicle's home site (location-based, its eGRID subregion) from "
+                "the carbon domain.")
+        if unplaced:
+            note += (f" {unplaced:,} vehicle(s) have no home site or none inside an eGRID "
+                     "subregion: their replacement counts no electric emissions (an "
+                     "underestimate of the plan's emissions); give them a home site.")
     return ElectrificationResult(cases=cases, plan=plan, params=params, base_year=base_year,
                                  grid_note=note)
 

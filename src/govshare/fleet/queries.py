@@ -192,6 +192,21 @@ def fuel_by_year(*, session: Session, vehicle_ids: list[int]
     return out
 
 
+def gallons_by_year_product(*, session: Session, vehicle_ids: list[int]
+                            ) -> dict[int, dict[tuple[int, str], float]]:
+    """vehicle -> (year, product) -> gallons bought (positive lines only)."""
+    out: dict[int, dict[tuple[int, str], float]] = defaultdict(dict)
+    for chunk in range(0, len(vehicle_ids), 5000):
+        ids = vehicle_ids[chunk:chunk + 5000]
+        for vid, at, product, gallons in session.execute(
+                select(FuelTransaction.vehicle_id, FuelTransaction.occurred_at,
+                       FuelTransaction.product, FuelTransaction.gallons)
+                .where(FuelTransaction.vehicle_id.in_(ids), FuelTransaction.gallons > 0)):
+            per = out[vid]
+            per[(at.year, product)] = per.get((at.year, product), 0.0) + (gallons or 0.0)
+    return out
+
+
 def gallons_by_product(*, session: Session, actor: Principal, region_id: int,
                        jurisdiction_id: int | None = None) -> list[tuple[str, str, float, int]]:
     """(product, label as the export names it, gallons, cost cents), largest first."""

@@ -3,6 +3,15 @@ vehicle's sequence re-checked after every write), the region's fleet parameters.
 Keyword-only; flush, never commit; every write leaves an audit row. (Imports of fuel-card
 exports and trip logs live in ``importer``.)
 
+Carbon: :func:`record_carbon` records each vehicle's fuel (gallons by carbon activity, blends
+split so that biogenic CO2 is reported apart) and miles (CH4 and N2O by Hub vehicle type and
+model year) into carbon through carbon's service, one period per calendar year, LGOP
+vehicle-fleet sector (off-road equipment: equipment). The imports call it at their end, and a
+vehicle's edit or new reading re-records that vehicle. It states each vehicle's whole history
+from fleet's store (``replace="all"``), so it is idempotent and a corrected line or model year
+leaves nothing stale. :func:`grid_lookup` gives electrification the grid factor of a
+vehicle's home site from carbon.
+
 Status machine (checked here, values backed by a DB check constraint):
 
     active <-> reserve <-> out_of_service, each -> surplus
@@ -11,6 +20,8 @@ Status machine (checked here, values backed by a DB check constraint):
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,13 +30,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from govshare.carbon import service as carbon_service
 from govshare.core import audit
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from govshare.core.states import StateMachine
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
 from govshare.fleet import queries
-from govshare.fleet.calc import Parameters, Reading, check_odometer, checked_parameters
+from govshare.fleet.calc import (
+    PRODUCT_ACTIVITIES,
+    Parameters,
+    Reading,
+    check_odometer,
+    checked_parameters,
+    hub_vehicle_type,
+    year_miles,
+)
 from govshare.fleet.models import (
     FleetParameters,
     FuelTransaction,
@@ -48,6 +68,9 @@ TRANSITIONS: dict[VehicleStatus, frozenset[VehicleStatus]] = {
 }
 VEHICLES = StateMachine.of("vehicle", STATUS_LABELS, TRANSITIONS)
 AUDIT_FIELDS = tuple(f for f in VehicleIn.model_fields if f != "status")
+# What the vehicle's carbon depends on besides its fuel, trips and readings.
+CARBON_FIELDS = ("vehicle_class", "fuel_type", "model_year", "home_lon", "home_lat",
+                 "description")
 
 
 def _vehicle(session: Session, actor: Principal, vehicle_id: int) -> Vehicle:
@@ -117,6 +140,8 @@ def update_vehicle(*, session: Session, actor: Principal, vehicle_id: int, data:
                      jurisdiction_id=v.jurisdiction_id,
                      before={k: x for k, x in before.items() if after[k] != x},
                      after={k: x for k, x in after.items() if before[k] != x})
+        if any(before[k] != after[k] for k in CARBON_FIELDS):
+            record_carbon(session=session, actor=actor, vehicle_ids=[v.id])
     return v
 
 
@@ -182,6 +207,7 @@ def add_reading(*, session: Session, actor: Principal, vehicle_id: int, data: Re
     audit.record(session, actor, action="vehicle.reading", entity="vehicle", entity_id=v.id,
                  jurisdiction_id=v.jurisdiction_id,
                  after={"read_at": r.read_at.isoformat(), "miles": r.miles, "flag": r.flag})
+    record_carbon(session=session, actor=actor, vehicle_ids=[v.id])
     return r
 
 
@@ -218,3 +244,100 @@ def set_parameters(*, session: Session, actor: Principal, region_id: int,
 
 def vehicle_or_404(*, session: Session, actor: Principal, vehicle_id: int) -> Vehicle:
     return _vehicle(session, actor, vehicle_id)
+
+
+# ------------------------------------------------------------------------------ carbon
+
+def carbon_key(vehicle_id: int) -> str:
+    """The vehicle's ``source_key`` in carbon (source domain ``fleet``)."""
+    return f"vehicle:{vehicle_id}"
+
+
+def carbon_rows(vehicle: Vehicle, fuel: dict[tuple[int, str], float],
+                trips: list[Any], readings: list[Any]) -> list[dict[str, Any]]:
+    """One vehicle's activity for carbon, one period per calendar year: gallons by carbon
+    activity (a blend split by its shares) and, where the Hub has a vehicle type for it and
+    the model year is known, the year's miles."""
+    v = vehicle
+    name = f"Vehicle {v.unit_id}" + (f" ({v.description})" if v.description else "")
+    base: dict[str, Any] = {
+        "source_key": carbon_key(v.id), "jurisdiction_id": v.jurisdiction_id,
+        "name": name[:300],
+        "sector": "equipment" if v.vehicle_class == "off_road" else "vehicle_fleet",
+        "lon": v.home_lon, "lat": v.home_lat}
+    gallons_of: dict[tuple[int, str], float] = {}
+    for (year, product), gallons in sorted(fuel.items()):
+        for activity, share in PRODUCT_ACTIVITIES.get(product, ()):
+            gallons_of[(year, activity)] = gallons_of.get((year, activity), 0.0) + \
+                gallons * share
+    years: dict[int, list[dict[str, Any]]] = {}
+    for (year, activity), gallons in sorted(gallons_of.items()):
+        years.setdefault(year, []).append(
+            {"activity": activity, "quantity": gallons, "unit": "gallon"})
+    vtype = hub_vehicle_type(v.vehicle_class, v.fuel_type)
+    if vtype and v.model_year:
+        for year in sorted({s.year for s, _e, _m in trips} | {at.year for at, _m in readings}):
+            miles = year_miles(trips, readings, year)
+            if miles:
+                years.setdefault(year, []).append(
+                    {"activity": "vehicle_miles", "quantity": miles, "unit": "mile",
+                     "vehicle_type": vtype, "model_year": v.model_year})
+    return [{**base, "period_start": date(year, 1, 1), "period_end": date(year, 12, 31), **a}
+            for year, acts in sorted(years.items()) for a in acts]
+
+
+def record_carbon(*, session: Session, actor: Principal, vehicle_ids: list[int]) -> int:
+    """Record these vehicles' fuel and miles into carbon (see the module docstring). Each
+    vehicle's whole history is stated again, so a re-import replaces its periods and never
+    adds to them; a vehicle left with no activity has its periods cleared. Returns the
+    vehicles with activity recorded."""
+    ids = sorted(set(vehicle_ids))
+    if not ids:
+        return 0
+    vehicles = [v for i in range(0, len(ids), 5000) for v in session.scalars(
+        select(Vehicle).where(Vehicle.id.in_(ids[i:i + 5000])))]
+    ids = [v.id for v in vehicles]
+    fuel = queries.gallons_by_year_product(session=session, vehicle_ids=ids)
+    trips = queries.trips_of(session=session, vehicle_ids=ids)
+    readings = queries.accepted_readings(session=session, vehicle_ids=ids)
+    rows: list[dict[str, Any]] = []
+    empty: list[str] = []
+    recorded = 0
+    for v in vehicles:
+        mine = carbon_rows(v, fuel.get(v.id, {}), trips.get(v.id, []), readings.get(v.id, []))
+        if mine:
+            recorded += 1
+            rows += mine
+        else:
+            empty.append(carbon_key(v.id))
+    if rows:
+        carbon_service.record_activity(session, actor, "fleet", rows, replace="all")
+    if empty:
+        carbon_service.clear_periods(session, actor, "fleet", empty)
+    return recorded
+
+
+GridLookup = Callable[[Vehicle], tuple[float | None, str | None]]
+
+
+def grid_lookup(session: Session) -> GridLookup:
+    """A vehicle's home-site grid factor from carbon (kg CO2e per kWh, location-based, and
+    where it comes from), cached per place; (None, None) for a vehicle without a home site or
+    where carbon knows no eGRID subregion."""
+    cache: dict[tuple[float, float], tuple[float | None, str | None]] = {}
+
+    def lookup(v: Vehicle) -> tuple[float | None, str | None]:
+        if v.home_lon is None or v.home_lat is None:
+            return None, None
+        key = (round(v.home_lon, 3), round(v.home_lat, 3))
+        if key not in cache:
+            try:
+                g = carbon_service.grid_factor(session, lon=v.home_lon, lat=v.home_lat)
+                cache[key] = (g.kg_co2e_per_mwh / 1000,
+                              f"eGRID {g.subregion} ({g.subregion_name}), "
+                              f"{g.kg_co2e_per_mwh:,.0f} kg CO2e/MWh, {g.factor_set} "
+                              f"{g.edition}, {g.gwp_set}; {g.source}")
+            except NotFound:
+                cache[key] = (None, None)
+        return cache[key]
+    return lookup

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
 from govshare.core import audit
+from govshare.core import tabular as t
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize, ensure_visible
@@ -81,6 +82,8 @@ def create_asset(*, session: Session, actor: Principal, jurisdiction_id: int, da
     audit.record(session, actor, action="asset.create", entity="asset", entity_id=asset.id,
                  jurisdiction_id=jurisdiction_id,
                  after=audit.snapshot(asset, ASSET_AUDIT_FIELDS))
+    if asset.energy_year is not None:
+        record_carbon(session=session, actor=actor, asset_ids=[asset.id])
     return asset
 
 
@@ -102,6 +105,8 @@ def update_asset(*, session: Session, actor: Principal, asset_id: int, data: Ass
                      jurisdiction_id=asset.jurisdiction_id,
                      before={k: v for k, v in before.items() if after[k] != v},
                      after={k: v for k, v in after.items() if before[k] != v})
+        if any(before.get(k) != after.get(k) for k in CARBON_FIELDS):
+            record_carbon(session=session, actor=actor, asset_ids=[asset.id])
     return asset
 
 
@@ -236,34 +241,98 @@ CARBON_FUELS = (("electricity_kwh", "electricity", "kWh"),
                 ("district_steam_kbtu", "district_steam", "kBtu"),
                 ("fuel_oil_gallons", "fuel_oil", "gallon"),
                 ("propane_gallons", "propane", "gallon"))
+# What an asset's carbon depends on: its energy and year, and what carbon keeps of the asset
+# (name, place for the eGRID subregion, type and floor area for benchmarking).
+CARBON_FIELDS = ("energy_year", *(f for f, _a, _u in CARBON_FUELS), "name", "zip", "lon",
+                 "lat", "pm_property_type", "gross_floor_area_ft2")
+CARBON_CHUNK = 20_000  # assets per call into carbon (bounded memory on a large import)
 
 
-def record_carbon(*, session: Session, actor: Principal, jurisdiction_ids: list[int],
-                  utilities: dict[int, str] | None = None) -> int:
-    """Record the annual energy of these members' buildings into carbon (one period per fuel
-    for the asset's energy year; idempotent: the same year is replaced). ``utilities`` names
-    the electric utility of a member's buildings for market-based factors. Returns the
-    number of assets recorded."""
+def carbon_key(asset_id: int) -> str:
+    """The asset's ``source_key`` in carbon (source domain ``property``)."""
+    return str(asset_id)
+
+
+def carbon_rows(a: Asset, utility: str | None = None) -> list[dict[str, Any]]:
+    """The asset's energy of its energy year as carbon activity, one period per fuel."""
+    if a.energy_year is None:
+        return []
+    base = {"source_key": carbon_key(a.id), "jurisdiction_id": a.jurisdiction_id,
+            "name": a.name, "sector": "buildings",
+            "period_start": date(a.energy_year, 1, 1),
+            "period_end": date(a.energy_year, 12, 31), "zip": a.zip, "lon": a.lon,
+            "lat": a.lat, "utility": utility, "property_type": a.pm_property_type,
+            "gross_floor_area_ft2": a.gross_floor_area_ft2}
+    return [{**base, "activity": act, "quantity": getattr(a, f), "unit": u}
+            for f, act, u in CARBON_FUELS if getattr(a, f)]
+
+
+def record_carbon(*, session: Session, actor: Principal, jurisdiction_ids: list[int] | None = None,
+                  asset_ids: list[int] | None = None, utilities: dict[int, str] | None = None
+                  ) -> int:
+    """Record the energy of these assets (or of every asset of these members) into carbon,
+    through carbon's service: one period per fuel for the asset's energy year. The asset's
+    whole year is replaced (``replace="years"``), so recording again never adds and a fuel
+    no longer given leaves nothing behind; an asset whose year now has no energy has that
+    year cleared. Other years stay: energy is a series by year, and an asset's figures of a
+    new year add that year. ``utilities`` names the electric utility of a member's buildings
+    for market-based factors (kept by carbon until another is named). Disposed assets are left
+    as they were. Returns the number of assets recorded.
+
+    Carbon refuses electricity it cannot place (no ZIP, point or subregion): the refusal names
+    the asset and the field, and nothing is recorded."""
     utilities = utilities or {}
-    assets = session.scalars(select(Asset).where(
-        Asset.jurisdiction_id.in_(jurisdiction_ids), Asset.energy_year.is_not(None),
-        Asset.status != AssetStatus.disposed.value)).all()
-    rows: list[dict[str, Any]] = []
+    stmt = select(Asset).where(Asset.status != AssetStatus.disposed.value)
+    if asset_ids is not None:
+        ids = sorted(set(asset_ids))
+        chunks = [ids[i:i + CARBON_CHUNK] for i in range(0, len(ids), CARBON_CHUNK)]
+    else:
+        chunks = [sorted(session.scalars(select(Asset.id).where(
+            Asset.jurisdiction_id.in_(jurisdiction_ids or []))))]
+        chunks = [chunks[0][i:i + CARBON_CHUNK] for i in range(0, len(chunks[0]),
+                                                               CARBON_CHUNK)]
     n = 0
-    for a in assets:
-        fuels = [(f, act, u) for f, act, u in CARBON_FUELS if getattr(a, f)]
-        if not fuels or a.energy_year is None:
-            continue
-        n += 1
-        base = {"source_key": str(a.id), "jurisdiction_id": a.jurisdiction_id,
-                "name": a.name, "sector": "buildings",
-                "period_start": date(a.energy_year, 1, 1),
-                "period_end": date(a.energy_year, 12, 31), "zip": a.zip, "lon": a.lon,
-                "lat": a.lat, "utility": utilities.get(a.jurisdiction_id),
-                "property_type": a.pm_property_type,
-                "gross_floor_area_ft2": a.gross_floor_area_ft2}
-        rows += [{**base, "activity": act, "quantity": getattr(a, f), "unit": u}
-                 for f, act, u in fuels]
-    if rows:
-        carbon_service.record_activity(session, actor, "property", rows)
+    for chunk in chunks:
+        rows: list[tuple[int, dict[str, Any]]] = []
+        cleared: dict[int, list[str]] = {}
+        codes: dict[str, str] = {}
+        for a in session.scalars(stmt.where(Asset.id.in_(chunk)).order_by(Asset.id)
+                                 .execution_options(populate_existing=True)):
+            mine = carbon_rows(a, utilities.get(a.jurisdiction_id))
+            codes[carbon_key(a.id)] = a.asset_code
+            if mine:
+                n += 1
+                rows += [(len(rows) + i + 1, r) for i, r in enumerate(mine)]
+            elif a.energy_year is not None:
+                cleared.setdefault(a.energy_year, []).append(carbon_key(a.id))
+        if rows:
+            try:
+                carbon_service.record_activity(session, actor, "property", rows,
+                                               replace="years")
+            except t.Refused as exc:
+                raise _carbon_refused(exc, rows, codes) from None
+        for year, keys in cleared.items():
+            carbon_service.clear_periods(session, actor, "property", keys, [year])
     return n
+
+
+def _carbon_refused(exc: t.Refused, rows: list[tuple[int, dict[str, Any]]],
+                    codes: dict[str, str]) -> ValidationFailed:
+    """Carbon's refusal in the asset's words: which asset, which field, why."""
+    by_number = dict(rows)
+    fuel_of = {act: f for f, act, _u in CARBON_FUELS}
+    errors = []
+    for e in list(exc.report)[:50]:
+        r = by_number.get(e.row or 0, {})
+        field = fuel_of.get(r.get("activity", ""), e.column) if e.column in (
+            "zip", "subregion", "quantity", "unit") else e.column
+        reason = e.reason
+        if e.column in ("zip", "subregion"):
+            reason = ("the carbon inventory needs the asset's place to find the electricity's "
+                      "eGRID subregion: give a ZIP code or a point")
+        code = codes.get(r.get("source_key", ""), "?")
+        errors.append({"loc": [field], "reason": reason, "asset_code": code,
+                       "value": f"asset id {code} ({r.get('name', '?')})"})
+    first = errors[0] if errors else {"loc": ["energy"], "reason": str(exc), "value": ""}
+    return ValidationFailed(f"Not counted in the carbon inventory: {first['reason']} "
+                            f"({first['value']}, {first['loc'][0]})", errors=errors)

@@ -27,10 +27,16 @@ upload page and the demo data. Invariants and decisions:
   ``synthetic_fields`` itself).
 - **Nothing dropped without a word.** A column no field reads is named in the result with
   the number of rows where it holds a value (``ImportResult.notes``, the audit row).
-- **Energy of another year.** Energy is one year's figures per asset until the carbon domain
-  keeps it as a series by year; a row that replaces stored figures of one year with figures
-  of another (or changes them without giving a year) is counted per (old year, new year)
-  and said in the result, the CLI's output, the page and the audit row — dry run included.
+- **Energy of another year.** The registry holds one year's figures per asset; the carbon
+  domain keeps them as a series by year. A row that replaces stored figures of one year with
+  figures of another (or changes them without giving a year) is counted per (old year, new
+  year) and said in the result, the CLI's output, the page and the audit row — dry run
+  included; carbon keeps the old year beside the new one.
+- **Into carbon.** When the file covers energy or what carbon keeps of an asset (name, place,
+  type, floor area), the added and changed assets' energy is recorded into carbon through
+  ``service.record_carbon`` inside the savepoint (each asset's year replaced, never added
+  to): carbon refusing a row (electricity with no place for its eGRID subregion) refuses
+  the import with the asset named.
 - **Status.** New assets take the file's status (default ``in_use``) and get their first
   status-history row. For an existing asset a *different* status is refused with a row
   error: a status change follows the state machine and carries a reason, which is what the
@@ -86,7 +92,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core import audit, tabular
 from govshare.core.db import UTCDateTime, utcnow
-from govshare.core.errors import BadRequest, Conflict
+from govshare.core.errors import BadRequest, Conflict, ValidationFailed
 from govshare.core.tabular import (
     FORMATS,
     GEOMETRY,
@@ -107,6 +113,7 @@ from govshare.core.tenancy import (
     authorize,
 )
 from govshare.geo import queries as geo_queries
+from govshare.property import service
 from govshare.property.import_export.fileio import (
     ENERGY_FIELDS,
     FIELDS,
@@ -117,6 +124,7 @@ from govshare.property.import_export.fileio import (
 )
 from govshare.property.import_export.presets import PRESETS
 from govshare.property.models import Asset, AssetStatusChange
+from govshare.property.service import CARBON_FIELDS
 from govshare.regions import queries as regions_queries
 
 BATCH = 5_000
@@ -766,15 +774,34 @@ class _Stage:
 # ------------------------------------------------------------------------------ use case
 
 
+def _record_carbon(session: Session, actor: Principal, jurisdiction_id: int, stage: _Stage,
+                   report: ErrorReport, refuse: Callable[[str], ImportRefused]) -> None:
+    """The energy of the assets the import added or changed into carbon (each asset's year
+    replaced), inside the import's savepoint: a refusal by carbon refuses the import."""
+    ids = list(session.scalars(select(ASSETS.c.id).where(
+        ASSETS.c.jurisdiction_id == jurisdiction_id,
+        ASSETS.c.asset_code.in_(select(stage.table.c.asset_code)))))
+    try:
+        service.record_carbon(session=session, actor=actor, asset_ids=ids)
+    except ValidationFailed as exc:
+        for e in exc.errors:
+            report.add(RowError(None, str(e["loc"][0]), str(e.get("asset_code", "")),
+                                f"{e['reason']} ({e['value']})"), stream=CHECKS)
+        raise refuse(f"{exc.detail}; nothing was imported") from None
+
+
 def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
                   source: str | Path | BinaryIO, fmt: str | None = None,
                   preset: str = "govshare", dry_run: bool = False,
                   progress: Progress | None = None, file_name: str | None = None,
-                  source_label: str | None = None) -> ImportResult:
+                  source_label: str | None = None, record_carbon: bool = True
+                  ) -> ImportResult:
     """Import a file of assets into one jurisdiction; see the module docstring.
 
     ``fmt`` is csv, xlsx or geojson (default: from the content, then the file name).
     ``dry_run`` validates and counts without writing (and without an audit row).
+    ``record_carbon=False`` leaves carbon to a later ``service.record_carbon`` (the asset
+    import benchmark times the registry's own write; carbon's import path has its own).
     Raises :class:`ImportRefused` with the per-row report if any row has a problem.
     """
     authorize(actor, Action.property_manage, jurisdiction_id)
@@ -795,7 +822,7 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
             result = _run(session=session, actor=actor, target=target, preset=chosen,
                           stream=stream, name=name, fmt=fmt, size=size, result=result,
                           report=report, dry_run=dry_run, progress=progress,
-                          source_label=source_label)
+                          source_label=source_label, record_carbon=record_carbon)
         except ImportRefused:
             raise  # the report goes with the exception; the caller closes it
         finally:
@@ -809,7 +836,7 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
 def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
          stream: BinaryIO, name: str, fmt: str, size: int, result: ImportResult,
          report: ErrorReport, dry_run: bool, progress: Progress | None,
-         source_label: str | None) -> ImportResult:
+         source_label: str | None, record_carbon: bool = True) -> ImportResult:
     """Both passes of :func:`import_assets` on an opened, seekable stream."""
     start = stream.tell()
 
@@ -869,6 +896,8 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
             raise Conflict("Another change to this jurisdiction's assets happened during the "
                            "import (an asset id was taken); nothing was imported, try again"
                            ) from exc
+        if record_carbon and not plan.covered.isdisjoint(CARBON_FIELDS):
+            _record_carbon(session, actor, target.id, ctx.stage, report, refuse)
         ctx.stage.drop()
         audit.record(session, actor, action="asset.import", entity="asset",
                      jurisdiction_id=target.id, after={
