@@ -288,3 +288,34 @@ def test_sites_page_makes_the_chosen_center_a_proposal(client: TestClient,
     assert r.status_code == 303, r.text
     shown = client.get(r.headers["location"])
     assert f'href="/sites/scenarios/{row.id}"' in shown.text and best["name"] in shown.text
+
+
+def test_fleet_pooling_page_makes_its_plan_a_proposal(client: TestClient,
+                                                      session: Session) -> None:
+    login(client, "analyst@demo.govshare.org")
+    page = client.get("/fleet/pooling")
+    assert page.status_code == 200 and 'id="make-proposal"' in page.text
+    total = _text(page.text.split('id="pool-total"')[1].split("</p>")[0])
+    savings = re.search(r"saving\s+(\$[\d,]+)\s+a year", total)
+    assert savings is not None
+    form = page.text.split('id="make-proposal"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    r = client.post("/casebook/from-fleet-pool", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = client.get(r.headers["location"])
+    assert 'href="/fleet/pooling"' in shown.text and "see the plan it came from" in shown.text
+    # the proposal's savings a year are the plan's as the pooling page shows them
+    assert savings.group(1) in _text(shown.text.split('id="fig-annual"')[1][:200])
+    # the API does the same, and a member's staff may not (no button, 403)
+    session.commit()
+    made = client.post("/api/v1/casebook/proposals/from-fleet-pool",
+                       json={"start_year": 2027, "horizon_years": 8},
+                       headers={"X-API-Key": api_key(session, Role.regional_analyst)})
+    assert made.status_code == 201, made.text
+    assert made.json()["source_kind"] == "fleet_pool"
+    client.post("/logout", data={"csrf_token": csrf_from(shown.text)})
+    login(client, "seattle.admin@demo.govshare.org")
+    assert 'id="make-proposal"' not in client.get("/casebook").text
+    assert client.post("/casebook/from-fleet-pool",
+                       data={"csrf_token": csrf_from(client.get("/casebook").text)},
+                       follow_redirects=False).status_code == 403

@@ -523,6 +523,18 @@ def from_sited_center(request: Request, scenario_id: str = Form("", max_length=1
     return redirect(f"/casebook/{p.id}", flash="The chosen center is now a proposal (draft).")
 
 
+@router.post("/casebook/from-fleet-pool", dependencies=[Depends(csrf_protect)])
+def from_fleet_pool(request: Request, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
+    from datetime import date
+
+    p = service.from_fleet_pool(session=session, actor=actor, region_id=_region(session).id,
+                                start_year=date.today().year + 1)
+    session.commit()
+    return redirect(f"/casebook/{p.id}", flash="The fleet pooling plan is now a proposal "
+                    "(draft). Add one-time costs and a ramp, then adopt it.")
+
+
 # ----------------------------------------------------------------------------- value
 
 
