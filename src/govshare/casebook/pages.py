@@ -549,6 +549,20 @@ def value_charts(case: value.ValueCase) -> dict[str, charts.Chart]:
                                    title="Projected savings a year by adopted proposal",
                                    category=Field("p", "Proposal", "text"),
                                    value=Field("v", "Savings a year", "usd"))
+    green = case.point("green")
+    if green.rows:
+        data = []
+        for r in green.rows:
+            if r["base_t"] is not None:
+                data.append({"m": r["member"], "s": f"Base year ({r['base_year']})",
+                             "v": r["base_t"]})
+            data.append({"m": r["member"], "s": "Latest year", "v": r["latest_t"]})
+            if r["target_t"] is not None:
+                data.append({"m": r["member"], "s": "Next target", "v": r["target_t"]})
+        out["green"] = charts.bar(
+            data, id="value-green", title="Emissions by member: base year, latest year and "
+            "next target (t CO2e, location-based)", category=Field("m", "Member", "text"),
+            value=Field("v", "t CO2e", decimals=0), series=Field("s", "Series", "text"))
     front = case.point("front_office")
     if front.rows:
         out["front"] = charts.bar(
