@@ -22,7 +22,7 @@ from govshare.core.tenancy import Role, system_principal
 from govshare.property.models import Asset, AssetStatusChange, Proposal
 from tests.conftest import csrf_from, login
 from tests.factories.casebook import proposal
-from tests.factories.regions import api_key
+from tests.factories.regions import api_key, principal
 
 SYSTEM = system_principal("test")
 HOSTILE = '<script>alert("x")</script>=HYPERLINK("http://evil")'
@@ -319,3 +319,86 @@ def test_fleet_pooling_page_makes_its_plan_a_proposal(client: TestClient,
     assert client.post("/casebook/from-fleet-pool",
                        data={"csrf_token": csrf_from(client.get("/casebook").text)},
                        follow_redirects=False).status_code == 403
+
+
+def _green(page: str) -> str:
+    return _text(page.split('id="point-green"')[1].split("</section>")[0])
+
+
+def test_green_point_follows_the_carbon_inventory(client: TestClient, session: Session,
+                                                  ids: dict[str, int]) -> None:
+    """The green point is the carbon inventory against the targets: change the inventory or a
+    target and the page and the report change; remove the carbon data (and the fleet's, and
+    the proposals' tonnes) and the point is left out, saying what data would add it."""
+    from govshare.carbon import service as carbon_service
+    from govshare.carbon.models import (
+        ActivityPeriod,
+        ActivityTotal,
+        Measure,
+        Rollup,
+        Source,
+        SourceClaim,
+        Target,
+    )
+    from govshare.fleet.models import (
+        FuelTransaction,
+        OdometerReading,
+        Trip,
+        Vehicle,
+        VehicleStatusChange,
+    )
+
+    login(client, "analyst@demo.govshare.org")
+    analyst = principal(Role.regional_analyst)
+    region = carbon_service.progress(session, analyst)
+    year = max(region.history)
+    page = client.get("/value")
+    green = _green(page.text)
+    assert f"The region's emissions in {year}" in green
+    assert f"{region.history[year]:,.0f} t CO2e" in green
+    assert "EPA GHG Emission Factors Hub 2025" in green and "eGRID2023" in green  # vintage
+    assert "Next target: 50% below 2016 by 2030 (sample targets made for the demo)" in green
+    assert f'href="/carbon/jurisdictions/{ids["city"]}"' in page.text  # links to the pages
+    city = carbon_service.progress(session, analyst, jurisdiction_id=ids["city"])
+    row = page.text.split('id="green-members"')[1].split("</table>")[0]
+    assert f"{city.history[year]:,.0f} t ({year})" in _text(row)
+    # a member's staff see their own member's inventory only
+    staff = TestClient(client.app)
+    login(staff, "seattle.staff@demo.govshare.org")
+    own = _green(staff.get("/value").text)
+    assert f"City of Seattle's emissions in {year}" in own
+    assert f"{city.history[year]:,.0f} t CO2e" in own and "King County" not in own
+    # change the data: a stricter regional target and one member's activity gone
+    session.execute(update(Target).where(Target.jurisdiction_id.is_(None),
+                                         Target.target_year == 2030)
+                    .values(reduction_pct=60.0))
+    session.execute(delete(Rollup).where(Rollup.jurisdiction_id == ids["schools"]))
+    session.commit()
+    changed = carbon_service.progress(session, analyst)
+    assert changed.history[year] < region.history[year]
+    for url in ("/value", "/value/report?audience=council"):
+        green = _green(client.get(url).text)
+        assert "Next target: 60% below 2016 by 2030" in green, url
+        assert f"{changed.history[year]:,.0f} t CO2e" in green, url
+        assert f"{region.history[year]:,.0f} t CO2e" not in green, url
+    # remove the carbon data: the inventory's figures go, and the page says what adds them
+    for model in (Measure, SourceClaim, ActivityPeriod, ActivityTotal, Rollup, Source):
+        session.execute(delete(model))
+    session.commit()
+    green = _green(client.get("/value").text)
+    assert "emissions in" not in green and "Retrofits" not in green
+    assert "the carbon inventory has no emissions" in green and "(/carbon)" in green
+    assert "Vehicles the pooling plan can share or remove" in green  # the fleet's plans stay
+    # and without the fleet and the proposals' tonnes, the green point is left out
+    for model in (FuelTransaction, Trip, OdometerReading, VehicleStatusChange, Vehicle):
+        session.execute(delete(model))
+    session.execute(update(CaseProposal).values(status="withdrawn"))
+    session.commit()
+    page = client.get("/value")
+    green = _green(page.text)
+    assert 'id="fig-green-' not in page.text and "not yet measured" in green
+    assert "/fleet/import" in green and "(/carbon)" in green
+    report = client.get("/value/report").text
+    summary = _text(report.split("<h3>Executive summary</h3>")[1].split("</section>")[0])
+    assert "green" in summary.split("Not yet measured:")[1]
+    assert "the carbon inventory has no emissions" in _green(report)
