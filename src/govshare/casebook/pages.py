@@ -168,8 +168,14 @@ def _editor(request: Request, session: Session, actor: Principal, *, proposal: A
     return render(request, "casebook/edit.html", _ctx(
         proposal=proposal, v=values, members=members, jurisdictions=jurisdictions,
         member_fields=MEMBER_FIELDS, member_labels=MEMBER_LABELS, errors=errors,
-        default_rate=calc.DEFAULT_RATE, default_source=calc.DEFAULT_RATE_SOURCE,
-        rate_note=calc.RATE_NOTE, driver_fields=DRIVER_FIELDS), status_code=status_code)
+        default=_default_rate(values), driver_fields=DRIVER_FIELDS), status_code=status_code)
+
+
+def _default_rate(values: dict[str, Any]) -> tuple[int, calc.RateChoice]:
+    """The default rate for the horizon shown in the editor (10 years if none is valid)."""
+    h = values.get("horizon_years")
+    horizon = h if isinstance(h, int) and 1 <= h <= 50 else 10
+    return horizon, service.default_rate(horizon)
 
 
 def _shown_values(data: ProposalIn | None, raw: dict[str, Any]) -> dict[str, Any]:
@@ -186,8 +192,7 @@ def new_page(request: Request, session: Session = Depends(get_session),
     from datetime import date
 
     values: dict[str, Any] = {"start_year": date.today().year + 1, "horizon_years": 10,
-                              "discount_rate_pct": calc.DEFAULT_RATE * 100,
-                              "discount_source": calc.DEFAULT_RATE_SOURCE,
+                              "discount_rate_pct": None, "discount_source": None,
                               "ramp_pct": [50, 80], "basis": "equal", "members": []}
     return _editor(request, session, actor, proposal=None, values=values, errors=[])
 

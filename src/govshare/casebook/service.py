@@ -22,11 +22,15 @@ installation, and how its figures become a proposal:
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
@@ -98,6 +102,23 @@ SOURCES: dict[str, Source] = {
 
 
 
+APPENDIX_C_FILE = "a94_appendix_c.csv"
+
+
+@lru_cache(maxsize=1)
+def appendix_c() -> tuple[calc.AppendixC, ...]:
+    """The A-94 Appendix C editions shipped as package data (casebook/data/SOURCES.md)."""
+    text = (resources.files("govshare.casebook") / "data" / APPENDIX_C_FILE).read_text(
+        encoding="utf-8")
+    return tuple(calc.appendix_c(list(csv.DictReader(io.StringIO(text)))))
+
+
+def default_rate(horizon_years: int, today: date | None = None) -> calc.RateChoice:
+    """The default real discount rate for a horizon: the Appendix C edition in force today,
+    else A-94 §8.b's 7% (and the choice says why)."""
+    return calc.default_rate(appendix_c(), horizon_years, today or date.today())
+
+
 # A proposal is drafted, then adopted or withdrawn; either may go back to draft to be revised.
 CASES = StateMachine.of(
     "proposal", {CaseStatus.draft: "Draft", CaseStatus.adopted: "Adopted",
@@ -144,13 +165,14 @@ def _fill(p: CaseProposal, data: ProposalIn) -> None:
     p.description = data.description
     p.start_year = data.start_year
     p.horizon_years = data.horizon_years
+    default = default_rate(data.horizon_years)
     if data.discount_rate is None:
-        p.discount_rate = calc.DEFAULT_RATE
-        p.discount_source = calc.DEFAULT_RATE_SOURCE
+        p.discount_rate = default.rate
+        p.discount_source = default.source
     else:
         p.discount_rate = data.discount_rate
         p.discount_source = data.discount_source or (
-            calc.DEFAULT_RATE_SOURCE if data.discount_rate == calc.DEFAULT_RATE
+            default.source if data.discount_rate == default.rate
             else "entered by staff (no source given)")
     p.ramp_pct = list(data.ramp_pct)
     p.one_time_cents = [cents(x) or 0 for x in data.one_time]
