@@ -241,6 +241,9 @@ def test_hostile_member_names_in_tables_charts_and_exports(client: TestClient,
         assert "<script>alert" not in page.text, url
         if url == f"/casebook/{p.id}":
             assert "&lt;script&gt;alert" in page.text  # shown, as text
+        if url == "/value":  # the green point's member rows and chart name it as text
+            rows = page.text.split('id="green-members"')[1].split("</table>")[0]
+            assert "&lt;script&gt;alert" in rows
     api = client.get(f"/api/v1/casebook/proposals/{p.id}/members",
                      headers={"X-API-Key": api_key(session, Role.regional_analyst)})
     session.commit()
