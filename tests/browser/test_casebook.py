@@ -50,6 +50,10 @@ def test_value_page_and_report_builder(new_page: NewPage, admin_state: Any) -> N
     assert page.locator("#fig-fiscal-annual").count() == 1
     assert page.locator("#point-economic").get_by_text("not yet measured").count() == 1
     assert page.locator("#value-fiscal svg").count() == 1
+    # the green point: the carbon inventory against the targets, each member a row, a chart
+    assert "emissions in" in page.locator("#fig-green-inventory").inner_text()
+    assert page.locator("#green-members a[href^='/carbon/jurisdictions/']").count() >= 1
+    assert page.locator("#value-green svg").count() == 1
     _axe(new_page, admin_state, "/value", "value-page")
     page.get_by_role("link", name="Make the value case as a report (HTML, PDF)").click()
     page.get_by_label("For", exact=True).select_option("council")
@@ -62,6 +66,25 @@ def test_value_page_and_report_builder(new_page: NewPage, admin_state: Any) -> N
     assert pdf.status == 200 and pdf.headers["content-type"] == "application/pdf"
     assert "value-case-council.pdf" in pdf.headers["content-disposition"]
     assert pdf.body()[:5] == b"%PDF-"
+
+
+def test_fleet_pool_becomes_a_proposal_in_one_click(new_page: NewPage,
+                                                    admin_state: Any) -> None:
+    page = new_page(storage_state=admin_state)
+    page.goto("/fleet/pooling")
+    saving = page.locator("#pool-total strong").nth(1).inner_text()
+    _axe(new_page, admin_state, "/fleet/pooling", "fleet-pooling-with-proposal-button")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Make this pooling plan a proposal in the casebook"
+                         ).click()
+    assert page.get_by_role("heading", level=1).inner_text() == "Pool the members' fleets"
+    assert page.locator("#fig-annual").inner_text() == saving  # the plan's savings a year
+    back = page.get_by_role("link", name="see the plan it came from")
+    assert back.get_attribute("href") == "/fleet/pooling"
+    _axe(new_page, admin_state, page.url, "casebook-from-fleet-pool")
+    with page.expect_navigation():
+        back.click()
+    assert page.url.endswith("/fleet/pooling")
 
 
 def test_casebook_pages_fit_a_phone(new_page: NewPage) -> None:

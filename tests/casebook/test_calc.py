@@ -4,6 +4,7 @@ where it is installed), and allocations that sum to the total exactly, to the ce
 from __future__ import annotations
 
 import math
+from datetime import date
 from fractions import Fraction
 
 import pytest
@@ -151,3 +152,61 @@ def test_realized_gap() -> None:
     r = calc.Realized(year=2027, projected_cents=1_000, realized_cents=400)
     assert r.gap_cents == -600 and r.realized_pct == pytest.approx(40.0)
     assert calc.Realized(year=2027, projected_cents=1_000, realized_cents=None).gap_cents is None
+
+
+# ---------------------------------------------------------------- A-94 Appendix C
+
+def _edition(name: str, start: str, end: str, real: dict[int, float]) -> list[dict[str, str]]:
+    return [{"edition": name, "valid_from": start, "valid_through": end,
+             "maturity_years": str(m), "real_pct": str(r), "nominal_pct": str(r + 2),
+             "source": f"test table {name}"} for m, r in real.items()]
+
+
+def test_shipped_appendix_c_is_read_with_its_source() -> None:
+    from govshare.casebook import service
+
+    editions = service.appendix_c()
+    jan2003 = next(e for e in editions if e.edition == "Revised January 2003")
+    # the figures as published (archived Appendix C, 68 FR 6226)
+    assert jan2003.real_pct == {3: 1.6, 5: 1.9, 7: 2.2, 10: 2.5, 30: 3.2}
+    assert jan2003.nominal_pct == {3: 3.1, 5: 3.6, 7: 3.9, 10: 4.2, 30: 5.1}
+    assert "68 FR 6226" in jan2003.source
+    # Appendix C's own example: a four-year project takes the average of the 3- and 5-year
+    assert calc.appendix_c_rate(jan2003, 4)[0] == pytest.approx(0.0175)
+    assert calc.appendix_c_rate(jan2003, 20)[0] == pytest.approx(0.0285)  # 10 -> 30 line
+    assert calc.appendix_c_rate(jan2003, 40) == (0.032, "the 30-year real rate (horizons "
+                                                        "beyond 30 years)")
+    assert calc.appendix_c_rate(jan2003, 1)[0] == pytest.approx(0.016)
+    # in force then, its rate is the default, with its edition and source
+    then = service.default_rate(10, date(2003, 6, 1))
+    assert then.rate == pytest.approx(0.025) and then.edition == "Revised January 2003"
+    assert then.source.startswith("OMB Circular A-94 Appendix C (Revised January 2003)")
+
+
+def test_default_follows_the_edition_in_force_else_the_base_rate() -> None:
+    editions = calc.appendix_c(
+        _edition("Test 2026", "2026-01-01", "2026-12-31", {3: 1.0, 5: 1.4, 30: 2.4})
+        + _edition("Test 2025", "2025-01-01", "2025-12-31", {3: 3.0, 30: 4.0}))
+    assert [e.edition for e in editions] == ["Test 2026", "Test 2025"]
+    now = calc.default_rate(editions, 5, date(2026, 12, 5))
+    assert now.rate == pytest.approx(0.014) and now.edition == "Test 2026"
+    assert "5-year real rate for a 5-year horizon; test table Test 2026" in now.source
+    # 10 years between the 3- and 30-year maturities: 3% + 1% x 7/27, in percent to 4 places
+    assert calc.default_rate(editions, 10, date(2025, 3, 1)).rate == round(
+        3 + 7 / 27, 4) / 100
+    stale = calc.default_rate(editions, 10, date(2027, 1, 2))
+    assert stale.rate == calc.DEFAULT_RATE and stale.edition is None
+    assert stale.source == calc.DEFAULT_RATE_SOURCE
+    assert "January 2, 2027 is not shipped" in stale.note and "Test 2026" in stale.note
+
+
+def test_appendix_c_rows_out_of_range_are_refused_by_line() -> None:
+    bad = _edition("Bad", "2026-01-01", "2026-12-31", {3: 1.0, 5: 45.0})
+    with pytest.raises(calc.CalcError, match=r"line 3 real_pct: 45.0 is outside"):
+        calc.appendix_c(bad)
+    twice = _edition("Twice", "2026-01-01", "2026-12-31", {3: 1.0}) * 2
+    with pytest.raises(calc.CalcError, match="line 3 maturity_years: 3 is given twice"):
+        calc.appendix_c(twice)
+    backwards = _edition("Back", "2026-12-31", "2026-01-01", {3: 1.0})
+    with pytest.raises(calc.CalcError, match="line 2"):
+        calc.appendix_c(backwards)

@@ -56,10 +56,21 @@ def test_value_case_report(cli: Cli, tmp_path: Path) -> None:
     data = json.loads(r.stdout)
     keys = {(f["point"], f["key"]) for f in data["figures"]}
     assert ("fiscal", "annual") in keys and ("facilities", "social_cost") in keys
+    assert {("green", "inventory"), ("green", "target"), ("green", "pool")} <= keys
+    green = {f["key"]: f for f in data["figures"] if f["point"] == "green"}
+    assert "EPA GHG Emission Factors Hub 2025" in green["inventory"]["source"]
     assert "economic" in data["not_measured"]
     text = "\n".join(p.extract_text() for p in PdfReader(out).pages)
     assert "Executive summary" in text
+    assert green["inventory"]["label"] in " ".join(text.split())
     member = tmp_path / "county.html"
     cli("report", "value-case", "--audience", "council", "--jurisdiction", "King County",
         "--out", str(member))
     assert "King County" in member.read_text()
+
+
+def test_fleet_pool_becomes_a_proposal(cli: Cli) -> None:
+    made = json.loads(cli("casebook", "from-fleet-pool", "--start-year", "2027",
+                          "--json").stdout)
+    assert made["name"] == "Pool the members' fleets" and made["source_link"] == "/fleet/pooling"
+    assert made["total"]["annual_savings_cents"] > 0

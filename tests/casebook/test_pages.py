@@ -22,7 +22,7 @@ from govshare.core.tenancy import Role, system_principal
 from govshare.property.models import Asset, AssetStatusChange, Proposal
 from tests.conftest import csrf_from, login
 from tests.factories.casebook import proposal
-from tests.factories.regions import api_key
+from tests.factories.regions import api_key, principal
 
 SYSTEM = system_principal("test")
 HOSTILE = '<script>alert("x")</script>=HYPERLINK("http://evil")'
@@ -241,6 +241,9 @@ def test_hostile_member_names_in_tables_charts_and_exports(client: TestClient,
         assert "<script>alert" not in page.text, url
         if url == f"/casebook/{p.id}":
             assert "&lt;script&gt;alert" in page.text  # shown, as text
+        if url == "/value":  # the green point's member rows and chart name it as text
+            rows = page.text.split('id="green-members"')[1].split("</table>")[0]
+            assert "&lt;script&gt;alert" in rows
     api = client.get(f"/api/v1/casebook/proposals/{p.id}/members",
                      headers={"X-API-Key": api_key(session, Role.regional_analyst)})
     session.commit()
@@ -288,3 +291,117 @@ def test_sites_page_makes_the_chosen_center_a_proposal(client: TestClient,
     assert r.status_code == 303, r.text
     shown = client.get(r.headers["location"])
     assert f'href="/sites/scenarios/{row.id}"' in shown.text and best["name"] in shown.text
+
+
+def test_fleet_pooling_page_makes_its_plan_a_proposal(client: TestClient,
+                                                      session: Session) -> None:
+    login(client, "analyst@demo.govshare.org")
+    page = client.get("/fleet/pooling")
+    assert page.status_code == 200 and 'id="make-proposal"' in page.text
+    total = _text(page.text.split('id="pool-total"')[1].split("</p>")[0])
+    savings = re.search(r"saving\s+(\$[\d,]+)\s+a year", total)
+    assert savings is not None
+    form = page.text.split('id="make-proposal"')[1].split("</form>")[0]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
+    r = client.post("/casebook/from-fleet-pool", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    shown = client.get(r.headers["location"])
+    assert 'href="/fleet/pooling"' in shown.text and "see the plan it came from" in shown.text
+    # the proposal's savings a year are the plan's as the pooling page shows them
+    assert savings.group(1) in _text(shown.text.split('id="fig-annual"')[1][:200])
+    # the API does the same, and a member's staff may not (no button, 403)
+    session.commit()
+    made = client.post("/api/v1/casebook/proposals/from-fleet-pool",
+                       json={"start_year": 2027, "horizon_years": 8},
+                       headers={"X-API-Key": api_key(session, Role.regional_analyst)})
+    assert made.status_code == 201, made.text
+    assert made.json()["source_kind"] == "fleet_pool"
+    client.post("/logout", data={"csrf_token": csrf_from(shown.text)})
+    login(client, "seattle.admin@demo.govshare.org")
+    assert 'id="make-proposal"' not in client.get("/casebook").text
+    assert client.post("/casebook/from-fleet-pool",
+                       data={"csrf_token": csrf_from(client.get("/casebook").text)},
+                       follow_redirects=False).status_code == 403
+
+
+def _green(page: str) -> str:
+    return _text(page.split('id="point-green"')[1].split("</section>")[0])
+
+
+def test_green_point_follows_the_carbon_inventory(client: TestClient, session: Session,
+                                                  ids: dict[str, int]) -> None:
+    """The green point is the carbon inventory against the targets: change the inventory or a
+    target and the page and the report change; remove the carbon data (and the fleet's, and
+    the proposals' tonnes) and the point is left out, saying what data would add it."""
+    from govshare.carbon import service as carbon_service
+    from govshare.carbon.models import (
+        ActivityPeriod,
+        ActivityTotal,
+        Measure,
+        Rollup,
+        Source,
+        SourceClaim,
+        Target,
+    )
+    from govshare.fleet.models import (
+        FuelTransaction,
+        OdometerReading,
+        Trip,
+        Vehicle,
+        VehicleStatusChange,
+    )
+
+    login(client, "analyst@demo.govshare.org")
+    analyst = principal(Role.regional_analyst)
+    region = carbon_service.progress(session, analyst)
+    year = max(region.history)
+    page = client.get("/value")
+    green = _green(page.text)
+    assert f"The region's emissions in {year}" in green
+    assert f"{region.history[year]:,.0f} t CO2e" in green
+    assert "EPA GHG Emission Factors Hub 2025" in green and "eGRID2023" in green  # vintage
+    assert "Next target: 50% below 2016 by 2030 (sample targets made for the demo)" in green
+    assert f'href="/carbon/jurisdictions/{ids["city"]}"' in page.text  # links to the pages
+    city = carbon_service.progress(session, analyst, jurisdiction_id=ids["city"])
+    row = page.text.split('id="green-members"')[1].split("</table>")[0]
+    assert f"{city.history[year]:,.0f} t ({year})" in _text(row)
+    # a member's staff see their own member's inventory only
+    staff = TestClient(client.app)
+    login(staff, "seattle.staff@demo.govshare.org")
+    own = _green(staff.get("/value").text)
+    assert f"City of Seattle's emissions in {year}" in own
+    assert f"{city.history[year]:,.0f} t CO2e" in own and "King County" not in own
+    # change the data: a stricter regional target and one member's activity gone
+    session.execute(update(Target).where(Target.jurisdiction_id.is_(None),
+                                         Target.target_year == 2030)
+                    .values(reduction_pct=60.0))
+    session.execute(delete(Rollup).where(Rollup.jurisdiction_id == ids["schools"]))
+    session.commit()
+    changed = carbon_service.progress(session, analyst)
+    assert changed.history[year] < region.history[year]
+    for url in ("/value", "/value/report?audience=council"):
+        green = _green(client.get(url).text)
+        assert "Next target: 60% below 2016 by 2030" in green, url
+        assert f"{changed.history[year]:,.0f} t CO2e" in green, url
+        assert f"{region.history[year]:,.0f} t CO2e" not in green, url
+    # remove the carbon data: the inventory's figures go, and the page says what adds them
+    for model in (Measure, SourceClaim, ActivityPeriod, ActivityTotal, Rollup, Source):
+        session.execute(delete(model))
+    session.commit()
+    green = _green(client.get("/value").text)
+    assert "emissions in" not in green and "Retrofits" not in green
+    assert "the carbon inventory has no emissions" in green and "(/carbon)" in green
+    assert "Vehicles the pooling plan can share or remove" in green  # the fleet's plans stay
+    # and without the fleet and the proposals' tonnes, the green point is left out
+    for model in (FuelTransaction, Trip, OdometerReading, VehicleStatusChange, Vehicle):
+        session.execute(delete(model))
+    session.execute(update(CaseProposal).values(status="withdrawn"))
+    session.commit()
+    page = client.get("/value")
+    green = _green(page.text)
+    assert 'id="fig-green-' not in page.text and "not yet measured" in green
+    assert "/fleet/import" in green and "(/carbon)" in green
+    report = client.get("/value/report").text
+    summary = _text(report.split("<h3>Executive summary</h3>")[1].split("</section>")[0])
+    assert "green" in summary.split("Not yet measured:")[1]
+    assert "the carbon inventory has no emissions" in _green(report)

@@ -204,3 +204,59 @@ def test_a_chosen_center_becomes_a_proposal(session: Session, ids: dict[str, int
     # the members' savings add up to the scenario's, to the cent (population shares)
     assert r.total.annual_savings_cents == round(best["savings_usd"] * 100)
     assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
+
+
+def test_fleet_pool_becomes_a_proposal_with_the_plans_figures(session: Session,
+                                                              ids: dict[str, int]) -> None:
+    from govshare.fleet import planning as fleet_planning
+
+    pool = fleet_planning.pooling(session=session, actor=SYSTEM, region_id=1)
+    assert pool.plan.removable > 0  # the demo's synthetic fleets overlap in time and place
+    p = service.from_fleet_pool(session=session, actor=SYSTEM, region_id=1, start_year=2027)
+    assert p.source_kind == SourceKind.fleet_pool.value and p.source_link == "/fleet/pooling"
+    assert p.service == "fleet_pool" and p.basis == "usage" and p.tco2e_per_year is None
+    rows = queries.members(session=session, proposal_id=p.id)
+    r = queries.evaluate(p, rows)
+    # the proposal's savings a year are the plan's, to the cent, and split among members
+    assert r.total.annual_savings_cents == pool.plan.savings_cents
+    assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
+    pooled = {v.jurisdiction_id for c in pool.plan.clusters for v in c}
+    assert {m.member.jurisdiction_id for m in rows} == pooled
+    for m in rows:  # a member's baseline is its pooled vehicles' annual cost
+        own = sum(v.ownership_cents + v.fixed_maintenance_cents
+                  for c in pool.plan.clusters for v in c
+                  if v.jurisdiction_id == m.member.jurisdiction_id)
+        assert m.member.other_cents == own
+    assert f"{pool.plan.removable} vehicles shared or removed" in (p.source_note or "")
+    # only regional roles make proposals
+    with pytest.raises(Forbidden):
+        service.from_fleet_pool(session=session,
+                                actor=principal(Role.jurisdiction_admin, ids["city"]),
+                                region_id=1, start_year=2027)
+
+
+def test_default_rate_is_the_appendix_c_in_force_for_the_horizon(
+        session: Session, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import date
+
+    from govshare.casebook import calc
+
+    # the shipped table has no edition in force today: §8.b's 7%, said so
+    p = proposal(session, ids, discount_rate=None, discount_source=None)
+    assert p.discount_rate == calc.DEFAULT_RATE
+    assert p.discount_source == calc.DEFAULT_RATE_SOURCE
+    year = date.today().year
+    current = calc.appendix_c([
+        {"edition": f"Test {year}", "valid_from": f"{year}-01-01",
+         "valid_through": f"{year}-12-31", "maturity_years": str(m), "real_pct": str(r),
+         "nominal_pct": "4", "source": "a test edition"} for m, r in ((3, 1.2), (7, 2.0))])
+    monkeypatch.setattr(service, "appendix_c", lambda: tuple(current))
+    q = proposal(session, ids, discount_rate=None, discount_source=None)  # 5 years
+    assert q.discount_rate == pytest.approx(0.016)  # halfway between 1.2% and 2.0%
+    assert q.discount_source.startswith(f"OMB Circular A-94 Appendix C (Test {year})")
+    assert "interpolated between the 3- and 7-year" in q.discount_source
+    # entered rates keep their own source; the default's source only for the default's rate
+    r = proposal(session, ids, discount_rate=0.016, discount_source=None)
+    assert r.discount_source == q.discount_source
+    s = proposal(session, ids, discount_rate=0.03, discount_source=None)
+    assert s.discount_source == "entered by staff (no source given)"

@@ -476,6 +476,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
                  "text/csv")}),
     "POST /api/v1/casebook/proposals/from-sited-center": lambda w, j: Body(json={
         "scenario_id": w.row("site_scenario", "own").id, "start_year": 2027}),
+    "POST /api/v1/casebook/proposals/from-fleet-pool": lambda w, j: Body(json={
+        "start_year": 2027}),
     "POST /casebook/from-sited-center": lambda w, j: Body(data={
         "scenario_id": str(w.row("site_scenario", "own").id)}),
     "POST /casebook/{case_id}/status": lambda w, j: Body(data={"status": "adopted"}),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from govshare.casebook import calc, queries, service
 from govshare.casebook.models import CaseProposal, CaseStatus
 from govshare.casebook.schemas import (
+    DOLLARS,
     HORIZON,
     YEAR,
     ActualIn,
@@ -57,6 +58,13 @@ class FromSitedCenterBody(BaseModel):
     scenario_id: int = Field(ge=1, le=2**31 - 1)
     start_year: int = YEAR.field()
     horizon_years: int = HORIZON.field(10)
+    name: str | None = Field(None, max_length=200)
+
+
+class FromFleetPoolBody(BaseModel):
+    start_year: int = YEAR.field()
+    horizon_years: int = HORIZON.field(10)
+    one_time: float = DOLLARS.field(0, description="One-time transition costs, $")
     name: str | None = Field(None, max_length=200)
 
 
@@ -124,6 +132,18 @@ def from_sited_center(data: FromSitedCenterBody, session: Session = Depends(get_
     p = service.from_sited_center(session=session, actor=actor, region_id=region_id,
                                   scenario_id=data.scenario_id, start_year=data.start_year,
                                   horizon_years=data.horizon_years, name=data.name)
+    session.commit()
+    return _out(p)
+
+
+@router.post("/proposals/from-fleet-pool", response_model=ProposalOut, status_code=201,
+             summary="Run the fleet pooling plan and make it a proposal, linked back to it")
+def from_fleet_pool(data: FromFleetPoolBody, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.casebook_manage))) -> ProposalOut:
+    region_id = regions_queries.require_current_region(session=session).id
+    p = service.from_fleet_pool(session=session, actor=actor, region_id=region_id,
+                                start_year=data.start_year, horizon_years=data.horizon_years,
+                                one_time=data.one_time, name=data.name)
     session.commit()
     return _out(p)
 

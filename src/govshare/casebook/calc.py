@@ -27,9 +27,11 @@ The default discount rate: OMB Circular A-94 (revised October 29, 1992; reinstat
 memorandum M-25-23, February 2025) §8.b sets a 7% real rate for the base case of public
 investment analysis. §8.c directs cost-effectiveness and internal government investment
 analyses (a shared service is one: the same services at less cost) to the real Treasury
-rate of the horizon's maturity in the Circular's Appendix C, updated each year: a region
-enters that rate as its default (``DEFAULT_RATE`` is only the fallback), and a proposal may
-use its own, with its source.
+rate of the horizon's maturity in the Circular's Appendix C, updated each year. Appendix C
+editions ship as versioned package data (``casebook/data/a94_appendix_c.csv``, one row per
+edition x maturity, with its validity and source); the default is the edition in force
+today read at the proposal's horizon (:func:`default_rate`), and ``DEFAULT_RATE`` (§8.b)
+only when no shipped edition is in force. A proposal may use its own rate, with its source.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from enum import StrEnum
 from fractions import Fraction
 from typing import Any, TypeVar
@@ -49,8 +52,110 @@ DEFAULT_RATE_SOURCE = ("OMB Circular A-94 (revised October 29, 1992) §8.b: 7% r
 DEFAULT_RATE_VINTAGE = "1992 Circular, reinstated 2025"
 RATE_NOTE = ("A-94 §8.c: cost-effectiveness and internal government investment analyses use "
              "the real Treasury rate of the horizon's maturity from Appendix C (updated each "
-             "year); enter it as the region's default or the proposal's rate, with its source.")
+             "year); the default follows it when the edition in force is shipped, and any "
+             "proposal may enter another rate with its source.")
 IRR_LO, IRR_HI = -0.99, 10.0
+# A-94 Appendix C real rates outside this range are refused when the table is read.
+APPENDIX_C_PCT = (-5.0, 20.0)
+
+
+# ------------------------------------------------------------------ A-94 Appendix C
+
+
+@dataclass(frozen=True)
+class AppendixC:
+    """One edition of A-94 Appendix C: real (and nominal) Treasury rates by maturity, valid
+    for a stated period, with its source."""
+
+    edition: str
+    valid_from: date
+    valid_through: date
+    real_pct: Mapping[int, float]  # maturity in years -> % a year
+    nominal_pct: Mapping[int, float]
+    source: str
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day <= self.valid_through
+
+
+@dataclass(frozen=True)
+class RateChoice:
+    """The default rate of a proposal, where it comes from and how it was read."""
+
+    rate: float
+    source: str
+    edition: str | None  # the Appendix C edition used; None when the fallback is used
+    note: str
+
+
+def appendix_c(rows: Sequence[Mapping[str, str]]) -> list[AppendixC]:
+    """Editions from the table's rows (``edition, valid_from, valid_through,
+    maturity_years, real_pct, nominal_pct, source``), newest first. A bad row raises
+    ``CalcError`` naming its line and field."""
+    by: dict[str, dict[str, Any]] = {}
+    lo, hi = APPENDIX_C_PCT
+    for i, r in enumerate(rows, start=2):
+        try:
+            m = int(r["maturity_years"])
+            real, nominal = float(r["real_pct"]), float(r["nominal_pct"])
+            start, end = date.fromisoformat(r["valid_from"]), date.fromisoformat(
+                r["valid_through"])
+        except (KeyError, ValueError) as exc:
+            raise CalcError(f"line {i}", f"not a valid Appendix C row ({exc})") from None
+        for name, v in (("real_pct", real), ("nominal_pct", nominal)):
+            if not (math.isfinite(v) and lo <= v <= hi):
+                raise CalcError(f"line {i} {name}", f"{v} is outside {lo}% to {hi}%")
+        if not 1 <= m <= 100 or end < start:
+            raise CalcError(f"line {i}", "maturity must be 1-100 years and the validity "
+                            "must end after it starts")
+        e = by.setdefault(r["edition"], {"from": start, "through": end, "real": {},
+                                         "nominal": {}, "source": r["source"]})
+        if m in e["real"]:
+            raise CalcError(f"line {i} maturity_years", f"{m} is given twice for "
+                            f"{r['edition']}")
+        e["real"][m], e["nominal"][m] = real, nominal
+    out = [AppendixC(k, v["from"], v["through"], dict(sorted(v["real"].items())),
+                     dict(sorted(v["nominal"].items())), v["source"]) for k, v in by.items()]
+    return sorted(out, key=lambda e: e.valid_from, reverse=True)
+
+
+def appendix_c_rate(edition: AppendixC, horizon_years: int) -> tuple[float, str]:
+    """The real rate for a horizon, as Appendix C says: the rate of that maturity; between
+    two maturities the straight line between them (a 4-year project takes the average of
+    the 3- and 5-year rates); beyond the longest, the longest (30 years); below the
+    shortest, the shortest. Returns the rate (a fraction) and how it was read."""
+    ms = sorted(edition.real_pct)
+    r = edition.real_pct
+    if horizon_years in r:
+        return r[horizon_years] / 100, f"the {horizon_years}-year real rate"
+    if horizon_years > ms[-1]:
+        return r[ms[-1]] / 100, f"the {ms[-1]}-year real rate (horizons beyond {ms[-1]} years)"
+    if horizon_years < ms[0]:
+        return r[ms[0]] / 100, f"the {ms[0]}-year real rate (the shortest maturity)"
+    lo = max(m for m in ms if m < horizon_years)
+    hi = min(m for m in ms if m > horizon_years)
+    v = r[lo] + (r[hi] - r[lo]) * (horizon_years - lo) / (hi - lo)
+    return round(v, 4) / 100, (f"the real rate interpolated between the {lo}- and {hi}-year "
+                               f"maturities ({r[lo]:g}% and {r[hi]:g}%)")
+
+
+def default_rate(editions: Sequence[AppendixC], horizon_years: int, today: date) -> RateChoice:
+    """A-94 §8.c: a cost-effectiveness analysis (the same services at less cost) discounts
+    at the Appendix C real rate of the horizon's maturity, from the edition in force today.
+    When no shipped edition is in force, the §8.b base rate (7%) is the default and the
+    note says which edition is missing; the analyst enters the year's rate with its source."""
+    current = next((e for e in editions if e.covers(today)), None)
+    if current is not None:
+        rate, how = appendix_c_rate(current, horizon_years)
+        return RateChoice(rate, f"OMB Circular A-94 Appendix C ({current.edition}), {how} "
+                          f"for a {horizon_years}-year horizon; {current.source}",
+                          current.edition, RATE_NOTE)
+    newest = editions[0] if editions else None
+    missing = (f"The Appendix C in force on {today:%B %-d, %Y} is not shipped with govshare"
+               + (f" (the newest shipped is {newest.edition}, valid through "
+                  f"{newest.valid_through:%B %Y})" if newest else "")
+               + "; the §8.b base rate is the default until it is added.")
+    return RateChoice(DEFAULT_RATE, DEFAULT_RATE_SOURCE, None, f"{missing} {RATE_NOTE}")
 
 
 class Basis(StrEnum):

@@ -165,6 +165,27 @@ def from_consolidation_command(
                   f"{calc.dollars(out['total']['annual_savings_cents'])}.", highlight=False)
 
 
+@casebook_app.command("from-fleet-pool")
+@handle_errors
+def from_fleet_pool_command(
+    start_year: Annotated[int, typer.Option(help="First year of the shared service")],
+    horizon_years: Annotated[int, typer.Option(help="Years evaluated")] = 10,
+    one_time: Annotated[float, typer.Option(help="One-time transition costs, $")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Run the fleet pooling plan and make it a proposal (draft), linked back to the plan."""
+    with db() as session:
+        p = service.from_fleet_pool(session=session, actor=system_principal(),
+                                    region_id=_region_id(session), start_year=start_year,
+                                    horizon_years=horizon_years, one_time=one_time)
+        out = _results(session, p.id)
+    if as_json:
+        print_json(out)
+        return
+    console.print(f"Proposal {out['id']} made: {out['name']}; savings a year "
+                  f"{calc.dollars(out['total']['annual_savings_cents'])}.", highlight=False)
+
+
 @report_app.command("value-case")
 @handle_errors
 def value_case_command(

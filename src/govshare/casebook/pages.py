@@ -168,8 +168,14 @@ def _editor(request: Request, session: Session, actor: Principal, *, proposal: A
     return render(request, "casebook/edit.html", _ctx(
         proposal=proposal, v=values, members=members, jurisdictions=jurisdictions,
         member_fields=MEMBER_FIELDS, member_labels=MEMBER_LABELS, errors=errors,
-        default_rate=calc.DEFAULT_RATE, default_source=calc.DEFAULT_RATE_SOURCE,
-        rate_note=calc.RATE_NOTE, driver_fields=DRIVER_FIELDS), status_code=status_code)
+        default=_default_rate(values), driver_fields=DRIVER_FIELDS), status_code=status_code)
+
+
+def _default_rate(values: dict[str, Any]) -> tuple[int, calc.RateChoice]:
+    """The default rate for the horizon shown in the editor (10 years if none is valid)."""
+    h = values.get("horizon_years")
+    horizon = h if isinstance(h, int) and 1 <= h <= 50 else 10
+    return horizon, service.default_rate(horizon)
 
 
 def _shown_values(data: ProposalIn | None, raw: dict[str, Any]) -> dict[str, Any]:
@@ -186,8 +192,7 @@ def new_page(request: Request, session: Session = Depends(get_session),
     from datetime import date
 
     values: dict[str, Any] = {"start_year": date.today().year + 1, "horizon_years": 10,
-                              "discount_rate_pct": calc.DEFAULT_RATE * 100,
-                              "discount_source": calc.DEFAULT_RATE_SOURCE,
+                              "discount_rate_pct": None, "discount_source": None,
                               "ramp_pct": [50, 80], "basis": "equal", "members": []}
     return _editor(request, session, actor, proposal=None, values=values, errors=[])
 
@@ -523,6 +528,18 @@ def from_sited_center(request: Request, scenario_id: str = Form("", max_length=1
     return redirect(f"/casebook/{p.id}", flash="The chosen center is now a proposal (draft).")
 
 
+@router.post("/casebook/from-fleet-pool", dependencies=[Depends(csrf_protect)])
+def from_fleet_pool(request: Request, session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
+    from datetime import date
+
+    p = service.from_fleet_pool(session=session, actor=actor, region_id=_region(session).id,
+                                start_year=date.today().year + 1)
+    session.commit()
+    return redirect(f"/casebook/{p.id}", flash="The fleet pooling plan is now a proposal "
+                    "(draft). Add one-time costs and a ramp, then adopt it.")
+
+
 # ----------------------------------------------------------------------------- value
 
 
@@ -537,6 +554,20 @@ def value_charts(case: value.ValueCase) -> dict[str, charts.Chart]:
                                    title="Projected savings a year by adopted proposal",
                                    category=Field("p", "Proposal", "text"),
                                    value=Field("v", "Savings a year", "usd"))
+    green = case.point("green")
+    if green.rows:
+        data = []
+        for r in green.rows:
+            if r["base_t"] is not None:
+                data.append({"m": r["member"], "s": f"Base year ({r['base_year']})",
+                             "v": r["base_t"]})
+            data.append({"m": r["member"], "s": "Latest year", "v": r["latest_t"]})
+            if r["target_t"] is not None:
+                data.append({"m": r["member"], "s": "Next target", "v": r["target_t"]})
+        out["green"] = charts.bar(
+            data, id="value-green", title="Emissions by member: base year, latest year and "
+            "next target (t CO2e, location-based)", category=Field("m", "Member", "text"),
+            value=Field("v", "t CO2e", decimals=0), series=Field("s", "Series", "text"))
     front = case.point("front_office")
     if front.rows:
         out["front"] = charts.bar(

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from govshare.casebook.calc import BASIS_LABELS, DEFAULT_RATE, DEFAULT_RATE_SOURCE, Basis
+from govshare.casebook.calc import BASIS_LABELS, DEFAULT_RATE, Basis
 from govshare.casebook.models import CaseStatus, ServiceKind, SourceKind
 from govshare.core.bounds import Bounds
 
@@ -84,8 +84,9 @@ class ProposalIn(BaseModel):
     start_year: int = YEAR.field(description="First year of the shared service")
     horizon_years: int = HORIZON.field(10, description="Years evaluated")
     discount_rate: float | None = RATE.field(
-        None, description="Real discount rate as a fraction (0.07 = 7%); empty: the default "
-        f"({DEFAULT_RATE:.0%}, {DEFAULT_RATE_SOURCE})")
+        None, description="Real discount rate as a fraction (0.07 = 7%); empty: the default, "
+        "the OMB Circular A-94 Appendix C real rate of the horizon's maturity from the edition "
+        f"in force (shipped as package data), else A-94 §8.b's {DEFAULT_RATE:.0%}")
     discount_source: str | None = Field(None, max_length=300)
     ramp_pct: list[float] = Field(default_factory=list, max_length=50,
                                   description="Share of full savings in each early year, %")

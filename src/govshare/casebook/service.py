@@ -10,18 +10,27 @@ installation, and how its figures become a proposal:
   travel; the shared model's cost is the kept buildings' true cost, allocated on usage =
   each member's occupants housed (so a host is paid by its guests for shared space). The
   total annual savings equal the plan's; tonnes CO2e avoided are the plan's.
-- ``sited_center`` (sites) and ``fleet_pool`` (fleet): slots that say what they will carry
-  (a center's cost, jobs and payroll; a pool's vehicles retired and tonnes avoided) and are
-  shown as "not on this installation yet" until their domain lands and is wired here.
+- ``sited_center`` (sites, available): a scenario's chosen center (see
+  :func:`from_sited_center`).
+- ``fleet_pool`` (fleet, available): the region's pooling plan (see :func:`from_fleet_pool`).
+  Members are the members with vehicles in the plan; a member's baseline is its pooled
+  vehicles' annual cost (ownership spread over the fleet's ownership years plus recorded
+  fixed maintenance, "other"); the shared model's cost is the kept vehicles' annual cost,
+  allocated on usage = each member's miles (so a member whose trips the pool absorbs pays
+  for them). The total annual savings equal the plan's.
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from fractions import Fraction
+from functools import lru_cache
+from importlib import resources
 from typing import Any, BinaryIO
 from urllib.parse import urlencode
 
@@ -51,6 +60,7 @@ from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.states import StateMachine
 from govshare.core.tenancy import Action, Principal, allows, authorize
+from govshare.fleet import planning as fleet_planning
 from govshare.property import planning as property_planning
 from govshare.regions import queries as regions_queries
 from govshare.sites import queries as sites_queries
@@ -81,14 +91,32 @@ SOURCES: dict[str, Source] = {
         "the center's annual cost and one-time set-up, jobs and payroll in the chosen "
         "county (economic development), a link back to the scenario"),
     "fleet_pool": Source(
-        SourceKind.fleet_pool, "fleet", "A fleet pooling plan", False,
-        "vehicles retired and their annual cost, the pool's cost shared on trips or miles, "
-        "tonnes CO2e avoided, a link back to the plan"),
+        SourceKind.fleet_pool, "fleet", "A fleet pooling plan", True,
+        "each member's pooled vehicles and their annual cost, the kept vehicles' cost shared "
+        "on miles driven, the vehicles that can be shared or removed, a link back to the "
+        "plan"),
 }
 
 
 # ----------------------------------------------------------------------------- helpers
 
+
+
+APPENDIX_C_FILE = "a94_appendix_c.csv"
+
+
+@lru_cache(maxsize=1)
+def appendix_c() -> tuple[calc.AppendixC, ...]:
+    """The A-94 Appendix C editions shipped as package data (casebook/data/SOURCES.md)."""
+    text = (resources.files("govshare.casebook") / "data" / APPENDIX_C_FILE).read_text(
+        encoding="utf-8")
+    return tuple(calc.appendix_c(list(csv.DictReader(io.StringIO(text)))))
+
+
+def default_rate(horizon_years: int, today: date | None = None) -> calc.RateChoice:
+    """The default real discount rate for a horizon: the Appendix C edition in force today,
+    else A-94 §8.b's 7% (and the choice says why)."""
+    return calc.default_rate(appendix_c(), horizon_years, today or date.today())
 
 
 # A proposal is drafted, then adopted or withdrawn; either may go back to draft to be revised.
@@ -137,13 +165,14 @@ def _fill(p: CaseProposal, data: ProposalIn) -> None:
     p.description = data.description
     p.start_year = data.start_year
     p.horizon_years = data.horizon_years
+    default = default_rate(data.horizon_years)
     if data.discount_rate is None:
-        p.discount_rate = calc.DEFAULT_RATE
-        p.discount_source = calc.DEFAULT_RATE_SOURCE
+        p.discount_rate = default.rate
+        p.discount_source = default.source
     else:
         p.discount_rate = data.discount_rate
         p.discount_source = data.discount_source or (
-            calc.DEFAULT_RATE_SOURCE if data.discount_rate == calc.DEFAULT_RATE
+            default.source if data.discount_rate == default.rate
             else "entered by staff (no source given)")
     p.ramp_pct = list(data.ramp_pct)
     p.one_time_cents = [cents(x) or 0 for x in data.one_time]
@@ -381,6 +410,74 @@ def from_sited_center(*, session: Session, actor: Principal, region_id: int, sce
         source_note=(f"Operating cost a year: baseline site {calc.dollars(baseline_cents)}, "
                      f"chosen county {calc.dollars(round(chosen['operating_usd'] * 100))}; "
                      f"one-time {calc.dollars(round(chosen['one_time_usd'] * 100))}."))
+
+
+FLEET_POOL_LINK = "/fleet/pooling"
+
+
+def from_fleet_pool(*, session: Session, actor: Principal, region_id: int, start_year: int,
+                    horizon_years: int = 10, one_time: float = 0.0,
+                    name: str | None = None) -> CaseProposal:
+    """Run the region's fleet pooling plan again and make it a proposal: each member's pooled
+    vehicles at their annual cost are what it pays going alone; the vehicles the plan keeps
+    are the shared pool, its cost shared on the miles each member's vehicles drive (usage).
+    The total annual savings are the plan's, to the cent. Pooling moves trips onto kept
+    vehicles rather than ending them, so no tonnes avoided are claimed (the miles are still
+    driven); the fleet's emissions are on the value page from the carbon inventory."""
+    authorize(actor, Action.casebook_manage)
+    pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id)
+    plan = pool.plan
+    if not plan.removable:
+        raise BadRequest("The fleet pooling plan finds no vehicle to share or remove; "
+                         "nothing to propose")
+    known = {j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                              region_id=region_id)}
+    by_member: dict[int, dict[str, float]] = {}
+    for cluster in plan.clusters:
+        for v in cluster:
+            m = by_member.setdefault(v.jurisdiction_id, {"cost": 0, "miles": 0.0,
+                                                         "vehicles": 0})
+            m["cost"] += v.ownership_cents + v.fixed_maintenance_cents
+            m["miles"] += v.annual_miles or 0.0
+            m["vehicles"] += 1
+    removed_ids = {v.vehicle_id for g in plan.groups for v in g.removable}
+    kept = sum(v.ownership_cents + v.fixed_maintenance_cents for c in plan.clusters for v in c
+               if v.vehicle_id not in removed_ids)
+    if not any(m["miles"] > 0 for m in by_member.values()):
+        raise BadRequest("No pooled vehicle has miles recorded: nothing to share the pool's "
+                         "cost by")
+    removable = {j: x["removable"] for j, x in plan.by_member.items()}
+    members = [MemberIn(jurisdiction_id=jid, other=v["cost"] / 100,
+                        usage=round(v["miles"], 1),
+                        note=(f"{int(v['vehicles'])} pooled vehicles, "
+                              f"{removable.get(jid, 0)} of them can be shared or removed; "
+                              f"usage = miles driven a year"))
+               for jid, v in sorted(by_member.items()) if jid in known]
+    p = pool.params
+    proposal = ProposalIn(
+        name=name or "Pool the members' fleets",
+        service=ServiceKind.fleet_pool,
+        description=(f"From the fleet pooling plan: {plan.removable} of "
+                     f"{sum(int(v['vehicles']) for v in by_member.values())} vehicles can be "
+                     f"shared or removed (peak in use at once plus a {p.pool_reserve_pct:g}% "
+                     f"reserve kept, home sites within {p.pool_radius_km:g} km pooled), "
+                     f"from {pool.trips:,} trips."),
+        start_year=start_year, horizon_years=horizon_years,
+        one_time=[one_time] if one_time else [],
+        shared_annual=kept / 100, basis=calc.Basis.usage, members=members)
+    return create_proposal(
+        session=session, actor=actor, region_id=region_id, data=proposal,
+        source_kind=SourceKind.fleet_pool,
+        source_params={"pool_radius_km": p.pool_radius_km,
+                       "pool_reserve_pct": p.pool_reserve_pct,
+                       "ownership_years": p.ownership_years, "trips": pool.trips,
+                       "removable": plan.removable, "savings_cents": plan.savings_cents},
+        source_link=FLEET_POOL_LINK,
+        source_note=(f"Plan of {utcnow():%Y-%m-%d}: the pooled vehicles cost "
+                     f"{calc.dollars(kept + plan.savings_cents)} a year (ownership over "
+                     f"{p.ownership_years:g} years + recorded fixed maintenance), the kept "
+                     f"ones {calc.dollars(kept)}; savings {calc.dollars(plan.savings_cents)} "
+                     f"a year from {plan.removable} vehicles shared or removed."))
 
 
 # ----------------------------------------------------------------------------- actuals

@@ -10,8 +10,10 @@ Points and where they come from:
 - fiscal: adopted casebook proposals (projected savings, NPV, realized against projected);
 - facilities: the property registry (true cost split into budget and social parts, surplus
   assets, public proposals received, consolidations adopted as proposals);
-- green: the registry's emissions and the tonnes adopted proposals avoid (the carbon
-  domain's inventory against targets: not on this installation yet);
+- green: the carbon inventory (region and each member: the latest year against the base
+  year, the next target and the trajectory, with the factor sets and their editions), the
+  fleet's pooling and electrification plans, retrofits priced from the buildings'
+  benchmarking, planned measures, and the tonnes adopted proposals avoid;
 - economic development: the centers the region chose in the sites domain (jobs, payroll in
   the chosen county, savings against the baseline site);
 - front office: the shared service catalog, requests by channel with time to close,
@@ -27,12 +29,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from govshare.carbon import queries as carbon_queries
+from govshare.carbon import service as carbon_service
 from govshare.casebook import calc, queries
 from govshare.casebook.models import SourceKind
 from govshare.core.db import utcnow
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams
-from govshare.core.tenancy import Principal, can_see_jurisdiction_rows
+from govshare.core.tenancy import Action, Principal, allows, can_see_jurisdiction_rows
+from govshare.fleet import planning as fleet_planning
 from govshare.frontoffice import queries as frontoffice_queries
 from govshare.property import queries as property_queries
 from govshare.regions import queries as regions_queries
@@ -256,19 +261,202 @@ def _facilities(session: Session, actor: Principal, region_id: int, jid: int | N
     return p
 
 
-def _green(session: Session, actor: Principal, region_id: int, jid: int | None) -> Point:
-    p = Point("green", "Green: the regional carbon picture")
-    rows = property_queries.asset_rows(session=session, actor=actor, region_id=region_id)
-    if jid is not None:
-        rows = [r for r in rows if r.asset.jurisdiction_id == jid]
-    tonnes = sum(r.cost.emissions.tco2e for r in rows)
-    if rows:
+def _t(x: float) -> str:
+    return f"{x:,.0f} t CO2e"
+
+
+def _carbon_sources(session: Session) -> str:
+    sets = carbon_service.stack(session)
+    return ("carbon inventory, location-based scope 2, GWP " + carbon_service.DEFAULT_GWP
+            + "; factor sets, first wins: "
+            + "; ".join(f"{s.title} — {s.edition} ({s.publisher}, for {s.year_from}-"
+                        f"{s.year_to})" for s in sets))
+
+
+def _target_text(tg: Any) -> str:
+    what = "net zero" if tg.reduction_pct >= 100 else f"{tg.reduction_pct:g}% below"
+    return f"{what} {tg.base_year} by {tg.target_year}"
+
+
+def _progress_row(name: str, link: str, prog: Any) -> dict[str, Any]:
+    """One member's (or the region's) latest year against its base year and targets."""
+    last = prog.latest_year
+    latest = prog.history.get(last) if last is not None else None
+    base_year = min((x.base_year for x in prog.targets), default=None)
+    base = prog.history.get(base_year) if base_year is not None else None
+    change = (100 * (latest - base) / base if latest is not None and base else None)
+    nxt = min((x for x in prog.targets if last is None or x.target_year >= last),
+              key=lambda x: x.target_year, default=None)
+    goal = (base * (1 - nxt.reduction_pct / 100) if nxt is not None and base is not None
+            else None)
+    return {"member": name, "link": link, "latest_year": last, "latest_t": latest,
+            "base_year": base_year, "base_t": base, "change_pct": change,
+            "target": _target_text(nxt) if nxt is not None else None,
+            "target_t": goal, "path_t": prog.trajectory.get(last) if last else None,
+            "on_track": prog.on_track, "sample": any(x.synthetic for x in prog.targets)}
+
+
+def _inventory_figures(session: Session, actor: Principal, region_id: int, jid: int | None,
+                       p: Point) -> None:
+    """The carbon inventory against the targets: the region's (or the member's) latest year
+    against its base year, its next target and its trajectory; each member as a row."""
+    if not allows(actor, Action.carbon_read):
+        return
+    if not carbon_queries.years_with_data(session):
+        p.missing.append("Not yet measured: the carbon inventory has no emissions. Record "
+                         "the members' buildings and fleets in the carbon inventory (/carbon) "
+                         "and set their targets, and emissions against the targets appear "
+                         "here.")
+        return
+    src = _carbon_sources(session)
+    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                      region_id=region_id)}
+    members = [jid] if jid is not None else sorted(
+        j for j in names if can_see_jurisdiction_rows(actor, j))
+    for m in members:
+        prog = carbon_service.progress(session, actor, jurisdiction_id=m)
+        if prog.history:
+            p.rows.append(_progress_row(names[m], f"/carbon/jurisdictions/{m}", prog))
+    if jid is None and actor.role.is_regional:
+        head = _progress_row("Region", "/carbon", carbon_service.progress(session, actor))
+        label, link = "The region's", "/carbon"
+    elif p.rows:
+        head = p.rows[0]
+        label, link = f"{head['member']}'s", head["link"]
+    else:
+        head = None
+    if head is None or head["latest_t"] is None:
+        p.missing.append("Not yet measured: no emissions in the carbon inventory for "
+                         + ("this member" if jid is not None else "the members you may see")
+                         + ". Record its buildings and fleet in the carbon inventory (/carbon).")
+        return
+    sample = " (sample targets made for the demo)" if head["sample"] else ""
+    data = (f"inventory years {', '.join(str(y) for y in carbon_queries.years_with_data(session))}"
+            f"; {len(p.rows)} member(s) with emissions")
+    p.figures.append(Figure(
+        "inventory", f"{label} emissions in {head['latest_year']}", _t(head["latest_t"]),
+        head["latest_t"], Kind.physical, "sum over recorded activity of quantity x emission "
+        "factor x GWP (the carbon inventory, operations, each asset once)", data, src, link))
+    if head["base_t"] is None and head["base_year"] is not None:
+        p.missing.append(f"The targets' base year {head['base_year']} has no emissions in the "
+                         "inventory: record that year's activity (/carbon) to measure against "
+                         "it.")
+    elif head["base_year"] is None:
+        p.missing.append("No emission target is set: set one on the carbon pages (/carbon) and "
+                         "the inventory is measured against it here.")
+    else:
         p.figures.append(Figure(
-            "registry_tco2e", "Buildings' emissions a year", f"{tonnes:,.0f} t CO2e", tonnes,
-            Kind.physical, "sum over assets of energy by fuel x emission factor",
-            f"{len(rows):,} assets' energy use",
-            "property registry energy; interim EPA emission factors (property data/SOURCES.md)",
-            "/property"))
+            "against_base", f"Change since the base year {head['base_year']}",
+            f"{head['change_pct']:+.1f}% ({_t(head['base_t'])} in {head['base_year']})",
+            head["change_pct"], Kind.physical, "(latest year's emissions - base year's) / "
+            "base year's", data, src, link))
+        if head["target"] is not None:
+            on = ("on track" if head["on_track"] else "above its path" if head["on_track"]
+                  is False else "no path for the latest year")
+            path = (f"; path for {head['latest_year']}: {_t(head['path_t'])}, {on}"
+                    if head["path_t"] is not None else "")
+            p.figures.append(Figure(
+                "target", f"Next target: {head['target']}{sample}",
+                f"{_t(head['target_t'])}{path}", head["target_t"], Kind.physical,
+                "base year's emissions x (1 - the target's reduction); the path is the "
+                "straight line from the base year through each target",
+                f"{data}; targets recorded on the carbon pages", src, link))
+
+
+def _fleet_figures(session: Session, actor: Principal, region_id: int, jid: int | None,
+                   p: Point) -> None:
+    """The fleet's plans: pooling (vehicles that can be shared or removed) and the
+    electrification plan to the region's target."""
+    if not allows(actor, Action.fleet_read):
+        return
+    elec = fleet_planning.electrification(session=session, actor=actor, region_id=region_id,
+                                          jurisdiction_id=jid)
+    if not elec.cases:
+        p.missing.append("No fleet plans yet: import the members' vehicles and fuel or trip "
+                         "logs (/fleet/import) and the pooling and electrification plans "
+                         "appear here.")
+        return
+    n = len(elec.cases)
+    params = elec.params
+    src = ("fleet domain: members' vehicle records, fuel-card and trip logs; the region's "
+           "fleet parameters (/fleet/parameters)")
+    if jid is None and allows(actor, Action.fleet_pool):
+        pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id)
+        if pool.vehicles:
+            p.figures.append(Figure(
+                "pool", "Vehicles the pooling plan can share or remove",
+                f"{pool.plan.removable:,} of {len(pool.vehicles):,}, saving "
+                f"{_d(pool.plan.savings_cents)} a year (identified, not adopted)",
+                pool.plan.removable, Kind.counted,
+                "per cluster of home sites and class: vehicles - (peak in use at once + "
+                f"{params.pool_reserve_pct:g}% reserve); savings = their ownership over "
+                f"{params.ownership_years} years + fixed maintenance",
+                f"{len(pool.vehicles):,} vehicles with a home site, {pool.trips:,} trips",
+                src, "/fleet/pooling"))
+    plan = elec.plan
+    years = [y for s in plan.trajectory.values() for y in s]
+    at = params.target_year
+    cut = sum(s[at][0] - s[at][1] for s in plan.trajectory.values() if at in s) if years else 0
+    p.figures.append(Figure(
+        "electrify", f"Electrification plan to {params.target_pct:g}% of light-duty vehicles "
+        f"by {at}", f"{len(plan.chosen):,} replacements"
+        + (f", {plan.shortfall:,} short of the target" if plan.shortfall else "")
+        + f"; {cut:,.0f} t CO2 a year less in {at}", len(plan.chosen), Kind.counted,
+        "the suitable light-duty vehicles with the lowest added cost of ownership, each "
+        "replaced at its end of life; tonnes = tailpipe emissions removed less electric "
+        f"emissions where the grid factor is known ({elec.grid_note})",
+        f"{n:,} vehicles' use in their analysis year", src, "/fleet/electrification"))
+
+
+def _retrofit_figures(session: Session, actor: Principal, jid: int | None, p: Point) -> None:
+    """Buildings above their type's national median energy use, priced as retrofits, and the
+    members' planned measures (the carbon domain's benchmarking and plans)."""
+    if not allows(actor, Action.carbon_read):
+        return
+    years = carbon_queries.years_with_data(session)
+    if not years:
+        return
+    year = years[-1]
+    marks = carbon_service.benchmarks(session, actor, year=year, jurisdiction_id=jid)
+    retrofits = [b.retrofit for b in marks if b.retrofit is not None]
+    measures = [m for m in carbon_queries.measures(session, [jid] if jid is not None else None)
+                if jid is not None or can_see_jurisdiction_rows(actor, m.jurisdiction_id)]
+    src = ("carbon domain: the buildings' recorded energy and floor area in " + str(year)
+           + "; ENERGY STAR Portfolio Manager national median EUI by property type (Technical "
+           "Reference, August 2023); first cost at an assumed "
+           f"${carbon_service.RETROFIT_USD_PER_FT2:g} per ft2")
+    if retrofits:
+        t = sum(r.avoidable_t for r in retrofits)
+        cost = round(sum(r.cost_usd for r in retrofits) * 100)
+        p.figures.append(Figure(
+            "retrofits", f"Retrofits to the median energy use ({year} data)",
+            f"{len(retrofits):,} buildings; {_t(t)} a year avoidable for {_d(cost)} first "
+            "cost (estimate)", t, Kind.physical,
+            "per building above its type's median site EUI: (EUI - median) x floor area x its "
+            "own emissions per kBtu; first cost = floor area x the assumed cost per ft2",
+            f"{len(marks):,} buildings benchmarked", src, "/carbon/benchmarking"))
+    elif marks:
+        p.missing.append("No building is above its type's median energy use, or none has a "
+                         "property type and floor area: record them (/carbon/benchmarking) "
+                         "to price retrofits.")
+    if measures:
+        t = sum(m.t_co2e_per_year for m in measures)
+        p.figures.append(Figure(
+            "measures", "Planned reduction measures", f"{len(measures):,} measures, {_t(t)} "
+            "a year when all are in place", t, Kind.physical,
+            "sum of each planned measure's tonnes a year", f"{len(measures):,} measures",
+            "members' plans recorded on the carbon pages", "/carbon"))
+
+
+def _green(session: Session, actor: Principal, region_id: int, jid: int | None) -> Point:
+    """The carbon inventory against the members' targets (the carbon domain), the fleet's
+    pooling and electrification plans, retrofits and planned measures, and the tonnes the
+    adopted proposals avoid. Each part that has no data is left out, and says what would add
+    it."""
+    p = Point("green", "Green: emissions against the targets")
+    _inventory_figures(session, actor, region_id, jid, p)
+    _fleet_figures(session, actor, region_id, jid, p)
+    _retrofit_figures(session, actor, jid, p)
     avoided = 0.0
     proposals = 0
     for prop in queries.adopted(session=session, actor=actor, region_id=region_id):
@@ -280,18 +468,13 @@ def _green(session: Session, actor: Principal, region_id: int, jid: int | None) 
             continue
         avoided += prop.tco2e_per_year
         proposals += 1
-        p.rows.append({"proposal": prop.name, "t": prop.tco2e_per_year,
-                       "source": prop.tco2e_source or ""})
     if proposals:
         p.figures.append(Figure(
-            "avoided", "Avoided a year by adopted proposals", f"{avoided:,.0f} t CO2e",
+            "avoided", "Avoided a year by adopted proposals", _t(avoided),
             avoided, Kind.physical, "sum of each adopted proposal's tonnes avoided a year "
             "(whole proposal, not a member's share)", f"{proposals} adopted proposals",
             "each proposal's source plan (e.g. the consolidation plan's closed buildings)",
             "/casebook?status=adopted"))
-    p.missing.append("Not yet measured: the regional carbon inventory against the members' "
-                     "targets (the carbon domain is not on this installation yet), and fleet "
-                     "and retrofit plans.")
     return p
 
 
