@@ -424,7 +424,7 @@ def from_fleet_pool(*, session: Session, actor: Principal, region_id: int, start
     The total annual savings are the plan's, to the cent. Pooling moves trips onto kept
     vehicles rather than ending them, so no tonnes avoided are claimed (the miles are still
     driven); the fleet's emissions are on the value page from the carbon inventory."""
-    authorize(actor, Action.casebook_manage)
+    authorize(actor, Action.casebook_manage, region_id=region_id)
     pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id)
     plan = pool.plan
     if not plan.removable:

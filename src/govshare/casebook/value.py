@@ -300,7 +300,7 @@ def _inventory_figures(session: Session, actor: Principal, region_id: int, jid: 
                        p: Point) -> None:
     """The carbon inventory against the targets: the region's (or the member's) latest year
     against its base year, its next target and its trajectory; each member as a row."""
-    if not allows(actor, Action.carbon_read):
+    if not allows(actor, Action.carbon_read, region_id=region_id):
         return
     if not carbon_queries.years_with_data(session):
         p.missing.append("Not yet measured: the carbon inventory has no emissions. Record "
@@ -367,7 +367,7 @@ def _fleet_figures(session: Session, actor: Principal, region_id: int, jid: int 
                    p: Point) -> None:
     """The fleet's plans: pooling (vehicles that can be shared or removed) and the
     electrification plan to the region's target."""
-    if not allows(actor, Action.fleet_read):
+    if not allows(actor, Action.fleet_read, region_id=region_id):
         return
     elec = fleet_planning.electrification(session=session, actor=actor, region_id=region_id,
                                           jurisdiction_id=jid)
@@ -380,7 +380,7 @@ def _fleet_figures(session: Session, actor: Principal, region_id: int, jid: int 
     params = elec.params
     src = ("fleet domain: members' vehicle records, fuel-card and trip logs; the region's "
            "fleet parameters (/fleet/parameters)")
-    if jid is None and allows(actor, Action.fleet_pool):
+    if jid is None and allows(actor, Action.fleet_pool, region_id=region_id):
         pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id)
         if pool.vehicles:
             p.figures.append(Figure(
