@@ -85,3 +85,21 @@ def test_dry_run_presets_and_unknown_jurisdiction(cli: Cli, tmp_path: Path) -> N
     for text in ("Real Property Unique Identifier", "OSEBuildingID", "Electricity(kWh)",
                  "Annual Operating Costs"):
         assert text in out
+
+
+def test_a_file_without_a_preset_imports_with_map(cli: Cli) -> None:
+    """Chicago's benchmarking file has no preset: `--map FILE_COLUMN=FIELD` says which column
+    gives which field (energy in its own unit), the same as the service's mapping."""
+    chicago = Path(__file__).parents[1] / "data" / "chicago_benchmarking_2016_cps_sample.csv"
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run", code=2)
+    assert "column mapping: FILE_COLUMN=FIELD" in flat(r.stderr)
+    pairs = ["ID=asset_code", "Property Name=name", "Primary Property Type=use",
+             "Electricity Use (kBtu)=electricity_kwh:kbtu"]
+    args = [a for pair in pairs for a in ("--map", pair)]
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run", *args)
+    assert "Dry run, nothing written. 40 rows: 40 would be added" in flat(r.stdout)
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run",
+            "--map", "ID=asset_id", code=2)
+    assert "'asset_id' is not a field; the fields are: asset_code" in flat(r.stderr)
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--map", "ID", code=2)
+    assert "--map: 'ID' is not FILE_COLUMN=FIELD" in flat(r.stderr)

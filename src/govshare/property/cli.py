@@ -24,8 +24,9 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from govshare.core import tabular
 from govshare.core.cli_support import console, db, err_console, handle_errors
-from govshare.core.errors import NotFound
+from govshare.core.errors import BadRequest, NotFound
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
 from govshare.property.import_export import exporter, importer
@@ -75,15 +76,25 @@ def import_command(
     dry_run: Annotated[bool, typer.Option(help="Validate and count, write nothing")] = False,
     report: Annotated[Path | None, typer.Option(
         help="If the file is refused, write every problem to this CSV file")] = None,
+    mapping: Annotated[list[str] | None, typer.Option(
+        "--map", metavar="FILE_COLUMN=FIELD",
+        help="Read FIELD from the file's FILE_COLUMN (repeat for each column; on top of the "
+             "preset, for a file from a source without one). Fields: `govshare property "
+             "presets`")] = None,
 ) -> None:
     """Import assets into one jurisdiction: all rows or none; re-importing is idempotent."""
+    try:
+        fields = tabular.parse_mapping(mapping or [])
+    except tabular.MappingError as exc:
+        raise BadRequest(f"--map: {exc}") from None
     with db() as session:
         jid = _jurisdiction(session, jurisdiction)
         try:
             with progress_bar() as step:
                 result = importer.import_assets(
                     session=session, actor=system_principal(), jurisdiction_id=jid,
-                    source=file, fmt=fmt, preset=preset, dry_run=dry_run, progress=step)
+                    source=file, fmt=fmt, preset=preset, dry_run=dry_run, progress=step,
+                    mapping=fields)
         except importer.ImportRefused as exc:
             _print_refusal(exc, report)
             raise typer.Exit(2) from None

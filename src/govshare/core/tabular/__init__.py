@@ -48,7 +48,17 @@ own ``csv.writer``: text that a spreadsheet would run as a formula is neutralize
 place (:mod:`.writers`).
 """
 
-from govshare.core.tabular.columns import MISSING, Derived, Layout, Plan, Preset, make_plan
+from govshare.core.tabular.columns import (
+    MISSING,
+    Derived,
+    Layout,
+    MappingError,
+    Plan,
+    Preset,
+    make_plan,
+    mapped,
+    parse_mapping,
+)
 from govshare.core.tabular.converters import (
     Converter,
     bounds,
@@ -96,10 +106,12 @@ from govshare.core.tabular.writers import (
 
 __all__ = [
     "FORMATS", "GEOMETRY", "MAX_COLUMNS", "MEDIA_TYPES", "MISSING", "PREVIEW", "CellError",
-    "Converter", "Derived", "ErrorReport", "FileRefused", "Layout", "Plan", "Preset", "RawRow",
+    "Converter", "Derived", "ErrorReport", "FileRefused", "Layout", "MappingError", "Plan",
+    "Preset", "RawRow",
     "Refused", "ReportStore", "RowError", "Table", "bounds", "detect_format", "dollars_converter",
     "enum_converter", "enum_key", "export_cell", "feature", "field_converter", "float_converter",
-    "geojson_chunks", "header_key", "int_converter", "load_json", "make_plan", "model_converters",
+    "geojson_chunks", "header_key", "int_converter", "load_json", "make_plan", "mapped",
+    "model_converters", "parse_mapping",
     "neutralize", "open_table", "rows_as_features", "shown", "str_converter", "unneutralize",
     "write_csv", "write_error_report", "write_xlsx", "year_converter", "zip_converter",
 ]

@@ -56,6 +56,9 @@ class Preset:
     converters: Mapping[str, Converter] = field(default_factory=dict)
     derived: tuple[Derived, ...] = ()
     jurisdiction_columns: tuple[str, ...] = ()
+    # A user's column mapping (field -> file column) on top of the preset: a mapped field is
+    # read from that column only, and no other field reads the column. See :func:`mapped`.
+    mapping: Mapping[str, str] = field(default_factory=dict)
 
     def column_map(self) -> list[tuple[str, str]]:
         """(field, file column) pairs, for the docs and the upload page."""
@@ -65,6 +68,110 @@ class Preset:
             out.append(("(must be the importing jurisdiction)",
                         " | ".join(self.jurisdiction_columns)))
         return out
+
+
+MAX_MAPPED = 200  # pairs in one mapping; a layout has far fewer fields
+
+
+class MappingError(ValueError):
+    """A column mapping that cannot be used; the message names the pair and the reason."""
+
+
+def parse_mapping(pairs: Sequence[str]) -> dict[str, str]:
+    """``FILE_COLUMN=FIELD`` pairs (the CLI's ``--map``, the form's lines) as
+    field -> file column. The column is everything before the *last* ``=`` (a header may
+    hold one); both sides are trimmed."""
+    out: dict[str, str] = {}
+    seen_columns: dict[str, str] = {}
+    if len(pairs) > MAX_MAPPED:
+        raise MappingError(f"a mapping has at most {MAX_MAPPED} pairs; {len(pairs)} were given")
+    for raw in pairs:
+        column, sep, name = str(raw).rpartition("=")
+        column, name = column.strip(), name.strip()
+        if not sep or not column or not name:
+            raise MappingError(f"{shown(raw)!r} is not FILE_COLUMN=FIELD")
+        if name.partition(":")[0] in {k.partition(":")[0] for k in out}:
+            raise MappingError(f"{name.partition(':')[0]} is mapped twice")
+        key = header_key(column)
+        if key in seen_columns:
+            raise MappingError(f"column {column!r} is mapped twice (to {seen_columns[key]} and "
+                               f"{name})")
+        out[name] = column
+        seen_columns[key] = name
+    return out
+
+
+# Energy in a file's own unit: a mapped field named for its unit (``electricity_kwh``,
+# ``natural_gas_therms``, ``district_steam_kbtu``) may say the column's unit after a colon
+# (``electricity_kwh:kbtu``); the value is converted through kBtu. 1 kWh = 3.412 kBtu (EIA's
+# 3,412 Btu per kWh, as ENERGY STAR Portfolio Manager's site energy), 1 therm = 100 kBtu.
+KBTU_PER_UNIT: dict[str, float] = {"kbtu": 1.0, "mmbtu": 1_000.0, "btu": 0.001, "kwh": 3.412,
+                                   "mwh": 3_412.0, "therms": 100.0, "therm": 100.0}
+
+
+def _unit_of(name: str) -> str | None:
+    tail = name.rsplit("_", 1)[-1]
+    return tail if tail in KBTU_PER_UNIT else None
+
+
+def _in_unit(convert: Converter, factor: float) -> Converter:
+    def converter(text: str) -> Any:
+        try:
+            value = float(text.replace(",", "").strip())
+        except ValueError:
+            raise CellError("is not a number") from None
+        return convert(repr(value * factor))  # the field's own checks (range, finite)
+
+    return converter
+
+
+def mapped(preset: Preset, mapping: Mapping[str, str]) -> Preset:
+    """``preset`` with a user's column mapping (field -> file column) on top. A field the
+    layout does not have is refused, naming the fields it has. Mapping a field sets aside
+    the preset's own column names and derivation for it. An energy field may name the
+    column's unit (``electricity_kwh:kbtu``, see :data:`KBTU_PER_UNIT`)."""
+    if not mapping:
+        return preset
+    fields = preset.layout.fields
+    converters = dict(preset.converters)
+    plain: dict[str, str] = {}
+    for spec, column in mapping.items():
+        name, _, unit = spec.partition(":")
+        name, unit = name.strip(), unit.strip().casefold()
+        if unit and name in fields:
+            native = _unit_of(name)
+            if native is None:
+                raise MappingError(f"{name} has no unit to convert; map it without "
+                                   f"':{unit}'")
+            if unit not in KBTU_PER_UNIT:
+                raise MappingError(f"{unit!r} is not an energy unit; use one of "
+                                   f"{', '.join(KBTU_PER_UNIT)}")
+            base = preset.converters.get(name, preset.layout.converters[name])
+            converters[name] = _in_unit(base, KBTU_PER_UNIT[unit] / KBTU_PER_UNIT[native])
+        if name in plain:
+            raise MappingError(f"{name} is mapped twice (from {plain[name]!r} and {column!r})")
+        plain[name] = column
+    mapping = plain
+    unknown = [f for f in mapping if f not in fields]
+    if unknown:
+        raise MappingError(f"{', '.join(repr(f) for f in unknown)} "
+                           f"{'is not a field' if len(unknown) == 1 else 'are not fields'}"
+                           f"; the fields are: {', '.join(fields)}")
+    seen: dict[str, str] = {}
+    for name, column in mapping.items():
+        key = header_key(column)
+        if not key:
+            raise MappingError(f"{name} is mapped to an empty column name")
+        if key in seen:
+            raise MappingError(f"column {column!r} is mapped twice (to {seen[key]} and {name})")
+        seen[key] = name
+    return Preset(
+        name=preset.name, label=f"{preset.label}, with your column mapping",
+        description=preset.description, layout=preset.layout,
+        columns={**preset.columns, **{f: (c,) for f, c in mapping.items()}},
+        required=preset.required, converters=converters,
+        derived=tuple(d for d in preset.derived if d.field not in mapping),
+        jurisdiction_columns=preset.jurisdiction_columns, mapping=dict(mapping))
 
 
 class _Missing:
@@ -162,11 +269,19 @@ def make_plan(columns: Sequence[str], preset: Preset, fmt: str) -> Plan:
     source: dict[str, int] = {}
     errors: list[RowError] = []
     geo = fmt == "geojson"
+    claimed = {header_key(c): f for f, c in preset.mapping.items()}  # the user's columns
+    for name, column in preset.mapping.items():
+        if header_key(column) not in where:
+            errors.append(RowError(1, column, "", f"is mapped to {name} but the file has no "
+                                   f"such column (its columns: "
+                                   f"{', '.join(shown(str(c)) for c in columns[:40])})"))
     for name in layout.fields:
         names = preset.columns.get(name, ())
-        found = [where[header_key(n)] for n in names if header_key(n) in where]
+        found = [where[header_key(n)] for n in names
+                 if header_key(n) in where and claimed.get(header_key(n), name) == name]
         native = where.get(header_key(name))
-        if native is not None and native not in found:
+        if native is not None and native not in found and name not in preset.mapping \
+                and claimed.get(header_key(name), name) == name:
             found.append(native)
         found = list(dict.fromkeys(found))
         if geo and name in layout.point:
@@ -180,7 +295,8 @@ def make_plan(columns: Sequence[str], preset: Preset, fmt: str) -> Plan:
             used[found[0]] = name
     derived = []
     for d in preset.derived:
-        idxs = [where.get(header_key(s), -1) for s in d.sources]
+        idxs = [where.get(header_key(s), -1) if header_key(s) not in claimed else -1
+                for s in d.sources]
         if d.field in source:
             continue  # a column of the field itself wins over the derivation
         if not any(i >= 0 for i in idxs[:d.key_sources]):

@@ -61,7 +61,7 @@ import operator
 import shutil
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -794,14 +794,16 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
                   source: str | Path | BinaryIO, fmt: str | None = None,
                   preset: str = "govshare", dry_run: bool = False,
                   progress: Progress | None = None, file_name: str | None = None,
-                  source_label: str | None = None, record_carbon: bool = True
-                  ) -> ImportResult:
+                  source_label: str | None = None, record_carbon: bool = True,
+                  mapping: Mapping[str, str] | None = None) -> ImportResult:
     """Import a file of assets into one jurisdiction; see the module docstring.
 
     ``fmt`` is csv, xlsx or geojson (default: from the content, then the file name).
     ``dry_run`` validates and counts without writing (and without an audit row).
     ``record_carbon=False`` leaves carbon to a later ``service.record_carbon`` (the asset
     import benchmark times the registry's own write; carbon's import path has its own).
+    ``mapping`` (field -> file column) is the user's column mapping on top of the preset, for
+    a file from a source without one (the CLI's ``--map FILE_COLUMN=FIELD``).
     Raises :class:`ImportRefused` with the per-row report if any row has a problem.
     """
     authorize(actor, Action.property_manage, jurisdiction_id)
@@ -809,6 +811,10 @@ def import_assets(*, session: Session, actor: Principal, jurisdiction_id: int,
     chosen = PRESETS.get(preset)
     if chosen is None:
         raise BadRequest(f"Unknown preset {preset!r}; known: {', '.join(PRESETS)}")
+    try:
+        chosen = tabular.mapped(chosen, mapping or {})
+    except tabular.MappingError as exc:
+        raise BadRequest(f"Column mapping: {exc}") from None
     if fmt is not None and fmt not in FORMATS:
         raise BadRequest(f"Unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     with _opened(source) as (stream, opened_name):
@@ -857,7 +863,9 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         for e in plan.header_errors:
             report.add(e)
         raise refuse(f"The columns of {name} do not fit the {preset.label} preset; "
-                     "nothing was imported")
+                     "nothing was imported. A file from a source without a preset can say "
+                     "which column gives which field (a column mapping: "
+                     "FILE_COLUMN=FIELD)")
     check_jurisdiction = _jurisdiction_check(session, target)
     started_empty = session.scalar(select(ASSETS.c.id).where(
         ASSETS.c.jurisdiction_id == target.id).limit(1)) is None
@@ -902,7 +910,8 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         audit.record(session, actor, action="asset.import", entity="asset",
                      jurisdiction_id=target.id, after={
                          "file": name, "sha256": result.sha256, "format": fmt,
-                         "preset": preset.name, "rows": result.rows, "added": result.added,
+                         "preset": preset.name, "mapping": dict(preset.mapping),
+                         "rows": result.rows, "added": result.added,
                          "updated": result.updated, "unchanged": result.unchanged,
                          "added_codes": ctx.added_codes, "updated_codes": ctx.updated_codes,
                          "codes_capped_at": AUDIT_CODES,

@@ -179,11 +179,25 @@ def socrata_part(name: str) -> Any:
     return compute
 
 
+def use_or_pm_type(text: str) -> str:
+    """A use by our value or label, or by its ENERGY STAR Portfolio Manager property type
+    ("K-12 School", "Fire Station"): what benchmarking files from any city give."""
+    try:
+        return CONVERTERS["use"](text)  # type: ignore[no-any-return]
+    except CellError:
+        found = SEATTLE_USE_TYPES.get(text.strip().casefold())
+        if found is None:
+            raise
+        return found
+
+
 GOVSHARE = Preset(
     name="govshare", label="govshare export",
     description="The columns of govshare's own export (field names, money in integer cents); "
-                "export -> import round-trips exactly.",
+                "export -> import round-trips exactly. A use may also be given as its "
+                "ENERGY STAR Portfolio Manager property type (K-12 School, Fire Station).",
     layout=LAYOUT, columns={f: (f,) for f in FIELDS}, required=ASSET_REQUIRED,
+    converters={"use": use_or_pm_type},
     jurisdiction_columns=(JURISDICTION_COLUMN,),
 )
 
