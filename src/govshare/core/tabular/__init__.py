@@ -51,6 +51,7 @@ place (:mod:`.writers`).
 from govshare.core.tabular.columns import MISSING, Derived, Layout, Plan, Preset, make_plan
 from govshare.core.tabular.converters import (
     Converter,
+    bool_converter,
     bounds,
     dollars_converter,
     enum_converter,
@@ -97,9 +98,10 @@ from govshare.core.tabular.writers import (
 __all__ = [
     "FORMATS", "GEOMETRY", "MAX_COLUMNS", "MEDIA_TYPES", "MISSING", "PREVIEW", "CellError",
     "Converter", "Derived", "ErrorReport", "FileRefused", "Layout", "Plan", "Preset", "RawRow",
-    "Refused", "ReportStore", "RowError", "Table", "bounds", "detect_format", "dollars_converter",
-    "enum_converter", "enum_key", "export_cell", "feature", "field_converter", "float_converter",
-    "geojson_chunks", "header_key", "int_converter", "load_json", "make_plan", "model_converters",
+    "Refused", "ReportStore", "RowError", "Table", "bool_converter", "bounds", "detect_format",
+    "dollars_converter", "enum_converter", "enum_key", "export_cell", "feature",
+    "field_converter", "float_converter", "geojson_chunks", "header_key", "int_converter",
+    "load_json", "make_plan", "model_converters",
     "neutralize", "open_table", "rows_as_features", "shown", "str_converter", "unneutralize",
     "write_csv", "write_error_report", "write_xlsx", "year_converter", "zip_converter",
 ]
