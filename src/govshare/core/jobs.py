@@ -81,10 +81,10 @@ class Jobs(Generic[T]):
     def start(self, key: Hashable, scope: Hashable, work: Callable[[Job[T]], T],
               meta: dict[str, Any] | None = None) -> Job[T]:
         with self._lock:
-            for job in self._jobs.values():
-                if job.running and job.key == key and job.scope == scope \
-                        and not job.cancel.is_set():
-                    return job
+            for other in self._jobs.values():
+                if other.running and other.key == key and other.scope == scope \
+                        and not other.cancel.is_set():
+                    return other
             if len(self._running()) >= self.max_running:
                 raise Busy(f"{len(self._running())} computations of this kind are running "
                            "already; wait for one to finish or cancel one, then try again")

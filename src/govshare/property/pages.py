@@ -192,7 +192,7 @@ async def asset_publish(request: Request, asset_id: AssetId,
 @router.post("/property/assets/{asset_id}/interchangeable",
              dependencies=[Depends(csrf_protect)])
 def asset_interchangeable(request: Request, asset_id: AssetId,
-                          interchangeable: str = Form("", max_length=3),
+                          interchangeable: str = Form("", max_length=10),
                           session: Session = Depends(get_session),
                           actor: Principal = Depends(allow(Action.property_manage))) -> Response:
     if interchangeable not in ("yes", "no"):

@@ -383,11 +383,11 @@ def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
     has_plan = sol.has_solution
     open_ids = set(sol.open_site_ids)
     plan_sites = []
-    for a, f, t in zip(p.candidates, p.fixed, p.tco2e, strict=True):
+    for a, f, co2 in zip(p.candidates, p.fixed, p.tco2e, strict=True):
         plan_sites.append(PlanSite(
             asset=a, jurisdiction=p.names[a.jurisdiction_id],
             keep=str(a.id) in open_ids if has_plan else True,
-            fixed_cents=f, tco2e=t, occupancy=a.occupancy or 0,
+            fixed_cents=f, tco2e=co2, occupancy=a.occupancy or 0,
             capacity=a.capacity or 0, pin=p.pins.get(a.id)))
     by_id = {s.asset.id: s for s in plan_sites}
     members: dict[str, MemberSavings] = {}
