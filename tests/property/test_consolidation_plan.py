@@ -287,3 +287,45 @@ def test_finished_background_solve_is_shown(client: TestClient, session: Session
     shown = client.get(r.headers["location"])
     assert shown.status_code == 200 and "Proven optimal" in shown.text
     assert 'value="15" ' in shown.text or 'value="15"' in shown.text  # the form keeps its inputs
+
+
+# ----------------------------------------------------------------- demo data hygiene
+
+
+def _row(name: str, address: str = "1 Main St", gfa: str = "10,000",
+         year: str = "1970") -> dict[str, str]:
+    return {"PropertyName": name, "Address": address, "PropertyGFATotal": gfa,
+            "YearBuilt": year}
+
+
+def test_duplicate_records_are_not_two_buildings() -> None:
+    from govshare.cli.demo_property import dedupe, without_copy_mark
+
+    assert without_copy_mark("Dept of Social & Health Services (WSDSHS) - COPY FOR "
+                             "MAKENSAY") == "Dept of Social & Health Services (WSDSHS)"
+    assert without_copy_mark("Annex (copy)") == "Annex"
+    assert without_copy_mark("Copy Center") is None  # a name, not a marker
+    rows = [_row("Annex"), _row("Annex - COPY FOR SAM"),
+            _row("Depot", "9 Side St."), _row("Depot B", "9 side st", "10000"),
+            _row("Depot C", "9 Side St", "12,000"),
+            _row("Lone Office - COPY FOR MAKENSAY", "5 Far Rd")]
+    kept, report = dedupe(rows)
+    assert [r["PropertyName"] for r in kept] == ["Annex", "Depot", "Depot C", "Lone Office"]
+    assert report == [
+        "skipped 'Annex - COPY FOR SAM': a copy of the record of 'Annex', not a building of "
+        "its own",
+        "skipped 'Depot B': the same address, floor area and year built as 'Depot' (one "
+        "building)",
+        "renamed 'Lone Office - COPY FOR MAKENSAY' to 'Lone Office': a record marked as a "
+        "copy, and the only record of its building in the file"]
+
+
+def test_demo_marks_special_purpose_space_and_no_copy_names(session: Session,
+                                                            ids: dict[str, int]) -> None:
+    city = {a.name: a for a in session.scalars(
+        sa.select(Asset).where(Asset.jurisdiction_id == ids["city"]))}
+    assert city["Justice Center"].interchangeable is False
+    assert city["Seattle Municipal Tower (2030)"].interchangeable is True
+    names = session.scalars(sa.select(Asset.name)).all()
+    assert not [n for n in names if "COPY FOR" in n.upper()]
+    assert "Dept of Social & Health Services (WSDSHS)" in names
