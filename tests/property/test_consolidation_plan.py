@@ -21,7 +21,7 @@ from govshare.property.import_export import importer
 from govshare.property.models import Asset
 from govshare.property.planning import MemberSavings, payback_year
 from tests.conftest import csrf_from, login
-from tests.factories.regions import principal
+from tests.factories.regions import api_key, principal
 from tests.property.test_planning import TRAVEL, _page_text, offices
 
 ANALYST = "analyst@demo.govshare.org"
@@ -172,8 +172,24 @@ def test_special_purpose_space_is_left_out_and_said_why(client: TestClient, sess
         "interchangeable with other park buildings (set on the asset)</td>" in excluded
 
 
-def test_interchangeable_through_the_api_and_an_import(session: Session,
+def test_interchangeable_through_the_api_and_an_import(client: TestClient, session: Session,
                                                        ids: dict[str, int]) -> None:
+    key = api_key(session, Role.jurisdiction_staff, ids["city"])
+    h = {"Authorization": f"Bearer {key}"}
+    body = {"asset_code": "LAB-1", "name": "Water quality lab", "use": "office",
+            "interchangeable": False}
+    r = client.post("/api/v1/assets", params={"jurisdiction_id": ids["city"]}, json=body,
+                    headers=h)
+    assert r.status_code == 201, r.text
+    assert r.json()["interchangeable"] is False
+    lab = r.json()["id"]
+    r = client.put(f"/api/v1/assets/{lab}", json={**body, "interchangeable": True}, headers=h)
+    assert r.status_code == 200 and r.json()["interchangeable"] is True
+    r = client.post("/api/v1/assets", params={"jurisdiction_id": ids["city"]},
+                    json={**body, "asset_code": "LAB-2", "interchangeable": "perhaps"},
+                    headers=h)
+    assert r.status_code == 422 and "interchangeable" in r.text
+
     actor = principal(Role.regional_admin)
     header = "asset_code,name,use,interchangeable"
     good = io.BytesIO(b"asset_code,name,use,interchangeable\nJ1,Justice Center,office,no\n"
