@@ -64,6 +64,13 @@ def test_long_solve_in_the_background_with_progress_and_stop(
         "Finding the best plan for school buildings")
     assert page.locator("#solve-progress").count() == 1
     assert_accessible(page, "consolidation-progress")
+    # the page keeps itself up to date in place (no reload: a marker set now survives)
+    before = page.locator("#progress-note").inner_text()
+    page.evaluate("window.__stillHere = true")
+    page.wait_for_function(
+        "t => document.getElementById('progress-note').innerText !== t", arg=before,
+        timeout=15_000)
+    assert page.evaluate("window.__stillHere === true")
     page.get_by_role("button", name="Stop and show the best plan so far").click()
     _wait_for_plan(page)
     text = page.locator("main").inner_text()
