@@ -202,8 +202,10 @@ def demo_rows() -> tuple[list[str], list[dict[str, str]]]:
 
 
 def build(*, session: Session, actor: Principal, region_id: int,
-          step: Callable[[str], None]) -> dict[str, importer.ImportResult]:
-    """Import each member's buildings (one import, one audit row, per member)."""
+          step: Callable[[str], None], notes: list[str] | None = None
+          ) -> dict[str, importer.ImportResult]:
+    """Import each member's buildings (one import, one audit row, per member). ``notes``
+    receives a sentence for each duplicate record merged (see :func:`dedupe`)."""
     from govshare.property.import_export.presets import seattle_use
 
     columns, rows = demo_rows()
@@ -216,6 +218,8 @@ def build(*, session: Session, actor: Principal, region_id: int,
     rows, merged = dedupe(rows)
     for sentence in merged:
         step(f"duplicate records: {sentence}")
+        if notes is not None:
+            notes.append(f"Buildings file, duplicate records: {sentence}")
     by_owner: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         owner = owner_of(row["BuildingType"], row["PropertyName"])
