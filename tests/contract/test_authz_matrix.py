@@ -329,7 +329,9 @@ PUBLIC_VIEW = {
 NOT_FOUND_BY_DESIGN = {f"{m} /open311/v2/{{open311_path:path}}"
                        for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")} | {
     # an import's error report exists only for the one who uploaded the file, for an hour
-    "GET /casebook/import-reports/{report_token}.csv"}
+    "GET /casebook/import-reports/{report_token}.csv",
+    # a background solve exists only in the process running it, for its region (core.jobs)
+    "POST /property/consolidation/cancel"}
 # Rules a route adds to the policy, by route id: role -> expected status. Each one is a
 # deliberate exception, with its reason.
 EXTRA_RULES: dict[str, dict[Role, int]] = {
@@ -427,6 +429,9 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "to_status": "reserve", "reason": "matrix"}),
     "POST /property/assets/{asset_id}/status": lambda w, j: Body(data={
         "to_status": "under_used", "reason": "matrix"}),
+    "POST /property/assets/{asset_id}/interchangeable": lambda w, j: Body(data={
+        "interchangeable": "no"}),
+    "POST /property/consolidation/cancel": lambda w, j: Body(data={"job": "matrix-no-such-job"}),
     "POST /property/proposals/{proposal_id}/decide": lambda w, j: Body(data={
         "to_status": "under_review", "public_reason": "", "note": "matrix"}),
     "POST /property/public/{asset_id}/proposals": lambda w, j: Body(data={

@@ -168,6 +168,11 @@ def test_parameters_refuse_absurd_prices_through_the_service_and_the_form(
     ("max_km", "nan", "Farthest move (km): Input should be a finite number"),
     ("travel", "1e308", "Travel cost, $ per person-km per year: Input should be less than"),
     ("max_sites", "1e400", "At most this many buildings: Input should be a valid integer"),
+    ("move_cost", "inf", "Moving cost, $ per person who moves (once): Input should be a "
+                         "finite number"),
+    ("fitout_cost", "1e308", "Fit-out cost, $ per person a building takes in (once): Input "
+                             "should be less than"),
+    ("charge_pct", "-1", "annual cost per place: Input should be greater than"),
 ])
 def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field: str,
                                                        value: str, reason: str) -> None:
@@ -175,7 +180,8 @@ def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field
     params = {"use": "office", "max_km": "15", "travel": "191.36", field: value}
     r = client.get("/property/consolidation", params=params)
     assert r.status_code == 400 and reason in r.text, r.text[-2000:]
-    assert set(ConsolidationIn.model_fields) == {"max_km", "max_sites", "travel"}
+    assert set(ConsolidationIn.model_fields) == {"max_km", "max_sites", "travel", "move_cost",
+                                                 "fitout_cost", "charge_pct"}
 
 
 # --------------------------------------------------------------------------- stored bad rows

@@ -218,7 +218,8 @@ def test_a_long_monte_carlo_run_shows_progress_then_the_result(
     login(client, "analyst@demo.govshare.org")
     first = client.get(f"/sites/scenarios/{row.id}")
     assert first.status_code == 202
-    assert '<meta http-equiv="refresh" content="2">' in first.text
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in first.text
+    assert 'id="progress-live" aria-live="polite"' in first.text  # updated in place with JS
     assert f'id="mc-progress" max="{draws}"' in first.text
     for _ in range(240):  # the run takes a second or two; the page is answered meanwhile
         page = client.get(f"/sites/scenarios/{row.id}")

@@ -64,16 +64,22 @@ def build(settings: Settings, *, quiet: bool = False) -> bool:
     finally:
         engine.dispose()
     built = False
+    notes: list[str] = []
     with db() as session, progress() as step:
         if regions_queries.current_region(session=session) is None:
-            _build(session, settings, step)
+            _build(session, settings, step, notes)
             built = True
     if not quiet:
+        for note in notes:
+            console.print(note, highlight=False, markup=False)
         print_logins(built)
     return built
 
 
-def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untyped-def]
+def _build(session, settings: Settings, step,  # type: ignore[no-untyped-def]
+           notes: list[str] | None = None) -> None:
+    """Build the demo region; ``notes`` receives what the build decided about its data
+    (duplicate records merged) for the command to print."""
     actor = system_principal("demo")
     result = geo_service.create_region_from_census(
         session=session, actor=actor, name=REGION_NAME, states=["53"], counties=["53033"],
@@ -112,7 +118,8 @@ def _build(session, settings: Settings, step) -> None:  # type: ignore[no-untype
                             jurisdiction_id=names[jname] if jname else None))
     step("address points")
     load_address_points(session, actor, result.region_id)
-    demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step)
+    demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step,
+                        notes=notes)
     demo_fleet.build(session=session, actor=actor, region_id=result.region_id, step=step)
     step("sample service catalog")
     demo_frontoffice.build(session, actor, result.region_id,

@@ -21,6 +21,19 @@ Who owns a building (:func:`owner_of`), from the benchmarking file's own columns
   institution, not a member) and the Washington State Convention Center (owned by a public
   facilities district).
 
+Special-purpose space (``interchangeable`` = no, so consolidation leaves it out and says
+why): the Justice Center (police headquarters and the municipal court among the City's
+offices), City Light's System Operations Center, a community health clinic filed as an office,
+the correctional facility, and every asset of use ``other`` (arenas, theaters, museums: a
+grab bag of unlike buildings, none of which could take in another's occupants).
+
+Duplicate records are not two buildings (:func:`dedupe`): a record whose name marks it as a
+copy (``... - COPY FOR MAKENSAY``, a Portfolio Manager working copy) is skipped when the file
+holds the building's own record (same name without the marker, or same address and floor
+area), and otherwise kept once under the name without the marker; records with the same
+address, floor area and year built are one building (the first is kept). The build reports
+each.
+
 Buildings the county owns under a neutral name (the Chinook and Yesler buildings, the
 Administration Building) are not identified: the rule reads names, not a deed registry.
 
@@ -89,6 +102,52 @@ REPLACEMENT_PER_FT2 = {"office": 420, "school": 380, "library": 480, "community_
 SYNTHETIC = ["capacity", "occupancy", "annual_om_cost_cents", "repair_needs_cents",
              "replacement_value_cents", "status"]
 PRIVATE_NAMES = re.compile(r"correctional|precinct", re.I)
+SPECIAL_PURPOSE = re.compile(r"\bjustice center\b|\bsystem operations center\b|"
+                             r"\bhealth center\b|\bcorrectional\b", re.I)
+_COPY_MARK = re.compile(r"\s*[-\u2013(]*\s*\bcopy\b(\s+(for|of)\b[^)]*)?\)?\s*$", re.I)
+
+
+def without_copy_mark(name: str) -> str | None:
+    """The name without a trailing copy marker (" - COPY FOR X", " (copy)"), or None when
+    the name has none."""
+    cleaned = _COPY_MARK.sub("", name)
+    return cleaned.strip() if cleaned != name and cleaned.strip() else None
+
+
+def _place(row: dict[str, str]) -> tuple[str, str]:
+    """A building's address and floor area, normalized for comparison."""
+    return (re.sub(r"[^a-z0-9]", "", row.get("Address", "").casefold()),
+            re.sub(r"[^0-9.]", "", row.get("PropertyGFATotal", "")))
+
+
+def dedupe(rows: list[dict[str, str]]) -> tuple[list[dict[str, str]], list[str]]:
+    """The rows with duplicate records of one building merged (see the module docstring),
+    and a sentence for each record skipped or renamed."""
+    names = {r["PropertyName"].strip().casefold() for r in rows}
+    kept: list[dict[str, str]] = []
+    report: list[str] = []
+    seen: dict[tuple[str, str, str], str] = {}
+    for row in rows:
+        name = row["PropertyName"]
+        base = without_copy_mark(name)
+        place = _place(row)
+        key = (*place, row.get("YearBuilt", "").strip())
+        if base is not None:
+            twin = seen.get(key)
+            if base.casefold() in names or twin is not None:
+                report.append(f"skipped {name!r}: a copy of the record of "
+                              f"{(twin or base)!r}, not a building of its own")
+                continue
+            report.append(f"renamed {name!r} to {base!r}: a record marked as a copy, and "
+                          "the only record of its building in the file")
+            row = {**row, "PropertyName": base}
+        elif place[0] and place[1] and key in seen:
+            report.append(f"skipped {name!r}: the same address, floor area and year built as "
+                          f"{seen[key]!r} (one building)")
+            continue
+        seen.setdefault(key, row["PropertyName"])
+        kept.append(row)
+    return kept, report
 
 
 def _number(text: str) -> float | None:
@@ -130,6 +189,8 @@ def synthetic_values(row: dict[str, str], use: str, rnd: random.Random) -> dict[
         "status": status,
         "public_groups": ";".join(groups),
         "synthetic_fields": ";".join(SYNTHETIC),
+        "interchangeable": ("no" if use == "other"
+                            or SPECIAL_PURPOSE.search(row.get("PropertyName", "")) else "yes"),
     }
 
 
@@ -141,8 +202,10 @@ def demo_rows() -> tuple[list[str], list[dict[str, str]]]:
 
 
 def build(*, session: Session, actor: Principal, region_id: int,
-          step: Callable[[str], None]) -> dict[str, importer.ImportResult]:
-    """Import each member's buildings (one import, one audit row, per member)."""
+          step: Callable[[str], None], notes: list[str] | None = None
+          ) -> dict[str, importer.ImportResult]:
+    """Import each member's buildings (one import, one audit row, per member). ``notes``
+    receives a sentence for each duplicate record merged (see :func:`dedupe`)."""
     from govshare.property.import_export.presets import seattle_use
 
     columns, rows = demo_rows()
@@ -150,7 +213,13 @@ def build(*, session: Session, actor: Principal, region_id: int,
                                                                          region_id=region_id)}
     rnd = random.Random(SEED)
     extra = ["capacity", "occupancy", "annual_om_cost_cents", "replacement_value_cents",
-             "repair_needs_cents", "status", "public_groups", "synthetic_fields"]
+             "repair_needs_cents", "status", "public_groups", "synthetic_fields",
+             "interchangeable"]
+    rows, merged = dedupe(rows)
+    for sentence in merged:
+        step(f"duplicate records: {sentence}")
+        if notes is not None:
+            notes.append(f"Buildings file, duplicate records: {sentence}")
     by_owner: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         owner = owner_of(row["BuildingType"], row["PropertyName"])

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Float,
     ForeignKey,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import true as sa_true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from govshare.core.db import Base, UTCDateTime, check_in, utcnow
@@ -112,6 +114,10 @@ class Asset(Base):
     fuel_oil_gallons: Mapped[float | None] = mapped_column(Float)
     propane_gallons: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(30), default=AssetStatus.in_use.value)
+    # False: its space cannot take in the occupants of another building of the same use, nor
+    # move into one (a justice center among offices, a lab): consolidation leaves it out.
+    interchangeable: Mapped[bool] = mapped_column(Boolean, default=True,
+                                                  server_default=sa_true())
     public_groups: Mapped[list[str]] = mapped_column(JSON, default=list)
     synthetic_fields: Mapped[list[str]] = mapped_column(JSON, default=list)
     source: Mapped[str | None] = mapped_column(String(300))

@@ -12,9 +12,9 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
-from govshare.core import charts, forms
+from govshare.core import charts, forms, jobs
 from govshare.core.charts import Field
-from govshare.core.errors import BadRequest, GovshareError
+from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
@@ -29,6 +29,7 @@ from govshare.property.calc import (
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
     ASSETS,
+    CONSOLIDATION_SOURCES,
     FIELD_GROUPS,
     STATUS_LABELS,
     USE_LABELS,
@@ -188,6 +189,23 @@ async def asset_publish(request: Request, asset_id: AssetId,
     return redirect(f"/property/assets/{asset.id}", flash=f"Public now: {shown}.")
 
 
+@router.post("/property/assets/{asset_id}/interchangeable",
+             dependencies=[Depends(csrf_protect)])
+def asset_interchangeable(request: Request, asset_id: AssetId,
+                          interchangeable: str = Form("", max_length=10),
+                          session: Session = Depends(get_session),
+                          actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    if interchangeable not in ("yes", "no"):
+        return _asset_page(request, session, actor, asset_id,
+                           [{"loc": ["interchangeable"], "reason": "Choose yes or no"}], 400)
+    asset = service.set_interchangeable(session=session, actor=actor, asset_id=asset_id,
+                                        interchangeable=interchangeable == "yes")
+    session.commit()
+    return redirect(f"/property/assets/{asset.id}", flash=(
+        "Its space counts as interchangeable within its use." if asset.interchangeable else
+        "Its space is special-purpose: consolidation plans leave it out."))
+
+
 @router.get("/property/utilization")
 def utilization(request: Request, session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.property_read))) -> Response:
@@ -256,6 +274,37 @@ async def parameters_save(request: Request, session: Session = Depends(get_sessi
                     "them.")
 
 
+# Consolidation solves run in a background thread (core.jobs): a page that asked for one
+# waits up to INLINE_SECONDS and shows the plan if it is ready, else a page that shows the
+# solve's progress, reloads itself and offers to stop it (with the best plan found so far).
+CONSOLIDATIONS: jobs.Jobs[planning.Plan] = jobs.Jobs("consolidation", keep=16, max_running=2)
+INLINE_SECONDS = 2.0
+MAX_PINS = 1_000
+PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
+          "milp": "searching for the best plan and proving it",
+          "done": "finishing"}
+
+
+def _pins(request: Request, keep: list[int], close: list[int]) -> dict[int, bool]:
+    """Buildings to keep or close whatever the cost: the page's choices (``pin_ID`` = keep,
+    close or empty) and ``keep=ID`` / ``close=ID`` (links from the casebook)."""
+    pins = {**{i: True for i in keep}, **{i: False for i in close}}
+    for name, value in request.query_params.multi_items():
+        if name.startswith("pin_") and name[4:].isdigit() and value in ("keep", "close"):
+            pins[int(name[4:])] = value == "keep"
+    if len(pins) > MAX_PINS:
+        raise BadRequest(f"At most {MAX_PINS} buildings can be kept or closed by hand")
+    return pins
+
+
+def _consolidation_url(form: dict[str, Any], pins: dict[int, bool], job: str = "") -> str:
+    q: list[tuple[str, Any]] = [(k, v) for k, v in form.items() if v not in ("", None)]
+    q += [("keep" if keep else "close", i) for i, keep in sorted(pins.items())]
+    if job:
+        q.append(("job", job))
+    return "/property/consolidation?" + urlencode(q)
+
+
 @router.get("/property/consolidation")
 def consolidation_page(
     request: Request,
@@ -263,35 +312,96 @@ def consolidation_page(
     max_km: str = Query("15", max_length=10),
     max_sites: str = Query("", max_length=6),
     travel: str = Query(str(planning.DEFAULT_TRAVEL_CENTS_PER_PERSON_KM / 100), max_length=12),
+    move_cost: str = Query(f"{planning.DEFAULT_MOVE_CENTS_PER_PERSON / 100:g}", max_length=12),
+    fitout_cost: str = Query(f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
+                             max_length=12),
+    charge_pct: str = Query(f"{planning.DEFAULT_CHARGE_PCT:g}", max_length=12),
     keep: list[int] = Query([]),
     close: list[int] = Query([]),
+    job: str = Query("", max_length=40),
     session: Session = Depends(get_session),
     actor: Principal = Depends(allow(Action.property_consolidate)),
 ) -> Response:
-    """Run the consolidation MILP for one use and show the plan (GET: nothing is written)."""
+    """The consolidation plan for one use (GET: nothing is written). Short solves are shown
+    at once; long ones run in the background and this page shows their progress."""
     region = regions_queries.require_current_region(session=session)
-    result, error = None, None
-    form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel}
-    if use:
-        try:
+    result, error, running = None, None, None
+    form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel,
+            "move_cost": move_cost, "fitout_cost": fitout_cost, "charge_pct": charge_pct}
+    pins: dict[int, bool] = {}
+    try:
+        pins = _pins(request, keep, close)
+        if job:
+            found = CONSOLIDATIONS.get(job, region.id)
+            if found is None:
+                raise BadRequest("That plan is no longer kept here (the server restarted, or "
+                                 "many plans were made since): find the best plan again")
+            running = found
+        elif use:
             if use not in AssetUse.__members__:
                 raise BadRequest(f"Unknown use {use!r}")
             try:
                 asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
-                                        travel=travel)
+                                        travel=travel, move_cost=move_cost,
+                                        fitout_cost=fitout_cost, charge_pct=charge_pct)
             except ValidationError as exc:
                 labels = {k: f.description or k for k, f in ConsolidationIn.model_fields.items()}
                 raise BadRequest("; ".join(
                     f"{e['label']}: {e['reason']}"
                     for e in forms.form_errors(exc, labels=labels))) from None
-            pins = {**{i: True for i in keep}, **{i: False for i in close}}
-            result = planning.plan(session=session, actor=actor, region_id=region.id, use=use,
-                                   max_km=asked.max_km, max_sites=asked.max_sites,
-                                   travel_cents_per_person_km=round(asked.travel * 100),
-                                   pins=pins)
-        except GovshareError as exc:
-            error = exc.detail
+            problem = planning.prepare(
+                session=session, actor=actor, region_id=region.id, use=use,
+                max_km=asked.max_km, max_sites=asked.max_sites,
+                travel_cents_per_person_km=round(asked.travel * 100), pins=pins,
+                move_cents_per_person=round(asked.move_cost * 100),
+                fitout_cents_per_person=round(asked.fitout_cost * 100),
+                charge_pct=asked.charge_pct)
+
+            def work(j: jobs.Job[planning.Plan]) -> planning.Plan:
+                def report(p: Any) -> None:
+                    j.progress = p
+                return planning.run(problem, on_progress=report, cancel=j.cancel)
+
+            running = CONSOLIDATIONS.start(
+                problem.key(), region.id, work,
+                meta={"form": form, "pins": pins, "use": use,
+                      "time_limit": problem.time_limit, "sites": len(problem.sites)})
+            if not running.wait(INLINE_SECONDS):
+                return redirect(_consolidation_url(form, pins, running.id))
+    except GovshareError as exc:
+        error = exc.detail
+    if running is not None:
+        form, pins = dict(running.meta["form"]), dict(running.meta["pins"])
+        if running.running:
+            return render(request, "property/consolidation_progress.html", {
+                "job": running, "form": form, "uses": USE_LABELS, "phases": PHASES,
+                "progress": running.progress,
+            }, status_code=202)
+        if running.error is not None:
+            error = f"The solve failed: {running.error}"
+        else:
+            result = running.result
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
-        "travel_source": planning.TRAVEL_SOURCE,
-    }, status_code=400 if error else 200)
+        "travel_source": planning.TRAVEL_SOURCE, "pins": pins,
+        "labels": {k: f.description for k, f in ConsolidationIn.model_fields.items()},
+        "sources": CONSOLIDATION_SOURCES,
+        "rerun_url": _consolidation_url(form, pins) if running is not None else None,
+    }, status_code=400 if error and result is None and running is None else 200)
+
+
+@router.post("/property/consolidation/cancel", dependencies=[Depends(csrf_protect)])
+def consolidation_cancel(job: str = Form("", max_length=40),
+                         session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.property_consolidate))
+                         ) -> Response:
+    """Stop a background solve: its page then shows the best plan found so far."""
+    region = regions_queries.require_current_region(session=session)
+    found = CONSOLIDATIONS.get(job, region.id)
+    if found is None:
+        raise NotFound("No such solve is running")
+    found.cancel.set()
+    found.wait(INLINE_SECONDS)
+    return redirect(_consolidation_url(found.meta["form"], found.meta["pins"], found.id),
+                    flash="Stopping the solve…" if found.running else
+                    "Stopped: the best plan found so far is shown.")

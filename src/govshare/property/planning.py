@@ -15,10 +15,25 @@ and honors a cancel token.
 - Savings for a member = fixed costs of its closed buildings - the added travel cost of its
   people. Tonnes CO2e avoided = the closed buildings' emissions (the kept buildings' energy
   is assumed not to grow with the added occupants: a stated simplification).
+- Left out, and said why: assets whose space is not interchangeable within its use (a justice
+  center among offices, a lab: ``Asset.interchangeable``), without a location or capacity, or
+  leaving the portfolio (surplus, disposal in progress).
+- After the choice (which minimizes the annual cost only): one-time costs (moving cost for
+  every person who moves, fit-out for every person a building takes in, both borne by the
+  people's member), the occupancy charge guests pay their host each year (the host building's
+  cost per place x people housed x the charge percentage; nothing between a member's own
+  buildings), each member's net after charges, its payback year, and a flag on any member
+  worse off. Charges move money between members: the region's savings do not change.
+
+`prepare` reads the registry (in the request) and `run` solves and builds the plan from
+plain values, so a long solve can run in a background thread (``core.jobs``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +45,7 @@ from govshare.core.errors import BadRequest
 from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.property import queries
+from govshare.property.calc import TrueCost
 from govshare.property.consolidation import (
     CancelToken,
     Need,
@@ -38,7 +54,7 @@ from govshare.property.consolidation import (
     travel_cost_matrix,
 )
 from govshare.property.models import Asset, AssetStatus
-from govshare.property.schemas import stored_values
+from govshare.property.schemas import CONSOLIDATION_SOURCES, ConsolidationIn, stored_values
 from govshare.property.solver import ProgressCallback, solve
 from govshare.regions import queries as regions_queries
 
@@ -46,15 +62,47 @@ from govshare.regions import queries as regions_queries
 PLANNED_FIELDS = ("lon", "lat", "capacity", "occupancy")
 CANDIDATE_STATUSES = (AssetStatus.in_use.value, AssetStatus.under_used.value,
                       AssetStatus.vacant.value)
+LEAVING_STATUSES = (AssetStatus.surplus.value, AssetStatus.disposal_in_progress.value)
 # 230 commuting days x 2 trips x $0.416/km (IRS 2024 standard mileage rate, 67 cents a mile)
 DEFAULT_TRAVEL_CENTS_PER_PERSON_KM = 19_136
 TRAVEL_SOURCE = ("assumed: 230 working days x 2 trips x IRS 2024 standard mileage rate "
                  "($0.67/mile = $0.416/km) per person and km of distance")
+_F = ConsolidationIn.model_fields
+# The defaults of the one-time costs and the charge: their one definition is ConsolidationIn.
+DEFAULT_MOVE_CENTS_PER_PERSON = round(float(_F["move_cost"].default) * 100)
+DEFAULT_FITOUT_CENTS_PER_PERSON = round(float(_F["fitout_cost"].default) * 100)
+DEFAULT_CHARGE_PCT = float(_F["charge_pct"].default)
+MOVE_SOURCE = CONSOLIDATION_SOURCES["move_cost"]
+FITOUT_SOURCE = CONSOLIDATION_SOURCES["fitout_cost"]
+CHARGE_SOURCE = CONSOLIDATION_SOURCES["charge_pct"]
+
+
+@dataclass(frozen=True)
+class AssetView:
+    """The facts of an asset a plan shows: plain values, so that a plan outlives the session
+    that read it (a background solve)."""
+
+    id: int
+    asset_code: str
+    name: str
+    jurisdiction_id: int
+    use: str
+    status: str
+    lon: float | None
+    lat: float | None
+    capacity: int | None
+    occupancy: int | None
+
+    @classmethod
+    def of(cls, a: Asset) -> AssetView:
+        return cls(id=a.id, asset_code=a.asset_code, name=a.name,
+                   jurisdiction_id=a.jurisdiction_id, use=a.use, status=a.status, lon=a.lon,
+                   lat=a.lat, capacity=a.capacity, occupancy=a.occupancy)
 
 
 @dataclass
 class PlanSite:
-    asset: Asset
+    asset: AssetView
     jurisdiction: str
     keep: bool
     fixed_cents: int
@@ -64,6 +112,26 @@ class PlanSite:
     pin: bool | None
     served_from: list[tuple[int, float, float]] = field(default_factory=list)  # (asset, share, km)
 
+    @property
+    def cost_per_place_cents(self) -> float:
+        """The building's annual true cost (without vacancy) per place: what the charge is
+        a percentage of."""
+        return self.fixed_cents / self.capacity if self.capacity else 0.0
+
+
+def payback_year(one_time_cents: int, annual_net_cents: int) -> int | None:
+    """The first whole year after the move by whose end the annual net has repaid the
+    one-time cost (undiscounted): 0 when there is nothing to repay and the net is not
+    negative; None when it never pays back (a net of zero or less against a cost, or a
+    negative net)."""
+    if annual_net_cents < 0:
+        return None
+    if one_time_cents <= 0:
+        return 0
+    if annual_net_cents == 0:
+        return None
+    return math.ceil(one_time_cents / annual_net_cents)
+
 
 @dataclass
 class MemberSavings:
@@ -72,10 +140,35 @@ class MemberSavings:
     fixed_saved_cents: int
     travel_added_cents: int
     tco2e_avoided: float
+    people_moved: float = 0.0
+    move_cents: int = 0
+    fitout_cents: int = 0
+    charges_paid_cents: int = 0
+    charges_received_cents: int = 0
 
     @property
     def net_cents(self) -> int:
+        """Annual: buildings' cost saved - travel added (before charges)."""
         return self.fixed_saved_cents - self.travel_added_cents
+
+    @property
+    def one_time_cents(self) -> int:
+        return self.move_cents + self.fitout_cents
+
+    @property
+    def net_after_charges_cents(self) -> int:
+        """Annual: net - occupancy charges paid to hosts + charges received as a host."""
+        return self.net_cents - self.charges_paid_cents + self.charges_received_cents
+
+    @property
+    def payback_year(self) -> int | None:
+        return payback_year(self.one_time_cents, self.net_after_charges_cents)
+
+    @property
+    def worse_off(self) -> bool:
+        """Loses money every year after charges, or never recovers its one-time cost."""
+        return self.net_after_charges_cents < 0 or (
+            self.one_time_cents > 0 and self.net_after_charges_cents <= 0)
 
 
 @dataclass
@@ -90,12 +183,32 @@ class Plan:
     baseline_cents: int
     plan_cents: int
     tco2e_avoided: float
-    excluded: list[tuple[Asset, str]]
+    excluded: list[tuple[AssetView, str]]
     time_limit: float = 60.0
+    move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON
+    fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON
+    charge_pct: float = DEFAULT_CHARGE_PCT
 
     @property
     def savings_cents(self) -> int:
         return self.baseline_cents - self.plan_cents
+
+    @property
+    def one_time_cents(self) -> int:
+        return sum(m.one_time_cents for m in self.members)
+
+    @property
+    def people_moved(self) -> float:
+        return sum(m.people_moved for m in self.members)
+
+    @property
+    def payback_year(self) -> int | None:
+        """The region's payback year: its one-time costs against its annual savings."""
+        return payback_year(self.one_time_cents, self.savings_cents)
+
+    @property
+    def worse_off(self) -> list[MemberSavings]:
+        return [m for m in self.members if m.worse_off]
 
     @property
     def has_plan(self) -> bool:
@@ -157,21 +270,53 @@ class Plan:
         }
 
 
-def _km(a: Asset, b: Asset) -> float:
+def _km(a: AssetView, b: AssetView) -> float:
     if a.lon is None or a.lat is None or b.lon is None or b.lat is None:
         raise ValueError("only assets with a location are planned")  # plan() leaves the others out
     return haversine_km(a.lon, a.lat, b.lon, b.lat)
 
 
-def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
-         max_sites: int | None = None,
-         travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
-         pins: dict[int, bool] | None = None, time_limit: float = 60.0,
-         on_progress: ProgressCallback | None = None,
-         cancel: CancelToken | None = None) -> Plan:
-    """The consolidation plan for one use. on_progress receives `solver.Progress` reports
-    (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
-    threading.Event) stops the solve with the best plan found, reported as not proven."""
+@dataclass
+class Problem:
+    """A consolidation problem read from the registry: plain values only (see `run`)."""
+
+    use: str
+    max_km: float
+    max_sites: int | None
+    travel_cents_per_person_km: int
+    pins: dict[int, bool]
+    time_limit: float
+    move_cents_per_person: int
+    fitout_cents_per_person: int
+    charge_pct: float
+    candidates: list[AssetView]
+    names: dict[int, str]
+    fixed: list[int]
+    tco2e: list[float]
+    sites: list[Site]
+    needs: list[Need]
+    cost: Any  # numpy (sites x needs) travel cost, inf where not allowed
+    excluded: list[tuple[AssetView, str]]
+
+    def key(self) -> str:
+        """A digest of everything the plan depends on: equal keys, equal plans."""
+        facts = [self.use, self.max_km, self.max_sites, self.travel_cents_per_person_km,
+                 sorted(self.pins.items()), self.time_limit, self.move_cents_per_person,
+                 self.fitout_cents_per_person, self.charge_pct,
+                 [(a.id, a.jurisdiction_id, a.lon, a.lat, a.capacity, a.occupancy, f)
+                  for a, f in zip(self.candidates, self.fixed, strict=True)],
+                 [(a.id, why) for a, why in self.excluded]]
+        return hashlib.sha256(json.dumps(facts, default=str).encode()).hexdigest()
+
+
+def prepare(*, session: Session, actor: Principal, region_id: int, use: str,
+            max_km: float = 15.0, max_sites: int | None = None,
+            travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
+            pins: dict[int, bool] | None = None, time_limit: float = 60.0,
+            move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
+            fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
+            charge_pct: float = DEFAULT_CHARGE_PCT) -> Problem:
+    """Read the candidates of one use and build the problem (no solving)."""
     authorize(actor, Action.property_consolidate, region_id=region_id)
     if max_km <= 0:
         raise BadRequest("The travel limit must be more than 0 km")
@@ -181,25 +326,34 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
                                                                       region_id=region_id)}
     assets = list(session.scalars(
         select(Asset).where(Asset.jurisdiction_id.in_(list(names)), Asset.use == use,
-                            Asset.status.in_(CANDIDATE_STATUSES)).order_by(Asset.id)))
-    candidates, excluded = [], []
+                            Asset.status.in_((*CANDIDATE_STATUSES, *LEAVING_STATUSES)))
+        .order_by(Asset.id)))
+    label = use.replace("_", " ")
+    candidates: list[Asset] = []
+    excluded: list[tuple[AssetView, str]] = []
     for a in assets:
         unusable = [f for f in stored_values(a)[1] if f in PLANNED_FIELDS]
-        if unusable:
-            excluded.append((a, "stored value out of range: " + ", ".join(unusable)))
+        if a.status in LEAVING_STATUSES:
+            excluded.append((AssetView.of(a), "already leaving the portfolio (status "
+                             f"{a.status.replace('_', ' ')})"))
+        elif not a.interchangeable:
+            excluded.append((AssetView.of(a), f"special-purpose space: not interchangeable "
+                             f"with other {label} buildings (set on the asset)"))
+        elif unusable:
+            excluded.append((AssetView.of(a), "stored value out of range: "
+                             + ", ".join(unusable)))
         elif a.lon is None or a.lat is None:
-            excluded.append((a, "no location"))
+            excluded.append((AssetView.of(a), "no location"))
         elif not a.capacity:
-            excluded.append((a, "no capacity"))
+            excluded.append((AssetView.of(a), "no capacity"))
         else:
             candidates.append(a)
     if not candidates:
-        raise BadRequest(f"No {use.replace('_', ' ')} with a location and a capacity to plan "
-                         "with")
+        raise BadRequest(f"No {label} with a location and a capacity to plan with")
     unknown_pins = set(pins) - {a.id for a in candidates}
     if unknown_pins:
         raise BadRequest(f"Pinned asset(s) {sorted(unknown_pins)} are not candidates")
-    costs = [queries.asset_true_cost(a, params) for a in candidates]
+    costs: list[TrueCost] = [queries.asset_true_cost(a, params) for a in candidates]
     fixed = [tc.total_cents - tc.by_key()["vacancy"].cents for tc in costs]
     sites = [Site(id=str(a.id), capacity=float(a.capacity or 0), fixed_cost=float(f),
                   pin=pins.get(a.id)) for a, f in zip(candidates, fixed, strict=True)]
@@ -209,23 +363,41 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
     need_lonlat = np.array([[a.lon, a.lat] for a in need_assets], dtype=np.float64)
     cost = travel_cost_matrix(lonlat, need_lonlat.reshape(-1, 2),
                               [n.demand for n in needs], travel_cents_per_person_km, max_km)
-    sol = solve(sites, needs, cost, max_sites=max_sites, time_limit=time_limit,
+    return Problem(use=use, max_km=max_km, max_sites=max_sites,
+                   travel_cents_per_person_km=travel_cents_per_person_km, pins=dict(pins),
+                   time_limit=time_limit, move_cents_per_person=move_cents_per_person,
+                   fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct,
+                   candidates=[AssetView.of(a) for a in candidates], names=names,
+                   fixed=fixed, tco2e=[tc.emissions.tco2e for tc in costs], sites=sites,
+                   needs=needs, cost=cost, excluded=excluded)
+
+
+def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
+        cancel: CancelToken | None = None) -> Plan:
+    """Solve a prepared problem and build the plan (no database: safe in any thread)."""
+    p = problem
+    sol = solve(p.sites, p.needs, p.cost, max_sites=p.max_sites, time_limit=p.time_limit,
                 on_progress=on_progress, cancel=cancel)
     # A plan exists whenever the solver has one, proven optimal or not (a time limit with an
     # incumbent): show that plan and its cost. Without one, everything stays as it is today.
     has_plan = sol.has_solution
     open_ids = set(sol.open_site_ids)
     plan_sites = []
-    for a, f, tc in zip(candidates, fixed, costs, strict=True):
+    for a, f, co2 in zip(p.candidates, p.fixed, p.tco2e, strict=True):
         plan_sites.append(PlanSite(
-            asset=a, jurisdiction=names[a.jurisdiction_id],
+            asset=a, jurisdiction=p.names[a.jurisdiction_id],
             keep=str(a.id) in open_ids if has_plan else True,
-            fixed_cents=f, tco2e=tc.emissions.tco2e, occupancy=a.occupancy or 0,
-            capacity=a.capacity or 0, pin=pins.get(a.id)))
+            fixed_cents=f, tco2e=co2, occupancy=a.occupancy or 0,
+            capacity=a.capacity or 0, pin=p.pins.get(a.id)))
     by_id = {s.asset.id: s for s in plan_sites}
     members: dict[str, MemberSavings] = {}
+
+    def member(name: str) -> MemberSavings:
+        return members.setdefault(name, MemberSavings(name, 0, 0, 0, 0.0))
+
+    charge = p.charge_pct / 100
     for s in plan_sites:
-        m = members.setdefault(s.jurisdiction, MemberSavings(s.jurisdiction, 0, 0, 0, 0.0))
+        m = member(s.jurisdiction)
         if not s.keep:
             m.closed += 1
             m.fixed_saved_cents += s.fixed_cents
@@ -234,12 +406,44 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
             t = by_id[int(site_id)]
             km = _km(s.asset, t.asset)
             s.served_from.append((t.asset.id, share, km))
-            m.travel_added_cents += round(share * s.occupancy * km * travel_cents_per_person_km)
-    baseline = sum(fixed)
+            people = share * s.occupancy
+            m.travel_added_cents += round(people * km * p.travel_cents_per_person_km)
+            if t.asset.id == s.asset.id:
+                continue
+            m.people_moved += people
+            m.move_cents += round(people * p.move_cents_per_person)
+            m.fitout_cents += round(people * p.fitout_cents_per_person)
+            if t.jurisdiction != s.jurisdiction:
+                paid = round(people * t.cost_per_place_cents * charge)
+                m.charges_paid_cents += paid
+                member(t.jurisdiction).charges_received_cents += paid
+    baseline = sum(p.fixed)
     plan_cents = round(sol.objective) if sol.objective is not None else baseline
-    return Plan(use=use, max_km=max_km, max_sites=max_sites, time_limit=time_limit,
-                travel_cents_per_person_km=travel_cents_per_person_km, sites=plan_sites,
-                members=sorted(members.values(), key=lambda m: -m.net_cents), solution=sol,
+    return Plan(use=p.use, max_km=p.max_km, max_sites=p.max_sites, time_limit=p.time_limit,
+                travel_cents_per_person_km=p.travel_cents_per_person_km, sites=plan_sites,
+                members=sorted(members.values(), key=lambda m: -m.net_after_charges_cents),
+                solution=sol,
                 baseline_cents=baseline, plan_cents=plan_cents,
                 tco2e_avoided=sum(m.tco2e_avoided for m in members.values()),
-                excluded=excluded)
+                excluded=p.excluded, move_cents_per_person=p.move_cents_per_person,
+                fitout_cents_per_person=p.fitout_cents_per_person, charge_pct=p.charge_pct)
+
+
+def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
+         max_sites: int | None = None,
+         travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
+         pins: dict[int, bool] | None = None, time_limit: float = 60.0,
+         on_progress: ProgressCallback | None = None,
+         cancel: CancelToken | None = None,
+         move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
+         fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
+         charge_pct: float = DEFAULT_CHARGE_PCT) -> Plan:
+    """The consolidation plan for one use. on_progress receives `solver.Progress` reports
+    (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
+    threading.Event) stops the solve with the best plan found, reported as not proven."""
+    problem = prepare(session=session, actor=actor, region_id=region_id, use=use,
+                      max_km=max_km, max_sites=max_sites,
+                      travel_cents_per_person_km=travel_cents_per_person_km, pins=pins,
+                      time_limit=time_limit, move_cents_per_person=move_cents_per_person,
+                      fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct)
+    return run(problem, on_progress=on_progress, cancel=cancel)

@@ -135,6 +135,10 @@ class AssetFields(BaseModel):
     fuel_oil_gallons: float | None = FUEL_GALLONS.field(None)
     propane_gallons: float | None = FUEL_GALLONS.field(None)
     status: AssetStatus = AssetStatus.in_use
+    interchangeable: bool = Field(
+        True, description="Whether its space can take in, or move into, another building of "
+        "the same use (false for a justice center among offices, or a lab): consolidation "
+        "leaves the others out")
     public_groups: list[str] = Field(default_factory=lambda: list(DEFAULT_PUBLIC_GROUPS))
     synthetic_fields: list[str] = Field(default_factory=list)
 
@@ -269,10 +273,39 @@ class ProposalDecision(BaseModel):
 
 
 class ConsolidationIn(BaseModel):
-    """The consolidation page's numbers, each within its range (the page shows the labels)."""
+    """The consolidation page's numbers, each within its range (the page shows the labels).
+
+    The one definition of each: label (description), plausible range and default. The
+    one-time costs and the occupancy charge do not change which buildings the plan keeps
+    (it minimizes the annual cost); they give each member's one-time cost, its net after
+    charges and the payback year."""
 
     max_km: float = Bounds(0.1, 1_000).field(description="Farthest move (km)")
     max_sites: int | None = Bounds(1, 100_000).field(
         None, description="At most this many buildings")
     travel: float = Bounds(0, 10_000).field(
         description="Travel cost, $ per person-km per year")
+    # Packing, movers, IT and phones reconnected: office moves run about $1,000-$2,000 a
+    # person; $50,000 is past any move of one person's things.
+    move_cost: float = Bounds(0, 50_000).field(
+        1_500, description="Moving cost, $ per person who moves (once)")
+    # A workstation, cabling and light partitions for each person a building takes in: a few
+    # thousand dollars; $100,000 a person is a new building, not a fit-out.
+    fitout_cost: float = Bounds(0, 100_000).field(
+        5_000, description="Fit-out cost, $ per person a building takes in (once)")
+    # What a guest pays its host each year for each place it uses, as a share of the host
+    # building's annual cost per place (true cost without vacancy / capacity). 100% is
+    # cost recovery; 300% would be far above any market rent.
+    charge_pct: float = Bounds(0, 300).field(
+        100, description="Occupancy charge, % of the host building's annual cost per place")
+
+
+CONSOLIDATION_SOURCES: dict[str, str] = {
+    "move_cost": "assumed: packing, movers and reconnecting IT for one person (office moves "
+                 "run about $1,000-$2,000 a person); replace with a quote",
+    "fitout_cost": "assumed: a workstation, cabling and light partitions for each person a "
+                   "building takes in; replace with a quote",
+    "charge_pct": "cost recovery: each guest pays its host the host building's annual true "
+                  "cost (without vacancy) divided by its capacity, per person housed, times "
+                  "this percentage",
+}

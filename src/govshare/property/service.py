@@ -142,6 +142,23 @@ def publish_groups(*, session: Session, actor: Principal, asset_id: int, groups:
     return asset
 
 
+def set_interchangeable(*, session: Session, actor: Principal, asset_id: int,
+                        interchangeable: bool) -> Asset:
+    """Say whether the asset's space can take in, or move into, another building of its use
+    (consolidation leaves the others out and says why)."""
+    asset = _asset(session, actor, asset_id)
+    authorize(actor, Action.property_manage, asset.jurisdiction_id)
+    before = bool(asset.interchangeable)
+    asset.interchangeable = interchangeable
+    session.flush()
+    if before != interchangeable:
+        audit.record(session, actor, action="asset.update", entity="asset",
+                     entity_id=asset.id, jurisdiction_id=asset.jurisdiction_id,
+                     before={"interchangeable": before},
+                     after={"interchangeable": interchangeable})
+    return asset
+
+
 def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> CostParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""

@@ -17,6 +17,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govshare.core import jobs
 from govshare.core.errors import NotFound, ValidationFailed
 from govshare.core.paging import PageParams, fetch_page
 from govshare.geo import calc as geo_calc
@@ -218,9 +219,10 @@ def evaluate_row(row: SiteScenario) -> Evaluation:
     return evaluate(scenario_in(row), row.overrides or None, label)
 
 
-# Long Monte Carlo runs for pages: computed in a background thread of the web process while
-# the page shows their progress (it reloads itself; no script needed). Short ones (draws x
-# candidates up to BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
+# Long Monte Carlo runs for pages: computed in a background thread of the web process
+# (core.jobs, the one mechanism for a page's long computations) while the page shows their
+# progress (it reloads itself; no script needed). Short ones (draws x candidates up to
+# BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
 BACKGROUND_ABOVE = 300_000
 
 
@@ -235,13 +237,16 @@ class Progress:
         return int(100 * self.done / self.total) if self.total else 0
 
 
-_JOBS: dict[str, Progress] = {}
+_RUNS: jobs.Jobs[Evaluation] = jobs.Jobs("sites-montecarlo", keep=CACHE_ENTRIES,
+                                         max_running=2)
+_LATEST: dict[str, str] = {}  # inputs -> the id of the last run started for them
 
 
 def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUND_ABOVE
                          ) -> Evaluation | Progress:
     """The scenario's evaluation if it is quick or ready; else its progress, starting the
-    computation in a background thread if none runs for these inputs."""
+    computation in a background thread if none runs for these inputs. A run that failed is
+    reported once (its error); the next visit starts again."""
     data, overrides = scenario_in(row), row.overrides or None
     label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
     hit = cached(data, overrides, label)
@@ -252,26 +257,24 @@ def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUN
         return evaluate(data, overrides, label)
     key = _key(data, overrides, label)
     with _LOCK:
-        job = _JOBS.get(key)
-        if job is not None:
-            if job.error is not None:
-                del _JOBS[key]
-            return job
-        job = _JOBS[key] = Progress(0, data.draws)
+        last = _RUNS.get(_LATEST.get(key, ""), None)
+        if last is not None and not last.running and last.error is not None:
+            del _LATEST[key]
+            done = last.progress.done if isinstance(last.progress, Progress) else 0
+            return Progress(done, data.draws, error=last.error)
 
-    def tick(done: int, total: int) -> None:
-        job.done, job.total = done, total
+    def work(job: jobs.Job[Evaluation]) -> Evaluation:
+        job.progress = Progress(0, data.draws)
 
-    def run() -> None:
-        try:
-            evaluate(data, overrides, label, progress=tick)
-            with _LOCK:
-                _JOBS.pop(key, None)
-        except Exception as exc:  # shown on the page; the next visit starts again
-            job.error = str(exc)[:300]
+        def tick(done: int, total: int) -> None:
+            job.progress = Progress(done, total)
+        return evaluate(data, overrides, label, progress=tick)
 
-    threading.Thread(target=run, name="sites-montecarlo", daemon=True).start()
-    return job
+    job = _RUNS.start(key, None, work)
+    with _LOCK:
+        _LATEST[key] = job.id
+    progress = job.progress
+    return progress if isinstance(progress, Progress) else Progress(0, data.draws)
 
 
 def origin_of(ev: Evaluation, field: str, fips: str) -> str | None:

@@ -61,6 +61,7 @@ from govshare.core.tabular.columns import (
 )
 from govshare.core.tabular.converters import (
     Converter,
+    bool_converter,
     bounds,
     dollars_converter,
     enum_converter,
@@ -107,11 +108,10 @@ from govshare.core.tabular.writers import (
 __all__ = [
     "FORMATS", "GEOMETRY", "MAX_COLUMNS", "MEDIA_TYPES", "MISSING", "PREVIEW", "CellError",
     "Converter", "Derived", "ErrorReport", "FileRefused", "Layout", "MappingError", "Plan",
-    "Preset", "RawRow",
-    "Refused", "ReportStore", "RowError", "Table", "bounds", "detect_format", "dollars_converter",
-    "enum_converter", "enum_key", "export_cell", "feature", "field_converter", "float_converter",
-    "geojson_chunks", "header_key", "int_converter", "load_json", "make_plan", "mapped",
-    "model_converters", "parse_mapping",
+    "Preset", "RawRow", "Refused", "ReportStore", "RowError", "Table", "bool_converter",
+    "bounds", "detect_format", "dollars_converter", "enum_converter", "enum_key", "export_cell",
+    "feature", "field_converter", "float_converter", "geojson_chunks", "header_key",
+    "int_converter", "load_json", "make_plan", "mapped", "model_converters", "parse_mapping",
     "neutralize", "open_table", "rows_as_features", "shown", "str_converter", "unneutralize",
     "write_csv", "write_error_report", "write_xlsx", "year_converter", "zip_converter",
 ]

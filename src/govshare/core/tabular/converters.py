@@ -211,6 +211,20 @@ def year_converter(lo: float | None, hi: float | None) -> Converter:
     return conv
 
 
+_TRUE = frozenset({"true", "yes", "y", "1", "t"})
+_FALSE = frozenset({"false", "no", "n", "0", "f"})
+
+
+def bool_converter(text: str) -> bool:
+    """yes/no, true/false, y/n, 1/0 (any case)."""
+    key = text.strip().casefold()
+    if key in _TRUE:
+        return True
+    if key in _FALSE:
+        return False
+    raise CellError("is not yes or no (yes/no, true/false, 1/0)")
+
+
 def _unwrap(annotation: Any) -> Any:
     origin = get_origin(annotation)
     if origin in (Union, UnionType):
@@ -222,12 +236,14 @@ def _unwrap(annotation: Any) -> Any:
 def field_converter(model: type[BaseModel], name: str,
                     labels: Mapping[type[Enum], Mapping[str, str]] | None = None) -> Converter:
     """The converter of one field of ``model``, compiled from its type and constraints:
-    an enum (its values, or the ``labels`` given for that enum), float, int or str."""
+    an enum (its values, or the ``labels`` given for that enum), bool, float, int or str."""
     info = model.model_fields[name]
     kind = _unwrap(info.annotation)
     lo, hi = bounds(info)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return enum_converter(kind, (labels or {}).get(kind))
+    if kind is bool:
+        return bool_converter
     if kind is float:
         return float_converter(lo, hi)
     if kind is int:

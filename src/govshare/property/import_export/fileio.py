@@ -5,7 +5,8 @@ cross-field rules re-stated for whole rows, and the defaults of a new asset. Pur
 database; the importer drives it with the presets of ``presets``.
 
 An import sets only the fields its columns give. An empty cell clears a nullable field; in a
-field with a default (kind, ownership, status, public_groups, synthetic_fields) an empty cell
+field with a default (kind, ownership, status, interchangeable, public_groups,
+synthetic_fields) an empty cell
 means "not given": the default for a new asset, unchanged for an existing one. ``none`` in a
 list column is the empty list (``public_groups = none`` makes an asset private).
 """
@@ -48,7 +49,8 @@ SHEET = "assets"  # the sheet an XLSX export writes and an import prefers
 ENERGY_FIELDS = tuple(f for f in FIELD_GROUPS["energy"] if f != "energy_year")
 
 # Fields where an empty cell means "not given" rather than "no value".
-DEFAULTED = frozenset({"kind", "ownership", "status", "public_groups", "synthetic_fields"})
+DEFAULTED = frozenset({"kind", "ownership", "status", "interchangeable", "public_groups",
+                       "synthetic_fields"})
 REQUIRED_FIELDS = frozenset(n for n, f in AssetIn.model_fields.items() if f.is_required())
 NEW_DEFAULTS: dict[str, Any] = {
     name: (list(DEFAULT_PUBLIC_GROUPS) if name == "public_groups" else

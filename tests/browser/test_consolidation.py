@@ -1,0 +1,88 @@
+"""A consolidation a mayor can act on (issue 9 §7), in a real browser against the demo:
+buildings kept or closed by hand through the page's own form (no URL editing, no script),
+special-purpose space left out and listed, each member's figures after charges, the map's
+legend; a long solve (the demo's schools) runs in the background with progress, can be
+stopped, and shows the best plan found; axe-core clean on the plan and the progress page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.browser.helpers import assert_accessible
+
+pytestmark = pytest.mark.browser
+
+PLAN_TIMEOUT = 90_000  # ms: a solve on the shared 2-core machine, reloads included
+
+
+def _wait_for_plan(page: Any) -> None:
+    page.locator("#plan-heading").wait_for(timeout=PLAN_TIMEOUT)
+
+
+def test_keep_and_close_by_hand_without_javascript(new_page: Callable[..., Any],
+                                                   admin_state: Any) -> None:
+    page = new_page(storage_state=admin_state, javascript=False)
+    page.goto("/property/consolidation")
+    page.get_by_label("Use").select_option("office")
+    page.get_by_label("Farthest move (km)").fill("15")
+    page.get_by_role("button", name="Find the best plan").click()
+    _wait_for_plan(page)
+    # special-purpose space is left out, and the page says why
+    left_out = page.locator("#excluded")
+    assert "Justice Center" in left_out.inner_text()
+    assert "special-purpose space" in left_out.inner_text()
+    assert page.locator("#members").get_by_text("Net a year after charges").count() == 1
+    assert page.locator("#plan-legend").inner_text().split("\n")[:2] == [
+        "Building kept", "Building closed"]
+    # keep a building the plan closes, and close one it keeps, with the page's own controls
+    rows = page.locator("#pin-form tbody tr")
+    closed = rows.filter(has=page.locator('td[data-label="Plan"]', has_text="Close")).first
+    kept = rows.filter(has=page.locator('td[data-label="Plan"]', has_text="Keep")).first
+    closed_name = closed.locator("th").inner_text()
+    kept_name = kept.locator("th").inner_text()
+    page.get_by_label(f"Keep or close {closed_name}", exact=True).select_option("keep")
+    page.get_by_label(f"Keep or close {kept_name}", exact=True).select_option("close")
+    page.get_by_role("button", name="Find the plan with these choices").click()
+    _wait_for_plan(page)
+    by_name = {r.locator("th").inner_text(): r.locator('td[data-label="Plan"]').inner_text()
+               for r in page.locator("#pin-form tbody tr").all()}
+    assert by_name[closed_name] == "Keep (by hand)"
+    assert by_name[kept_name] == "Close (by hand)"
+    assert page.get_by_label(f"Keep or close {closed_name}", exact=True).input_value() == "keep"
+
+
+def test_long_solve_in_the_background_with_progress_and_stop(
+        new_page: Callable[..., Any], admin_state: Any) -> None:
+    page = new_page(storage_state=admin_state, bypass_csp=True)  # axe is an inline script
+    response = page.goto("/property/consolidation?use=school&max_km=15")
+    assert response is not None and response.status == 202, response and response.status
+    assert "job=" in page.url
+    assert page.get_by_role("heading", level=1).inner_text() == (
+        "Finding the best plan for school buildings")
+    assert page.locator("#solve-progress").count() == 1
+    assert_accessible(page, "consolidation-progress")
+    # the page keeps itself up to date in place (no reload: a marker set now survives)
+    before = page.locator("#progress-note").inner_text()
+    page.evaluate("window.__stillHere = true")
+    page.wait_for_function(
+        "t => document.getElementById('progress-note').innerText !== t", arg=before,
+        timeout=15_000)
+    assert page.evaluate("window.__stillHere === true")
+    page.get_by_role("button", name="Stop and show the best plan so far").click()
+    _wait_for_plan(page)
+    text = page.locator("main").inner_text()
+    assert "canceled" in text
+    assert page.get_by_role("link", name="Find the best plan again").count() == 1
+    assert_accessible(page, "consolidation-stopped")
+
+
+def test_the_plan_page_is_accessible_with_its_map(new_page: Callable[..., Any],
+                                                 admin_state: Any) -> None:
+    page = new_page(storage_state=admin_state, bypass_csp=True)
+    page.goto("/property/consolidation?use=library&max_km=15")
+    _wait_for_plan(page)
+    page.locator("#plan-map[data-ready='true']").wait_for()
+    assert_accessible(page, "consolidation-library")
