@@ -169,3 +169,35 @@ def test_the_result_says_what_it_replaces_and_what_it_cannot_place(
     assert "Energy figures of another year would be replaced" in text
     assert "held 2016 figures; the import would replace them with this file&#39;s 2015" in text
     assert "OtherFuelUse(kBtu) (68 rows)" in text
+
+
+def test_a_column_mapping_on_the_page_previews_the_first_rows(client: TestClient,
+                                                              session: Session,
+                                                              ids: dict[str, int]) -> None:
+    """Chicago's file has no preset: the mapping box reads it, a dry run shows the first rows
+    as they would import (field and source column), and the box keeps what was typed."""
+    login(client, STAFF)
+    chicago = (Path(__file__).parents[1] / "data" /
+               "chicago_benchmarking_2016_cps_sample.csv").read_bytes()
+    mapping = ("ID=asset_code\nProperty Name=name\nPrimary Property Type=use\n"
+               "Electricity Use (kBtu)=electricity_kwh:kbtu\n")
+    page = client.get("/property/import")
+    assert 'name="mapping"' in page.text and "electricity_kwh:kbtu" in page.text
+    form = {"csrf_token": csrf_from(page.text), "jurisdiction_id": str(ids["city"]),
+            "preset": "govshare", "dry_run": "on", "mapping": mapping}
+    r = client.post("/property/import", data=form,
+                    files={"file": ("chicago.csv", chicago, "text/csv")})
+    assert r.status_code == 200 and "40 would be added" in r.text
+    first = next(csv.DictReader(io.StringIO(chicago.decode())))
+    kwh = float(first["Electricity Use (kBtu)"]) / 3.412
+    assert "The first 5 rows as they would be imported" in r.text
+    assert f"{kwh:,.2f}" in r.text and first["Property Name"] in r.text
+    assert "Electricity Use (kBtu)" in r.text.split("The first 5 rows")[1]
+    assert "Property Name=name" in r.text  # the box keeps the mapping
+    assert first["ID"] not in codes(session, ids["city"])
+    form["mapping"] = "ID=asset_id"
+    r = client.post("/property/import", data=form,
+                    files={"file": ("chicago.csv", chicago, "text/csv")})
+    assert r.status_code == 400
+    assert "Column mapping: &#39;asset_id&#39; is not a field" in r.text
+    assert "ID=asset_id" in r.text

@@ -49,6 +49,7 @@ place (:mod:`.writers`).
 """
 
 from govshare.core.tabular.columns import (
+    KBTU_PER_UNIT,
     MISSING,
     Derived,
     Layout,
@@ -106,7 +107,8 @@ from govshare.core.tabular.writers import (
 )
 
 __all__ = [
-    "FORMATS", "GEOMETRY", "MAX_COLUMNS", "MEDIA_TYPES", "MISSING", "PREVIEW", "CellError",
+    "FORMATS", "GEOMETRY", "KBTU_PER_UNIT", "MAX_COLUMNS", "MEDIA_TYPES", "MISSING", "PREVIEW",
+    "CellError",
     "Converter", "Derived", "ErrorReport", "FileRefused", "Layout", "MappingError", "Plan",
     "Preset", "RawRow", "Refused", "ReportStore", "RowError", "Table", "bool_converter",
     "bounds", "detect_format", "dollars_converter", "enum_converter", "enum_key", "export_cell",

@@ -187,6 +187,10 @@ class ImportResult:
     sha256: str = ""
     fmt: str = ""
     preset: str = ""
+    # The first rows as they import (field -> value, with the column each came from), so a
+    # column mapping can be checked on the upload page before the file goes in.
+    preview: list[dict[str, Any]] = field(default_factory=list)
+    preview_columns: list[tuple[str, str]] = field(default_factory=list)  # (field, column)
 
     def summary(self) -> str:
         verb = "would be" if self.dry_run else "were"
@@ -573,6 +577,9 @@ def _note_energy_year(ctx: _Context, code: str, old: dict[str, Any], merged: dic
         replaced.codes.append(code)
 
 
+PREVIEW_ROWS = 5
+
+
 def _validate(ctx: _Context, table: tabular.Table, check_jurisdiction: Callable[[str], str | None],
               total: int | None, progress: Progress | None) -> _Codes:
     plan, report, result = ctx.plan, ctx.report, ctx.result
@@ -587,6 +594,8 @@ def _validate(ctx: _Context, table: tabular.Table, check_jurisdiction: Callable[
             continue
         result.rows += 1
         given, errors = plan.validate(number, cells)
+        if result.rows <= PREVIEW_ROWS:
+            result.preview.append(given)
         if plan.ignored_at:
             plan.tally(cells)
         if problems:
@@ -885,6 +894,8 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         _report_duplicates(ctx, codes, reopen)
         del codes
         result.unplaced = plan.unplaced
+        result.preview_columns = [(f, plan.column_of[f]) for f in plan.layout.fields
+                                  if f in plan.column_of]
         result.energy_replaced = sorted(ctx.energy_replaced.values(),
                                         key=lambda r: (-r.count, str(r.from_year)))
         if result.rows == 0 and report.count == 0:

@@ -28,11 +28,13 @@ from fastapi.responses import FileResponse, Response, StreamingResponse
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from govshare.core import tabular
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, body_limit, csrf_protect, get_session, render
 from govshare.core.tabular import FORMATS, MEDIA_TYPES, ReportStore
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property.import_export import exporter, importer
+from govshare.property.import_export.fileio import LAYOUT
 from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
@@ -40,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 
 REPORT_TTL_SECONDS = 3600
 PAGE_ERRORS = 50
+MAPPING_CHARS = 20_000  # the mapping box; a mapping has at most tabular.MAX_MAPPED lines
 
 
 # --------------------------------------------------------------------------- report store
@@ -69,6 +72,7 @@ def _form(request: Request, session: Session, actor: Principal, *,
     chosen.setdefault("preset", "govshare")
     return render(request, "property/import.html", {
         "members": members, "presets": list(PRESETS.values()), "form": chosen,
+        "fields": LAYOUT.fields, "units": list(tabular.KBTU_PER_UNIT),
         "formats": FORMATS, "result": None, "problems": [], "detail": None,
         "report_token": None, "report_count": 0, **extra,
     }, status_code=status_code)
@@ -88,9 +92,15 @@ async def import_upload(request: Request, session: Session = Depends(get_session
     jurisdiction_id = str(form.get("jurisdiction_id") or "")
     values: dict[str, Any] = {"jurisdiction_id": jurisdiction_id,
                               "preset": str(form.get("preset") or "govshare"),
-                              "dry_run": form.get("dry_run") == "on"}
+                              "dry_run": form.get("dry_run") == "on",
+                              "mapping": str(form.get("mapping") or "")[:MAPPING_CHARS]}
     upload = form.get("file")
     try:
+        try:
+            mapping = tabular.parse_mapping(
+                [line for line in values["mapping"].splitlines() if line.strip()])
+        except tabular.MappingError as exc:
+            raise BadRequest(f"Column mapping: {exc}") from None
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise BadRequest("Choose a file to import (CSV, XLSX or GeoJSON)")
         if not jurisdiction_id.isdigit() or len(jurisdiction_id) > 9:
@@ -101,7 +111,8 @@ async def import_upload(request: Request, session: Session = Depends(get_session
         result = await run_in_threadpool(
             importer.import_assets, session=session, actor=actor,
             jurisdiction_id=int(jurisdiction_id), source=upload.file,
-            preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name)
+            preset=values["preset"], dry_run=bool(values["dry_run"]), file_name=name,
+            mapping=mapping)
     except importer.ImportRefused as exc:
         token = _reports(request).save(exc.report, owner=actor.ref,
                                        file_name=exc.result.file_name)
