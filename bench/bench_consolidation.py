@@ -9,7 +9,7 @@ The instance is synthetic and seeded. 500 public-facing service buildings of the
 County, WA: population-weighted around its cities plus a rural scatter. Each has a capacity in
 square feet of service space and an annual true cost of keeping it (a base plus a rate per
 square foot: operating, energy and externalities of an owned building). The 2,000 needs are
-neighbourhood demand points, scattered the same way, each needing some square feet of that
+neighborhood demand points, scattered the same way, each needing some square feet of that
 service; together they need a quarter of the portfolio's capacity. Serving a need from a
 building costs its clients' travel: 20 visits per square foot per year at $2.50 per visit-km,
 i.e. $50 per square foot per km per year of great-circle distance. A 5 km travel radius leaves

@@ -29,7 +29,7 @@ Throughput and the 50th/99th latency percentiles come from wrk (``--latency``). 
 product / bare throughput in the same run; the goal for get_page is >= 0.4. Each run also
 records CPU seconds per request (``CpuMeter``: the uvicorn processes and the benchmark
 database's PostgreSQL backends, from ``/proc``), and the ratio of those, which a busy
-neighbour moves far less than it moves throughput.
+neighbor moves far less than it moves throughput.
 
 p99 at half of the maximum: wrk2 (constant-rate wrk) is not packaged here, and closed-loop wrk
 with fewer connections would measure latency at whatever rate those connections reach, hiding
@@ -274,7 +274,7 @@ def _children(pid: int) -> list[int]:
 class CpuMeter:
     """CPU used by one server (its uvicorn processes) and by its PostgreSQL backends.
 
-    On a shared machine throughput says as much about the neighbours as about the code; CPU
+    On a shared machine throughput says as much about the neighbors as about the code; CPU
     seconds per request do not (much). Backends that exit during a run take their CPU with
     them, so the PostgreSQL figure is a floor.
     """

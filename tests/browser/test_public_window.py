@@ -94,7 +94,7 @@ def _map_ready(page: Any) -> Any:
 def _fill_proposal(page: Any, proposed_use: str) -> None:
     page.get_by_label("Proposed use").fill(proposed_use)
     page.get_by_label("Describe your proposal").fill(
-        "A neighbourhood tool library run by volunteers, open four evenings a week.")
+        "A neighborhood tool library run by volunteers, open four evenings a week.")
     page.get_by_label("Your name").fill("Bea Browser")
     page.get_by_label("Organization (optional)").fill("Tool Library Collective")
     page.get_by_label("E-mail address").fill("bea.browser@example.org")

@@ -159,9 +159,9 @@ def _proposal(w: World, jid: int) -> Any:
     asset, kind = w.row("asset", "own" if jid == w.jurisdiction["own"] else "other")
     return property_service.submit_proposal(
         session=w.session, actor=principal(Role.public), asset_id=asset.id,
-        data=ProposalIn(kind=kind, name="Matrix Neighbour", contact_email="n@demo.govshare.org",
+        data=ProposalIn(kind=kind, name="Matrix Neighbor", contact_email="n@demo.govshare.org",
                         proposed_use="community garden",
-                        description="A garden for the whole block, run by neighbours."))
+                        description="A garden for the whole block, run by neighbors."))
 
 
 def _service_request(w: World, jid: int) -> Any:
@@ -351,9 +351,9 @@ class Body:
 
 def _proposal_form(w: World, asset_scenario: str) -> dict[str, str]:
     _asset, kind = w.row("asset", asset_scenario)
-    return {"kind": kind, "name": "Matrix Neighbour", "organization": "",
+    return {"kind": kind, "name": "Matrix Neighbor", "organization": "",
             "contact_email": "n@demo.govshare.org", "proposed_use": "community garden",
-            "description": "A garden for the whole block, run by neighbours."}
+            "description": "A garden for the whole block, run by neighbors."}
 
 
 def _scenario(w: World, j: int) -> str:

@@ -25,13 +25,14 @@ BRITISH = {
     "prioritise": "prioritize", "categorise": "categorize", "utilise": "utilize",
     "modelled": "modeled", "modelling": "modeling", "travelled": "traveled",
     "cancelled": "canceled", "judgement": "judgment", "enrolment": "enrollment",
-    "rubbish": "trash", "artefact": "artifact",
+    "rubbish": "trash", "artefact": "artifact", "neighbour": "neighbor",
 }
 # Stems with their inflections (tyres, neutralised, analysing, catalogues ...), inside
 # identifiers too (CATALOGUE, catalogue_manage), but not inside other words.
 WORDS = re.compile(r"(?<![A-Za-z])(" + "|".join(
     re.escape(w[:-1]) + r"(?:e|es|ed|ing|ation|er|ers)" if w.endswith("e") and w.endswith(
-        ("ise", "yse")) else re.escape(w) + r"s?" for w in sorted(BRITISH, key=len, reverse=True)
+        ("ise", "yse")) else re.escape(w) + r"(?:s|ing|hood|hoods)?"
+    for w in sorted(BRITISH, key=len, reverse=True)
 ) + r")(?![A-Za-z])", re.IGNORECASE)
 # The plural of "analysis" is the same word in both spellings: not a British verb form.
 SAME_IN_BOTH = {"analyses"}

@@ -202,7 +202,7 @@ def test_us_atlas_counties_decode() -> None:
     assert empty == ["51610"]
 
 
-def test_neighbouring_counties_share_arcs_and_touch_exactly() -> None:
+def test_neighboring_counties_share_arcs_and_touch_exactly() -> None:
     topo = json.loads((US_ATLAS / "counties-10m.json").read_text())
     by_id = {g["id"]: g for g in topo["objects"]["counties"]["geometries"]}
 
@@ -483,7 +483,7 @@ def two_squares() -> PointIndex:
 @pytest.mark.parametrize(("point", "ids"), [
     ((0.5, 0.5), [10, 30]),
     ((1.5, 0.5), [20, 30]),
-    ((1.0, 0.5), [10, 20, 30]),  # on the shared edge: both neighbours
+    ((1.0, 0.5), [10, 20, 30]),  # on the shared edge: both neighbors
     ((1.0, 1.0), [10, 20, 30]),  # the shared corner
     ((0.0, 0.0), [10, 30]),      # an outer corner counts as inside
     ((2.0, 0.5), [20, 30]),      # on the outer edge

@@ -40,7 +40,7 @@ def offices(session: Session, ids: dict[str, int]) -> dict[str, object]:
     }
 
 
-def test_plan_closes_the_dearer_neighbour_and_keeps_the_far_one(session: Session,
+def test_plan_closes_the_dearer_neighbor_and_keeps_the_far_one(session: Session,
                                                                  ids: dict[str, int]) -> None:
     o = offices(session, ids)
     p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,

@@ -131,12 +131,12 @@ def test_a_private_asset_does_not_exist_for_the_public(
         assert "Hidden Depot" not in client.get(path).text, path
     r = client.post(f"/api/v1/public/assets/{a.id}/proposals", json={
         "name": "X", "contact_email": "x@example.org", "proposed_use": "Garden",
-        "description": "A garden for the neighbourhood"})
+        "description": "A garden for the neighborhood"})
     assert r.status_code == 404
     page = client.get("/login")  # any page with a visitor's CSRF token
     r = client.post(f"/property/public/{a.id}/proposals", data={
         "csrf_token": csrf_from(page.text), "name": "X", "contact_email": "x@example.org",
-        "proposed_use": "Garden", "description": "A garden for the neighbourhood"})
+        "proposed_use": "Garden", "description": "A garden for the neighborhood"})
     assert r.status_code == 404
     assert proposals_of(session, a.id) == []
 
@@ -500,3 +500,35 @@ def test_the_list_pages_and_keeps_the_search(client: TestClient, session: Sessio
     assert "Pgx C" in second and "Pgx A" not in second and "Previous page" in second
     beyond = client.get("/property/public", params={"q": "pgx", "page": "9"}).text
     assert "Page 2 of 2" in beyond
+
+
+def test_a_proposer_checks_the_status_by_reference(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """The reference on the confirmation finds the proposal's row on its asset's public page,
+    typed as people type it; a reference never given, or of an asset no longer public, is
+    the same 404 with the form and a hint."""
+    a = make_asset(session, system, ids["city"], name="Kestrel Hall")
+    r = submit(client, a.id)
+    (p,) = proposals_of(session, a.id)
+    ref = public.reference(p.id)
+    assert f'href="/property/proposal-status?reference={ref}"' in r.text
+    assert "Check a proposal" in client.get("/property/public").text
+    form = client.get("/property/proposal-status")
+    assert form.status_code == 200 and 'name="reference"' in form.text
+    for typed in (ref, ref.lower(), ref.replace("-", ""), f" {ref.replace('-', ' ')} ",
+                  str(p.id)):
+        found = client.get("/property/proposal-status", params={"reference": typed},
+                           follow_redirects=False)
+        assert found.status_code == 303, typed
+        assert found.headers["location"] == f"/property/public/{a.id}#{ref}"
+    page = client.get(f"/property/public/{a.id}").text
+    assert f'<tr id="{ref}">' in page
+    for unknown in ("P-999999999", "banana", "P-0", "<script>x</script>"):
+        missing = client.get("/property/proposal-status", params={"reference": unknown})
+        assert missing.status_code == 404, unknown
+        assert "It is on your confirmation page" in missing.text
+        assert "<script>x</script>" not in missing.text
+    service.publish_groups(session=session, actor=system, asset_id=a.id, groups=[])
+    session.commit()  # the asset is withdrawn from the public: its proposals go with it
+    gone = client.get("/property/proposal-status", params={"reference": ref})
+    assert gone.status_code == 404

@@ -131,7 +131,7 @@ def test_429_rate_limited_with_retry_after(client: TestClient, session: Session)
         ratelimit.hit(session, RATE_BUCKET, "testclient")
     session.commit()
     path = "/api/v1/public/assets/1/proposals"
-    r = client.post(path, json={"kind": "proposal", "name": "A Neighbour",
+    r = client.post(path, json={"kind": "proposal", "name": "A Neighbor",
                                 "contact_email": "n@example.org", "proposed_use": "garden",
                                 "description": "A community garden for the block."})
     assert_problem(r, 429, "rate-limited", path)

@@ -481,7 +481,7 @@ def peak_concurrency(group: np.ndarray, start: np.ndarray, end: np.ndarray, n_gr
 def cluster_sites(points: Sequence[tuple[float, float]], radius_km: float) -> list[int]:
     """Single-linkage clusters of home sites: two sites within ``radius_km`` of each other
     are in one cluster, and so on transitively. Labels are 0.. in order of first site.
-    A grid of cells one radius wide keeps it near-linear (only neighbouring cells compared)."""
+    A grid of cells one radius wide keeps it near-linear (only neighboring cells compared)."""
     unique: dict[tuple[float, float], int] = {}
     which = [unique.setdefault((float(lon), float(lat)), len(unique)) for lon, lat in points]
     if len(unique) < len(points):  # many vehicles share a home site: cluster the sites

@@ -203,7 +203,7 @@ class OwnerTie:
 
 def owner_ties(*, session: Session, region_id: int, service_id: int) -> list[OwnerTie]:
     """Pairs of owners of the service with equal priority whose boundaries share interior
-    (touching along a border is not an overlap: neighbouring cities may both be priority 1).
+    (touching along a border is not an overlap: neighboring cities may both be priority 1).
     Owners without a boundary cover no point and are never tied."""
     by_priority: dict[int, list[int]] = {}
     for o in owners(session=session, service_id=service_id):

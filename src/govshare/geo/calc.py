@@ -5,7 +5,7 @@ No database, no web. Inputs and outputs are plain values and Shapely geometries.
 TopoJSON (https://github.com/topojson/topojson-specification): arcs are delta-encoded and
 quantized when the topology has a ``transform``; a geometry refers to arcs by index, and a
 negative index ``~i`` means arc ``i`` reversed. Consecutive arcs of a ring share an endpoint,
-which is written once. Arcs are shared between neighbouring features (that is the point of
+which is written once. Arcs are shared between neighboring features (that is the point of
 TopoJSON), so each arc is decoded once and reused.
 """
 

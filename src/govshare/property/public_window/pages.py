@@ -232,6 +232,25 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
     return response
 
 
+@router.get("/property/proposal-status")
+def proposal_status(request: Request, reference: str = Query("", max_length=40),
+                    session: Session = Depends(get_session),
+                    _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """Look up a proposal or challenge by the reference its sender was given: the asset's
+    public page, at its row (status, dates and the owner's answer; never the sender's
+    details). Without a reference, or with one that names nothing public, the form."""
+    error = None
+    if reference.strip():
+        try:
+            asset_id, ref = public.tracked(session=session, typed=reference)
+            return redirect(f"/property/public/{asset_id}#{ref}")
+        except NotFound:
+            error = (f"No proposal has the reference {reference.strip()!r}. It is on your "
+                     "confirmation page and looks like P-000123.")
+    return render(request, "property/proposal_status.html", {
+        "reference": reference, "error": error}, status_code=404 if error else 200)
+
+
 @router.get("/property/public/{asset_id}")
 def asset_page(request: Request, asset_id: AssetId,
                session: Session = Depends(get_session),

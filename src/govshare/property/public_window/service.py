@@ -18,6 +18,7 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -26,7 +27,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from govshare.core import ratelimit, tabular
-from govshare.core.errors import BadRequest
+from govshare.core.errors import BadRequest, NotFound
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Principal
 from govshare.property import queries, service
@@ -69,6 +70,30 @@ class Listed:
 def reference(proposal_id: int) -> str:
     """The number a member of the public quotes about their submission."""
     return f"P-{proposal_id:06d}"
+
+
+REFERENCE_RE = re.compile(r"\s*P?\s*-?\s*0*(\d{1,9})\s*", re.IGNORECASE)
+
+
+def parse_reference(text: str) -> int | None:
+    """A proposal id from its reference as people type it: ``P-000123``, ``p000123``,
+    ``P 123``, ``123``; None when it cannot be one."""
+    m = REFERENCE_RE.fullmatch(text[:40])
+    return int(m.group(1)) if m and 0 < int(m.group(1)) < 2**31 else None
+
+
+def tracked(*, session: Session, typed: str) -> tuple[int, str]:
+    """The public asset page (asset id) listing the proposal a reference names, and the
+    reference as written there. 404 otherwise: the same answer for a reference never given
+    and for one whose asset is no longer public."""
+    proposal_id = parse_reference(typed)
+    if proposal_id is None:
+        raise NotFound("No proposal has that reference")
+    try:
+        row = queries.get_public_proposal(session=session, proposal_id=proposal_id)
+    except NotFound:
+        raise NotFound("No proposal has that reference") from None
+    return row.asset_id, reference(row.id)
 
 
 def listed(asset: Any, view: AssetPublic) -> Listed:
