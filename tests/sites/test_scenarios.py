@@ -295,3 +295,64 @@ def test_an_upload_past_its_limit_is_refused_before_it_is_read(
     assert r.status_code == 413
     session.refresh(row)
     assert row.overrides == {}
+
+
+def test_every_exported_figure_carries_its_side_formula_and_source(
+        client: TestClient, session: Session) -> None:
+    import csv as csv_module
+
+    import openpyxl
+
+    row = _scenario(session, REFERENCE_SCENARIOS[0]["name"])  # Minnesota, 87 counties
+    login(client, "analyst@demo.govshare.org")
+    wide = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/export.csv").text)))
+    cols = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/columns.csv").text)))
+    # every column of the candidates' export is explained, none more
+    assert [c["column"] for c in cols] == list(wide[0].keys())
+    by = {c["column"]: c for c in cols}
+    assert all(c["formula"] and c["source"] and c["side"] for c in cols)
+    assert by["savings_usd"]["side"].startswith("budget")
+    assert by["payroll_usd"]["side"].startswith("budget")
+    for social in ("jobs_total_low", "jobs_share_unemployed_pct", "distress_score"):
+        assert by[social]["side"].startswith("social") and "never added" in by[social]["side"]
+    wage_source = by["weekly_wage_2022"]["source"]
+    assert "Quarterly Census" in wage_source and "2022 annual average" in wage_source
+    assert "Housing vacancy rate" in by["distress_score"]["formula"]  # the missing metrics
+    assert "user input" in by["jobs_total_high"]["source"] and "RIMS II" in by[
+        "jobs_total_high"]["source"]
+    assert "not dollars" in by["score"]["formula"]
+    figures = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/figures.csv").text)))
+    st_louis = {f["figure"]: f for f in figures if f["fips"] == "27137"}
+    assert len({f["fips"] for f in figures}) == len(wide)  # every candidate
+    wage = st_louis["Wage index"]
+    assert wage["value"] == f"{1087 / 1654:.3f}" and "1,087 / 1,654" in wage["formula"]
+    assert "2022 annual average" in wage["source"]
+    assert st_louis["Savings a year vs the baseline (budget)"]["side"].startswith("budget")
+    assert st_louis["Office rent per ft2 a year"]["note"].startswith("proxy")
+    assert st_louis["Probability of a top-three place"]["side"].startswith("robustness")
+    book = openpyxl.load_workbook(io.BytesIO(
+        client.get(f"/sites/scenarios/{row.id}/export.xlsx").content), read_only=True)
+    assert book.sheetnames == ["Candidates", "Columns explained", "Figures explained"]
+    sheet = list(book["Figures explained"].iter_rows(values_only=True))
+    assert len(sheet) == len(figures) + 1
+
+
+def test_the_multiplier_is_a_user_input_with_its_source(
+        client: TestClient, session: Session, system: Any) -> None:
+    row = service.create_scenario(
+        session=session, actor=system, region_id=_region(session),
+        data=ScenarioIn.model_validate({**DEMO_SCENARIO, "name": "Multiplier source",
+                                        "multiplier_source": HOSTILE}))
+    session.commit()
+    login(client, "analyst@demo.govshare.org")
+    page = client.get(f"/sites/scenarios/{row.id}")
+    note = page.text.split('id="multiplier-note"')[1].split("</p>")[0]
+    assert "user input" in note and "RIMS II" in note and "&lt;img src=x" in note
+    assert "<img src=x" not in page.text
+    trace = client.get(f"/sites/scenarios/{row.id}/counties/53077").text
+    assert "source given: &lt;img src=x" in trace and "user input</span>" in trace
+    form = client.get(f"/sites/scenarios/{row.id}/edit").text
+    assert 'name="multiplier_source"' in form and "&lt;img src=x" in form
