@@ -264,8 +264,9 @@ def result_page(request: Request, scenario_id: ScenarioId, session: Session = De
             "row": row, "ev": None, "error": exc.detail, "can_manage":
                 allows(actor, Action.sites_manage)}, status_code=200)
     if isinstance(ev, queries.Progress):
-        return render(request, "sites/progress.html", {"row": row, "job": ev},
-                      status_code=202)
+        return render(request, "sites/progress.html", {
+            "row": row, "job": ev, "can_manage": allows(actor, Action.sites_manage)},
+            status_code=200 if ev.canceled or ev.error else 202)
     rows = queries.candidate_rows(ev)
     frontier, sens = _charts(rows)
     return render(request, "sites/result.html", {
@@ -284,6 +285,44 @@ def result_page(request: Request, scenario_id: ScenarioId, session: Session = De
         "upload": {"token": request.query_params.get("report", "")[:64]},
         "can_manage": allows(actor, Action.sites_manage),
     })
+
+
+@router.get("/sites/scenarios/{scenario_id}/progress.json")
+def run_progress(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.sites_read))) -> Response:
+    """How far the scenario's background run is: ``running`` (with draws done of total),
+    ``canceled``, ``failed``, or ``ready`` (nothing runs: the result page computes or shows
+    it). Never starts a run."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    job = queries.running(row)
+    state = ("ready" if job is None else "failed" if job.error is not None
+             else "canceled" if job.canceled else "running")
+    return JSONResponse({"state": state, "done": job.done if job else None,
+                         "total": job.total if job else None},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/sites/scenarios/{scenario_id}/cancel", dependencies=[Depends(csrf_protect)])
+def cancel_run(scenario_id: ScenarioId, session: Session = Depends(get_session),
+               _: Principal = Depends(allow(Action.sites_manage))) -> Response:
+    """Stop the scenario's background Monte Carlo run (for everyone watching it)."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    stopped = queries.cancel_run(row)
+    return redirect(f"/sites/scenarios/{scenario_id}",
+                    flash="Stopping the sensitivity analysis." if stopped
+                    else "No sensitivity analysis was running.")
+
+
+@router.post("/sites/scenarios/{scenario_id}/run", dependencies=[Depends(csrf_protect)])
+def restart_run(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                _: Principal = Depends(allow(Action.sites_manage))) -> Response:
+    """Run a canceled (or failed) sensitivity analysis again."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    queries.restart_run(row)
+    return redirect(f"/sites/scenarios/{scenario_id}")
 
 
 @router.get("/sites/scenarios/{scenario_id}/counties/{fips}")

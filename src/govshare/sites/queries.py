@@ -4,6 +4,7 @@ ones its data and formulas give)."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import threading
@@ -196,14 +197,15 @@ def _deterministic(data: ScenarioIn, overrides: dict[str, dict[str, float]] | No
 
 
 def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
-             upload_label: str | None = None, *, progress: Any = None) -> Evaluation:
+             upload_label: str | None = None, *, progress: Any = None,
+             cancel: Any = None) -> Evaluation:
     """Compute the scenario on the shipped data with its uploads applied (kept per process
     for the last few scenarios: the same inputs give the same numbers)."""
     hit = cached(data, overrides, upload_label)
     if hit is not None:
         return hit
     result = _deterministic(data, overrides, upload_label)
-    sens = calc.sensitivity(result, draws=data.draws, progress=progress,
+    sens = calc.sensitivity(result, draws=data.draws, progress=progress, cancel=cancel,
                             ranks=len(result.score) * data.draws <= RANKS_MAX)
     ev = Evaluation(data, result, sens, upload_label)
     with _LOCK:
@@ -214,13 +216,15 @@ def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = N
 
 
 def evaluate_row(row: SiteScenario) -> Evaluation:
-    label = (f"uploaded: {row.overrides_file}" if row.overrides_file else None)
-    return evaluate(scenario_in(row), row.overrides or None, label)
+    data, overrides, label = _row_inputs(row)
+    return evaluate(data, overrides, label)
 
 
 # Long Monte Carlo runs for pages: computed in a background thread of the web process while
-# the page shows their progress (it reloads itself; no script needed). Short ones (draws x
-# candidates up to BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
+# the page shows their progress (it reloads itself; no script needed), cancellable from the
+# page. Short ones (draws x candidates up to BACKGROUND_ABOVE, about a quarter of a second)
+# are computed in the request. Jobs are per process and per inputs (the cache key): two
+# visitors of the same scenario watch the same run.
 BACKGROUND_ABOVE = 300_000
 
 
@@ -229,6 +233,8 @@ class Progress:
     done: int
     total: int
     error: str | None = None
+    canceled: bool = False
+    cancel: threading.Event = dataclasses.field(default_factory=threading.Event)
 
     @property
     def pct(self) -> int:
@@ -238,12 +244,18 @@ class Progress:
 _JOBS: dict[str, Progress] = {}
 
 
+def _row_inputs(row: SiteScenario) -> tuple[ScenarioIn, dict[str, dict[str, float]] | None,
+                                            str | None]:
+    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    return scenario_in(row), row.overrides or None, label
+
+
 def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUND_ABOVE
                          ) -> Evaluation | Progress:
     """The scenario's evaluation if it is quick or ready; else its progress, starting the
-    computation in a background thread if none runs for these inputs."""
-    data, overrides = scenario_in(row), row.overrides or None
-    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    computation in a background thread if none runs for these inputs. A canceled run stays
+    canceled (the page says so) until :func:`restart_run`."""
+    data, overrides, label = _row_inputs(row)
     hit = cached(data, overrides, label)
     if hit is not None:
         return hit
@@ -264,14 +276,41 @@ def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUN
 
     def run() -> None:
         try:
-            evaluate(data, overrides, label, progress=tick)
+            evaluate(data, overrides, label, progress=tick, cancel=job.cancel)
             with _LOCK:
                 _JOBS.pop(key, None)
+        except calc.Canceled as exc:  # kept as canceled: the page offers to run it again
+            job.done, job.canceled = exc.done, True
         except Exception as exc:  # shown on the page; the next visit starts again
             job.error = str(exc)[:300]
 
     threading.Thread(target=run, name="sites-montecarlo", daemon=True).start()
     return job
+
+
+def running(row: SiteScenario) -> Progress | None:
+    """The background run of the scenario's current inputs, if one runs or was canceled."""
+    with _LOCK:
+        return _JOBS.get(_key(*_row_inputs(row)))
+
+
+def cancel_run(row: SiteScenario) -> bool:
+    """Ask the scenario's background run to stop (it stops before its next chunk of draws,
+    within a fraction of a second). False when none runs."""
+    job = running(row)
+    if job is None or job.canceled or job.error is not None:
+        return False
+    job.cancel.set()
+    return True
+
+
+def restart_run(row: SiteScenario) -> None:
+    """Forget a canceled or failed run, so the next view starts it again."""
+    key = _key(*_row_inputs(row))
+    with _LOCK:
+        job = _JOBS.get(key)
+        if job is not None and (job.canceled or job.error is not None):
+            del _JOBS[key]
 
 
 def origin_of(ev: Evaluation, field: str, fips: str) -> str | None:
