@@ -190,10 +190,13 @@ DCI_USED: tuple[Metric, ...] = (
     Metric("employment_change_2014_18", "Change in employment, 2014-18", "lower",
            "proxy: LAUS employed residents; the DCI uses County Business Patterns jobs"),
 )
-DCI_NOT_AVAILABLE: tuple[str, ...] = (
-    "Housing vacancy rate (ACS): not in the shipped data",
-    "Adults not working, prime age 25-64 (ACS): not in the shipped data",
-    "Change in business establishments: only one year (QCEW 2022) is shipped",
+DCI_NOT_AVAILABLE: tuple[str, ...] = (  # checked against the reference collection too
+    "Housing vacancy rate (ACS): no housing table in the shipped data or the reference "
+    "collection",
+    "Adults not working, prime age 25-64 (ACS): no employment-by-age table in the shipped "
+    "data or the reference collection",
+    "Change in business establishments: only one year (QCEW 2022) is shipped; a change "
+    "needs two",
 )
 
 
