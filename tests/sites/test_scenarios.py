@@ -378,6 +378,12 @@ def test_every_exported_figure_carries_its_side_formula_and_source(
     assert st_louis["Savings a year vs the baseline (budget)"]["side"].startswith("budget")
     assert st_louis["Office rent per ft2 a year"]["note"].startswith("proxy")
     assert st_louis["Probability of a top-three place"]["side"].startswith("robustness")
+    analyst = {"X-API-Key": api_key(session, Role.regional_analyst, name="columns")}
+    api = client.get(f"/api/v1/sites/scenarios/{row.id}/columns", headers=analyst).json()
+    assert [c["column"] for c in api["items"]] == [c["column"] for c in cols]
+    assert {c["column"]: c["side"] for c in api["items"]}["savings_usd"] == "budget"
+    ranking = client.get(f"/api/v1/sites/scenarios/{row.id}/ranking", headers=analyst).json()
+    assert set(ranking["items"][0]) == {c["column"] for c in api["items"]}
     book = openpyxl.load_workbook(io.BytesIO(
         client.get(f"/sites/scenarios/{row.id}/export.xlsx").content), read_only=True)
     assert book.sheetnames == ["Candidates", "Columns explained", "Figures explained"]
