@@ -61,6 +61,16 @@ def test_the_form_makes_a_scenario_and_the_map_ranks_it(new_page: NewPage) -> No
     assert page.get_by_role("link", name=name).count() == 1
     assert page.locator("#injected, #injected-img").count() == 0
     page.go_back()
+    page.wait_for_selector("#sites-map[data-ready='true']", state="attached")
+    legend = page.locator("#map-legend")  # beside the map, not a control inside it
+    assert page.locator("#sites-map #map-legend, #sites-map .gs-legend").count() == 0
+    assert "weighted score" in legend.inner_text() and "baseline" in legend.inner_text()
+    assert legend.locator("li").count() == 7  # six score bands and the baseline's outline
+    # the map's shades are the legend's: one list (sites.pages.MAP_SHADES)
+    fills = legend.locator("rect").evaluate_all("rs => rs.map(r => r.getAttribute('fill'))")
+    drawn = page.locator("#sites-map path.leaflet-interactive").evaluate_all(
+        "ps => [...new Set(ps.map(p => p.getAttribute('fill')))]")
+    assert drawn and set(drawn) <= set(fills[:6])
     assert_accessible(page, "sites-result")
 
 
@@ -76,3 +86,40 @@ def test_the_reference_result_fits_a_phone_under_the_csp(new_page: NewPage) -> N
     assert page.locator("#sites-map").get_attribute("data-error") is None
     overflow = horizontal_overflow(page)
     assert overflow["scrollWidth"] <= overflow["viewport"] + 1, overflow
+
+
+ALL_STATES = ("AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT "
+              "NE NV NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY")
+
+
+def test_a_long_run_shows_progress_without_blocking_and_can_be_canceled(
+        new_page: NewPage) -> None:
+    page = new_page(bypass_csp=True)  # axe-core is injected as an inline script
+    sign_in(page, "analyst@demo.govshare.org")
+    page.goto("/sites/new")
+    page.get_by_label("Name", exact=True).fill(f"Every county {uuid.uuid4().hex[:6]}")
+    page.get_by_label("Headcount by role", exact=False).fill("Analysts, 80, 61000")
+    page.get_by_label("Baseline county", exact=False).fill("27053")
+    page.get_by_label("Office rent at the baseline", exact=False).fill("30")
+    page.get_by_label("States (two-letter codes", exact=False).fill(ALL_STATES)
+    page.get_by_label("Monte Carlo draws").fill("10000")
+    with page.expect_navigation() as nav:  # saving checks the scenario, no Monte Carlo
+        page.get_by_role("button", name="Save and rank").click()
+    assert nav.value.status == 202  # the run goes on in the background
+    bar = page.locator("#mc-progress")
+    assert bar.get_attribute("max") == "10000"
+    page.wait_for_function(  # the script follows the run: the bar moves without a reload
+        "() => Number(document.getElementById('mc-progress').getAttribute('data-polled')) > 0",
+        timeout=60_000)
+    assert_accessible(page, "sites-progress")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Cancel the analysis").click()
+    page.wait_for_selector("#run-canceled", timeout=30_000)
+    assert "canceled after" in page.locator("#run-canceled").inner_text()
+    assert_accessible(page, "sites-canceled")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Run it again").click()
+    page.get_by_role("button", name="Cancel the analysis").wait_for()  # running afresh
+    with page.expect_navigation():  # leave nothing running for the next tests
+        page.get_by_role("button", name="Cancel the analysis").click()
+    page.wait_for_selector("#run-canceled", timeout=30_000)

@@ -222,6 +222,8 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
                                                   Role.regional_analyst),
     "GET /api/v1/sites/scenarios/{scenario_id}/ranking": lambda s: Walk(
         f"/api/v1/sites/scenarios/{s['scenario']}/ranking", {}, Role.regional_analyst),
+    "GET /api/v1/sites/scenarios/{scenario_id}/columns": lambda s: Walk(
+        f"/api/v1/sites/scenarios/{s['scenario']}/columns", {}, Role.regional_analyst),
     "GET /api/v1/sites/scenarios/{scenario_id}/excluded": lambda s: Walk(
         f"/api/v1/sites/scenarios/{s['virginia']}/excluded", {}, Role.regional_analyst),
 }

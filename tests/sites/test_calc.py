@@ -174,3 +174,29 @@ def test_weight_stability_matches_a_sweep_of_each_weight(seed: int) -> None:
                 assert scores[leader] >= best - 1e-9, (k, t)
             if outside:
                 assert scores[leader] < best, (k, t)
+
+
+def test_a_set_cancel_token_stops_the_sensitivity_between_chunks() -> None:
+    import threading
+
+    rng = np.random.default_rng(2)
+    n = 20
+    c = _counties(weekly_wage_2022=list(rng.uniform(600, 1500, n)),
+                  labor_force_2018=list(rng.uniform(5e3, 5e5, n)),
+                  unemployed_2018=list(rng.uniform(100, 5e3, n)),
+                  lat=[45.0] * n, lon=[-93.0] * n)
+    r = calc.evaluate(c, np.arange(n), _scenario(), rng.uniform(0, 100, n))
+    stop = threading.Event()
+    seen: list[int] = []
+
+    def tick(done: int, total: int) -> None:
+        seen.append(done)
+        if done >= 200:
+            stop.set()  # as the page's cancel button does, from another thread
+
+    with pytest.raises(calc.Canceled) as exc:
+        calc.sensitivity(r, draws=1_000, chunk=100, progress=tick, cancel=stop)
+    assert exc.value.done == 200 and exc.value.total == 1_000 and seen == [100, 200]
+    # an unset token changes nothing
+    a = calc.sensitivity(r, draws=200, cancel=threading.Event())
+    assert np.allclose(a.p_top3, calc.sensitivity(r, draws=200).p_top3)

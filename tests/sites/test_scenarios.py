@@ -218,17 +218,62 @@ def test_a_long_monte_carlo_run_shows_progress_then_the_result(
     login(client, "analyst@demo.govshare.org")
     first = client.get(f"/sites/scenarios/{row.id}")
     assert first.status_code == 202
+    # no timed refresh while scripts run: a script follows the run; without them, noscript
     assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in first.text
-    assert 'id="progress-live" aria-live="polite"' in first.text  # updated in place with JS
-    assert f'id="mc-progress" max="{draws}"' in first.text
+    assert f'id="mc-progress" max="{draws}"' in first.text and "sites-progress.js" in first.text
     for _ in range(240):  # the run takes a second or two; the page is answered meanwhile
-        page = client.get(f"/sites/scenarios/{row.id}")
-        if page.status_code == 200:
+        state = client.get(f"/sites/scenarios/{row.id}/progress.json").json()
+        if state["state"] != "running":
             break
-        assert page.status_code == 202
+        assert state["total"] == draws and 0 <= state["done"] <= draws
         time.sleep(0.5)
+    assert state == {"state": "ready", "done": None, "total": None}
+    page = client.get(f"/sites/scenarios/{row.id}")
     assert page.status_code == 200 and "top three" in page.text
     assert "Rank range" in page.text  # shown as — above 5 million draws x candidates
+
+
+def test_a_background_run_can_be_canceled_and_run_again(
+        client: TestClient, session: Session, system: Any, backend: str) -> None:
+    draws = 10_000 - (backend == "postgresql")  # its own inputs: not in the per-process cache
+    states = sorted(set(queries.counties().state.tolist()))
+    row = service.create_scenario(
+        session=session, actor=system, region_id=_region(session),
+        data=ScenarioIn.model_validate({
+            **DEMO_SCENARIO, "name": "Every county, canceled", "draws": draws,
+            "min_labor_force_multiple": 0, "max_km_to_hq": None,
+            "candidates": {"kind": "state", "states": states}}))
+    session.commit()
+    login(client, "seattle.staff@demo.govshare.org")  # staff read and watch, may not cancel
+    running = client.get(f"/sites/scenarios/{row.id}")
+    assert running.status_code == 202 and 'id="cancel-run"' not in running.text
+    token = csrf_from(running.text)
+    refused = client.post(f"/sites/scenarios/{row.id}/cancel", data={"csrf_token": token})
+    assert refused.status_code == 403
+    login(client, "analyst@demo.govshare.org")
+    page = client.get(f"/sites/scenarios/{row.id}")
+    assert page.status_code == 202 and 'id="cancel-run"' in page.text
+    r = client.post(f"/sites/scenarios/{row.id}/cancel",
+                    data={"csrf_token": csrf_from(page.text)}, follow_redirects=False)
+    assert r.status_code == 303
+    for _ in range(100):  # it stops before its next chunk of draws
+        state = client.get(f"/sites/scenarios/{row.id}/progress.json").json()
+        if state["state"] != "running":
+            break
+        time.sleep(0.1)
+    assert state["state"] == "canceled" and state["done"] < draws
+    page = client.get(f"/sites/scenarios/{row.id}")  # stays canceled: no new run starts
+    assert page.status_code == 200 and 'id="run-canceled"' in page.text
+    assert "Run it again" in page.text
+    assert queries.cached(queries.scenario_in(row)) is None  # nothing partial kept
+    r = client.post(f"/sites/scenarios/{row.id}/run", data={"csrf_token": csrf_from(page.text)},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    again = client.get(f"/sites/scenarios/{row.id}")
+    assert again.status_code == 202  # started afresh
+    job = queries.running(row)
+    assert job is not None and not job.canceled
+    queries.cancel_run(row)  # do not leave it running for the next tests
 
 
 def test_the_page_upload_reports_every_problem_and_the_choice_feeds_the_value_case(
@@ -296,3 +341,70 @@ def test_an_upload_past_its_limit_is_refused_before_it_is_read(
     assert r.status_code == 413
     session.refresh(row)
     assert row.overrides == {}
+
+
+def test_every_exported_figure_carries_its_side_formula_and_source(
+        client: TestClient, session: Session) -> None:
+    import csv as csv_module
+
+    import openpyxl
+
+    row = _scenario(session, REFERENCE_SCENARIOS[0]["name"])  # Minnesota, 87 counties
+    login(client, "analyst@demo.govshare.org")
+    wide = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/export.csv").text)))
+    cols = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/columns.csv").text)))
+    # every column of the candidates' export is explained, none more
+    assert [c["column"] for c in cols] == list(wide[0].keys())
+    by = {c["column"]: c for c in cols}
+    assert all(c["formula"] and c["source"] and c["side"] for c in cols)
+    assert by["savings_usd"]["side"].startswith("budget")
+    assert by["payroll_usd"]["side"].startswith("budget")
+    for social in ("jobs_total_low", "jobs_share_unemployed_pct", "distress_score"):
+        assert by[social]["side"].startswith("social") and "never added" in by[social]["side"]
+    wage_source = by["weekly_wage_2022"]["source"]
+    assert "Quarterly Census" in wage_source and "2022 annual average" in wage_source
+    assert "Housing vacancy rate" in by["distress_score"]["formula"]  # the missing metrics
+    assert "user input" in by["jobs_total_high"]["source"] and "RIMS II" in by[
+        "jobs_total_high"]["source"]
+    assert "not dollars" in by["score"]["formula"]
+    figures = list(csv_module.DictReader(io.StringIO(
+        client.get(f"/sites/scenarios/{row.id}/figures.csv").text)))
+    st_louis = {f["figure"]: f for f in figures if f["fips"] == "27137"}
+    assert len({f["fips"] for f in figures}) == len(wide)  # every candidate
+    wage = st_louis["Wage index"]
+    assert wage["value"] == f"{1087 / 1654:.3f}" and "1,087 / 1,654" in wage["formula"]
+    assert "2022 annual average" in wage["source"]
+    assert st_louis["Savings a year vs the baseline (budget)"]["side"].startswith("budget")
+    assert st_louis["Office rent per ft2 a year"]["note"].startswith("proxy")
+    assert st_louis["Probability of a top-three place"]["side"].startswith("robustness")
+    analyst = {"X-API-Key": api_key(session, Role.regional_analyst, name="columns")}
+    api = client.get(f"/api/v1/sites/scenarios/{row.id}/columns", headers=analyst).json()
+    assert [c["column"] for c in api["items"]] == [c["column"] for c in cols]
+    assert {c["column"]: c["side"] for c in api["items"]}["savings_usd"] == "budget"
+    ranking = client.get(f"/api/v1/sites/scenarios/{row.id}/ranking", headers=analyst).json()
+    assert set(ranking["items"][0]) == {c["column"] for c in api["items"]}
+    book = openpyxl.load_workbook(io.BytesIO(
+        client.get(f"/sites/scenarios/{row.id}/export.xlsx").content), read_only=True)
+    assert book.sheetnames == ["Candidates", "Columns explained", "Figures explained"]
+    sheet = list(book["Figures explained"].iter_rows(values_only=True))
+    assert len(sheet) == len(figures) + 1
+
+
+def test_the_multiplier_is_a_user_input_with_its_source(
+        client: TestClient, session: Session, system: Any) -> None:
+    row = service.create_scenario(
+        session=session, actor=system, region_id=_region(session),
+        data=ScenarioIn.model_validate({**DEMO_SCENARIO, "name": "Multiplier source",
+                                        "multiplier_source": HOSTILE}))
+    session.commit()
+    login(client, "analyst@demo.govshare.org")
+    page = client.get(f"/sites/scenarios/{row.id}")
+    note = page.text.split('id="multiplier-note"')[1].split("</p>")[0]
+    assert "user input" in note and "RIMS II" in note and "&lt;img src=x" in note
+    assert "<img src=x" not in page.text
+    trace = client.get(f"/sites/scenarios/{row.id}/counties/53077").text
+    assert "source given: &lt;img src=x" in trace and "user input</span>" in trace
+    form = client.get(f"/sites/scenarios/{row.id}/edit").text
+    assert 'name="multiplier_source"' in form and "&lt;img src=x" in form

@@ -27,6 +27,7 @@ DEMO_SCENARIO = {
     "baseline_fips": "53033", "ft2_per_person": 175, "rent_baseline_usd_ft2": 38,
     "other_usd_per_person": 6_000, "one_time_usd": 3_000_000,
     "multiplier_low": 1.3, "multiplier_high": 1.8,
+    "multiplier_source": "illustrative range for office services, not RIMS II tables",
     "candidates": {"kind": "state", "states": ["WA"]},
     "min_labor_force_multiple": 10, "max_km_to_hq": 400,
     "spotlight": ["53077", "53041"],  # Yakima, Lewis

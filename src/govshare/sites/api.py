@@ -81,6 +81,20 @@ class ExcludedOut(BaseModel):
     reason: str
 
 
+class ColumnOut(BaseModel):
+    """What one field of the ranking is: its side (``budget`` cash and ``social``
+    development benefit are never added; ``id``, ``data``, ``score``, ``robustness``), unit,
+    formula with the scenario's numbers, and source with vintage."""
+
+    column: str
+    label: str
+    side: str
+    side_means: str
+    unit: str
+    formula: str
+    source: str
+
+
 class SourceOut(BaseModel):
     field: str
     label: str
@@ -169,6 +183,21 @@ def ranking(scenario_id: ScenarioId, page: PageParams = Depends(page_params(100,
     rows = queries.candidate_rows(queries.evaluate_row(row))
     return page.page([CandidateOut(**r) for r in rows[page.offset:page.offset + page.limit]],
                      len(rows))
+
+
+@router.get("/sites/scenarios/{scenario_id}/columns", response_model=Page[ColumnOut],
+            summary="What each field of the ranking is: side (budget or social, never added), "
+                    "unit, formula and source with vintage")
+def columns(scenario_id: ScenarioId, page: PageParams = Depends(page_params(100, 1000)),
+            session: Session = Depends(get_session),
+            _: Principal = Depends(allow(Action.sites_read))) -> Page[ColumnOut]:
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    cols = [ColumnOut(column=c.name, label=c.label, side=c.side,
+                      side_means=queries.SIDES[c.side], unit=c.unit, formula=c.formula,
+                      source=c.source)
+            for c in queries.export_columns(queries.evaluate_row(row))]
+    return page.page(cols[page.offset:page.offset + page.limit], len(cols))
 
 
 @router.get("/sites/scenarios/{scenario_id}/excluded", response_model=Page[ExcludedOut],

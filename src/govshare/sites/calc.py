@@ -190,10 +190,13 @@ DCI_USED: tuple[Metric, ...] = (
     Metric("employment_change_2014_18", "Change in employment, 2014-18", "lower",
            "proxy: LAUS employed residents; the DCI uses County Business Patterns jobs"),
 )
-DCI_NOT_AVAILABLE: tuple[str, ...] = (
-    "Housing vacancy rate (ACS): not in the shipped data",
-    "Adults not working, prime age 25-64 (ACS): not in the shipped data",
-    "Change in business establishments: only one year (QCEW 2022) is shipped",
+DCI_NOT_AVAILABLE: tuple[str, ...] = (  # checked against the reference collection too
+    "Housing vacancy rate (ACS): no housing table in the shipped data or the reference "
+    "collection",
+    "Adults not working, prime age 25-64 (ACS): no employment-by-age table in the shipped "
+    "data or the reference collection",
+    "Change in business establishments: only one year (QCEW 2022) is shipped; a change "
+    "needs two",
 )
 
 
@@ -480,15 +483,25 @@ class Sensitivity:
 BLOCK = 50  # draws per random stream
 
 
+class Canceled(Exception):
+    """The caller's cancel token was set: the run stopped after ``done`` draws."""
+
+    def __init__(self, done: int, total: int) -> None:
+        super().__init__(f"canceled after {done:,} of {total:,} draws")
+        self.done, self.total = done, total
+
+
 def sensitivity(r: Result, *, draws: int = 1000, seed: int = 12, chunk: int = 100,
-                progress: Any = None, ranks: bool = True) -> Sensitivity:
+                progress: Any = None, ranks: bool = True, cancel: Any = None) -> Sensitivity:
     """Draw the weights (Dirichlet around the user's), each candidate's employment
     multiplier (uniform in the range), office rent and wage index (uniform within
     +/- the scenario's uncertainty) ``draws`` times; score and rank every draw. Vectorized
     over a chunk of draws at a time (memory: ``chunk x candidates`` floats per array).
     ``progress(done, total)`` is called after each chunk. ``ranks=False`` skips each
     candidate's 5-95% rank range (a full sort per draw, most of the time); it is then NaN.
-    ``chunk`` is rounded up to a multiple of :data:`BLOCK`."""
+    ``chunk`` is rounded up to a multiple of :data:`BLOCK`. ``cancel``: anything with
+    ``is_set()`` (a ``threading.Event``, the shape of property's solver cancel token),
+    checked before each chunk; once set, :class:`Canceled` is raised."""
     chunk = max(BLOCK, -(-chunk // BLOCK) * BLOCK)
     s = r.scenario
     n = len(r.score)
@@ -511,6 +524,8 @@ def sensitivity(r: Result, *, draws: int = 1000, seed: int = 12, chunk: int = 10
     dist_n = minmax(dist)[None, :]
     pool_n = minmax(pool)[None, :]
     while done < draws:
+        if cancel is not None and cancel.is_set():
+            raise Canceled(done, draws)
         m = min(chunk, draws - done)
         # Each block of BLOCK draws has its own stream ([seed, block]): the draws do not
         # depend on how many are computed together.

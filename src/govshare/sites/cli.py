@@ -6,6 +6,7 @@ API would answer. Budget (savings) and social (jobs, distress) figures are print
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -143,6 +144,8 @@ def rank_command(
                     "excluded": [{"fips": f, "name": n, "reason": w}
                                  for f, n, w in ev.result.excluded],
                     "weight_stability": queries.weight_ranges(ev),
+                    "sides": queries.SIDES,
+                    "columns": [dataclasses.asdict(c) for c in queries.export_columns(ev)],
                     "candidates": rows})
         return
     b = ev.result.baseline

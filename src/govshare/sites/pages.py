@@ -39,14 +39,6 @@ ScenarioId = Annotated[int, row_id("scenario")]  # 422 naming it unless 1..MAX_I
 router = APIRouter(include_in_schema=False)
 
 TABLE_ROWS = 60  # candidates the page's table lists; the exports have all
-EXPORT_COLUMNS = ("rank", "fips", "name", "state", "score", "savings_usd", "operating_usd",
-                  "payroll_usd", "rent_usd", "other_usd", "one_time_usd", "payback_years",
-                  "wage_index", "weekly_wage_2022", "wage_origin", "rent_usd_ft2",
-                  "rent_origin", "jobs_direct", "jobs_total_low", "jobs_total_high",
-                  "jobs_share_unemployed_pct", "labor_force_2018", "unemployed_2018",
-                  "distress_score", "km_to_hq", "on_frontier", "p_top3", "p_first",
-                  "rank_p05", "rank_p95", "is_baseline")
-
 
 def _reports(request: Request) -> t.ReportStore:
     return t.ReportStore(Path(request.app.state.settings.data_dir) / "reports",
@@ -74,7 +66,8 @@ DEFAULT_FORM: dict[str, Any] = {
     "name": "", "description": "", "roles": "Analysts, 150, 60000\nSupervisors, 15, 85000",
     "baseline_fips": "", "ft2_per_person": "175", "rent_baseline_usd_ft2": "",
     "other_usd_per_person": "5000", "one_time_usd": "0", "multiplier_low": "1.3",
-    "multiplier_high": "1.8", "w_savings": "0.4", "w_distress": "0.3", "w_jobs_share": "0.15",
+    "multiplier_high": "1.8", "multiplier_source": "", "w_savings": "0.4", "w_distress": "0.3",
+    "w_jobs_share": "0.15",
     "w_labor_pool": "0.15", "kind": "state", "states": "", "fips": "", "lat": "", "lon": "",
     "radius_km": "", "min_labor_force_multiple": "10", "max_km_to_hq": "",
     "rent_uncertainty_pct": "20", "wage_uncertainty_pct": "10", "draws": "1000",
@@ -100,7 +93,8 @@ def form_to_scenario(form: dict[str, str]) -> dict[str, Any]:
     blank = {k: (v if v.strip() else None) for k, v in form.items()}
     return {
         "name": form.get("name", ""), "description": form.get("description", ""),
-        "roles": roles, "baseline_fips": form.get("baseline_fips", "").strip(),
+        "multiplier_source": form.get("multiplier_source", "").strip(), "roles": roles,
+        "baseline_fips": form.get("baseline_fips", "").strip(),
         **{k: blank.get(k) for k in (
             "ft2_per_person", "rent_baseline_usd_ft2", "other_usd_per_person", "one_time_usd",
             "multiplier_low", "multiplier_high", "min_labor_force_multiple", "max_km_to_hq",
@@ -123,6 +117,7 @@ def scenario_to_form(data: ScenarioIn) -> dict[str, str]:
     c = data.candidates
     return {
         "name": data.name, "description": data.description,
+        "multiplier_source": data.multiplier_source,
         "roles": "\n".join(f"{r.name}, {r.headcount}, {r.salary_usd:g}" for r in data.roles),
         "baseline_fips": data.baseline_fips,
         **{k: num(getattr(data, k)) for k in (
@@ -228,6 +223,17 @@ def _charts(rows: list[dict[str, Any]]) -> tuple[charts.Chart, charts.Chart]:
     return frontier, sens
 
 
+# The map's shades, lightest (lowest score) first: score s falls in band floor(s x 6), the
+# top band closed. One definition: the page's legend and sites-map.js (data-shades) read it.
+MAP_SHADES = ("#e7f6f8", "#99deea", "#00bde3", "#0081a1", "#00687d", "#07374c")
+
+
+def map_legend() -> list[dict[str, Any]]:
+    n = len(MAP_SHADES)
+    return [{"color": c, "lo": k / n, "hi": (k + 1) / n, "last": k == n - 1}
+            for k, c in enumerate(MAP_SHADES)]
+
+
 def _spotlight(ev: queries.Evaluation) -> list[dict[str, Any]]:
     """The spotlight counties beside the baseline: their trace, or why they are not
     candidates."""
@@ -258,8 +264,9 @@ def result_page(request: Request, scenario_id: ScenarioId, session: Session = De
             "row": row, "ev": None, "error": exc.detail, "can_manage":
                 allows(actor, Action.sites_manage)}, status_code=200)
     if isinstance(ev, queries.Progress):
-        return render(request, "sites/progress.html", {"row": row, "job": ev},
-                      status_code=202)
+        return render(request, "sites/progress.html", {
+            "row": row, "job": ev, "can_manage": allows(actor, Action.sites_manage)},
+            status_code=200 if ev.canceled or ev.error else 202)
     rows = queries.candidate_rows(ev)
     frontier, sens = _charts(rows)
     return render(request, "sites/result.html", {
@@ -267,7 +274,8 @@ def result_page(request: Request, scenario_id: ScenarioId, session: Session = De
         "frontier_rows": [r for r in rows if r["on_frontier"]],
         "excluded": sorted(ev.result.excluded), "baseline": ev.result.baseline,
         "frontier_chart": frontier, "sensitivity_chart": sens, "fields": calc.FIELDS,
-        "spotlight": _spotlight(ev), "used": calc.DCI_USED,
+        "spotlight": _spotlight(ev), "used": calc.DCI_USED, "legend": map_legend(),
+        "shades": ",".join(MAP_SHADES),
         "weight_ranges": queries.weight_ranges(ev), "leader": rows[0],
         "not_available": calc.DCI_NOT_AVAILABLE, "criteria": calc.CRITERIA,
         "weights": dict(zip(calc.CRITERIA, calc.normalized_weights(ev.data.weights
@@ -277,6 +285,44 @@ def result_page(request: Request, scenario_id: ScenarioId, session: Session = De
         "upload": {"token": request.query_params.get("report", "")[:64]},
         "can_manage": allows(actor, Action.sites_manage),
     })
+
+
+@router.get("/sites/scenarios/{scenario_id}/progress.json")
+def run_progress(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.sites_read))) -> Response:
+    """How far the scenario's background run is: ``running`` (with draws done of total),
+    ``canceled``, ``failed``, or ``ready`` (nothing runs: the result page computes or shows
+    it). Never starts a run."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    job = queries.running(row)
+    state = ("ready" if job is None else "failed" if job.error is not None
+             else "canceled" if job.canceled else "running")
+    return JSONResponse({"state": state, "done": job.done if job else None,
+                         "total": job.total if job else None},
+                        headers={"Cache-Control": "no-store"})
+
+
+@router.post("/sites/scenarios/{scenario_id}/cancel", dependencies=[Depends(csrf_protect)])
+def cancel_run(scenario_id: ScenarioId, session: Session = Depends(get_session),
+               _: Principal = Depends(allow(Action.sites_manage))) -> Response:
+    """Stop the scenario's background Monte Carlo run (for everyone watching it)."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    stopped = queries.cancel_run(row)
+    return redirect(f"/sites/scenarios/{scenario_id}",
+                    flash="Stopping the sensitivity analysis." if stopped
+                    else "No sensitivity analysis was running.")
+
+
+@router.post("/sites/scenarios/{scenario_id}/run", dependencies=[Depends(csrf_protect)])
+def restart_run(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                _: Principal = Depends(allow(Action.sites_manage))) -> Response:
+    """Run a canceled (or failed) sensitivity analysis again."""
+    row = queries.get_scenario(session=session, region_id=_region_id(session),
+                               scenario_id=scenario_id)
+    queries.restart_run(row)
+    return redirect(f"/sites/scenarios/{scenario_id}")
 
 
 @router.get("/sites/scenarios/{scenario_id}/counties/{fips}")
@@ -313,27 +359,51 @@ def map_data(scenario_id: ScenarioId, session: Session = Depends(get_session),
                         media_type="application/geo+json")
 
 
-def _export(session: Session, scenario_id: int, fmt: str) -> Response:
+def _export(session: Session, scenario_id: int, fmt: str, what: str = "export") -> Response:
+    """The candidates (``export``), the column dictionary (``columns``) or every figure
+    explained (``figures``) as CSV; XLSX holds all three as sheets. Budget and social
+    figures are apart in every one (the ``side`` of each column or figure)."""
     row = queries.get_scenario(session=session, region_id=_region_id(session),
                                scenario_id=scenario_id)
-    rows = queries.candidate_rows(queries.evaluate_row(row))
+    ev = queries.evaluate_row(row)
+    columns = [c.name for c in queries.export_columns(ev)]
     buf = io.BytesIO()
-    table = [[r[c] for c in EXPORT_COLUMNS] for r in rows]
+    table = [[r[c] for c in columns] for r in queries.candidate_rows(ev)]
     if fmt == "csv":
+        header, body = {"export": (columns, table),
+                        "columns": (queries.COLUMN_HEADER, queries.column_rows(ev)),
+                        "figures": (queries.FIGURE_HEADER, queries.figure_rows(ev))}[what]
         text = io.StringIO()
-        t.write_csv(list(EXPORT_COLUMNS), table, text)
+        t.write_csv(list(header), body, text)
         buf.write(text.getvalue().encode("utf-8"))
     else:
-        t.write_xlsx(list(EXPORT_COLUMNS), table, buf, sheet="Candidates")
+        t.write_xlsx_sheets([("Candidates", columns, table),
+                             ("Columns explained", queries.COLUMN_HEADER,
+                              queries.column_rows(ev)),
+                             ("Figures explained", queries.FIGURE_HEADER,
+                              queries.figure_rows(ev))], buf)
     slug = re.sub(r"[^A-Za-z0-9]+", "-", row.name).strip("-").lower()[:60] or "scenario"
+    suffix = "" if what == "export" else f"-{what}"
     return Response(buf.getvalue(), media_type=t.MEDIA_TYPES[fmt], headers={
-        "Content-Disposition": f'attachment; filename="sites-{slug}.{fmt}"'})
+        "Content-Disposition": f'attachment; filename="sites-{slug}{suffix}.{fmt}"'})
 
 
 @router.get("/sites/scenarios/{scenario_id}/export.csv")
 def export_csv(scenario_id: ScenarioId, session: Session = Depends(get_session),
                _: Principal = Depends(allow(Action.sites_read))) -> Response:
     return _export(session, scenario_id, "csv")
+
+
+@router.get("/sites/scenarios/{scenario_id}/columns.csv")
+def export_columns_csv(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                       _: Principal = Depends(allow(Action.sites_read))) -> Response:
+    return _export(session, scenario_id, "csv", "columns")
+
+
+@router.get("/sites/scenarios/{scenario_id}/figures.csv")
+def export_figures_csv(scenario_id: ScenarioId, session: Session = Depends(get_session),
+                       _: Principal = Depends(allow(Action.sites_read))) -> Response:
+    return _export(session, scenario_id, "csv", "figures")
 
 
 @router.get("/sites/scenarios/{scenario_id}/export.xlsx")

@@ -197,14 +197,15 @@ def _deterministic(data: ScenarioIn, overrides: dict[str, dict[str, float]] | No
 
 
 def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = None,
-             upload_label: str | None = None, *, progress: Any = None) -> Evaluation:
+             upload_label: str | None = None, *, progress: Any = None,
+             cancel: Any = None) -> Evaluation:
     """Compute the scenario on the shipped data with its uploads applied (kept per process
     for the last few scenarios: the same inputs give the same numbers)."""
     hit = cached(data, overrides, upload_label)
     if hit is not None:
         return hit
     result = _deterministic(data, overrides, upload_label)
-    sens = calc.sensitivity(result, draws=data.draws, progress=progress,
+    sens = calc.sensitivity(result, draws=data.draws, progress=progress, cancel=cancel,
                             ranks=len(result.score) * data.draws <= RANKS_MAX)
     ev = Evaluation(data, result, sens, upload_label)
     with _LOCK:
@@ -215,14 +216,15 @@ def evaluate(data: ScenarioIn, overrides: dict[str, dict[str, float]] | None = N
 
 
 def evaluate_row(row: SiteScenario) -> Evaluation:
-    label = (f"uploaded: {row.overrides_file}" if row.overrides_file else None)
-    return evaluate(scenario_in(row), row.overrides or None, label)
+    data, overrides, label = _row_inputs(row)
+    return evaluate(data, overrides, label)
 
 
 # Long Monte Carlo runs for pages: computed in a background thread of the web process
 # (core.jobs, the one mechanism for a page's long computations) while the page shows their
-# progress (it reloads itself; no script needed). Short ones (draws x candidates up to
-# BACKGROUND_ABOVE, about a quarter of a second) are computed in the request.
+# progress, cancellable from the page. Short ones (draws x candidates up to
+# BACKGROUND_ABOVE, about a quarter of a second) are computed in the request. Jobs are per
+# process and per inputs (the cache key): two visitors of the same scenario watch one run.
 BACKGROUND_ABOVE = 300_000
 
 
@@ -231,24 +233,31 @@ class Progress:
     done: int
     total: int
     error: str | None = None
+    canceled: bool = False
 
     @property
     def pct(self) -> int:
         return int(100 * self.done / self.total) if self.total else 0
 
 
-_RUNS: jobs.Jobs[Evaluation] = jobs.Jobs("sites-montecarlo", keep=CACHE_ENTRIES,
-                                         max_running=2)
+_RUNS: jobs.Jobs[Evaluation | None] = jobs.Jobs("sites-montecarlo", keep=CACHE_ENTRIES,
+                                                max_running=2)
 _LATEST: dict[str, str] = {}  # inputs -> the id of the last run started for them
+
+
+def _row_inputs(row: SiteScenario) -> tuple[ScenarioIn, dict[str, dict[str, float]] | None,
+                                            str | None]:
+    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    return scenario_in(row), row.overrides or None, label
 
 
 def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUND_ABOVE
                          ) -> Evaluation | Progress:
     """The scenario's evaluation if it is quick or ready; else its progress, starting the
     computation in a background thread if none runs for these inputs. A run that failed is
-    reported once (its error); the next visit starts again."""
-    data, overrides = scenario_in(row), row.overrides or None
-    label = f"uploaded: {row.overrides_file}" if row.overrides_file else None
+    reported once (its error); the next visit starts again. A canceled run stays canceled
+    (the page says so) until :func:`restart_run`."""
+    data, overrides, label = _row_inputs(row)
     hit = cached(data, overrides, label)
     if hit is not None:
         return hit
@@ -258,23 +267,72 @@ def evaluate_or_progress(row: SiteScenario, *, background_above: int = BACKGROUN
     key = _key(data, overrides, label)
     with _LOCK:
         last = _RUNS.get(_LATEST.get(key, ""), None)
-        if last is not None and not last.running and last.error is not None:
+        if last is not None and last.running:
+            return _progress_of(last, data.draws)
+        if last is not None and last.error is not None:
             del _LATEST[key]
-            done = last.progress.done if isinstance(last.progress, Progress) else 0
-            return Progress(done, data.draws, error=last.error)
+            return _progress_of(last, data.draws)
+        if last is not None and last.meta.get("canceled"):
+            return _progress_of(last, data.draws)
 
-    def work(job: jobs.Job[Evaluation]) -> Evaluation:
+    def work(job: jobs.Job[Evaluation | None]) -> Evaluation | None:
         job.progress = Progress(0, data.draws)
 
         def tick(done: int, total: int) -> None:
             job.progress = Progress(done, total)
-        return evaluate(data, overrides, label, progress=tick)
+        try:
+            return evaluate(data, overrides, label, progress=tick, cancel=job.cancel)
+        except calc.Canceled as exc:  # kept as canceled: the page offers to run it again
+            job.progress = Progress(exc.done, data.draws, canceled=True)
+            job.meta["canceled"] = True
+            return None
 
     job = _RUNS.start(key, None, work)
     with _LOCK:
         _LATEST[key] = job.id
-    progress = job.progress
-    return progress if isinstance(progress, Progress) else Progress(0, data.draws)
+    return _progress_of(job, data.draws)
+
+
+def _progress_of(job: jobs.Job[Evaluation | None], total: int) -> Progress:
+    p = job.progress if isinstance(job.progress, Progress) else Progress(0, total)
+    if job.error is not None:
+        return Progress(p.done, p.total, error=job.error)
+    if job.meta.get("canceled") or (job.cancel.is_set() and not job.running):
+        return Progress(p.done, p.total, canceled=True)
+    return p
+
+
+def _latest(row: SiteScenario) -> tuple[str, jobs.Job[Evaluation | None] | None]:
+    key = _key(*_row_inputs(row))
+    with _LOCK:
+        return key, _RUNS.get(_LATEST.get(key, ""), None)
+
+
+def running(row: SiteScenario) -> Progress | None:
+    """The background run of the scenario's current inputs, if one runs or was canceled."""
+    data = scenario_in(row)
+    _, job = _latest(row)
+    if job is None or not (job.running or job.meta.get("canceled")):
+        return None
+    return _progress_of(job, data.draws)
+
+
+def cancel_run(row: SiteScenario) -> bool:
+    """Ask the scenario's background run to stop (it stops before its next chunk of draws,
+    within a fraction of a second). False when none runs."""
+    _, job = _latest(row)
+    if job is None or not job.running or job.cancel.is_set():
+        return False
+    job.cancel.set()
+    return True
+
+
+def restart_run(row: SiteScenario) -> None:
+    """Forget a canceled or failed run, so the next view starts it again."""
+    key, job = _latest(row)
+    if job is not None and not job.running and (job.meta.get("canceled") or job.error):
+        with _LOCK:
+            _LATEST.pop(key, None)
 
 
 def origin_of(ev: Evaluation, field: str, fips: str) -> str | None:
@@ -345,10 +403,12 @@ def _src(field: str) -> str:
     return f"{f.label}: {f.source}, {f.vintage}"
 
 
-def trace(ev: Evaluation, fips: str) -> list[Line]:
-    """Every figure of one candidate, traceable to its data, source, vintage and formula."""
+def trace(ev: Evaluation, fips: str, *, at: dict[str, int] | None = None) -> list[Line]:
+    """Every figure of one candidate, traceable to its data, source, vintage and formula.
+    ``at`` (county code -> position) spares rebuilding it for every county of an export."""
     r = ev.result
-    at = {f: i for i, f in enumerate(r.counties.fips.tolist())}
+    if at is None:
+        at = {f: i for i, f in enumerate(r.counties.fips.tolist())}
     if fips not in at:
         raise NotFound("This county is not an eligible candidate of the scenario")
     i = at[fips]
@@ -362,6 +422,7 @@ def trace(ev: Evaluation, fips: str) -> list[Line]:
                  if r.rent_is_proxy[i] else origin_of(ev, "rent_usd_ft2", fips))
     dist = r.distress[i]
     share = r.jobs_share_unemployed[i]
+    sn = ev.sensitivity
     lines = [
         Line("Average weekly wage (county)", f"${v['weekly_wage_2022'][i]:,.0f}",
              "published figure", (_src("weekly_wage_2022"),), "data", wage_note),
@@ -401,7 +462,7 @@ def trace(ev: Evaluation, fips: str) -> list[Line]:
         Line("Total jobs with the multiplier (social)",
              f"{r.jobs_total_low:,.0f} to {r.jobs_total_high:,.0f}",
              f"{hc:,} x {s.multiplier_low:g} to {s.multiplier_high:g}",
-             ("scenario: employment multiplier range, RIMS II style (user input)",), "social"),
+             (multiplier_source(ev.data),), "social", "user input: a range, not RIMS II tables"),
         Line("Payroll injected into the county (social)", usd(r.payroll[i]),
              "the center's payroll there (the same dollars as its payroll cost: not added "
              "to savings)", (), "social"),
@@ -428,6 +489,12 @@ def trace(ev: Evaluation, fips: str) -> list[Line]:
                  calc.CRITERIA, calc.normalized_weights(s.weights), strict=True))
              + " (a score, not dollars: budget and social figures are not added)",
              (), "score"),
+        Line("Probability of a top-three place", f"{100 * sn.p_top3[i]:.1f}%",
+             f"share of {sn.draws:,} Monte Carlo draws (seed {sn.seed}) in which the county "
+             "ranks in the top three", (), "robustness"),
+        Line("Probability of first place", f"{100 * sn.p_first[i]:.1f}%",
+             f"share of {sn.draws:,} Monte Carlo draws in which the county ranks first", (),
+             "robustness"),
     ]
     return lines
 
@@ -444,3 +511,157 @@ def weight_ranges(ev: Evaluation) -> list[dict[str, Any]]:
              "share": round(w.share, 4), "lo": round(w.lo, 4), "hi": round(w.hi, 4),
              "below": name(w.below), "above": name(w.above)}
             for w in calc.weight_stability(r)]
+
+
+# ------------------------------------------------------------------------------- exports
+
+SIDES: dict[str, str] = {
+    "id": "identifies the county",
+    "budget": "budget (cash, dollars a year to the region unless said otherwise)",
+    "social": "development benefit (social: jobs and payroll in the county; never added to "
+              "budget figures)",
+    "data": "county data or scenario input",
+    "score": "score (0-1 scaled criteria, not dollars)",
+    "robustness": "robustness (Monte Carlo sensitivity analysis)",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a scenario's exports with what the page says of it: its side (budget
+    and social are never added), unit, formula and source with vintage."""
+
+    name: str
+    label: str
+    side: str
+    unit: str
+    formula: str
+    source: str
+
+
+def multiplier_source(data: ScenarioIn) -> str:
+    given = (data.multiplier_source or "").strip()
+    return ("scenario: employment multiplier range, a user input (BEA RIMS II tables are "
+            "not shipped); source given: " + (given or "none given"))
+
+
+def export_columns(ev: Evaluation) -> list[Column]:
+    """The exports' columns, each with its explanation, for this scenario (its inputs
+    appear in the formulas as on the page)."""
+    s = ev.result.scenario
+    b = ev.result.baseline
+    sn = ev.sensitivity
+    weights = "; ".join(f"{calc.CRITERIA[k]} {w:.2f}" for k, w in zip(
+        calc.CRITERIA, calc.normalized_weights(s.weights), strict=True))
+    user = "scenario (user input)"
+    draws = (f"share of {sn.draws:,} Monte Carlo draws (seed {sn.seed}; weights Dirichlet "
+             f"around the user's, multiplier {s.multiplier_low:g}-{s.multiplier_high:g}, rent "
+             f"+/-{s.rent_uncertainty_pct:g}%, wage index +/-{s.wage_uncertainty_pct:g}%)")
+    base = f"{b['name']}, {b['state']} ({b['fips']})"
+    dci = ("DCI method: rank each metric over every US county, average the ranks, scale the "
+           "averages' ranks to 0-100; metrics used: "
+           + "; ".join(m.label + (f" ({m.note})" if m.note else "") for m in calc.DCI_USED)
+           + "; not available: " + "; ".join(calc.DCI_NOT_AVAILABLE))
+    dci_src = "; ".join(_src(k) for k in ("pct_no_hs_2014_18", "poverty_rate_2018",
+                                          "median_hh_income_pct_state_2018", "employed_2018"))
+    return [
+        Column("rank", "Rank", "score", "rank", "order by the weighted score, best first "
+               "(ties by county code)", "computed"),
+        Column("fips", "County code", "id", "FIPS", "5-digit county code",
+               "Census county codes (ERS population estimates, 2018 counties)"),
+        Column("name", "County", "id", "text", "county name", _src("population_2018")),
+        Column("state", "State", "id", "text", "state postal code", _src("population_2018")),
+        Column("score", "Weighted score (0-1)", "score", "0-1",
+               f"sum of weight x criterion scaled 0-1 over the candidates: {weights} (a score, "
+               "not dollars: budget and social figures are not added)",
+               "computed from the columns below and the scenario's weights (user input)"),
+        Column("savings_usd", "Savings a year vs the baseline", "budget", "USD a year",
+               f"baseline operating cost ({calc.fmt_usd(b['operating'])} at {base}) - "
+               "operating cost", "computed"),
+        Column("operating_usd", "Operating cost a year", "budget", "USD a year",
+               "payroll + rent + other", "computed"),
+        Column("payroll_usd", "Payroll a year", "budget", "USD a year",
+               f"baseline payroll {calc.fmt_usd(s.payroll_baseline)} (headcount x salary by "
+               "role) x wage index", "scenario: headcount and salaries by role (user input)"),
+        Column("rent_usd", "Rent a year", "budget", "USD a year",
+               f"{s.headcount:,} people x {s.ft2_per_person:g} ft2 x rent per ft2",
+               "scenario: ft2 per person (user input)"),
+        Column("other_usd", "Other cost a year", "budget", "USD a year",
+               f"{s.headcount:,} people x {calc.fmt_usd(s.other_usd_per_person)}", user),
+        Column("one_time_usd", "One-time cost", "budget", "USD once",
+               "scenario's move, recruitment and fit-out cost (none at the baseline)", user),
+        Column("payback_years", "Payback", "budget", "years", "one-time cost / savings a year "
+               "(blank: no savings)", "computed"),
+        Column("wage_index", "Wage index", "data", "ratio",
+               f"county weekly wage / baseline weekly wage ({b['weekly_wage']:,.0f} at {base}); "
+               "all-industry wages stand in for occupation-specific ones (proxy)",
+               _src("weekly_wage_2022")),
+        Column("weekly_wage_2022", "Average weekly wage (county)", "data", "USD a week",
+               "published figure (see wage_origin)", _src("weekly_wage_2022")),
+        Column("wage_origin", "How the wage was obtained", "data", "text",
+               "blank: the published figure; else the proxy or upload used", "computed"),
+        Column("rent_usd_ft2", "Office rent per ft2 a year", "data", "USD per ft2 a year",
+               f"baseline rent ${s.rent_baseline_usd_ft2:,.2f} x wage index (proxy: no public "
+               "county rent), unless an uploaded figure (see rent_origin)",
+               "scenario: baseline rent (user input)"),
+        Column("rent_origin", "How the rent was obtained", "data", "text",
+               "proxy, upload, or the scenario's baseline rent", "computed"),
+        Column("jobs_direct", "Direct jobs", "social", "jobs", "the center's headcount", user),
+        Column("jobs_total_low", "Total jobs, low", "social", "jobs",
+               f"{s.headcount:,} x multiplier low {s.multiplier_low:g}",
+               multiplier_source(ev.data)),
+        Column("jobs_total_high", "Total jobs, high", "social", "jobs",
+               f"{s.headcount:,} x multiplier high {s.multiplier_high:g}",
+               multiplier_source(ev.data)),
+        Column("jobs_share_unemployed_pct", "Direct jobs as a share of the unemployed",
+               "social", "percent", f"100 x {s.headcount:,} / unemployed",
+               _src("unemployed_2018")),
+        Column("labor_force_2018", "Labor force", "data", "people", "published figure; "
+               f"constraint: at least {s.min_labor_force_multiple:g} x headcount",
+               _src("labor_force_2018")),
+        Column("unemployed_2018", "Unemployed", "data", "people", "published figure",
+               _src("unemployed_2018")),
+        Column("distress_score", "Distress score (0 least, 100 most distressed)", "social",
+               "0-100", dci, dci_src),
+        Column("km_to_hq", "Distance to headquarters", "data", "km",
+               "great circle between centroids", _src("lat")),
+        Column("on_frontier", "On the Pareto frontier", "score", "true/false",
+               "no other candidate has at least the savings (budget) and the distress score "
+               "(social) and more of one", "computed"),
+        Column("p_top3", "Probability of a top-three place", "robustness", "0-1",
+               f"{draws} in which the county ranks in the top three", "computed"),
+        Column("p_first", "Probability of first place", "robustness", "0-1",
+               f"{draws} in which the county ranks first", "computed"),
+        Column("rank_p05", "Rank, 5th percentile", "robustness", "rank",
+               f"5th percentile of the county's rank over the {sn.draws:,} draws (blank: not "
+               "computed above 5 million draws x candidates)", "computed"),
+        Column("rank_p95", "Rank, 95th percentile", "robustness", "rank",
+               f"95th percentile of the county's rank over the {sn.draws:,} draws",
+               "computed"),
+        Column("is_baseline", "Baseline county", "id", "true/false",
+               f"the scenario's baseline, {base}", user),
+    ]
+
+
+COLUMN_HEADER = ("column", "label", "side", "unit", "formula", "source")
+FIGURE_HEADER = ("rank", "fips", "name", "state", "figure", "side", "value", "formula",
+                 "source", "note")
+
+
+def column_rows(ev: Evaluation) -> list[list[str]]:
+    """The column dictionary as rows under :data:`COLUMN_HEADER` (side spelled out)."""
+    return [[c.name, c.label, f"{c.side}: {SIDES[c.side]}", c.unit, c.formula, c.source]
+            for c in export_columns(ev)]
+
+
+def figure_rows(ev: Evaluation) -> list[list[Any]]:
+    """Every candidate's every figure as its page shows it (value, formula with the numbers,
+    source and vintage, proxy or upload note), best first, under :data:`FIGURE_HEADER`."""
+    at = {f: i for i, f in enumerate(ev.result.counties.fips.tolist())}
+    out: list[list[Any]] = []
+    for r in candidate_rows(ev):
+        for ln in trace(ev, r["fips"], at=at):
+            out.append([r["rank"], r["fips"], r["name"], r["state"], ln.label,
+                        f"{ln.kind}: {SIDES[ln.kind]}", ln.value, ln.formula,
+                        "; ".join(ln.sources) or "computed", ln.note or ""])
+    return out

@@ -83,6 +83,9 @@ class ScenarioIn(BaseModel):
         0.0, description="One-time move, recruitment and fit-out cost away from the baseline")
     multiplier_low: float = Bounds(1, 10).field(1.3, description="Employment multiplier, low")
     multiplier_high: float = Bounds(1, 10).field(1.8, description="Employment multiplier, high")
+    multiplier_source: str = Field("", max_length=500, description=(
+        "Where the multiplier range comes from (user input: RIMS II tables are not shipped), "
+        "shown beside every total-jobs figure"))
     weights: WeightsIn = Field(default_factory=WeightsIn)
     candidates: CandidatesIn
     min_labor_force_multiple: float = Bounds(0, 1_000).field(

@@ -104,6 +104,7 @@ from govshare.core.tabular.writers import (
     unneutralize,
     write_csv,
     write_xlsx,
+    write_xlsx_sheets,
 )
 
 __all__ = [
@@ -115,5 +116,6 @@ __all__ = [
     "feature", "field_converter", "float_converter", "geojson_chunks", "header_key",
     "int_converter", "load_json", "make_plan", "mapped", "model_converters", "parse_mapping",
     "neutralize", "open_table", "rows_as_features", "shown", "str_converter", "unneutralize",
-    "write_csv", "write_error_report", "write_xlsx", "year_converter", "zip_converter",
+    "write_csv", "write_error_report", "write_xlsx", "write_xlsx_sheets", "year_converter",
+    "zip_converter",
 ]

@@ -72,17 +72,27 @@ def write_csv(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[str
 def write_xlsx(columns: Sequence[str], rows: Iterable[Sequence[Any]], out: IO[bytes],
                *, sheet: str) -> int:
     """A write-only (streaming) workbook; numbers stay numbers, text is neutralized."""
+    return write_xlsx_sheets([(sheet, columns, rows)], out)[0]
+
+
+def write_xlsx_sheets(sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+                      out: IO[bytes]) -> list[int]:
+    """One workbook of several sheets, each ``(name, columns, rows)``, written as
+    :func:`write_xlsx` writes one. Returns the rows written per sheet."""
     import openpyxl
 
     book = openpyxl.Workbook(write_only=True)
-    ws = book.create_sheet(sheet)
-    ws.append([neutralize(str(c)) for c in columns])
-    n = 0
-    for row in rows:
-        ws.append([None if v is None else export_cell(v, spreadsheet=True) for v in row])
-        n += 1
+    counts = []
+    for name, columns, rows in sheets:
+        ws = book.create_sheet(name)
+        ws.append([neutralize(str(c)) for c in columns])
+        n = 0
+        for row in rows:
+            ws.append([None if v is None else export_cell(v, spreadsheet=True) for v in row])
+            n += 1
+        counts.append(n)
     book.save(out)
-    return n
+    return counts
 
 
 def feature(point: tuple[float, float] | None, properties: Mapping[str, Any],

@@ -6,7 +6,8 @@
   "use strict";
   var el = document.getElementById("sites-map");
   if (!el || typeof L === "undefined" || !window.govshareText) { return; }
-  var shades = ["#e7f6f8", "#99deea", "#00bde3", "#0081a1", "#00687d", "#07374c"];
+  // The page's legend and these shades are one list (sites.pages.MAP_SHADES, lightest first).
+  var shades = (el.getAttribute("data-shades") || "#00687d").split(",");
   var map = L.map(el, { zoomSnap: 0.25 });
   map.attributionControl.setPrefix(false);
   map.attributionControl.addAttribution("Boundaries: U.S. Census Bureau (us-atlas)");
