@@ -214,7 +214,7 @@ def test_a_forged_or_insufficient_answer_is_refused_and_the_report_waits(
     assert rep.verification == "awaiting_verification" and messages_of(session, rep) == []
 
 
-def test_a_callback_without_its_flow_or_cancelled_is_refused(oidc_client: TestClient) -> None:
+def test_a_callback_without_its_flow_or_canceled_is_refused(oidc_client: TestClient) -> None:
     lost = oidc_client.get("/tell-us-once/identity/callback?code=abc&state=def")
     assert lost.status_code == 400 and "took too long or was started in another browser" \
         in lost.text
@@ -225,10 +225,10 @@ def test_a_callback_without_its_flow_or_cancelled_is_refused(oidc_client: TestCl
                                                           "event": "change_of_address"},
                           follow_redirects=False)
     state = parse_qs(urlsplit(go.headers["location"]).query)["state"][0]
-    cancelled = oidc_client.get("/tell-us-once/identity/callback",
+    canceled = oidc_client.get("/tell-us-once/identity/callback",
                                 params={"error": "access_denied", "state": state})
-    assert cancelled.status_code == 400 and "did not verify your identity (you canceled)" \
-        in cancelled.text
+    assert canceled.status_code == 400 and "did not verify your identity (you canceled)" \
+        in canceled.text
 
 
 def test_a_forgotten_or_tampered_identity_cookie_is_not_used(
