@@ -329,7 +329,9 @@ PUBLIC_VIEW = {
 NOT_FOUND_BY_DESIGN = {f"{m} /open311/v2/{{open311_path:path}}"
                        for m in ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")} | {
     # an import's error report exists only for the one who uploaded the file, for an hour
-    "GET /casebook/import-reports/{report_token}.csv"}
+    "GET /casebook/import-reports/{report_token}.csv",
+    # off (404) unless an identity provider is configured; tests/tellusonce/test_identity.py
+    "POST /tell-us-once/identity", "GET /tell-us-once/identity/callback"}
 # Rules a route adds to the policy, by route id: role -> expected status. Each one is a
 # deliberate exception, with its reason.
 EXTRA_RULES: dict[str, dict[Role, int]] = {
@@ -443,6 +445,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "evidence_kind": "records_match", "evidence_reference": ""}),
     "POST /staff/tell-us-once/reports/{reference}/reject": lambda w, j: Body(data={
         "reason": "matrix"}),
+    "POST /tell-us-once/identity": lambda w, j: Body(data={"event": "death"}),
+    "POST /tell-us-once/identity/forget": lambda w, j: Body(data={"event": "death"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
     # carbon
     "POST /api/v1/carbon/targets": lambda w, j: Body(json={
