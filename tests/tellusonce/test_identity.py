@@ -27,7 +27,7 @@ from govshare.core.settings import Environment, Settings
 from govshare.tellusonce import identity
 from govshare.tellusonce.models import AgencySubscription, LifeEventReport
 from govshare.web.app import create_app
-from tests.conftest import _joined_session
+from tests.conftest import _joined_session, login
 from tests.tellusonce.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -152,6 +152,11 @@ def test_a_resident_verified_at_the_required_level_is_sent_straight_to_the_agenc
     logged = json.dumps([e.after for e in events])
     assert USER["sub"] not in logged and USER["email"] not in logged
     assert "eyJ" not in logged  # no token (a JWT starts with a base64 '{"')
+
+    login(oidc_client, "admin@demo.govshare.org")  # staff see who vouched for the reporter
+    shown = oidc_client.get(f"/staff/tell-us-once/reports/{reference}")
+    assert shown.status_code == 200 and "Who vouched for the reporter" in shown.text
+    assert "Tess Testperson" in shown.text and IAL2 in shown.text
 
 
 def test_a_death_from_a_resident_verified_at_the_level_goes_out_too(
