@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -59,13 +60,17 @@ def _oidc_settings(settings: Settings, idp: TestProvider, **extra: Any) -> Setti
         "oidc_client_secret": CLIENT_SECRET, "oidc_provider_name": "Test ID", **extra})
 
 
+def _client(connection: sa.Connection, settings: Settings) -> TestClient:
+    app = create_app(settings)
+    app.state.engine.dispose()
+    app.state.session_factory = lambda: _joined_session(connection)
+    return TestClient(app, base_url="http://testserver")
+
+
 @pytest.fixture
 def oidc_client(db_engine: sa.Engine, connection: sa.Connection, settings: Settings,
                 idp: TestProvider) -> Iterator[TestClient]:
-    app = create_app(_oidc_settings(settings, idp))
-    app.state.engine.dispose()
-    app.state.session_factory = lambda: _joined_session(connection)
-    with TestClient(app, base_url="http://testserver") as c:
+    with _client(connection, _oidc_settings(settings, idp)) as c:
         yield c
 
 
@@ -217,6 +222,38 @@ def test_a_forged_or_insufficient_answer_is_refused_and_the_report_waits(
     _, reference = report_move(oidc_client, subs, contact="206-555-0100")
     rep = _report(session, reference)
     assert rep.verification == "awaiting_verification" and messages_of(session, rep) == []
+
+
+def test_a_public_client_proves_itself_by_pkce_alone(
+        db_engine: sa.Engine, connection: sa.Connection, settings: Settings,
+        idp: TestProvider, session: Session, subs: dict[str, AgencySubscription]) -> None:
+    """Login.gov lets a client without a secret sign residents in with PKCE alone."""
+    with _client(connection, _oidc_settings(settings, idp, oidc_client_secret=None)) as c:
+        assert verify_identity(c, "change_of_address").status_code == 303
+        _, reference = report_move(c, subs)
+    assert _report(session, reference).verification == "verified"
+
+
+def test_a_provider_that_does_not_answer_leaves_the_staff_path(
+        db_engine: sa.Engine, connection: sa.Connection, settings: Settings) -> None:
+    down = settings.model_copy(update={
+        "oidc_issuer": f"http://127.0.0.1:{_closed_port()}", "oidc_client_id": CLIENT_ID,
+        "oidc_provider_name": "Test ID", "oidc_timeout_seconds": 2.0})
+    identity.forget_discovery()
+    with _client(connection, down) as c:
+        page = c.get("/tell-us-once", params={"event": "birth"})
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token
+        r = c.post("/tell-us-once/identity", data={"csrf_token": token.group(1),
+                                                   "event": "birth"}, follow_redirects=False)
+    assert r.status_code == 502 and "Test ID cannot be reached just now" in r.text
+    assert "staff will confirm it before any agency is told" in r.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_a_callback_without_its_flow_or_canceled_is_refused(oidc_client: TestClient) -> None:
