@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 from tests.browser.helpers import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ROOT, sign_in
+from tests.tellusonce.oidc_provider import CLIENT_ID, CLIENT_SECRET, TestProvider
 
 VENV_BIN = Path(sys.executable).parent
 SERVER_START_TIMEOUT = 60.0
@@ -49,7 +50,16 @@ def _ready(url: str) -> bool:
 
 
 @pytest.fixture(scope="session")
-def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def oidc_provider() -> Iterator[TestProvider]:
+    """The local OpenID Connect provider the server is configured with (tell us once)."""
+    provider = TestProvider().start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture(scope="session")
+def server_env(tmp_path_factory: pytest.TempPathFactory,
+               oidc_provider: TestProvider) -> dict[str, str]:
     data_dir = tmp_path_factory.mktemp("govshare-browser")
     env = {k: v for k, v in os.environ.items() if not k.startswith("GOVSHARE_")}
     env.update({
@@ -61,6 +71,11 @@ def server_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         # Every test signs in from 127.0.0.1; the few deliberate wrong passwords must not
         # use up the per-address budget (5 by default) and lock out the tests that follow.
         "GOVSHARE_LOGIN_MAX_FAILURES": "100",
+        # Residents may verify their identity with the local test provider (ADR 19).
+        "GOVSHARE_OIDC_ISSUER": oidc_provider.issuer,
+        "GOVSHARE_OIDC_CLIENT_ID": CLIENT_ID,
+        "GOVSHARE_OIDC_CLIENT_SECRET": CLIENT_SECRET,
+        "GOVSHARE_OIDC_PROVIDER_NAME": "Test ID",
     })
     return env
 

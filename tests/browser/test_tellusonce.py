@@ -18,20 +18,22 @@ from tests.browser.helpers import (
     horizontal_overflow,
     screenshot,
 )
+from tests.tellusonce.oidc_provider import IAL1, TestProvider
 
 pytestmark = pytest.mark.browser
 
 NewPage = Callable[..., Any]
 
 
-def _fill_move(page: Any) -> None:
+def _fill_move(page: Any, *, contact: bool = True) -> None:
     page.get_by_label("Your full name", exact=True).fill("Bea Browser")
     page.get_by_label("Your date of birth", exact=True).fill("1990-04-05")
     page.get_by_label("Old address", exact=True).fill("1 Old Street, Seattle, WA 98101")
     page.get_by_label("New address", exact=True).fill("2 New Avenue, Seattle, WA 98104")
     moved = (date.today() - timedelta(days=3)).isoformat()
     page.get_by_label("Date of the move", exact=True).fill(moved)
-    page.get_by_label("Your e-mail address or phone number").fill("206-555-0100")
+    if contact:
+        page.get_by_label("Your e-mail address or phone number").fill("206-555-0100")
 
 
 @pytest.mark.parametrize("javascript", [True, False], ids=["with-js", "without-js"])
@@ -97,6 +99,58 @@ def test_staff_verify_a_report_and_it_is_sent(new_page: NewPage, admin_state: An
     assert f"Report {reference} is verified" in staff.content()
     row = staff.get_by_role("row", name=re.compile(reference))
     assert "Verified and sent" in row.inner_text()
+
+
+def _verified_round_trip(page: Any, provider: TestProvider, *, axe: bool) -> None:
+    page.goto("/tell-us-once?event=change_of_address")
+    assert "Your report waits until staff confirm it" in page.locator("#path").inner_text()
+    try:
+        provider.tamper = {"acr": IAL1}
+        with page.expect_navigation(url=re.compile(r"/identity/callback")) as nav:
+            page.get_by_role("button", name="Verify your identity with Test ID").click()
+        assert nav.value.status == 400
+        assert "another level" in page.locator("#identity-error").inner_text()
+        if axe:
+            assert_accessible(page, "tellusonce-identity-refused")
+    finally:
+        provider.tamper = {}
+
+    page.goto("/tell-us-once?event=change_of_address")
+    with page.expect_navigation(url=re.compile(r"/tell-us-once\?event=change_of_address$")):
+        page.get_by_role("button", name="Verify your identity with Test ID").click()
+    assert provider.requests[-1]["code_challenge_method"] == "S256"
+    assert "Your identity is verified with Test ID" in page.content()
+    assert "goes straight to the agencies" in page.locator("#path-direct").inner_text()
+    assert page.get_by_label("Your e-mail address or phone number").count() == 0
+    if axe:
+        assert_accessible(page, "tellusonce-identity-verified")
+
+    _fill_move(page, contact=False)
+    box = page.get_by_role("checkbox", name=re.compile("Utility billing"))
+    page.locator(f"label[for={box.get_attribute('id')}]").click()
+    page.locator("label[for=consent]").click()
+    with page.expect_navigation() as nav:
+        page.get_by_role("button", name="Send my report").click()
+    assert nav.value.status == 201
+    assert "verified with Test ID" in page.locator("#assured").inner_text()
+    assert page.locator("#awaiting").count() == 0
+    if axe:
+        assert_accessible(page, "tellusonce-identity-confirmation")
+
+
+def test_a_resident_verified_with_the_identity_provider_is_sent_at_once(
+        new_page: NewPage, oidc_provider: TestProvider) -> None:
+    """Issue 9 §5, ADR 19: the full round trip (our form, the provider, the callback, back to
+    the form), under the product's CSP, whose form-action admits the configured provider;
+    the report then goes straight to the agencies. An answer below the level is refused
+    plainly and the report would wait."""
+    _verified_round_trip(new_page(), oidc_provider, axe=False)
+
+
+def test_the_identity_provider_pages_are_accessible(new_page: NewPage,
+                                                    oidc_provider: TestProvider) -> None:
+    """The same round trip with axe-core injected (which needs the CSP bypassed)."""
+    _verified_round_trip(new_page(bypass_csp=True), oidc_provider, axe=True)
 
 
 def test_the_public_form_fits_a_phone_under_the_csp(new_page: NewPage) -> None:

@@ -331,7 +331,9 @@ NOT_FOUND_BY_DESIGN = {f"{m} /open311/v2/{{open311_path:path}}"
     # an import's error report exists only for the one who uploaded the file, for an hour
     "GET /casebook/import-reports/{report_token}.csv",
     # a background solve exists only in the process running it, for its region (core.jobs)
-    "POST /property/consolidation/cancel"}
+    "POST /property/consolidation/cancel",
+    # off (404) unless an identity provider is configured; tests/tellusonce/test_identity.py
+    "POST /tell-us-once/identity", "GET /tell-us-once/identity/callback"}
 # Rules a route adds to the policy, by route id: role -> expected status. Each one is a
 # deliberate exception, with its reason.
 EXTRA_RULES: dict[str, dict[Role, int]] = {
@@ -448,6 +450,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "evidence_kind": "records_match", "evidence_reference": ""}),
     "POST /staff/tell-us-once/reports/{reference}/reject": lambda w, j: Body(data={
         "reason": "matrix"}),
+    "POST /tell-us-once/identity": lambda w, j: Body(data={"event": "death"}),
+    "POST /tell-us-once/identity/forget": lambda w, j: Body(data={"event": "death"}),
     "POST /outbox/requeue": lambda w, j: Body(data={"message_id": "", "destination": ""}),
     # carbon
     "POST /api/v1/carbon/targets": lambda w, j: Body(json={

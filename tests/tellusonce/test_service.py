@@ -559,11 +559,11 @@ def test_an_anonymous_death_notice_reaches_no_agency_until_vital_records_confirm
         report(session, settings, region_id, chosen, event="death", person=DEATH,
                verification_details={}, verify=False)
     assert [e["loc"] for e in no_contact.value.errors] == [["contact"]]
-    # even an identity provider's word does not send a death from the public unchecked
+    # without an identity assured by a provider (test_identity.py), a death waits for staff
     rep = report(session, settings, region_id, chosen, event="death", person=DEATH,
                  verification_details={"contact": "byron@example.org",
                                        "certificate_number": "2026-017-004211"},
-                 identity_assured=True, verify=False)
+                 verify=False)
     assert rep.verification == "awaiting_verification" and messages_of(session, rep) == []
 
     seattle_staff = principal(Role.jurisdiction_staff, subs["seattle-utilities"].jurisdiction_id)

@@ -351,12 +351,16 @@ class Envelope:
     """
 
     def __init__(self, app: ASGIApp, *, secure_cookies: bool,
-                 tile_origin: str | None = None) -> None:
+                 tile_origin: str | None = None, form_origin: str | None = None) -> None:
         self.app = app
         self.secure_cookies = secure_cookies
-        # A configured tile server is the one other origin pages may load images from.
-        self.csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {tile_origin}") \
+        # A configured tile server is the one other origin pages may load images from; a
+        # configured identity provider the one other origin a form may lead to (its sign-in
+        # page, reached by a redirect from our own form, which form-action governs too).
+        csp = CSP.replace("img-src 'self' data:", f"img-src 'self' data: {tile_origin}") \
             if tile_origin else CSP
+        self.csp = csp.replace("form-action 'self'", f"form-action 'self' {form_origin}") \
+            if form_origin else csp
         static = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -570,12 +574,14 @@ def _too_large(kind: str, limit: int) -> str:
 
 def install_middleware(app: FastAPI, *, secure_cookies: bool,
                        body_limits: dict[str, int] | None = None,
-                       tile_origin: str | None = None) -> None:
+                       tile_origin: str | None = None, form_origin: str | None = None
+                       ) -> None:
     """The envelope outermost; the body limit inside it (so a 413 still gets the envelope's
     headers and log line), and, added before this, the Open311 read cache."""
     if body_limits is not None:
         app.add_middleware(BodyLimit, limits=body_limits)
-    app.add_middleware(Envelope, secure_cookies=secure_cookies, tile_origin=tile_origin)
+    app.add_middleware(Envelope, secure_cookies=secure_cookies, tile_origin=tile_origin,
+                       form_origin=form_origin)
 
 
 # --------------------------------------------------------------------------- logging

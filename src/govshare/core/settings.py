@@ -217,6 +217,61 @@ class Settings(BaseSettings):
         "boundary upload; a service request with a photo has its own 5 MB photo cap). "
         "Bigger: 413 as soon as it is seen, so nothing past it reaches memory or disk.",
     )
+    oidc_issuer: str | None = Field(
+        None,
+        description="Issuer URL of an OpenID Connect identity provider that residents may "
+        "verify their identity with before a tell-us-once report (e.g. Login.gov: "
+        "https://secure.login.gov/). Its discovery document, keys and token endpoint are "
+        "asked for when a resident uses it; pages may send the browser to its origin only. "
+        "https only (http to 127.0.0.1 or localhost outside production, for tests). Default: "
+        "none; every report waits for staff to confirm it (ADR 19).",
+    )
+    oidc_provider_name: str = Field(
+        "your identity provider", max_length=60,
+        description="The identity provider's name as residents know it, shown on the button "
+        "('Verify your identity with Login.gov').",
+    )
+    oidc_client_id: str | None = Field(
+        None, description="This site's client id at the identity provider (required with "
+        "oidc_issuer).",
+    )
+    oidc_client_secret: str | None = Field(
+        None,
+        description="Client secret at the identity provider (sent by HTTP Basic). Leave it "
+        "unset for a public client that proves itself by PKCE alone, as Login.gov allows.",
+    )
+    oidc_acr: str = Field(
+        "http://idmanagement.gov/ns/assurance/ial/2", max_length=200,
+        description="The assurance level (acr value) a resident's identity must have for a "
+        "report to go straight to the agencies; asked for as acr_values and checked in the "
+        "ID token. Default: Login.gov's identity assurance level 2.",
+    )
+    oidc_acr_also_accepted: str = Field(
+        "", max_length=1000,
+        description="Other acr values, separated by spaces, that are at or above oidc_acr "
+        "(e.g. a provider's stronger level). Any other acr is below the level: the report "
+        "waits for staff.",
+    )
+    oidc_scopes: str = Field(
+        "openid email profile", max_length=300,
+        description="Scopes asked of the identity provider, separated by spaces ('openid' "
+        "is always asked).",
+    )
+    oidc_identity_minutes: int = Field(
+        30, ge=1, le=240,
+        description="Minutes a verified identity is kept (sealed in an HttpOnly cookie) for "
+        "the resident to finish the report; it is forgotten once a report is sent.",
+    )
+    oidc_redirect_uri: str | None = Field(
+        None,
+        description="The callback URL registered with the identity provider. Default: "
+        "<this site>/tell-us-once/identity/callback as the request reached it.",
+    )
+    oidc_timeout_seconds: float = Field(
+        10.0, gt=0, le=60,
+        description="The longest a request to the identity provider (discovery, keys, token) "
+        "may take.",
+    )
     rate_limit_retention_hours: int = Field(
         24, ge=1, le=24 * 366,
         description="Hours the rate-limit records (client addresses, account e-mail addresses) "
@@ -238,6 +293,14 @@ class Settings(BaseSettings):
         if self.map_tile_url is not None and not self.map_tile_origin:
             raise SettingsError("GOVSHARE_MAP_TILE_URL must be an https URL template such as "
                                 "https://tiles.example.org/{z}/{x}/{y}.png")
+        if self.oidc_issuer is not None:
+            if not self.oidc_origin:
+                raise SettingsError("GOVSHARE_OIDC_ISSUER must be an https URL such as "
+                                    "https://secure.login.gov/ (http only to 127.0.0.1 or "
+                                    "localhost, and not in production)")
+            if not self.oidc_client_id:
+                raise SettingsError("GOVSHARE_OIDC_CLIENT_ID is required with "
+                                    "GOVSHARE_OIDC_ISSUER")
         if self.env is Environment.production:
             if self.outbox_allow_loopback:
                 raise SettingsError("GOVSHARE_OUTBOX_ALLOW_LOOPBACK must not be on in "
@@ -266,6 +329,25 @@ class Settings(BaseSettings):
         if m is None:
             return None
         return m.group(1).replace("{s}.", "*.")
+
+    @property
+    def oidc_origin(self) -> str | None:
+        """The identity provider's origin (scheme, host, port) for the CSP, or None when none
+        is configured or its issuer URL is not allowed."""
+        m = re.match(r"^(https?)://([A-Za-z0-9.-]+|\[[0-9a-fA-F:]+\])(:\d{1,5})?(/[^\s?#]*)?$",
+                     self.oidc_issuer or "")
+        if m is None:
+            return None
+        scheme, host = m.group(1), m.group(2).lower()
+        if scheme == "http" and (self.env is Environment.production
+                                 or host not in ("127.0.0.1", "localhost", "[::1]")):
+            return None
+        return f"{scheme}://{host}{m.group(3) or ''}"
+
+    @property
+    def oidc_accepted_acr(self) -> frozenset[str]:
+        """The acr values at or above the required level."""
+        return frozenset({self.oidc_acr, *self.oidc_acr_also_accepted.split()})
 
     @property
     def resolved_database_url(self) -> str:

@@ -120,8 +120,10 @@ def can_move(current: str, to: str) -> bool:
 
 
 def needs_staff_verification(event: str, *, identity_assured: bool) -> bool:
-    """Whether a report waits for a member's staff before any agency is told."""
-    return event == "death" or not identity_assured
+    """Whether a report waits for a member's staff before any agency is told: unless an
+    identity provider vouched for the reporter at the required level (ADR 19), every report
+    does, a death's included."""
+    return not identity_assured
 
 
 # What the reporter gives so that staff can confirm the report (never sent to agencies).

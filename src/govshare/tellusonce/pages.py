@@ -10,19 +10,19 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import forms
+from govshare.core import audit, forms
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, RateLimited, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict, NotFound, RateLimited, ValidationFailed
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.security import new_token, token_digest
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.outbox.schemas import STATUS_LABELS
 from govshare.regions import queries as regions_queries
-from govshare.tellusonce import calc, queries, service
+from govshare.tellusonce import calc, identity, queries, service
 from govshare.tellusonce.calc import EVENTS
 from govshare.tellusonce.schemas import SubscriptionIn
 
@@ -39,10 +39,23 @@ def _names(session: Session, region_id: int) -> dict[int, str]:
 # ------------------------------------------------------------------------------ public
 
 
+def _provider(request: Request) -> identity.Provider | None:
+    return identity.provider_from(request.app.state.settings)
+
+
+def _identity(request: Request) -> identity.Identity | None:
+    """The resident's identity verified with the provider, if still kept (its cookie)."""
+    return identity.open_identity(request.app.state.secret_key,
+                                  request.cookies.get(identity.IDENTITY_COOKIE),
+                                  _provider(request))
+
+
 def _form_page(request: Request, session: Session, event: str, *, values: dict[str, str],
                chosen: set[int], consent: bool, errors: list[dict[str, Any]],
-               status_code: int = 200) -> Response:
+               status_code: int = 200, identity_error: str | None = None) -> Response:
     region = regions_queries.require_current_region(session=session)
+    provider = _provider(request)
+    verified = _identity(request)
     retention = request.app.state.settings.tellusonce_retention_days
     agencies = (queries.available_subscriptions(session=session, region_id=region.id,
                                                    event=event) if event in EVENTS else [])
@@ -55,8 +68,11 @@ def _form_page(request: Request, session: Session, event: str, *, values: dict[s
         "consent_text": calc.consent_text(retention), "retention_days": retention,
         "verification_fields": calc.VERIFICATION_FIELDS.get(event, ()),
         "optional_fields": calc.OPTIONAL_VERIFICATION_FIELDS,
+        "provider": provider, "identity": verified, "identity_error": identity_error,
     }, status_code=status_code)
     response.headers["Cache-Control"] = "no-store"
+    if identity_error:  # an identity refused is not one kept from before
+        response.delete_cookie(identity.IDENTITY_COOKIE, path=identity.IDENTITY_PATH)
     return response
 
 
@@ -83,6 +99,7 @@ async def report_submit(request: Request, session: Session = Depends(get_session
     token = str(form.get("form_token") or "")[:64]
     settings = request.app.state.settings
     region = regions_queries.require_current_region(session=session)
+    verified = _identity(request)
     try:
         report = service.report_life_event(
             session=session, actor=actor, region_id=region.id, event=event, person=values,
@@ -91,7 +108,8 @@ async def report_submit(request: Request, session: Session = Depends(get_session
             retention_days=settings.tellusonce_retention_days,
             client=request.client.host if request.client else "unknown",
             submission_key=token_digest(token) if token else None,
-            verification_details=values)
+            verification_details=values, identity_assured=verified is not None,
+            identity=verified.report_record() if verified is not None else None)
     except (ValidationFailed, BadRequest) as exc:
         session.rollback()
         return _form_page(request, session, event, values=values, chosen=chosen,
@@ -110,8 +128,112 @@ async def report_submit(request: Request, session: Session = Depends(get_session
         "report": report, "spec": EVENTS[report.event_type],
         "agencies": report.consent.get("agencies", []),
         "retention_days": settings.tellusonce_retention_days,
+        "provider": _provider(request),
     }, status_code=201)
     response.headers["Cache-Control"] = "no-store"
+    # The identity served this report; another report needs the resident to verify again.
+    response.delete_cookie(identity.IDENTITY_COOKIE, path=identity.IDENTITY_PATH)
+    return response
+
+
+# ------------------------------------------------------------------------------ identity
+
+
+def _cookie_args(request: Request) -> dict[str, Any]:
+    return {"httponly": True, "samesite": "lax",
+            "secure": request.app.state.settings.secure_cookies}
+
+
+def _redirect_uri(request: Request) -> str:
+    configured = request.app.state.settings.oidc_redirect_uri
+    return str(configured) if configured else str(request.base_url).rstrip("/") + \
+        identity.CALLBACK_PATH
+
+
+@router.post("/tell-us-once/identity", dependencies=[Depends(csrf_protect)])
+def identity_start(request: Request, event: str = Form("", max_length=40),
+                   session: Session = Depends(get_session),
+                   _: Principal = Depends(allow(Action.tellusonce_report))) -> Response:
+    """Send the resident to the identity provider (303), the flow's secrets sealed in a
+    cookie for the callback."""
+    provider = _provider(request)
+    if provider is None:
+        raise NotFound("No identity provider is configured here")
+    event = event if event in EVENTS else ""
+    try:
+        url, flow = identity.start(provider, event=event, redirect_uri=_redirect_uri(request))
+    except identity.ProviderUnavailable as exc:
+        return _form_page(request, session, event, values={}, chosen=set(), consent=False,
+                          errors=[], status_code=502,
+                          identity_error=f"{provider.name} cannot be reached just now "
+                          f"({exc.detail}) You can still send your report: staff will "
+                          "confirm it before any agency is told.")
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(identity.FLOW_COOKIE,
+                        identity.seal(request.app.state.secret_key, identity.FLOW_PURPOSE, flow),
+                        max_age=identity.FLOW_SECONDS, path=identity.FLOW_PATH,
+                        **_cookie_args(request))
+    return response
+
+
+@router.get(identity.CALLBACK_PATH)
+def identity_callback(request: Request, code: str = Query("", max_length=2000),
+                      state: str = Query("", max_length=500),
+                      error: str = Query("", max_length=200),
+                      session: Session = Depends(get_session),
+                      actor: Principal = Depends(allow(Action.tellusonce_report))) -> Response:
+    """The provider sends the resident back here: check everything, keep the identity (sealed
+    cookie) and return to the form (303), or show the form with the reason it was refused."""
+    provider = _provider(request)
+    if provider is None:
+        raise NotFound("No identity provider is configured here")
+    key = request.app.state.secret_key
+    flow = identity.open_sealed(key, identity.FLOW_PURPOSE,
+                                request.cookies.get(identity.FLOW_COOKIE))
+    event = str(flow.get("event", "")) if flow else ""
+    reason: str | None = None
+    verified: identity.Identity | None = None
+    if flow is None:
+        reason = (f"The sign-in with {provider.name} took too long or was started in another "
+                  "browser. Please start again.")
+    elif error:
+        reason = (f"{provider.name} did not verify your identity"
+                  + (" (you canceled)." if error == "access_denied" else f" ({error[:80]})."))
+    else:
+        try:
+            verified = identity.finish(provider, flow, code=code, state=state)
+        except (identity.IdentityRefused, identity.ProviderUnavailable) as exc:
+            reason = exc.detail
+    if verified is None:
+        audit.record(session, actor, action="tellusonce.identity_refused",
+                     entity="resident_identity",
+                     after={"issuer": provider.issuer, "reason": (reason or "")[:300]})
+        session.commit()
+        response = _form_page(request, session, event, values={}, chosen=set(),
+                              consent=False, errors=[], status_code=400,
+                              identity_error=f"{reason} You can still send your report: "
+                              "staff will confirm it before any agency is told.")
+    else:
+        audit.record(session, actor, action="tellusonce.identity_verified",
+                     entity="resident_identity", after=verified.audit_record())
+        session.commit()
+        response = redirect(f"/tell-us-once?event={event}" if event else "/tell-us-once",
+                            flash=f"Your identity is verified with {provider.name}.")
+        response.set_cookie(identity.IDENTITY_COOKIE,
+                            identity.seal_identity(key, verified, provider.identity_seconds),
+                            max_age=provider.identity_seconds, path=identity.IDENTITY_PATH,
+                            **_cookie_args(request))
+    response.delete_cookie(identity.FLOW_COOKIE, path=identity.FLOW_PATH)
+    return response
+
+
+@router.post("/tell-us-once/identity/forget", dependencies=[Depends(csrf_protect)])
+def identity_forget(request: Request, event: str = Form("", max_length=40),
+                    _: Principal = Depends(allow(Action.tellusonce_report))) -> Response:
+    """Stop using the verified identity (a shared computer; another person's report)."""
+    response = redirect(f"/tell-us-once?event={event}" if event in EVENTS else
+                        "/tell-us-once", flash="Your verified identity is no longer used here.")
+    response.delete_cookie(identity.IDENTITY_COOKIE, path=identity.IDENTITY_PATH)
     return response
 
 

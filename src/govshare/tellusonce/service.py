@@ -24,10 +24,11 @@ Invariants:
   them, so nothing is sent under a withdrawn URL or secret.
 - Identity first (issue 9 §5): a report is stored *awaiting verification* and nothing is
   queued until the reporter's identity is assured — by a configured identity provider at a
-  stated assurance level (``identity_assured``), or by a member's staff who check it
-  against evidence (:func:`verify_report`). A death reported by the public always waits for
-  staff. Staff who may verify are those of a member told of the report
-  (``Action.tellusonce_verify``); a rejected report is deleted at once and told to no one.
+  stated assurance level (``identity_assured``; ``tellusonce.identity``, ADR 19), or by a
+  member's staff who check it against evidence (:func:`verify_report`). A death reported by
+  the public waits for staff unless its reporter's identity is assured at that level. Staff
+  who may verify are those of a member told of the report (``Action.tellusonce_verify``);
+  a rejected report is deleted at once and told to no one.
 - Messages follow Standard Webhooks: signed with the subscription's ``whsec_`` secret, with
   ``webhook-id`` the idempotency key; the body has the standard's ``type`` and ``timestamp``
   (when the event was reported) beside the event's data.
@@ -210,15 +211,17 @@ def report_life_event(
     now: datetime | None = None,
     verification_details: dict[str, str] | None = None,
     identity_assured: bool = False,
+    identity: dict[str, str] | None = None,
 ) -> LifeEventReport:
     """Validate and store the sealed report with its consent; queue one message per agency
     once the reporter's identity is assured, else leave it awaiting verification.
 
     ``verification_details``: the reporter's contact (and a death certificate number if
     given), what staff confirm the report with; required unless ``identity_assured`` (an
-    identity provider vouched for the reporter). ``client`` (the sender's address) is
-    rate-limited. ``submission_key`` (the form's token) makes a form sent twice return the
-    first report instead of telling everyone twice.
+    identity provider vouched for the reporter at the required level; ``identity`` is what it
+    said: issuer, subject, acr, name, e-mail, kept sealed with the report). ``client`` (the
+    sender's address) is rate-limited. ``submission_key`` (the form's token) makes a form sent
+    twice return the first report instead of telling everyone twice.
     """
     authorize(actor, Action.tellusonce_report, region_id=region_id)
     if submission_key:
@@ -266,8 +269,9 @@ def report_life_event(
         consent_version=CONSENT_VERSION, consented_at=now, recorded_by=actor.ref,
         created_at=now, purge_after=now + timedelta(days=retention_days),
         verification=AWAITING if waits else VERIFIED,
-        verification_enc=_seal(secret_key, {"reporter": details}) if waits else None,
-        verification_method=None if waits else "identity provider",
+        verification_enc=_seal(secret_key, {"reporter": details}) if waits else (
+            _seal(secret_key, {"identity": identity}) if identity else None),
+        verification_method=None if waits else _provider_method(identity),
         verified_by=None if waits else actor.ref, verified_at=None if waits else now)
     session.add(report)
     session.flush()
@@ -277,8 +281,16 @@ def report_life_event(
                  entity_id=report.reference,
                  after={"event": event, "subscriptions": chosen_ids,
                         "consent_version": CONSENT_VERSION,
-                        "verification": report.verification})
+                        "verification": report.verification,
+                        **({"identity_provider": identity.get("issuer"),
+                            "acr": identity.get("acr")} if identity and not waits else {})})
     return report
+
+
+def _provider_method(identity: dict[str, str] | None) -> str:
+    if not identity:
+        return "identity provider"
+    return f"identity provider: {identity.get('issuer', '')} ({identity.get('acr', '')})"[:200]
 
 
 def _seal(secret_key: str, value: dict[str, object]) -> str:

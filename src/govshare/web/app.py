@@ -220,7 +220,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        public_allowed=allows(ANONYMOUS, Action.public_read))
     install_middleware(app, secure_cookies=settings.secure_cookies,
                        body_limits=settings.body_limits,
-                       tile_origin=settings.map_tile_origin)
+                       tile_origin=settings.map_tile_origin,
+                       form_origin=settings.oidc_origin)
 
     static_dir = PACKAGE_DIR / "web" / "static"
     app.mount("/static", StaticFiles(directory=str(static_dir)), name="static")
