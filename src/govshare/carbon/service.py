@@ -963,6 +963,56 @@ def add_measure(session: Session, principal: Principal, data: MeasureIn) -> Meas
     return m
 
 
+def plan_items(session: Session, principal: Principal) -> tuple[list[Target], list[Measure]]:
+    """The targets and planned measures the principal may see: the region's own targets and
+    every visible member's (a member's staff: its own and the region's), newest last."""
+    jids = _scope_ids(session, principal, None)
+    region = regions_queries.require_current_region(session=session)
+    tg = [x for x in queries.targets(session, region.id)
+          if x.jurisdiction_id is None or jids is None or x.jurisdiction_id in jids]
+    return tg, queries.measures(session, jids)
+
+
+def remove_target(session: Session, principal: Principal, target_id: int) -> Target:
+    """Delete a target: its member's planners, or the region's roles for a regional one. A
+    target of another region, or of a member the principal cannot see, is not found."""
+    region = regions_queries.require_current_region(session=session)
+    tgt = session.get(Target, target_id)
+    if tgt is None or tgt.region_id != region.id:
+        raise NotFound("Target not found")
+    if tgt.jurisdiction_id is not None:
+        ensure_visible(principal, tgt.jurisdiction_id, "Target")
+    authorize(principal, Action.carbon_plan, tgt.jurisdiction_id, region_id=region.id)
+    if tgt.jurisdiction_id is None and not principal.role.is_regional:
+        raise Forbidden("Regional targets are set by the region's roles")
+    jid = tgt.jurisdiction_id
+    before = {"jurisdiction_id": jid, "base_year": tgt.base_year,
+              "target_year": tgt.target_year, "reduction_pct": tgt.reduction_pct,
+              "label": tgt.label}
+    session.delete(tgt)
+    session.flush()
+    audit.record(session, principal, action="carbon.target.remove", entity="carbon_target",
+                 entity_id=target_id, jurisdiction_id=jid, before=before)
+    return tgt
+
+
+def remove_measure(session: Session, principal: Principal, measure_id: int) -> Measure:
+    """Delete a planned measure (its member's planners); another region's is not found."""
+    m = session.get(Measure, measure_id)
+    if m is None or m.jurisdiction_id not in {j.id for j in regions_queries.list_jurisdictions(
+            session=session, region_id=_here(session))}:
+        raise NotFound("Measure not found")
+    ensure_visible(principal, m.jurisdiction_id, "Measure")
+    authorize(principal, Action.carbon_plan, m.jurisdiction_id, region_id=_here(session))
+    before = {"jurisdiction_id": m.jurisdiction_id, "kind": m.kind, "name": m.name,
+              "start_year": m.start_year, "t_co2e_per_year": m.t_co2e_per_year}
+    session.delete(m)
+    session.flush()
+    audit.record(session, principal, action="carbon.measure.remove", entity="carbon_measure",
+                 entity_id=measure_id, jurisdiction_id=m.jurisdiction_id, before=before)
+    return m
+
+
 # ------------------------------------------------------------------------ progress
 
 @dataclass
