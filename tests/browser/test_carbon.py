@@ -43,7 +43,7 @@ def test_dashboard_draws_under_the_csp_and_is_accessible(new_page: NewPage,
 
 
 @pytest.mark.parametrize("path", ["/carbon/methodology", "/carbon/benchmarking",
-                                  "/carbon/factor-sets"])
+                                  "/carbon/factor-sets", "/carbon/gwp-sets"])
 def test_carbon_pages_accessible(new_page: NewPage, admin_state: Any, path: str) -> None:
     page = new_page(storage_state=admin_state, bypass_csp=True)  # axe is injected
     assert page.goto(path).status == 200
@@ -103,3 +103,25 @@ def test_targets_and_measures_forms(new_page: NewPage, admin_state: Any) -> None
     page.wait_for_load_state("load")
     assert page.locator("tr", has_text="Browser goal").count() == 0
     assert page.locator("tr", has_text="Browser measure").count() == 0
+
+
+def test_gwp_upload_errors_accessible(new_page: NewPage, admin_state: Any, tmp_path: Any) -> None:
+    """A refused GWP file lists its rows, a refused name is marked on its input; both pages
+    axe-clean (nothing is added, so the shared demo database is unchanged)."""
+    bad = tmp_path / "bad.csv"
+    bad.write_text("gas,value\nCO2,1\nCH4,lots\n")
+    page = new_page(storage_state=admin_state, bypass_csp=True)  # axe is injected
+    assert page.goto("/carbon/gwp-sets").status == 200
+    page.fill("#gwp-name", "AR4")
+    page.fill("#gwp-source", "IPCC AR4")
+    page.set_input_files("#gwp-file", str(bad))
+    page.get_by_role("button", name="Add GWP set").click()
+    page.wait_for_load_state("load")
+    assert page.locator("table", has_text="is not a number").count() == 1
+    assert_accessible(page, "GWP upload refused rows")
+    page.fill("#gwp-name", "no good!")
+    page.set_input_files("#gwp-file", str(bad))
+    page.get_by_role("button", name="Add GWP set").click()
+    page.wait_for_load_state("load")
+    assert page.locator("#gwp-name.usa-input--error").count() == 1
+    assert_accessible(page, "GWP upload refused name")

@@ -77,3 +77,27 @@ def test_refused_factor_file(cli: Cli, tmp_path: Path) -> None:
     rows = list(csv.DictReader(report.open()))
     assert [(x["row"], x["column"]) for x in rows] == [("2", "value"), ("3", "gas")]
     assert cli.count("carbon_factor_sets") == sets
+
+
+def test_gwp_set_add_list_refused(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("gas,value\nCO2,1\nCH4,-2\nCH4,25\n")
+    report = tmp_path / "report.csv"
+    rows = cli.count("carbon_gwp")
+    r = cli("carbon", "gwp", "add", str(bad), "--name", "AR4", "--source", "IPCC AR4",
+            "--report", str(report), code=2)
+    assert "2 problems" in flat(r.stderr)
+    assert [(x["row"], x["column"]) for x in csv.DictReader(report.open())] == [
+        ("3", "value"), ("4", "gas")]
+    assert cli.count("carbon_gwp") == rows
+    good = tmp_path / "ar4.csv"
+    good.write_text("gas,value\nCO2,1\nCH4,25\nN2O,298\n")
+    assert "5 gases" in cli("carbon", "gwp", "add", str(good), "--name", "AR4",
+                            "--source", "IPCC AR4 WG1 Table 2.14").stdout
+    assert "5 gases" in cli("carbon", "gwp", "add", str(good), "--name", "AR4",
+                            "--source", "IPCC AR4 WG1 Table 2.14").stdout  # idempotent
+    assert cli.count("carbon_gwp") == rows + 5
+    assert "298" in flat(cli("carbon", "gwp", "list").stdout)
+    ar4 = json.loads(cli("carbon", "inventory", "--year", "2016", "--gwp", "AR4", "--by",
+                         "region", "--json").stdout)
+    assert ar4["gwp_set"] == "AR4" and ar4["total_location"] > 0

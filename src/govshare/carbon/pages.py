@@ -57,9 +57,10 @@ def _common(session: Session, factor_set: str, gwp: str) -> dict[str, Any]:
         service.install_builtin_sets(session)
         sets = list(session.scalars(queries.factor_sets_stmt()))
     names = {s.name for s in sets}
-    return {"factor_sets": sets, "gwp_sets": queries.gwp_sets(session) or ["AR5", "AR6"],
+    gwp_sets = queries.gwp_sets(session) or ["AR5", "AR6"]
+    return {"factor_sets": sets, "gwp_sets": gwp_sets,
             "factor_set": factor_set if factor_set in names else service.DEFAULT_SET,
-            "gwp": gwp if gwp in ("AR5", "AR6") else service.DEFAULT_GWP,
+            "gwp": gwp if gwp in gwp_sets else service.DEFAULT_GWP,
             "sector_labels": SECTOR_LABELS}
 
 
@@ -88,7 +89,7 @@ def _summary(exc: ValidationError) -> str:
 
 @router.get("/carbon")
 def dashboard(request: Request, year: str = Query("", max_length=4),
-              factor_set: str = Query("", max_length=80), gwp: str = Query("", max_length=8),
+              factor_set: str = Query("", max_length=80), gwp: str = Query("", max_length=20),
               session: Session = Depends(get_session),
               actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     if not actor.role.is_regional and actor.jurisdiction_id is not None:
@@ -140,7 +141,7 @@ def dashboard(request: Request, year: str = Query("", max_length=4),
 def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdiction"),
                       year: str = Query("", max_length=4),
                       factor_set: str = Query("", max_length=80),
-                      gwp: str = Query("", max_length=8),
+                      gwp: str = Query("", max_length=20),
                       session: Session = Depends(get_session),
                       actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     ctx = _common(session, factor_set, gwp)
@@ -169,7 +170,7 @@ def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdict
 
 @router.get("/carbon/methodology")
 def methodology(request: Request, factor_set: str = Query("", max_length=80),
-                gwp: str = Query("", max_length=8), session: Session = Depends(get_session),
+                gwp: str = Query("", max_length=20), session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     ctx = _common(session, factor_set, gwp)
     sets = service.stack(session, ctx["factor_set"])
@@ -195,7 +196,7 @@ def _export_rows(session: Session, actor: Principal, jurisdiction_id: int | None
 @router.get("/carbon/export.{fmt}")
 def export(request: Request, fmt: str, jurisdiction_id: str = Query("", max_length=12),
            year: str = Query("", max_length=4), factor_set: str = Query("", max_length=80),
-           gwp: str = Query("", max_length=8), session: Session = Depends(get_session),
+           gwp: str = Query("", max_length=20), session: Session = Depends(get_session),
            actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise BadRequest("Export as csv or xlsx")
@@ -265,6 +266,64 @@ async def factor_set_upload(request: Request, session: Session = Depends(get_ses
     session.commit()
     return redirect(f"/carbon/methodology?factor_set={fs.name}",
                     flash=f"Factor set {fs.name} added")
+
+
+# ----------------------------------------------------------------------- GWP sets
+
+def _gwp_page(request: Request, session: Session, actor: Principal, **extra: Any) -> Response:
+    status = extra.pop("status_code", 200)
+    sets = queries.gwp_sets(session)
+    if not sets:
+        service.install_builtin_sets(session)
+        sets = queries.gwp_sets(session)
+    builtin = service.builtin_gwp_sets()
+    rows = {name: queries.gwp_rows(session, name) for name in sets}
+    errors = extra.pop("errors", [])
+    return render(request, "carbon/gwp_sets.html", {
+        "sets": sets, "rows": rows, "builtin": builtin, "values": {},
+        "can_add": allows(actor, Action.carbon_factors), "errors": errors,
+        "field_errors": forms.by_field(errors), **extra}, status_code=status)
+
+
+@router.get("/carbon/gwp-sets")
+def gwp_sets(request: Request, session: Session = Depends(get_session),
+             actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
+    return _gwp_page(request, session, actor)
+
+
+@router.post("/carbon/gwp-sets", dependencies=[Depends(csrf_protect)])
+async def gwp_set_upload(request: Request, session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.carbon_factors))) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip()[:300] for k in ("name", "source")}
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed("Choose a CSV file", errors=[
+                {"loc": ["file"], "reason": "Choose a CSV file of potentials (gas, value)"}])
+        name = Path(upload.filename).name[:200]
+        await run_in_threadpool(service.add_gwp_set, session, actor, values["name"],
+                                upload.file, name, source=values["source"],
+                                replace=form.get("replace") == "on")
+    except t.Refused as exc:
+        session.rollback()
+        problems = exc.report.first(50)
+        count = exc.report.count
+        exc.report.close()
+        return _gwp_page(request, session, actor, values=values, detail=exc.detail,
+                         problems=problems, count=count, status_code=422)
+    except GovshareError as exc:
+        status = _refusal(exc)
+        session.rollback()
+        return _gwp_page(request, session, actor, values=values, status_code=status,
+                         errors=forms.form_errors(exc, labels=GWP_LABELS,
+                                                  anchors={k: f"gwp-{k}" for k in GWP_LABELS}))
+    session.commit()
+    return redirect(f"/carbon/methodology?gwp={values['name']}",
+                    flash=f"GWP set {values['name']} added")
+
+
+GWP_LABELS = {"name": "Name", "source": "Source", "file": "CSV file"}
 
 
 # ----------------------------------------------------------------------- benchmarking
