@@ -217,6 +217,56 @@ def packaged_grid() -> dict[str, dict[str, Any]]:
     return out
 
 
+# Off-road equipment (Hub 2025 Table 5): without a type, equipment-sector fuel is taken as
+# construction equipment (a government's loaders, backhoes, mowers on trucks...) with the
+# table's most common engine of that fuel; the page and the factor's note say which line.
+DEFAULT_EQUIPMENT_TYPE = "Construction/Mining Equipment"
+DEFAULT_EQUIPMENT_FUEL = {"gasoline": ("Gasoline (4 stroke)", "Gasoline"),
+                          "diesel": ("Diesel Equipment", "Diesel"), "lpg": ("LPG",),
+                          "jet_fuel": ("Jet Fuel",), "aviation_gasoline": ("Aviation Gasoline",)}
+
+
+@lru_cache(maxsize=1)
+def nonroad_lines() -> dict[str, dict[str, set[str]]]:
+    """Hub 2025 Table 5 as shipped: activity -> equipment type -> its fuel lines."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for r in csv.DictReader(io.StringIO(_data_text("hub2025.csv"))):
+        if r["source_table"].startswith("Hub 2025 Table 5") and "|" in r["detail"]:
+            kind, fuel = r["detail"].split("|", 1)
+            out.setdefault(r["activity"], {}).setdefault(kind, set()).add(fuel)
+    return out
+
+
+def nonroad_detail(row: ActivityIn) -> tuple[str, str | None, str | None]:
+    """(detail, field, reason) of a fuel row burned off-road: the Table 5 line ``type|fuel``;
+    ``""`` when the row is not off-road fuel; a field and reason when a named type or fuel
+    line is not in the table."""
+    named = bool(row.equipment_type or row.equipment_fuel)
+    if not named and row.sector.value != "equipment":
+        return "", None, None
+    lines = nonroad_lines().get(row.activity)
+    if not lines:
+        if named:
+            return "", "activity", (f"Hub 2025 Table 5 has no off-road line for "
+                                    f"{row.activity}")
+        return "", None, None
+    kind = (row.equipment_type or DEFAULT_EQUIPMENT_TYPE).strip()
+    if kind not in lines and not row.equipment_type:
+        return "", None, None  # e.g. jet fuel of a member's equipment: the fuel's CO2 only
+    if kind not in lines:
+        return "", "equipment_type", (f"not an equipment type of Hub 2025 Table 5 for "
+                                      f"{row.activity} (known: {', '.join(sorted(lines))})")
+    if row.equipment_fuel:
+        fuel = row.equipment_fuel.strip()
+        if fuel not in lines[kind]:
+            return "", "equipment_fuel", (f"not a {row.activity} line of {kind} in Hub 2025 "
+                                          f"Table 5 (known: {', '.join(sorted(lines[kind]))})")
+        return f"{kind}|{fuel}", None, None
+    fuel = next((f for f in DEFAULT_EQUIPMENT_FUEL.get(row.activity, ()) if f in lines[kind]),
+                sorted(lines[kind])[0])
+    return f"{kind}|{fuel}", None, None
+
+
 # ------------------------------------------------------------------------ factor sets
 
 def _parse_factor_csv(stream: BinaryIO, name: str, gases: Iterable[str]
@@ -617,8 +667,15 @@ def record_activity(session: Session, principal: Principal, source_domain: str,
                                   "no eGRID subregion for this asset: give subregion, a ZIP "
                                   "code the Power Profiler knows, or a point"))
             continue
-        detail = (calc.mile_detail(row.vehicle_type or "", row.model_year or 0)
-                  if row.activity == "vehicle_miles" else "")
+        if row.activity == "vehicle_miles":
+            detail = calc.mile_detail(row.vehicle_type or "", row.model_year or 0)
+        else:
+            found = nonroad_detail(row)
+            if found[1]:
+                report.add(t.RowError(number, found[1],
+                                      t.shown(getattr(row, found[1]) or ""), found[2] or ""))
+                continue
+            detail = found[0]
         staged.append(_Staged(number, row, sub, q, detail))
     # the same asset must be described the same way; periods of one series must not overlap
     by_source: dict[str, list[_Staged]] = defaultdict(list)
