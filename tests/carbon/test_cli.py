@@ -101,3 +101,16 @@ def test_gwp_set_add_list_refused(cli: Cli, tmp_path: Path) -> None:
     ar4 = json.loads(cli("carbon", "inventory", "--year", "2016", "--gwp", "AR4", "--by",
                          "region", "--json").stdout)
     assert ar4["gwp_set"] == "AR4" and ar4["total_location"] > 0
+
+
+def test_targets_list_and_remove(cli: Cli) -> None:
+    cli("carbon", "target", "--base-year", "2016", "--target-year", "2045", "--reduction",
+        "70", "--label", "CLI goal to remove", "--jurisdiction", "King County")
+    tid = cli.scalar("SELECT id FROM carbon_targets WHERE label = 'CLI goal to remove'")
+    listed = flat(cli("carbon", "targets").stdout)
+    assert "King County" in listed and "CLI goal to" in listed and "70" in listed
+    before = cli.count("carbon_targets")
+    assert "removed: CLI goal to remove" in flat(
+        cli("carbon", "target-remove", str(tid)).stdout)
+    assert cli.count("carbon_targets") == before - 1
+    cli("carbon", "target-remove", "999999", code=1)

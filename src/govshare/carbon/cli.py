@@ -296,3 +296,38 @@ def target_command(
             reduction_pct=reduction, label=label, synthetic=sample))
     console.print(f"Target {tgt.id}: {reduction:g}% below {base_year} by {target_year}.",
                   highlight=False)
+
+
+@carbon_app.command("targets")
+@handle_errors
+def targets_command() -> None:
+    """List the reduction targets (the region's and each member's) and planned measures."""
+    with db() as session:
+        region = regions_queries.require_current_region(session=session)
+        names = {j.id: j.name for j in regions_queries.list_jurisdictions(
+            session=session, region_id=region.id)}
+        targets, measures = service.plan_items(session, system_principal())
+        table = Table("id", "whose", "label", "base year", "target year", "reduction %",
+                      title="Targets")
+        for x in targets:
+            table.add_row(str(x.id), names.get(x.jurisdiction_id or 0, "the region"),
+                          x.label + (" (sample)" if x.synthetic else ""), str(x.base_year),
+                          str(x.target_year), f"{x.reduction_pct:g}")
+        plan = Table("id", "member", "measure", "kind", "from", "t CO2e a year",
+                     title="Planned measures")
+        for m in measures:
+            plan.add_row(str(m.id), names.get(m.jurisdiction_id, ""), m.name, m.kind,
+                         str(m.start_year), f"{m.t_co2e_per_year:,.1f}")
+    console.print(table)
+    console.print(plan)
+
+
+@carbon_app.command("target-remove")
+@handle_errors
+def target_remove_command(
+    target_id: Annotated[int, typer.Argument(help="The target's id (see `carbon targets`)")],
+) -> None:
+    """Remove a reduction target."""
+    with db() as session:
+        tgt = service.remove_target(session, system_principal(), target_id)
+    console.print(f"Target {target_id} removed: {tgt.label}.", highlight=False)
