@@ -125,3 +125,12 @@ def test_gwp_upload_errors_accessible(new_page: NewPage, admin_state: Any, tmp_p
     page.wait_for_load_state("load")
     assert page.locator("#gwp-name.usa-input--error").count() == 1
     assert_accessible(page, "GWP upload refused name")
+
+
+@pytest.mark.parametrize("path", ["/carbon/targets", "/carbon/gwp-sets"])
+def test_plan_and_gwp_pages_fit_a_phone(new_page: NewPage, admin_state: Any, path: str) -> None:
+    page = new_page(storage_state=admin_state, viewport=PHONE, bypass_csp=True)
+    assert page.goto(path).status == 200
+    wide = horizontal_overflow(page)
+    assert wide["scrollWidth"] <= wide["viewport"] + 1, wide
+    assert_accessible(page, f"{path} on a phone")
