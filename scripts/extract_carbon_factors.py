@@ -39,6 +39,12 @@ MOBILE_CO2 = {  # Hub Table 2
     "Kerosene-Type Jet Fuel": "jet_fuel", "Aviation Gasoline": "aviation_gasoline",
 }
 BIOGENIC = {"biodiesel", "ethanol", "wood"}
+# Hub Table 5 (non-road CH4 and N2O per gallon): fuel type -> activity. Residual fuel oil
+# (ships and boats) is left out: Table 1 already gives residual fuel oil CH4 and N2O for every
+# use, and one gas may not have both a factor for every detail and one for a named detail.
+NONROAD_FUEL = (("Aviation Gasoline", "aviation_gasoline"), ("Gasoline", "gasoline"),
+                ("Diesel", "diesel"), ("LPG", "lpg"), ("Jet Fuel", "jet_fuel"))
+NONROAD_FOOTNOTE = re.compile(r"(Equipment)[AB]$")  # "Agricultural EquipmentA" -> note A
 
 
 def years(text: object) -> list[int]:
@@ -56,6 +62,7 @@ def main(shared: Path) -> None:
         values_only=True)]
     out: list[list[object]] = []
     section = ""
+    nonroad_type = ""
     for r in rows:
         if len(r) >= 2 and str(r[0]).startswith("Table "):
             section = str(r[0])
@@ -72,6 +79,17 @@ def main(shared: Path) -> None:
             for gas, v, u in vals:
                 out.append([act, "", "any", "", gas, v, u, "Hub 2025 Table 1 Stationary "
                             "Combustion", r[0]])
+        if section == "Table 5" and r and len(r) in (3, 4) and \
+                isinstance(r[-1], int | float) and isinstance(r[-2], int | float):
+            if len(r) == 4:
+                nonroad_type = NONROAD_FOOTNOTE.sub(r"\1", str(r[0]).strip())
+            fuel = str(r[-3]).strip()
+            act = next((a for prefix, a in NONROAD_FUEL if fuel.startswith(prefix)), None)
+            if act is not None:
+                for gas, v in (("CH4", r[-2]), ("N2O", r[-1])):
+                    out.append([act, f"{nonroad_type}|{fuel}", "any", "", gas, v, "g/gallon",
+                                "Hub 2025 Table 5 Mobile Combustion CH4 and N2O for "
+                                "Non-Road Vehicles", f"non-road: {nonroad_type}, {fuel}"])
         if section == "Table 2" and r and r[0] in MOBILE_CO2 and len(r) == 3:
             act = MOBILE_CO2[r[0]]
             gas = "CO2_biogenic" if act in BIOGENIC else "CO2"

@@ -77,3 +77,40 @@ def test_refused_factor_file(cli: Cli, tmp_path: Path) -> None:
     rows = list(csv.DictReader(report.open()))
     assert [(x["row"], x["column"]) for x in rows] == [("2", "value"), ("3", "gas")]
     assert cli.count("carbon_factor_sets") == sets
+
+
+def test_gwp_set_add_list_refused(cli: Cli, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("gas,value\nCO2,1\nCH4,-2\nCH4,25\n")
+    report = tmp_path / "report.csv"
+    rows = cli.count("carbon_gwp")
+    r = cli("carbon", "gwp", "add", str(bad), "--name", "AR4", "--source", "IPCC AR4",
+            "--report", str(report), code=2)
+    assert "2 problems" in flat(r.stderr)
+    assert [(x["row"], x["column"]) for x in csv.DictReader(report.open())] == [
+        ("3", "value"), ("4", "gas")]
+    assert cli.count("carbon_gwp") == rows
+    good = tmp_path / "ar4.csv"
+    good.write_text("gas,value\nCO2,1\nCH4,25\nN2O,298\n")
+    assert "5 gases" in cli("carbon", "gwp", "add", str(good), "--name", "AR4",
+                            "--source", "IPCC AR4 WG1 Table 2.14").stdout
+    assert "5 gases" in cli("carbon", "gwp", "add", str(good), "--name", "AR4",
+                            "--source", "IPCC AR4 WG1 Table 2.14").stdout  # idempotent
+    assert cli.count("carbon_gwp") == rows + 5
+    assert "298" in flat(cli("carbon", "gwp", "list").stdout)
+    ar4 = json.loads(cli("carbon", "inventory", "--year", "2016", "--gwp", "AR4", "--by",
+                         "region", "--json").stdout)
+    assert ar4["gwp_set"] == "AR4" and ar4["total_location"] > 0
+
+
+def test_targets_list_and_remove(cli: Cli) -> None:
+    cli("carbon", "target", "--base-year", "2016", "--target-year", "2045", "--reduction",
+        "70", "--label", "CLI goal to remove", "--jurisdiction", "King County")
+    tid = cli.scalar("SELECT id FROM carbon_targets WHERE label = 'CLI goal to remove'")
+    listed = flat(cli("carbon", "targets").stdout)
+    assert "King County" in listed and "CLI goal to" in listed and "70" in listed
+    before = cli.count("carbon_targets")
+    assert "removed: CLI goal to remove" in flat(
+        cli("carbon", "target-remove", str(tid)).stdout)
+    assert cli.count("carbon_targets") == before - 1
+    cli("carbon", "target-remove", "999999", code=1)

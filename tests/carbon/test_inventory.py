@@ -294,3 +294,42 @@ def test_a_year_lacking_a_sector_of_the_base_year_is_partial(session: Session,
     # business as usual runs through the whole years only (-100 MMBtu a year)
     per_mmbtu = p.history[2016] / 2000
     assert p.bau[2018] == pytest.approx(1800 * per_mmbtu)
+
+
+def test_offroad_equipment_fuel_takes_table_5(session: Session, system: Principal) -> None:
+    """Equipment-sector fuel takes Hub 2025 Table 5's CH4 and N2O per gallon besides Table 2's
+    CO2 (by hand, AR5); a named type and engine line choose their row; on-road fuel keeps
+    CO2 only (its CH4 and N2O come from miles); a type or line the table lacks is refused,
+    naming row and field, and nothing is recorded."""
+    service.install_builtin_sets(session)
+    jid = _member(session, system, "Equipville", "city")
+    eq = {"sector": "equipment"}
+    service.record_activity(session, system, "test", [
+        _row("loader", jid, "diesel", 1000, "gallon", **eq),
+        _row("mower", jid, "gasoline", 1000, "gallon", equipment_type=(
+            "Lawn and Garden Equipment"), equipment_fuel="Gasoline (2 stroke)", **eq),
+        _row("skid", jid, "gasoline", 1000, "gallon", **eq),
+        _row("truck", jid, "diesel", 1000, "gallon", sector="vehicle_fleet"),
+    ])
+    inv = service.inventory(session, system, year=2016, by="asset", jurisdiction_id=jid)
+    got = {r.source: r.t_co2e_location for r in inv.rows}
+    # per 1,000 gallons: kg CO2 (Table 2) + g CH4 x 28 + g N2O x 265 (Table 5), in tonnes
+    assert got["Asset loader"] == pytest.approx(10.21 + (1.01 * 28 + 0.94 * 265) / 1000,
+                                                rel=1e-12)
+    assert got["Asset mower"] == pytest.approx(8.78 + (7.34 * 28 + 0.31 * 265) / 1000,
+                                               rel=1e-12)
+    # construction equipment's 4-stroke gasoline line when nothing is named
+    assert got["Asset skid"] == pytest.approx(8.78 + (2.86 * 28 + 1.48 * 265) / 1000,
+                                              rel=1e-12)
+    assert got["Asset truck"] == pytest.approx(10.21, rel=1e-12)
+    assert not inv.gaps
+    with pytest.raises(t.Refused) as caught:
+        service.record_activity(session, system, "test", [
+            _row("x", jid, "diesel", 1, "gallon", equipment_type="Space Shuttle", **eq),
+            _row("y", jid, "diesel", 1, "gallon", equipment_type="Logging Equipment",
+                 equipment_fuel="Diesel Off-Road Trucks", **eq),
+            _row("z", jid, "natural_gas", 1, "therm", equipment_type="Logging Equipment",
+                 **eq)])
+    got_errors = [(e.row, e.column) for e in caught.value.report.first(10)]
+    assert got_errors == [(1, "equipment_type"), (2, "equipment_fuel"), (3, "activity")]
+    assert "Construction/Mining Equipment" in caught.value.report.first(1)[0].reason

@@ -40,6 +40,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from govshare.carbon.models import Measure as CarbonMeasure
+from govshare.carbon.models import Target as CarbonTarget
 from govshare.casebook import service as casebook_service
 from govshare.casebook.schemas import ProposalIn as CaseIn
 from govshare.cli.demo import DEMO_PASSWORD
@@ -242,6 +244,24 @@ def _case(w: World, jid: int) -> Any:
                     members=[{"jurisdiction_id": jid, "staff": 5000}]))
 
 
+def _carbon_target(w: World, jid: int) -> Any:
+    """A fresh reduction target of ``jid`` each time: the delete route removes it."""
+    tgt = CarbonTarget(region_id=_region_id(w), jurisdiction_id=jid, base_year=2016,
+                       target_year=2030, reduction_pct=50, label=w.unique("Matrix target "))
+    w.session.add(tgt)
+    w.session.flush()
+    return tgt
+
+
+def _carbon_measure(w: World, jid: int) -> Any:
+    """A fresh planned measure of ``jid`` each time: the delete route removes it."""
+    m = CarbonMeasure(jurisdiction_id=jid, kind="other", name=w.unique("Matrix measure "),
+                      start_year=2027, t_co2e_per_year=1.0)
+    w.session.add(m)
+    w.session.flush()
+    return m
+
+
 BUILDERS: dict[str, Callable[[World, int], Any]] = {
     "vehicle": _vehicle,
     "user": _target_user, "apikey": _target_key, "asset": _public_asset,
@@ -291,6 +311,11 @@ PATH_VALUES: dict[str, PathValue] = {
                                            private=True),
     "vehicle_id": lambda w, s: Target(w.row("vehicle", s).id, w.jurisdiction[s], private=True),
     "case_id": lambda w, s: Target(w.row("case", s).id, w.jurisdiction[s], private=True),
+    # fresh rows, not cached: the routes that take them delete them
+    "target_id": lambda w, s: Target(_carbon_target(w, w.jurisdiction[s]).id,
+                                     w.jurisdiction[s], private=True),
+    "measure_id": lambda w, s: Target(_carbon_measure(w, w.jurisdiction[s]).id,
+                                      w.jurisdiction[s], private=True),
     "reference": lambda w, s: Target(w.row("life_report", s).reference, w.jurisdiction[s],
                                      private=True),
     # a region's own row (no member owns it)

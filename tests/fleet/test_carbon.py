@@ -122,9 +122,13 @@ def test_blends_split_and_diesel_b2_by_hand(session: Session, ids: dict[str, int
                          file_name="fuel.csv", preset="govshare")
     key = service.carbon_key(v.id)
     t, bio = _asset_row(session, system, ids["county"], key, 2023)
-    # off-road equipment: its fuel only (no per-mile factors), in the equipment sector
+    # off-road equipment: no per-mile factors, in the equipment sector; its fuel's CH4 and
+    # N2O per gallon from Hub 2025 Table 5 (no type named: construction equipment, diesel
+    # equipment 1.01 g CH4 and 0.94 g N2O, 4-stroke gasoline 2.86 and 1.48 g per gallon)
+    nonroad_kg = (69 * (1.01 * GWP_CH4 + 0.94 * GWP_N2O)
+                  + 0.6 * (2.86 * GWP_CH4 + 1.48 * GWP_N2O)) / 1000
     assert t == pytest.approx((50 * 0.98 * DIESEL_KG + 20 * DIESEL_KG
-                               + 4 * 0.15 * GASOLINE_KG) / 1000, rel=1e-9)
+                               + 4 * 0.15 * GASOLINE_KG + nonroad_kg) / 1000, rel=1e-9)
     assert bio == pytest.approx((50 * 0.02 * BIODIESEL_KG + 4 * 0.85 * ETHANOL_KG) / 1000,
                                 rel=1e-9)
     assert session.scalars(select(Source.sector).where(Source.source_key == key)).one() == \

@@ -26,6 +26,8 @@ carbon_app = typer.Typer(help="Carbon accounting: inventories, factor sets, acti
                          no_args_is_help=True)
 factors_app = typer.Typer(help="Emission-factor sets.", no_args_is_help=True)
 carbon_app.add_typer(factors_app, name="factors")
+gwp_app = typer.Typer(help="Global warming potential sets.", no_args_is_help=True)
+carbon_app.add_typer(gwp_app, name="gwp")
 PREVIEW = 20
 BY_CHOICES = ("jurisdiction", "sector", "scope", "gas", "asset", "region")
 
@@ -72,7 +74,8 @@ def inventory_command(
     year: Annotated[int | None, typer.Option(help="Only this year")] = None,
     factor_set: Annotated[str | None, typer.Option(
         help=f"Factor set (default {service.DEFAULT_SET})")] = None,
-    gwp: Annotated[str, typer.Option(help="GWP set: AR5 or AR6")] = service.DEFAULT_GWP,
+    gwp: Annotated[str, typer.Option(
+        help="GWP set: AR5, AR6 or one added with `carbon gwp add`")] = service.DEFAULT_GWP,
     method: Annotated[str | None, typer.Option(
         help="Scope 2 method: location or market (default: both side by side)")] = None,
     by: Annotated[str, typer.Option(help="Group by: " + ", ".join(BY_CHOICES))] = "sector",
@@ -235,6 +238,43 @@ def factors_add(
     console.print(f"Factor set {name}: {n:,} factors.", highlight=False)
 
 
+@gwp_app.command("list")
+@handle_errors
+def gwp_list() -> None:
+    """List the GWP sets and their potentials."""
+    with db() as session:
+        if not queries.gwp_sets(session):
+            service.install_builtin_sets(session)
+        table = Table("set", "gas", "potential", "source")
+        for name in queries.gwp_sets(session):
+            for g in queries.gwp_rows(session, name):
+                table.add_row(name, g.gas, f"{g.value:g}", g.source[:60])
+    console.print(table)
+
+
+@gwp_app.command("add")
+@handle_errors
+def gwp_add(
+    file: Annotated[Path, typer.Argument(help="CSV: gas, value[, source]")],
+    name: Annotated[str, typer.Option(help="Name (2 to 20 letters, digits, . _ -)")],
+    source: Annotated[str, typer.Option(help="The report and table the values come from")],
+    replace: Annotated[bool, typer.Option(help="Replace a set of this name")] = False,
+    report: Annotated[Path | None, typer.Option(help="Write every problem to this CSV")] = None,
+) -> None:
+    """Add a GWP set from a CSV file: all rows or none; the same file again changes nothing."""
+    with db() as session:
+        if not queries.gwp_sets(session):
+            service.install_builtin_sets(session)
+        try:
+            with file.open("rb") as f:
+                rows = service.add_gwp_set(session, system_principal(), name, f, file.name,
+                                           source=source, replace=replace)
+        except t.Refused as exc:
+            _refused(exc, report)
+            raise typer.Exit(2) from None
+    console.print(f"GWP set {name}: {len(rows):,} gases.", highlight=False)
+
+
 @carbon_app.command("target")
 @handle_errors
 def target_command(
@@ -256,3 +296,38 @@ def target_command(
             reduction_pct=reduction, label=label, synthetic=sample))
     console.print(f"Target {tgt.id}: {reduction:g}% below {base_year} by {target_year}.",
                   highlight=False)
+
+
+@carbon_app.command("targets")
+@handle_errors
+def targets_command() -> None:
+    """List the reduction targets (the region's and each member's) and planned measures."""
+    with db() as session:
+        region = regions_queries.require_current_region(session=session)
+        names = {j.id: j.name for j in regions_queries.list_jurisdictions(
+            session=session, region_id=region.id)}
+        targets, measures = service.plan_items(session, system_principal())
+        table = Table("id", "whose", "label", "base year", "target year", "reduction %",
+                      title="Targets")
+        for x in targets:
+            table.add_row(str(x.id), names.get(x.jurisdiction_id or 0, "the region"),
+                          x.label + (" (sample)" if x.synthetic else ""), str(x.base_year),
+                          str(x.target_year), f"{x.reduction_pct:g}")
+        plan = Table("id", "member", "measure", "kind", "from", "t CO2e a year",
+                     title="Planned measures")
+        for m in measures:
+            plan.add_row(str(m.id), names.get(m.jurisdiction_id, ""), m.name, m.kind,
+                         str(m.start_year), f"{m.t_co2e_per_year:,.1f}")
+    console.print(table)
+    console.print(plan)
+
+
+@carbon_app.command("target-remove")
+@handle_errors
+def target_remove_command(
+    target_id: Annotated[int, typer.Argument(help="The target's id (see `carbon targets`)")],
+) -> None:
+    """Remove a reduction target."""
+    with db() as session:
+        tgt = service.remove_target(session, system_principal(), target_id)
+    console.print(f"Target {target_id} removed: {tgt.label}.", highlight=False)

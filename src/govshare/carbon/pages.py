@@ -18,11 +18,11 @@ from starlette.datastructures import UploadFile
 
 from govshare.carbon import queries, service
 from govshare.carbon.calc import ACTIVITIES, KG_PER_LB, SECTOR_LABELS, SOURCE_SITE_RATIO, Method
-from govshare.carbon.schemas import FactorSetIn, MeasureIn
+from govshare.carbon.schemas import FactorSetIn, MeasureIn, TargetIn
 from govshare.core import charts, forms
 from govshare.core import tabular as t
 from govshare.core.charts import Field
-from govshare.core.errors import BadRequest, GovshareError
+from govshare.core.errors import BadRequest, GovshareError, ValidationFailed
 from govshare.core.http import (
     MAX_ID,
     allow,
@@ -57,9 +57,10 @@ def _common(session: Session, factor_set: str, gwp: str) -> dict[str, Any]:
         service.install_builtin_sets(session)
         sets = list(session.scalars(queries.factor_sets_stmt()))
     names = {s.name for s in sets}
-    return {"factor_sets": sets, "gwp_sets": queries.gwp_sets(session) or ["AR5", "AR6"],
+    gwp_sets = queries.gwp_sets(session) or ["AR5", "AR6"]
+    return {"factor_sets": sets, "gwp_sets": gwp_sets,
             "factor_set": factor_set if factor_set in names else service.DEFAULT_SET,
-            "gwp": gwp if gwp in ("AR5", "AR6") else service.DEFAULT_GWP,
+            "gwp": gwp if gwp in gwp_sets else service.DEFAULT_GWP,
             "sector_labels": SECTOR_LABELS}
 
 
@@ -88,7 +89,7 @@ def _summary(exc: ValidationError) -> str:
 
 @router.get("/carbon")
 def dashboard(request: Request, year: str = Query("", max_length=4),
-              factor_set: str = Query("", max_length=80), gwp: str = Query("", max_length=8),
+              factor_set: str = Query("", max_length=80), gwp: str = Query("", max_length=20),
               session: Session = Depends(get_session),
               actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     if not actor.role.is_regional and actor.jurisdiction_id is not None:
@@ -140,7 +141,7 @@ def dashboard(request: Request, year: str = Query("", max_length=4),
 def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdiction"),
                       year: str = Query("", max_length=4),
                       factor_set: str = Query("", max_length=80),
-                      gwp: str = Query("", max_length=8),
+                      gwp: str = Query("", max_length=20),
                       session: Session = Depends(get_session),
                       actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     ctx = _common(session, factor_set, gwp)
@@ -169,7 +170,7 @@ def jurisdiction_page(request: Request, jurisdiction_id: int = row_id("jurisdict
 
 @router.get("/carbon/methodology")
 def methodology(request: Request, factor_set: str = Query("", max_length=80),
-                gwp: str = Query("", max_length=8), session: Session = Depends(get_session),
+                gwp: str = Query("", max_length=20), session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     ctx = _common(session, factor_set, gwp)
     sets = service.stack(session, ctx["factor_set"])
@@ -195,7 +196,7 @@ def _export_rows(session: Session, actor: Principal, jurisdiction_id: int | None
 @router.get("/carbon/export.{fmt}")
 def export(request: Request, fmt: str, jurisdiction_id: str = Query("", max_length=12),
            year: str = Query("", max_length=4), factor_set: str = Query("", max_length=80),
-           gwp: str = Query("", max_length=8), session: Session = Depends(get_session),
+           gwp: str = Query("", max_length=20), session: Session = Depends(get_session),
            actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
     if fmt not in ("csv", "xlsx"):
         raise BadRequest("Export as csv or xlsx")
@@ -267,6 +268,64 @@ async def factor_set_upload(request: Request, session: Session = Depends(get_ses
                     flash=f"Factor set {fs.name} added")
 
 
+# ----------------------------------------------------------------------- GWP sets
+
+def _gwp_page(request: Request, session: Session, actor: Principal, **extra: Any) -> Response:
+    status = extra.pop("status_code", 200)
+    sets = queries.gwp_sets(session)
+    if not sets:
+        service.install_builtin_sets(session)
+        sets = queries.gwp_sets(session)
+    builtin = service.builtin_gwp_sets()
+    rows = {name: queries.gwp_rows(session, name) for name in sets}
+    errors = extra.pop("errors", [])
+    return render(request, "carbon/gwp_sets.html", {
+        "sets": sets, "rows": rows, "builtin": builtin, "values": {},
+        "can_add": allows(actor, Action.carbon_factors), "errors": errors,
+        "field_errors": forms.by_field(errors), **extra}, status_code=status)
+
+
+@router.get("/carbon/gwp-sets")
+def gwp_sets(request: Request, session: Session = Depends(get_session),
+             actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
+    return _gwp_page(request, session, actor)
+
+
+@router.post("/carbon/gwp-sets", dependencies=[Depends(csrf_protect)])
+async def gwp_set_upload(request: Request, session: Session = Depends(get_session),
+                         actor: Principal = Depends(allow(Action.carbon_factors))) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip()[:300] for k in ("name", "source")}
+    upload = form.get("file")
+    try:
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ValidationFailed("Choose a CSV file", errors=[
+                {"loc": ["file"], "reason": "Choose a CSV file of potentials (gas, value)"}])
+        name = Path(upload.filename).name[:200]
+        await run_in_threadpool(service.add_gwp_set, session, actor, values["name"],
+                                upload.file, name, source=values["source"],
+                                replace=form.get("replace") == "on")
+    except t.Refused as exc:
+        session.rollback()
+        problems = exc.report.first(50)
+        count = exc.report.count
+        exc.report.close()
+        return _gwp_page(request, session, actor, values=values, detail=exc.detail,
+                         problems=problems, count=count, status_code=422)
+    except GovshareError as exc:
+        status = _refusal(exc)
+        session.rollback()
+        return _gwp_page(request, session, actor, values=values, status_code=status,
+                         errors=forms.form_errors(exc, labels=GWP_LABELS,
+                                                  anchors={k: f"gwp-{k}" for k in GWP_LABELS}))
+    session.commit()
+    return redirect(f"/carbon/methodology?gwp={values['name']}",
+                    flash=f"GWP set {values['name']} added")
+
+
+GWP_LABELS = {"name": "Name", "source": "Source", "file": "CSV file"}
+
+
 # ----------------------------------------------------------------------- benchmarking
 
 @router.get("/carbon/benchmarking")
@@ -313,3 +372,141 @@ async def add_measure(request: Request, session: Session = Depends(get_session),
     if not re.fullmatch(r"/carbon[/a-z0-9?=&_-]*", back):
         back = "/carbon"
     return redirect(back, flash=f"Added to the plan: {data.name}")
+
+
+# ----------------------------------------------------------------------- targets and measures
+
+TARGET_LABELS = {"jurisdiction_id": "Whose target", "base_year": "Base year",
+                 "target_year": "Target year", "reduction_pct": "Reduction below the base year, %",
+                 "label": "Label"}
+MEASURE_LABELS = {"jurisdiction_id": "Member", "kind": "Kind", "name": "Name",
+                  "start_year": "First year it takes effect",
+                  "t_co2e_per_year": "Avoided emissions, t CO2e a year",
+                  "cost_cents": "Cost, cents"}
+MEASURE_KINDS = (("retrofit", "Building retrofit"), ("electrification", "Fleet electrification"),
+                 ("consolidation", "Consolidation"), ("other", "Other"))
+REGION_WIDE = "region"
+WHOSE = "Choose a member, or the region as a whole"
+
+
+def _plan_page(request: Request, session: Session, actor: Principal, *,
+               target_values: dict[str, str] | None = None,
+               measure_values: dict[str, str] | None = None,
+               target_errors: list[dict[str, Any]] | None = None,
+               measure_errors: list[dict[str, Any]] | None = None,
+               status_code: int = 200) -> Response:
+    region = regions_queries.require_current_region(session=session)
+    members = regions_queries.list_jurisdictions(session=session, region_id=region.id)
+    names = {j.id: j.name for j in members}
+    targets, measures = service.plan_items(session, actor)
+    plannable = [j for j in members if allows(actor, Action.carbon_plan, j.id)]
+    target_options = ([(REGION_WIDE, "The region as a whole")] if actor.role.is_regional
+                      and plannable else []) + [(str(j.id), j.name) for j in plannable]
+    default_member = str(actor.jurisdiction_id or "")
+    return render(request, "carbon/targets.html", {
+        "targets": targets, "measures": measures, "names": names,
+        "can_plan": bool(plannable), "is_regional": actor.role.is_regional,
+        "target_options": target_options,
+        "member_options": [("", "Choose a member")] + [(str(j.id), j.name) for j in plannable],
+        "kinds": MEASURE_KINDS, "target_labels": TARGET_LABELS,
+        "measure_labels": MEASURE_LABELS,
+        "tv": target_values or {"jurisdiction_id": default_member or
+                                (REGION_WIDE if actor.role.is_regional else "")},
+        "mv": measure_values or {"jurisdiction_id": default_member, "kind": "retrofit"},
+        "target_errors": target_errors or [], "measure_errors": measure_errors or [],
+        "target_field_errors": forms.by_field(target_errors or []),
+        "measure_field_errors": forms.by_field(measure_errors or []),
+        "removable_targets": {x.id for x in targets if allows(actor, Action.carbon_plan,
+                                                              x.jurisdiction_id)
+                              and (x.jurisdiction_id is not None or actor.role.is_regional)},
+        "removable_measures": {m.id for m in measures
+                               if allows(actor, Action.carbon_plan, m.jurisdiction_id)},
+    }, status_code=status_code)
+
+
+@router.get("/carbon/targets")
+def targets_page(request: Request, session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.carbon_read))) -> Response:
+    return _plan_page(request, session, actor)
+
+
+def _refusal(exc: Exception) -> int:
+    """The status of a refused form (a 401/403/404 is raised, not shown on the form)."""
+    status = getattr(exc, "status", 422)
+    if isinstance(exc, GovshareError) and status in (401, 403, 404):
+        raise exc
+    return int(status)
+
+
+@router.post("/carbon/targets", dependencies=[Depends(csrf_protect)])
+async def target_add(request: Request, session: Session = Depends(get_session),
+                     actor: Principal = Depends(allow(Action.carbon_plan))) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip()[:300] for k in TARGET_LABELS}
+    who = values["jurisdiction_id"]
+    chosen = who == REGION_WIDE or (who.isdigit() and 0 < int(who) <= MAX_ID)
+    try:
+        try:
+            data = TargetIn.model_validate({
+                **{k: v for k, v in values.items() if v != "" and k != "jurisdiction_id"},
+                "jurisdiction_id": int(who) if chosen and who != REGION_WIDE else None})
+        except ValidationError as exc:
+            if chosen:
+                raise
+            raise ValidationFailed("The target is not valid", errors=[  # every field at once
+                {"loc": ["jurisdiction_id"], "reason": WHOSE},
+                *({"loc": e["loc"], "reason": e["reason"]} for e in forms.form_errors(exc))
+            ]) from None
+        if not chosen:
+            raise ValidationFailed("Choose whose target it is", errors=[
+                {"loc": ["jurisdiction_id"], "reason": WHOSE}])
+        tgt = service.add_target(session, actor, data)
+    except (ValidationError, GovshareError) as exc:
+        status = _refusal(exc)
+        session.rollback()
+        return _plan_page(request, session, actor, target_values=values, status_code=status,
+                          target_errors=forms.form_errors(exc, labels=TARGET_LABELS,
+                                                          anchors=_anchors("target")))
+    session.commit()
+    return redirect("/carbon/targets", flash=f"Target added: {tgt.label}")
+
+
+@router.post("/carbon/targets/{target_id}/delete", dependencies=[Depends(csrf_protect)])
+def target_remove(target_id: int = row_id("target"), session: Session = Depends(get_session),
+                  actor: Principal = Depends(allow(Action.carbon_plan))) -> Response:
+    tgt = service.remove_target(session, actor, target_id)
+    label = tgt.label
+    session.commit()
+    return redirect("/carbon/targets", flash=f"Target removed: {label}")
+
+
+def _anchors(prefix: str) -> dict[str, str]:
+    keys = TARGET_LABELS if prefix == "target" else MEASURE_LABELS
+    return {k: f"{prefix}-{k}" for k in keys}
+
+
+@router.post("/carbon/measures/new", dependencies=[Depends(csrf_protect)])
+async def measure_add(request: Request, session: Session = Depends(get_session),
+                      actor: Principal = Depends(allow(Action.carbon_plan))) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip()[:300] for k in MEASURE_LABELS}
+    try:
+        data = MeasureIn.model_validate({k: v for k, v in values.items() if v != ""})
+        m = service.add_measure(session, actor, data)
+    except (ValidationError, GovshareError) as exc:
+        status = _refusal(exc)
+        session.rollback()
+        return _plan_page(request, session, actor, measure_values=values, status_code=status,
+                          measure_errors=forms.form_errors(exc, labels=MEASURE_LABELS,
+                                                           anchors=_anchors("measure")))
+    session.commit()
+    return redirect("/carbon/targets", flash=f"Added to the plan: {m.name}")
+
+
+@router.post("/carbon/measures/{measure_id}/delete", dependencies=[Depends(csrf_protect)])
+def measure_remove(measure_id: int = row_id("measure"), session: Session = Depends(get_session),
+                   actor: Principal = Depends(allow(Action.carbon_plan))) -> Response:
+    m = service.remove_measure(session, actor, measure_id)
+    name = m.name
+    session.commit()
+    return redirect("/carbon/targets", flash=f"Removed from the plan: {name}")

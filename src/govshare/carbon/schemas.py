@@ -28,7 +28,9 @@ class ActivityIn(BaseModel):
     Location is ``subregion`` (eGRID), else ``zip``, else ``lon``/``lat``; electricity needs
     one of them. ``utility`` names the market-based factor's match key (e.g.
     ``seattle-city-light``). Vehicle miles need ``vehicle_type`` (a Hub 2025 Table 3/4 type,
-    e.g. ``Gasoline Passenger Cars``, ``Diesel Light-Duty Trucks``) and ``model_year``.
+    e.g. ``Gasoline Passenger Cars``, ``Diesel Light-Duty Trucks``) and ``model_year``. Fuel
+    burned off-road (sector ``equipment``, or any row naming ``equipment_type``) takes Hub
+    2025 Table 5's CH4 and N2O per gallon besides the fuel's CO2.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -45,6 +47,12 @@ class ActivityIn(BaseModel):
     period_end: date
     vehicle_type: str | None = Field(None, max_length=100)
     model_year: int | None = YEAR.field(None)
+    # Off-road equipment's fuel (Hub 2025 Table 5, CH4 and N2O per gallon): the equipment
+    # type (e.g. ``Construction/Mining Equipment``) and the table's fuel line (e.g. ``Diesel
+    # Equipment``, ``Gasoline (2 stroke)``); fuel of the equipment sector takes
+    # ``Construction/Mining Equipment`` and its most common engine when they are not given.
+    equipment_type: str | None = Field(None, max_length=60)
+    equipment_fuel: str | None = Field(None, max_length=60)
     subregion: str | None = Field(None, max_length=10)
     zip: str | None = Field(None, max_length=10)
     lon: float | None = LON.field(None)

@@ -24,6 +24,7 @@ import csv
 import hashlib
 import io
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from govshare.carbon import calc, queries
-from govshare.carbon.calc import ACTIVITIES, Boundary, Method, UnitError
+from govshare.carbon.calc import ACTIVITIES, BIOGENIC, Boundary, Method, UnitError
 from govshare.carbon.models import (
     Factor,
     FactorSet,
@@ -61,7 +62,8 @@ from govshare.carbon.schemas import (
 )
 from govshare.core import audit
 from govshare.core import tabular as t
-from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound
+from govshare.core.bounds import Bounds
+from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
 from govshare.core.tenancy import (
     Action,
     Principal,
@@ -215,6 +217,56 @@ def packaged_grid() -> dict[str, dict[str, Any]]:
     return out
 
 
+# Off-road equipment (Hub 2025 Table 5): without a type, equipment-sector fuel is taken as
+# construction equipment (a government's loaders, backhoes, mowers on trucks...) with the
+# table's most common engine of that fuel; the page and the factor's note say which line.
+DEFAULT_EQUIPMENT_TYPE = "Construction/Mining Equipment"
+DEFAULT_EQUIPMENT_FUEL = {"gasoline": ("Gasoline (4 stroke)", "Gasoline"),
+                          "diesel": ("Diesel Equipment", "Diesel"), "lpg": ("LPG",),
+                          "jet_fuel": ("Jet Fuel",), "aviation_gasoline": ("Aviation Gasoline",)}
+
+
+@lru_cache(maxsize=1)
+def nonroad_lines() -> dict[str, dict[str, set[str]]]:
+    """Hub 2025 Table 5 as shipped: activity -> equipment type -> its fuel lines."""
+    out: dict[str, dict[str, set[str]]] = {}
+    for r in csv.DictReader(io.StringIO(_data_text("hub2025.csv"))):
+        if r["source_table"].startswith("Hub 2025 Table 5") and "|" in r["detail"]:
+            kind, fuel = r["detail"].split("|", 1)
+            out.setdefault(r["activity"], {}).setdefault(kind, set()).add(fuel)
+    return out
+
+
+def nonroad_detail(row: ActivityIn) -> tuple[str, str | None, str | None]:
+    """(detail, field, reason) of a fuel row burned off-road: the Table 5 line ``type|fuel``;
+    ``""`` when the row is not off-road fuel; a field and reason when a named type or fuel
+    line is not in the table."""
+    named = bool(row.equipment_type or row.equipment_fuel)
+    if not named and row.sector.value != "equipment":
+        return "", None, None
+    lines = nonroad_lines().get(row.activity)
+    if not lines:
+        if named:
+            return "", "activity", (f"Hub 2025 Table 5 has no off-road line for "
+                                    f"{row.activity}")
+        return "", None, None
+    kind = (row.equipment_type or DEFAULT_EQUIPMENT_TYPE).strip()
+    if kind not in lines and not row.equipment_type:
+        return "", None, None  # e.g. jet fuel of a member's equipment: the fuel's CO2 only
+    if kind not in lines:
+        return "", "equipment_type", (f"not an equipment type of Hub 2025 Table 5 for "
+                                      f"{row.activity} (known: {', '.join(sorted(lines))})")
+    if row.equipment_fuel:
+        fuel = row.equipment_fuel.strip()
+        if fuel not in lines[kind]:
+            return "", "equipment_fuel", (f"not a {row.activity} line of {kind} in Hub 2025 "
+                                          f"Table 5 (known: {', '.join(sorted(lines[kind]))})")
+        return f"{kind}|{fuel}", None, None
+    fuel = next((f for f in DEFAULT_EQUIPMENT_FUEL.get(row.activity, ()) if f in lines[kind]),
+                sorted(lines[kind])[0])
+    return f"{kind}|{fuel}", None, None
+
+
 # ------------------------------------------------------------------------ factor sets
 
 def _parse_factor_csv(stream: BinaryIO, name: str, gases: Iterable[str]
@@ -356,6 +408,125 @@ def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream
     return fs
 
 
+# ------------------------------------------------------------------------ GWP sets
+
+GWP_VALUE = Bounds(0, 1_000_000)  # SF6 is 23,500 (AR5), the largest potentials ~ 10^4-10^5
+GWP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,19}$")
+GAS_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ._()/+-]{0,39}$")
+MAX_GWP_FILE = 1_000_000
+# conventions of every set, not potentials: a factor given in CO2e counts once; biogenic CO2
+# is reported apart, outside CO2e (LGOP 1.1)
+GWP_CONVENTIONS = {"CO2": 1.0, "CO2e": 1.0, BIOGENIC: 0.0}
+
+
+@lru_cache(maxsize=1)
+def builtin_gwp_sets() -> frozenset[str]:
+    return frozenset(r["gwp_set"] for r in csv.DictReader(io.StringIO(_data_text("gwp.csv"))))
+
+
+def _parse_gwp_csv(raw: bytes, name: str, default_source: str) -> dict[str, tuple[float, str]]:
+    """gas -> (potential, source) of a GWP file (columns ``gas, value`` and optionally
+    ``source``), or ``Refused`` naming every bad row and field."""
+    report = t.ErrorReport()
+    try:
+        table = t.open_table(io.BytesIO(raw), "csv")
+    except t.FileRefused as exc:
+        report.add(exc.error)
+        raise t.Refused(f"{name} cannot be read: {exc.error.reason}", report=report) from None
+    cols = [t.header_key(c) for c in table.columns]
+    missing = [c for c in ("gas", "value") if c not in cols]
+    if missing:
+        report.add(t.RowError(None, missing[0], "", f"the file has no {missing[0]!r} column "
+                              "(columns: gas, value, source)"))
+        raise t.Refused(f"{name} is not a GWP table", report=report)
+    out: dict[str, tuple[float, str]] = {}
+    first_row: dict[str, int] = {}
+    for number, cells, problems in table.rows:
+        for e in problems:
+            report.add(e)
+        if cells is None:
+            continue
+        row = {c: (cells[i] if i < len(cells) else "").strip() for i, c in enumerate(cols)}
+        gas, text_value = row.get("gas", ""), row.get("value", "")
+        source = row.get("source", "") or default_source
+        if not GAS_NAME.match(gas):
+            report.add(t.RowError(number, "gas", t.shown(gas), "a gas is 1 to 40 letters, "
+                                  "digits, spaces or . _ ( ) / + - (e.g. HFC-134a)"))
+            continue
+        if gas in first_row:
+            report.add(t.RowError(number, "gas", gas, f"given already in row {first_row[gas]}"))
+            continue
+        first_row[gas] = number
+        try:
+            value = float(text_value.replace(",", ""))
+        except ValueError:
+            report.add(t.RowError(number, "value", t.shown(text_value), "is not a number"))
+            continue
+        if not GWP_VALUE.admits(value):
+            report.add(t.RowError(number, "value", t.shown(text_value),
+                                  f"a potential {GWP_VALUE.reason}"))
+            continue
+        if gas in GWP_CONVENTIONS and value != GWP_CONVENTIONS[gas]:
+            report.add(t.RowError(number, "value", t.shown(text_value),
+                                  f"{gas} is {GWP_CONVENTIONS[gas]:g} in every set "
+                                  "(potentials are relative to CO2)"))
+            continue
+        if len(source) > 300:
+            report.add(t.RowError(number, "source", t.shown(source), "at most 300 characters"))
+            continue
+        out[gas] = (value, source)
+        if len(out) > 1000:
+            report.add(t.RowError(number, "", "", "more than 1,000 gases"))
+            break
+    if not report.count and "CO2" not in out:
+        report.add(t.RowError(None, "gas", "", "the file has no CO2 row (CO2 is 1 by "
+                              "definition; every potential is relative to it)"))
+    if report.count:
+        raise t.Refused(f"{report.count:,} problems in {name}; nothing was added",
+                        report=report)
+    for gas, v in GWP_CONVENTIONS.items():
+        out.setdefault(gas, (v, "convention of every GWP set"))
+    return out
+
+
+def add_gwp_set(session: Session, actor: Principal, name: str, stream: BinaryIO,
+                file_name: str, *, source: str, replace: bool = False) -> list[Gwp]:
+    """A user's set of global warming potentials from a CSV (``gas, value[, source]``), all
+    rows or none. The same file again changes nothing; other values under an existing name
+    need ``replace``; the built-in sets (AR5, AR6) cannot be replaced."""
+    authorize(actor, Action.carbon_factors, region_id=_here(session))
+    if not GWP_NAME.match(name or ""):
+        raise ValidationFailed("The GWP set's name is not valid", errors=[
+            {"loc": ["name"], "reason": "2 to 20 letters, digits or . _ - (e.g. AR4 or "
+                                        "AR6-20yr)"}])
+    if not source.strip() or len(source) > 300:
+        raise ValidationFailed("Say where the potentials come from", errors=[
+            {"loc": ["source"], "reason": "1 to 300 characters: the report and its table"}])
+    if name in builtin_gwp_sets():
+        raise Conflict(f"{name!r} is a built-in GWP set; choose another name")
+    raw = stream.read(MAX_GWP_FILE + 1)
+    if len(raw) > MAX_GWP_FILE:
+        raise BadRequest("A GWP file may be at most 1 MB")
+    values = _parse_gwp_csv(raw, file_name, source.strip())
+    have = {g.gas: g for g in queries.gwp_rows(session, name)}
+    if have:
+        same = {g: (r.value, r.source) for g, r in have.items()} == values
+        if same:
+            return list(have.values())
+        if not replace:
+            raise Conflict(f"A GWP set named {name!r} exists with other values; replace it "
+                           "explicitly or choose another name")
+        session.execute(delete(Gwp).where(Gwp.gwp_set == name))
+    rows = [Gwp(gwp_set=name, gas=g, value=v, source=src) for g, (v, src) in values.items()]
+    session.add_all(rows)
+    session.flush()
+    audit.record(session, actor, action="carbon.gwp.add", entity="carbon_gwp", entity_id=name,
+                 before={"gases": len(have)} if have else None,
+                 after={"gases": len(rows), "file": file_name,
+                        "sha256": hashlib.sha256(raw).hexdigest(), "replaced": bool(have)})
+    return rows
+
+
 def stack(session: Session, factor_set: str | None = None) -> list[FactorSet]:
     """The factor sets an inventory uses, first wins: the chosen set, then the utilities'
     market factors, then the default EPA set (each once)."""
@@ -380,7 +551,8 @@ def _check_gwp(session: Session, gwp_set: str) -> None:
     if gwp_set not in queries.gwp_sets(session):
         install_builtin_sets(session)
         if gwp_set not in queries.gwp_sets(session):
-            raise NotFound(f"No GWP set named {gwp_set!r} (known: AR5, AR6)")
+            raise NotFound(f"No GWP set named {gwp_set!r} (known: "
+                           f"{', '.join(queries.gwp_sets(session))})")
 
 
 # ------------------------------------------------------------------------ activity
@@ -495,8 +667,15 @@ def record_activity(session: Session, principal: Principal, source_domain: str,
                                   "no eGRID subregion for this asset: give subregion, a ZIP "
                                   "code the Power Profiler knows, or a point"))
             continue
-        detail = (calc.mile_detail(row.vehicle_type or "", row.model_year or 0)
-                  if row.activity == "vehicle_miles" else "")
+        if row.activity == "vehicle_miles":
+            detail = calc.mile_detail(row.vehicle_type or "", row.model_year or 0)
+        else:
+            found = nonroad_detail(row)
+            if found[1]:
+                report.add(t.RowError(number, found[1],
+                                      t.shown(getattr(row, found[1]) or ""), found[2] or ""))
+                continue
+            detail = found[0]
         staged.append(_Staged(number, row, sub, q, detail))
     # the same asset must be described the same way; periods of one series must not overlap
     by_source: dict[str, list[_Staged]] = defaultdict(list)
@@ -960,6 +1139,56 @@ def add_measure(session: Session, principal: Principal, data: MeasureIn) -> Meas
     session.flush()
     audit.record(session, principal, action="carbon.measure.add", entity="carbon_measure",
                  entity_id=m.id, jurisdiction_id=data.jurisdiction_id, after=data.model_dump())
+    return m
+
+
+def plan_items(session: Session, principal: Principal) -> tuple[list[Target], list[Measure]]:
+    """The targets and planned measures the principal may see: the region's own targets and
+    every visible member's (a member's staff: its own and the region's), newest last."""
+    jids = _scope_ids(session, principal, None)
+    region = regions_queries.require_current_region(session=session)
+    tg = [x for x in queries.targets(session, region.id)
+          if x.jurisdiction_id is None or jids is None or x.jurisdiction_id in jids]
+    return tg, queries.measures(session, jids)
+
+
+def remove_target(session: Session, principal: Principal, target_id: int) -> Target:
+    """Delete a target: its member's planners, or the region's roles for a regional one. A
+    target of another region, or of a member the principal cannot see, is not found."""
+    region = regions_queries.require_current_region(session=session)
+    tgt = session.get(Target, target_id)
+    if tgt is None or tgt.region_id != region.id:
+        raise NotFound("Target not found")
+    if tgt.jurisdiction_id is not None:
+        ensure_visible(principal, tgt.jurisdiction_id, "Target")
+    authorize(principal, Action.carbon_plan, tgt.jurisdiction_id, region_id=region.id)
+    if tgt.jurisdiction_id is None and not principal.role.is_regional:
+        raise Forbidden("Regional targets are set by the region's roles")
+    jid = tgt.jurisdiction_id
+    before = {"jurisdiction_id": jid, "base_year": tgt.base_year,
+              "target_year": tgt.target_year, "reduction_pct": tgt.reduction_pct,
+              "label": tgt.label}
+    session.delete(tgt)
+    session.flush()
+    audit.record(session, principal, action="carbon.target.remove", entity="carbon_target",
+                 entity_id=target_id, jurisdiction_id=jid, before=before)
+    return tgt
+
+
+def remove_measure(session: Session, principal: Principal, measure_id: int) -> Measure:
+    """Delete a planned measure (its member's planners); another region's is not found."""
+    m = session.get(Measure, measure_id)
+    if m is None or m.jurisdiction_id not in {j.id for j in regions_queries.list_jurisdictions(
+            session=session, region_id=_here(session))}:
+        raise NotFound("Measure not found")
+    ensure_visible(principal, m.jurisdiction_id, "Measure")
+    authorize(principal, Action.carbon_plan, m.jurisdiction_id, region_id=_here(session))
+    before = {"jurisdiction_id": m.jurisdiction_id, "kind": m.kind, "name": m.name,
+              "start_year": m.start_year, "t_co2e_per_year": m.t_co2e_per_year}
+    session.delete(m)
+    session.flush()
+    audit.record(session, principal, action="carbon.measure.remove", entity="carbon_measure",
+                 entity_id=measure_id, jurisdiction_id=m.jurisdiction_id, before=before)
     return m
 
 
