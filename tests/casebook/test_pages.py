@@ -354,7 +354,10 @@ def test_green_point_follows_the_carbon_inventory(client: TestClient, session: S
     login(client, "analyst@demo.govshare.org")
     analyst = principal(Role.regional_analyst)
     region = carbon_service.progress(session, analyst)
-    year = max(region.history)
+    # the latest whole year: carbon's progress leaves out a partial year (the demo's 2025
+    # holds only its fleet, recorded now that fleet records into carbon)
+    year = region.latest_year
+    assert year is not None and year in region.history
     page = client.get("/value")
     green = _green(page.text)
     assert f"The region's emissions in {year}" in green

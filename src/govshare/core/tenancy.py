@@ -274,9 +274,13 @@ def authorize(principal: Principal, action: Action, jurisdiction_id: int | None 
         return
     if not principal.is_authenticated:
         raise NotAuthenticated("Sign in to do this.")
-    if not same_region(principal, region_id, jurisdiction_id):
+    if not same_region(principal, region_id):
         raise Forbidden(f"{'This API key' if principal.kind == 'apikey' else 'Your account'} "
                         "belongs to another region.")
+    if not same_region(principal, None, jurisdiction_id):
+        # a member id outside the principal's region: unknown, or another region's member,
+        # which does not exist for it (as another region's users and keys do not)
+        raise NotFound("Jurisdiction not found")
     raise Forbidden(f"Your role ({principal.role.label}) may not do this ({action.value}).")
 
 
