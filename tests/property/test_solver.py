@@ -193,3 +193,45 @@ def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
     foreign = {needs[0].id: [("no such site", 1.0)]}
     other = consolidation.solve(sites, needs, cost, start=foreign)
     assert other.proven_optimal and other.objective == pytest.approx(ref.objective, rel=REL)
+
+
+@pytest.mark.parametrize(("seed", "single_source", "max_sites"),
+                         [(6, False, None), (7, True, None), (8, False, 16)])
+def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_source: bool,
+                                                           max_sites: int | None) -> None:
+    """Up to DIRECT_MAX_SITES sites, 'auto' seeds the direct MILP (strong LP, restricted MILP,
+    reduced-cost fixing): same optimum, a bound that never passes it, the plan recomputed."""
+    sites, needs, cost = registry(seed, 40, 120, radius=6.0)
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                              single_source=single_source, time_limit=60)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=single_source,
+                       time_limit=60)
+    assert "seed_seconds" in sol.extra and sol.method == "milp"
+    assert ref.proven_optimal, ref
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites, single_source)
+    assert sol.extra["lagrangian_bound"] <= sol.objective * (1 + 1e-9)
+    assert sol.extra["strong_lp_value"] <= sol.objective * (1 + 1e-9)
+    assert sol.extra["seed_cost"] >= sol.objective * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("name", ["cap41", "cap113", "cap134"])
+def test_seeded_path_matches_published_optimum(name: str) -> None:
+    sites, needs, cost = parse_orlib(ORLIB / f"{name}.txt")
+    sol = solver.solve(sites, needs, cost)
+    assert "seed_seconds" in sol.extra
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(published_optima()[(name, None)], rel=REL)
+    check_invariants(sol, sites, needs, cost)
+
+
+def test_direct_milp_without_sub_mip_heuristics_proves_the_same_optimum() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "cap71.txt")
+    ref = consolidation.solve(sites, needs, cost)
+    bare = consolidation.solve(sites, needs, cost, heuristics=False)
+    seeded = consolidation.solve(sites, needs, cost, heuristics=False, start=ref.assignment)
+    for sol in (bare, seeded):
+        assert sol.proven_optimal and sol.objective == pytest.approx(ref.objective, rel=REL)
+        check_invariants(sol, sites, needs, cost)
+    assert ref.objective == pytest.approx(published_optima()[("cap71", None)], rel=REL)
