@@ -235,3 +235,53 @@ def test_direct_milp_without_sub_mip_heuristics_proves_the_same_optimum() -> Non
         assert sol.proven_optimal and sol.objective == pytest.approx(ref.objective, rel=REL)
         check_invariants(sol, sites, needs, cost)
     assert ref.objective == pytest.approx(published_optima()[("cap71", None)], rel=REL)
+
+
+def test_seeded_path_reports_only_bounds_of_the_whole() -> None:
+    """The seeding MILP solves a restriction (its own bound is not a bound of the whole) and
+    the final MILP a problem reduced by fixing: no report may claim a bound above the
+    optimum."""
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, on_progress=seen.append, time_limit=60)
+    assert "seed_seconds" in sol.extra and sol.proven_optimal
+    assert seen and seen[-1].phase == "done" and seen[-1].best == sol.objective
+    for p in seen:
+        assert p.bound is None or p.bound <= sol.objective * (1 + 1e-9), p
+        assert p.best is None or p.best >= sol.objective * (1 - 1e-9), p
+
+
+def test_seeded_path_canceled_before_it_starts_claims_nothing() -> None:
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+    stop = threading.Event()
+    stop.set()
+    sol = solver.solve(sites, needs, cost, cancel=stop, time_limit=60)
+    assert sol.status == "canceled" and not sol.proven_optimal
+
+
+def test_seeded_path_canceled_while_solving_claims_nothing() -> None:
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+
+    class AfterChecks:
+        """Set once it has been asked a few times: cancels inside the seeded steps."""
+
+        def __init__(self, n: int) -> None:
+            self.left = n
+
+        def is_set(self) -> bool:
+            self.left -= 1
+            return self.left < 0
+
+    ref = consolidation.solve(sites, needs, cost)
+    statuses = set()
+    for n in (1, 2, 3, 5):
+        sol = solver.solve(sites, needs, cost, cancel=AfterChecks(n), time_limit=60)
+        statuses.add(sol.status)
+        assert sol.status in ("canceled", "optimal"), sol
+        if sol.status == "canceled":
+            assert not sol.proven_optimal
+        else:  # the proof was in before the cancel was seen
+            assert sol.objective == pytest.approx(ref.objective, rel=REL)
+        if sol.has_solution:
+            check_invariants(sol, sites, needs, cost)
+    assert "canceled" in statuses

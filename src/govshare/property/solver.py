@@ -465,12 +465,14 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     v, _, _ = inst.site_values(u)
     val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
     lb = float(u.sum()) + val if math.isfinite(val) else -math.inf
+    lb_or_none = lb if math.isfinite(lb) else None
     support = [replace(s, pin=False) if y[i] < SUPPORT_EPS and s.pin is None else s
                for i, s in enumerate(sites)]
     seed = consolidation.solve(support, needs, cost, max_sites=max_sites,
                                single_source=single_source,
                                time_limit=max(0.5, SEED_SHARE * time_limit),
-                               on_progress=_milp_hook(on_progress, t0, None, 0),
+                               on_progress=_milp_hook(on_progress, t0, lb_or_none, 0,
+                                                      bound_cap=None),
                                cancel=cancel, heuristics=False)
     t_seed = time.perf_counter() - t0
     extra = {"strong_lp_value": lp_value, "lagrangian_bound": lb,
@@ -505,7 +507,8 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     sol = consolidation.solve(reduced, needs, cost, max_sites=max_sites,
                               single_source=single_source,
                               time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
-                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed),
+                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
+                                                     bound_cap=min_flip),
                               cancel=cancel, start=seed.assignment,
                               heuristics=not seed.proven_optimal)
     extra.update(sol.extra)
@@ -530,12 +533,19 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
 
 
 def _milp_hook(on_progress: ProgressCallback | None, t0: float, lag_bound: float | None,
-               fixed: int) -> consolidation.ProgressHook | None:
+               fixed: int, bound_cap: float | None = math.inf
+               ) -> consolidation.ProgressHook | None:
+    """Progress from inside HiGHS. HiGHS's dual bound is a bound of the whole only up to
+    `bound_cap` (on a problem reduced by fixing: the smallest flip bound); None: HiGHS
+    solves a restriction and its bound says nothing of the whole (only lag_bound is
+    reported)."""
     if on_progress is None:
         return None
     report = on_progress
 
     def hook(phase: str, best: float | None, bound: float | None) -> None:
+        if bound is not None:
+            bound = None if bound_cap is None else min(bound, bound_cap)
         if lag_bound is not None:
             bound = lag_bound if bound is None else max(bound, lag_bound)
         report(Progress(phase=phase, elapsed=time.perf_counter() - t0, best=best,
@@ -722,7 +732,8 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     lag_bound = lb if math.isfinite(lb) else None
     sol = consolidation.solve(reduced, needs, cost, max_sites=max_sites,
                               single_source=single_source, time_limit=max(0.5, remaining),
-                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed),
+                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
+                                                     bound_cap=min_flip),
                               cancel=cancel, start=plan)
     extra.update(sol.extra)
     if not sol.has_solution and ub_x is not None and ub_open is not None:
