@@ -123,6 +123,11 @@ SEED_SHARE = 0.25
 """The restricted MILP that seeds the direct MILP (instances up to DIRECT_MAX_SITES sites)
 may use this share of the time limit."""
 
+SEED_PAIRS = 10
+"""The seeding restricted MILP keeps, besides the pairs the strong LP uses, each need's
+SEED_PAIRS pairs of smallest LP reduced cost (a heuristic: its plan is checked by the proof
+that follows)."""
+
 SUPPORT_EPS = 1e-6
 """Sites whose strong LP value is below this are closed in the seeding restricted MILP."""
 
@@ -461,19 +466,32 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     if lp is None or (cancel is not None and cancel.is_set()):
         return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
                        cancel, t0)
-    lp_value, y, u = lp
+    lp_value, y, u = lp.value, lp.y, lp.u
     v, _, _ = inst.site_values(u)
     val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
     lb = float(u.sum()) + val if math.isfinite(val) else -math.inf
     lb_or_none = lb if math.isfinite(lb) else None
     support = [replace(s, pin=False) if y[i] < SUPPORT_EPS and s.pin is None else s
                for i, s in enumerate(sites)]
-    seed = consolidation.solve(support, needs, cost, max_sites=max_sites,
+    # The pairs the LP uses, and each need's SEED_PAIRS of smallest reduced cost.
+    order = np.lexsort((lp.reduced_cost, inst.pj))
+    starts = np.searchsorted(inst.pj[order], inst.pj[order], side="left")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size) - starts
+    keep = (lp.x > SHARE_EPS) | (rank < SEED_PAIRS)
+    pruned = np.full_like(cost, np.inf)
+    pruned[inst.pi[keep], inst.pj[keep]] = inst.pc[keep]
+    seed_hook = _milp_hook(on_progress, t0, lb_or_none, 0, bound_cap=None)
+    seed = consolidation.solve(support, needs, pruned, max_sites=max_sites,
                                single_source=single_source,
                                time_limit=max(0.5, SEED_SHARE * time_limit),
-                               on_progress=_milp_hook(on_progress, t0, lb_or_none, 0,
-                                                      bound_cap=None),
-                               cancel=cancel, heuristics=False)
+                               on_progress=seed_hook, cancel=cancel, heuristics=False)
+    if not seed.has_solution and seed.status == "infeasible":
+        # too few pairs kept: every pair of the LP's sites
+        seed = consolidation.solve(support, needs, cost, max_sites=max_sites,
+                                   single_source=single_source,
+                                   time_limit=max(0.5, SEED_SHARE * time_limit),
+                                   on_progress=seed_hook, cancel=cancel, heuristics=False)
     t_seed = time.perf_counter() - t0
     extra = {"strong_lp_value": lp_value, "lagrangian_bound": lb,
              "seed_seconds": t_seed, "seed_sites_closed": float(
@@ -510,7 +528,7 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
                               on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
                                                      bound_cap=min_flip),
                               cancel=cancel, start=seed.assignment,
-                              heuristics=not seed.proven_optimal)
+                              heuristics=not seed.proven_optimal, restart=False)
     extra.update(sol.extra)
     if not sol.has_solution:
         status = sol.status if sol.status in ("time_limit", "canceled", "limit") else "limit"
@@ -864,12 +882,23 @@ def _own_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
         method="lagrangian")
 
 
-def _strong_lp(inst: _Instance, max_sites: int | None
-               ) -> tuple[float, NDArray[np.float64], NDArray[np.float64]] | None:
+@dataclass(frozen=True)
+class _StrongLP:
+    """The strong LP relaxation's solution: value, y per site, x and reduced cost per pair,
+    u per need (the duals of the demand rows)."""
+
+    value: float
+    y: NDArray[np.float64]
+    x: NDArray[np.float64]
+    reduced_cost: NDArray[np.float64]
+    u: NDArray[np.float64]
+
+
+def _strong_lp(inst: _Instance, max_sites: int | None) -> _StrongLP | None:
     """The LP relaxation of the strong formulation (consolidation's model, with the
-    aggregate capacity row sum_i C_i y_i >= sum_j d_j): (its value, y, the duals u of the
-    demand rows), or None when HiGHS does not solve it to optimality. Its value is only
-    reported; the bound the solver uses is L(u), recomputed from u."""
+    aggregate capacity row sum_i C_i y_i >= sum_j d_j), or None when HiGHS does not solve
+    it to optimality. Its value is only reported; the bound the solver uses is L(u),
+    recomputed from u."""
     m, k = inst.m, inst.pi.size
     xcol = m + np.arange(k)
     link = inst.n + m + np.arange(k)
@@ -904,5 +933,6 @@ def _strong_lp(inst: _Instance, max_sites: int | None
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     sol = h.getSolution()
-    y = np.asarray(sol.col_value)[:m]
-    return float(h.getInfo().objective_function_value), y, np.asarray(sol.row_dual)[:inst.n]
+    col, dual = np.asarray(sol.col_value), np.asarray(sol.col_dual)
+    return _StrongLP(value=float(h.getInfo().objective_function_value), y=col[:m],
+                     x=col[m:], reduced_cost=dual[m:], u=np.asarray(sol.row_dual)[:inst.n])
