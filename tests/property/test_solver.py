@@ -37,7 +37,7 @@ from tests.property.test_consolidation import (
 
 
 @pytest.mark.parametrize(("seed", "single_source"), CASES[::3])
-@pytest.mark.parametrize("method", ["lagrangian", "auto"])
+@pytest.mark.parametrize("method", ["lagrangian", "seeded", "auto"])
 def test_matches_brute_force(seed: int, single_source: bool, method: str) -> None:
     sites, needs, cost, max_sites = case(seed, single_source)
     expected = brute_force(sites, needs, cost, max_sites, single_source)

@@ -394,10 +394,11 @@ def solve(
     method: str = "auto",
 ) -> Solution:
     """Like `consolidation.solve` (same arguments, model, result and guarantees), by the
-    method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only)
-    or 'lagrangian' (always take the Lagrangian steps first)."""
+    method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only),
+    'seeded' (the seeded direct MILP) or 'lagrangian' (always take the Lagrangian steps
+    first)."""
     t0 = time.perf_counter()
-    if method not in ("auto", "milp", "lagrangian"):
+    if method not in ("auto", "milp", "seeded", "lagrangian"):
         raise ValueError(f"unknown method {method!r}")
     cost = np.asarray(assign_cost, dtype=np.float64)
     consolidation._validate(sites, needs, cost, max_sites)
@@ -408,8 +409,9 @@ def solve(
     direct = method == "milp" or (method == "auto" and (
         inst.pi.size <= SMALL_PAIRS
         or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
-    if (direct and method == "auto" and inst.pi.size > SMALL_PAIRS
-            and inst.m > 0 and inst.n > 0):
+    seeded = method == "seeded" or (direct and method == "auto"
+                                    and inst.pi.size > SMALL_PAIRS)
+    if seeded and inst.m > 0 and inst.n > 0:
         return _seeded(sites, needs, cost, inst, max_sites, single_source, time_limit,
                        on_progress, cancel, t0)
     if direct or inst.m == 0 or inst.n == 0:
