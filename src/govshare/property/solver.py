@@ -33,8 +33,9 @@ as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP h
 which spent most of the demo's schools solve looking for it); up to
 QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
 not prove, take the four steps above (plus a restricted MILP on the weak formulation for
-plans, see ADR 18). `Solution.method` says which ('milp' or 'lagrangian+milp'), and `extra`
-holds the Lagrangian bound, iterations and the number of sites fixed.
+plans, see ADR 18). `Solution.method` says which ('milp' for the direct MILP, seeded or
+not, or 'lagrangian+milp'), and `extra` holds the Lagrangian bound, iterations and the number
+of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost' and 'strong_lp_value').
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
 the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
