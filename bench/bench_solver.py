@@ -19,8 +19,13 @@ instances not reached are listed as skipped in the results.
 The demo region's schools plan is timed through planning.plan with each (60 s limit; the
 demo is built into a temporary SQLite database first).
 
+--only NAME runs the instances whose name contains NAME, --set small|large|registry one set
+(small = cap41-cap134, large = capa/capb/capc); rows of instances not run are carried over
+from the previous results file, marked with the date of the run that measured them, and the
+totals count only the rows run this time.
+
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
-       [--no-demo] [--only NAME]
+       [--no-demo] [--only NAME] [--set small|large|registry]
 """
 
 from __future__ import annotations
@@ -142,7 +147,7 @@ def demo_schools(limit: float) -> dict[str, Any]:
 
         with Session(create_engine(url)) as session:
             for which in ("solver", "milp"):
-                w0 = time.perf_counter()
+                w0, c0 = time.perf_counter(), time.process_time()
                 if which == "milp":
                     with mock.patch.object(planning, "solve", direct):
                         plan = planning.plan(session=session, actor=actor, region_id=1,
@@ -154,7 +159,8 @@ def demo_schools(limit: float) -> dict[str, Any]:
                 out[which] = {"status": sol.status, "proven": sol.proven_optimal,
                               "objective": sol.objective, "recomputed": sol.objective,
                               "gap": sol.gap, "bound": sol.dual_bound, "method": sol.method,
-                              "wall_s": time.perf_counter() - w0, "cpu_s": 0.0,
+                              "wall_s": time.perf_counter() - w0,
+                              "cpu_s": time.process_time() - c0,
                               "fixed_sites": sol.extra.get("fixed_open", 0)
                               + sol.extra.get("fixed_closed", 0),
                               "buildings": len(plan.sites)}
@@ -193,9 +199,10 @@ def markdown(res: dict[str, Any]) -> str:
     def cell(r: dict[str, Any]) -> str:
         cost = "" if r["recomputed"] is None else f"{r['recomputed']:,.3f}"
         gap = "" if r["gap"] is None else f"{r['gap']:.2%}"
-        return f"{r['status']} | {cost} | {gap} | {r['wall_s']:.1f}"
+        cpu = f" (cpu {r['cpu_s']:.1f})" if r.get("cpu_s") else ""
+        return f"{r['status']} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
 
-    for row in res["rows"]:
+    for row in res["rows"] + res.get("carried", []):
         s, d = row["solver"], row["milp"]
         pub = row["published"]
         match = ""
@@ -203,9 +210,16 @@ def markdown(res: dict[str, Any]) -> str:
             match = " / ".join(
                 "yes" if r["recomputed"] is not None and r["proven"]
                 and abs(r["recomputed"] - pub) <= REL * pub else "no" for r in (s, d))
-        lines.append(f"| {row['instance']} | {'' if pub is None else f'{pub:,.3f}'} | "
+        name = row["instance"] + (f" *(run of {row['carried_from']})*"
+                                  if "carried_from" in row else "")
+        lines.append(f"| {name} | {'' if pub is None else f'{pub:,.3f}'} | "
                      f"{cell(s)} | {s['fixed_sites']:.0f} | {cell(d)} | {match} |")
     t = res["totals"]
+    if res.get("carried"):
+        lines += ["", f"Rows marked *(run of ...)* were not run this time (set: "
+                  f"{res.get('set') or res.get('only') or 'all'}); they are carried over from "
+                  "the earlier run named, on the code of that time. The totals below count "
+                  "only the rows run this time."]
     lines += ["", f"Proven optimal: solver {t['solver_proven']} of {len(res['rows'])}, direct "
               f"MILP {t['milp_proven']} of {len(res['rows'])}. Total wall time: solver "
               f"{t['solver_wall_s']:.0f} s, direct MILP {t['milp_wall_s']:.0f} s; ratio "
@@ -228,16 +242,23 @@ def main() -> None:
     ap.add_argument("--only", default="", help="substring of instance names to run")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--set", default="", choices=["", "small", "large", "registry"])
     args = ap.parse_args()
+    previous: dict[str, Any] = {}
+    if (RESULTS / "solver.json").exists():
+        previous = json.loads((RESULTS / "solver.json").read_text())
     mach = machine()
     t0 = time.perf_counter()
     rows, skipped = [], []
-    if not args.no_demo and not args.only:
+    if not args.no_demo:
         demo = demo_schools(60.0)
         rows.append({"instance": "demo schools plan (94 buildings, planning.plan)",
                      "published": None, **demo})
     for name, pub, limit, load in instances(args.limit):
         if args.only and args.only not in name:
+            continue
+        kind = ("large" if "(" in name else "registry" if "synthetic" in name else "small")
+        if args.set and kind != args.set:
             continue
         reserve = 2 * limit if "(" in name else 0.0  # the small ones take a second or two
         if time.perf_counter() - t0 + reserve > args.budget:
@@ -256,8 +277,15 @@ def main() -> None:
            "solver_proven": sum(r["solver"]["proven"] for r in rows),
            "milp_proven": sum(r["milp"]["proven"] for r in rows)}
     tot["ratio_wall"] = tot["milp_wall_s"] / max(tot["solver_wall_s"], 1e-9)
+    ran = {r["instance"] for r in rows}
+    carried = []
+    for old in previous.get("rows", []) + previous.get("carried", []):
+        if old["instance"] not in ran:
+            carried.append({**old, "carried_from": old.get(
+                "carried_from", previous.get("machine", {}).get("date", "an earlier run"))})
     res = {"benchmark": "consolidation solver", "limit": args.limit, "budget": args.budget,
            "rows": rows, "skipped": skipped, "totals": tot, "machine": mach,
+           "carried": carried, "set": args.set, "only": args.only,
            "load_average_1m_at_end": round(os.getloadavg()[0], 1)}
     md = markdown(res)
     print(md)

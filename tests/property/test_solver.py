@@ -37,7 +37,7 @@ from tests.property.test_consolidation import (
 
 
 @pytest.mark.parametrize(("seed", "single_source"), CASES[::3])
-@pytest.mark.parametrize("method", ["lagrangian", "auto"])
+@pytest.mark.parametrize("method", ["lagrangian", "seeded", "auto"])
 def test_matches_brute_force(seed: int, single_source: bool, method: str) -> None:
     sites, needs, cost, max_sites = case(seed, single_source)
     expected = brute_force(sites, needs, cost, max_sites, single_source)
@@ -193,3 +193,95 @@ def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
     foreign = {needs[0].id: [("no such site", 1.0)]}
     other = consolidation.solve(sites, needs, cost, start=foreign)
     assert other.proven_optimal and other.objective == pytest.approx(ref.objective, rel=REL)
+
+
+@pytest.mark.parametrize(("seed", "single_source", "max_sites"),
+                         [(6, False, None), (7, True, None), (8, False, 16)])
+def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_source: bool,
+                                                           max_sites: int | None) -> None:
+    """Up to DIRECT_MAX_SITES sites, 'auto' seeds the direct MILP (strong LP, restricted MILP,
+    reduced-cost fixing): same optimum, a bound that never passes it, the plan recomputed."""
+    sites, needs, cost = registry(seed, 40, 120, radius=6.0)
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                              single_source=single_source, time_limit=60)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=single_source,
+                       time_limit=60)
+    assert "seed_seconds" in sol.extra and sol.method == "milp"
+    assert ref.proven_optimal, ref
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites, single_source)
+    assert sol.extra["lagrangian_bound"] <= sol.objective * (1 + 1e-9)
+    assert sol.extra["strong_lp_value"] <= sol.objective * (1 + 1e-9)
+    assert sol.extra["seed_cost"] >= sol.objective * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("name", ["cap41", "cap113", "cap134"])
+def test_seeded_path_matches_published_optimum(name: str) -> None:
+    sites, needs, cost = parse_orlib(ORLIB / f"{name}.txt")
+    sol = solver.solve(sites, needs, cost)
+    assert "seed_seconds" in sol.extra
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(published_optima()[(name, None)], rel=REL)
+    check_invariants(sol, sites, needs, cost)
+
+
+def test_direct_milp_without_sub_mip_heuristics_proves_the_same_optimum() -> None:
+    sites, needs, cost = parse_orlib(ORLIB / "cap71.txt")
+    ref = consolidation.solve(sites, needs, cost)
+    bare = consolidation.solve(sites, needs, cost, heuristics=False)
+    seeded = consolidation.solve(sites, needs, cost, heuristics=False, start=ref.assignment)
+    for sol in (bare, seeded):
+        assert sol.proven_optimal and sol.objective == pytest.approx(ref.objective, rel=REL)
+        check_invariants(sol, sites, needs, cost)
+    assert ref.objective == pytest.approx(published_optima()[("cap71", None)], rel=REL)
+
+
+def test_seeded_path_reports_only_bounds_of_the_whole() -> None:
+    """The seeding MILP solves a restriction (its own bound is not a bound of the whole) and
+    the final MILP a problem reduced by fixing: no report may claim a bound above the
+    optimum."""
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, on_progress=seen.append, time_limit=60)
+    assert "seed_seconds" in sol.extra and sol.proven_optimal
+    assert seen and seen[-1].phase == "done" and seen[-1].best == sol.objective
+    for p in seen:
+        assert p.bound is None or p.bound <= sol.objective * (1 + 1e-9), p
+        assert p.best is None or p.best >= sol.objective * (1 - 1e-9), p
+
+
+def test_seeded_path_canceled_before_it_starts_claims_nothing() -> None:
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+    stop = threading.Event()
+    stop.set()
+    sol = solver.solve(sites, needs, cost, cancel=stop, time_limit=60)
+    assert sol.status == "canceled" and not sol.proven_optimal
+
+
+def test_seeded_path_canceled_while_solving_claims_nothing() -> None:
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+
+    class AfterChecks:
+        """Set once it has been asked a few times: cancels inside the seeded steps."""
+
+        def __init__(self, n: int) -> None:
+            self.left = n
+
+        def is_set(self) -> bool:
+            self.left -= 1
+            return self.left < 0
+
+    ref = consolidation.solve(sites, needs, cost)
+    statuses = set()
+    for n in (1, 2, 3, 5):
+        sol = solver.solve(sites, needs, cost, cancel=AfterChecks(n), time_limit=60)
+        statuses.add(sol.status)
+        assert sol.status in ("canceled", "optimal"), sol
+        if sol.status == "canceled":
+            assert not sol.proven_optimal
+        else:  # the proof was in before the cancel was seen
+            assert sol.objective == pytest.approx(ref.objective, rel=REL)
+        if sol.has_solution:
+            check_invariants(sol, sites, needs, cost)
+    assert "canceled" in statuses

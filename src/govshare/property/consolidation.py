@@ -256,6 +256,12 @@ def _precheck(sites: Sequence[Site], needs: Sequence[Need], allowed: NDArray[np.
     return None
 
 
+_SUB_MIP_HEURISTICS = ("mip_heuristic_run_rins", "mip_heuristic_run_rens",
+                       "mip_heuristic_run_root_reduced_cost")
+"""HiGHS's sub-MIP heuristics, turned off by `heuristics=False` (with a good start they
+spend most of the time of a solve on this model, see ADR 18)."""
+
+
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
     highspy.HighsModelStatus.kInfeasible: "infeasible",
@@ -281,6 +287,8 @@ def solve(
     on_progress: ProgressHook | None = None,
     cancel: CancelToken | None = None,
     start: Mapping[str, Sequence[tuple[str, float]]] | None = None,
+    heuristics: bool = True,
+    restart: bool = True,
 ) -> Solution:
     """Choose which sites to keep and how to serve every need from them at least annual cost.
 
@@ -297,6 +305,10 @@ def solve(
     stops and the result has status 'canceled' (with the best plan found, if any).
     start: a known plan (need id -> [(site id, share)]) handed to HiGHS as its first
     incumbent; sites serving a share are taken as open, the others as closed.
+    heuristics=False turns HiGHS's sub-MIP heuristics (RINS, RENS, root reduced-cost) off:
+    worth it only with a good `start`, when the proof is what is left (ADR 18).
+    restart=False keeps HiGHS from restarting its search after fixing columns at the root
+    (worth it when the caller has fixed what reduced costs can fix, ADR 18).
     """
     t0 = time.perf_counter()
     cost = np.asarray(assign_cost, dtype=np.float64)
@@ -365,6 +377,11 @@ def solve(
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
+    if not heuristics:
+        for opt in _SUB_MIP_HEURISTICS:
+            h.setOptionValue(opt, False)
+    if not restart:
+        h.setOptionValue("mip_allow_restart", False)
     h.passModel(ncol, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, col_cost, col_lo, col_hi, row_lo, row_hi,
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)

@@ -25,12 +25,17 @@ Method (docs/adr/0018-consolidation-solver.md)
    the direct MILP, `consolidation.solve`, for the proof. If the Lagrangian bound already
    meets the incumbent (within HiGHS's absolute tolerance, 1e-6), that is the proof.
 
-It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs, or at most
-DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs) go straight to the direct MILP; up to
+It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs) go straight
+to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the direct MILP
+is seeded and reduced (`_seeded`: the strong LP's duals give L(u), a restricted MILP over the
+LP's sites gives the plan, reduced-cost fixing pins sites, then the direct MILP with that plan
+as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP heuristics,
+which spent most of the demo's schools solve looking for it); up to
 QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
 not prove, take the four steps above (plus a restricted MILP on the weak formulation for
-plans, see ADR 18). `Solution.method` says which ('milp' or 'lagrangian+milp'), and `extra`
-holds the Lagrangian bound, iterations and the number of sites fixed.
+plans, see ADR 18). `Solution.method` says which ('milp' for the direct MILP, seeded or
+not, or 'lagrangian+milp'), and `extra` holds the Lagrangian bound, iterations and the number
+of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost' and 'strong_lp_value').
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
 the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
@@ -71,10 +76,10 @@ SMALL_PAIRS = 400
 """Instances with at most this many allowed pairs go straight to the direct MILP."""
 
 DIRECT_MAX_SITES = 150
-"""Up to this many sites (and QUICK_MAX_PAIRS pairs), 'auto' leaves the whole time to the direct
-MILP: its branching beats the Lagrangian steps there (the demo's 94 schools: proven by the
-direct MILP in 37 s; the Lagrangian path found the same plan but spent 20 s before HiGHS and
-did not prove it within 60 s, on the loaded shared machine)."""
+"""Up to this many sites (and QUICK_MAX_PAIRS pairs), 'auto' takes the seeded direct MILP:
+HiGHS's branching beats the subgradient steps there (the demo's 94 schools: the Lagrangian
+path found the plan but spent 20 s before HiGHS and did not prove it within 60 s, on the
+loaded shared machine), and the strong LP is cheap (0.04 s CPU on the schools)."""
 
 QUICK_MAX_PAIRS = 50_000
 """Up to this many pairs, 'auto' first gives the direct MILP a short try."""
@@ -114,6 +119,18 @@ PLAN_EXTRA_SITES = 2
 """Each plan from the relaxation is also tried with this many more sites, one by one."""
 
 PROGRESS_EVERY = 0.5
+
+SEED_SHARE = 0.25
+"""The restricted MILP that seeds the direct MILP (instances up to DIRECT_MAX_SITES sites)
+may use this share of the time limit."""
+
+SEED_PAIRS = 10
+"""The seeding restricted MILP keeps, besides the pairs the strong LP uses, each need's
+SEED_PAIRS pairs of smallest LP reduced cost (a heuristic: its plan is checked by the proof
+that follows)."""
+
+SUPPORT_EPS = 1e-6
+"""Sites whose strong LP value is below this are closed in the seeding restricted MILP."""
 
 
 @dataclass(frozen=True)
@@ -378,10 +395,11 @@ def solve(
     method: str = "auto",
 ) -> Solution:
     """Like `consolidation.solve` (same arguments, model, result and guarantees), by the
-    method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only)
-    or 'lagrangian' (always take the Lagrangian steps first)."""
+    method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only),
+    'seeded' (the seeded direct MILP) or 'lagrangian' (always take the Lagrangian steps
+    first)."""
     t0 = time.perf_counter()
-    if method not in ("auto", "milp", "lagrangian"):
+    if method not in ("auto", "milp", "seeded", "lagrangian"):
         raise ValueError(f"unknown method {method!r}")
     cost = np.asarray(assign_cost, dtype=np.float64)
     consolidation._validate(sites, needs, cost, max_sites)
@@ -392,6 +410,11 @@ def solve(
     direct = method == "milp" or (method == "auto" and (
         inst.pi.size <= SMALL_PAIRS
         or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
+    seeded = method == "seeded" or (direct and method == "auto"
+                                    and inst.pi.size > SMALL_PAIRS)
+    if seeded and inst.m > 0 and inst.n > 0:
+        return _seeded(sites, needs, cost, inst, max_sites, single_source, time_limit,
+                       on_progress, cancel, t0)
     if direct or inst.m == 0 or inst.n == 0:
         return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
                        cancel, t0)
@@ -426,13 +449,124 @@ def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     return sol
 
 
+def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
+            inst: _Instance, max_sites: int | None, single_source: bool, time_limit: float,
+            on_progress: ProgressCallback | None, cancel: CancelToken | None,
+            t0: float) -> Solution:
+    """The direct MILP for instances of up to DIRECT_MAX_SITES sites, seeded and reduced.
+
+    1. The strong LP relaxation (with the aggregate capacity row): its demand-row duals u
+       give the Lagrangian bound L(u), recomputed exactly (valid whatever u is).
+    2. A plan: the MILP restricted to the sites the LP opens (the others pinned closed),
+       without HiGHS's sub-MIP heuristics (on the demo's schools they spend most of the
+       time of an unseeded solve looking for the plan this step finds).
+    3. Reduced-cost fixing at u against that plan (`_fix`).
+    4. The direct MILP on the whole instance, the fixed sites pinned, the plan as its first
+       incumbent and its sub-MIP heuristics off when step 2 proved its restricted problem
+       (the plan is then likely optimal and only the proof is left).
+    Its proof is a proof of the whole (see the module docstring on fixing)."""
+    lp = _strong_lp(inst, max_sites)
+    if lp is None or (cancel is not None and cancel.is_set()):
+        return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
+                       cancel, t0)
+    lp_value, y, u = lp.value, lp.y, lp.u
+    v, _, _ = inst.site_values(u)
+    val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+    lb = float(u.sum()) + val if math.isfinite(val) else -math.inf
+    lb_or_none = lb if math.isfinite(lb) else None
+    support = [replace(s, pin=False) if y[i] < SUPPORT_EPS and s.pin is None else s
+               for i, s in enumerate(sites)]
+    # The pairs the LP uses, and each need's SEED_PAIRS of smallest reduced cost.
+    order = np.lexsort((lp.reduced_cost, inst.pj))
+    starts = np.searchsorted(inst.pj[order], inst.pj[order], side="left")
+    rank = np.empty(order.size, dtype=np.intp)
+    rank[order] = np.arange(order.size) - starts
+    keep = (lp.x > SHARE_EPS) | (rank < SEED_PAIRS)
+    pruned = np.full_like(cost, np.inf)
+    pruned[inst.pi[keep], inst.pj[keep]] = inst.pc[keep]
+    seed_hook = _milp_hook(on_progress, t0, lb_or_none, 0, bound_cap=None)
+    seed = consolidation.solve(support, needs, pruned, max_sites=max_sites,
+                               single_source=single_source,
+                               time_limit=max(0.5, SEED_SHARE * time_limit),
+                               on_progress=seed_hook, cancel=cancel, heuristics=False)
+    if not seed.has_solution and seed.status == "infeasible":
+        # too few pairs kept: every pair of the LP's sites
+        seed = consolidation.solve(support, needs, cost, max_sites=max_sites,
+                                   single_source=single_source,
+                                   time_limit=max(0.5, SEED_SHARE * time_limit),
+                                   on_progress=seed_hook, cancel=cancel, heuristics=False)
+    t_seed = time.perf_counter() - t0
+    extra = {"strong_lp_value": lp_value, "lagrangian_bound": lb,
+             "seed_seconds": t_seed, "seed_sites_closed": float(
+                 sum(1 for s, o in zip(support, sites, strict=True) if s.pin != o.pin))}
+    if not seed.has_solution:
+        sol = consolidation.solve(sites, needs, cost, max_sites=max_sites,
+                                  single_source=single_source,
+                                  time_limit=max(0.5, time_limit - t_seed),
+                                  on_progress=_milp_hook(on_progress, t0, None, 0),
+                                  cancel=cancel)
+        out = replace(sol, extra={**sol.extra, **extra})
+        _report_done(on_progress, out, t0, 0)
+        return out
+    site_ids = [s.id for s in sites]
+    ub_x = _pairs_from(inst, seed, site_ids, needs)
+    ub_open = np.isin(np.array(site_ids), seed.open_site_ids)
+    ub = float(inst.fixed[ub_open].sum() + inst.pc @ ub_x)
+    fixed_open, fixed_closed, min_flip = _fix(inst, u, ub, lb, max_sites, ub_open)
+    n_fixed = int(fixed_open.sum() + fixed_closed.sum())
+    extra.update({"seed_cost": ub, "fixed_open": float(fixed_open.sum()),
+                  "fixed_closed": float(fixed_closed.sum())})
+    if math.isfinite(lb) and _proven(ub, lb):
+        own = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
+                            proven=True, status="optimal")
+        own = replace(own, method="milp")
+        _report_done(on_progress, own, t0, n_fixed)
+        return own
+    reduced = [replace(s, pin=True) if fixed_open[i] else
+               replace(s, pin=False) if fixed_closed[i] else s for i, s in enumerate(sites)]
+    lag_bound = lb if math.isfinite(lb) else None
+    sol = consolidation.solve(reduced, needs, cost, max_sites=max_sites,
+                              single_source=single_source,
+                              time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
+                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
+                                                     bound_cap=min_flip),
+                              cancel=cancel, start=seed.assignment,
+                              heuristics=not seed.proven_optimal, restart=False)
+    extra.update(sol.extra)
+    if not sol.has_solution:
+        status = sol.status if sol.status in ("time_limit", "canceled", "limit") else "limit"
+        own = _own_solution(inst, sites, needs, ub_x, ub_open, lb, t0, extra,
+                            proven=False, status=status)
+        own = replace(own, method="milp")
+        _report_done(on_progress, own, t0, n_fixed)
+        return own
+    if sol.proven_optimal:
+        dual = sol.objective
+    else:
+        reduced_bound = (None if sol.dual_bound is None else min(sol.dual_bound, min_flip))
+        cands = [b for b in (lag_bound, reduced_bound) if b is not None and math.isfinite(b)]
+        dual = max(cands) if cands else None
+    gap = 0.0 if sol.proven_optimal else _gap(sol.objective, dual)
+    out = replace(sol, dual_bound=dual, gap=gap, extra=extra,
+                  solve_seconds=time.perf_counter() - t0 - sol.build_seconds)
+    _report_done(on_progress, out, t0, n_fixed)
+    return out
+
+
 def _milp_hook(on_progress: ProgressCallback | None, t0: float, lag_bound: float | None,
-               fixed: int) -> consolidation.ProgressHook | None:
+               fixed: int, bound_cap: float | None = math.inf
+               ) -> consolidation.ProgressHook | None:
+    """Progress from inside HiGHS. HiGHS's dual bound is a bound of the whole only up to
+    `bound_cap` (on a problem reduced by fixing: the smallest flip bound); None: HiGHS
+    solves a restriction and its bound says nothing of the whole (only lag_bound is
+    reported)."""
     if on_progress is None:
         return None
     report = on_progress
 
     def hook(phase: str, best: float | None, bound: float | None) -> None:
+        if bound is not None:
+            bound = None if bound_cap is None else min(bound, bound_cap)
         if lag_bound is not None:
             bound = lag_bound if bound is None else max(bound, lag_bound)
         report(Progress(phase=phase, elapsed=time.perf_counter() - t0, best=best,
@@ -619,7 +753,8 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     lag_bound = lb if math.isfinite(lb) else None
     sol = consolidation.solve(reduced, needs, cost, max_sites=max_sites,
                               single_source=single_source, time_limit=max(0.5, remaining),
-                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed),
+                              on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
+                                                     bound_cap=min_flip),
                               cancel=cancel, start=plan)
     extra.update(sol.extra)
     if not sol.has_solution and ub_x is not None and ub_open is not None:
@@ -748,3 +883,59 @@ def _own_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
         n_constraints=inst.n + inst.m + int(inst.pi.size), extra=extra,
         message="" if proven else status,
         method="lagrangian")
+
+
+@dataclass(frozen=True)
+class _StrongLP:
+    """The strong LP relaxation's solution: value, y per site, x and reduced cost per pair,
+    u per need (the duals of the demand rows)."""
+
+    value: float
+    y: NDArray[np.float64]
+    x: NDArray[np.float64]
+    reduced_cost: NDArray[np.float64]
+    u: NDArray[np.float64]
+
+
+def _strong_lp(inst: _Instance, max_sites: int | None) -> _StrongLP | None:
+    """The LP relaxation of the strong formulation (consolidation's model, with the
+    aggregate capacity row sum_i C_i y_i >= sum_j d_j), or None when HiGHS does not solve
+    it to optimality. Its value is only reported; the bound the solver uses is L(u),
+    recomputed from u."""
+    m, k = inst.m, inst.pi.size
+    xcol = m + np.arange(k)
+    link = inst.n + m + np.arange(k)
+    agg = inst.n + m + k
+    rows = [inst.pj, inst.n + inst.pi, link, inst.n + np.arange(m), link, np.full(m, agg)]
+    cols = [xcol, xcol, xcol, np.arange(m), inst.pi, np.arange(m)]
+    vals = [np.ones(k), inst.dem[inst.pj], np.ones(k), -inst.cap, -np.ones(k), inst.cap]
+    nrow = agg + 1
+    inf = highspy.kHighsInf
+    row_lo = [np.ones(inst.n), np.full(m + k, -inf), np.array([inst.total_demand])]
+    row_hi = [np.ones(inst.n), np.zeros(m + k), np.array([inf])]
+    if max_sites is not None:
+        rows.append(np.full(m, nrow))
+        cols.append(np.arange(m))
+        vals.append(np.ones(m))
+        row_lo.append(np.array([-inf]))
+        row_hi.append(np.array([float(max_sites)]))
+        nrow += 1
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(nrow, m + k))
+    a.sort_indices()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.passModel(m + k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize), 0.0, np.concatenate([inst.fixed, inst.pc]),
+                np.concatenate([inst.lo.astype(np.float64), np.zeros(k)]),
+                np.concatenate([inst.hi.astype(np.float64), np.ones(k)]),
+                np.concatenate(row_lo), np.concatenate(row_hi),
+                a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
+                np.zeros(m + k, dtype=np.int32))
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    sol = h.getSolution()
+    col, dual = np.asarray(sol.col_value), np.asarray(sol.col_dual)
+    return _StrongLP(value=float(h.getInfo().objective_function_value), y=col[:m],
+                     x=col[m:], reduced_cost=dual[m:], u=np.asarray(sol.row_dual)[:inst.n])
