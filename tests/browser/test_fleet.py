@@ -47,7 +47,7 @@ def test_the_electrification_plan_shows_charts_and_their_figures(new_page: Any,
     page.goto("/fleet/electrification")
     figures = page.locator("figure svg[role='img']")
     assert figures.count() >= 2
-    assert "Fleet tCO2 a year" in page.locator("figure").first.inner_text()
+    assert "Fleet emissions a year" in page.locator("figure").first.inner_text()
     page.locator("figure details summary").first.click()
     assert page.locator("figure details table").first.is_visible()
     assert page.locator("#plan tbody tr").count() >= 1

@@ -389,9 +389,11 @@ def electrification_page(request: Request, jurisdiction_id: str = Query("", max_
         line_rows += [{"year": y, "t": round(base, 1), "s": "Without the plan"},
                       {"year": y, "t": round(plan, 1), "s": "With the plan"}]
     trajectory = charts.line(
-        line_rows, id="fleet-trajectory", title="Fleet tCO2 a year, all members shown",
-        x=Field("year", "Year", "year"), y=Field("t", "Emissions", unit="t CO2 per year",
-                                                 decimals=1),
+        line_rows, id="fleet-trajectory",
+        title="Fleet emissions a year (fuel CO2 plus the grid's CO2e for electric vehicles), "
+              "all members shown",
+        x=Field("year", "Year", "year"),
+        y=Field("t", "Emissions", unit="t a year (fuel CO2, grid CO2e)", decimals=1),
         series=Field("s", "Series", "text"), dashed=["With the plan"])
     chosen = [c for c, _y in r.plan.chosen]
     planned = dict((c.vehicle_id, y) for c, y in r.plan.chosen)
