@@ -103,3 +103,20 @@ def test_a_file_without_a_preset_imports_with_map(cli: Cli) -> None:
     assert "'asset_id' is not a field; the fields are: asset_code" in flat(r.stderr)
     r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--map", "ID", code=2)
     assert "--map: 'ID' is not FILE_COLUMN=FIELD" in flat(r.stderr)
+
+
+def test_a_mapping_saved_from_the_cli_is_used_by_name(cli: Cli) -> None:
+    chicago = Path(__file__).parents[1] / "data" / "chicago_benchmarking_2016_cps_sample.csv"
+    pairs = ["ID=asset_code", "Property Name=name", "Primary Property Type=use"]
+    args = [a for pair in pairs for a in ("--map", pair)]
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run", *args,
+            "--save-as", "Chicago benchmarking")
+    assert "Column mapping saved as 'Chicago benchmarking'." in flat(r.stdout)
+    listed = flat(cli("property", "mappings").stdout)
+    assert "Chicago benchmarking" in listed and "ID=asset_code" in listed
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run",
+            "--saved", "Chicago benchmarking")
+    assert "Dry run, nothing written. 40 rows: 40 would be added" in flat(r.stdout)
+    r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run",
+            "--saved", "Nope", code=1)
+    assert "No saved column mapping is named 'Nope'" in flat(r.stderr)

@@ -147,3 +147,42 @@ def test_a_bad_mapping_is_a_400_naming_it(session: Session, ids: dict[str, int])
                                jurisdiction_id=ids["schools"], mapping={"flavor": "C"},
                                source=io.BytesIO(b"asset_code,name,use\nA,B,office\n"),
                                dry_run=True)
+
+
+def test_a_mapping_is_saved_under_a_name_checked_and_audited(session: Session) -> None:
+    from govshare.core.audit import AuditEvent
+    from govshare.property.import_export import mappings
+    from govshare.regions import queries as regions_queries
+
+    region = regions_queries.require_current_region(session=session).id
+    admin = principal(Role.regional_admin)
+    row = mappings.save_mapping(session=session, actor=admin, region_id=region,
+                                name="  Chicago   benchmarking ", pairs=MAP + [""])
+    assert row.name == "Chicago benchmarking" and row.pairs == MAP
+    again = mappings.get_mapping(session=session, actor=admin, region_id=region,
+                                 name="Chicago benchmarking")
+    assert again.id == row.id
+    mappings.save_mapping(session=session, actor=admin, region_id=region,
+                          name="Chicago benchmarking", pairs=MAP[:3])  # replaces
+    assert [m.pairs for m in mappings.list_mappings(session=session, actor=admin,
+                                                    region_id=region)] == [MAP[:3]]
+    with pytest.raises(BadRequest, match="'flavor' is not a field"):
+        mappings.save_mapping(session=session, actor=admin, region_id=region, name="Bad",
+                              pairs=["Flavor=flavor"])
+    with pytest.raises(BadRequest, match="Name the mapping"):
+        mappings.save_mapping(session=session, actor=admin, region_id=region, name="  ",
+                              pairs=MAP)
+    with pytest.raises(BadRequest, match="no column mapping to save"):
+        mappings.save_mapping(session=session, actor=admin, region_id=region, name="Empty",
+                              pairs=["", " "])
+    actions = [e.action for e in session.query(AuditEvent).filter(
+        AuditEvent.entity == "import_mapping")]
+    assert actions == ["asset.import_mapping.save", "asset.import_mapping.save"]
+    with pytest.raises(Exception, match="No saved column mapping is named 'Nope'"):
+        mappings.get_mapping(session=session, actor=admin, region_id=region, name="Nope")
+    with pytest.raises(Exception, match="may not"):  # an analyst does not manage assets
+        mappings.list_mappings(session=session, actor=principal(Role.regional_analyst),
+                               region_id=region)
+    mappings.delete_mapping(session=session, actor=admin, region_id=region,
+                            name="Chicago benchmarking")
+    assert mappings.list_mappings(session=session, actor=admin, region_id=region) == []

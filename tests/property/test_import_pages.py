@@ -201,3 +201,25 @@ def test_a_column_mapping_on_the_page_previews_the_first_rows(client: TestClient
     assert r.status_code == 400
     assert "Column mapping: &#39;asset_id&#39; is not a field" in r.text
     assert "ID=asset_id" in r.text
+
+
+def test_a_mapping_saved_on_the_page_is_offered_next_time(client: TestClient,
+                                                         ids: dict[str, int]) -> None:
+    login(client, STAFF)
+    chicago = (Path(__file__).parents[1] / "data" /
+               "chicago_benchmarking_2016_cps_sample.csv").read_bytes()
+    page = client.get("/property/import")
+    assert 'name="save_as"' in page.text and 'id="saved"' not in page.text  # none saved yet
+    form = {"csrf_token": csrf_from(page.text), "jurisdiction_id": str(ids["city"]),
+            "preset": "govshare", "dry_run": "on", "save_as": "Chicago <b>CPS</b>",
+            "mapping": "ID=asset_code\nProperty Name=name\nPrimary Property Type=use\n"}
+    r = client.post("/property/import", data=form,
+                    files={"file": ("chicago.csv", chicago, "text/csv")})
+    assert r.status_code == 200 and "40 would be added" in r.text
+    assert "saved as &#39;Chicago &lt;b&gt;CPS&lt;/b&gt;&#39; for next time" in r.text
+    assert '<option value="Chicago &lt;b&gt;CPS&lt;/b&gt;" selected>' in r.text
+    again = {**form, "mapping": "", "save_as": "", "saved": "Chicago <b>CPS</b>"}
+    r = client.post("/property/import", data=again,
+                    files={"file": ("chicago.csv", chicago, "text/csv")})
+    assert r.status_code == 200 and "40 would be added" in r.text
+    assert "Property Name=name" in r.text  # the saved pairs fill the box

@@ -1,4 +1,5 @@
-"""CLI of the property domain: `property import`, `property export`, `property presets`.
+"""CLI of the property domain: `property import`, `property export`, `property mappings`,
+`property presets`.
 
 An import runs as one unit of work: it changes everything the file says or nothing. A refused
 file prints its first problems (row, column, value, reason) and exits 2; ``--report FILE``
@@ -29,7 +30,7 @@ from govshare.core.cli_support import console, db, err_console, handle_errors
 from govshare.core.errors import BadRequest, NotFound
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
-from govshare.property.import_export import exporter, importer
+from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
 
@@ -81,14 +82,27 @@ def import_command(
         help="Read FIELD from the file's FILE_COLUMN (repeat for each column; on top of the "
              "preset, for a file from a source without one). Fields: `govshare property "
              "presets`")] = None,
+    saved: Annotated[str | None, typer.Option(
+        help="Use the column mapping saved under this name (`govshare property mappings`)")
+    ] = None,
+    save_as: Annotated[str | None, typer.Option(
+        help="Save the --map pairs under this name once the file is accepted")] = None,
 ) -> None:
     """Import assets into one jurisdiction: all rows or none; re-importing is idempotent."""
-    try:
-        fields = tabular.parse_mapping(mapping or [])
-    except tabular.MappingError as exc:
-        raise BadRequest(f"--map: {exc}") from None
+    pairs = list(mapping or [])
+    if saved and pairs:
+        raise BadRequest("Give --map pairs or --saved NAME, not both")
     with db() as session:
         jid = _jurisdiction(session, jurisdiction)
+        region_id = regions_queries.get_jurisdiction(session=session, jurisdiction_id=jid
+                                                     ).region_id
+        if saved:
+            pairs = list(mappings.get_mapping(session=session, actor=system_principal(),
+                                              region_id=region_id, name=saved).pairs)
+        try:
+            fields = tabular.parse_mapping(pairs)
+        except tabular.MappingError as exc:
+            raise BadRequest(f"--map: {exc}") from None
         try:
             with progress_bar() as step:
                 result = importer.import_assets(
@@ -98,6 +112,10 @@ def import_command(
         except importer.ImportRefused as exc:
             _print_refusal(exc, report)
             raise typer.Exit(2) from None
+        if save_as:  # committed with the import (a dry run writes only the mapping)
+            row = mappings.save_mapping(session=session, actor=system_principal(),
+                                        region_id=region_id, name=save_as, pairs=pairs)
+            console.print(f"Column mapping saved as {row.name!r}.", highlight=False)
     console.print(("Dry run, nothing written. " if dry_run else "Imported. ") +
                   result.summary() + ".", highlight=False)
     for note in result.notes():
@@ -136,6 +154,26 @@ def export_command(
             n = exporter.export_file(session=session, actor=system_principal(),
                                     jurisdiction_ids=[jid], fmt=fmt, out=out)
     console.print(f"Wrote {n:,} assets to {output}.", highlight=False)
+
+
+@property_app.command("mappings")
+@handle_errors
+def mappings_command() -> None:
+    """List the column mappings saved for the region (`import --saved NAME` uses one)."""
+    with db() as session:
+        region = regions_queries.current_region(session=session)
+        if region is None:
+            raise NotFound("No region yet: run `govshare region create` or `govshare demo`")
+        rows = mappings.list_mappings(session=session, actor=system_principal(),
+                                      region_id=region.id)
+        listed = [(r.name, "; ".join(r.pairs), r.updated_by) for r in rows]
+    if not listed:
+        console.print("No saved column mappings.")
+        return
+    table = Table("name", "pairs (FILE_COLUMN=FIELD)", "saved by")
+    for name, pairs_text, by in listed:
+        table.add_row(name, pairs_text, by)
+    console.print(table)
 
 
 @property_app.command("presets")

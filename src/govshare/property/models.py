@@ -213,3 +213,19 @@ class CostParameters(Base):
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(80))
+
+
+class ImportMapping(Base):
+    """A column mapping saved under a name for the region's next import of a file from the
+    same source (``FILE_COLUMN=FIELD`` pairs, as the import page and ``--map`` take them)."""
+
+    __tablename__ = "import_mappings"
+    __table_args__ = (UniqueConstraint("region_id", "name", name="uq_import_mapping_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    region_id: Mapped[int] = mapped_column(ForeignKey("regions.id", ondelete="CASCADE"),
+                                           index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    pairs: Mapped[list[str]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80))

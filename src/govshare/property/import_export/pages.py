@@ -33,7 +33,7 @@ from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import allow, body_limit, csrf_protect, get_session, render
 from govshare.core.tabular import FORMATS, MEDIA_TYPES, ReportStore
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property.import_export import exporter, importer
+from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.fileio import LAYOUT
 from govshare.property.import_export.presets import PRESETS
 from govshare.regions import queries as regions_queries
@@ -66,6 +66,9 @@ def _form(request: Request, session: Session, actor: Principal, *,
           values: dict[str, Any] | None = None, status_code: int = 200,
           **extra: Any) -> Response:
     members = _manageable(session, actor)
+    region = regions_queries.require_current_region(session=session)
+    saved = mappings.list_mappings(session=session, actor=actor, region_id=region.id) \
+        if members else []
     chosen = dict(values or {})
     chosen.setdefault("jurisdiction_id", str(actor.jurisdiction_id or
                                              (members[0].id if members else "")))
@@ -73,7 +76,8 @@ def _form(request: Request, session: Session, actor: Principal, *,
     return render(request, "property/import.html", {
         "members": members, "presets": list(PRESETS.values()), "form": chosen,
         "fields": LAYOUT.fields, "units": list(tabular.KBTU_PER_UNIT),
-        "formats": FORMATS, "result": None, "problems": [], "detail": None,
+        "saved_mappings": saved,
+        "formats": FORMATS, "result": None, "problems": [], "detail": None, "saved_note": None,
         "report_token": None, "report_count": 0, **extra,
     }, status_code=status_code)
 
@@ -93,9 +97,16 @@ async def import_upload(request: Request, session: Session = Depends(get_session
     values: dict[str, Any] = {"jurisdiction_id": jurisdiction_id,
                               "preset": str(form.get("preset") or "govshare"),
                               "dry_run": form.get("dry_run") == "on",
-                              "mapping": str(form.get("mapping") or "")[:MAPPING_CHARS]}
+                              "mapping": str(form.get("mapping") or "")[:MAPPING_CHARS],
+                              "saved": str(form.get("saved") or "")[:100],
+                              "save_as": str(form.get("save_as") or "")[:100]}
     upload = form.get("file")
+    region = regions_queries.require_current_region(session=session)
     try:
+        if values["saved"] and not values["mapping"].strip():
+            row = mappings.get_mapping(session=session, actor=actor, region_id=region.id,
+                                       name=values["saved"])
+            values["mapping"] = "\n".join(row.pairs)
         try:
             mapping = tabular.parse_mapping(
                 [line for line in values["mapping"].splitlines() if line.strip()])
@@ -126,12 +137,22 @@ async def import_upload(request: Request, session: Session = Depends(get_session
             raise
         return _form(request, session, actor, values=values, status_code=exc.status,
                      detail=exc.detail)
-    if not result.dry_run:
+    saved_note = None
+    if values["save_as"].strip():
+        try:
+            row = mappings.save_mapping(session=session, actor=actor, region_id=region.id,
+                                        name=values["save_as"],
+                                        pairs=values["mapping"].splitlines())
+            saved_note = f"The column mapping is saved as {row.name!r} for next time."
+            values["saved"], values["save_as"] = row.name, ""
+        except GovshareError as exc:
+            saved_note = f"The column mapping was not saved: {exc.detail}"
+    if not result.dry_run or saved_note:
         session.commit()
     jurisdiction = regions_queries.get_jurisdiction(session=session,
                                                     jurisdiction_id=int(jurisdiction_id))
     return _form(request, session, actor, values=values, result=result,
-                 jurisdiction=jurisdiction)
+                 jurisdiction=jurisdiction, saved_note=saved_note)
 
 
 @router.get("/property/import/report")
