@@ -71,6 +71,8 @@ def server_env(tmp_path_factory: pytest.TempPathFactory,
         # Every test signs in from 127.0.0.1; the few deliberate wrong passwords must not
         # use up the per-address budget (5 by default) and lock out the tests that follow.
         "GOVSHARE_LOGIN_MAX_FAILURES": "100",
+        # every consolidation solve shows its progress page first (the demo's are quick now)
+        "GOVSHARE_PAGE_WAIT_SECONDS": "0",
         # Residents may verify their identity with the local test provider (ADR 19).
         "GOVSHARE_OIDC_ISSUER": oidc_provider.issuer,
         "GOVSHARE_OIDC_CLIENT_ID": CLIENT_ID,

@@ -201,6 +201,11 @@ class Settings(BaseSettings):
     )
     geocoder_timeout_seconds: float = Field(
         3.0, gt=0, le=30, description="The longest an online geocoder may take to answer.")
+    page_wait_seconds: float = Field(
+        2.0, ge=0, le=30,
+        description="How long a page that starts a long computation (a consolidation solve) "
+        "waits for it before showing its progress page instead; the computation goes on in "
+        "the background either way.")
     body_limit_form_kb: int = Field(
         256, ge=1, le=10 * 1024,
         description="Largest body, in KB, of a page's form POST (sign-in, admin and staff "

@@ -366,7 +366,8 @@ def consolidation_page(
                 problem.key(), region.id, work,
                 meta={"form": form, "pins": pins, "use": use,
                       "time_limit": problem.time_limit, "sites": len(problem.sites)})
-            if not running.wait(INLINE_SECONDS):
+            if not running.wait(min(INLINE_SECONDS,
+                                    request.app.state.settings.page_wait_seconds)):
                 return redirect(_consolidation_url(form, pins, running.id))
     except GovshareError as exc:
         error = exc.detail
