@@ -25,15 +25,14 @@ from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
-from govshare.core import audit
+from govshare.core import audit, parameters
 from govshare.core.db import utcnow
-from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from govshare.core.errors import BadRequest, Conflict, NotFound
 from govshare.core.states import StateMachine
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
 from govshare.fleet import queries
@@ -215,30 +214,9 @@ def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> FleetParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""
     authorize(actor, Action.fleet_parameters, region_id=region_id)
-    unknown = sorted(set(params) - set(Parameters.__dataclass_fields__))
-    if unknown:
-        raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[
-            {"loc": [k], "reason": "unknown parameter", "value": params[k]} for k in unknown])
-    try:
-        checked = checked_parameters(params)
-    except ValidationError as exc:
-        raise ValidationFailed("The parameters are not valid", errors=[
-            {"loc": [str(p) for p in e["loc"]], "reason": e["msg"], "value": e.get("input")}
-            for e in exc.errors()]) from None
-    defaults = Parameters()
-    values = {k: getattr(checked, k) for k in Parameters.__dataclass_fields__
-              if getattr(checked, k) != getattr(defaults, k)}
-    row = session.scalars(select(FleetParameters).where(FleetParameters.region_id == region_id)
-                          ).first()
-    before = dict(row.params) if row else {}
-    if row is None:
-        row = FleetParameters(region_id=region_id, params={}, updated_by=actor.ref)
-        session.add(row)
-    row.params = values
-    row.updated_by = actor.ref
-    session.flush()
-    audit.record(session, actor, action="fleet.parameters", entity="fleet_parameters",
-                 entity_id=row.id, before=before, after=values)
+    values = parameters.changed_from_defaults(params, Parameters, checked_parameters)
+    row: FleetParameters = parameters.store(session, actor, FleetParameters, region_id, values,
+                                    action="fleet.parameters")
     return row
 
 

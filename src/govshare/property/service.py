@@ -14,13 +14,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
-from govshare.core import audit
+from govshare.core import audit, parameters
 from govshare.core import tabular as t
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
@@ -163,31 +162,9 @@ def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> CostParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""
     authorize(actor, Action.property_parameters, region_id=region_id)
-    unknown = sorted(set(params) - set(Parameters.__dataclass_fields__))
-    if unknown:
-        raise ValidationFailed("Unknown parameter(s): " + ", ".join(unknown), errors=[
-            {"loc": [k], "reason": "unknown parameter", "value": params[k]} for k in unknown])
-    try:
-        checked = checked_parameters(params)
-    except ValidationError as exc:
-        raise ValidationFailed("The parameters are not valid", errors=[
-            {"loc": [str(p) for p in e["loc"]], "reason": e["msg"], "value": e.get("input")}
-            for e in exc.errors()]) from None
-    except ValueError as exc:
-        raise ValidationFailed(str(exc)) from None
-    defaults = Parameters()
-    params = {k: v for k, v in checked.__dict__.items() if v != getattr(defaults, k)}
-    row = session.scalars(select(CostParameters).where(CostParameters.region_id == region_id)
-                          ).first()
-    before = dict(row.params) if row else {}
-    if row is None:
-        row = CostParameters(region_id=region_id, params={}, updated_by=actor.ref)
-        session.add(row)
-    row.params = params
-    row.updated_by = actor.ref
-    session.flush()
-    audit.record(session, actor, action="property.parameters", entity="property_parameters",
-                 entity_id=row.id, before=before, after=params)
+    values = parameters.changed_from_defaults(params, Parameters, checked_parameters)
+    row: CostParameters = parameters.store(session, actor, CostParameters, region_id, values,
+                                    action="property.parameters")
     return row
 
 
