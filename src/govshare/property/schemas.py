@@ -263,7 +263,10 @@ class AssetIn(AssetFields):
         return self
 
     def values(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The fields as stored: enums as their values, a day as a date."""
+        out = self.model_dump(mode="json")
+        out["proposal_deadline"] = self.proposal_deadline
+        return out
 
 
 def stored_values(row: Any) -> tuple[dict[str, Any], list[str]]:
