@@ -13,6 +13,10 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   private field. Filtering, counting and paging happen in SQL.
 - Submissions are rate-limited per client address in the database (``core.ratelimit``), so
   every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
+- A photo is served only while its asset publishes the ``photos`` group (``queries.
+  public_photo``); otherwise it is a 404 with nothing cacheable, the same as a photo that never
+  existed. The proposal deadline is in the ``status`` group, so a page that offers the form can
+  always say until when (tests in ``tests/property/test_public_asset_page.py``).
 """
 
 from __future__ import annotations
