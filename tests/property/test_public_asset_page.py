@@ -363,10 +363,10 @@ def test_the_api_uploads_lists_and_removes_photos(
                       files={"photo": ("p.svg", b"<svg/>", "image/svg+xml")}, headers=headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["photo"]
     listed = client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json()
-    assert [p["id"] for p in listed] == [body["id"]]
+    assert [p["id"] for p in listed["items"]] == [body["id"]] and listed["total"] == 1
     assert client.delete(f"/api/v1/assets/{a.id}/photos/{body['id']}",
                          headers=headers).status_code == 204
-    assert client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json() == []
+    assert client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json()["items"] == []
 
 
 def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, int],

@@ -141,13 +141,15 @@ def _photo_read(asset: Any, p: Any) -> PhotoRead:
                      public=queries.photos_public(asset))
 
 
-@router.get("/assets/{asset_id}/photos", response_model=list[PhotoRead],
+@router.get("/assets/{asset_id}/photos", response_model=Page[PhotoRead],
             summary="The asset's photos, oldest first (staff who see the asset in full)")
-def list_photos(asset_id: AssetId, session: Session = Depends(get_session),
-                actor: Principal = Depends(allow(Action.property_read))) -> list[PhotoRead]:
+def list_photos(asset_id: AssetId, page: PageParams = Depends(page_params(20, 100)),
+                session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_read))) -> Page[PhotoRead]:
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
-    return [_photo_read(asset, p) for p in queries.asset_photos(session=session,
-                                                                asset_id=asset.id)]
+    rows = queries.asset_photos(session=session, asset_id=asset.id)  # at most MAX_PHOTOS
+    return page.page([_photo_read(asset, p) for p in rows[page.offset:page.offset + page.limit]],
+                     len(rows))
 
 
 @router.post("/assets/{asset_id}/photos", response_model=PhotoRead, status_code=201,
