@@ -360,7 +360,9 @@ class AssetPublic(BaseModel):
     jurisdiction_name: str
     public_groups: list[str]
     fields: dict[str, Any]
-    photos: list[PhotoPublic] = Field(default_factory=list)
+    photos: list[PhotoPublic] = Field(
+        default_factory=list, description="Its published photos, on the asset's own record "
+        "only (a list of assets leaves them out)")
 
 
 class StatusChangeIn(BaseModel):
