@@ -365,6 +365,10 @@ EXTRA_RULES: dict[str, dict[Role, int]] = {
     # GeoReport v2: submitting needs an api_key, although the policy lets anyone submit a
     # request (through the web form); the public without a key gets the spec's 403.
     "POST /open311/v2/requests.{response_format}": {Role.public: 403},
+    # A consolidation plan spans every member: a member's admin plans its own carbon but
+    # never runs the region's plan (property.consolidate), so it cannot add one either.
+    "POST /api/v1/property/consolidation/carbon-measures": {Role.jurisdiction_admin: 403},
+    "POST /property/consolidation/carbon-measures": {Role.jurisdiction_admin: 403},
 }
 
 
@@ -488,6 +492,11 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /api/v1/carbon/gwp-sets": lambda w, j: Body(
         data={"name": w.unique("matrix-gwp-"), "source": "matrix"},
         files={"file": ("g.csv", b"gas,value\nCO2,1\nCH4,30\n", "text/csv")}),
+    # a use the demo has none of: the plan refuses (400) without a long solve
+    "POST /api/v1/property/consolidation/carbon-measures": lambda w, j: Body(json={
+        "use": "park", "start_year": 2027}),
+    "POST /property/consolidation/carbon-measures": lambda w, j: Body(data={
+        "use": "park", "start_year": "2027"}),
     "POST /api/v1/carbon/factor-sets": lambda w, j: Body(
         data={"name": w.unique("matrix-set-").lower(), "title": "Matrix set", "edition": "1",
               "publisher": "matrix", "year_from": "2000", "year_to": "2030"},
