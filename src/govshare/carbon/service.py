@@ -60,7 +60,7 @@ from govshare.carbon.schemas import (
     Rollup,
     TargetIn,
 )
-from govshare.core import audit
+from govshare.core import audit, db
 from govshare.core import tabular as t
 from govshare.core.bounds import Bounds
 from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -860,10 +860,9 @@ def refresh_rollup(session: Session, jurisdiction_ids: Sequence[int]) -> None:
 
 def _analyze(session: Session, *tables: str) -> None:
     """Fresh planner statistics on PostgreSQL after a bulk change: with stale ones (a table
-    just filled) it estimates one row per CTE and joins the inventory by nested loops."""
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(text(f"ANALYZE {table}"))
+    just filled) it estimates one row per CTE and joins the inventory by nested loops
+    (``core.db.analyze``; not on SQLite, whose planner does without them here)."""
+    db.analyze(session, *tables, sqlite=False)
 
 
 def _expanding(name: str) -> Any:
