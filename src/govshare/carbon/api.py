@@ -37,7 +37,7 @@ from govshare.core.paging import Page, PageParams, fetch_page, page_params
 from govshare.core.tenancy import Action, Principal
 
 router = APIRouter(prefix="/api/v1/carbon", tags=["carbon"])
-MAX_FACTOR_FILE = 20_000_000
+MAX_FACTOR_FILE = service.MAX_FACTOR_FILE
 
 
 class InventoryPage(Page[InventoryRow]):

@@ -372,14 +372,17 @@ def _here(session: Session) -> int:
     return regions_queries.require_current_region(session=session).id
 
 
+MAX_FACTOR_FILE = 20_000_000
+
+
 def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: BinaryIO,
                    file_name: str, *, replace: bool = False) -> FactorSet:
     """A user's factor set from a CSV (columns ``activity, detail, basis, match_key, gas,
     value, unit, source_table, note``). The same file again changes nothing; another file
     under an existing name needs ``replace``; built-in sets cannot be replaced."""
     authorize(actor, Action.carbon_factors, region_id=_here(session))
-    raw = stream.read(20_000_001)
-    if len(raw) > 20_000_000:
+    raw = stream.read(MAX_FACTOR_FILE + 1)
+    if len(raw) > MAX_FACTOR_FILE:
         raise BadRequest("A factor file may be at most 20 MB")
     digest = hashlib.sha256(raw).hexdigest()
     rows = _parse_factor_csv(io.BytesIO(raw), file_name, _known_gases(session))
