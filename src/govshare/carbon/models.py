@@ -16,7 +16,7 @@
   detail x subregion x utility, every key a factor depends on: the region's inventory under any
   factor set is one join of this small table with the factors (ADR 11).
 - ``carbon_targets`` and ``carbon_measures``: goals and planned measures (a measure another
-  analysis wrote names its ``origin`` and links back, migration 0019).
+  analysis wrote names its ``origin`` and links back, migration 0020).
 """
 
 from __future__ import annotations

@@ -6,16 +6,16 @@ measure (``property.consolidation:office``): adding that plan again replaces its
 instead of adding them twice. ``link`` is the page the measure came from (a path on this
 site), so the carbon plan links back to it.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0020
+Revises: 0019
 Create Date: 2026-12-05 06:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019'
-down_revision = '0018'
+revision = '0020'
+down_revision = '0019'
 branch_labels = None
 depends_on = None
 
