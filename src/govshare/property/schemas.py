@@ -273,6 +273,22 @@ class ProposalDecision(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
+# The consolidation page's ranges, defined once (casebook's "make it a proposal" uses them).
+CONSOLIDATION_KM = Bounds(0.1, 1_000)
+CONSOLIDATION_SITES = Bounds(1, 100_000)
+TRAVEL_DOLLARS = Bounds(0, 10_000)  # $ per person-km a year
+# Packing, movers, IT and phones reconnected: office moves run about $1,000-$2,000 a
+# person; $50,000 is past any move of one person's things.
+MOVE_DOLLARS = Bounds(0, 50_000)
+# A workstation, cabling and light partitions for each person a building takes in: a few
+# thousand dollars; $100,000 a person is a new building, not a fit-out.
+FITOUT_DOLLARS = Bounds(0, 100_000)
+# What a guest pays its host each year for each place it uses, as a share of the host
+# building's annual cost per place (true cost without vacancy / capacity). 100% is
+# cost recovery; 300% would be far above any market rent.
+CHARGE_PCT = Bounds(0, 300)
+
+
 class ConsolidationIn(BaseModel):
     """The consolidation page's numbers, each within its range (the page shows the labels).
 
@@ -281,23 +297,16 @@ class ConsolidationIn(BaseModel):
     (it minimizes the annual cost); they give each member's one-time cost, its net after
     charges and the payback year."""
 
-    max_km: float = Bounds(0.1, 1_000).field(description="Farthest move (km)")
-    max_sites: int | None = Bounds(1, 100_000).field(
+    max_km: float = CONSOLIDATION_KM.field(description="Farthest move (km)")
+    max_sites: int | None = CONSOLIDATION_SITES.field(
         None, description="At most this many buildings")
-    travel: float = Bounds(0, 10_000).field(
+    travel: float = TRAVEL_DOLLARS.field(
         description="Travel cost, $ per person-km per year")
-    # Packing, movers, IT and phones reconnected: office moves run about $1,000-$2,000 a
-    # person; $50,000 is past any move of one person's things.
-    move_cost: float = Bounds(0, 50_000).field(
+    move_cost: float = MOVE_DOLLARS.field(
         1_500, description="Moving cost, $ per person who moves (once)")
-    # A workstation, cabling and light partitions for each person a building takes in: a few
-    # thousand dollars; $100,000 a person is a new building, not a fit-out.
-    fitout_cost: float = Bounds(0, 100_000).field(
+    fitout_cost: float = FITOUT_DOLLARS.field(
         5_000, description="Fit-out cost, $ per person a building takes in (once)")
-    # What a guest pays its host each year for each place it uses, as a share of the host
-    # building's annual cost per place (true cost without vacancy / capacity). 100% is
-    # cost recovery; 300% would be far above any market rent.
-    charge_pct: float = Bounds(0, 300).field(
+    charge_pct: float = CHARGE_PCT.field(
         100, description="Occupancy charge, % of the host building's annual cost per place")
 
 
