@@ -221,6 +221,6 @@ class Measure(Base):
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # the analysis that wrote the measure (e.g. ``property.consolidation:office``, migration
-    # 0019): writing it again replaces its measures; None for a measure entered by hand
+    # 0020): writing it again replaces its measures; None for a measure entered by hand
     origin: Mapped[str | None] = mapped_column(String(120), index=True)
     link: Mapped[str | None] = mapped_column(String(2000))  # the page it came from (a path)
