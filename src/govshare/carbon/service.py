@@ -60,7 +60,7 @@ from govshare.carbon.schemas import (
     Rollup,
     TargetIn,
 )
-from govshare.core import audit
+from govshare.core import audit, db
 from govshare.core import tabular as t
 from govshare.core.bounds import Bounds
 from govshare.core.errors import BadRequest, Conflict, Forbidden, NotFound, ValidationFailed
@@ -372,14 +372,17 @@ def _here(session: Session) -> int:
     return regions_queries.require_current_region(session=session).id
 
 
+MAX_FACTOR_FILE = 20_000_000
+
+
 def add_factor_set(session: Session, actor: Principal, meta: FactorSetIn, stream: BinaryIO,
                    file_name: str, *, replace: bool = False) -> FactorSet:
     """A user's factor set from a CSV (columns ``activity, detail, basis, match_key, gas,
     value, unit, source_table, note``). The same file again changes nothing; another file
     under an existing name needs ``replace``; built-in sets cannot be replaced."""
     authorize(actor, Action.carbon_factors, region_id=_here(session))
-    raw = stream.read(20_000_001)
-    if len(raw) > 20_000_000:
+    raw = stream.read(MAX_FACTOR_FILE + 1)
+    if len(raw) > MAX_FACTOR_FILE:
         raise BadRequest("A factor file may be at most 20 MB")
     digest = hashlib.sha256(raw).hexdigest()
     rows = _parse_factor_csv(io.BytesIO(raw), file_name, _known_gases(session))
@@ -860,10 +863,9 @@ def refresh_rollup(session: Session, jurisdiction_ids: Sequence[int]) -> None:
 
 def _analyze(session: Session, *tables: str) -> None:
     """Fresh planner statistics on PostgreSQL after a bulk change: with stale ones (a table
-    just filled) it estimates one row per CTE and joins the inventory by nested loops."""
-    if session.get_bind().dialect.name == "postgresql":
-        for table in tables:
-            session.execute(text(f"ANALYZE {table}"))
+    just filled) it estimates one row per CTE and joins the inventory by nested loops
+    (``core.db.analyze``; not on SQLite, whose planner does without them here)."""
+    db.analyze(session, *tables, sqlite=False)
 
 
 def _expanding(name: str) -> Any:
@@ -1149,7 +1151,14 @@ def plan_items(session: Session, principal: Principal) -> tuple[list[Target], li
     region = regions_queries.require_current_region(session=session)
     tg = [x for x in queries.targets(session, region.id)
           if x.jurisdiction_id is None or jids is None or x.jurisdiction_id in jids]
+    if jids is None:  # the region's roles: this region's members, not another region's
+        jids = sorted(_member_ids(session))
     return tg, queries.measures(session, jids)
+
+
+def _member_ids(session: Session) -> set[int]:
+    return {j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                             region_id=_here(session))}
 
 
 def remove_target(session: Session, principal: Principal, target_id: int) -> Target:
@@ -1178,8 +1187,7 @@ def remove_target(session: Session, principal: Principal, target_id: int) -> Tar
 def remove_measure(session: Session, principal: Principal, measure_id: int) -> Measure:
     """Delete a planned measure (its member's planners); another region's is not found."""
     m = session.get(Measure, measure_id)
-    if m is None or m.jurisdiction_id not in {j.id for j in regions_queries.list_jurisdictions(
-            session=session, region_id=_here(session))}:
+    if m is None or m.jurisdiction_id not in _member_ids(session):
         raise NotFound("Measure not found")
     ensure_visible(principal, m.jurisdiction_id, "Measure")
     authorize(principal, Action.carbon_plan, m.jurisdiction_id, region_id=_here(session))
@@ -1190,6 +1198,114 @@ def remove_measure(session: Session, principal: Principal, measure_id: int) -> M
     audit.record(session, principal, action="carbon.measure.remove", entity="carbon_measure",
                  entity_id=measure_id, jurisdiction_id=m.jurisdiction_id, before=before)
     return m
+
+
+MEASURE_ORIGIN = re.compile(r"^[a-z][a-z0-9_.-]{0,58}:[A-Za-z0-9_.-]{1,60}$")
+# a link back is a path on this site: never another origin, never a script
+MEASURE_LINK = re.compile(r"^/(?![/\\])[A-Za-z0-9/_.~%?&=+,;:@!*'()\[\]-]{0,1998}$")
+
+
+def replace_measures(session: Session, principal: Principal, origin: str,
+                     measures: Sequence[MeasureIn], *, link: str | None = None
+                     ) -> tuple[list[Measure], int]:
+    """Replace every planned measure that ``origin`` wrote in this region (e.g.
+    ``property.consolidation:office``: another analysis's effect on the trajectories) with
+    ``measures``, all or none: writing the same analysis again replaces its measures rather
+    than adding them twice. The principal must plan for every member concerned (the old
+    measures' and the new ones'). ``link`` is the page the measures came from (a path on
+    this site). Returns (the measures written, how many were replaced)."""
+    authorize(principal, Action.carbon_plan, region_id=_here(session))
+    if not MEASURE_ORIGIN.match(origin or ""):
+        raise BadRequest("origin must read domain.analysis:key (e.g. "
+                         "property.consolidation:office)")
+    if link is not None and not MEASURE_LINK.match(link):
+        raise BadRequest("link must be a path on this site (starting with one /)")
+    members = _member_ids(session)
+    old = [m for m in session.scalars(select(Measure).where(Measure.origin == origin))
+           if m.jurisdiction_id in members]
+    for jid in sorted({m.jurisdiction_id for m in measures}):
+        if jid not in members:
+            raise NotFound(f"Jurisdiction {jid} is not a member of this region")
+    for jid in sorted({m.jurisdiction_id for m in old} | {m.jurisdiction_id for m in measures}):
+        ensure_visible(principal, jid, "Jurisdiction")
+        authorize(principal, Action.carbon_plan, jid, region_id=_here(session))
+    for data in measures:
+        if data.source_id is not None:
+            src = session.get(Source, data.source_id)
+            if src is None or src.jurisdiction_id != data.jurisdiction_id:
+                raise NotFound("Asset not found")
+    before = [{"id": m.id, "jurisdiction_id": m.jurisdiction_id, "name": m.name,
+               "start_year": m.start_year, "t_co2e_per_year": m.t_co2e_per_year} for m in old]
+    for m in old:
+        session.delete(m)
+    session.flush()
+    added = [Measure(**data.model_dump(), origin=origin, link=link) for data in measures]
+    session.add_all(added)
+    session.flush()
+    jids = {m.jurisdiction_id for m in added} | {m.jurisdiction_id for m in old}
+    audit.record(session, principal, action="carbon.measures.replace", entity="carbon_measure",
+                 entity_id=origin, jurisdiction_id=next(iter(jids)) if len(jids) == 1 else None,
+                 before={"measures": before} if before else None,
+                 after={"origin": origin, "link": link, "measures": [
+                     {"id": m.id, "jurisdiction_id": m.jurisdiction_id, "name": m.name,
+                      "start_year": m.start_year, "t_co2e_per_year": m.t_co2e_per_year}
+                     for m in added]})
+    return added, len(old)
+
+
+def sources_emissions(session: Session, principal: Principal, *, source_domain: str,
+                      source_keys: Iterable[str], factor_set: str | None = None,
+                      gwp_set: str = DEFAULT_GWP, method: Method = Method.location
+                      ) -> dict[str, dict[int, float]]:
+    """Many assets' tonnes CO2e by year under one method, in one statement per boundary:
+    source key -> year -> t. A key carbon does not know is absent; a known asset with no
+    computable year has an empty mapping. Another member's asset the principal cannot see is
+    not found (404)."""
+    authorize(principal, Action.carbon_read, region_id=_here(session))
+    _check_gwp(session, gwp_set)
+    keys = sorted(set(source_keys))
+    srcs = [s for i in range(0, len(keys), 500) for s in session.scalars(select(Source).where(
+        Source.source_domain == source_domain, Source.source_key.in_(keys[i:i + 500])))]
+    for jid in sorted({s.jurisdiction_id for s in srcs}):
+        ensure_visible(principal, jid, "Asset")
+    out: dict[str, dict[int, float]] = {s.source_key: {} for s in srcs}
+    if not srcs:
+        return out
+    set_ids = [s.id for s in stack(session, factor_set)]
+    region = regions_queries.require_current_region(session=session)
+    key_of = {s.id: s.source_key for s in srcs}
+    for boundary in sorted({s.boundary for s in srcs}):
+        ids = sorted(s.id for s in srcs if s.boundary == boundary)
+        for r in queries.emissions(session, region_id=region.id, set_ids=set_ids,
+                                   gwp_set=gwp_set, method=method, group="asset",
+                                   boundary=boundary, source_ids=ids):
+            out[key_of[int(r["source_id"])]][int(r["year"])] = float(r["t_co2e"] or 0)
+    return out
+
+
+def _partial_years(session: Session, jids: list[int] | None, base_year: int | None,
+                   years: Iterable[int]) -> dict[int, list[str]]:
+    """Years lacking sectors of the reference year (the base year, else the year with the
+    most assets) -> those sectors: never judged against a trajectory nor fitted."""
+    sectors = queries.sectors_by_year(session, jids)
+    ref_year = base_year if base_year in sectors else queries.fullest_year(
+        session, jurisdiction_ids=jids)
+    ref = sectors.get(ref_year, set()) if ref_year is not None else set()
+    return {y: sorted(ref - sectors.get(y, set())) for y in years
+            if ref - sectors.get(y, set())}
+
+
+def latest_whole_year(session: Session, principal: Principal, jurisdiction_id: int
+                      ) -> int | None:
+    """A member's latest whole inventory year (the year its progress judges, see
+    :func:`progress`); None when it has no recorded year."""
+    jids = _scope_ids(session, principal, jurisdiction_id)
+    region = regions_queries.require_current_region(session=session)
+    base = min((x.base_year for x in queries.targets(session, region.id)
+                if x.jurisdiction_id == jurisdiction_id), default=None)
+    years = set(queries.sectors_by_year(session, jids))
+    partial = _partial_years(session, jids, base, years)
+    return max((y for y in years if y not in partial), default=None)
 
 
 # ------------------------------------------------------------------------ progress
@@ -1224,24 +1340,20 @@ def progress(session: Session, principal: Principal, *, jurisdiction_id: int | N
     if jurisdiction_id is None and not principal.role.is_regional:
         raise Forbidden("The region's progress is for the region's roles")
     jids = _scope_ids(session, principal, jurisdiction_id)
+    _check_gwp(session, gwp_set)
     region = regions_queries.require_current_region(session=session)
     set_ids = [s.id for s in stack(session, factor_set)]
     rows = queries.emissions(session, region_id=region.id, set_ids=set_ids, gwp_set=gwp_set,
                              method=method, group="region", jurisdiction_ids=jids)
     history = {int(r["year"]): float(r["t_co2e"] or 0) for r in rows}
     tg = [x for x in queries.targets(session, region.id) if x.jurisdiction_id == jurisdiction_id]
-    ms = queries.measures(session, jids)
+    ms = queries.measures(session, jids if jids is not None else sorted(_member_ids(session)))
     # A year is compared with another only if it holds the same sectors: the reference is
     # the base year (else the year with the most assets); a year lacking some of its
     # sectors (the demo's 2025 holds only its synthetic fleet, its buildings are 2016) is
     # partial, not a drop in emissions.
-    sectors = queries.sectors_by_year(session, jids)
     base = min((x.base_year for x in tg), default=None)
-    ref_year = base if base in sectors else queries.fullest_year(session,
-                                                                 jurisdiction_ids=jids)
-    ref = sectors.get(ref_year, set()) if ref_year is not None else set()
-    partial = {y: sorted(ref - sectors.get(y, set())) for y in history
-               if ref - sectors.get(y, set())}
+    partial = _partial_years(session, jids, base, history)
     whole = {y: v for y, v in history.items() if y not in partial}
     last = max(whole) if whole else None
     years = list(range(min([*history, *(x.base_year for x in tg)] or [2016]), horizon + 1))

@@ -4,10 +4,11 @@ AssetPublic (only public field groups), status transitions, proposals."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from govshare.carbon.schemas import MeasureRead
 from govshare.core.bounds import Bounds, out_of_bounds
 from govshare.core.states import StateMachine
 from govshare.property.models import (
@@ -318,3 +319,55 @@ CONSOLIDATION_SOURCES: dict[str, str] = {
                   "cost (without vacancy) divided by its capacity, per person housed, times "
                   "this percentage",
 }
+
+
+class ConsolidationCarbonIn(BaseModel):
+    """A consolidation plan to add to the carbon plan: the inputs that decide which buildings
+    it closes (``ConsolidationIn``'s ranges; the one-time costs and the charge do not change
+    the choice), the buildings kept or closed by hand, and the year the measures take
+    effect (empty: next year in the region's time zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    use: AssetUse
+    max_km: float | None = Bounds(0.1, 1_000).field(
+        None, description="Farthest move (km); empty: the plan's default, 15")
+    max_sites: int | None = Bounds(1, 100_000).field(
+        None, description="At most this many buildings")
+    travel: float | None = Bounds(0, 10_000).field(
+        None, description="Travel cost, $ per person-km per year; empty: the plan's default")
+    keep: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(
+        default_factory=list, max_length=1000, description="Buildings kept by hand (ids)")
+    close: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(
+        default_factory=list, max_length=1000, description="Buildings closed by hand (ids)")
+    start_year: int | None = Bounds(2000, 2100).field(
+        None, description="First year the measures take effect (empty: next year)")
+
+
+class BuildingCarbon(BaseModel):
+    asset_id: int
+    name: str
+    t_co2e: float | None = None
+    reason: str | None = None  # why it is left out
+
+
+class MemberCarbonOut(BaseModel):
+    """One member's closed buildings: their recorded emissions in the member's latest whole
+    inventory year (location-based), and those left out with the reason."""
+
+    jurisdiction_id: int
+    jurisdiction: str
+    year: int | None
+    t_co2e_per_year: float
+    counted: list[BuildingCarbon]
+    left_out: list[BuildingCarbon]
+
+
+class ConsolidationCarbonOut(BaseModel):
+    origin: str
+    link: str
+    start_year: int
+    replaced: int
+    measures: list[MeasureRead]
+    members: list[MemberCarbonOut]
+    not_modelled: str
