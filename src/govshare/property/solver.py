@@ -1005,9 +1005,10 @@ class _Master:
     (LP duality: the transportation LP's value is max_u sum_j u_j + sum_i k_i(u) y_i). The
     rows besides the cuts are valid for every plan too: the aggregate capacity
     sum_i C_i y_i >= sum_j d_j, the least number of sites that can hold the demand,
-    max_sites, every need's reach (at least one allowed site open), and no-good cuts
-    (some site closed in a choice that cannot serve every need must open: fewer sites
-    serve no better)."""
+    max_sites, every need's reach (at least one allowed site open), no-good cuts (some site
+    closed in a choice that cannot serve every need must open: fewer sites serve no better)
+    and exclusions of choices already priced (their plans are known), so the master's bound
+    with min(its bound, the best plan's cost) stays a bound of the whole."""
 
     def __init__(self, inst: _Instance, max_sites: int | None) -> None:
         self.inst = inst
@@ -1070,6 +1071,12 @@ class _Master:
     def add_no_good(self, y: NDArray[np.bool_]) -> None:
         closed = np.flatnonzero(~y & self.inst.hi).astype(np.int32)
         self.h.addRow(1.0, highspy.kHighsInf, closed.size, closed, np.ones(closed.size))
+
+    def exclude(self, y: NDArray[np.bool_]) -> None:
+        """Leave out exactly this choice of sites (its plan is known)."""
+        m = self.inst.m
+        self.h.addRow(1.0 - float(y.sum()), highspy.kHighsInf, m,
+                      np.arange(m, dtype=np.int32), np.where(y, -1.0, 1.0))
 
     def fix(self, fixed_open: NDArray[np.bool_], fixed_closed: NDArray[np.bool_]) -> None:
         idx = np.flatnonzero(fixed_open | fixed_closed).astype(np.int32)
@@ -1270,8 +1277,15 @@ def _benders(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.floa
         others = [f for f in dict.fromkeys(reversed(master.found)) if f != key
                   and f not in evaluated][:BENDERS_EXTRA_CUTS]
         master.found.clear()
+        todo = [key, *others]
+        if key in evaluated:
+            # Its exact cut is in, yet the master still prices it a hair under the best
+            # plan (the LP duals' tolerance): its cost is known and at least the best plan's,
+            # so the master may leave it out; its bound then covers every other choice.
+            master.exclude(y_int)
+            todo = others
         stuck = False
-        for f in [key, *others]:
+        for f in todo:
             evaluated.add(f)
             y_f = np.unpackbits(np.frombuffer(f, dtype=np.uint8), count=inst.m).astype(bool)
             if not consider(y_f):
