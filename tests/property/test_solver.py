@@ -364,3 +364,23 @@ def test_benders_time_limit_reports_plan_gap_and_bound() -> None:
     optimum = published_optima()[("capb", 6000.0)]
     assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
     assert sol.gap == pytest.approx((sol.objective - sol.dual_bound) / sol.objective)
+
+
+@pytest.mark.parametrize(("max_benders_sites", "benders"), [(100, True), (10, False)])
+def test_auto_takes_benders_only_up_to_its_site_limit(monkeypatch: pytest.MonkeyPatch,
+                                                      max_benders_sites: int,
+                                                      benders: bool) -> None:
+    """The thresholds lowered so a small registry stands in for a large one: split demand
+    above BENDERS_MIN_PAIRS pairs goes to the Benders path only up to BENDERS_MAX_SITES
+    sites; either way the direct MILP's optimum."""
+    monkeypatch.setattr(solver, "SMALL_PAIRS", 0)
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 0)
+    monkeypatch.setattr(solver, "BENDERS_MIN_PAIRS", 0)
+    monkeypatch.setattr(solver, "BENDERS_MAX_SITES", max_benders_sites)
+    sites, needs, cost = registry(2, 18, 54, radius=6.0)
+    ref = consolidation.solve(sites, needs, cost)
+    sol = solver.solve(sites, needs, cost, time_limit=60)
+    assert (sol.method == "benders") is benders
+    assert ref.proven_optimal and sol.proven_optimal
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost)

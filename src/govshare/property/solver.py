@@ -24,16 +24,15 @@ Method (docs/adr/0018-consolidation-solver.md)
 4. The remaining problem (fixed sites pinned, the incumbent as HiGHS's first solution) goes to
    the direct MILP, `consolidation.solve`, for the proof. If the Lagrangian bound already
    meets the incumbent (within HiGHS's absolute tolerance, 1e-6), that is the proof.
-
-5. Split demand above BENDERS_MIN_PAIRS pairs (`_benders`): instead of steps 2-4, an
-   iterative Benders master over the choice of sites (`_Master`). Every multiplier vector u
-   gives a cut theta >= sum_j u_j + sum_i (v_i(u) - f_i) y_i valid for every plan (the bound
-   of step 1 with the sites as variables); the subgradient iterates seed the master, and each
-   choice of sites the master makes (and each other one HiGHS meets on the way) is completed
-   by the transportation LP, whose duals give the cut that is exact at that choice; a second
-   cut comes from the LP at a point beside it. The master's bound meeting the best plan's cost
-   is the proof. Single-source instances take steps 1-4 (their transportation problem is a
-   MIP: no exact cut).
+5. Split demand above BENDERS_MIN_PAIRS pairs, up to BENDERS_MAX_SITES sites (`_benders`):
+   instead of steps 2-4, an iterative Benders master over the choice of sites (`_Master`).
+   Every multiplier vector u gives a cut theta >= sum_j u_j + sum_i (v_i(u) - f_i) y_i valid
+   for every plan (the bound of step 1 with the sites as variables); the subgradient
+   iterates seed the master, and each choice of sites the master makes (and each other one
+   HiGHS meets on the way) is completed by the transportation LP, whose duals give the cut
+   that is exact at that choice; a second cut comes from the LP at a point beside it. The
+   master's bound meeting the best plan's cost is the proof. Single-source instances take
+   steps 1-4 (their transportation problem is a MIP: no exact cut).
 
 It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs) go straight
 to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the direct MILP
@@ -43,7 +42,8 @@ as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP h
 which spent most of the demo's schools solve looking for it); up to
 QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
 not prove, take the four steps above (plus a restricted MILP on the weak formulation for
-plans, see ADR 18); above BENDERS_MIN_PAIRS pairs split demand takes step 5.
+plans, see ADR 18); above BENDERS_MIN_PAIRS pairs and up to BENDERS_MAX_SITES sites split
+demand takes step 5.
 `Solution.method` says which ('milp' for the direct MILP, seeded or not, 'lagrangian+milp',
 'lagrangian' or 'benders'), and `extra` holds the Lagrangian bound, iterations and the number
 of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost' and 'strong_lp_value', the
@@ -143,7 +143,12 @@ SEED_PAIRS pairs of smallest LP reduced cost (a heuristic: its plan is checked b
 that follows)."""
 
 BENDERS_MIN_PAIRS = QUICK_MAX_PAIRS
-"""Above this many pairs, 'auto' takes the Benders path for split demand."""
+BENDERS_MAX_SITES = 200
+"""Above BENDERS_MIN_PAIRS pairs and up to BENDERS_MAX_SITES sites, 'auto' takes the Benders
+path for split demand. Its master is a MILP over every site with dense cuts; it was measured
+on the 100-site OR-Library sets only, and on small registries where buildings dominate and
+capacities differ it needed many rounds (ADR 18): larger registries keep the Lagrangian
+path."""
 
 BENDERS_LAGRANGE_SHARE = 0.25
 BENDERS_LAGRANGE_ITERATIONS = 600
@@ -472,7 +477,8 @@ def solve(
     if reason is not None:
         return consolidation._empty("infeasible", reason, [s.id for s in sites], t0)
     if not single_source and (method == "benders" or (
-            method == "auto" and inst.pi.size > BENDERS_MIN_PAIRS)):
+            method == "auto" and inst.pi.size > BENDERS_MIN_PAIRS
+            and inst.m <= BENDERS_MAX_SITES)):
         return _benders(sites, needs, cost, inst, max_sites, time_limit, on_progress, cancel,
                         t0)
     quick: Solution | None = None
