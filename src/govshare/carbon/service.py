@@ -731,42 +731,46 @@ class _Checker:
         self.templates: list[_Template] = []
         self.series: dict[tuple[str, str, str], int] = {}
         self.rows = _Rows()
-        self._by_key: dict[Any, _Template] = {}
         self._layouts: dict[tuple[str, ...], Any] = {}
+        self._late: list[t.RowError] = []  # problems across rows, reported after the rows
 
-    def _layout(self, keys: tuple[str, ...]) -> Any:
-        """The getter of a dict layout's template fields; ``None`` if the layout lacks a
-        per-row field or has a field the model does not (the full check names it)."""
+    def _layout(self, keys: tuple[str, ...]) -> tuple[Any, dict[Any, _Template]] | None:
+        """A dict layout's getter of its template fields and its templates; ``None`` if the
+        layout lacks a per-row field or has a field the model does not (the full check
+        names it)."""
         if not set(_PER_ROW) <= set(keys) or not set(keys) <= set(_FIELDS):
             return None
         fixed = [k for k in keys if k not in _PER_ROW]
-        return (lambda r: ()) if not fixed else (
-            lambda r, g=itemgetter(*fixed), one=len(fixed) == 1: (g(r),) if one else g(r))
+        get: Any = (itemgetter(*fixed) if len(fixed) > 1 else
+                    (lambda r, k=fixed[0]: (r[k],)) if fixed else (lambda r: ()))
+        return get, {}
 
     def add_all(self, rows: Iterable[Any]) -> None:
         lo, hi = _QUANTITY.lo, _QUANTITY.hi
-        layouts, by_key = self._layouts, self._by_key
+        layouts = self._layouts
         cols = self.rows
         c_tm, c_s, c_e, c_q, c_n = (cols.template.append, cols.start.append,
                                     cols.end.append, cols.quantity.append, cols.number.append)
         missing = object()
         for number, raw in enumerate(rows, start=1):
+            table: dict[Any, _Template] | None = None
             key: Any = None
             if type(raw) is not dict and isinstance(raw, tuple) and len(raw) == 2 \
                     and isinstance(raw[0], int):
                 number, raw = raw  # (row number, row): the caller's numbering
             if type(raw) is dict:
                 keys = tuple(raw)
-                get = layouts.get(keys, missing)
-                if get is missing:
-                    get = layouts[keys] = self._layout(keys)
-                if get is not None:
+                layout = layouts.get(keys, missing)
+                if layout is missing:
+                    layout = layouts[keys] = self._layout(keys)
+                if layout is not None:
+                    get, table = layout
                     values = get(raw)
-                    key = (keys, values, tuple(map(type, values)))
+                    key = (values, tuple(map(type, values)))
                     try:
-                        tm = by_key.get(key)
+                        tm = table.get(key)
                     except TypeError:  # a list (shared_with): the full check every time
-                        tm, key = None, None
+                        tm, table = None, None
                     if tm is not None:
                         q, ps, pe = raw["quantity"], raw["period_start"], raw["period_end"]
                         tq = type(q)
@@ -785,12 +789,13 @@ class _Checker:
             if checked is None:
                 continue
             row = checked[0]
-            if key is None or key not in by_key:
+            found = table.get(key) if table is not None else None
+            if found is None:
                 tm = self._template(number, *checked)
-                if key is not None:
-                    by_key[key] = tm
+                if table is not None:
+                    table[key] = tm
             else:
-                tm = by_key[key]
+                tm = found
             c_tm(tm.index)
             c_s(row.period_start.toordinal())
             c_e(row.period_end.toordinal())
@@ -822,13 +827,12 @@ class _Checker:
         return tm
 
     def _mismatch(self, number: int, tm: _Template) -> None:
-        self._late = getattr(self, "_late", [])
         self._late.extend(t.RowError(number, a, v, why) for a, v, why in tm.mismatch)
 
     def finish(self) -> None:
         """Problems across rows: an asset described two ways, overlapping periods."""
-        for e in getattr(self, "_late", []):
-            self.report.add(e)
+        for late in self._late:
+            self.report.add(late)
         cols = self.rows
         if len(cols) < 2:
             return
