@@ -637,13 +637,13 @@ class _Template:
 
 
 class _Rows:
-    """The accepted rows as columns (about 30 bytes a row): template, period as ordinals,
+    """The accepted rows as columns (40 bytes a row): template, period as ordinals,
     quantity as given, row number."""
 
     def __init__(self) -> None:
-        self.template = array("l")
-        self.start = array("l")
-        self.end = array("l")
+        self.template = array("q")
+        self.start = array("q")
+        self.end = array("q")
         self.quantity = array("d")
         self.number = array("q")
 
@@ -837,9 +837,9 @@ class _Checker:
         if len(cols) < 2:
             return
         series = np.array([tm.series for tm in self.templates], dtype=np.int64)[
-            np.frombuffer(cols.template, dtype=np.int_)]
-        start = np.frombuffer(cols.start, dtype=np.int_)
-        end = np.frombuffer(cols.end, dtype=np.int_)
+            np.frombuffer(cols.template, dtype=np.int64)]
+        start = np.frombuffer(cols.start, dtype=np.int64)
+        end = np.frombuffer(cols.end, dtype=np.int64)
         order = np.lexsort((end, start, series))  # stable: ties keep the rows' order
         s, b, e = series[order], start[order], end[order]
         clash = np.flatnonzero((s[1:] == s[:-1]) & (b[1:] <= e[:-1]))
@@ -903,11 +903,11 @@ def _years(checker: _Checker) -> tuple[np.ndarray, np.ndarray]:
     """(series, year) of every year each row's period touches (a period across new year
     touches each), as two arrays, one entry per distinct pair."""
     cols = checker.rows
-    tm = np.frombuffer(cols.template, dtype=np.int_)
+    tm = np.frombuffer(cols.template, dtype=np.int64)
     series = np.array([x.series for x in checker.templates], dtype=np.int64)[tm]
-    first = (np.frombuffer(cols.start, dtype=np.int_) - _EPOCH).astype("M8[D]").astype(
+    first = (np.frombuffer(cols.start, dtype=np.int64) - _EPOCH).astype("M8[D]").astype(
         "M8[Y]").astype(np.int64) + 1970
-    last = (np.frombuffer(cols.end, dtype=np.int_) - _EPOCH).astype("M8[D]").astype(
+    last = (np.frombuffer(cols.end, dtype=np.int64) - _EPOCH).astype("M8[D]").astype(
         "M8[Y]").astype(np.int64) + 1970
     pairs = [series * 10_000 + first]
     span = last - first
@@ -1034,8 +1034,8 @@ def _period_rows(checker: _Checker, series_sid: list[int]) -> Iterator[tuple[Any
     info = [(series_sid[x.series], x.row.activity, x.detail, x.row.unit, x.factor)
             for x in checker.templates]
     cols = checker.rows
-    ordinals = np.unique(np.concatenate([np.frombuffer(cols.start, dtype=np.int_),
-                                         np.frombuffer(cols.end, dtype=np.int_)]))
+    ordinals = np.unique(np.concatenate([np.frombuffer(cols.start, dtype=np.int64),
+                                         np.frombuffer(cols.end, dtype=np.int64)]))
     day = {o: date.fromordinal(o) for o in ordinals.tolist()}
     for k, a, b, q in zip(cols.template, cols.start, cols.end, cols.quantity, strict=True):
         sid, act, det, unit, f = info[k]
