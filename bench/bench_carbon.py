@@ -472,6 +472,9 @@ def run_backend(backend: str, rows: int, import_rows: int, tmp: Path) -> dict[st
                 "DELETE FROM carbon_sources WHERE source_domain = 'bench-import'"))
             service.refresh_rollup(session, members)
             session.commit()
+        if not rows:  # --rows 0: the import only
+            engine.dispose()
+            return out
         big = Data(rows, members, 11, "big-")
         out["load"] = load_big(engine, big)
         out["recompute"] = run_recompute(engine, big)
@@ -491,7 +494,10 @@ def markdown(r: dict[str, Any]) -> str:
              "loop / ours | peak RSS MB (import, recompute, DuckDB, loop) |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for b, v in r["backends"].items():
-        i, c = v["import"], v["recompute"]
+        i = v["import"]
+        c = v.get("recompute") or dict.fromkeys(
+            ("ours_s", "duckdb_s", "ratio_vs_duckdb", "python_loop_s", "ratio_vs_python_loop",
+             "ours_rss_mb", "duckdb_rss_mb", "python_rss_mb"), "-")
         lines.append(f"| {b} | {i['import_rows_per_s']:,} | {i['raw_rows_per_s']:,} | "
                      f"{i['ratio']} | {i['table_rows_per_s']:,} | {i['ratio_vs_table']} | "
                      f"{c['ours_s']} | {c['duckdb_s']} | "
@@ -502,7 +508,7 @@ def markdown(r: dict[str, Any]) -> str:
               "(per backend): " + "; ".join(
                   f"{b}: load {v['load']['bulk_load_s']} s, pre-aggregate "
                   f"{v['load']['pre_aggregate_s']} s into {v['load']['rollup_rows']:,} roll-up "
-                  "rows" for b, v in r["backends"].items()), "",
+                  "rows" for b, v in r["backends"].items() if "load" in v), "",
               "Load average (1, 5, 15 min; other work shares the machine) before: "
               + ", ".join(f"{x:.1f}" for x in r["load_average_before"]) + "; after: "
               + ", ".join(f"{x:.1f}" for x in r.get("load_average_after", ())), ""]
@@ -531,7 +537,8 @@ NOTES = (
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--rows", type=int, default=1_000_000, help="rows of the recompute; 0: "
+                    "the import only")
     ap.add_argument("--import-rows", type=int, default=100_000)
     ap.add_argument("--backends", default="sqlite,postgresql")
     ap.add_argument("--no-write", action="store_true")

@@ -1051,7 +1051,22 @@ def _period_rows(checker: _Checker, series_sid: list[int]) -> Iterator[tuple[Any
 
 def refresh_totals(session: Session, source_ids: Sequence[int], *, new: bool = False) -> None:
     """Re-aggregate ``carbon_activity`` of these sources from their periods (set-based);
-    ``new``: the sources were just added (no totals to remove)."""
+    ``new``: the sources were just added (no totals to remove).
+
+    On PostgreSQL one statement for all of them (``= ANY`` of an array): in chunks of 500 ids
+    a table just bulk-loaded and not yet analyzed was scanned whole once per chunk (10
+    million periods of 50,000 sources: 100 scans, minutes instead of seconds)."""
+    if session.get_bind().dialect.name == "postgresql":
+        ids = list(source_ids)
+        if not new:
+            session.execute(text("DELETE FROM carbon_activity WHERE source_id = ANY(:ids)"),
+                            {"ids": ids})
+        session.execute(text(
+            "INSERT INTO carbon_activity (source_id, year, activity, detail, quantity) "
+            "SELECT source_id, year, activity, detail, SUM(quantity) FROM carbon_activity_periods "
+            "WHERE source_id = ANY(:ids) GROUP BY source_id, year, activity, detail"),
+            {"ids": ids})
+        return
     for i in range(0, len(source_ids), 500):
         chunk = list(source_ids[i:i + 500])
         if not new:
