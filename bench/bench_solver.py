@@ -19,10 +19,10 @@ instances not reached are listed as skipped in the results.
 The demo region's schools plan is timed through planning.plan with each (60 s limit; the
 demo is built into a temporary SQLite database first).
 
---only NAME runs the instances whose name contains NAME, --set small|large|registry one set
-(small = cap41-cap134, large = capa/capb/capc); rows of instances not run are carried over
-from the previous results file, marked with the date of the run that measured them, and the
-totals count only the rows run this time.
+--only NAME[,NAME...] runs the instances named (capa: its four capacities), --set
+small|large|registry one set (small = cap41-cap134, large = capa/capb/capc); rows of
+instances not run are carried over from the previous results file, marked with the date of
+the run that measured them, and the totals count only the rows run this time.
 
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
        [--no-demo] [--only NAME] [--set small|large|registry]
@@ -239,7 +239,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--limit", type=float, default=30.0)
     ap.add_argument("--budget", type=float, default=900.0)
-    ap.add_argument("--only", default="", help="substring of instance names to run")
+    ap.add_argument("--only", default="",
+                    help="instances to run, comma-separated: a name (cap41, capa) runs it "
+                         "(capa: all four capacities), 'capa (8000)' one of them")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
     ap.add_argument("--set", default="", choices=["", "small", "large", "registry"])
@@ -255,7 +257,8 @@ def main() -> None:
         rows.append({"instance": "demo schools plan (94 buildings, planning.plan)",
                      "published": None, **demo})
     for name, pub, limit, load in instances(args.limit):
-        if args.only and args.only not in name:
+        if args.only and not any(o == name or name.startswith(o + " (")
+                                 for o in args.only.split(",")):
             continue
         kind = ("large" if "(" in name else "registry" if "synthetic" in name else "small")
         if args.set and kind != args.set:

@@ -85,3 +85,38 @@ def test_the_plan_page_is_accessible_with_its_map(new_page: Callable[..., Any],
     _wait_for_plan(page)
     page.locator("#plan-map[data-ready='true']").wait_for()
     assert_accessible(page, "consolidation-library")
+
+
+def test_add_the_plan_to_the_carbon_plan_without_javascript(new_page: Callable[..., Any],
+                                                            admin_state: Any) -> None:
+    """The offices' plan, its effect in the carbon plan shown per member (axe-clean), added
+    with the page's own form and no script: the measures are on /carbon/targets, each
+    linking back to the plan; adding it again replaces them."""
+    page = new_page(storage_state=admin_state, bypass_csp=True)
+    page.goto("/property/consolidation?use=office&max_km=15")
+    _wait_for_plan(page)
+    section = page.locator("#carbon-effect")
+    assert "latest whole inventory year" in section.inner_text()
+    assert "not modeled" in page.locator("#guest-load-note").inner_text()
+    assert_accessible(page, "consolidation-carbon-effect")
+    members = page.locator("#carbon-members tbody tr").count()
+    assert members >= 1
+    page = new_page(storage_state=admin_state, javascript=False)
+    page.goto("/property/consolidation?use=office&max_km=15")
+    _wait_for_plan(page)
+    page.get_by_label("First year the measures take effect").fill("2028")
+    page.get_by_role("button", name="Add to the carbon plan").click()
+    page.wait_for_url("**/carbon/targets", timeout=PLAN_TIMEOUT)
+    rows = page.locator("tr", has_text="Consolidation plan for office buildings")
+    added = rows.count()
+    assert 1 <= added <= members
+    assert rows.first.locator("td[data-label='From']").inner_text() == "2028"
+    link = rows.first.get_by_role("link", name="(the plan it came from)")
+    assert "use=office" in (link.get_attribute("href") or "")
+    page.goto("/property/consolidation?use=office&max_km=15")
+    _wait_for_plan(page)
+    page.get_by_role("button", name="Add to the carbon plan").click()
+    page.wait_for_url("**/carbon/targets", timeout=PLAN_TIMEOUT)
+    assert f"replacing {added} of the same plan" in page.locator("body").inner_text()
+    assert page.locator("tr", has_text="Consolidation plan for office buildings").count() \
+        == added

@@ -148,6 +148,29 @@ def test_evaluate_members_total_and_worse_off() -> None:
     assert abs(r.total.npv_cents - (big.outcome.npv_cents + small.outcome.npv_cents)) <= 1
 
 
+def test_a_members_own_one_time_cost_is_its_own_in_the_first_year() -> None:
+    members = [MemberIn(1, "Host", baseline_cents=500_000, drivers={"usage": 1}),
+               MemberIn(2, "Guest", baseline_cents=500_000, drivers={"usage": 1},
+                        own_one_time_cents=300_001)]
+    r = calc.evaluate(members=members, shared_annual_cents=400_000, one_time_cents=[],
+                      ramp=[], horizon=3, start_year=2027, rate=0.0, basis=Basis.usage)
+    host, guest = r.members
+    assert host.one_time_cents == [] and guest.one_time_cents == [300_001]
+    assert [y.one_time_cents for y in guest.outcome.years] == [300_001, 0, 0]
+    assert [y.net_cents for y in guest.outcome.years] == [-1, 300_000, 300_000]
+    assert guest.outcome.payback_year == 2028 and host.outcome.payback_year == 2027
+    assert r.total.total_one_time_cents == 300_001
+    # with shared one-time costs too: the member's own cost is added to its share
+    r = calc.evaluate(members=members, shared_annual_cents=400_000, one_time_cents=[1, 10],
+                      ramp=[], horizon=3, start_year=2027, rate=0.0, basis=Basis.usage)
+    assert [m.one_time_cents for m in r.members] == [[1, 5], [300_001, 5]]
+    with pytest.raises(calc.CalcError) as e:
+        calc.evaluate(members=[MemberIn(1, "A", 0, own_one_time_cents=-1)],
+                      shared_annual_cents=0, one_time_cents=[], ramp=[], horizon=1,
+                      start_year=2027, rate=0.0, basis=Basis.equal)
+    assert e.value.field == "own_one_time_cents"
+
+
 def test_realized_gap() -> None:
     r = calc.Realized(year=2027, projected_cents=1_000, realized_cents=400)
     assert r.gap_cents == -600 and r.realized_pct == pytest.approx(40.0)

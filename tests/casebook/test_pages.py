@@ -205,16 +205,24 @@ def test_value_case_pdf_has_extractable_text(client: TestClient, session: Sessio
 def test_consolidation_page_makes_its_plan_a_proposal(client: TestClient, session: Session,
                                                       ids: dict[str, int]) -> None:
     login(client, "analyst@demo.govshare.org")
-    page = client.get("/property/consolidation?use=office&max_km=15")
+    page = client.get("/property/consolidation?use=office&max_km=15&move_cost=1000"
+                      "&fitout_cost=2500&charge_pct=50")
     assert page.status_code == 200 and 'id="make-proposal"' in page.text
     form = page.text.split('id="make-proposal"')[1].split("</form>")[0]
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', form))
     assert fields["use"] == "office" and fields["max_km"] == "15"
+    # the plan's one-time costs and charge go with it, as the page had them
+    assert (fields["move_cost"], fields["fitout_cost"], fields["charge_pct"]) == (
+        "1000", "2500", "50")
+    bad = client.post("/casebook/from-consolidation", data={**fields, "charge_pct": "lots"},
+                      follow_redirects=False)
+    assert bad.status_code in (400, 422) and "charge_pct" in bad.text
     r = client.post("/casebook/from-consolidation", data=fields, follow_redirects=False)
     assert r.status_code == 303, r.text
     shown = client.get(r.headers["location"])
     assert "see the plan it came from" in shown.text
     assert 'href="/property/consolidation?use=office&amp;max_km=15' in shown.text
+    assert "charge_pct=50" in shown.text and "occupancy charge 50%" in shown.text
     # a member's staff may not make proposals: no button for them
     client.post("/logout", data={"csrf_token": csrf_from(shown.text)})
     login(client, "seattle.admin@demo.govshare.org")

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govshare.casebook import queries, service
+from govshare.casebook import calc, queries, service
 from govshare.casebook.models import CaseActual, CaseStatus, SourceKind
 from govshare.casebook.schemas import ActualIn, FromConsolidationIn
 from govshare.core.errors import Forbidden, NotFound, ValidationFailed
@@ -158,28 +158,68 @@ def test_actuals_import_is_all_or_nothing_and_idempotent(session: Session,
     assert {x.row for x in e.value.report} == {2, 4}
 
 
-def test_consolidation_plan_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:
+def _two_park_offices(session: Session, ids: dict[str, int]) -> None:
     asset(session, ids["city"], asset_code="PA", name="Park office A", lon=-122.3350,
           lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=30_000_000, use="park")
     asset(session, ids["county"], asset_code="PB", name="Park office B", lon=-122.3210,
           lat=47.6050, capacity=100, occupancy=40, annual_om_cost_cents=20_000_000, use="park")
+
+
+def test_consolidation_plan_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:
+    _two_park_offices(session, ids)
     data = FromConsolidationIn(use="park", max_km=15, start_year=2027, horizon_years=10,
-                               one_time=50_000)
+                               one_time=50_000, move_cost=2_000, fitout_cost=4_000,
+                               charge_pct=80)
     plan = planning.plan(session=session, actor=SYSTEM, region_id=1, use="park", max_km=15,
-                         travel_cents_per_person_km=19_136)
+                         travel_cents_per_person_km=19_136, move_cents_per_person=200_000,
+                         fitout_cents_per_person=400_000, charge_pct=80)
     p = service.from_consolidation(session=session, actor=SYSTEM, region_id=1, data=data)
     assert p.source_kind == SourceKind.consolidation.value
     assert p.source_link.startswith("/property/consolidation?use=park&max_km=15")
+    assert "move_cost=2000" in p.source_link and "charge_pct=80" in p.source_link
     assert p.tco2e_per_year == pytest.approx(plan.tco2e_avoided, abs=1e-3)
     r = queries.evaluate(p, queries.members(session=session, proposal_id=p.id))
     # The proposal's savings are the plan's: baseline - (kept buildings + added travel).
-    assert abs(r.total.annual_savings_cents - plan.savings_cents) <= 2
-    # The host (county keeps its building) is paid by its guest on occupants housed.
-    by = {m.name: m for m in r.members}
-    assert by["King County"].share == by["City of Seattle"].share
+    assert r.total.annual_savings_cents == plan.savings_cents
     assert sum(m.charge_cents for m in r.members) == p.shared_annual_cents
+    # Each member's savings are its net after the plan's occupancy charges, to the cent, and
+    # its one-time cost is its own moving and fit-out plus its share of the other costs.
+    by = {m.name: m for m in r.members}
+    assert plan.members and any(m.charges_paid_cents for m in plan.members)
+    for pm in plan.members:
+        assert by[pm.jurisdiction].annual_savings_cents == pm.net_after_charges_cents
+    guest = next(m for m in plan.members if m.closed)
+    assert guest.one_time_cents == round(40 * (200_000 + 400_000))
+    own = {pm.jurisdiction: pm.one_time_cents for pm in plan.members}
+    shared = calc.allocate(5_000_000, {m.key: m.share for m in r.members})
+    for m in r.members:
+        assert m.one_time_cents[0] == own[m.name] + shared[m.key]
+    assert r.total.total_one_time_cents == plan.one_time_cents + 5_000_000
     assert service.set_status(session=session, actor=SYSTEM, proposal_id=p.id,
                               status=CaseStatus.adopted).adopted_at is not None
+
+
+def test_a_charge_above_cost_recovery_shares_on_occupants(session: Session,
+                                                           ids: dict[str, int]) -> None:
+    """At 300% the host receives more than its building costs: no allocation base holds a
+    negative occupancy cost, so the kept buildings' cost is shared on occupants, and the
+    proposal says so."""
+    _two_park_offices(session, ids)
+    data = FromConsolidationIn(use="park", max_km=15, start_year=2027, charge_pct=300)
+    p = service.from_consolidation(session=session, actor=SYSTEM, region_id=1, data=data)
+    assert "shared on occupants housed" in (p.description or "")
+    rows = queries.members(session=session, proposal_id=p.id)
+    assert sorted(r.member.usage for r in rows) == [40, 40]
+    r = queries.evaluate(p, rows)
+    plan = planning.plan(session=session, actor=SYSTEM, region_id=1, use="park", max_km=15,
+                         travel_cents_per_person_km=19_136, charge_pct=300)
+    assert r.total.annual_savings_cents == plan.savings_cents
+
+
+def test_a_bad_plan_value_is_refused_by_name(session: Session, ids: dict[str, int]) -> None:
+    with pytest.raises(ValidationError) as e:
+        FromConsolidationIn(use="park", start_year=2027, charge_pct=400)
+    assert e.value.errors()[0]["loc"] == ("charge_pct",)
 
 
 def test_a_chosen_center_becomes_a_proposal(session: Session, ids: dict[str, int]) -> None:

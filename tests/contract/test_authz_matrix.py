@@ -387,6 +387,10 @@ EXTRA_RULES: dict[str, dict[Role, int]] = {
     # GeoReport v2: submitting needs an api_key, although the policy lets anyone submit a
     # request (through the web form); the public without a key gets the spec's 403.
     "POST /open311/v2/requests.{response_format}": {Role.public: 403},
+    # A consolidation plan spans every member: a member's admin plans its own carbon but
+    # never runs the region's plan (property.consolidate), so it cannot add one either.
+    "POST /api/v1/property/consolidation/carbon-measures": {Role.jurisdiction_admin: 403},
+    "POST /property/consolidation/carbon-measures": {Role.jurisdiction_admin: 403},
 }
 
 
@@ -508,6 +512,17 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /api/v1/carbon/targets": lambda w, j: Body(json={
         "jurisdiction_id": j, "base_year": 2016, "target_year": 2030, "reduction_pct": 50,
         "label": "Matrix target"}),
+    "POST /api/v1/carbon/measures": lambda w, j: Body(json={
+        "jurisdiction_id": j, "kind": "other", "name": "Matrix measure", "start_year": 2027,
+        "t_co2e_per_year": 1}),
+    "POST /api/v1/carbon/gwp-sets": lambda w, j: Body(
+        data={"name": w.unique("matrix-gwp-"), "source": "matrix"},
+        files={"file": ("g.csv", b"gas,value\nCO2,1\nCH4,30\n", "text/csv")}),
+    # a use the demo has none of: the plan refuses (400) without a long solve
+    "POST /api/v1/property/consolidation/carbon-measures": lambda w, j: Body(json={
+        "use": "park", "start_year": 2027}),
+    "POST /property/consolidation/carbon-measures": lambda w, j: Body(data={
+        "use": "park", "start_year": "2027"}),
     "POST /api/v1/carbon/factor-sets": lambda w, j: Body(
         data={"name": w.unique("matrix-set-").lower(), "title": "Matrix set", "edition": "1",
               "publisher": "matrix", "year_from": "2000", "year_to": "2030"},
@@ -559,6 +574,7 @@ SCOPED_BODIES = {
     "POST /api/v1/users", "POST /api/v1/apikeys", "POST /api/v1/assets", "POST /admin/users",
     "POST /admin/users/{user_id}/edit", "POST /admin/apikeys",
     "POST /staff/tell-us-once/subscriptions", "POST /api/v1/carbon/targets",
+    "POST /api/v1/carbon/measures",
 }
 OWNED_PARAMS = {name for name in PATH_VALUES if name.endswith("_id")} - {
     "service_request_id", "scenario_id"}

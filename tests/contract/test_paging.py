@@ -28,7 +28,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
-from govshare.carbon.schemas import FactorSetIn
+from govshare.carbon.schemas import FactorSetIn, MeasureIn, TargetIn
 from govshare.casebook import service as casebook_service
 from govshare.casebook.schemas import ActualIn
 from govshare.cli.demo_sites import DEMO_SCENARIO
@@ -64,6 +64,9 @@ DOCUMENTS = {
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
     "GET /api/v1/jurisdictions/{jurisdiction_id}/boundary": "one GeoJSON Feature",
+    "GET /api/v1/carbon/progress": "one member's (or the region's) progress: a series per "
+                                    "year to the horizon (at most 2100) and its targets and "
+                                    "measures",
     "GET /api/v1/casebook/proposals/{case_id}/results": "one proposal's results: a row "
                                                             "per year of its horizon (at most "
                                                             "50)",
@@ -154,6 +157,18 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
             FactorSetIn(name=f"paging-{i}", title=f"Paging set {i}", edition="1",
                         publisher="test", year_from=2000, year_to=2030),
             io.BytesIO(b"activity,gas,value,unit\nnatural_gas,CO2e,50,kg/mmbtu\n"), "f.csv")
+    for i in range(4):
+        carbon_service.add_gwp_set(session, system_principal("test"), f"PG{i}",
+                                   io.BytesIO(f"gas,value\nCO2,1\nCH4,{20 + i}\n".encode()),
+                                   "g.csv", source="paging test")
+    for i in range(3):
+        carbon_service.add_target(session, system_principal("test"), TargetIn(
+            jurisdiction_id=city, base_year=2016, target_year=2031 + i, reduction_pct=10 + i,
+            label=f"Paging target {i}"))
+    for i in range(6):
+        carbon_service.add_measure(session, system_principal("test"), MeasureIn(
+            jurisdiction_id=city, kind="other", name=f"Paging measure {i}", start_year=2027,
+            t_co2e_per_year=i + 1))
     carbon_service.record_activity(session, system_principal("test"), "test", [
         {"source_key": f"PG-V{i}", "jurisdiction_id": city, "name": f"Paging vehicle {i}",
          "sector": "vehicle_fleet", "activity": "vehicle_miles", "quantity": 100,
@@ -215,6 +230,12 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
         "/api/v1/carbon/inventory", {"by": "gas", "year": 2016}, Role.regional_analyst),
     "GET /api/v1/carbon/inventory/gaps": lambda s: Walk(
         "/api/v1/carbon/inventory/gaps", {}, Role.jurisdiction_staff, "city"),
+    "GET /api/v1/carbon/targets": lambda s: Walk("/api/v1/carbon/targets", {},
+                                                 Role.jurisdiction_staff, "city"),
+    "GET /api/v1/carbon/measures": lambda s: Walk("/api/v1/carbon/measures", {},
+                                                  Role.jurisdiction_admin, "city"),
+    "GET /api/v1/carbon/gwp-sets": lambda s: Walk("/api/v1/carbon/gwp-sets", {},
+                                                  Role.jurisdiction_staff, "city"),
     "GET /api/v1/carbon/factor-sets": lambda s: Walk("/api/v1/carbon/factor-sets", {},
                                                      Role.jurisdiction_staff, "city"),
     "GET /api/v1/carbon/factor-sets/{set_name}/factors": lambda s: Walk(

@@ -120,3 +120,35 @@ def test_a_mapping_saved_from_the_cli_is_used_by_name(cli: Cli) -> None:
     r = cli("property", "import", str(chicago), "--jurisdiction", CITY, "--dry-run",
             "--saved", "Nope", code=1)
     assert "No saved column mapping is named 'Nope'" in flat(r.stderr)
+
+
+def test_consolidate_to_carbon_plan_replaces_not_duplicates(cli: Cli) -> None:
+    """The demo's office plan added to the carbon plan twice: one measure per member whose
+    offices it closes, the second run replacing the first (the measures stay in this
+    module's database; nothing else here reads them)."""
+    import json
+
+    r = cli("property", "consolidate", "--use", "office", "--json")
+    plan = json.loads(r.stdout)
+    assert plan["closed"], plan  # the demo's offices plan closes some
+    r = cli("property", "consolidate", "--use", "office", "--to-carbon-plan",
+            "--start-year", "2027", "--json")
+    out = json.loads(r.stdout)
+    closing = {c["jurisdiction"] for c in plan["closed"]}
+    assert {m["jurisdiction"] for m in out["members"]} == closing
+    counted = [m for m in out["members"] if m["counted"]]
+    assert len(out["measures"]) == len(counted) > 0 and out["replaced"] == 0
+    for m in out["members"]:
+        assert m["t_co2e_per_year"] == sum(b["t_co2e"] for b in m["counted"])
+        assert len(m["counted"]) + len(m["left_out"]) == sum(
+            1 for c in plan["closed"] if c["jurisdiction"] == m["jurisdiction"])
+    sql = ("SELECT count(*) FROM carbon_measures WHERE origin = "
+           "'property.consolidation:office' AND kind = 'consolidation'")
+    assert cli.scalar(sql) == len(out["measures"])
+    r = cli("property", "consolidate", "--use", "office", "--to-carbon-plan")
+    text = flat(r.stdout)
+    assert f"({len(out['measures'])} replaced)" in text and "not modeled" in text
+    assert cli.scalar(sql) == len(out["measures"])
+    assert cli.scalar(sql.replace("count(*)", "min(start_year)")) > 2026  # next year
+    r = cli("property", "consolidate", "--use", "castle", "--to-carbon-plan", code=2)
+    assert "use" in flat(r.stderr)

@@ -54,11 +54,17 @@ class TestProvider:
         self.tamper: dict[str, Any] = {}
         self.acr = IAL2
         self.requests: list[dict[str, str]] = []  # the authorization requests it got
+        # private_key_jwt: the site's registered public key (None: not registered)
+        self.client_public_key: Any = None
+        self.assertions_seen: set[str] = set()  # jti of every client assertion accepted
+        self.logouts: list[dict[str, str]] = []
+        self.offers_logout = True
         self.app = Starlette(routes=[
             Route("/.well-known/openid-configuration", self.discovery),
             Route("/jwks", self.jwks),
             Route("/authorize", self.authorize),
             Route("/token", self.token, methods=["POST"]),
+            Route("/logout", self.logout),
         ])
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -76,7 +82,44 @@ class TestProvider:
             "id_token_signing_alg_values_supported": ["RS256"],
             "code_challenge_methods_supported": ["S256"],
             "acr_values_supported": [IAL1, IAL2],
+            "token_endpoint_auth_methods_supported": ["client_secret_basic",
+                                                      "private_key_jwt", "none"],
+            **({"end_session_endpoint": self.issuer + "/logout"} if self.offers_logout
+               else {}),
         })
+
+    async def logout(self, request: Request) -> Response:
+        """RP-initiated logout: sign the user out, send the browser back with its state."""
+        q = dict(request.query_params)
+        self.logouts.append(q)
+        if q.get("client_id") != CLIENT_ID or not q.get("post_logout_redirect_uri"):
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        return RedirectResponse(q["post_logout_redirect_uri"] + "?"
+                                + urlencode({"state": q.get("state", "")}), status_code=302)
+
+    def _client_authenticated(self, request: Request, form: Any) -> bool:
+        """Basic with the secret, a private_key_jwt assertion signed with the registered key
+        (for this token endpoint, unexpired, never replayed), or a public client's id."""
+        if form.get("client_assertion_type") is not None or self.client_public_key is not None:
+            if form.get("client_assertion_type") != \
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer":
+                return False
+            try:
+                token = jwt.decode(str(form.get("client_assertion", "")),
+                                   self.client_public_key, algorithms=["RS256", "ES256"])
+            except Exception:  # any bad assertion is an unknown client
+                return False
+            c = token.claims
+            now = time.time()
+            if c.get("iss") != CLIENT_ID or c.get("sub") != CLIENT_ID \
+                    or c.get("aud") != self.issuer + "/token" or not c.get("jti") \
+                    or c["jti"] in self.assertions_seen or not now < c.get("exp", 0) <= now + 600:
+                return False
+            self.assertions_seen.add(c["jti"])
+            return True
+        auth = request.headers.get("authorization", "")
+        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+        return auth == expected or form.get("client_id") == CLIENT_ID
 
     async def jwks(self, request: Request) -> Response:
         return JSONResponse(KeySet([self.key]).as_dict(private=False))
@@ -98,9 +141,7 @@ class TestProvider:
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
-        auth = request.headers.get("authorization", "")
-        expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
-        if auth != expected and form.get("client_id") != CLIENT_ID:
+        if not self._client_authenticated(request, form):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         grant = self.codes.pop(str(form.get("code")), None)
         verifier = str(form.get("code_verifier") or "")

@@ -50,6 +50,8 @@ def provider() -> Iterator[TestProvider]:
 @pytest.fixture
 def idp(provider: TestProvider) -> TestProvider:
     provider.tamper, provider.acr = {}, IAL2
+    provider.client_public_key, provider.offers_logout = None, True
+    provider.assertions_seen = set()
     identity.forget_discovery()
     return provider
 
@@ -274,8 +276,8 @@ def test_a_callback_without_its_flow_or_canceled_is_refused(oidc_client: TestCli
 
 
 def test_a_forgotten_or_tampered_identity_cookie_is_not_used(
-        oidc_client: TestClient, session: Session, subs: dict[str, AgencySubscription]
-        ) -> None:
+        oidc_client: TestClient, session: Session, subs: dict[str, AgencySubscription],
+        idp: TestProvider) -> None:
     assert verify_identity(oidc_client, "change_of_address").status_code == 303
     page = oidc_client.get("/tell-us-once", params={"event": "change_of_address"})
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
@@ -284,6 +286,18 @@ def test_a_forgotten_or_tampered_identity_cookie_is_not_used(
                               data={"csrf_token": token.group(1),
                                     "event": "change_of_address"}, follow_redirects=False)
     assert forget.status_code == 303
+    # forgotten here, and the resident is signed out at the provider too (RP-initiated
+    # logout), which sends them back to the form
+    assert any(c.startswith(identity.IDENTITY_COOKIE + '=""') or
+               c.startswith(identity.IDENTITY_COOKIE + "=;")
+               for c in forget.headers.get_list("set-cookie"))
+    assert forget.headers["location"].startswith(idp.issuer + "/logout?")
+    out = httpx.get(forget.headers["location"], follow_redirects=False)
+    asked = idp.logouts[-1]
+    assert asked["client_id"] == CLIENT_ID and len(asked["state"]) >= 22
+    assert asked["post_logout_redirect_uri"] == "http://testserver/tell-us-once"
+    assert out.status_code == 302 and out.headers["location"].startswith(
+        "http://testserver/tell-us-once?state=")
     assert "Your report waits until staff confirm it" in oidc_client.get(
         "/tell-us-once", params={"event": "change_of_address"}).text
     oidc_client.cookies.set(identity.IDENTITY_COOKIE, "gAAAAforged", path="/tell-us-once")
@@ -346,3 +360,90 @@ def test_the_id_token_check_refuses_the_none_algorithm(idp: TestProvider) -> Non
         "iat": now, "exp": now + 60}) + "."
     with pytest.raises(identity.IdentityRefused, match="signature"):
         identity.check_id_token(p, unsigned, keys=keys, nonce="n")
+
+
+def _forget(client: TestClient) -> httpx.Response:
+    page = client.get("/tell-us-once", params={"event": "birth"})
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert token
+    return client.post("/tell-us-once/identity/forget",
+                       data={"csrf_token": token.group(1), "event": "birth"},
+                       follow_redirects=False)
+
+
+def test_without_a_logout_endpoint_the_identity_is_forgotten_here_only(
+        oidc_client: TestClient, idp: TestProvider) -> None:
+    idp.offers_logout = False
+    identity.forget_discovery()
+    assert verify_identity(oidc_client, "birth").status_code == 303
+    r = _forget(oidc_client)
+    assert r.status_code == 303 and r.headers["location"].startswith("/tell-us-once?event=birth")
+    assert "Your report waits until staff confirm it" in oidc_client.get(
+        "/tell-us-once", params={"event": "birth"}).text
+
+
+def _pem_key(tmp_path: Path, name: str) -> tuple[Path, Any]:
+    from joserfc.jwk import RSAKey
+
+    key = RSAKey.generate_key(2048)
+    path = tmp_path / name
+    path.write_bytes(key.as_pem(private=True))
+    return path, key
+
+
+def test_the_site_can_prove_itself_with_a_signed_assertion(
+        db_engine: sa.Engine, connection: sa.Connection, settings: Settings, tmp_path: Path,
+        idp: TestProvider, session: Session, subs: dict[str, AgencySubscription]) -> None:
+    """private_key_jwt (RFC 7523), as Login.gov asks of web sites: no secret is sent; the
+    token request carries a JWT signed with the site's key, which the provider checks against
+    the public key registered with it (issuer, subject, audience, expiry, one use)."""
+    path, key = _pem_key(tmp_path, "site.pem")
+    idp.client_public_key = key
+    keyed = _oidc_settings(settings, idp, oidc_client_secret=None,
+                           oidc_client_private_key_file=path, oidc_client_key_id="site-1")
+    with _client(connection, keyed) as c:
+        assert verify_identity(c, "change_of_address").status_code == 303
+        _, reference = report_move(c, subs)
+    assert _report(session, reference).verification == "verified"
+    assert len(idp.assertions_seen) == 1
+    # the assertion as the provider got it
+    provider = identity.provider_from(keyed)
+    assert provider is not None
+    made = identity.client_assertion(provider, idp.issuer + "/token", now=1_000_000)
+    from joserfc import jwt
+
+    claims = jwt.decode(made, key).claims
+    assert claims["iss"] == claims["sub"] == CLIENT_ID and claims["aud"] == idp.issuer + "/token"
+    assert claims["exp"] - claims["iat"] == identity.ASSERTION_SECONDS and claims["jti"]
+    assert jwt.decode(made, key).header["kid"] == "site-1"
+
+
+def test_a_wrong_or_unreadable_site_key_leaves_the_staff_path(
+        db_engine: sa.Engine, connection: sa.Connection, settings: Settings, tmp_path: Path,
+        idp: TestProvider) -> None:
+    registered_path, registered = _pem_key(tmp_path, "registered.pem")
+    other_path, _ = _pem_key(tmp_path, "other.pem")
+    idp.client_public_key = registered
+    wrong = _oidc_settings(settings, idp, oidc_client_secret=None,
+                           oidc_client_private_key_file=other_path)
+    with _client(connection, wrong) as c:
+        back = verify_identity(c, "birth")
+    assert back.status_code == 400 and "refused to confirm the sign-in (invalid_client)" \
+        in back.text and "staff will confirm it" in back.text
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n")
+    for bad in (garbage, tmp_path / "missing.pem"):
+        broken = _oidc_settings(settings, idp, oidc_client_secret=None,
+                                oidc_client_private_key_file=bad)
+        with _client(connection, broken) as c:
+            back = verify_identity(c, "birth")
+        assert back.status_code == 400
+        assert "key for the identity provider cannot be read" in back.text
+        assert str(tmp_path) not in back.text  # the site's file paths are not shown
+
+
+def test_a_secret_and_a_key_are_not_both_set(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        Settings(data_dir=tmp_path, oidc_issuer="https://secure.login.gov/",
+                 oidc_client_id="x", oidc_client_secret="s" * 30,
+                 oidc_client_private_key_file=tmp_path / "k.pem")

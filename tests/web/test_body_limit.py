@@ -154,6 +154,11 @@ def test_each_route_gets_its_kind_of_limit(app: FastAPI) -> None:
     assert limit("PUT", "/api/v1/jurisdictions/3/boundary") == ("upload", 25 * MB)
     assert limit("POST", "/requests/new") == ("upload", 5 * MB + 256 * 1024)
     assert limit("POST", "/api/v1/assets") == ("api", MB)
+    # carbon's factor and GWP files, on the page and the API alike
+    for path in ("/carbon/factor-sets", "/api/v1/carbon/factor-sets"):
+        assert limit("POST", path) == ("upload", 20_000_000 + 64 * 1024)
+    for path in ("/carbon/gwp-sets", "/api/v1/carbon/gwp-sets"):
+        assert limit("POST", path) == ("upload", 1_000_000 + 64 * 1024)
     assert limit("POST", "/open311/v2/requests.json") == ("api", MB)
     assert limit("POST", "/no/such/page") == ("form", 256 * 1024)
 

@@ -1,5 +1,6 @@
 """JSON API of carbon under /api/v1: the inventory (a Page of rows), the roll-up, factor sets
-and their factors (Pages), the grid factor at a place, targets."""
+and their factors (Pages), GWP sets, the grid factor at a place, targets and planned measures
+(the same as the pages: list, add, remove) and progress against them."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from govshare.carbon import queries, service
 from govshare.carbon.calc import Method
@@ -17,17 +19,25 @@ from govshare.carbon.schemas import (
     FactorSetRead,
     Gap,
     GridFactor,
+    GwpRead,
+    GwpSetRead,
+    HistoryYear,
     InventoryRow,
+    MeasureIn,
+    MeasureRead,
+    ProgressRead,
     Rollup,
     TargetIn,
+    TargetRead,
+    YearValue,
 )
 from govshare.core.errors import NotFound, ValidationFailed
-from govshare.core.http import MAX_ID, allow, get_session
+from govshare.core.http import MAX_ID, allow, body_limit, get_session, row_id
 from govshare.core.paging import Page, PageParams, fetch_page, page_params
 from govshare.core.tenancy import Action, Principal
 
 router = APIRouter(prefix="/api/v1/carbon", tags=["carbon"])
-MAX_FACTOR_FILE = 20_000_000
+MAX_FACTOR_FILE = service.MAX_FACTOR_FILE
 
 
 class InventoryPage(Page[InventoryRow]):
@@ -120,6 +130,7 @@ def factors(
 
 @router.post("/factor-sets", response_model=FactorSetRead, status_code=201,
              summary="Add a factor set from a CSV file (all factors or none)")
+@body_limit("upload", max_bytes=MAX_FACTOR_FILE + 64 * 1024)
 def add_factor_set(
     session: Annotated[Session, Depends(get_session)],
     principal: Annotated[Principal, Depends(allow(Action.carbon_factors))],
@@ -155,16 +166,164 @@ def grid_factor(
     return service.grid_factor(session, zip_code=zip, lon=lon, lat=lat, gwp_set=gwp_set)
 
 
-class TargetOut(TargetIn):
-    id: int
+TargetId = Annotated[int, row_id("target")]  # 422 naming it unless 1..MAX_ID
+MeasureId = Annotated[int, row_id("measure")]
 
 
-@router.post("/targets", response_model=TargetOut, status_code=201,
+@router.get("/targets", response_model=Page[TargetRead],
+            summary="Reduction targets the caller may see: the region's and its members' "
+                    "(a member's staff: its own and the region's)")
+def list_targets(
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_read))],
+    page: Annotated[PageParams, Depends(page_params(100, 1000))],
+) -> Page[TargetRead]:
+    targets, _ = service.plan_items(session, principal)
+    return page.page([TargetRead.model_validate(x)
+                      for x in targets[page.offset:page.offset + page.limit]], len(targets))
+
+
+@router.post("/targets", response_model=TargetRead, status_code=201,
              summary="Add a reduction target for a member or (jurisdiction_id null) the region")
 def add_target(
     data: TargetIn, session: Annotated[Session, Depends(get_session)],
     principal: Annotated[Principal, Depends(allow(Action.carbon_plan))],
-) -> TargetOut:
+) -> TargetRead:
     tgt = service.add_target(session, principal, data)
+    out = TargetRead.model_validate(tgt)
     session.commit()
-    return TargetOut(id=tgt.id, **data.model_dump())
+    return out
+
+
+@router.delete("/targets/{target_id}", response_model=TargetRead,
+               summary="Remove a target (its member's planners; the region's: regional roles)")
+def remove_target(
+    target_id: TargetId, session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_plan))],
+) -> TargetRead:
+    out = TargetRead.model_validate(service.remove_target(session, principal, target_id))
+    session.commit()
+    return out
+
+
+@router.get("/measures", response_model=Page[MeasureRead],
+            summary="Planned measures the caller may see (a member's staff: its own)")
+def list_measures(
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_read))],
+    page: Annotated[PageParams, Depends(page_params(100, 1000))],
+) -> Page[MeasureRead]:
+    _, measures = service.plan_items(session, principal)
+    return page.page([MeasureRead.model_validate(m)
+                      for m in measures[page.offset:page.offset + page.limit]], len(measures))
+
+
+@router.post("/measures", response_model=MeasureRead, status_code=201,
+             summary="Add a planned measure: t CO2e a year avoided from its start year")
+def add_measure(
+    data: MeasureIn, session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_plan))],
+) -> MeasureRead:
+    out = MeasureRead.model_validate(service.add_measure(session, principal, data))
+    session.commit()
+    return out
+
+
+@router.delete("/measures/{measure_id}", response_model=MeasureRead,
+               summary="Remove a planned measure (its member's planners)")
+def remove_measure(
+    measure_id: MeasureId, session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_plan))],
+) -> MeasureRead:
+    out = MeasureRead.model_validate(service.remove_measure(session, principal, measure_id))
+    session.commit()
+    return out
+
+
+FORMULAS = {
+    "history": "the inventory's t CO2e of each recorded year (sum over assets of activity x "
+               "factor x GWP, under factor_set, gwp_set and method); a partial year lacks "
+               "sectors of the reference year (the base year, else the year with the most "
+               "assets) and is neither judged nor fitted",
+    "trajectory": "linear from the base year's inventory to each target year's (1 - "
+                  "reduction_pct/100) x base, target by target",
+    "bau": "business as usual: the least-squares line through the whole inventory years, "
+           "from the latest whole year on (never below 0)",
+    "with_measures": "bau minus the sum of t_co2e_per_year of every measure whose start_year "
+                     "is that year or earlier (never below 0)",
+    "on_track": "the latest whole year's inventory at or below the trajectory in that year",
+}
+
+
+@router.get("/progress", response_model=ProgressRead,
+            summary="Emissions against targets: history, trajectory, business as usual and "
+                    "with planned measures (a member, or the region for regional roles)")
+def progress(
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_read))],
+    jurisdiction_id: int | None = Query(
+        None, ge=1, le=MAX_ID,
+        description="A member; empty: the region (regional roles) or the caller's member"),
+    factor_set: str | None = Query(None, max_length=80),
+    gwp_set: str = Query(service.DEFAULT_GWP, max_length=20),
+    method: Method = Method.location,
+    horizon: int = Query(2050, ge=2000, le=2100, description="Last year forecast"),
+) -> ProgressRead:
+    if jurisdiction_id is None and not principal.role.is_regional:
+        jurisdiction_id = principal.jurisdiction_id
+    p = service.progress(session, principal, jurisdiction_id=jurisdiction_id,
+                         factor_set=factor_set, gwp_set=gwp_set, method=method,
+                         horizon=horizon)
+
+    def series(values: dict[int, float]) -> list[YearValue]:
+        return [YearValue(year=y, t_co2e=v) for y, v in sorted(values.items())]
+
+    return ProgressRead(
+        label=p.label, jurisdiction_id=p.jurisdiction_id, method=p.method,
+        factor_set=service.stack(session, factor_set)[0].name, gwp_set=gwp_set,
+        history=[HistoryYear(year=y, t_co2e=v, partial=y in p.partial,
+                             missing_sectors=p.partial.get(y, []))
+                 for y, v in sorted(p.history.items())],
+        targets=[TargetRead.model_validate(x) for x in p.targets],
+        trajectory=series(p.trajectory), bau=series(p.bau),
+        with_measures=series(p.with_measures) if p.measures else [],
+        measures=[MeasureRead.model_validate(m) for m in p.measures],
+        latest_year=p.latest_year, on_track=p.on_track, base_missing=p.base_missing,
+        formulas=FORMULAS)
+
+
+def _gwp_set(session: Session, name: str) -> GwpSetRead:
+    return GwpSetRead(name=name, builtin=name in service.builtin_gwp_sets(),
+                      gases=[GwpRead.model_validate(g) for g in queries.gwp_rows(session, name)])
+
+
+@router.get("/gwp-sets", response_model=Page[GwpSetRead],
+            summary="Sets of global warming potentials (100-year, CO2 = 1), each with its gases")
+def gwp_sets(
+    session: Annotated[Session, Depends(get_session)],
+    _: Annotated[Principal, Depends(allow(Action.carbon_read))],
+    page: Annotated[PageParams, Depends(page_params(50, 200))],
+) -> Page[GwpSetRead]:
+    names = queries.gwp_sets(session)
+    if not names:
+        service.install_builtin_sets(session)
+        names = queries.gwp_sets(session)
+    return page.page([_gwp_set(session, n) for n in names[page.offset:page.offset + page.limit]],
+                     len(names))
+
+
+@router.post("/gwp-sets", response_model=GwpSetRead, status_code=201,
+             summary="Add a GWP set from a CSV file (gas, value[, source]; CO2 = 1; at most "
+                     "1 MB; all rows or none; the same file again changes nothing)")
+@body_limit("upload", max_bytes=service.MAX_GWP_FILE + 64 * 1024)
+async def add_gwp_set(
+    session: Annotated[Session, Depends(get_session)],
+    principal: Annotated[Principal, Depends(allow(Action.carbon_factors))],
+    file: Annotated[UploadFile, File()],
+    name: Annotated[str, Form(max_length=20)], source: Annotated[str, Form(max_length=300)],
+    replace: Annotated[bool, Form()] = False,
+) -> GwpSetRead:
+    await run_in_threadpool(service.add_gwp_set, session, principal, name, file.file,
+                            file.filename or "gwp.csv", source=source, replace=replace)
+    session.commit()
+    return _gwp_set(session, name)

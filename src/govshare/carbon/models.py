@@ -15,7 +15,8 @@
 - ``carbon_rollup``: pre-aggregated per jurisdiction x boundary x year x sector x activity x
   detail x subregion x utility, every key a factor depends on: the region's inventory under any
   factor set is one join of this small table with the factors (ADR 11).
-- ``carbon_targets`` and ``carbon_measures``: goals and planned measures.
+- ``carbon_targets`` and ``carbon_measures``: goals and planned measures (a measure another
+  analysis wrote names its ``origin`` and links back, migration 0020).
 """
 
 from __future__ import annotations
@@ -219,3 +220,7 @@ class Measure(Base):
     cost_cents: Mapped[int | None] = mapped_column(BigInteger)
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # the analysis that wrote the measure (e.g. ``property.consolidation:office``, migration
+    # 0020): writing it again replaces its measures; None for a measure entered by hand
+    origin: Mapped[str | None] = mapped_column(String(120), index=True)
+    link: Mapped[str | None] = mapped_column(String(2000))  # the page it came from (a path)

@@ -26,6 +26,7 @@ from govshare.core.errors import BadRequest, GovshareError, ValidationFailed
 from govshare.core.http import (
     MAX_ID,
     allow,
+    body_limit,
     csrf_protect,
     get_session,
     redirect,
@@ -235,6 +236,7 @@ def factor_sets(request: Request, session: Session = Depends(get_session),
 
 
 @router.post("/carbon/factor-sets", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=service.MAX_FACTOR_FILE + 64 * 1024)
 async def factor_set_upload(request: Request, session: Session = Depends(get_session),
                             actor: Principal = Depends(allow(Action.carbon_factors))
                             ) -> Response:
@@ -292,6 +294,7 @@ def gwp_sets(request: Request, session: Session = Depends(get_session),
 
 
 @router.post("/carbon/gwp-sets", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=service.MAX_GWP_FILE + 64 * 1024)
 async def gwp_set_upload(request: Request, session: Session = Depends(get_session),
                          actor: Principal = Depends(allow(Action.carbon_factors))) -> Response:
     form = await request.form()

@@ -330,7 +330,7 @@ def sectors_by_year(session: Session, jurisdiction_ids: Sequence[int] | None = N
 
 def targets(session: Session, region_id: int) -> list[Target]:
     return list(session.scalars(select(Target).where(Target.region_id == region_id)
-                                .order_by(Target.jurisdiction_id, Target.target_year)))
+                                .order_by(Target.jurisdiction_id, Target.target_year, Target.id)))
 
 
 def measures(session: Session, jurisdiction_ids: Sequence[int] | None = None) -> list[Measure]:

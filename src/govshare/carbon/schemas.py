@@ -255,3 +255,84 @@ class BenchmarkResult(BaseModel):
     replaced_periods: int
     without_energy: list[str]
     unplaced_columns: dict[str, int]
+
+
+class TargetRead(TargetIn):
+    """A stored target (``jurisdiction_id`` null: the region's own)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+
+
+class MeasureRead(BaseModel):
+    """A stored planned measure: ``t_co2e_per_year`` is subtracted from business as usual in
+    every year from ``start_year``. ``origin`` names the analysis that wrote it (e.g.
+    ``property.consolidation:office``; null when entered by hand) and ``link`` the page it
+    came from."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    jurisdiction_id: int
+    source_id: int | None
+    kind: str
+    name: str
+    start_year: int
+    t_co2e_per_year: float
+    cost_cents: int | None
+    synthetic: bool
+    origin: str | None = None
+    link: str | None = None
+
+
+class YearValue(BaseModel):
+    year: int
+    t_co2e: float
+
+
+class HistoryYear(YearValue):
+    """An inventory year; ``partial`` when it lacks sectors of the reference year (named in
+    ``missing_sectors``): shown, never judged against the trajectory nor fitted."""
+
+    partial: bool = False
+    missing_sectors: list[str] = Field(default_factory=list)
+
+
+class ProgressRead(BaseModel):
+    """A member's (or the region's) emissions against its targets. Every figure is t CO2e a
+    year under ``method``, ``factor_set`` and ``gwp_set``; ``formulas`` says how each series
+    is made."""
+
+    label: str
+    jurisdiction_id: int | None
+    unit: str = "t CO2e/year"
+    method: Method
+    factor_set: str
+    gwp_set: str
+    history: list[HistoryYear]
+    targets: list[TargetRead]
+    trajectory: list[YearValue]
+    bau: list[YearValue]
+    with_measures: list[YearValue]
+    measures: list[MeasureRead]
+    latest_year: int | None
+    on_track: bool | None
+    base_missing: bool
+    formulas: dict[str, str]
+
+
+class GwpRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    gas: str
+    value: float
+    source: str
+
+
+class GwpSetRead(BaseModel):
+    """A set of global warming potentials (100-year, relative to CO2 = 1)."""
+
+    name: str
+    builtin: bool
+    gases: list[GwpRead]

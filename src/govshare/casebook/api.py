@@ -207,12 +207,7 @@ def member_results(case_id: CaseId, page: PageParams = Depends(page_params(100, 
                    session: Session = Depends(get_session),
                    actor: Principal = Depends(allow(Action.casebook_read))) -> Page[MemberOut]:
     _p, _rows, r, shown = _result(session, actor, case_id)
-    out = [MemberOut(jurisdiction_id=m.key, name=m.name, share=float(m.share),
-                     baseline_cents=m.baseline_cents, direct_cents=m.direct_cents,
-                     charge_cents=m.charge_cents, annual_savings_cents=m.annual_savings_cents,
-                     npv_cents=m.outcome.npv_cents, irr=m.outcome.irr,
-                     payback_year=m.outcome.payback_year, worse_off=m.worse_off)
-           for m in r.members if m.key in shown]
+    out = [_member_out(m) for m in r.members if m.key in shown]
     return page.page(out[page.offset:page.offset + page.limit], len(out))
 
 
@@ -225,9 +220,14 @@ def member_result(case_id: CaseId,
     m = next((m for m in r.members if m.key == jurisdiction_id and m.key in shown), None)
     if m is None:
         raise NotFound("Member not found in this proposal")
+    return _member_out(m)
+
+
+def _member_out(m: calc.MemberResult) -> MemberOut:
     return MemberOut(jurisdiction_id=m.key, name=m.name, share=float(m.share),
                      baseline_cents=m.baseline_cents, direct_cents=m.direct_cents,
-                     charge_cents=m.charge_cents, annual_savings_cents=m.annual_savings_cents,
+                     charge_cents=m.charge_cents, one_time_cents=sum(m.one_time_cents),
+                     annual_savings_cents=m.annual_savings_cents,
                      npv_cents=m.outcome.npv_cents, irr=m.outcome.irr,
                      payback_year=m.outcome.payback_year, worse_off=m.worse_off)
 

@@ -424,13 +424,16 @@ def check_terms(*, horizon: int, ramp: Sequence[float], one_time: Sequence[int],
 class MemberIn:
     """One member's figures: what the service costs it alone today (``baseline_cents`` a
     year), what stays its own cost under the shared model (``direct_cents`` a year: added
-    travel, a retained liaison), and its drivers for allocation."""
+    travel, a retained liaison), its own one-time transition costs (``own_one_time_cents``,
+    borne by it alone in the first year: its people's moves, its systems' migration), and its
+    drivers for allocation."""
 
     key: int
     name: str
     baseline_cents: int
     direct_cents: int = 0
     drivers: Mapping[str, float | None] = field(default_factory=dict)
+    own_one_time_cents: int = 0
 
 
 @dataclass(frozen=True)
@@ -441,7 +444,7 @@ class MemberResult:
     baseline_cents: int
     direct_cents: int
     charge_cents: int  # its allocated share of the shared model's annual cost
-    one_time_cents: list[int]  # its allocated share of each year's one-time costs
+    one_time_cents: list[int]  # its share of each year's one-time costs, and its own in year 1
     outcome: Outcome
 
     @property
@@ -472,9 +475,10 @@ def evaluate(*, members: Sequence[MemberIn], shared_annual_cents: int,
              start_year: int, rate: float, basis: Basis,
              blend: Mapping[str, float] | None = None) -> CaseResult:
     """Per-member and total results of a proposal. The shared model's annual cost and each
-    year's one-time costs are allocated among the members on ``basis``; a member saves its
-    baseline less its direct costs and its charge. The total is the sum of the members, so
-    the two always agree to the cent."""
+    year's one-time costs are allocated among the members on ``basis``; a member's own
+    one-time costs are added to its first year; a member saves its baseline less its direct
+    costs and its charge. The total is the sum of the members, so the two always agree to
+    the cent."""
     check_terms(horizon=horizon, ramp=ramp, one_time=one_time_cents, rate=rate)
     if shared_annual_cents < 0:
         raise CalcError("shared_annual_cents", "must not be negative")
@@ -483,6 +487,8 @@ def evaluate(*, members: Sequence[MemberIn], shared_annual_cents: int,
             raise CalcError("baseline_cents", f"member {m.name}: must not be negative")
         if m.direct_cents < 0:
             raise CalcError("direct_cents", f"member {m.name}: must not be negative")
+        if m.own_one_time_cents < 0:
+            raise CalcError("own_one_time_cents", f"member {m.name}: must not be negative")
     keys = [m.key for m in members]
     if len(set(keys)) != len(keys):
         raise CalcError("members", "a member is listed twice")
@@ -492,6 +498,9 @@ def evaluate(*, members: Sequence[MemberIn], shared_annual_cents: int,
     results = []
     for m in members:
         once = [y[m.key] for y in once_by_year]
+        if m.own_one_time_cents:
+            once = once or [0]
+            once[0] += m.own_one_time_cents
         annual = m.baseline_cents - m.direct_cents - charges[m.key]
         results.append(MemberResult(
             key=m.key, name=m.name, share=share_of[m.key], baseline_cents=m.baseline_cents,

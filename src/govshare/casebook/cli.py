@@ -148,13 +148,26 @@ def from_consolidation_command(
     start_year: Annotated[int, typer.Option(help="First year of the shared service")],
     max_km: Annotated[float, typer.Option(help="Farthest move, km")] = 15.0,
     horizon_years: Annotated[int, typer.Option(help="Years evaluated")] = 10,
-    one_time: Annotated[float, typer.Option(help="One-time moving costs, $")] = 0.0,
+    travel: Annotated[float, typer.Option(help="Travel cost, $ per person-km a year")] = 191.36,
+    move_cost: Annotated[float, typer.Option(help="Moving cost, $ per person who moves")]
+    = 1_500.0,
+    fitout_cost: Annotated[float, typer.Option(
+        help="Fit-out cost, $ per person a building takes in")] = 5_000.0,
+    charge_pct: Annotated[float, typer.Option(
+        help="Occupancy charge, % of the host building's annual cost per place")] = 100.0,
+    one_time: Annotated[float, typer.Option(
+        help="Other one-time costs shared among the members, $ (each member's moving and "
+             "fit-out costs come from the plan)")] = 0.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
-    """Run a consolidation plan and make it a proposal (draft), linked back to the plan."""
+    """Run a consolidation plan and make it a proposal (draft), linked back to the plan: each
+    member's savings equal its net after the plan's occupancy charges, and its moving and
+    fit-out costs are its own one-time costs."""
     with db() as session:
-        data = FromConsolidationIn(use=use, max_km=max_km, start_year=start_year,
-                                   horizon_years=horizon_years, one_time=one_time)
+        data = FromConsolidationIn(use=use, max_km=max_km, travel=travel, move_cost=move_cost,
+                                   fitout_cost=fitout_cost, charge_pct=charge_pct,
+                                   start_year=start_year, horizon_years=horizon_years,
+                                   one_time=one_time)
         p = service.from_consolidation(session=session, actor=system_principal(),
                                        region_id=_region_id(session), data=data)
         out = _results(session, p.id)

@@ -107,6 +107,7 @@ class CaseMember(Base):
         CheckConstraint("staff_cents >= 0 AND contracts_cents >= 0 AND systems_cents >= 0 "
                         "AND space_cents >= 0 AND other_cents >= 0 AND direct_cents >= 0",
                         name="money"),
+        CheckConstraint("own_one_time_cents >= 0", name="own_one_time"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -121,6 +122,9 @@ class CaseMember(Base):
     space_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     other_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     direct_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Its own one-time transition costs (its people's moves), borne by it alone in year 1.
+    own_one_time_cents: Mapped[int] = mapped_column(BigInteger, default=0,
+                                                    server_default="0")
     population: Mapped[int | None] = mapped_column(BigInteger)
     headcount: Mapped[float | None] = mapped_column(Float)
     usage: Mapped[float | None] = mapped_column(Float)

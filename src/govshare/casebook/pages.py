@@ -55,13 +55,14 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 STATIC = PACKAGE_DIR / "web" / "static"
 MAX_UPLOAD = 5 * 1024 * 1024
 # The editor has a row of fields per member: room for the largest proposal the schema takes.
-EDITOR_FIELDS = MAX_MEMBERS * 14 + 50
+EDITOR_FIELDS = MAX_MEMBERS * 15 + 50
 MEMBER_FIELDS = ("ftes", "staff", "contracts", "systems", "space", "other", "direct",
-                 "population", "headcount", "usage", "assessed_value")
+                 "own_one_time", "population", "headcount", "usage", "assessed_value")
 MEMBER_LABELS = {"ftes": "FTEs", "staff": "Salaries and benefits ($/yr)",
                  "contracts": "Contracts ($/yr)", "systems": "Systems ($/yr)",
                  "space": "Space ($/yr)", "other": "Other ($/yr)",
                  "direct": "Own costs kept under the shared model ($/yr)",
+                 "own_one_time": "Own one-time costs, first year ($)",
                  "population": "Population", "headcount": "Headcount served",
                  "usage": "Usage", "assessed_value": "Assessed value ($)"}
 DRIVER_FIELDS = ("population", "headcount", "usage", "assessed_value")
@@ -492,12 +493,15 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
     form = await request.form()
     from datetime import date
 
-    raw = {"use": str(form.get("use", "")), "max_km": _num(str(form.get("max_km", ""))) or 15,
-           "max_sites": _num(str(form.get("max_sites", ""))),
-           "travel": _num(str(form.get("travel", ""))) or 191.36,
-           "keep": [int(str(x)) for x in form.getlist("keep") if str(x).isdigit()],
-           "close": [int(str(x)) for x in form.getlist("close") if str(x).isdigit()],
-           "start_year": date.today().year + 1, "horizon_years": 10}
+    # The plan's own values, as its page had them; an empty one takes the schema's default
+    # and a bad one is refused by name (never replaced by a default: 0 is a value).
+    raw: dict[str, Any] = {
+        "use": str(form.get("use", "")),
+        **{k: v for k in ("max_km", "max_sites", "travel", "move_cost", "fitout_cost",
+                          "charge_pct") if (v := str(form.get(k, "")).strip()) != ""},
+        "keep": [int(str(x)) for x in form.getlist("keep") if str(x).isdigit()],
+        "close": [int(str(x)) for x in form.getlist("close") if str(x).isdigit()],
+        "start_year": date.today().year + 1, "horizon_years": 10}
 
     def run() -> Response:
         try:
@@ -509,7 +513,8 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
                                        region_id=_region(session).id, data=data)
         session.commit()
         return redirect(f"/casebook/{p.id}", flash="The consolidation plan is now a proposal "
-                        "(draft). Add one-time costs and a ramp, then adopt it.")
+                        "(draft) with its moving, fit-out and occupancy charges. Add a ramp "
+                        "and any other one-time costs, then adopt it.")
     return await _in_thread(run)
 
 

@@ -88,7 +88,7 @@ def scenarios(*, session: Session, actor: Principal, proposal: CaseProposal
 def member_inputs(rows: list[MemberRow]) -> list[calc.MemberIn]:
     return [calc.MemberIn(
         key=r.member.jurisdiction_id, name=r.name, baseline_cents=r.member.baseline_cents,
-        direct_cents=r.member.direct_cents,
+        direct_cents=r.member.direct_cents, own_one_time_cents=r.member.own_one_time_cents,
         drivers={"population": r.member.population, "headcount": r.member.headcount,
                  "usage": r.member.usage,
                  "assessed_value": r.member.assessed_value_cents})

@@ -11,6 +11,15 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from govshare.casebook.calc import BASIS_LABELS, DEFAULT_RATE, Basis
 from govshare.casebook.models import CaseStatus, ServiceKind, SourceKind
 from govshare.core.bounds import Bounds
+from govshare.property.schemas import (
+    CHARGE_PCT,
+    CONSOLIDATION_KM,
+    CONSOLIDATION_SITES,
+    FITOUT_DOLLARS,
+    MOVE_DOLLARS,
+    TRAVEL_DOLLARS,
+    ConsolidationIn,
+)
 
 # Ranges: a region's shared service costs at most $10 billion a year; a member's population
 # at most 40 million (California); a horizon of 1 to 50 years; a real rate of -5% to 25%.
@@ -26,6 +35,7 @@ ASSESSED = Bounds(0, 10_000_000_000_000)  # $10 trillion
 FTES = Bounds(0, 1_000_000)
 TONNES = Bounds(0, 100_000_000)
 MAX_MEMBERS = 200
+_PLAN = ConsolidationIn.model_fields
 
 SERVICE_LABELS: dict[str, str] = {
     "it": "Information technology", "payroll": "Payroll", "procurement": "Procurement",
@@ -64,6 +74,9 @@ class MemberIn(BaseModel):
     other: float = DOLLARS.field(0, description="Other costs, $ a year")
     direct: float = DOLLARS.field(0, description="Costs that stay the member's own under the "
                                   "shared model (travel, a liaison), $ a year")
+    own_one_time: float = DOLLARS.field(0, description="The member's own one-time transition "
+                                        "costs (its people's moves, its systems' migration), "
+                                        "$, borne by it alone in the first year")
     population: int | None = POPULATION.field(None, description="Population (empty: the "
                                               "member's recorded population)")
     headcount: float | None = HEADCOUNT.field(None, description="Headcount served (FTEs)")
@@ -175,14 +188,23 @@ class FromConsolidationIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     use: str = Field(min_length=1, max_length=40)
-    max_km: float = Bounds(0.1, 500).field(15.0)
-    max_sites: int | None = Bounds(1, 100_000).field(None)
-    travel: float = Bounds(0, 1_000).field(191.36, description="$ per person-km a year")
+    max_km: float = CONSOLIDATION_KM.field(15.0, description=_PLAN["max_km"].description)
+    max_sites: int | None = CONSOLIDATION_SITES.field(
+        None, description=_PLAN["max_sites"].description)
+    travel: float = TRAVEL_DOLLARS.field(191.36, description=_PLAN["travel"].description)
+    move_cost: float = MOVE_DOLLARS.field(_PLAN["move_cost"].default,
+                                          description=_PLAN["move_cost"].description)
+    fitout_cost: float = FITOUT_DOLLARS.field(_PLAN["fitout_cost"].default,
+                                              description=_PLAN["fitout_cost"].description)
+    charge_pct: float = CHARGE_PCT.field(_PLAN["charge_pct"].default,
+                                         description=_PLAN["charge_pct"].description)
     keep: list[int] = Field(default_factory=list, max_length=1000)
     close: list[int] = Field(default_factory=list, max_length=1000)
     start_year: int = YEAR.field()
     horizon_years: int = HORIZON.field(10)
-    one_time: float = DOLLARS.field(0, description="One-time moving and fit-out costs, $")
+    one_time: float = DOLLARS.field(
+        0, description="Other one-time costs shared among the members (project management, "
+        "legal), $; each member's moving and fit-out costs come from the plan as its own")
 
 
 class MemberOut(BaseModel):
@@ -192,6 +214,7 @@ class MemberOut(BaseModel):
     baseline_cents: int
     direct_cents: int
     charge_cents: int
+    one_time_cents: int
     annual_savings_cents: int
     npv_cents: int
     irr: float | None

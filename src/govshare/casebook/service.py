@@ -153,7 +153,7 @@ def _member_row(m: MemberIn, population_default: int | None) -> CaseMember:
         jurisdiction_id=m.jurisdiction_id, ftes=m.ftes, staff_cents=cents(m.staff) or 0,
         contracts_cents=cents(m.contracts) or 0, systems_cents=cents(m.systems) or 0,
         space_cents=cents(m.space) or 0, other_cents=cents(m.other) or 0,
-        direct_cents=cents(m.direct) or 0,
+        direct_cents=cents(m.direct) or 0, own_one_time_cents=cents(m.own_one_time) or 0,
         population=m.population if m.population is not None else population_default,
         headcount=m.headcount, usage=m.usage, assessed_value_cents=cents(m.assessed_value),
         note=m.note)
@@ -261,6 +261,7 @@ def proposal_in(session: Session, p: CaseProposal) -> ProposalIn:
             staff=r.member.staff_cents / 100, contracts=r.member.contracts_cents / 100,
             systems=r.member.systems_cents / 100, space=r.member.space_cents / 100,
             other=r.member.other_cents / 100, direct=r.member.direct_cents / 100,
+            own_one_time=r.member.own_one_time_cents / 100,
             population=r.member.population, headcount=r.member.headcount,
             usage=r.member.usage,
             assessed_value=(None if r.member.assessed_value_cents is None
@@ -304,7 +305,10 @@ def set_status(*, session: Session, actor: Principal, proposal_id: int,
 def consolidation_link(data: FromConsolidationIn) -> str:
     q: list[tuple[str, Any]] = [("use", data.use), ("max_km", f"{data.max_km:g}"),
                                 ("max_sites", data.max_sites or ""),
-                                ("travel", f"{data.travel:g}")]
+                                ("travel", f"{data.travel:g}"),
+                                ("move_cost", f"{data.move_cost:g}"),
+                                ("fitout_cost", f"{data.fitout_cost:g}"),
+                                ("charge_pct", f"{data.charge_pct:g}")]
     q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
     return "/property/consolidation?" + urlencode(q)
 
@@ -312,13 +316,27 @@ def consolidation_link(data: FromConsolidationIn) -> str:
 def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                        data: FromConsolidationIn, name: str | None = None,
                        synthetic: bool = False) -> CaseProposal:
-    """Run the consolidation plan again with the same inputs and make it a proposal."""
+    """Run the consolidation plan again with the same inputs and make it a proposal.
+
+    The proposal carries the plan's figures so that each member's annual savings equal its
+    "net after charges" on the plan page, to the cent: its baseline is the annual cost of
+    all its candidate buildings, its direct cost its people's added travel, and the kept
+    buildings' cost is shared in proportion to each member's occupancy cost under the plan
+    (its own kept buildings + occupancy charges paid to hosts - charges received as a host;
+    these add up to the kept buildings' cost because charges only move money between
+    members). Each member's moving and fit-out costs are its own, in the first year; other
+    one-time costs (``data.one_time``) are shared on the same basis. When the charge is
+    above 100% a host can receive more than its building costs: the occupancy cost is then
+    negative, which no allocation base can hold, and the kept buildings' cost is shared on
+    occupants housed instead (the description says so)."""
     authorize(actor, Action.casebook_manage, region_id=region_id)
     pins = {**{i: True for i in data.keep}, **{i: False for i in data.close}}
     plan = property_planning.plan(session=session, actor=actor, region_id=region_id,
                                   use=data.use, max_km=data.max_km, max_sites=data.max_sites,
                                   travel_cents_per_person_km=round(data.travel * 100),
-                                  pins=pins)
+                                  pins=pins, move_cents_per_person=round(data.move_cost * 100),
+                                  fitout_cents_per_person=round(data.fitout_cost * 100),
+                                  charge_pct=data.charge_pct)
     if not plan.has_plan:
         raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
                          "nothing to propose")
@@ -326,29 +344,53 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                                                                      region_id=region_id)}
     by_member: dict[str, dict[str, float]] = {}
     for s in plan.sites:
-        m = by_member.setdefault(s.jurisdiction, {"space": 0, "occupants": 0})
+        m = by_member.setdefault(s.jurisdiction, {"space": 0, "kept": 0, "occupants": 0})
         m["space"] += s.fixed_cents
+        m["kept"] += s.fixed_cents if s.keep else 0
         m["occupants"] += s.occupancy
-    travel = {m.jurisdiction: m.travel_added_cents for m in plan.members}
+    savings = {m.jurisdiction: m for m in plan.members}
+    occupancy = {j: round(v["kept"]) + savings[j].charges_paid_cents
+                 - savings[j].charges_received_cents for j, v in by_member.items()}
+    on_charges = all(c >= 0 for c in occupancy.values())
     kept = sum(s.fixed_cents for s in plan.sites if s.keep)
     use = data.use.replace("_", " ")
     status = "proven optimal" if plan.proven else f"best found, not proven ({plan.why_not_proven})"
-    members = [MemberIn(jurisdiction_id=ids[jname], space=v["space"] / 100,
-                        direct=travel.get(jname, 0) / 100, usage=v["occupants"],
-                        note=f"{int(v['occupants'])} occupants housed")
-               for jname, v in sorted(by_member.items())]
+    charge = f"occupancy charge {data.charge_pct:g}% of the host's cost per place"
+
+    def member(jname: str, v: dict[str, float]) -> MemberIn:
+        sv = savings[jname]
+        basis_note = (f"occupancy cost {calc.dollars(occupancy[jname])} a year (own kept "
+                      f"buildings {calc.dollars(round(v['kept']))} + charges paid "
+                      f"{calc.dollars(sv.charges_paid_cents)} - received "
+                      f"{calc.dollars(sv.charges_received_cents)})" if on_charges
+                      else f"{int(v['occupants'])} occupants housed")
+        return MemberIn(
+            jurisdiction_id=ids[jname], space=v["space"] / 100,
+            direct=sv.travel_added_cents / 100, own_one_time=sv.one_time_cents / 100,
+            usage=occupancy[jname] / 100 if on_charges else v["occupants"],
+            note=(f"Usage = {basis_note}; own one-time cost = {sv.people_moved:,.0f} people "
+                  f"moved x ({calc.dollars(plan.move_cents_per_person)} moving + "
+                  f"{calc.dollars(plan.fitout_cents_per_person)} fit-out)")[:500])
+
+    members = [member(jname, v) for jname, v in sorted(by_member.items())]
+    shared_on = (f"the kept buildings' cost shared as the plan's {charge} does (each member's "
+                 "usage is its occupancy cost in dollars)" if on_charges else
+                 f"the kept buildings' cost shared on occupants housed (the plan's {charge} "
+                 "lets a host receive more than its building costs, which no allocation base "
+                 "can hold)")
     proposal = ProposalIn(
         name=name or f"Consolidate {use} buildings",
         service=ServiceKind.consolidation,
         description=(f"From the registry's consolidation plan for {use} buildings ({status}): "
                      f"keep {sum(s.keep for s in plan.sites)} of {len(plan.sites)}, farthest "
-                     f"move {data.max_km:g} km."),
+                     f"move {data.max_km:g} km; {shared_on}; moving and fit-out costs "
+                     f"{calc.dollars(plan.one_time_cents)} in all, each member's its own."),
         start_year=data.start_year, horizon_years=data.horizon_years,
         one_time=[data.one_time] if data.one_time else [],
         shared_annual=kept / 100, basis=calc.Basis.usage,
         tco2e_per_year=round(plan.tco2e_avoided, 3),
-        tco2e_source="the consolidation plan: the closed buildings' emissions (property true "
-                     "cost, interim EPA factors)",
+        tco2e_source="the consolidation plan: the closed buildings' emissions in their true "
+                     "cost (carbon's default factors: EPA Hub 2025, eGRID2023)",
         members=members)
     link = consolidation_link(data)
     return create_proposal(
@@ -359,7 +401,8 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                      f" a year, with the plan {calc.dollars(plan.plan_cents)} (kept buildings "
                      f"{calc.dollars(kept)} + added travel "
                      f"{calc.dollars(plan.plan_cents - kept)}); savings "
-                     f"{calc.dollars(plan.savings_cents)} a year; {status}."))
+                     f"{calc.dollars(plan.savings_cents)} a year; one-time moving and fit-out "
+                     f"{calc.dollars(plan.one_time_cents)}; {charge}; {status}."))
 
 
 def from_sited_center(*, session: Session, actor: Principal, region_id: int, scenario_id: int,

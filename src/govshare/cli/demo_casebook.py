@@ -61,6 +61,6 @@ def build(session: Session, actor: Principal, region_id: int, ids: dict[str, int
         session=session, actor=actor, region_id=region_id, synthetic=True,
         name="Consolidate office buildings (sample)",
         data=FromConsolidationIn(use="office", start_year=START, horizon_years=15,
-                                 one_time=2_500_000))
+                                 one_time=250_000))
     service.set_status(session=session, actor=actor, proposal_id=offices.id,
                        status=CaseStatus.adopted)

@@ -245,6 +245,22 @@ class Settings(BaseSettings):
         description="Client secret at the identity provider (sent by HTTP Basic). Leave it "
         "unset for a public client that proves itself by PKCE alone, as Login.gov allows.",
     )
+    oidc_client_private_key_file: Path | None = Field(
+        None,
+        description="PEM file of this site's private key (RSA or EC P-256) for private_key_jwt "
+        "client authentication: the token request carries a short-lived JWT signed with it "
+        "(RFC 7523), as Login.gov asks of web sites; its public key is registered with the "
+        "provider. Not with oidc_client_secret. Read when the provider is first used.",
+    )
+    oidc_client_key_id: str | None = Field(
+        None, max_length=200,
+        description="The key id (kid) under which the provider knows the private_key_jwt key.",
+    )
+    oidc_post_logout_redirect_uri: str | None = Field(
+        None,
+        description="Where the identity provider sends the resident after signing them out "
+        "(registered with it). Default: <this site>/tell-us-once as the request reached it.",
+    )
     oidc_acr: str = Field(
         "http://idmanagement.gov/ns/assurance/ial/2", max_length=200,
         description="The assurance level (acr value) a resident's identity must have for a "
@@ -306,6 +322,10 @@ class Settings(BaseSettings):
             if not self.oidc_client_id:
                 raise SettingsError("GOVSHARE_OIDC_CLIENT_ID is required with "
                                     "GOVSHARE_OIDC_ISSUER")
+            if self.oidc_client_private_key_file is not None and self.oidc_client_secret:
+                raise SettingsError("Set GOVSHARE_OIDC_CLIENT_SECRET or "
+                                    "GOVSHARE_OIDC_CLIENT_PRIVATE_KEY_FILE, not both: the "
+                                    "provider registers one way for the site to prove itself")
         if self.env is Environment.production:
             if self.outbox_allow_loopback:
                 raise SettingsError("GOVSHARE_OUTBOX_ALLOW_LOOPBACK must not be on in "

@@ -10,16 +10,18 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import forms, images
-from govshare.core.errors import ValidationFailed
+from govshare.core.errors import BadRequest, ValidationFailed
 from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
-from govshare.property import queries, service
+from govshare.property import planning, queries, service
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
     PHOTO_ALT_MAX,
     AssetIn,
     AssetRead,
+    ConsolidationCarbonIn,
+    ConsolidationCarbonOut,
     PhotoIn,
     StatusChangeIn,
 )
@@ -232,3 +234,47 @@ def put_parameters(params: dict[str, Any], session: Session = Depends(get_sessio
                            params=params)
     session.commit()
     return queries.parameters(session=session, region_id=region_id).__dict__
+
+
+def run_plan(*, session: Session, actor: Principal, region_id: int,
+             data: ConsolidationCarbonIn) -> planning.Plan:
+    """The consolidation plan for these inputs (empty ones: the plan's defaults)."""
+    pins = {**{i: True for i in data.keep}, **{i: False for i in data.close}}
+    kw: dict[str, Any] = {}
+    if data.max_km is not None:
+        kw["max_km"] = data.max_km
+    if data.travel is not None:
+        kw["travel_cents_per_person_km"] = round(data.travel * 100)
+    return planning.plan(session=session, actor=actor, region_id=region_id,
+                         use=data.use.value, max_sites=data.max_sites, pins=pins, **kw)
+
+
+def add_plan_to_carbon(*, session: Session, actor: Principal, region_id: int,
+                       data: ConsolidationCarbonIn) -> ConsolidationCarbonOut:
+    """Run the consolidation plan for ``data`` again and add its emissions effect to the
+    carbon plan (``service.add_consolidation_measures``); the pages and the CLI use it too."""
+    plan = run_plan(session=session, actor=actor, region_id=region_id, data=data)
+    if not plan.has_plan:
+        raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
+                         "nothing to add to the carbon plan")
+    closed = [service.ClosedBuilding(s.asset.id, s.asset.name, s.asset.jurisdiction_id)
+              for s in plan.sites if not s.keep]
+    return service.add_consolidation_measures(session=session, actor=actor,
+                                              region_id=region_id, data=data, closed=closed,
+                                              proven=plan.proven)
+
+
+@router.post("/property/consolidation/carbon-measures", response_model=ConsolidationCarbonOut,
+             status_code=201,
+             summary="Add a consolidation plan's emissions effect to the carbon plan: one "
+                     "measure per member whose buildings it closes (their recorded t CO2e of "
+                     "the member's latest whole inventory year); the same use again replaces "
+                     "them")
+def consolidation_to_carbon(data: ConsolidationCarbonIn,
+                            session: Session = Depends(get_session),
+                            actor: Principal = Depends(allow(Action.carbon_plan))
+                            ) -> ConsolidationCarbonOut:
+    region_id = regions_queries.require_current_region(session=session).id
+    out = add_plan_to_carbon(session=session, actor=actor, region_id=region_id, data=data)
+    session.commit()
+    return out

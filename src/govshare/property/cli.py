@@ -1,5 +1,6 @@
 """CLI of the property domain: `property import`, `property export`, `property mappings`,
-`property presets`.
+`property presets`, `property consolidate` (a consolidation plan, optionally added to the
+carbon plan).
 
 An import runs as one unit of work: it changes everything the file says or nothing. A refused
 file prints its first problems (row, column, value, reason) and exits 2; ``--report FILE``
@@ -26,12 +27,21 @@ from rich.progress import (
 from rich.table import Table
 
 from govshare.core import tabular
-from govshare.core.cli_support import console, db, err_console, handle_errors
+from govshare.core.cli_support import (
+    console,
+    db,
+    err_console,
+    handle_errors,
+    print_json,
+    validated,
+)
 from govshare.core.errors import BadRequest, NotFound
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
+from govshare.property import api
 from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.presets import PRESETS
+from govshare.property.schemas import ConsolidationCarbonIn
 from govshare.regions import queries as regions_queries
 
 property_app = typer.Typer(help="Property registry: import and export assets.",
@@ -185,3 +195,69 @@ def presets_command() -> None:
         for name, columns in preset.column_map():
             table.add_row(name, columns)
         console.print(table)
+
+
+@property_app.command("consolidate")
+@handle_errors
+def consolidate_command(
+    use: Annotated[str, typer.Option(help="Building use, e.g. office, library")],
+    max_km: Annotated[float | None, typer.Option(help="Farthest move, km (default 15)")] = None,
+    max_sites: Annotated[int | None, typer.Option(help="At most this many buildings")] = None,
+    travel: Annotated[float | None, typer.Option(
+        help="Travel cost, $ per person-km per year (default 191.36)")] = None,
+    keep: Annotated[list[int] | None, typer.Option(help="Keep this asset id (repeat)")] = None,
+    close: Annotated[list[int] | None, typer.Option(help="Close this asset id (repeat)")] = None,
+    to_carbon_plan: Annotated[bool, typer.Option(
+        "--to-carbon-plan", help="Add the plan's emissions effect to the carbon plan: a "
+        "consolidation measure per member whose buildings it closes (the same use again "
+        "replaces them)")] = False,
+    start_year: Annotated[int | None, typer.Option(
+        help="With --to-carbon-plan: first year the measures take effect (default: next "
+        "year)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
+) -> None:
+    """Find the consolidation plan for one use (which buildings to keep across members);
+    with --to-carbon-plan, add its emissions effect to the carbon plan."""
+    data = validated(ConsolidationCarbonIn, use=use, max_km=max_km, max_sites=max_sites,
+                     travel=travel, keep=keep or [], close=close or [],
+                     start_year=start_year)
+    actor = system_principal()
+    with db() as session:
+        region = regions_queries.current_region(session=session)
+        if region is None:
+            raise NotFound("No region yet: run `govshare region create` or `govshare demo`")
+        if to_carbon_plan:
+            out = api.add_plan_to_carbon(session=session, actor=actor, region_id=region.id,
+                                         data=data)
+            if as_json:
+                print_json(out.model_dump(mode="json"))
+                return
+            for m in out.members:
+                line = (f"{m.jurisdiction}: {m.t_co2e_per_year:,.1f} t CO2e a year "
+                        f"({len(m.counted)} closed buildings' {m.year} emissions, "
+                        "location-based)")
+                console.print(line, highlight=False)
+                for b in m.left_out:
+                    console.print(f"  left out: {b.name} (asset {b.asset_id}): {b.reason}",
+                                  highlight=False)
+            console.print(f"{len(out.measures)} measures from {out.start_year} in the carbon "
+                          f"plan ({out.replaced} replaced); plan: {out.link}", highlight=False)
+            console.print(out.not_modelled, highlight=False)
+            return
+        plan = api.run_plan(session=session, actor=actor, region_id=region.id, data=data)
+    closed = [s for s in plan.sites if not s.keep]
+    summary = {"use": use, "proven": plan.proven, "sites": len(plan.sites),
+               "kept": len(plan.sites) - len(closed),
+               "closed": [{"asset_id": s.asset.id, "name": s.asset.name,
+                           "jurisdiction": s.jurisdiction} for s in closed],
+               "baseline_cents": plan.baseline_cents, "plan_cents": plan.plan_cents,
+               "savings_cents": plan.savings_cents}
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"{'Plan' if plan.proven else 'Best plan found (not proven optimal)'}: keep "
+                  f"{summary['kept']} of {summary['sites']} {use} buildings, saving "
+                  f"${plan.savings_cents / 100:,.0f} a year.", highlight=False)
+    for s in closed:
+        console.print(f"  close {s.asset.name} ({s.jurisdiction}, asset {s.asset.id})",
+                      highlight=False)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from govshare.carbon import service as carbon_service
 from govshare.core import charts, forms, images, jobs
@@ -26,7 +27,7 @@ from govshare.core.http import (
 )
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property import planning, queries, service
+from govshare.property import api, planning, queries, service
 from govshare.property.calc import (
     COST_KIND_LABELS,
     DISCOUNT_RATES,
@@ -45,6 +46,7 @@ from govshare.property.schemas import (
     PHOTO_ALT_MAX,
     STATUS_LABELS,
     USE_LABELS,
+    ConsolidationCarbonIn,
     ConsolidationIn,
     ListingIn,
     PhotoIn,
@@ -388,6 +390,7 @@ INLINE_SECONDS = 2.0
 MAX_PINS = 1_000
 PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
           "milp": "searching for the best plan and proving it",
+          "benders": "trying choices of buildings and proving none is cheaper",
           "done": "finishing"}
 
 
@@ -488,13 +491,110 @@ def consolidation_page(
             error = f"The solve failed: {running.error}"
         else:
             result = running.result
+    return _consolidation_result(
+        request, session, actor, form=form, result=result, error=error, pins=pins,
+        rerun_url=_consolidation_url(form, pins) if running is not None else None,
+        status_code=400 if error and result is None and running is None else 200)
+
+
+CARBON_LABELS = {"start_year": "First year the measures take effect", "use": "Use",
+                 "max_km": "Farthest move (km)", "max_sites": "At most this many buildings",
+                 "travel": "Travel cost, $ per person-km per year", "keep": "Kept by hand",
+                 "close": "Closed by hand"}
+
+
+def _consolidation_result(request: Request, session: Session, actor: Principal, *,
+                          form: dict[str, Any], result: planning.Plan | None,
+                          error: str | None, pins: dict[int, bool], rerun_url: str | None,
+                          status_code: int, carbon_errors: list[dict[str, Any]] | None = None,
+                          start_year: str = "") -> Response:
+    """The plan page; with a plan, what it would add to the carbon plan (for those who may
+    read the inventory) and the button that adds it (for those who may plan)."""
+    carbon = None
+    region = regions_queries.require_current_region(session=session)
+    if result is not None and result.has_plan and allows(actor, Action.carbon_read,
+                                                         region_id=region.id):
+        closed = [service.ClosedBuilding(s.asset.id, s.asset.name, s.asset.jurisdiction_id)
+                  for s in result.sites if not s.keep]
+        carbon = service.consolidation_carbon(session=session, actor=actor,
+                                              region_id=region.id, closed=closed)
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
         "travel_source": planning.TRAVEL_SOURCE, "pins": pins,
         "labels": {k: f.description for k, f in ConsolidationIn.model_fields.items()},
-        "sources": CONSOLIDATION_SOURCES,
-        "rerun_url": _consolidation_url(form, pins) if running is not None else None,
-    }, status_code=400 if error and result is None and running is None else 200)
+        "sources": CONSOLIDATION_SOURCES, "rerun_url": rerun_url, "carbon": carbon,
+        "can_plan_carbon": allows(actor, Action.carbon_plan, region_id=region.id),
+        "guest_load_note": service.GUEST_LOAD_NOT_MODELLED,
+        "start_year": start_year or str(service.next_year(session)),
+        "carbon_errors": carbon_errors or [],
+        "carbon_field_errors": forms.by_field(carbon_errors or []),
+    }, status_code=status_code)
+
+
+def _carbon_form(form: Any) -> dict[str, Any]:
+    """The plan's inputs as posted by the plan page's button (empty numbers: the plan's
+    defaults; pins as keep=ID / close=ID)."""
+    def text(name: str, limit: int = 40) -> str:
+        return str(form.get(name) or "").strip()[:limit]
+
+    return {"use": text("use"), "max_km": text("max_km") or None,
+            "max_sites": text("max_sites") or None, "travel": text("travel") or None,
+            "keep": [str(x)[:12] for x in form.getlist("keep")][:MAX_PINS + 1],
+            "close": [str(x)[:12] for x in form.getlist("close")][:MAX_PINS + 1],
+            "start_year": text("start_year", 12) or None}
+
+
+@router.post("/property/consolidation/carbon-measures", dependencies=[Depends(csrf_protect)])
+async def consolidation_to_carbon(request: Request, session: Session = Depends(get_session),
+                                  actor: Principal = Depends(allow(Action.carbon_plan))
+                                  ) -> Response:
+    """Add the plan's emissions effect to the carbon plan (the plan is found again from its
+    inputs); a refused field shows on the plan page, named."""
+    raw = _carbon_form(await request.form())
+
+    def work() -> Response:
+        region = regions_queries.require_current_region(session=session)
+        try:
+            data = ConsolidationCarbonIn.model_validate(raw)
+        except ValidationError as exc:
+            errors = forms.form_errors(exc, labels=CARBON_LABELS,
+                                       anchors={"start_year": "carbon-start-year"})
+            if raw["use"] not in AssetUse.__members__:
+                raise BadRequest("; ".join(f"{e['label']}: {e['reason']}"
+                                           for e in errors)) from None
+            pins = {}
+            for k, keep in (("keep", True), ("close", False)):
+                pins.update({int(x): keep for x in raw[k] if x.isdigit()})
+            plan_form = {"use": raw["use"], "max_km": raw["max_km"] or "15",
+                         "max_sites": raw["max_sites"] or "",
+                         "travel": raw["travel"] or str(
+                             planning.DEFAULT_TRAVEL_CENTS_PER_PERSON_KM / 100),
+                         "move_cost": f"{planning.DEFAULT_MOVE_CENTS_PER_PERSON / 100:g}",
+                         "fitout_cost": f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
+                         "charge_pct": f"{planning.DEFAULT_CHARGE_PCT:g}"}
+            result, error = None, None
+            try:
+                ok = ConsolidationCarbonIn.model_validate({**raw, "start_year": None})
+                result = api.run_plan(session=session, actor=actor, region_id=region.id,
+                                      data=ok)
+            except (ValidationError, GovshareError):
+                error = "The plan's inputs are not valid: find the plan again"
+            return _consolidation_result(
+                request, session, actor, form=plan_form, result=result, error=error,
+                pins=pins, rerun_url=None, status_code=422, carbon_errors=errors,
+                start_year=str(raw["start_year"] or ""))
+        out = api.add_plan_to_carbon(session=session, actor=actor, region_id=region.id,
+                                     data=data)
+        session.commit()
+        left = sum(len(m.left_out) for m in out.members)
+        return redirect("/carbon/targets", flash=(
+            f"Added to the carbon plan: {len(out.measures)} consolidation measure"
+            f"{'s' if len(out.measures) != 1 else ''} from {out.start_year}"
+            + (f", replacing {out.replaced} of the same plan" if out.replaced else "")
+            + (f"; {left} closed building{'s' if left != 1 else ''} without recorded "
+               "emissions left out" if left else "") + "."))
+
+    return await run_in_threadpool(work)
 
 
 @router.post("/property/consolidation/cancel", dependencies=[Depends(csrf_protect)])

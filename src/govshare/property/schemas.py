@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
 
+from govshare.carbon.schemas import MeasureRead
 from govshare.core.bounds import Bounds, out_of_bounds
 from govshare.core.states import StateMachine
 from govshare.property.models import (
@@ -415,6 +416,22 @@ class ProposalDecision(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
+# The consolidation page's ranges, defined once (casebook's "make it a proposal" uses them).
+CONSOLIDATION_KM = Bounds(0.1, 1_000)
+CONSOLIDATION_SITES = Bounds(1, 100_000)
+TRAVEL_DOLLARS = Bounds(0, 10_000)  # $ per person-km a year
+# Packing, movers, IT and phones reconnected: office moves run about $1,000-$2,000 a
+# person; $50,000 is past any move of one person's things.
+MOVE_DOLLARS = Bounds(0, 50_000)
+# A workstation, cabling and light partitions for each person a building takes in: a few
+# thousand dollars; $100,000 a person is a new building, not a fit-out.
+FITOUT_DOLLARS = Bounds(0, 100_000)
+# What a guest pays its host each year for each place it uses, as a share of the host
+# building's annual cost per place (true cost without vacancy / capacity). 100% is
+# cost recovery; 300% would be far above any market rent.
+CHARGE_PCT = Bounds(0, 300)
+
+
 class ConsolidationIn(BaseModel):
     """The consolidation page's numbers, each within its range (the page shows the labels).
 
@@ -423,23 +440,16 @@ class ConsolidationIn(BaseModel):
     (it minimizes the annual cost); they give each member's one-time cost, its net after
     charges and the payback year."""
 
-    max_km: float = Bounds(0.1, 1_000).field(description="Farthest move (km)")
-    max_sites: int | None = Bounds(1, 100_000).field(
+    max_km: float = CONSOLIDATION_KM.field(description="Farthest move (km)")
+    max_sites: int | None = CONSOLIDATION_SITES.field(
         None, description="At most this many buildings")
-    travel: float = Bounds(0, 10_000).field(
+    travel: float = TRAVEL_DOLLARS.field(
         description="Travel cost, $ per person-km per year")
-    # Packing, movers, IT and phones reconnected: office moves run about $1,000-$2,000 a
-    # person; $50,000 is past any move of one person's things.
-    move_cost: float = Bounds(0, 50_000).field(
+    move_cost: float = MOVE_DOLLARS.field(
         1_500, description="Moving cost, $ per person who moves (once)")
-    # A workstation, cabling and light partitions for each person a building takes in: a few
-    # thousand dollars; $100,000 a person is a new building, not a fit-out.
-    fitout_cost: float = Bounds(0, 100_000).field(
+    fitout_cost: float = FITOUT_DOLLARS.field(
         5_000, description="Fit-out cost, $ per person a building takes in (once)")
-    # What a guest pays its host each year for each place it uses, as a share of the host
-    # building's annual cost per place (true cost without vacancy / capacity). 100% is
-    # cost recovery; 300% would be far above any market rent.
-    charge_pct: float = Bounds(0, 300).field(
+    charge_pct: float = CHARGE_PCT.field(
         100, description="Occupancy charge, % of the host building's annual cost per place")
 
 
@@ -452,3 +462,55 @@ CONSOLIDATION_SOURCES: dict[str, str] = {
                   "cost (without vacancy) divided by its capacity, per person housed, times "
                   "this percentage",
 }
+
+
+class ConsolidationCarbonIn(BaseModel):
+    """A consolidation plan to add to the carbon plan: the inputs that decide which buildings
+    it closes (``ConsolidationIn``'s ranges; the one-time costs and the charge do not change
+    the choice), the buildings kept or closed by hand, and the year the measures take
+    effect (empty: next year in the region's time zone)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    use: AssetUse
+    max_km: float | None = Bounds(0.1, 1_000).field(
+        None, description="Farthest move (km); empty: the plan's default, 15")
+    max_sites: int | None = Bounds(1, 100_000).field(
+        None, description="At most this many buildings")
+    travel: float | None = Bounds(0, 10_000).field(
+        None, description="Travel cost, $ per person-km per year; empty: the plan's default")
+    keep: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(
+        default_factory=list, max_length=1000, description="Buildings kept by hand (ids)")
+    close: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(
+        default_factory=list, max_length=1000, description="Buildings closed by hand (ids)")
+    start_year: int | None = Bounds(2000, 2100).field(
+        None, description="First year the measures take effect (empty: next year)")
+
+
+class BuildingCarbon(BaseModel):
+    asset_id: int
+    name: str
+    t_co2e: float | None = None
+    reason: str | None = None  # why it is left out
+
+
+class MemberCarbonOut(BaseModel):
+    """One member's closed buildings: their recorded emissions in the member's latest whole
+    inventory year (location-based), and those left out with the reason."""
+
+    jurisdiction_id: int
+    jurisdiction: str
+    year: int | None
+    t_co2e_per_year: float
+    counted: list[BuildingCarbon]
+    left_out: list[BuildingCarbon]
+
+
+class ConsolidationCarbonOut(BaseModel):
+    origin: str
+    link: str
+    start_year: int
+    replaced: int
+    measures: list[MeasureRead]
+    members: list[MemberCarbonOut]
+    not_modelled: str

@@ -11,14 +11,19 @@ Status machine (one table, checked here, values backed by a DB check constraint)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
+from govshare.carbon.schemas import MeasureIn, MeasureRead
 from govshare.core import audit, images, parameters
 from govshare.core import tabular as t
 from govshare.core.db import utcnow
@@ -48,7 +53,11 @@ from govshare.property.schemas import (
     MAX_PHOTOS,
     PROPOSALS,
     AssetIn,
+    BuildingCarbon,
+    ConsolidationCarbonIn,
+    ConsolidationCarbonOut,
     ListingIn,
+    MemberCarbonOut,
     PhotoIn,
     ProposalDecision,
     ProposalIn,
@@ -412,3 +421,114 @@ def _carbon_refused(exc: t.Refused, rows: list[tuple[int, dict[str, Any]]],
     first = errors[0] if errors else {"loc": ["energy"], "reason": str(exc), "value": ""}
     return ValidationFailed(f"Not counted in the carbon inventory: {first['reason']} "
                             f"({first['value']}, {first['loc'][0]})", errors=errors)
+
+
+# ------------------------------------------------------------------ consolidation -> carbon
+
+CONSOLIDATION_ORIGIN = "property.consolidation:{use}"
+GUEST_LOAD_NOT_MODELLED = (
+    "The guests' added load at the buildings that take them in is not modeled: the kept "
+    "buildings are assumed to use no more energy with the guests, so each measure counts "
+    "the closed buildings' whole recorded emissions (the most the closures can save).")
+
+
+@dataclass(frozen=True)
+class ClosedBuilding:
+    """A building a consolidation plan closes (plain values from ``planning.Plan``)."""
+
+    asset_id: int
+    name: str
+    jurisdiction_id: int
+
+
+def consolidation_link(data: ConsolidationCarbonIn) -> str:
+    """The plan page that gives the same plan (the measures link back to it)."""
+    q: list[tuple[str, Any]] = [("use", data.use.value)]
+    for k in ("max_km", "max_sites", "travel"):
+        v = getattr(data, k)
+        if v is not None:
+            q.append((k, f"{v:g}"))
+    q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
+    return "/property/consolidation?" + urlencode(q)
+
+
+def next_year(session: Session) -> int:
+    """Next year in the region's time zone: when a plan's measures take effect by default."""
+    zone = ZoneInfo(regions_queries.require_current_region(session=session).time_zone)
+    return utcnow().astimezone(zone).year + 1
+
+
+def consolidation_carbon(*, session: Session, actor: Principal, region_id: int,
+                         closed: Sequence[ClosedBuilding]) -> list[MemberCarbonOut]:
+    """Per member whose buildings a plan closes: the closed buildings' recorded emissions
+    (carbon's inventory, location-based, t CO2e) in the member's latest whole inventory year,
+    and the buildings left out with the reason (none recorded in carbon, or none for that
+    year): never an invented figure."""
+    authorize(actor, Action.carbon_read, region_id=region_id)
+    names = {j.id: j.name for j in regions_queries.list_jurisdictions(session=session,
+                                                                      region_id=region_id)}
+    recorded = carbon_service.sources_emissions(
+        session, actor, source_domain="property",
+        source_keys=[carbon_key(b.asset_id) for b in closed])
+    out: list[MemberCarbonOut] = []
+    for jid in sorted({b.jurisdiction_id for b in closed}, key=lambda j: names.get(j, "")):
+        year = carbon_service.latest_whole_year(session, actor, jid)
+        counted: list[BuildingCarbon] = []
+        left_out: list[BuildingCarbon] = []
+        for b in sorted((b for b in closed if b.jurisdiction_id == jid),
+                        key=lambda b: (b.name, b.asset_id)):
+            by_year = recorded.get(carbon_key(b.asset_id))
+            if not by_year:
+                why = "no emissions recorded in the carbon inventory (no energy on record)"
+            elif year is None:
+                why = "its member has no whole inventory year"
+            elif year not in by_year:
+                why = (f"no emissions recorded for {year}, its member's latest whole inventory "
+                       f"year (recorded: {', '.join(str(y) for y in sorted(by_year))})")
+            else:
+                counted.append(BuildingCarbon(asset_id=b.asset_id, name=b.name,
+                                              t_co2e=by_year[year]))
+                continue
+            left_out.append(BuildingCarbon(asset_id=b.asset_id, name=b.name, reason=why))
+        out.append(MemberCarbonOut(
+            jurisdiction_id=jid, jurisdiction=names.get(jid, str(jid)), year=year,
+            t_co2e_per_year=sum(c.t_co2e or 0.0 for c in counted), counted=counted,
+            left_out=left_out))
+    return out
+
+
+def add_consolidation_measures(*, session: Session, actor: Principal, region_id: int,
+                               data: ConsolidationCarbonIn, closed: Sequence[ClosedBuilding],
+                               proven: bool = True) -> ConsolidationCarbonOut:
+    """The plan's emissions effect as planned measures of kind ``consolidation`` in the
+    carbon plan: one per member whose closed buildings have recorded emissions (t CO2e a
+    year = those buildings' emissions in the member's latest whole inventory year), from
+    ``data.start_year`` (else next year), named after the plan and linking back to it.
+    Adding a plan of the same use again replaces that use's consolidation measures (two
+    plans for one use are alternatives, never both)."""
+    authorize(actor, Action.carbon_plan, region_id=region_id)
+    start = data.start_year or next_year(session)
+    members = consolidation_carbon(session=session, actor=actor, region_id=region_id,
+                                   closed=closed)
+    label = data.use.value.replace("_", " ")
+    status = "" if proven else " (best plan found, not proven optimal)"
+    measures = []
+    for m in members:
+        if not m.counted or m.t_co2e_per_year <= 0:
+            continue
+        shown = ", ".join(c.name for c in m.counted[:3])
+        more = f" and {len(m.counted) - 3} more" if len(m.counted) > 3 else ""
+        measures.append(MeasureIn(
+            jurisdiction_id=m.jurisdiction_id, kind="consolidation",
+            name=(f"Consolidation plan for {label} buildings{status}: close "
+                  f"{len(m.counted)} of {m.jurisdiction}'s ({shown}{more}); their "
+                  f"{m.year} emissions")[:300],
+            start_year=start, t_co2e_per_year=round(m.t_co2e_per_year, 6)))
+    origin = CONSOLIDATION_ORIGIN.format(use=data.use.value)
+    link = consolidation_link(data)
+    written, replaced = carbon_service.replace_measures(session, actor, origin, measures,
+                                                        link=link)
+    return ConsolidationCarbonOut(
+        origin=origin, link=link, start_year=start, replaced=replaced,
+        measures=[MeasureRead.model_validate(w) for w in written], members=members,
+        not_modelled=GUEST_LOAD_NOT_MODELLED)

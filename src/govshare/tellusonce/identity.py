@@ -16,6 +16,11 @@ Invariants:
   (Fernet under their own HKDF purposes: encrypted and authenticated, HttpOnly,
   SameSite=Lax), each with its own expiry inside the sealed value. Tokens are never stored,
   logged or audited; the audit log gets the issuer, the acr and a digest of the subject.
+- The site proves itself at the token endpoint by a client secret (HTTP Basic), by a
+  private_key_jwt assertion signed with its own key (RFC 7523; Login.gov's way for web
+  sites), or, as a public client, by PKCE alone.
+- "Do not use my verified identity" forgets it here and, when the provider publishes an
+  ``end_session_endpoint``, signs the resident out there too (RP-Initiated Logout 1.0).
 - Only an identity at the required level (``oidc_acr`` or one of ``oidc_acr_also_accepted``)
   is kept: anything else is refused with a reason the resident can read, and their report
   waits for staff, as without a provider.
@@ -25,11 +30,12 @@ from __future__ import annotations
 
 import hmac
 import json
+import os
 import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.common.security import generate_token
@@ -37,7 +43,7 @@ from authlib.oauth2.rfc6749.parameters import prepare_grant_uri
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from joserfc import jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
+from joserfc.jwk import ECKey, KeySet, RSAKey, import_key
 
 from govshare.core import crypto
 from govshare.core.errors import GovshareError
@@ -85,6 +91,9 @@ class Provider:
     timeout: float
     identity_seconds: int
     redirect_uri: str | None
+    client_key_file: str | None = None  # private_key_jwt (RFC 7523), instead of a secret
+    client_key_id: str | None = None
+    post_logout_redirect_uri: str | None = None
 
 
 def provider_from(settings: Settings) -> Provider | None:
@@ -100,7 +109,11 @@ def provider_from(settings: Settings) -> Provider | None:
                     accepted_acr=settings.oidc_accepted_acr, scopes=" ".join(scopes),
                     timeout=settings.oidc_timeout_seconds,
                     identity_seconds=settings.oidc_identity_minutes * 60,
-                    redirect_uri=settings.oidc_redirect_uri)
+                    redirect_uri=settings.oidc_redirect_uri,
+                    client_key_file=(str(settings.oidc_client_private_key_file)
+                                     if settings.oidc_client_private_key_file else None),
+                    client_key_id=settings.oidc_client_key_id,
+                    post_logout_redirect_uri=settings.oidc_post_logout_redirect_uri)
 
 
 @dataclass(frozen=True)
@@ -220,7 +233,11 @@ def finish(provider: Provider, flow: dict[str, Any], *, code: str, state: str,
     data = {"grant_type": "authorization_code", "code": code,
             "redirect_uri": flow["redirect_uri"], "code_verifier": flow["verifier"]}
     auth: tuple[str, str] | None = None
-    if provider.client_secret:
+    if provider.client_key_file:
+        data["client_id"] = provider.client_id
+        data["client_assertion_type"] = CLIENT_ASSERTION_TYPE
+        data["client_assertion"] = client_assertion(provider, meta["token_endpoint"], now=now)
+    elif provider.client_secret:
         auth = (provider.client_id, provider.client_secret)
     else:
         data["client_id"] = provider.client_id
@@ -238,6 +255,76 @@ def finish(provider: Provider, flow: dict[str, Any], *, code: str, state: str,
                               + (f" ({str(error)[:80]})." if error else "."))
     return check_id_token(provider, answer["id_token"], keys=keys, nonce=str(flow["nonce"]),
                           now=now)
+
+
+CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+ASSERTION_SECONDS = 300
+_client_keys: dict[tuple[str, float], Any] = {}
+
+
+def client_key(provider: Provider) -> Any:
+    """The site's private key for private_key_jwt, read from its PEM file (again when the file
+    changes: a key rotation needs no restart). A key that cannot be read is the site's fault,
+    not the resident's: the provider is then unavailable, and the report waits for staff."""
+    path = provider.client_key_file or ""
+    try:
+        stamp = os.stat(path).st_mtime
+        hit = _client_keys.get((path, stamp))
+        if hit is not None:
+            return hit
+        with open(path, "rb") as f:
+            pem = f.read(64 * 1024)
+        key = _private_key(pem)
+    except (OSError, JoseError, ValueError, TypeError) as exc:
+        raise ProviderUnavailable("This site's key for the identity provider cannot be read "
+                                  f"({type(exc).__name__}); tell the site's administrators."
+                                  ) from exc
+    if not isinstance(key, RSAKey | ECKey) or not key.is_private:
+        raise ProviderUnavailable("This site's key for the identity provider is not an RSA or "
+                                  "EC private key; tell the site's administrators.")
+    _client_keys.clear()
+    _client_keys[(path, stamp)] = key
+    return key
+
+
+def _private_key(pem: bytes) -> Any:
+    """An RSA or EC key from PEM, its type named (never guessed: a guess can take any bytes
+    as a symmetric key)."""
+    if b"EC PRIVATE KEY" in pem:
+        return import_key(pem, "EC")
+    try:
+        return import_key(pem, "RSA")
+    except (JoseError, ValueError, TypeError):
+        return import_key(pem, "EC")  # a PKCS#8 "PRIVATE KEY" may hold either
+
+
+def client_assertion(provider: Provider, token_endpoint: str, *,
+                     now: float | None = None) -> str:
+    """A signed JWT proving this site is the client (RFC 7523 §2.2, OpenID Connect Core
+    §9 private_key_jwt): issued by and about the client id, for the token endpoint, used once
+    (jti) and valid for five minutes."""
+    key = client_key(provider)
+    t = int(now if now is not None else time.time())
+    header = {"alg": "RS256" if isinstance(key, RSAKey) else "ES256"}
+    if provider.client_key_id:
+        header["kid"] = provider.client_key_id
+    return jwt.encode(header, {"iss": provider.client_id, "sub": provider.client_id,
+                               "aud": token_endpoint, "jti": generate_token(32), "iat": t,
+                               "exp": t + ASSERTION_SECONDS}, key)
+
+
+def logout_url(provider: Provider, *, post_logout_redirect_uri: str) -> str | None:
+    """Where to send the resident to be signed out at the provider too (OpenID Connect
+    RP-Initiated Logout 1.0: its ``end_session_endpoint``, with our client id and where to
+    come back), or None when the provider publishes none. No ID token is kept here, so none
+    is sent as a hint; the provider may ask the resident to confirm."""
+    meta, _ = discover(provider)
+    end = meta.get("end_session_endpoint")
+    if not isinstance(end, str) or _origin(end) != _origin(provider.issuer):
+        return None
+    query = urlencode({"client_id": provider.client_id, "state": generate_token(32),
+                       "post_logout_redirect_uri": post_logout_redirect_uri})
+    return end + ("&" if urlsplit(end).query else "?") + query
 
 
 def check_id_token(provider: Provider, id_token: str, *, keys: KeySet, nonce: str,

@@ -230,9 +230,25 @@ def identity_callback(request: Request, code: str = Query("", max_length=2000),
 @router.post("/tell-us-once/identity/forget", dependencies=[Depends(csrf_protect)])
 def identity_forget(request: Request, event: str = Form("", max_length=40),
                     _: Principal = Depends(allow(Action.tellusonce_report))) -> Response:
-    """Stop using the verified identity (a shared computer; another person's report)."""
-    response = redirect(f"/tell-us-once?event={event}" if event in EVENTS else
-                        "/tell-us-once", flash="Your verified identity is no longer used here.")
+    """Stop using the verified identity (a shared computer; another person's report), and
+    sign the resident out at the provider too when it offers that (RP-initiated logout)."""
+    back = f"/tell-us-once?event={event}" if event in EVENTS else "/tell-us-once"
+    provider = _provider(request)
+    response: Response | None = None
+    if provider is not None:
+        after = (provider.post_logout_redirect_uri
+                 or str(request.base_url).rstrip("/") + identity.IDENTITY_PATH)
+        try:
+            url = identity.logout_url(provider, post_logout_redirect_uri=after)
+        except identity.ProviderUnavailable:
+            response = redirect(back, flash="Your verified identity is no longer used here. "
+                                f"{provider.name} cannot be reached just now: to sign out "
+                                "there too, visit its site.")
+        else:
+            if url is not None:
+                response = RedirectResponse(url, status_code=303)
+    if response is None:
+        response = redirect(back, flash="Your verified identity is no longer used here.")
     response.delete_cookie(identity.IDENTITY_COOKIE, path=identity.IDENTITY_PATH)
     return response
 

@@ -91,7 +91,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.core import audit, tabular
-from govshare.core.db import UTCDateTime, utcnow
+from govshare.core.db import UTCDateTime, analyze, utcnow
 from govshare.core.errors import BadRequest, Conflict, ValidationFailed
 from govshare.core.tabular import (
     FORMATS,
@@ -133,6 +133,9 @@ AUDIT_CODES = 1_000
 SHOWN_CODES = 20  # asset ids named in a sentence of the result
 ASSETS = cast(Table, Asset.__table__)
 HISTORY = cast(Table, AssetStatusChange.__table__)
+# Rows written past which the import refreshes the planner's statistics of the tables it
+# filled (core.db.analyze): below it, autovacuum's own ANALYZE catches up soon enough.
+ANALYZE_AFTER_ROWS = 10_000
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")  # lists, stored as JSON
 DAY_FIELDS = ("proposal_deadline",)  # dates
@@ -192,6 +195,8 @@ class ImportResult:
     # column mapping can be checked on the upload page before the file goes in.
     preview: list[dict[str, Any]] = field(default_factory=list)
     preview_columns: list[tuple[str, str]] = field(default_factory=list)  # (field, column)
+    # the planner's statistics of the filled tables were refreshed (ANALYZE_AFTER_ROWS)
+    analyzed: bool = False
 
     def summary(self) -> str:
         verb = "would be" if self.dry_run else "were"
@@ -925,6 +930,11 @@ def _run(*, session: Session, actor: Principal, target: Any, preset: Preset,
         if record_carbon and not plan.covered.isdisjoint(CARBON_FIELDS):
             _record_carbon(session, actor, target.id, ctx.stage, report, refuse)
         ctx.stage.drop()
+        if result.added + result.updated > ANALYZE_AFTER_ROWS:
+            # a large fill leaves the planner's statistics stale: later deletes and
+            # cascades (an asset's history, a jurisdiction removed) would scan, not look up
+            analyze(session, ASSETS.name, HISTORY.name)
+            result.analyzed = True
         audit.record(session, actor, action="asset.import", entity="asset",
                      jurisdiction_id=target.id, after={
                          "file": name, "sha256": result.sha256, "format": fmt,

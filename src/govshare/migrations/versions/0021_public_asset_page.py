@@ -6,16 +6,16 @@ asset has none of them until its owner gives them, and each is published only th
 field group (``zoning``, ``contact``; the deadline goes with ``status``). Photos are kept in
 the database (re-encoded, metadata dropped) beside their asset.
 
-Revision ID: 0019
-Revises: 0018
+Revision ID: 0021
+Revises: 0020
 Create Date: 2026-12-05 06:00:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0019'
-down_revision = '0018'
+revision = '0021'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,195 @@
+"""The fast activity path (``service._Checker``: the full check once per template, the
+quantity and period per row; columns; one bulk load) against the full check of every row,
+and its all-or-nothing write of a big batch. The database tests run on SQLite and
+PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import random
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from govshare.carbon import service
+from govshare.carbon.models import Source
+from govshare.core import tabular as t
+from govshare.core.tenancy import Principal
+from govshare.regions import queries as regions_queries
+from govshare.regions import service as regions_service
+from govshare.regions.schemas import JurisdictionCreate, JurisdictionKind
+
+MONTHS = [(date(y, m, 1), date.fromordinal(date(y + (m == 12), m % 12 + 1, 1).toordinal() - 1))
+          for y in (2015, 2016) for m in range(1, 13)]
+
+
+def _base(key: str, jid: int, activity: str = "electricity", unit: str = "kWh",
+          **kw: Any) -> dict[str, Any]:
+    return {"source_key": key, "jurisdiction_id": jid, "name": f"Asset {key}",
+            "activity": activity, "unit": unit, "zip": "98104", **kw}
+
+
+def _odd_quantity(rng: random.Random) -> Any:
+    return rng.choice([12.5, 7, -3.0, -0.0, 0, True, "41.5", "x", None, math.nan, math.inf,
+                       1e12, 1e12 + 1e6, -1e13, 2**70, 3.25])
+
+
+def _odd_period(rng: random.Random) -> tuple[Any, Any]:
+    s, e = rng.choice(MONTHS)
+    return rng.choice([
+        (s, e), (s, e), (e, s),  # reversed
+        (datetime(s.year, s.month, 1), e),  # a midnight datetime: pydantic takes it
+        (datetime(s.year, s.month, 1, 5), e),  # not midnight: refused
+        (s.isoformat(), e.isoformat()), ("2016-02-30", e), (s, None),
+        (date(2015, 12, 1), date(2016, 1, 31)),  # across new year
+    ])
+
+
+def _random_rows(rng: random.Random, jid: int, n: int) -> list[Any]:
+    rows: list[Any] = []
+    for i in range(n):
+        k = rng.randrange(6)
+        r = [_base(f"A{k}", jid), _base(f"A{k}", jid, net_metered=True),
+             _base(f"G{k}", jid, "natural_gas", "therm"),
+             _base(f"G{k}", jid, "natural_gas", "furlong"),  # unknown unit
+             _base(f"F{k}", jid, "diesel", "gal", sector="vehicle_fleet"),
+             _base(f"F{k}", jid, "coal", "gal"),  # unknown fuel
+             _base(f"F{k}", jid + 1, "diesel", "gal", sector="vehicle_fleet"),  # two owners
+             _base(f"E{k}", jid, "diesel", "gal", sector="equipment",
+                   equipment_type="Nope")][rng.randrange(8)]
+        r = dict(r)
+        r["quantity"] = _odd_quantity(rng) if rng.random() < 0.4 else rng.uniform(0, 1e4)
+        r["period_start"], r["period_end"] = (
+            _odd_period(rng) if rng.random() < 0.4 else rng.choice(MONTHS))
+        if rng.random() < 0.03:
+            r["colour"] = "blue"  # not a field
+        if rng.random() < 0.03:
+            r["jurisdiction_id"] = float(jid)  # an equal value of another type
+        if rng.random() < 0.03:
+            r = (i + 100, r)  # the caller's own row number
+        rows.append(r)
+    return rows
+
+
+def _reference(rows: list[Any]) -> tuple[list[tuple[Any, ...]], list[tuple[int, float, int,
+                                                                             int]]]:
+    """The full check on every row, one by one (what the service did for every row before
+    the fast path), then the rules across rows as ``_Checker`` states them."""
+    report = t.ErrorReport()
+    accepted = []
+    known = set(service.subregion_names())
+    for i, raw in enumerate(rows, start=1):
+        number, row = raw if isinstance(raw, tuple) else (i, raw)
+        checked = service._check_row(number, row, known, report)
+        if checked is not None:
+            r = checked[0]
+            accepted.append((number, r.quantity, r.period_start.toordinal(),
+                             r.period_end.toordinal()))
+    return [(e.row, e.column, e.value, e.reason) for e in report], accepted
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_fast_checks_agree_with_the_full_check(seed: int) -> None:
+    rng = random.Random(seed)
+    rows = _random_rows(rng, 7, 3000)
+    expected_errors, expected_rows = _reference(rows)
+    report = t.ErrorReport()
+    checker = service._Checker(report)
+    checker.add_all(rows)
+    got = [(e.row, e.column, e.value, e.reason) for e in report]
+    assert got == expected_errors  # the same problems, same words, same order
+    c = checker.rows
+    assert list(zip(c.number, c.quantity, c.start, c.end, strict=True)) == expected_rows
+    # and most rows took the fast path: far fewer templates than rows
+    assert len(checker.templates) < len(rows) / 10
+
+
+def test_rules_across_rows() -> None:
+    rows = [dict(_base("A", 7), quantity=1.0, period_start=s, period_end=e)
+            for s, e in MONTHS]
+    rows.append(dict(_base("A", 7), quantity=2.0, period_start=date(2016, 3, 15),
+                     period_end=date(2016, 4, 2)))  # overlaps March and April
+    rows.append(dict(_base("A", 8), quantity=2.0, period_start=date(2017, 1, 1),
+                     period_end=date(2017, 1, 31)))  # another owner
+    report = t.ErrorReport()
+    checker = service._Checker(report)
+    checker.add_all(rows)
+    checker.finish()
+    errs = {(e.row, e.column, e.reason) for e in report}
+    assert (26, "jurisdiction_id", "asset 'A' has 7 in row 1") in errs
+    assert (25, "period_start", "overlaps the period of row 15 (2016-03-01 to 2016-03-31)") \
+        in errs
+    assert (16, "period_start", "overlaps the period of row 25 (2016-03-15 to 2016-04-02)") \
+        in errs
+    assert len(errs) == 3
+
+
+# --------------------------------------------------------------------------- database
+
+
+@pytest.fixture
+def member(session: Session, system: Principal) -> int:
+    service.install_builtin_sets(session)
+    region = regions_queries.require_current_region(session=session)
+    return regions_service.add_jurisdiction(
+        session=session, actor=system, region_id=region.id,
+        data=JurisdictionCreate(name="Fastville", kind=JurisdictionKind.city)).id
+
+
+def _big(jid: int, assets: int) -> list[dict[str, Any]]:
+    out = []
+    for a in range(assets):
+        for act, unit in (("electricity", "kWh"), ("natural_gas", "therm")):
+            for m, (s, e) in enumerate(MONTHS):
+                out.append(dict(_base(f"K{a}", jid, act, unit), quantity=100.0 + a + m,
+                                period_start=s, period_end=e))
+    return out
+
+
+def _counts(session: Session) -> tuple[int, int, int, int]:
+    return (session.scalar(select(func.count()).select_from(Source)) or 0,
+            session.scalar(text("SELECT count(*) FROM carbon_activity_periods")) or 0,
+            session.scalar(text("SELECT count(*) FROM carbon_activity")) or 0,
+            session.scalar(text("SELECT count(*) FROM audit_events")) or 0)
+
+
+def test_an_error_in_the_last_row_of_a_big_batch_writes_nothing(
+        session: Session, system: Principal, member: int) -> None:
+    rows = _big(member, 250)  # 12,000 rows
+    rows[-1] = dict(rows[-1], quantity=-5.0)  # gas cannot be negative
+    before = _counts(session)
+    with pytest.raises(t.Refused) as exc:
+        service.record_activity(session, system, "fast", rows)
+    errors = list(exc.value.report)
+    assert [(e.row, e.column, e.reason) for e in errors] == [
+        (len(rows), "quantity", "natural gas cannot be negative")]
+    assert _counts(session) == before
+
+
+def test_a_big_batch_is_written_whole_and_again_idempotently(
+        session: Session, system: Principal, member: int) -> None:
+    rows = _big(member, 250)
+    rows.append(dict(_base("X", member), quantity=900.0, period_start=date(2015, 12, 1),
+                     period_end=date(2016, 1, 31)))  # across new year: two periods
+    before = _counts(session)
+    res = service.record_activity(session, system, "fast", rows)
+    assert (res.sources, res.periods, res.years) == (251, len(rows) + 1, [2015, 2016])
+    after = _counts(session)
+    assert after[:2] == (before[0] + 251, before[1] + len(rows) + 1)
+    assert after[3] == before[3] + 1  # one audit row
+    # kWh -> MWh and therm -> MMBtu; the split period's days shared 31/62 and 31/62
+    total = session.scalar(text(
+        "SELECT SUM(a.quantity) FROM carbon_activity a JOIN carbon_sources s "
+        "ON s.id = a.source_id WHERE s.source_domain = 'fast' AND a.activity = 'natural_gas'"))
+    assert total == pytest.approx(sum(r["quantity"] for r in rows
+                                      if r["activity"] == "natural_gas") * 0.1, rel=1e-12)
+    x = session.execute(text(
+        "SELECT p.year, p.quantity_in FROM carbon_activity_periods p JOIN carbon_sources s "
+        "ON s.id = p.source_id WHERE s.source_key = 'X' ORDER BY p.year")).all()
+    assert [(y, pytest.approx(q)) for y, q in x] == [(2015, 450.0), (2016, 450.0)]
+    again = service.record_activity(session, system, "fast", rows)
+    assert again.replaced_periods == len(rows) + 1
+    assert _counts(session)[:3] == after[:3]
