@@ -25,6 +25,7 @@ policy live in :data:`EXTRA_RULES`, :data:`PUBLIC_VIEW` and :data:`NOT_FOUND_BY_
 from __future__ import annotations
 
 import contextlib
+import io
 import itertools
 import json
 import re
@@ -37,6 +38,7 @@ from typing import Any
 import pytest
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -57,7 +59,7 @@ from govshare.frontoffice.schemas import LIFE_EVENTS, RequestIn
 from govshare.property import service as property_service
 from govshare.property.models import Asset
 from govshare.property.public_window import service as public
-from govshare.property.schemas import ProposalIn
+from govshare.property.schemas import PhotoIn, ProposalIn
 from govshare.regions import service
 from govshare.regions.models import Region, User, UserSession
 from govshare.regions.schemas import ApiKeyCreate
@@ -244,6 +246,24 @@ def _case(w: World, jid: int) -> Any:
                     members=[{"jurisdiction_id": jid, "staff": 5000}]))
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (0, 90, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
+def _asset_photo(w: World, scenario: str) -> Any:
+    """A fresh photo of the scenario's public asset each time (the remove routes delete it),
+    the asset publishing its photos so that the public photo route shows it."""
+    asset = w.row("asset", scenario)[0]
+    if "photos" not in (asset.public_groups or []):
+        asset.public_groups = [*asset.public_groups, "photos"]
+    photo = property_service.add_photo(session=w.session, actor=SYSTEM, asset_id=asset.id,
+                                       content=_png(), data=PhotoIn(alt_text="Matrix photo"))
+    w.session.flush()
+    return photo
+
+
 def _carbon_target(w: World, jid: int) -> Any:
     """A fresh reduction target of ``jid`` each time: the delete route removes it."""
     tgt = CarbonTarget(region_id=_region_id(w), jurisdiction_id=jid, base_year=2016,
@@ -311,6 +331,7 @@ PATH_VALUES: dict[str, PathValue] = {
                                            private=True),
     "vehicle_id": lambda w, s: Target(w.row("vehicle", s).id, w.jurisdiction[s], private=True),
     "case_id": lambda w, s: Target(w.row("case", s).id, w.jurisdiction[s], private=True),
+    "photo_id": lambda w, s: Target(_asset_photo(w, s).id, w.jurisdiction[s], private=True),
     # fresh rows, not cached: the routes that take them delete them
     "target_id": lambda w, s: Target(_carbon_target(w, w.jurisdiction[s]).id,
                                      w.jurisdiction[s], private=True),
@@ -347,6 +368,7 @@ PUBLIC_VIEW = {
     "GET /api/v1/public/assets/{asset_id}/proposals",
     "POST /api/v1/public/assets/{asset_id}/proposals",
     "GET /property/public/{asset_id}",
+    "GET /property/public/{asset_id}/photos/{photo_id}",
     "POST /property/public/{asset_id}/proposals",
     "GET /property/proposals/{proposal_id}",
 }
@@ -413,6 +435,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
         "asset_code": w.unique("MATRIX-"), "name": "Matrix Hall", "use": "office"}),
     "POST /api/v1/assets/{asset_id}/status": lambda w, j: Body(json={
         "to_status": "under_used", "reason": "matrix"}),
+    "POST /api/v1/assets/{asset_id}/photos": lambda w, j: Body(
+        data={"alt_text": "Matrix photo"}, files={"photo": ("m.png", _png(), "image/png")}),
     "PUT /api/v1/property/parameters": lambda w, j: Body(json={}),
     # JSON API: fleet
     "POST /api/v1/fleet/vehicles": lambda w, j: Body(params={"jurisdiction_id": j}, json={
@@ -440,6 +464,8 @@ BODIES: dict[str, Callable[[World, int], Body]] = {
     "POST /admin/jurisdictions/{jurisdiction_id}/boundary": lambda w, j: Body(
         data={"repair": ""},
         files={"file": ("square.geojson", json.dumps(SQUARE).encode(), "application/json")}),
+    "POST /property/assets/{asset_id}/photos": lambda w, j: Body(
+        data={"alt_text": "Matrix photo"}, files={"photo": ("m.png", _png(), "image/png")}),
     "POST /admin/address-points": lambda w, j: Body(
         data={"source": w.unique("Matrix points ")},
         files={"file": ("points.csv", b"LON,LAT,NUMBER,STREET\n-122.3,47.6,1,Matrix St\n",

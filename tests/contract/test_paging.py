@@ -23,6 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -36,7 +37,7 @@ from govshare.frontoffice import service as frontoffice_service
 from govshare.frontoffice.schemas import RequestIn
 from govshare.property import service as property_service
 from govshare.property.models import Asset
-from govshare.property.schemas import ProposalIn
+from govshare.property.schemas import PhotoIn, ProposalIn
 from govshare.regions.models import Region
 from govshare.sites import queries as sites_queries
 from govshare.sites import service as sites_service
@@ -58,6 +59,8 @@ DOCUMENTS = {
     "GET /api/v1/locate/address": "one address search: the place found with its members, or "
                                   "at most ten candidate places",
     "GET /api/v1/assets/{asset_id}/true-cost": "one asset's cost components and fuels",
+    "GET /api/v1/public/assets/{asset_id}": "one asset's published facts with its published "
+                                             "photos (at most 20)",
     "GET /api/v1/boundaries.geojson": "an RFC 7946 FeatureCollection of the region's member "
                                       "boundaries, which maps draw whole",
     "GET /api/v1/jurisdictions/{jurisdiction_id}/boundary": "one GeoJSON Feature",
@@ -125,6 +128,12 @@ class Walk:
     jurisdiction: str | None = None
 
 
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (4, 3), (0, 90, 160)).save(out, "PNG")
+    return out.getvalue()
+
+
 def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
     """Enough rows for every list to span several pages (the demo region has the rest)."""
     city = ids["city"]
@@ -135,6 +144,10 @@ def _seed(session: Session, ids: dict[str, int]) -> dict[str, int]:
             session=session, actor=system_principal("test"), asset_id=made[0].id,
             data=ProposalIn(name="Ann", contact_email=f"ann{i}@example.org",
                             proposed_use=f"Use {i}", description="A use for the depot, soon."))
+    for i in range(6):
+        property_service.add_photo(session=session, actor=system_principal("test"),
+                                   asset_id=made[0].id, content=_png(),
+                                   data=PhotoIn(alt_text=f"Paging photo {i}"))
     for i in range(6):
         api_key(session, Role.jurisdiction_staff, city, name=f"paging key {i}")
     carbon_service.install_builtin_sets(session)
@@ -199,6 +212,8 @@ WALKS: dict[str, Callable[[dict[str, int]], Walk]] = {
                                                    Role.regional_analyst),
     "GET /api/v1/public/assets": lambda s: Walk("/api/v1/public/assets",
                                                 {"include_in_use": "true"}, None),
+    "GET /api/v1/assets/{asset_id}/photos": lambda s: Walk(
+        f"/api/v1/assets/{s['asset']}/photos", {}, Role.jurisdiction_staff, "city"),
     "GET /api/v1/public/assets/{asset_id}/proposals": lambda s: Walk(
         f"/api/v1/public/assets/{s['asset']}/proposals", {}, None),
     "GET /api/v1/casebook/proposals": lambda s: Walk("/api/v1/casebook/proposals", {},

@@ -29,10 +29,14 @@ _codes = itertools.count()
 SECRET = dict(repair_needs_cents=123_456_789, replacement_value_cents=987_654_321,
               annual_om_cost_cents=555_444_333, annual_energy_cost_cents=222_333_444,
               electricity_kwh=13_579_246.0, natural_gas_therms=24_681.0, energy_year=2016,
-              capacity=4_242, occupancy=1_717)
+              capacity=4_242, occupancy=1_717,
+              # the public page's groups ("zoning", "contact"), not published here
+              zoning="Q-9 Quillzone", contact_name="Hidden Contactperson",
+              contact_email="hidden.contact@example.gov", contact_phone="206-555-0199")
 SECRET_STRINGS = ("123456789", "1,234,568", "1,234,567", "987654321", "9,876,543",
                   "555444333", "5,554,443", "222333444", "2,223,334", "13579246",
-                  "13,579,246", "24681", "24,681", "4242", "4,242", "1717", "1,717")
+                  "13,579,246", "24681", "24,681", "4242", "4,242", "1717", "1,717",
+                  "Quillzone", "Contactperson", "hidden.contact", "555-0199")
 ADDRESS = "4321 Quillback Avenue"
 CONTACT = "ada.proposer@example.org"
 
@@ -107,7 +111,8 @@ def test_a_private_field_heavy_asset_shows_only_its_published_fields_everywhere(
     fields = responses["api asset"].json()["fields"]
     assert set(fields) == {"name", "kind", "use", "pm_property_type", "address", "city", "zip",
                            "lon", "lat", "footprint_geojson", "gross_floor_area_ft2",
-                           "land_area_acres", "year_built", "status"}
+                           "land_area_acres", "year_built", "status",
+                           "proposal_deadline"}
     page = responses["asset page"].text
     assert ADDRESS in page and "31,000 ft²" in page and "1961" in page
 

@@ -120,6 +120,8 @@ def _build(session, settings: Settings, step,  # type: ignore[no-untyped-def]
     load_address_points(session, actor, result.region_id)
     demo_property.build(session=session, actor=actor, region_id=result.region_id, step=step,
                         notes=notes)
+    demo_property.public_pages(session=session, actor=actor, region_id=result.region_id,
+                               step=step)
     demo_fleet.build(session=session, actor=actor, region_id=result.region_id, step=step)
     step("sample service catalog")
     demo_frontoffice.build(session, actor, result.region_id,

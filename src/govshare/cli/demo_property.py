@@ -45,6 +45,12 @@ status (mostly in use; under-used, vacant or surplus follow from the synthetic o
 Published field groups: identity, location, size, status and energy for all (Seattle
 publishes benchmarking data anyway), plus utilization and condition where the status invites
 proposals; police precincts and the correctional facility publish nothing.
+
+Every surplus asset that publishes its status then gets a public page (:func:`public_pages`),
+all of it synthetic and labelled: zoning (a Seattle zone name picked by use), a contact (a
+name marked "(demo)", the demo's own e-mail domain and a 555-01xx telephone number), a
+proposal deadline 60 days after the demo is built, a site area from its floor area where the
+file has none, and a drawing (not a photograph) of a building.
 """
 
 from __future__ import annotations
@@ -240,3 +246,102 @@ def build(*, session: Session, actor: Principal, region_id: int,
             source=io.BytesIO(buf.getvalue().encode("utf-8")), fmt="csv",
             preset="seattle-benchmarking", file_name=DATA_FILE, source_label=SOURCE_LABEL)
     return results
+
+
+# ------------------------------------------------------------------ public asset pages
+
+# Zoning of the demo's surplus properties: Seattle's zone names (SMC 23.30), picked by use.
+# Synthetic: the benchmarking file has no zoning, and no parcel lookup is made.
+DEMO_ZONING = {"office": "DMC 240/290-440 Downtown Mixed Commercial",
+               "warehouse": "IG2 U/85 General Industrial 2",
+               "garage_maintenance": "IG1 U/85 General Industrial 1",
+               "school": "NR3 Neighborhood Residential 3",
+               "library": "NC3-55 Neighborhood Commercial 3",
+               "community_center": "NC2-55 Neighborhood Commercial 2"}
+DEMO_CONTACTS = (("Jordan Rivera (demo)", "206-555-0142"),
+                 ("Morgan Lee (demo)", "206-555-0187"),
+                 ("Casey Nguyen (demo)", "206-555-0123"))
+DEMO_CONTACT_EMAIL = "surplus.property@demo.govshare.org"
+DEMO_DEADLINE_DAYS = 60  # the demo's deadlines fall this many days after it is built
+DEMO_FLOOR_AREA_RATIO = 1.5  # floor area / site area, for a made-up site area
+PUBLIC_PAGE_FIELDS = ["land_area_acres", "zoning", "contact_name", "contact_email",
+                      "contact_phone", "proposal_deadline"]
+
+
+def demo_photo(name: str, seed: int) -> bytes:
+    """A drawing (not a photograph) of a building, for the demo's public pages: sky, a block
+    with rows of windows, the street. PNG."""
+    from PIL import Image, ImageDraw
+
+    rnd = random.Random(seed)
+    width, height = 800, 500
+    image = Image.new("RGB", (width, height), (173, 206, 230))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 400, width, height), fill=(90, 90, 90))
+    left, top = rnd.randint(120, 220), rnd.randint(80, 180)
+    right = width - rnd.randint(120, 220)
+    shade = rnd.randint(150, 200)
+    draw.rectangle((left, top, right, 400), fill=(shade, shade - 30, shade - 60),
+                   outline=(60, 60, 60), width=3)
+    for y in range(top + 20, 380, 45):
+        for x in range(left + 20, right - 30, 50):
+            draw.rectangle((x, y, x + 28, y + 25), fill=(230, 240, 250), outline=(60, 60, 60))
+    draw.text((20, 20), f"Drawing for the demo, not a photo: {name}"[:90], fill=(20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+def public_pages(*, session: Session, actor: Principal, region_id: int,
+                 step: Callable[[str], None]) -> int:
+    """Fill the public page of every surplus asset that publishes its status: a site area
+    (if the file has none), zoning, a contact, a proposal deadline and a drawing, all
+    synthetic (named in ``synthetic_fields``, the photo marked synthetic), and publish the
+    ``zoning``, ``contact`` and ``photos`` groups. Returns the number of assets."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from sqlalchemy import select
+
+    from govshare.property import service
+    from govshare.property.models import Asset, AssetStatus
+    from govshare.property.schemas import AssetIn, PhotoIn
+
+    region = regions_queries.require_current_region(session=session)
+    today = datetime.now(ZoneInfo(region.time_zone)).date()
+    members = [j.id for j in regions_queries.list_jurisdictions(session=session,
+                                                                region_id=region_id)]
+    assets = session.scalars(select(Asset).where(
+        Asset.jurisdiction_id.in_(members), Asset.status == AssetStatus.surplus.value)
+        .order_by(Asset.jurisdiction_id, Asset.asset_code)).all()
+    n = 0
+    for i, asset in enumerate(assets):
+        if "status" not in (asset.public_groups or []):
+            continue
+        values = {f: getattr(asset, f) for f in AssetIn.model_fields}
+        contact_name, phone = DEMO_CONTACTS[i % len(DEMO_CONTACTS)]
+        made = ["zoning", "contact_name", "contact_email", "contact_phone",
+                "proposal_deadline"]
+        if values["land_area_acres"] is None and values["gross_floor_area_ft2"]:
+            values["land_area_acres"] = round(
+                values["gross_floor_area_ft2"] / DEMO_FLOOR_AREA_RATIO / 43_560, 2)
+            made.append("land_area_acres")
+        values.update(
+            zoning=DEMO_ZONING.get(asset.use, "C1-65 Commercial 1"), contact_name=contact_name,
+            contact_email=DEMO_CONTACT_EMAIL, contact_phone=phone,
+            proposal_deadline=today + timedelta(days=DEMO_DEADLINE_DAYS),
+            public_groups=[*values["public_groups"], "zoning", "contact", "photos"],
+            # in field order, as a file gives them back (a round trip changes nothing)
+            synthetic_fields=[f for f in AssetIn.model_fields
+                              if f in {*values["synthetic_fields"], *made}])
+        service.update_asset(session=session, actor=actor, asset_id=asset.id,
+                             data=AssetIn(**values))
+        service.add_photo(session=session, actor=actor, asset_id=asset.id,
+                          content=demo_photo(asset.name, asset.id),
+                          data=PhotoIn(alt_text=f"A drawing standing in for {asset.name}: "
+                                       "made for the demonstration, it does not show the "
+                                       "property"),
+                          synthetic=True)
+        n += 1
+    step(f"public pages of {n} surplus assets (synthetic zoning, contact, deadline, drawing)")
+    return n

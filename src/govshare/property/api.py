@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, Form, Query, UploadFile
+from fastapi.responses import Response
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import BadRequest
-from govshare.core.http import allow, get_session, row_id
+from govshare.core import forms, images
+from govshare.core.errors import BadRequest, ValidationFailed
+from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
 from govshare.property import planning, queries, service
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
+    PHOTO_ALT_MAX,
     AssetIn,
     AssetRead,
     ConsolidationCarbonIn,
     ConsolidationCarbonOut,
+    PhotoIn,
     StatusChangeIn,
 )
 from govshare.regions import queries as regions_queries
 
 AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
+PhotoId = Annotated[int, row_id("photo")]
 router = APIRouter(prefix="/api/v1", tags=["property"])
 
 
@@ -110,6 +115,78 @@ def change_status(asset_id: AssetId, data: StatusChangeIn, session: Session = De
                                to_status=data.to_status, reason=data.reason)
     session.commit()
     return AssetRead.model_validate(asset)
+
+
+class PhotoRead(BaseModel):
+    """A photo of an asset as its staff see it: ``url`` is the staff address; ``public_url``
+    answers anyone while the asset publishes its ``photos`` group."""
+
+    id: int
+    asset_id: int
+    url: str
+    public_url: str
+    alt_text: str
+    content_type: str
+    width: int
+    height: int
+    bytes: int
+    synthetic: bool
+    public: bool = Field(description="Whether the public window shows it now")
+
+
+def _photo_read(asset: Any, p: Any) -> PhotoRead:
+    return PhotoRead(id=p.id, asset_id=p.asset_id,
+                     url=f"/property/assets/{p.asset_id}/photos/{p.id}",
+                     public_url=queries.public_photo_url(p.asset_id, p.id),
+                     alt_text=p.alt_text, content_type=p.content_type, width=p.width,
+                     height=p.height, bytes=p.bytes, synthetic=p.synthetic,
+                     public=queries.photos_public(asset))
+
+
+@router.get("/assets/{asset_id}/photos", response_model=Page[PhotoRead],
+            summary="The asset's photos, oldest first (staff who see the asset in full)")
+def list_photos(asset_id: AssetId, page: PageParams = Depends(page_params(20, 100)),
+                session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_read))) -> Page[PhotoRead]:
+    asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
+    rows = queries.asset_photos(session=session, asset_id=asset.id)  # at most MAX_PHOTOS
+    return page.page([_photo_read(asset, p) for p in rows[page.offset:page.offset + page.limit]],
+                     len(rows))
+
+
+@router.post("/assets/{asset_id}/photos", response_model=PhotoRead, status_code=201,
+             summary="Add a photo (multipart: photo, alt_text). JPEG, PNG or WebP checked by "
+                     "content, at most 5 MB (bounded while it streams in) and 8,000 pixels a "
+                     "side; re-encoded without EXIF/GPS metadata. Owner's staff only")
+@body_limit("upload", max_bytes=images.MAX_BYTES + 64 * 1024)
+async def add_photo(asset_id: AssetId, photo: UploadFile,
+                    alt_text: str = Form(..., max_length=PHOTO_ALT_MAX,
+                                         description="What the photo shows"),
+                    session: Session = Depends(get_session),
+                    actor: Principal = Depends(allow(Action.property_manage))) -> PhotoRead:
+    try:
+        data = PhotoIn(alt_text=alt_text)
+    except ValidationError as exc:
+        errors = forms.form_errors(exc)
+        raise ValidationFailed(f"alt_text: {errors[0]['reason']}", errors=errors) from None
+    content = await photo.read(images.MAX_BYTES + 1)
+    if not content:
+        raise ValidationFailed("The photo is empty",
+                               errors=[{"loc": ["photo"], "reason": "the file is empty"}])
+    row = service.add_photo(session=session, actor=actor, asset_id=asset_id,
+                            content=content, data=data)
+    session.commit()
+    asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
+    return _photo_read(asset, row)
+
+
+@router.delete("/assets/{asset_id}/photos/{photo_id}", status_code=204,
+               summary="Remove a photo (owner's staff only)")
+def remove_photo(asset_id: AssetId, photo_id: PhotoId, session: Session = Depends(get_session),
+                 actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    service.remove_photo(session=session, actor=actor, asset_id=asset_id, photo_id=photo_id)
+    session.commit()
+    return Response(status_code=204)
 
 
 @router.get("/assets/{asset_id}/true-cost", response_model=TrueCostOut,

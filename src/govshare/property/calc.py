@@ -11,11 +11,13 @@ US gallon); emissions in kg per gas, reported in metric tonnes CO2e (AR5 GWP-100
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from govshare.core.bounds import Bounds
+from govshare.core.formats import local, zone
 from govshare.core.formats import money as dollars  # one way to write money
 
 KG_PER_LB = 0.45359237
@@ -385,3 +387,34 @@ def true_cost(facts: AssetFacts, params: Parameters, factors: Factors, *, year: 
     total = sum(c.cents for c in comps)
     complete = not any(c.missing for c in comps)
     return TrueCost(components=comps, emissions=em, total_cents=total, complete=complete)
+
+
+# ------------------------------------------------------------------ proposal deadline
+
+
+def deadline_closes_at(deadline: date, tz: str) -> datetime:
+    """The moment proposals close: the end of the deadline's day in the region's time zone
+    (midnight starting the next day there), in UTC."""
+    next_day = deadline + timedelta(days=1)
+    local_midnight = datetime(next_day.year, next_day.month, next_day.day, tzinfo=zone(tz))
+    return local_midnight.astimezone(UTC)
+
+
+def proposals_closed(deadline: date | None, tz: str, now: datetime) -> bool:
+    """Whether the deadline has passed at ``now`` (never, without a deadline)."""
+    return deadline is not None and now >= deadline_closes_at(deadline, tz)
+
+
+def deadline_text(deadline: date, tz: str) -> str:
+    """``Friday, January 29, 2027, 11:59 PM PST``: the last moment proposals are taken."""
+    last = local(deadline_closes_at(deadline, tz) - timedelta(minutes=1), tz)
+    hour = last.strftime("%I:%M %p").lstrip("0")
+    return f"{last:%A, %B} {last.day}, {last.year}, {hour} {last.tzname() or tz}"
+
+
+FT2_PER_ACRE = 43_560  # square feet in an acre (exact: 66 ft x 660 ft)
+
+
+def acres_in_ft2(acres: float) -> float:
+    """Site area in square feet (43,560 ft² an acre, exact by definition)."""
+    return acres * FT2_PER_ACRE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -11,10 +11,12 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -114,6 +116,13 @@ class Asset(Base):
     fuel_oil_gallons: Mapped[float | None] = mapped_column(Float)
     propane_gallons: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(30), default=AssetStatus.in_use.value)
+    # The public asset page (issue 9 §6): the last day proposals are taken (in the region's
+    # time zone, through the end of the day), zoning, and whom the public may contact.
+    proposal_deadline: Mapped[date | None] = mapped_column(Date)
+    zoning: Mapped[str | None] = mapped_column(String(100))
+    contact_name: Mapped[str | None] = mapped_column(String(200))
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(30))
     # False: its space cannot take in the occupants of another building of the same use, nor
     # move into one (a justice center among offices, a lab): consolidation leaves it out.
     interchangeable: Mapped[bool] = mapped_column(Boolean, default=True,
@@ -142,6 +151,32 @@ class AssetStatusChange(Base):
     actor: Mapped[str] = mapped_column(String(80))
     reason: Mapped[str | None] = mapped_column(String(500))
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class AssetPhoto(Base):
+    """A photo of an asset, re-encoded on upload (metadata such as EXIF and GPS dropped), kept
+    in the database with the asset so a backup, a restore and a deletion keep them together.
+    Shown by the public window only while the asset publishes its ``photos`` group."""
+
+    __tablename__ = "asset_photos"
+    __table_args__ = (
+        CheckConstraint("content_type IN ('image/jpeg', 'image/png', 'image/webp')",
+                        name="content_type"),
+        CheckConstraint("width > 0 AND height > 0 AND bytes > 0", name="size"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    asset_id: Mapped[int] = mapped_column(ForeignKey("assets.id", ondelete="CASCADE"),
+                                          index=True)
+    content_type: Mapped[str] = mapped_column(String(20))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    bytes: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    alt_text: Mapped[str] = mapped_column(String(300))
+    synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80))
 
 
 class ProposalKind(StrEnum):

@@ -13,10 +13,18 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from govshare.carbon import service as carbon_service
-from govshare.core import charts, forms, jobs
+from govshare.core import charts, forms, images, jobs
 from govshare.core.charts import Field
 from govshare.core.errors import BadRequest, GovshareError, NotFound
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.http import (
+    allow,
+    body_limit,
+    csrf_protect,
+    get_session,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import api, planning, queries, service
@@ -32,14 +40,21 @@ from govshare.property.schemas import (
     ASSETS,
     CONSOLIDATION_SOURCES,
     FIELD_GROUPS,
+    LISTING_FIELDS,
+    LISTING_LABELS,
+    MAX_PHOTOS,
+    PHOTO_ALT_MAX,
     STATUS_LABELS,
     USE_LABELS,
     ConsolidationCarbonIn,
     ConsolidationIn,
+    ListingIn,
+    PhotoIn,
 )
 from govshare.regions import queries as regions_queries
 
 AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
+PhotoId = Annotated[int, row_id("photo")]
 router = APIRouter(include_in_schema=False)
 
 PARAMETER_HELP: dict[str, str] = {
@@ -134,7 +149,8 @@ def asset_page(request: Request, asset_id: AssetId, session: Session = Depends(g
 
 
 def _asset_page(request: Request, session: Session, actor: Principal, asset_id: int,
-                errors: list[dict[str, Any]], status_code: int = 200) -> Response:
+                errors: list[dict[str, Any]], status_code: int = 200,
+                listing: dict[str, str] | None = None, alt_text: str = "") -> Response:
     region = regions_queries.require_current_region(session=session)
     asset = queries.get_asset(session=session, actor=actor, asset_id=asset_id)
     params = queries.parameters(session=session, region_id=region.id)
@@ -152,6 +168,14 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
         "utilization": utilization_pct(facts.occupancy, facts.capacity),
         "out_of_range": sorted(facts.out_of_range),
         "synthetic": set(asset.synthetic_fields or []), "errors": errors,
+        "field_errors": forms.by_field(errors),
+        "listing": listing if listing is not None else {
+            f: "" if getattr(asset, f) is None else str(getattr(asset, f))
+            for f in LISTING_FIELDS},
+        "listing_labels": LISTING_LABELS, "alt_text": alt_text,
+        "photos": queries.asset_photos(session=session, asset_id=asset.id),
+        "photos_public": queries.photos_public(asset), "max_photos": MAX_PHOTOS,
+        "photo_alt_max": PHOTO_ALT_MAX, "photo_max_mb": images.MAX_BYTES // (1024 * 1024),
         "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
         "carbon_years": carbon_service.source_emissions(
             session, actor, source_domain="property", source_key=str(asset.id)),
@@ -206,6 +230,88 @@ def asset_interchangeable(request: Request, asset_id: AssetId,
     return redirect(f"/property/assets/{asset.id}", flash=(
         "Its space counts as interchangeable within its use." if asset.interchangeable else
         "Its space is special-purpose: consolidation plans leave it out."))
+
+
+@router.post("/property/assets/{asset_id}/listing", dependencies=[Depends(csrf_protect)])
+async def asset_listing(request: Request, asset_id: AssetId,
+                        session: Session = Depends(get_session),
+                        actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    """The public page's fields: site area, zoning, contact, proposal deadline."""
+    form = await request.form()
+    values = {f: str(form.get(f, ""))[:1000].strip() for f in LISTING_FIELDS}
+    try:
+        data = ListingIn.model_validate({k: (v or None) for k, v in values.items()})
+        asset = service.update_listing(session=session, actor=actor, asset_id=asset_id,
+                                       data=data)
+    except (ValidationError, GovshareError) as exc:
+        if isinstance(exc, GovshareError) and exc.status in (403, 404):
+            raise
+        session.rollback()
+        status = 422 if isinstance(exc, ValidationError) else exc.status
+        return _asset_page(request, session, actor, asset_id,
+                           forms.form_errors(exc, labels=LISTING_LABELS,
+                                             anchors={f: f"l-{f}" for f in LISTING_FIELDS}),
+                           status,
+                           listing=values)
+    session.commit()
+    return redirect(f"/property/assets/{asset.id}", flash="Public page details saved.")
+
+
+@router.post("/property/assets/{asset_id}/photos", dependencies=[Depends(csrf_protect)])
+@body_limit("upload", max_bytes=images.MAX_BYTES + 64 * 1024)
+async def asset_photo_add(request: Request, asset_id: AssetId,
+                          session: Session = Depends(get_session),
+                          actor: Principal = Depends(allow(Action.property_manage))
+                          ) -> Response:
+    """Upload a photo (JPEG, PNG or WebP; the body is bounded while it streams in, 413 past
+    the limit); re-encoded without its metadata by ``core.images``."""
+    form = await request.form()
+    alt_text = str(form.get("alt_text", ""))[:PHOTO_ALT_MAX + 100]
+    upload = form.get("photo")
+    try:
+        data = PhotoIn(alt_text=alt_text)
+        content = b""
+        if upload is not None and not isinstance(upload, str):
+            content = await upload.read(images.MAX_BYTES + 1)
+        if not content:
+            raise BadRequest("Choose a photo to upload",
+                             errors=[{"loc": ["photo"], "reason": "Choose a photo to upload"}])
+        photo = service.add_photo(session=session, actor=actor, asset_id=asset_id,
+                                  content=content, data=data)
+    except (ValidationError, GovshareError) as exc:
+        if isinstance(exc, GovshareError) and exc.status in (403, 404):
+            raise
+        session.rollback()
+        status = 422 if isinstance(exc, ValidationError) else exc.status
+        return _asset_page(request, session, actor, asset_id,
+                           forms.form_errors(exc, labels={"photo": "Photo",
+                                                          "alt_text": "Description"}),
+                           status, alt_text=alt_text)
+    session.commit()
+    return redirect(f"/property/assets/{asset_id}#photos",
+                    flash=f"Photo {photo.id} added ({photo.width} x {photo.height} pixels, "
+                          "metadata removed).")
+
+
+@router.post("/property/assets/{asset_id}/photos/{photo_id}/remove",
+             dependencies=[Depends(csrf_protect)])
+def asset_photo_remove(asset_id: AssetId, photo_id: PhotoId,
+                       session: Session = Depends(get_session),
+                       actor: Principal = Depends(allow(Action.property_manage))) -> Response:
+    service.remove_photo(session=session, actor=actor, asset_id=asset_id, photo_id=photo_id)
+    session.commit()
+    return redirect(f"/property/assets/{asset_id}#photos", flash="Photo removed.")
+
+
+@router.get("/property/assets/{asset_id}/photos/{photo_id}")
+def asset_photo(asset_id: AssetId, photo_id: PhotoId, session: Session = Depends(get_session),
+                actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    """A photo for staff who see the asset in full, published or not (never cached shared)."""
+    photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
+                                photo_id=photo_id)
+    return Response(photo.data, media_type=photo.content_type,
+                    headers={"Cache-Control": "private, no-cache",
+                             "Content-Disposition": "inline"})
 
 
 @router.get("/property/utilization")

@@ -17,7 +17,7 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, or_, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from govshare.carbon import service as carbon_service
 from govshare.core.errors import NotFound
@@ -38,13 +38,20 @@ from govshare.property.calc import (
 )
 from govshare.property.models import (
     Asset,
+    AssetPhoto,
     AssetStatus,
     AssetStatusChange,
     CostParameters,
     Proposal,
     ProposalStatusChange,
 )
-from govshare.property.schemas import FIELD_GROUPS, USE_LABELS, AssetPublic, stored_values
+from govshare.property.schemas import (
+    FIELD_GROUPS,
+    USE_LABELS,
+    AssetPublic,
+    PhotoPublic,
+    stored_values,
+)
 from govshare.regions import queries as regions_queries
 
 log = logging.getLogger("govshare.property")
@@ -285,11 +292,58 @@ def public_view(asset: Asset, jurisdiction_name: str) -> AssetPublic:
 
 
 def get_public_asset(*, session: Session, asset_id: int) -> tuple[Asset, AssetPublic]:
+    """An asset as the public sees it, with its photos if it publishes them (a listing of
+    many assets leaves photos out: they are on each asset's own record)."""
     asset = session.get(Asset, asset_id)
     if asset is None or not asset.public_groups:
         raise NotFound("Asset not found")
     j = regions_queries.get_jurisdiction(session=session, jurisdiction_id=asset.jurisdiction_id)
-    return asset, public_view(asset, j.name)
+    view = public_view(asset, j.name)
+    if photos_public(asset):
+        view.photos = [PhotoPublic(id=p.id, url=public_photo_url(asset.id, p.id),
+                                   alt_text=p.alt_text, content_type=p.content_type,
+                                   width=p.width, height=p.height, synthetic=p.synthetic)
+                       for p in asset_photos(session=session, asset_id=asset.id)]
+    return asset, view
+
+
+# ------------------------------------------------------------------------------ photos
+
+
+def photos_public(asset: Asset) -> bool:
+    """Photos are public while the asset publishes anything and its ``photos`` group."""
+    return bool(asset.public_groups) and "photos" in (asset.public_groups or [])
+
+
+def public_photo_url(asset_id: int, photo_id: int) -> str:
+    return f"/property/public/{asset_id}/photos/{photo_id}"
+
+
+def asset_photos(*, session: Session, asset_id: int) -> list[AssetPhoto]:
+    """The asset's photos, oldest first, without their bytes."""
+    return list(session.scalars(select(AssetPhoto).options(defer(AssetPhoto.data))
+                                .where(AssetPhoto.asset_id == asset_id)
+                                .order_by(AssetPhoto.id)))
+
+
+def public_photo(*, session: Session, asset_id: int, photo_id: int) -> AssetPhoto:
+    """One photo for anyone: 404 unless the asset publishes its photos (the same answer as
+    for a photo that never existed)."""
+    asset = session.get(Asset, asset_id)
+    photo = session.get(AssetPhoto, photo_id)
+    if asset is None or photo is None or photo.asset_id != asset.id or not photos_public(asset):
+        raise NotFound("Photo not found")
+    return photo
+
+
+def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int
+                ) -> AssetPhoto:
+    """One photo for staff who may see the asset in full (published or not)."""
+    asset = get_asset(session=session, actor=actor, asset_id=asset_id)
+    photo = session.get(AssetPhoto, photo_id)
+    if photo is None or photo.asset_id != asset.id:
+        raise NotFound("Photo not found")
+    return photo
 
 
 def status_history(*, session: Session, asset_id: int) -> list[AssetStatusChange]:

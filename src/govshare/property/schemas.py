@@ -3,7 +3,8 @@ AssetPublic (only public field groups), status transitions, proposals."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator, model_validator
@@ -26,13 +27,21 @@ FIELD_GROUPS: dict[str, tuple[str, ...]] = {
     "identity": ("name", "kind", "use", "pm_property_type"),
     "location": ("address", "city", "zip", "lon", "lat", "footprint_geojson"),
     "size": ("gross_floor_area_ft2", "land_area_acres", "year_built"),
-    "status": ("status",),
+    # The deadline goes with the status: the window takes submissions only when the status is
+    # published, and a refusal after the deadline says the date, so the two are public together.
+    "status": ("status", "proposal_deadline"),
     "utilization": ("capacity", "occupancy"),
     "condition": ("repair_needs_cents", "replacement_value_cents"),
     "cost": ("ownership", "annual_lease_cost_cents", "annual_om_cost_cents",
              "annual_energy_cost_cents"),
     "energy": ("energy_year", "electricity_kwh", "natural_gas_therms", "district_steam_kbtu",
                "fuel_oil_gallons", "propane_gallons"),
+    # Issue 9 §6, the public asset page. Each its own group, unpublished until the owner ticks
+    # it: a zoning code, a person's name and telephone, and photos are not published by an
+    # owner who chose groups before they existed.
+    "zoning": ("zoning",),
+    "contact": ("contact_name", "contact_email", "contact_phone"),
+    "photos": (),  # no field: the asset's photos (table asset_photos), served by the window
 }
 DEFAULT_PUBLIC_GROUPS = ["identity", "location", "size", "status"]
 
@@ -100,9 +109,83 @@ ELECTRICITY_KWH = Bounds(0, 10_000_000_000)
 GAS_THERMS = Bounds(0, 400_000_000)  # ~ 10 TWh
 STEAM_KBTU = Bounds(0, 40_000_000_000)  # ~ 10 TWh
 FUEL_GALLONS = Bounds(0, 300_000_000)  # ~ 10 TWh of fuel oil; propane in the same range
+# Site (land) area in acres, the one unit stored; pages also show it in ft² (43,560 ft² an
+# acre). The largest single federal holdings (a national park, a range) run to a few million
+# acres; ten million is past any one parcel or site.
+SITE_AREA_ACRES = Bounds(0, 10_000_000)
+ZONING_MAX = 100  # "C-2 Commercial", "RSL (M1) Residential Small Lot": a code and its name
+CONTACT_NAME_MAX = 200
+EMAIL_MAX = 254  # RFC 5321's limit on a forward path
+PHONE_MAX = 30
+# The WHATWG HTML "valid e-mail address" (what a browser's type=email accepts).
+_EMAIL = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                    r"[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+")
+_PHONE_CHARS = re.compile(r"\+?[0-9 ().\-]+(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+# Deadlines are for proposals this decade, not typing slips (year 2206, 0027).
+DEADLINE_YEARS = (2000, 2100)
 
 
-class AssetFields(BaseModel):
+def check_email(value: str) -> str:
+    """A public contact's e-mail address (the rule of a browser's type=email), lower-cased
+    domain; ValueError in words otherwise."""
+    if len(value) > EMAIL_MAX:
+        raise ValueError(f"must be at most {EMAIL_MAX} characters")
+    if not _EMAIL.fullmatch(value):
+        raise ValueError("is not an e-mail address (like name@example.gov)")
+    local_part, _, domain = value.rpartition("@")
+    return f"{local_part}@{domain.lower()}"
+
+
+def check_phone(value: str) -> str:
+    """A telephone number people can dial: digits with spaces, dots, dashes or parentheses,
+    an optional leading + and extension (x123, ext. 123); 10 to 15 digits before the
+    extension (a US number with its area code, or an international one)."""
+    if len(value) > PHONE_MAX:
+        raise ValueError(f"must be at most {PHONE_MAX} characters")
+    if not _PHONE_CHARS.fullmatch(value):
+        raise ValueError("is not a telephone number (like 206-555-0100, or +1 206 555 0100 "
+                         "x12)")
+    main = re.split(r"(?i)x|ext", value)[0]
+    digits = sum(c.isdigit() for c in main)
+    if not 10 <= digits <= 15:
+        raise ValueError(f"has {digits} digits; a telephone number has 10 (with its area "
+                         "code) to 15")
+    return value
+
+
+def check_deadline(value: date) -> date:
+    lo, hi = DEADLINE_YEARS
+    if not lo <= value.year <= hi:
+        raise ValueError(f"must be a date between {lo} and {hi}")
+    return value
+
+
+class _PublicPageChecks(BaseModel):
+    """The checks of the public page's fields, shared by every model that has them."""
+
+    @field_validator("zoning", "contact_name", "contact_email", "contact_phone",
+                     mode="before", check_fields=False)
+    @classmethod
+    def _blank_is_none(cls, v: Any) -> Any:
+        return None if isinstance(v, str) and not v.strip() else v
+
+    @field_validator("contact_email", check_fields=False)
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        return None if v is None else check_email(v)
+
+    @field_validator("contact_phone", check_fields=False)
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return None if v is None else check_phone(v)
+
+    @field_validator("proposal_deadline", check_fields=False)
+    @classmethod
+    def _deadline(cls, v: date | None) -> date | None:
+        return None if v is None else check_deadline(v)
+
+
+class AssetFields(_PublicPageChecks):
     """The fields of an asset, each with its type, length or range (declared once here)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
@@ -119,7 +202,8 @@ class AssetFields(BaseModel):
     lat: float | None = Bounds(-90, 90).field(None)
     footprint_geojson: str | None = None
     gross_floor_area_ft2: float | None = Bounds(0, 50_000_000).field(None)
-    land_area_acres: float | None = Bounds(0, 10_000_000).field(None)
+    land_area_acres: float | None = SITE_AREA_ACRES.field(
+        None, description="Site area, acres (43,560 ft² an acre)")
     year_built: int | None = YEAR.field(None)
     ownership: Ownership = Ownership.owned
     annual_lease_cost_cents: int | None = MONEY_CENTS.field(None)
@@ -136,10 +220,19 @@ class AssetFields(BaseModel):
     fuel_oil_gallons: float | None = FUEL_GALLONS.field(None)
     propane_gallons: float | None = FUEL_GALLONS.field(None)
     status: AssetStatus = AssetStatus.in_use
+    proposal_deadline: date | None = Field(
+        None, description="Last day proposals are taken, in the region's time zone (through "
+        "the end of that day); later proposals are refused")
     interchangeable: bool = Field(
         True, description="Whether its space can take in, or move into, another building of "
         "the same use (false for a justice center among offices, or a lab): consolidation "
         "leaves the others out")
+    zoning: str | None = Field(None, max_length=ZONING_MAX,
+                               description='Zoning, e.g. "C-2 Commercial"')
+    contact_name: str | None = Field(None, max_length=CONTACT_NAME_MAX,
+                                     description="Public contact for the property")
+    contact_email: str | None = Field(None, max_length=EMAIL_MAX)
+    contact_phone: str | None = Field(None, max_length=PHONE_MAX)
     public_groups: list[str] = Field(default_factory=lambda: list(DEFAULT_PUBLIC_GROUPS))
     synthetic_fields: list[str] = Field(default_factory=list)
 
@@ -171,7 +264,10 @@ class AssetIn(AssetFields):
         return self
 
     def values(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The fields as stored: enums as their values, a day as a date."""
+        out = self.model_dump(mode="json")
+        out["proposal_deadline"] = self.proposal_deadline
+        return out
 
 
 def stored_values(row: Any) -> tuple[dict[str, Any], list[str]]:
@@ -213,14 +309,61 @@ class AssetRead(AssetFields):
                 "updated_at": data.updated_at, "out_of_range": bad}
 
 
+# The fields of the public asset page an owner edits on the asset's page (the whole asset
+# goes through AssetIn on the API and in files).
+LISTING_FIELDS = ("land_area_acres", "zoning", "contact_name", "contact_email",
+                  "contact_phone", "proposal_deadline")
+LISTING_LABELS = {"land_area_acres": "Site area (acres)", "zoning": "Zoning",
+                  "contact_name": "Contact name", "contact_email": "Contact e-mail address",
+                  "contact_phone": "Contact telephone",
+                  "proposal_deadline": "Proposal deadline"}
+
+
+class ListingIn(_PublicPageChecks):
+    """The public page's fields, as the asset's page edits them: each declared as on
+    ``AssetFields`` (copied from there below, so ranges and lengths cannot drift)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+ListingIn.model_fields.update({f: AssetFields.model_fields[f] for f in LISTING_FIELDS})
+ListingIn.model_rebuild(force=True)
+
+PHOTO_ALT_MAX = 300
+MAX_PHOTOS = 20  # photos an asset may have
+
+
+class PhotoIn(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    alt_text: str = Field(min_length=3, max_length=PHOTO_ALT_MAX,
+                          description="What the photo shows, for people who cannot see it")
+
+
+class PhotoPublic(BaseModel):
+    """A published photo: where it is, what it shows, its size in pixels."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    url: str
+    alt_text: str
+    content_type: str
+    width: int
+    height: int
+    synthetic: bool = False
+
+
 class AssetPublic(BaseModel):
-    """What anyone may see: the asset's public field groups, nothing else."""
+    """What anyone may see: the asset's public field groups, nothing else (and its photos
+    when it publishes the ``photos`` group)."""
 
     id: int
     jurisdiction_id: int
     jurisdiction_name: str
     public_groups: list[str]
     fields: dict[str, Any]
+    photos: list[PhotoPublic] = Field(
+        default_factory=list, description="Its published photos, on the asset's own record "
+        "only (a list of assets leaves them out)")
 
 
 class StatusChangeIn(BaseModel):

@@ -18,20 +18,26 @@ from typing import Any
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from govshare.carbon import service as carbon_service
 from govshare.carbon.schemas import MeasureIn, MeasureRead
-from govshare.core import audit, parameters
+from govshare.core import audit, images, parameters
 from govshare.core import tabular as t
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from govshare.core.tenancy import Action, Principal, authorize, ensure_visible
-from govshare.property.calc import Parameters, checked_parameters
+from govshare.property.calc import (
+    Parameters,
+    checked_parameters,
+    deadline_text,
+    proposals_closed,
+)
 from govshare.property.models import (
     Asset,
+    AssetPhoto,
     AssetStatus,
     AssetStatusChange,
     CostParameters,
@@ -43,12 +49,16 @@ from govshare.property.models import (
 from govshare.property.schemas import (
     ASSETS,
     FIELD_GROUPS,
+    LISTING_FIELDS,
+    MAX_PHOTOS,
     PROPOSALS,
     AssetIn,
     BuildingCarbon,
     ConsolidationCarbonIn,
     ConsolidationCarbonOut,
+    ListingIn,
     MemberCarbonOut,
+    PhotoIn,
     ProposalDecision,
     ProposalIn,
 )
@@ -167,6 +177,72 @@ def set_interchangeable(*, session: Session, actor: Principal, asset_id: int,
     return asset
 
 
+def update_listing(*, session: Session, actor: Principal, asset_id: int, data: ListingIn
+                   ) -> Asset:
+    """Set the public page's fields (site area, zoning, contact, proposal deadline) from the
+    asset's page; audited like any change of the asset's fields."""
+    asset = _asset(session, actor, asset_id)
+    authorize(actor, Action.property_manage, asset.jurisdiction_id)
+    before = audit.snapshot(asset, LISTING_FIELDS)
+    for key, value in data.model_dump().items():
+        setattr(asset, key, value)
+    session.flush()
+    after = audit.snapshot(asset, LISTING_FIELDS)
+    if after != before:
+        audit.record(session, actor, action="asset.update", entity="asset", entity_id=asset.id,
+                     jurisdiction_id=asset.jurisdiction_id,
+                     before={k: v for k, v in before.items() if after[k] != v},
+                     after={k: v for k, v in after.items() if before[k] != v})
+    return asset
+
+
+# ------------------------------------------------------------------------------- photos
+
+
+def add_photo(*, session: Session, actor: Principal, asset_id: int, content: bytes,
+              data: PhotoIn, synthetic: bool = False) -> AssetPhoto:
+    """Keep a photo of the asset, re-encoded by ``core.images`` (JPEG, PNG or WebP, checked
+    by content, bounded, metadata dropped). Staff of the owning member only."""
+    asset = _asset(session, actor, asset_id)
+    authorize(actor, Action.property_manage, asset.jurisdiction_id)
+    count = session.scalar(select(func.count()).select_from(AssetPhoto)
+                           .where(AssetPhoto.asset_id == asset.id)) or 0
+    if count >= MAX_PHOTOS:
+        raise ValidationFailed(f"An asset has at most {MAX_PHOTOS} photos; remove one first",
+                               errors=[{"loc": ["photo"], "reason": f"this asset already "
+                                        f"has {MAX_PHOTOS} photos, the most it may have"}])
+    try:
+        cleaned = images.clean(content)
+    except ValueError as exc:
+        raise ValidationFailed(f"Photo refused: {exc}",
+                               errors=[{"loc": ["photo"], "reason": str(exc)}]) from None
+    photo = AssetPhoto(asset_id=asset.id, content_type=cleaned.content_type,
+                       data=cleaned.data, bytes=len(cleaned.data), width=cleaned.width,
+                       height=cleaned.height, alt_text=data.alt_text, synthetic=synthetic,
+                       created_at=utcnow(), created_by=actor.ref)
+    session.add(photo)
+    session.flush()
+    audit.record(session, actor, action="asset.photo.add", entity="asset", entity_id=asset.id,
+                 jurisdiction_id=asset.jurisdiction_id,
+                 after={"photo_id": photo.id, "alt_text": photo.alt_text,
+                        "content_type": photo.content_type, "bytes": photo.bytes,
+                        "width": photo.width, "height": photo.height})
+    return photo
+
+
+def remove_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int) -> None:
+    asset = _asset(session, actor, asset_id)
+    authorize(actor, Action.property_manage, asset.jurisdiction_id)
+    photo = session.get(AssetPhoto, photo_id)
+    if photo is None or photo.asset_id != asset.id:
+        raise NotFound("Photo not found")
+    audit.record(session, actor, action="asset.photo.remove", entity="asset",
+                 entity_id=asset.id, jurisdiction_id=asset.jurisdiction_id,
+                 before={"photo_id": photo.id, "alt_text": photo.alt_text})
+    session.delete(photo)
+    session.flush()
+
+
 def set_parameters(*, session: Session, actor: Principal, region_id: int,
                    params: dict[str, Any]) -> CostParameters:
     """Store the region's parameters that differ from the defaults, after validating all."""
@@ -197,6 +273,12 @@ def submit_proposal(*, session: Session, actor: Principal, asset_id: int, data: 
     if data.kind is ProposalKind.challenge and status not in OPEN_TO_CHALLENGE:
         raise BadRequest("Only the use of an asset that is in use can be challenged; "
                          "propose a use instead")
+    if data.kind is ProposalKind.proposal and asset.proposal_deadline is not None:
+        tz = regions_queries.require_current_region(session=session).time_zone
+        if proposals_closed(asset.proposal_deadline, tz, utcnow()):
+            raise BadRequest("Proposals for this property closed after "
+                             f"{deadline_text(asset.proposal_deadline, tz)}; this one was "
+                             "not accepted. Ask the owner whether it takes late proposals.")
     proposal = Proposal(asset_id=asset.id, jurisdiction_id=asset.jurisdiction_id,
                         kind=data.kind.value, name=data.name, organization=data.organization,
                         contact_email=str(data.contact_email).lower(),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from govshare.core import tabular
 from govshare.core.errors import BadRequest
 from govshare.core.tenancy import Action, Principal, authorize, can_see_jurisdiction_rows
-from govshare.property.import_export.fileio import EXPORT_COLUMNS, FIELDS, SHEET
+from govshare.property.import_export.fileio import EXPORT_COLUMNS, FIELDS, SHEET, export_value
 from govshare.property.models import Asset
 from govshare.property.schemas import FIELD_GROUPS
 from govshare.regions import queries as regions_queries
@@ -45,7 +45,7 @@ def export_rows(*, session: Session, actor: Principal, jurisdiction_ids: list[in
                 values = row if full else _public_only(row)
                 if values is None:
                     continue
-                yield [target.name, *[values[f] for f in FIELDS]]
+                yield [target.name, *[export_value(values[f]) for f in FIELDS]]
     return list(EXPORT_COLUMNS), rows()
 
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
@@ -40,6 +41,9 @@ from govshare.property.schemas import (
     STATUS_LABELS,
     USE_LABELS,
     AssetIn,
+    check_deadline,
+    check_email,
+    check_phone,
 )
 
 FIELDS: tuple[str, ...] = tuple(AssetIn.model_fields)
@@ -113,6 +117,52 @@ def footprint_converter(text: str) -> str:
     return json.dumps(geom, separators=(",", ":"))
 
 
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ]00:00(?::00)?)?")
+_US_DAY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+
+
+def date_converter(text: str) -> date:
+    """A day: ISO ``2027-01-29`` (what the export writes; a spreadsheet's midnight
+    ``2027-01-29 00:00:00`` too) or US ``1/29/2027``; within ``check_deadline``'s years."""
+    value = text.strip()
+    m = _ISO_DAY.fullmatch(value)
+    parts = (m.group(1), m.group(2), m.group(3)) if m else None
+    if parts is None and (u := _US_DAY.fullmatch(value)):
+        parts = (u.group(3), u.group(1), u.group(2))
+    if parts is None:
+        raise CellError("is not a date (like 2027-01-29 or 1/29/2027)")
+    try:
+        day = date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError as exc:
+        raise CellError(f"is not a date ({exc})") from None
+    checked: date = _checked(check_deadline)(day)
+    return checked
+
+
+def _checked(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A schema check (``ValueError`` in words) as a cell check (``CellError``)."""
+    def conv(value: Any) -> Any:
+        try:
+            return check(value)
+        except ValueError as exc:
+            raise CellError(str(exc)) from None
+    return conv
+
+
+def _text_checked(check: Callable[[str], str]) -> Converter:
+    run = _checked(check)
+
+    def conv(text: str) -> str:
+        return run(text.strip())  # type: ignore[no-any-return]
+    return conv
+
+
+def export_value(value: Any) -> Any:
+    """A stored value as written to a file: a day as ISO text (GeoJSON has no date type),
+    the rest unchanged."""
+    return value.isoformat() if isinstance(value, date | datetime) else value
+
+
 def field_bounds(name: str) -> tuple[float | None, float | None]:
     return bounds(AssetIn.model_fields[name])
 
@@ -121,6 +171,9 @@ CONVERTERS: dict[str, Converter] = model_converters(
     AssetIn,
     special={"zip": zip_converter, "public_groups": groups_converter,
              "synthetic_fields": synthetic_converter, "footprint_geojson": footprint_converter,
+             "proposal_deadline": date_converter,
+             "contact_email": _text_checked(check_email),
+             "contact_phone": _text_checked(check_phone),
              "year_built": year_converter(*field_bounds("year_built"))},
     labels={AssetUse: USE_LABELS, AssetStatus: STATUS_LABELS})
 

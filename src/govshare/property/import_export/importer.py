@@ -138,6 +138,7 @@ HISTORY = cast(Table, AssetStatusChange.__table__)
 ANALYZE_AFTER_ROWS = 10_000
 INSERT_COLUMNS = ("jurisdiction_id", *FIELDS, "source", "created_at", "updated_at")
 JSON_FIELDS = ("public_groups", "synthetic_fields")  # lists, stored as JSON
+DAY_FIELDS = ("proposal_deadline",)  # dates
 RULE_FIELDS = ("lon", "lat", "ownership", "annual_lease_cost_cents")  # read by check_rules
 ENERGY = ("energy_year", *ENERGY_FIELDS)
 # The report's streams, each filled in row order: problems of cells (while reading),
@@ -689,6 +690,9 @@ class _Stage:
         self._json = (json.dumps if self.pg or bind is None else bind)
         self._json_cache: dict[tuple[str, ...], Any] = {}
         self._json_fields = [f for f in JSON_FIELDS if f in self.fields]
+        # Days go to SQLite as the ISO text SQLAlchemy's Date stores there (the driver's own
+        # date adapter is deprecated); psycopg's COPY takes a date as it is.
+        self._day_fields = [] if self.pg else [f for f in DAY_FIELDS if f in self.fields]
         self._values = operator.itemgetter(*self.fields)
         columns = ("existing_id", *self.fields)
         quote = dialect.identifier_preparer.quote
@@ -709,6 +713,9 @@ class _Stage:
         """The staged tuple of one asset (lists already JSON text for the driver)."""
         for f in self._json_fields:
             merged[f] = self._as_json(merged[f])
+        for f in self._day_fields:
+            if merged[f] is not None:
+                merged[f] = merged[f].isoformat()
         return (existing_id, *self._values(merged))
 
     def _start_copy(self) -> None:

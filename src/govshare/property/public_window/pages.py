@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from govshare.core import forms
+from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.formats import money as dollars
 from govshare.core.formats import number
@@ -33,6 +34,7 @@ from govshare.core.http import allow, csrf_protect, get_session, redirect, rende
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import queries, service
+from govshare.property.calc import acres_in_ft2
 from govshare.property.models import AssetUse, ProposalStatus
 from govshare.property.public_window import service as public
 from govshare.property.schemas import (
@@ -52,10 +54,15 @@ router = APIRouter(include_in_schema=False)
 
 AssetId = Annotated[int, row_id("asset")]
 ProposalId = Annotated[int, row_id("proposal")]
+PhotoId = Annotated[int, row_id("photo")]
 PAGE_SIZE = 50
 CSV_TYPE = "text/csv; charset=utf-8"
 GEOJSON_TYPE = "application/geo+json"
 FEED_CACHE = "public, max-age=300"
+# A published photo may be cached by browsers and proxies for an hour: removing it, or
+# unpublishing the asset's photos, takes effect for them within that hour.
+PHOTO_CACHE = "public, max-age=3600"
+CONTACT_FIELDS = ("contact_name", "contact_email", "contact_phone")
 
 KIND_LABELS = {"proposal": "Proposal", "challenge": "Challenge"}
 # What each status means, in the words the window uses.
@@ -87,7 +94,9 @@ FACTS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
     ("city", "City", str),
     ("zip", "ZIP code", str),
     ("gross_floor_area_ft2", "Gross floor area", _num("ft²")),
-    ("land_area_acres", "Land area", _num("acres", 2)),
+    ("land_area_acres", "Site area", lambda v: f"{number(v, 2, 'acres')} "
+                                               f"({number(acres_in_ft2(v), 0, 'ft²')})"),
+    ("zoning", "Zoning", str),
     ("year_built", "Year built", str),
     ("capacity", "Capacity", _num("people")),
     ("occupancy", "Occupancy", _num("people")),
@@ -214,8 +223,13 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
     item = public.get(session=session, asset_id=asset_id)
     proposals = public.proposals(session=session, asset_id=asset_id)
     located = item.get("lon") is not None and item.get("lat") is not None
+    region = regions_queries.require_current_region(session=session)
+    contact = {f: item.get(f) for f in CONTACT_FIELDS if item.get(f)}
     response = render(request, "property/public_asset.html", {
         "item": item, "facts": _facts(item), "open_for": public.open_for(item),
+        "deadline": public.deadline(item, region.time_zone, utcnow()),
+        "contact": contact, "photos": item.view.photos,
+        "contact_synthetic": bool(item.synthetic & set(CONTACT_FIELDS)),
         "located": located,
         "feature": public.feature(item, "") if located else None,
         "proposals": proposals, "refs": {p.id: public.reference(p.id) for p in proposals},
@@ -230,6 +244,17 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
     if form:
         response.headers["Cache-Control"] = "no-store"  # it echoes the sender's own input
     return response
+
+
+@router.get("/property/public/{asset_id}/photos/{photo_id}")
+def public_photo(asset_id: AssetId, photo_id: PhotoId, session: Session = Depends(get_session),
+                 _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """A photo of an asset that publishes its photos, as re-encoded on upload; 404 otherwise
+    (nothing cacheable is said about a photo that is not public). ``X-Content-Type-Options:
+    nosniff`` is on every response (``core.http.Envelope``)."""
+    photo = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
+    return Response(photo.data, media_type=photo.content_type,
+                    headers={"Cache-Control": PHOTO_CACHE, "Content-Disposition": "inline"})
 
 
 @router.get("/property/proposal-status")

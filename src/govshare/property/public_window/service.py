@@ -13,6 +13,10 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   private field. Filtering, counting and paging happen in SQL.
 - Submissions are rate-limited per client address in the database (``core.ratelimit``), so
   every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
+- A photo is served only while its asset publishes the ``photos`` group (``queries.
+  public_photo``); otherwise it is a 404 with nothing cacheable, the same as a photo that never
+  existed. The proposal deadline is in the ``status`` group, so a page that offers the form can
+  always say until when (tests in ``tests/property/test_public_asset_page.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -30,7 +34,7 @@ from govshare.core import ratelimit, tabular
 from govshare.core.errors import BadRequest, NotFound
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Principal
-from govshare.property import queries, service
+from govshare.property import calc, queries, service
 from govshare.property.models import AssetStatus, Proposal
 from govshare.property.schemas import (
     FIELD_GROUPS,
@@ -137,6 +141,29 @@ def open_for(item: Listed) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """A published proposal deadline as the page says it."""
+
+    day: date
+    text: str  # "Friday, January 29, 2027, 11:59 PM PST"
+    closed: bool
+
+
+def deadline(item: Listed, tz: str, now: datetime) -> Deadline | None:
+    """The asset's proposal deadline, if it takes proposals and publishes one."""
+    day = item.get("proposal_deadline")
+    if not isinstance(day, date) or open_for(item) != "proposal":
+        return None
+    return Deadline(day=day, text=calc.deadline_text(day, tz),
+                    closed=calc.proposals_closed(day, tz, now))
+
+
+def photo(*, session: Session, asset_id: int, photo_id: int) -> Any:
+    """A published photo's row (its bytes and type); 404 unless the asset publishes photos."""
+    return queries.public_photo(session=session, asset_id=asset_id, photo_id=photo_id)
+
+
 def proposals(*, session: Session, asset_id: int) -> list[ProposalPublic]:
     return [ProposalPublic.model_validate(p)
             for p in queries.list_proposals(session=session, asset_id=asset_id)[0]]
@@ -214,7 +241,7 @@ def feature(item: Listed, base_url: str) -> dict[str, Any]:
     }
     for name, value in f.items():
         if name not in props and name not in GEOMETRY_FIELDS:
-            props[name] = value
+            props[name] = value.isoformat() if isinstance(value, date) else value
     props["synthetic_fields"] = sorted(item.synthetic)
     lon, lat = f.get("lon"), f.get("lat")
     point = (float(lon), float(lat)) if lon is not None and lat is not None else None

@@ -1,0 +1,463 @@
+"""The public asset page (issue 9 §6): site area, zoning, a contact and a proposal deadline
+(validated and named by field, edited on the staff page and the API, read and written by
+files, audited, published only through their groups), late proposals refused, and photos
+(checked by content, bounded while they stream, metadata stripped, only the owner's staff
+upload or remove them, public only while the asset publishes them), hostile text escaped."""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from PIL import Image
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from govshare.core import images
+from govshare.core.audit import AuditEvent
+from govshare.core.errors import BadRequest, NotFound, ValidationFailed
+from govshare.core.tenancy import Principal, Role
+from govshare.property import calc, service
+from govshare.property.import_export import exporter, importer
+from govshare.property.models import Asset, AssetPhoto
+from govshare.property.schemas import AssetIn, ListingIn, PhotoIn, ProposalIn
+from govshare.regions import queries as regions_queries
+from tests.conftest import csrf_from, login
+from tests.factories.regions import api_key
+from tests.web.test_body_limit import BOUNDARY, MB, call, multipart_head
+
+_codes = itertools.count()
+HOSTILE = '<script>alert("x")</script>'
+GROUPS = ["identity", "location", "size", "status", "zoning", "contact", "photos"]
+
+
+def make_asset(session: Session, system: Principal, jid: int, *, status: str = "surplus",
+               groups: list[str] | None = None, **kw: Any) -> Asset:
+    values: dict[str, Any] = dict(
+        asset_code=f"PA-{next(_codes)}", name=f"Pelican Depot {next(_codes)}",
+        use="warehouse", address="1 Pelican Way", city="Seattle", zip="98134",
+        lon=-122.34, lat=47.58, gross_floor_area_ft2=20_000, land_area_acres=2.5,
+        status=status, zoning="IG2 U/85 General Industrial 2", contact_name="Robin Surplus",
+        contact_email="robin.surplus@example.gov", contact_phone="206-555-0111",
+        public_groups=GROUPS if groups is None else groups)
+    values.update(kw)
+    a = service.create_asset(session=session, actor=system, jurisdiction_id=jid,
+                             data=AssetIn(**values))
+    session.commit()
+    return a
+
+
+def jpeg_with_gps(width: int = 64, height: int = 48) -> bytes:
+    exif = Image.Exif()
+    exif[0x010F] = "SnoopCam"  # Make
+    exif[0x0131] = "secret-editor 1.0"  # Software
+    exif[0x8825] = {1: "N", 2: (47.0, 36.0, 22.0), 3: "W", 4: (122.0, 19.0, 55.0)}  # GPS
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (10, 120, 200)).save(out, "JPEG", exif=exif.tobytes())
+    return out.getvalue()
+
+
+def png(width: int = 32, height: int = 32) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGBA", (width, height), (0, 200, 0, 128)).save(out, "PNG")
+    return out.getvalue()
+
+
+def staff_page(client: TestClient, asset_id: int) -> str:
+    page = client.get(f"/property/assets/{asset_id}")
+    assert page.status_code == 200, page.text[:300]
+    return page.text
+
+
+def upload(client: TestClient, asset_id: int, content: bytes, alt: str = "Front of the depot",
+           name: str = "photo.jpg", mime: str = "image/jpeg") -> Any:
+    token = csrf_from(client.get("/property").text)
+    return client.post(f"/property/assets/{asset_id}/photos",
+                       data={"csrf_token": token, "alt_text": alt},
+                       files={"photo": (name, content, mime)}, follow_redirects=False)
+
+
+# ------------------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize(("field", "value", "reason"), [
+    ("land_area_acres", -1, "greater than or equal to 0"),
+    ("land_area_acres", 10_000_001, "less than or equal to 10000000"),
+    ("zoning", "Z" * 101, "at most 100 characters"),
+    ("contact_name", "N" * 201, "at most 200 characters"),
+    ("contact_email", "robin at example.gov", "is not an e-mail address"),
+    ("contact_email", f"{HOSTILE}@example.gov", "is not an e-mail address"),
+    ("contact_phone", "555-0111", "has 7 digits"),
+    ("contact_phone", "call me", "is not a telephone number"),
+    ("proposal_deadline", "1999-12-31", "between 2000 and 2100"),
+    ("proposal_deadline", "2027-02-30", "valid date"),
+])
+def test_bad_values_are_refused_naming_the_field(field: str, value: Any, reason: str) -> None:
+    for model in (ListingIn, AssetIn):
+        base = {} if model is ListingIn else {"asset_code": "X", "name": "X", "use": "office"}
+        with pytest.raises(ValidationError) as caught:
+            model.model_validate({**base, field: value})
+        errors = caught.value.errors()
+        assert [e["loc"] for e in errors] == [(field,)], errors
+        assert reason in errors[0]["msg"], errors[0]["msg"]
+
+
+def test_the_staff_form_saves_audits_and_names_refused_fields(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], zoning=None, contact_name=None,
+                   contact_email=None, contact_phone=None, land_area_acres=None)
+    login(client, "seattle.staff@demo.govshare.org")
+    token = csrf_from(staff_page(client, a.id))
+    bad = client.post(f"/property/assets/{a.id}/listing", data={
+        "csrf_token": token, "land_area_acres": "-3", "zoning": "C-2 Commercial",
+        "contact_email": "nobody", "contact_phone": "12", "proposal_deadline": "2027-01-29"})
+    assert bad.status_code == 422
+    for label in ("Site area (acres)", "Contact e-mail address", "Contact telephone"):
+        assert label in bad.text
+    assert 'href="#l-contact_email"' in bad.text and 'value="nobody"' in bad.text
+    session.refresh(a)
+    assert a.zoning is None  # nothing half-written
+    ok = client.post(f"/property/assets/{a.id}/listing", data={
+        "csrf_token": token, "land_area_acres": "3.25", "zoning": "C-2 Commercial",
+        "contact_name": "Robin Surplus", "contact_email": "Robin@Example.GOV",
+        "contact_phone": "(206) 555-0111", "proposal_deadline": "2027-01-29"},
+        follow_redirects=False)
+    assert ok.status_code == 303, ok.text[:500]
+    session.refresh(a)
+    assert (a.land_area_acres, a.zoning, a.contact_email, a.contact_phone,
+            a.proposal_deadline) == (3.25, "C-2 Commercial", "Robin@example.gov",
+                                     "(206) 555-0111", date(2027, 1, 29))
+    event = session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.entity == "asset", AuditEvent.entity_id == str(a.id),
+        AuditEvent.action == "asset.update").order_by(AuditEvent.id.desc())).first()
+    assert event is not None and event.actor.startswith("user:")
+    assert event.after["zoning"] == "C-2 Commercial"  # type: ignore[index]
+    assert event.after["proposal_deadline"] == "2027-01-29"  # type: ignore[index]
+    assert event.before["zoning"] is None  # type: ignore[index]
+
+
+def test_the_api_takes_the_fields_and_names_a_bad_one(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"])
+    headers = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    body = client.get(f"/api/v1/assets/{a.id}", headers=headers).json()
+    assert body["zoning"] == "IG2 U/85 General Industrial 2"
+    assert body["contact_phone"] == "206-555-0111" and body["proposal_deadline"] is None
+    fields = {k: v for k, v in body.items() if k in AssetIn.model_fields}
+    r = client.put(f"/api/v1/assets/{a.id}", json={**fields, "contact_phone": "12"},
+                   headers=headers)
+    assert r.status_code == 422 and "contact_phone" in r.text, r.text
+    r = client.put(f"/api/v1/assets/{a.id}",
+                   json={**fields, "proposal_deadline": "2027-03-01", "zoning": "C-2"},
+                   headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["proposal_deadline"] == "2027-03-01" and r.json()["zoning"] == "C-2"
+
+
+# ------------------------------------------------------------------------- deadline
+
+
+def test_the_deadline_closes_at_the_end_of_its_day_in_the_regions_time_zone() -> None:
+    closes = calc.deadline_closes_at(date(2027, 1, 29), "America/Los_Angeles")
+    assert closes == datetime(2027, 1, 30, 8, 0, tzinfo=UTC)  # midnight PST
+    summer = calc.deadline_closes_at(date(2027, 7, 1), "America/Los_Angeles")
+    assert summer == datetime(2027, 7, 2, 7, 0, tzinfo=UTC)  # midnight PDT
+    assert not calc.proposals_closed(date(2027, 1, 29), "America/Los_Angeles",
+                                     closes - timedelta(seconds=1))
+    assert calc.proposals_closed(date(2027, 1, 29), "America/Los_Angeles", closes)
+    assert not calc.proposals_closed(None, "America/Los_Angeles", closes)
+    assert calc.deadline_text(date(2027, 1, 29), "America/Los_Angeles") == (
+        "Friday, January 29, 2027, 11:59 PM PST")
+
+
+def test_a_proposal_after_the_deadline_is_refused_and_the_page_says_closed(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    tz = regions_queries.require_current_region(session=session).time_zone
+    today = datetime.now(ZoneInfo(tz)).date()
+    late = make_asset(session, system, ids["city"], proposal_deadline=today - timedelta(days=1))
+    on_time = make_asset(session, system, ids["city"], proposal_deadline=today)
+    proposal = ProposalIn(name="Ada", contact_email="ada@example.org",
+                          proposed_use="Tool library", description="Lending tools to anyone.")
+    with pytest.raises(BadRequest, match="closed after .*; this one was not accepted"):
+        service.submit_proposal(session=session, actor=system, asset_id=late.id, data=proposal)
+    assert service.submit_proposal(session=session, actor=system, asset_id=on_time.id,
+                                   data=proposal).id
+    session.commit()
+
+    closed = client.get(f"/property/public/{late.id}").text
+    assert "Closed" in closed and "Proposals for this property closed after" in closed
+    assert 'action="/property/public/' not in closed  # no form offered
+    shown = calc.deadline_text(today - timedelta(days=1), tz)
+    assert shown in closed and shown.split()[-1] in ("PST", "PDT")
+    page = client.get(f"/property/public/{on_time.id}").text
+    assert "Proposal deadline:" in page and calc.deadline_text(today, tz) in page
+    r = client.post(f"/api/v1/public/assets/{late.id}/proposals",
+                    json=proposal.model_dump(mode="json"))
+    assert r.status_code == 400 and "closed after" in r.json()["detail"]
+
+
+# ------------------------------------------------------------------------- the public page
+
+
+def test_the_public_page_shows_both_units_zoning_contact_and_escapes_hostile_text(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], zoning=f"C-2 {HOSTILE}",
+                   contact_name=f"Robin {HOSTILE}")
+    service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                      data=PhotoIn(alt_text=f"Loading dock {HOSTILE}"))
+    session.commit()
+    page = client.get(f"/property/public/{a.id}").text
+    assert "2.50 acres (108,900 ft²)" in page
+    assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)" in page
+    assert "C-2 &lt;script&gt;" in page and "Robin &lt;script&gt;" in page
+    assert 'href="mailto:robin.surplus@example.gov"' in page and 'href="tel:206-555-0111"' in page
+    assert 'alt="Loading dock &lt;script&gt;' in page
+    api = client.get(f"/api/v1/public/assets/{a.id}").json()
+    assert api["fields"]["zoning"] == f"C-2 {HOSTILE}"
+    assert [p["alt_text"] for p in api["photos"]] == [f"Loading dock {HOSTILE}"]
+    feed = client.get("/property/public.geojson", params={"q": a.name}).json()
+    assert feed["features"][0]["properties"]["contact_email"] == "robin.surplus@example.gov"
+
+
+def test_unpublished_groups_and_photos_stay_private(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], groups=["identity", "status"])
+    photo = service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="Side yard"))
+    session.commit()
+    url = f"/property/public/{a.id}/photos/{photo.id}"
+    for text in (client.get(f"/property/public/{a.id}").text,
+                 client.get(f"/api/v1/public/assets/{a.id}").text,
+                 client.get("/property/public.csv", params={"q": a.name}).text):
+        for secret in ("IG2", "Robin", "robin.surplus", "555-0111", "Side yard", "acres"):
+            assert secret not in text
+    hidden = client.get(url)
+    assert hidden.status_code == 404 and "cache-control" not in {
+        k.lower() for k in hidden.headers if hidden.headers[k].startswith("public")}
+    service.publish_groups(session=session, actor=system, asset_id=a.id,
+                           groups=["identity", "status", "photos"])
+    session.commit()
+    shown = client.get(url)
+    assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
+    assert shown.headers["x-content-type-options"] == "nosniff"
+    assert shown.headers["cache-control"] == "public, max-age=3600"
+    assert Image.open(io.BytesIO(shown.content)).size == (32, 32)
+    assert client.get(f"/property/public/{a.id + 10**6}/photos/{photo.id}").status_code in (
+        404, 422)
+    service.publish_groups(session=session, actor=system, asset_id=a.id, groups=[])
+    session.commit()
+    assert client.get(url).status_code == 404  # a private asset's photo does not exist
+
+
+# ------------------------------------------------------------------------- photos
+
+
+def test_photos_are_checked_by_content_and_stripped_of_metadata(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"])
+    login(client, "seattle.staff@demo.govshare.org")
+    html = upload(client, a.id, b"<html><script>alert(1)</script></html>", name="x.jpg")
+    assert html.status_code == 422 and "must be a JPEG, PNG or WebP image" in html.text
+    gif = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(gif, "GIF")
+    assert upload(client, a.id, gif.getvalue(), name="x.png", mime="image/png"
+                  ).status_code == 422
+    no_alt = upload(client, a.id, png(), alt="  ")
+    assert no_alt.status_code == 422 and "Description" in no_alt.text
+    assert session.scalar(sa.select(sa.func.count()).select_from(AssetPhoto)
+                          .where(AssetPhoto.asset_id == a.id)) == 0
+    original = jpeg_with_gps()
+    assert Image.open(io.BytesIO(original)).getexif().get(0x8825)  # the GPS is there
+    ok = upload(client, a.id, original)
+    assert ok.status_code == 303, ok.text[:500]
+    photo = session.scalars(sa.select(AssetPhoto).where(AssetPhoto.asset_id == a.id)).one()
+    served = client.get(f"/property/public/{a.id}/photos/{photo.id}")
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    cleaned = Image.open(io.BytesIO(served.content))
+    assert dict(cleaned.getexif()) == {} and "exif" not in cleaned.info
+    for marker in (b"SnoopCam", b"secret-editor", b"Exif\x00\x00"):
+        assert marker not in served.content
+    assert (photo.width, photo.height, photo.content_type) == (64, 48, "image/jpeg")
+    assert photo.created_by.startswith("user:")
+    events = session.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.entity_id == str(a.id), AuditEvent.action.like("asset.photo.%"))).all()
+    assert events == ["asset.photo.add"]
+
+
+def test_image_bounds_refuse_huge_dimensions_and_damaged_files() -> None:
+    with pytest.raises(ValueError, match="at most 8,000 on a side"):
+        images.clean(png(8_001, 1))
+    with pytest.raises(ValueError, match="40 million in all"):
+        images.clean(png(7_000, 7_000))
+    with pytest.raises(ValueError, match="larger than 5 MB"):
+        images.clean(b"\xff\xd8\xff" + b"0" * images.MAX_BYTES)
+    with pytest.raises(ValueError, match="damaged or cut off"):
+        images.clean(jpeg_with_gps(400, 300)[:400])
+
+
+def test_an_oversized_upload_is_refused_while_it_streams(
+        app: FastAPI, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"])
+    for path in (f"/property/assets/{a.id}/photos", f"/api/v1/assets/{a.id}/photos"):
+        r = call(app, path, total=50 * MB, first=multipart_head(),
+                 content_type=f"multipart/form-data; boundary={BOUNDARY}")
+        assert r.status == 413, (path, r.body[:300])
+        assert r.pulled <= images.MAX_BYTES + 64 * 1024 + MB  # stopped at the cap's chunk
+
+
+def test_only_the_owners_staff_upload_or_remove_photos(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"])
+    photo = service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="North side"))
+    session.commit()
+    photo_id = photo.id
+    login(client, "kingcounty.admin@demo.govshare.org")  # another member's admin
+    assert upload(client, a.id, png()).status_code == 404
+    token = csrf_from(client.get("/property").text)
+    assert client.post(f"/property/assets/{a.id}/photos/{photo_id}/remove",
+                       data={"csrf_token": token}).status_code == 404
+    county_key = api_key(session, Role.jurisdiction_admin, ids["county"])
+    assert client.delete(f"/api/v1/assets/{a.id}/photos/{photo_id}",
+                         headers={"Authorization": f"Bearer {county_key}"}).status_code == 404
+    assert client.get(f"/property/assets/{a.id}/photos/{photo_id}").status_code == 404
+    client.cookies.clear()
+    login(client, "analyst@demo.govshare.org")  # sees every asset, manages none
+    assert upload(client, a.id, png()).status_code == 403
+    client.cookies.clear()
+    login(client, "seattle.staff@demo.govshare.org")
+    staff = client.get(f"/property/assets/{a.id}/photos/{photo_id}")
+    assert staff.status_code == 200 and staff.headers["cache-control"] == "private, no-cache"
+    token = csrf_from(client.get("/property").text)
+    r = client.post(f"/property/assets/{a.id}/photos/{photo_id}/remove",
+                    data={"csrf_token": token}, follow_redirects=False)
+    assert r.status_code == 303
+    session.expire_all()
+    assert session.get(AssetPhoto, photo_id) is None
+    assert client.get(f"/property/public/{a.id}/photos/{photo_id}").status_code == 404
+    with pytest.raises(NotFound):
+        service.remove_photo(session=session, actor=system, asset_id=a.id, photo_id=photo_id)
+
+
+def test_the_api_uploads_lists_and_removes_photos(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"])
+    headers = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    r = client.post(f"/api/v1/assets/{a.id}/photos", data={"alt_text": "West entrance"},
+                    files={"photo": ("p.jpg", jpeg_with_gps(), "image/jpeg")}, headers=headers)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["public"] is True and body["alt_text"] == "West entrance"
+    assert b"SnoopCam" not in client.get(body["public_url"]).content
+    bad = client.post(f"/api/v1/assets/{a.id}/photos", data={"alt_text": "Not a photo"},
+                      files={"photo": ("p.svg", b"<svg/>", "image/svg+xml")}, headers=headers)
+    assert bad.status_code == 422 and bad.json()["errors"][0]["loc"] == ["photo"]
+    listed = client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json()
+    assert [p["id"] for p in listed["items"]] == [body["id"]] and listed["total"] == 1
+    assert client.delete(f"/api/v1/assets/{a.id}/photos/{body['id']}",
+                         headers=headers).status_code == 204
+    assert client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json()["items"] == []
+
+
+def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, int],
+                                              system: Principal,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(service, "MAX_PHOTOS", 2)
+    a = make_asset(session, system, ids["city"])
+    for _ in range(2):
+        service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                          data=PhotoIn(alt_text="A view"))
+    with pytest.raises(ValidationFailed, match="at most 2 photos"):
+        service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                          data=PhotoIn(alt_text="One more"))
+
+
+# ------------------------------------------------------------------------- files
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "geojson"])
+def test_the_new_columns_round_trip_through_export_and_import(
+        fmt: str, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["schools"], proposal_deadline=date(2027, 1, 29))
+    out = io.BytesIO()
+    exporter.export_file(session=session, actor=system, jurisdiction_ids=[ids["schools"]],
+                         fmt=fmt, out=out)
+    out.seek(0)
+    if fmt == "csv":
+        rows = {r["asset_code"]: r for r in csv.DictReader(io.StringIO(out.read().decode()))}
+    elif fmt == "xlsx":
+        sheet = openpyxl.load_workbook(out, read_only=True)["assets"]
+        header, *lines = [list(r) for r in sheet.iter_rows(values_only=True)]
+        rows = {r[header.index("asset_code")]: dict(zip(header, r, strict=True))
+                for r in lines}
+    else:
+        rows = {f["properties"]["asset_code"]: f["properties"]
+                for f in json.loads(out.read())["features"]}
+    mine = rows[a.asset_code]
+    assert (str(mine["proposal_deadline"])[:10], mine["zoning"], mine["contact_email"],
+            mine["contact_phone"]) == ("2027-01-29", "IG2 U/85 General Industrial 2",
+                                       "robin.surplus@example.gov", "206-555-0111")
+    out.seek(0)
+    result = importer.import_assets(session=session, actor=system,
+                                    jurisdiction_id=ids["schools"], source=out, fmt=fmt)
+    assert result.updated == 0 and result.unchanged == result.rows  # read, not dropped
+    changed = io.BytesIO(
+        b"asset_code,name,use,zoning,contact_name,contact_email,contact_phone,"
+        b"proposal_deadline,land_area_acres\n" +
+        f"{a.asset_code},{a.name},warehouse,C-2 Commercial,Sam Lot,sam@example.gov,"
+        f"+1 206 555 0199 x7,3/15/2027,4.75\n".encode())
+    result = importer.import_assets(session=session, actor=system,
+                                    jurisdiction_id=ids["schools"], source=changed, fmt="csv")
+    assert result.updated == 1
+    session.refresh(a)
+    assert (a.zoning, a.contact_name, a.contact_email, a.contact_phone, a.proposal_deadline,
+            a.land_area_acres) == ("C-2 Commercial", "Sam Lot", "sam@example.gov",
+                                   "+1 206 555 0199 x7", date(2027, 3, 15), 4.75)
+
+
+def test_a_file_with_bad_new_cells_is_refused_naming_row_column_and_reason(
+        session: Session, ids: dict[str, int], system: Principal) -> None:
+    bad = io.BytesIO(b"asset_code,name,use,contact_email,contact_phone,proposal_deadline\n"
+                     b"N-1,New lot,vacant_land,not-an-email,206-555-0100,2027-01-29\n"
+                     b"N-2,Other lot,vacant_land,a@example.gov,12,2027-01-29\n"
+                     b"N-3,Third lot,vacant_land,a@example.gov,206-555-0100,29.1.2027\n")
+    with pytest.raises(importer.ImportRefused) as caught:
+        importer.import_assets(session=session, actor=system, jurisdiction_id=ids["schools"],
+                               source=bad, fmt="csv")
+    found = {(e.row, e.column): e.reason for e in caught.value.report}
+    assert "is not an e-mail address" in found[(2, "contact_email")]
+    assert "has 2 digits" in found[(3, "contact_phone")]
+    assert "is not a date" in found[(4, "proposal_deadline")]
+    assert session.scalar(sa.select(sa.func.count()).select_from(Asset).where(
+        Asset.asset_code.in_(["N-1", "N-2", "N-3"]))) == 0
+
+
+# ------------------------------------------------------------------------- the demo
+
+
+def test_the_demo_gives_surplus_assets_a_public_page_labelled_synthetic(
+        client: TestClient, session: Session) -> None:
+    rows = session.scalars(sa.select(Asset).where(Asset.zoning.is_not(None))).all()
+    assert rows, "no demo asset has a public page"
+    for a in rows:
+        assert a.status == "surplus"
+        assert {"zoning", "contact_name", "proposal_deadline"} <= set(a.synthetic_fields)
+        assert {"zoning", "contact", "photos"} <= set(a.public_groups)
+    a = rows[0]
+    page = client.get(f"/property/public/{a.id}").text
+    assert a.zoning in page and "Proposal deadline:" in page
+    assert "synthetic" in page and "made up for the demonstration" in page
+    assert "Drawings for the demonstration" in page or "drawn for the demonstration" in page
+    photo = session.scalars(sa.select(AssetPhoto).where(AssetPhoto.asset_id == a.id)).one()
+    assert photo.synthetic and "does not show the property" in photo.alt_text
+    assert client.get(f"/property/public/{a.id}/photos/{photo.id}").status_code == 200
