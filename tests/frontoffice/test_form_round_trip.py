@@ -14,8 +14,9 @@ from sqlalchemy.orm import Session
 
 from govshare.frontoffice.models import ServiceRequest
 from tests.conftest import csrf_from
+from tests.factories.images import png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png()
 PERSON = {"first_name": "Rosa", "last_name": "Parks-Test", "email": "rosa@example.org",
           "phone": "206-555-0199", "description": "A deep one by the bus stop"}
 

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import re
 
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from govshare.frontoffice.models import ServiceRequest
 from tests.conftest import csrf_from, login
+from tests.factories.images import GPS_TAG, jpeg_with_gps, png
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = png()
 
 
 def _form(client: TestClient, path: str = "/requests/new?service=pothole") -> str:
@@ -66,6 +69,27 @@ def test_submit_and_track_a_request(client: TestClient, session: Session,
     assert "me@example.org" not in tracked.text and "<b>" not in tracked.text
     assert client.get(req.media_url).status_code == 200
     assert client.get("/requests/track", params={"id": "2026-999999"}).status_code == 404
+
+
+def test_a_residents_photo_is_published_without_its_gps_position(
+        client: TestClient, session: Session) -> None:
+    """A phone's photo carries where it was taken (often the resident's home) and the camera:
+    a request's photo is public, so only its pixels are kept."""
+    token = _form(client)
+    taken = jpeg_with_gps(640, 480)
+    assert Image.open(io.BytesIO(taken)).getexif().get(GPS_TAG)
+    r = client.post("/requests/new", data={
+        "csrf_token": token, "service_code": "pothole", "attribute[size]": "large",
+        "lat": "47.6080", "lon": "-122.3351"},
+        files={"photo": ("IMG_0001.jpg", taken, "image/jpeg")})
+    assert r.status_code == 201, r.text
+    req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert req is not None and req.media_url and req.media_url.endswith(".jpg")
+    served = client.get(req.media_url)
+    assert served.status_code == 200 and served.headers["content-type"] == "image/jpeg"
+    assert b"SnoopCam" not in served.content
+    published = Image.open(io.BytesIO(served.content))
+    assert published.size == (640, 480) and dict(published.getexif()) == {}
 
 
 def test_request_errors_keep_the_form_and_save_nothing(client: TestClient,

@@ -33,6 +33,7 @@ from govshare.property.models import Asset, AssetPhoto
 from govshare.property.schemas import AssetIn, ListingIn, PhotoIn, ProposalIn
 from govshare.regions import queries as regions_queries
 from tests.conftest import csrf_from, login
+from tests.factories.images import jpeg_with_gps, png
 from tests.factories.regions import api_key
 from tests.web.test_body_limit import BOUNDARY, MB, call, multipart_head
 
@@ -55,22 +56,6 @@ def make_asset(session: Session, system: Principal, jid: int, *, status: str = "
                              data=AssetIn(**values))
     session.commit()
     return a
-
-
-def jpeg_with_gps(width: int = 64, height: int = 48) -> bytes:
-    exif = Image.Exif()
-    exif[0x010F] = "SnoopCam"  # Make
-    exif[0x0131] = "secret-editor 1.0"  # Software
-    exif[0x8825] = {1: "N", 2: (47.0, 36.0, 22.0), 3: "W", 4: (122.0, 19.0, 55.0)}  # GPS
-    out = io.BytesIO()
-    Image.new("RGB", (width, height), (10, 120, 200)).save(out, "JPEG", exif=exif.tobytes())
-    return out.getvalue()
-
-
-def png(width: int = 32, height: int = 32) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGBA", (width, height), (0, 200, 0, 128)).save(out, "PNG")
-    return out.getvalue()
 
 
 def staff_page(client: TestClient, asset_id: int) -> str:

@@ -17,7 +17,7 @@ from fastapi.responses import FileResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from govshare.core import forms, ratelimit
+from govshare.core import forms, images, ratelimit
 from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound
 from govshare.core.http import (
@@ -54,7 +54,6 @@ router = APIRouter(include_in_schema=False)
 
 MAX_PHOTO_BYTES = 5 * 1024 * 1024
 FORM_FIELDS_BYTES = 256 * 1024  # the request form's other fields, beside its photo
-PHOTO_TYPES = {b"\xff\xd8\xff": ".jpg", b"\x89PNG\r\n\x1a\n": ".png", b"RIFF": ".webp"}
 SUBMISSIONS_PER_HOUR = 10
 
 
@@ -223,21 +222,23 @@ _MEDIA = re.compile(r"^/media/[A-Za-z0-9_-]{16,40}\.(?:jpg|png|webp)$")
 
 
 def _store_photo(request: Request, upload: Any) -> str | None:
-    """Keep an uploaded photo (JPEG, PNG or WebP, at most 5 MB) under the data folder."""
+    """Keep an uploaded photo under the data folder: JPEG, PNG or WebP by its content, at
+    most 5 MB, re-encoded by ``core.images`` so that only pixels are published (a phone's
+    photo carries the GPS position of where it was taken, often the resident's home, and the
+    camera's serial number: a request's photo is public)."""
     if upload is None or not getattr(upload, "filename", ""):
         return None
     data = upload.file.read(MAX_PHOTO_BYTES + 1)
     if not data:
         return None
-    if len(data) > MAX_PHOTO_BYTES:
-        raise BadRequest("The photo is larger than 5 MB")
-    ext = next((e for magic, e in PHOTO_TYPES.items() if data.startswith(magic)), None)
-    if ext is None or (ext == ".webp" and data[8:12] != b"WEBP"):
-        raise BadRequest("The photo must be a JPEG, PNG or WebP image")
+    try:
+        photo = images.clean(data, max_bytes=MAX_PHOTO_BYTES)
+    except ValueError as exc:
+        raise BadRequest(f"The photo was not accepted: {exc}.") from None
     folder = Path(request.app.state.settings.data_dir) / "media"
     folder.mkdir(parents=True, exist_ok=True)
-    name = secrets.token_urlsafe(16) + ext
-    (folder / name).write_bytes(data)
+    name = secrets.token_urlsafe(16) + "." + images.EXTENSIONS[photo.content_type]
+    (folder / name).write_bytes(photo.data)
     return f"/media/{name}"
 
 
