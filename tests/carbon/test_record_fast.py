@@ -65,7 +65,7 @@ def _random_rows(rng: random.Random, jid: int, n: int) -> list[Any]:
         r["period_start"], r["period_end"] = (
             _odd_period(rng) if rng.random() < 0.4 else rng.choice(MONTHS))
         if rng.random() < 0.03:
-            r["colour"] = "blue"  # not a field
+            r["color"] = "blue"  # not a field
         if rng.random() < 0.03:
             r["jurisdiction_id"] = float(jid)  # an equal value of another type
         if rng.random() < 0.03:

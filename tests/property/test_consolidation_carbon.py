@@ -84,7 +84,7 @@ def test_api_adds_replaces_and_the_trajectory_subtracts(client: TestClient, sess
                                 "Seattle's (Park <b>A</b>)")
     assert m["origin"] == ORIGIN and m["link"] == out["link"]
     assert out["link"].startswith("/property/consolidation?use=park&max_km=15")
-    assert f"close={p['d'].id}" in out["link"] and "not modeled" in out["not_modelled"]
+    assert f"close={p['d'].id}" in out["link"] and "not modeled" in out["not_modeled"]
     assert out["replaced"] == 0
     # the member's trajectory: business as usual less the measure from 2027
     prog = client.get(f"/api/v1/carbon/progress?jurisdiction_id={ids['city']}",

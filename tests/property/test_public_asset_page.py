@@ -430,7 +430,7 @@ def test_a_file_with_bad_new_cells_is_refused_naming_row_column_and_reason(
 # ------------------------------------------------------------------------- the demo
 
 
-def test_the_demo_gives_surplus_assets_a_public_page_labelled_synthetic(
+def test_the_demo_gives_surplus_assets_a_public_page_labeled_synthetic(
         client: TestClient, session: Session) -> None:
     rows = session.scalars(sa.select(Asset).where(Asset.zoning.is_not(None))).all()
     assert rows, "no demo asset has a public page"

@@ -47,7 +47,7 @@ publishes benchmarking data anyway), plus utilization and condition where the st
 proposals; police precincts and the correctional facility publish nothing.
 
 Every surplus asset that publishes its status then gets a public page (:func:`public_pages`),
-all of it synthetic and labelled: zoning (a Seattle zone name picked by use), a contact (a
+all of it synthetic and labeled: zoning (a Seattle zone name picked by use), a contact (a
 name marked "(demo)", the demo's own e-mail domain and a 555-01xx telephone number), a
 proposal deadline 60 days after the demo is built, a site area from its floor area where the
 file has none, and a drawing (not a photograph) of a building.

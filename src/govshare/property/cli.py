@@ -242,7 +242,7 @@ def consolidate_command(
                                   highlight=False)
             console.print(f"{len(out.measures)} measures from {out.start_year} in the carbon "
                           f"plan ({out.replaced} replaced); plan: {out.link}", highlight=False)
-            console.print(out.not_modelled, highlight=False)
+            console.print(out.not_modeled, highlight=False)
             return
         plan = api.run_plan(session=session, actor=actor, region_id=region.id, data=data)
     closed = [s for s in plan.sites if not s.keep]

@@ -513,4 +513,4 @@ class ConsolidationCarbonOut(BaseModel):
     replaced: int
     measures: list[MeasureRead]
     members: list[MemberCarbonOut]
-    not_modelled: str
+    not_modeled: str

@@ -426,7 +426,7 @@ def _carbon_refused(exc: t.Refused, rows: list[tuple[int, dict[str, Any]]],
 # ------------------------------------------------------------------ consolidation -> carbon
 
 CONSOLIDATION_ORIGIN = "property.consolidation:{use}"
-GUEST_LOAD_NOT_MODELLED = (
+GUEST_LOAD_NOT_MODELED = (
     "The guests' added load at the buildings that take them in is not modeled: the kept "
     "buildings are assumed to use no more energy with the guests, so each measure counts "
     "the closed buildings' whole recorded emissions (the most the closures can save).")
@@ -531,4 +531,4 @@ def add_consolidation_measures(*, session: Session, actor: Principal, region_id:
     return ConsolidationCarbonOut(
         origin=origin, link=link, start_year=start, replaced=replaced,
         measures=[MeasureRead.model_validate(w) for w in written], members=members,
-        not_modelled=GUEST_LOAD_NOT_MODELLED)
+        not_modeled=GUEST_LOAD_NOT_MODELED)
