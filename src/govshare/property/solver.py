@@ -387,32 +387,18 @@ class _Transport:
                 np.full(ns, inst.n + ns)]
         cols = [ns + np.arange(k), ns + np.arange(k), np.arange(ns), np.arange(ns)]
         vals = [np.ones(k), inst.dem[pj], -inst.cap[sites], inst.cap[sites]]
-        nrow = inst.n + ns + 1
         inf = highspy.kHighsInf
         row_lo = [np.ones(inst.n), np.full(ns, -inf), np.array([inst.total_demand])]
         row_hi = [np.ones(inst.n), np.zeros(ns), np.array([inf])]
-        if max_sites is not None:
-            rows.append(np.full(ns, nrow))
-            cols.append(np.arange(ns))
-            vals.append(np.ones(ns))
-            row_lo.append(np.array([-inf]))
-            row_hi.append(np.array([float(max_sites)]))
-            nrow += 1
-        a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(nrow, ns + k))
-        a.sort_indices()
-        col_lo = np.concatenate([inst.lo[sites].astype(np.float64), np.zeros(k)])
         integrality = np.concatenate([np.ones(ns, dtype=np.int32),
                                       np.full(k, 1 if self.single else 0, dtype=np.int32)])
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
+        h = _highs_model(rows=rows, cols=cols, vals=vals, row_lo=row_lo, row_hi=row_hi,
+                         nrow=inst.n + ns + 1, n_sites=ns, max_sites=max_sites,
+                         cost=np.concatenate([inst.fixed[sites], inst.pc[use]]),
+                         col_lo=np.concatenate([inst.lo[sites].astype(np.float64),
+                                                np.zeros(k)]),
+                         col_hi=np.ones(ns + k), integrality=integrality)
         h.setOptionValue("time_limit", max(0.1, float(time_limit)))
-        h.passModel(ns + k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
-                    int(highspy.ObjSense.kMinimize), 0.0,
-                    np.concatenate([inst.fixed[sites], inst.pc[use]]), col_lo,
-                    np.ones(ns + k), np.concatenate(row_lo), np.concatenate(row_hi),
-                    a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
-                    integrality)
         if (start_open is not None and start_x is not None
                 and not (start_open & ~core).any()):
             sol = highspy.HighsSolution()
@@ -956,6 +942,35 @@ class _StrongLP:
     u: NDArray[np.float64]
 
 
+def _highs_model(*, rows: list[Any], cols: list[Any], vals: list[Any], row_lo: list[Any],
+                 row_hi: list[Any], nrow: int, n_sites: int, max_sites: int | None,
+                 cost: NDArray[np.float64], col_lo: NDArray[np.float64],
+                 col_hi: NDArray[np.float64], integrality: NDArray[np.int32]) -> Any:
+    """A quiet HiGHS instance holding the model given as coordinate triplets (lists of
+    arrays) and row bounds; the site columns come first, and ``max_sites`` adds the row
+    sum of the first ``n_sites`` columns <= max_sites. The lists are not changed."""
+    rows, cols, vals = list(rows), list(cols), list(vals)
+    row_lo, row_hi = list(row_lo), list(row_hi)
+    if max_sites is not None:
+        rows.append(np.full(n_sites, nrow))
+        cols.append(np.arange(n_sites))
+        vals.append(np.ones(n_sites))
+        row_lo.append(np.array([-highspy.kHighsInf]))
+        row_hi.append(np.array([float(max_sites)]))
+        nrow += 1
+    ncol = cost.size
+    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(nrow, ncol))
+    a.sort_indices()
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    h.passModel(ncol, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
+                int(highspy.ObjSense.kMinimize), 0.0, cost, col_lo, col_hi,
+                np.concatenate(row_lo), np.concatenate(row_hi),
+                a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)
+    return h
+
+
 def _strong_lp(inst: _Instance, max_sites: int | None) -> _StrongLP | None:
     """The LP relaxation of the strong formulation (consolidation's model, with the
     aggregate capacity row sum_i C_i y_i >= sum_j d_j), or None when HiGHS does not solve
@@ -968,29 +983,15 @@ def _strong_lp(inst: _Instance, max_sites: int | None) -> _StrongLP | None:
     rows = [inst.pj, inst.n + inst.pi, link, inst.n + np.arange(m), link, np.full(m, agg)]
     cols = [xcol, xcol, xcol, np.arange(m), inst.pi, np.arange(m)]
     vals = [np.ones(k), inst.dem[inst.pj], np.ones(k), -inst.cap, -np.ones(k), inst.cap]
-    nrow = agg + 1
     inf = highspy.kHighsInf
     row_lo = [np.ones(inst.n), np.full(m + k, -inf), np.array([inst.total_demand])]
     row_hi = [np.ones(inst.n), np.zeros(m + k), np.array([inf])]
-    if max_sites is not None:
-        rows.append(np.full(m, nrow))
-        cols.append(np.arange(m))
-        vals.append(np.ones(m))
-        row_lo.append(np.array([-inf]))
-        row_hi.append(np.array([float(max_sites)]))
-        nrow += 1
-    a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                      shape=(nrow, m + k))
-    a.sort_indices()
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
-    h.passModel(m + k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
-                int(highspy.ObjSense.kMinimize), 0.0, np.concatenate([inst.fixed, inst.pc]),
-                np.concatenate([inst.lo.astype(np.float64), np.zeros(k)]),
-                np.concatenate([inst.hi.astype(np.float64), np.ones(k)]),
-                np.concatenate(row_lo), np.concatenate(row_hi),
-                a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data,
-                np.zeros(m + k, dtype=np.int32))
+    h = _highs_model(rows=rows, cols=cols, vals=vals, row_lo=row_lo, row_hi=row_hi,
+                     nrow=agg + 1, n_sites=m, max_sites=max_sites,
+                     cost=np.concatenate([inst.fixed, inst.pc]),
+                     col_lo=np.concatenate([inst.lo.astype(np.float64), np.zeros(k)]),
+                     col_hi=np.concatenate([inst.hi.astype(np.float64), np.ones(k)]),
+                     integrality=np.zeros(m + k, dtype=np.int32))
     h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
