@@ -390,7 +390,7 @@ INLINE_SECONDS = 2.0
 MAX_PINS = 1_000
 PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
           "milp": "searching for the best plan and proving it",
-          "benders": "trying choices of buildings and proving none is cheaper",
+          "tree": "trying choices of buildings and proving none is cheaper",
           "done": "finishing"}
 
 

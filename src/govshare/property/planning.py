@@ -241,8 +241,8 @@ class Plan:
         return {"milp": "one MILP (HiGHS)",
                 "lagrangian+milp": "Lagrangian bounds and site fixing, then a MILP (HiGHS)",
                 "lagrangian": "Lagrangian relaxation (its bound met the plan's cost)",
-                "benders": "Benders decomposition: a master choosing buildings, each choice "
-                           "priced by a transportation LP (HiGHS)",
+                "tree": "Lagrangian branch-and-bound over which buildings to keep, each "
+                        "choice priced by a transportation LP (HiGHS)",
                 }.get(self.solution.method, self.solution.method)
 
     @property

@@ -24,15 +24,15 @@ Method (docs/adr/0018-consolidation-solver.md)
 4. The remaining problem (fixed sites pinned, the incumbent as HiGHS's first solution) goes to
    the direct MILP, `consolidation.solve`, for the proof. If the Lagrangian bound already
    meets the incumbent (within HiGHS's absolute tolerance, 1e-6), that is the proof.
-5. Split demand above BENDERS_MIN_PAIRS pairs, up to BENDERS_MAX_SITES sites (`_benders`):
-   instead of steps 2-4, an iterative Benders master over the choice of sites (`_Master`).
-   Every multiplier vector u gives a cut theta >= sum_j u_j + sum_i (v_i(u) - f_i) y_i valid
-   for every plan (the bound of step 1 with the sites as variables); the subgradient
-   iterates seed the master, and each choice of sites the master makes (and each other one
-   HiGHS meets on the way) is completed by the transportation LP, whose duals give the cut
-   that is exact at that choice; a second cut comes from the LP at a point beside it. The
-   master's bound meeting the best plan's cost is the proof. Single-source instances take
-   steps 1-4 (their transportation problem is a MIP: no exact cut).
+5. Split demand above TREE_MIN_PAIRS pairs, up to TREE_MAX_SITES sites (`_tree_path`):
+   instead of steps 2-4, a Lagrangian branch-and-bound over the choice of sites (`_tree`,
+   after Görtz and Klose 2012): subgradient steps at the root, then depth first, each node a
+   set of sites forced open and allowed to open, its bound the Lagrangian bound of step 1
+   within the node (a few subgradient steps from its parent's multipliers), reduced-cost
+   fixing within the node, a plan from the node's choice of sites, and two children on the
+   site the node's relaxation is least sure of. The search running out of nodes is the
+   proof; a leaf (every site decided) is priced exactly by the transportation LP.
+   Single-source instances take steps 1-4 (their leaves would be MIPs).
 
 It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs) go straight
 to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the direct MILP
@@ -42,12 +42,12 @@ as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP h
 which spent most of the demo's schools solve looking for it); up to
 QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
 not prove, take the four steps above (plus a restricted MILP on the weak formulation for
-plans, see ADR 18); above BENDERS_MIN_PAIRS pairs and up to BENDERS_MAX_SITES sites split
+plans, see ADR 18); above TREE_MIN_PAIRS pairs and up to TREE_MAX_SITES sites split
 demand takes step 5.
 `Solution.method` says which ('milp' for the direct MILP, seeded or not, 'lagrangian+milp',
-'lagrangian' or 'benders'), and `extra` holds the Lagrangian bound, iterations and the number
+'lagrangian' or 'tree'), and `extra` holds the Lagrangian bound, iterations and the number
 of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost' and 'strong_lp_value', the
-Benders path 'benders_rounds' and 'benders_cuts').
+tree 'tree_nodes' and 'tree_iterations').
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
 the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
@@ -142,33 +142,37 @@ SEED_PAIRS = 10
 SEED_PAIRS pairs of smallest LP reduced cost (a heuristic: its plan is checked by the proof
 that follows)."""
 
-BENDERS_MIN_PAIRS = QUICK_MAX_PAIRS
-BENDERS_MAX_SITES = 200
-"""Above BENDERS_MIN_PAIRS pairs and up to BENDERS_MAX_SITES sites, 'auto' takes the Benders
-path for split demand. Its master is a MILP over every site with dense cuts; it was measured
-on the 100-site OR-Library sets only, and on small registries where buildings dominate and
-capacities differ it needed many rounds (ADR 18): larger registries keep the Lagrangian
-path."""
+TREE_MIN_PAIRS = QUICK_MAX_PAIRS
+TREE_MAX_SITES = 200
+"""Above TREE_MIN_PAIRS pairs and up to TREE_MAX_SITES sites, 'auto' takes the Lagrangian
+branch-and-bound (`_tree`) for split demand. Measured on the 100-site OR-Library sets (all
+12 of capa/capb/capc proven in 1.5-7 s); every node's fixing tries each free site, so larger
+registries keep the Lagrangian path."""
 
-BENDERS_LAGRANGE_SHARE = 0.25
-BENDERS_LAGRANGE_ITERATIONS = 600
-"""The Benders path's subgradient phase: at most this share of the time limit and this many
-iterations."""
+TREE_ROOT_SHARE = 0.25
+TREE_ROOT_ITERATIONS = 400
+"""The subgradient steps at the root: at most this share of the time limit and this many."""
 
-BENDERS_CUT_EVERY = 2
-"""Every this many iterations of the second half of the subgradient phase, its multipliers
-become a cut of the master."""
+TREE_PLAN_EVERY = 50
+"""A plan (transportation LP) from the root relaxation's sites every this many steps."""
 
-BENDERS_PLAN_EVERY = 50
-"""A plan (transportation LP) from the relaxation's sites every this many iterations."""
+TREE_ITERATIONS = 30
+"""Subgradient steps at each node of the Lagrangian branch-and-bound (`_tree`), from the best
+of its parent's, the root's and recent nodes' multipliers (10: twice the nodes; 50: fewer
+nodes, more time; measured on capb 6000/7000 and capc 5750)."""
 
-BENDERS_EXTRA_CUTS = 8
-"""Besides its optimum, up to this many other choices of sites HiGHS met while solving the
-master get a plan and a cut in the same round."""
+TREE_STEP = 1.0
+TREE_STALL = 5
+"""A node's step factor starts at TREE_STEP and is halved after TREE_STALL steps without a
+better bound."""
 
-BENDERS_MIX = 0.1
-"""The second cut of a Benders round is taken at (1 - BENDERS_MIX) y + BENDERS_MIX ybar,
-ybar the same share of every site (the least number of sites over the number of sites)."""
+TREE_AVERAGE = 0.1
+"""Weight of each step's choice of sites in the node's averaged choice, which picks the site
+to branch on (the one nearest one half; the site whose flip bound is largest took 2-3 times
+the nodes)."""
+
+TREE_POOL = 30
+"""The multipliers of this many recent nodes are tried at each node."""
 
 SUPPORT_EPS = 1e-6
 """Sites whose strong LP value is below this are closed in the seeding restricted MILP."""
@@ -176,7 +180,7 @@ SUPPORT_EPS = 1e-6
 
 @dataclass(frozen=True)
 class Progress:
-    """One progress report: `phase` is 'lagrangian', 'milp', 'benders' or 'done'; `best` the
+    """One progress report: `phase` is 'lagrangian', 'milp', 'tree' or 'done'; `best` the
     cost of the best plan so far and `bound` the best proven lower bound (None when not
     known yet); `gap` = (best - bound) / |best|; `open_sites` in the best plan; `elapsed`
     seconds since `solve` was called; `fixed_sites` by reduced-cost fixing so far."""
@@ -192,6 +196,13 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
+
+
+def _dot(a: NDArray[np.floating[Any]], b: NDArray[np.floating[Any]]) -> float:
+    """sum a_i b_i without BLAS: OpenBLAS splits long dot products over threads that then
+    spin for a while, which on a shared 2-core machine took a whole second core during a
+    search (CPU time twice the wall time)."""
+    return float(np.multiply(a, b).sum())
 
 
 def _gap(best: float | None, bound: float | None) -> float | None:
@@ -223,13 +234,14 @@ class _Instance:
         caps = np.unique(self.cap[self.hi])
         self.equal_cap: float | None = float(caps[0]) if caps.size == 1 else None
 
-    def site_values(self, u: NDArray[np.float64]) -> tuple[NDArray[np.float64],
-                                                            NDArray[np.intp],
-                                                            NDArray[np.float64]]:
+    def site_values(self, u: NDArray[np.float64], pairs: NDArray[np.intp] | None = None
+                    ) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.float64]]:
         """v_i for multipliers u, and the pairs (index into pi/pj) and shares of each site's
-        knapsack solution."""
+        knapsack solution. With `pairs` (indices into pi/pj, every pair of the sites they
+        touch), only those sites' knapsacks are solved; the others' v_i is their fixed cost
+        alone (meaningless: the caller leaves those sites closed)."""
         r = self.pc - u[self.pj]
-        neg = np.flatnonzero(r < 0)
+        neg = np.flatnonzero(r < 0) if pairs is None else pairs[r[pairs] < 0]
         d = self.dem[self.pj[neg]]
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = np.where(d > 0, r[neg] / np.where(d > 0, d, 1.0), -np.inf)
@@ -266,7 +278,7 @@ class _Instance:
             # hold the demand; the exact choice is the `need` (or, if more are negative, all
             # negative, up to max_sites) smallest v_i.
             c = self.equal_cap
-            left = self.total_demand - float(self.cap @ y)
+            left = self.total_demand - float(_dot(self.cap, y))
             need = max(0, math.ceil(left / c - 1e-9)) if c > 0 else 0
             room = (max_sites - int(lo.sum())) if max_sites is not None else int(free.sum())
             cand = np.flatnonzero(free)
@@ -275,7 +287,7 @@ class _Instance:
             cand = cand[np.argsort(v[cand], kind="stable")]
             take = min(room, max(need, int((v[cand] < 0).sum())))
             y[cand[:take]] = 1.0
-            return float(v @ y), y
+            return float(_dot(v, y)), y
         if max_sites is not None:
             room = max_sites - int(lo.sum())
             if room < 0:
@@ -284,9 +296,9 @@ class _Instance:
             if cand.size > room:
                 cand = cand[np.argsort(v[cand], kind="stable")[:room]]
             y[cand] = 1.0
-            return float(v @ y), y
+            return float(_dot(v, y)), y
         y[free & (v < 0)] = 1.0
-        short = self.total_demand - float(self.cap @ y)
+        short = self.total_demand - float(_dot(self.cap, y))
         if short > 1e-9 * max(1.0, self.total_demand):
             cand = np.flatnonzero(free & (y == 0) & (self.cap > 0))
             if cand.size:
@@ -303,7 +315,7 @@ class _Instance:
                     short -= float(cum[-1])
             if short > 1e-9 * max(1.0, self.total_demand):
                 return math.inf, y
-        return float(v @ y), y
+        return float(_dot(v, y)), y
 
 
 class _Transport:
@@ -312,7 +324,6 @@ class _Transport:
     def __init__(self, inst: _Instance, single_source: bool) -> None:
         self.inst = inst
         self.single = single_source
-        self.duals: NDArray[np.float64] | None = None
         self.infeasible = False
         """Set by `plan`: its last None was a proof that the sites cannot serve every
         need (not a time limit)."""
@@ -321,7 +332,6 @@ class _Transport:
              ) -> tuple[float, NDArray[np.float64]] | None:
         """(cost, shares per pair) of the best plan with exactly these sites open, or None."""
         inst = self.inst
-        self.duals = None
         self.infeasible = True
         use = np.flatnonzero(open_mask[inst.pi])
         if inst.n and np.bincount(inst.pj[use], minlength=inst.n).min() == 0:
@@ -360,10 +370,7 @@ class _Transport:
         x[use] = np.clip(np.asarray(got.col_value), 0.0, 1.0)
         if self.single:
             x = np.round(x)
-        else:
-            # the demand rows' duals: the multipliers of the Benders cut at this plan
-            self.duals = np.asarray(got.row_dual)[:inst.n].copy()
-        cost = float(inst.fixed[open_mask].sum() + inst.pc @ x)
+        cost = float(inst.fixed[open_mask].sum() + _dot(inst.pc, x))
         return cost, x
 
 
@@ -418,7 +425,7 @@ class _Transport:
         if self.single:
             x = np.round(x)
         x[~open_mask[inst.pi]] = 0.0
-        return float(inst.fixed[open_mask].sum() + inst.pc @ x), x, open_mask
+        return float(inst.fixed[open_mask].sum() + _dot(inst.pc, x)), x, open_mask
 
 
 def solve(
@@ -436,10 +443,10 @@ def solve(
     """Like `consolidation.solve` (same arguments, model, result and guarantees), by the
     method of the module docstring. method: 'auto' (choose), 'milp' (the direct MILP only),
     'seeded' (the seeded direct MILP), 'lagrangian' (always take the Lagrangian steps
-    first) or 'benders' (the Benders master; single-source instances take the Lagrangian
-    steps instead)."""
+    first) or 'tree' (the Lagrangian branch-and-bound; single-source instances take the
+    Lagrangian steps instead)."""
     t0 = time.perf_counter()
-    if method not in ("auto", "milp", "seeded", "lagrangian", "benders"):
+    if method not in ("auto", "milp", "seeded", "lagrangian", "tree"):
         raise ValueError(f"unknown method {method!r}")
     cost = np.asarray(assign_cost, dtype=np.float64)
     consolidation._validate(sites, needs, cost, max_sites)
@@ -462,11 +469,9 @@ def solve(
                                      max_sites, single_source)
     if reason is not None:
         return consolidation._empty("infeasible", reason, [s.id for s in sites], t0)
-    if not single_source and (method == "benders" or (
-            method == "auto" and inst.pi.size > BENDERS_MIN_PAIRS
-            and inst.m <= BENDERS_MAX_SITES)):
-        return _benders(sites, needs, cost, inst, max_sites, time_limit, on_progress, cancel,
-                        t0)
+    if not single_source and (method == "tree" or (
+            method == "auto" and inst.pi.size > TREE_MIN_PAIRS and inst.m <= TREE_MAX_SITES)):
+        return _tree_path(sites, needs, inst, max_sites, time_limit, on_progress, cancel, t0)
     quick: Solution | None = None
     if method == "auto" and inst.pi.size <= QUICK_MAX_PAIRS:
         # The direct MILP proves many instances at its root node: give it a short try.
@@ -556,7 +561,7 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     site_ids = [s.id for s in sites]
     ub_x = _pairs_from(inst, seed, site_ids, needs)
     ub_open = np.isin(np.array(site_ids), seed.open_site_ids)
-    ub = float(inst.fixed[ub_open].sum() + inst.pc @ ub_x)
+    ub = float(inst.fixed[ub_open].sum() + _dot(inst.pc, ub_x))
     fixed_open, fixed_closed, min_flip = _fix(inst, u, ub, lb, max_sites, ub_open)
     n_fixed = int(fixed_open.sum() + fixed_closed.sum())
     extra.update({"seed_cost": ub, "fixed_open": float(fixed_open.sum()),
@@ -650,7 +655,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
     if quick is not None and quick.objective is not None:
         ub_x = _pairs_from(inst, quick, [s.id for s in sites], needs)
         ub_open = np.isin(np.array([s.id for s in sites]), quick.open_site_ids)
-        ub = float(inst.fixed[ub_open].sum() + inst.pc @ ub_x)
+        ub = float(inst.fixed[ub_open].sum() + _dot(inst.pc, ub_x))
     factor, stall, it = 2.0, 0, 0
     plan_seconds = 0.0
     last_report = 0.0
@@ -709,7 +714,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
         # Subgradient of the demand rows: 1 - sum_i y_i x_ij.
         served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
         g = 1.0 - served
-        norm = float(g @ g)
+        norm = float(_dot(g, g))
         if norm <= 1e-18:
             break  # the relaxation's solution serves every need exactly: it is optimal
         target = ub if math.isfinite(ub) else abs(lb) * 1.05 + 1.0
@@ -915,7 +920,7 @@ def _own_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
     used[inst.pi[share > 0]] = True
     opened = (open_mask & (used | inst.lo)) if np.all(inst.fixed >= 0) else open_mask
     fixed_total = float(inst.fixed[opened].sum())
-    assign_total = float(inst.pc @ share)
+    assign_total = float(_dot(inst.pc, share))
     obj = fixed_total + assign_total
     dual = obj if proven else (lb if math.isfinite(lb) else None)
     return Solution(
@@ -1001,197 +1006,226 @@ def _strong_lp(inst: _Instance, max_sites: int | None) -> _StrongLP | None:
                      x=col[m:], reduced_cost=dual[m:], u=np.asarray(sol.row_dual)[:inst.n])
 
 
-class _Master:
-    """The Benders master over the site choice: min sum_i f_i y_i + theta, y binary, with
-    the cuts theta >= sum_j u_j + sum_i k_i(u) y_i, where k_i(u) = v_i(u) - f_i is site i's
-    continuous-knapsack value at the multipliers u (`_Instance.site_values`).
-
-    Every such cut is valid for every plan and every u (it is the Lagrangian bound of the
-    demand rows with y fixed), so the master's optimum is a lower bound on every plan's
-    cost; at an integer y and the duals u of its transportation problem the cut is tight
-    (LP duality: the transportation LP's value is max_u sum_j u_j + sum_i k_i(u) y_i). The
-    rows besides the cuts are valid for every plan too: the aggregate capacity
-    sum_i C_i y_i >= sum_j d_j, the least number of sites that can hold the demand,
-    max_sites, every need's reach (at least one allowed site open), no-good cuts (some site
-    closed in a choice that cannot serve every need must open: fewer sites serve no better)
-    and exclusions of choices already priced (their plans are known), so the master's bound
-    with min(its bound, the best plan's cost) stays a bound of the whole."""
-
-    def __init__(self, inst: _Instance, max_sites: int | None) -> None:
-        self.inst = inst
-        m = inst.m
-        inf = highspy.kHighsInf
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.setOptionValue("mip_rel_gap", 0.0)
-        h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)
-        cheapest = np.full(inst.n, np.inf)
-        np.minimum.at(cheapest, inst.pj, inst.pc)
-        h.addVars(m + 1, np.concatenate([inst.lo.astype(np.float64), [float(cheapest.sum())]]),
-                  np.concatenate([inst.hi.astype(np.float64), [inf]]))
-        h.changeColsCost(m + 1, np.arange(m + 1, dtype=np.int32),
-                         np.concatenate([inst.fixed, [1.0]]))
-        h.changeColsIntegrality(m, np.arange(m, dtype=np.int32), np.ones(m, dtype=np.uint8))
-        usable = np.sort(inst.cap[inst.hi])[::-1]
-        reach = np.cumsum(usable)
-        k_min = (int(np.searchsorted(reach, inst.total_demand * (1 - 1e-9)) + 1)
-                 if inst.total_demand > 0 else 0)
-        ones = np.arange(m, dtype=np.int32)
-        h.addRow(inst.total_demand * (1 - 1e-9), inf, m, ones, inst.cap)
-        if k_min <= usable.size:
-            h.addRow(float(k_min), inf, m, ones, np.ones(m))
-        if max_sites is not None:
-            h.addRow(-inf, float(max_sites), m, ones, np.ones(m))
-        # reach rows, one per distinct set of allowed sites that is not every site
-        allowed = np.zeros((m, inst.n), dtype=bool)
-        allowed[inst.pi, inst.pj] = True
-        partial = np.flatnonzero(~allowed[inst.hi].all(axis=0))
-        for key in np.unique(np.packbits(allowed[:, partial], axis=0).T, axis=0):
-            col = np.unpackbits(key, count=m).astype(bool)
-            idx = np.flatnonzero(col).astype(np.int32)
-            h.addRow(1.0, inf, idx.size, idx, np.ones(idx.size))
-        self.h = h
-        self.k_min = k_min
-        self.found: list[bytes] = []
-        """Choices of sites HiGHS found while solving the master (each gets its own cut:
-        fewer rounds)."""
-
-        def collect(e: Any) -> None:
-            sol = np.asarray(e.data_out.mip_solution)
-            if sol.size >= m:
-                self.found.append(np.packbits(sol[:m] > 0.5).tobytes())
-
-        h.cbMipSolution.subscribe(collect)
-        self.cuts: list[tuple[float, NDArray[np.float64]]] = []
-
-    def add_cut(self, u: NDArray[np.float64]) -> float:
-        """Add the cut of multipliers u; returns its Lagrangian bound's constant sum_j u_j."""
-        v, _, _ = self.inst.site_values(u)
-        k = v - self.inst.fixed
-        const = float(u.sum())
-        m = self.inst.m
-        self.h.addRow(const, highspy.kHighsInf, m + 1, np.arange(m + 1, dtype=np.int32),
-                      np.concatenate([-k, [1.0]]))
-        self.cuts.append((const, k))
-        return const
-
-    def add_no_good(self, y: NDArray[np.bool_]) -> None:
-        closed = np.flatnonzero(~y & self.inst.hi).astype(np.int32)
-        self.h.addRow(1.0, highspy.kHighsInf, closed.size, closed, np.ones(closed.size))
-
-    def exclude(self, y: NDArray[np.bool_]) -> None:
-        """Leave out exactly this choice of sites (its plan is known)."""
-        m = self.inst.m
-        self.h.addRow(1.0 - float(y.sum()), highspy.kHighsInf, m,
-                      np.arange(m, dtype=np.int32), np.where(y, -1.0, 1.0))
-
-    def fix(self, fixed_open: NDArray[np.bool_], fixed_closed: NDArray[np.bool_]) -> None:
-        idx = np.flatnonzero(fixed_open | fixed_closed).astype(np.int32)
-        if idx.size:
-            self.h.changeColsBounds(idx.size, idx, fixed_open[idx].astype(np.float64),
-                                    fixed_open[idx].astype(np.float64))
-
-    def start(self, y: NDArray[np.bool_], cost: float) -> None:
-        """The best plan as HiGHS's first incumbent (theta at the plan's own cost, which
-        every cut allows)."""
-        yy = y.astype(np.float64)
-        sol = highspy.HighsSolution()
-        sol.col_value = np.concatenate([yy, [cost - float(self.inst.fixed @ yy)]]).tolist()
-        sol.value_valid = True
-        self.h.setSolution(sol)
+@dataclass
+class _TreeResult:
+    ub: float
+    ub_x: NDArray[np.float64] | None
+    ub_open: NDArray[np.bool_] | None
+    bound: float
+    """A lower bound on every plan: the best plan's cost when the search is complete, else
+    the least bound of the nodes left open."""
+    complete: bool
+    canceled: bool
+    nodes: int
+    iterations: int
 
 
-class _FractionalCut:
-    """The transportation LP at a fractional choice of sites (x_ij <= y_i, capacity
-    C_i y_i): its demand duals give a cut that also holds up near the integer point it is
-    taken beside (Fischetti, Ljubic and Sinnl separate at fractional points for the same
-    reason). One HiGHS model, its bounds changed between calls (warm starts)."""
+class _Incumbent:
+    """The best plan so far; `consider` completes a choice of sites by the transportation LP
+    (split demand) and keeps it when it is cheaper."""
 
-    def __init__(self, inst: _Instance) -> None:
-        self.inst = inst
-        k, n, m = inst.pi.size, inst.n, inst.m
-        a = sp.csc_matrix((np.concatenate([np.ones(k), inst.dem[inst.pj]]),
-                           (np.concatenate([inst.pj, n + inst.pi]),
-                            np.concatenate([np.arange(k), np.arange(k)]))), shape=(n + m, k))
-        a.sort_indices()
-        inf = highspy.kHighsInf
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
-        h.passModel(k, n + m, int(a.nnz), int(highspy.MatrixFormat.kColwise),
-                    int(highspy.ObjSense.kMinimize), 0.0, inst.pc, np.zeros(k), np.ones(k),
-                    np.concatenate([np.ones(n), np.full(m, -inf)]),
-                    np.concatenate([np.ones(n), inst.cap]), a.indptr.astype(np.int32),
-                    a.indices.astype(np.int32), a.data, np.zeros(k, dtype=np.int32))
-        self.h = h
+    def __init__(self, transport: _Transport, deadline: float) -> None:
+        self.transport = transport
+        self.deadline = deadline
+        self.ub = math.inf
+        self.x: NDArray[np.float64] | None = None
+        self.open: NDArray[np.bool_] | None = None
+        self.tried: set[bytes] = set()
 
-    def duals(self, y: NDArray[np.float64], time_limit: float) -> NDArray[np.float64] | None:
-        inst, h = self.inst, self.h
-        k, m = inst.pi.size, inst.m
-        h.setOptionValue("time_limit", max(0.05, float(time_limit)))
-        h.changeColsBounds(k, np.arange(k, dtype=np.int32), np.zeros(k), y[inst.pi])
-        h.changeRowsBounds(  # type: ignore[attr-defined]  # in highspy, not its stubs
-            m, (inst.n + np.arange(m)).astype(np.int32), np.full(m, -highspy.kHighsInf),
-            inst.cap * y)
-        h.run()
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return None
-        return np.asarray(h.getSolution().row_dual)[:inst.n].copy()
+    def consider(self, open_mask: NDArray[np.bool_]) -> bool:
+        """True if the choice can serve every need (whether or not it is the best); False
+        with `transport.infeasible` False: the LP ran out of time, nothing is known."""
+        self.tried.add(np.packbits(open_mask).tobytes())
+        got = self.transport.plan(open_mask, max(0.1, min(PLAN_SECONDS,
+                                                          self.deadline - time.perf_counter())))
+        if got is None:
+            return False
+        if got[0] < self.ub:
+            self.ub, self.x, self.open = got[0], got[1], open_mask.copy()
+        return True
+
+    def new(self, open_mask: NDArray[np.bool_]) -> bool:
+        return np.packbits(open_mask).tobytes() not in self.tried
 
 
-def _benders(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
-             inst: _Instance, max_sites: int | None, time_limit: float,
-             on_progress: ProgressCallback | None, cancel: CancelToken | None,
-             t0: float) -> Solution:
-    """Split demand only: Lagrangian steps, then an iterative Benders master (ADR 18).
+def _tree(inst: _Instance, max_sites: int | None, u_root: NDArray[np.float64],
+          root_bound: float, best: _Incumbent, deadline: float, cancel: CancelToken | None,
+          report: Callable[[str, float, int, int], None]) -> _TreeResult:
+    """Lagrangian branch-and-bound over the choice of sites (split demand).
 
-    1. Subgradient steps on the demand rows' multipliers (as in `_lagrangian`); every
-       iterate u gives a valid cut for the master, the later ones are kept.
-    2. The master (`_Master`) is solved to optimality by HiGHS; its choice of sites y is
-       completed by the transportation LP (a plan, an upper bound) whose duals give the cut
-       that is tight at y, and the LP at a point between y and the average site gives a
-       second cut. Reduced-cost fixing with the best multipliers pins sites in the master.
-    3. Until the master's bound (a lower bound on every plan) meets the best plan's cost:
-       that is the proof. A choice that cannot serve every need gets a no-good cut."""
-    deadline = t0 + time_limit
-    site_ids = [s.id for s in sites]
-    transport = _Transport(inst, False)
-    master = _Master(inst, max_sites)
+    Each node is a set of sites forced open (`lo`) and allowed to open (`hi`). Its bound is
+    the Lagrangian bound of step 1 with the site choice restricted to the node (valid for
+    every plan in it), from the best of its parent's, the root's and recent nodes'
+    multipliers (their site values are kept: a try costs only the site choice) and then
+    TREE_ITERATIONS subgradient steps from there. A node is pruned when its bound meets the
+    best plan's cost (`_proven`), solved when the relaxation's own choice of sites serves
+    every need exactly once (its bound is then that plan's cost), and priced exactly by the
+    transportation LP when every site is decided. Otherwise: a plan from the node's choice of
+    sites (topped up), reduced-cost fixing with the node's multipliers (as `_fix`, within the
+    node), then two children on the free site whose averaged relaxation value is nearest one
+    half, the side it leans to first (depth first). Görtz and Klose (2012) solve the
+    capacitated facility location problem this way."""
+    t_start = time.perf_counter()
+    m = inst.m
+    # multipliers: (sum_j u_j, v(u), u, the sites whose v_i it holds: a node may use it
+    # when every site the node may open is one of them)
+    Entry = tuple[float, NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+    v_root, _, _ = inst.site_values(u_root)
+    root: Entry = (float(u_root.sum()), v_root, u_root, inst.hi)
+    pool: list[Entry] = []
+    # (lo, hi, bound, the parent's multipliers)
+    stack: list[tuple[NDArray[np.bool_], NDArray[np.bool_], float, Entry]] = [
+        (inst.lo.copy(), inst.hi.copy(), root_bound, root)]
+    nodes = iterations = 0
+    canceled = False
+    unsettled = math.inf
+    """The least bound of leaves whose transportation LP ran out of time (no proof then)."""
+
+    def prunable(b: float) -> bool:
+        return math.isfinite(best.ub) and (b >= best.ub or _proven(best.ub, b))
+
+    def open_bound() -> float:
+        return min([best.ub, unsettled, *(nd[2] for nd in stack)])
+
+    while stack:
+        if cancel is not None and cancel.is_set():
+            canceled = True
+            break
+        if time.perf_counter() > deadline:
+            break
+        lo, hi, parent_bound, parent = stack.pop()
+        if prunable(parent_bound):
+            continue
+        nodes += 1
+        if not (hi & ~lo).any():
+            # a leaf: every site decided, the LP prices it exactly
+            if max_sites is not None and int(lo.sum()) > max_sites:
+                continue
+            if not best.consider(lo) and not best.transport.infeasible:
+                unsettled = min(unsettled, parent_bound)
+            continue
+        bound, start = -math.inf, parent
+        for cand in (parent, root, *pool):
+            if (hi & ~cand[3]).any():
+                continue
+            val, _ = inst.choose_sites(cand[1], lo, hi, max_sites)
+            if cand[0] + val > bound:
+                bound, start = cand[0] + val, cand
+        if prunable(bound):
+            continue
+        if not math.isfinite(bound):
+            continue  # no choice within the node holds the demand (choose_sites: inf)
+        node_best = start
+        u = start[2].copy()
+        factor, stall = TREE_STEP, 0
+        ybar: NDArray[np.float64] | None = None
+        # only the knapsacks of the sites the node may open
+        pairs = None if hi.sum() == inst.hi.sum() else np.flatnonzero(hi[inst.pi])
+        solved = interrupted = False
+        for _step in range(TREE_ITERATIONS):
+            if time.perf_counter() > deadline:
+                interrupted = True
+                break
+            iterations += 1
+            v, k, take = inst.site_values(u, pairs)
+            val, y = inst.choose_sites(v, lo, hi, max_sites)
+            if not math.isfinite(val):
+                bound = math.inf
+                break
+            usum = float(u.sum())
+            value = usum + val
+            ybar = y if ybar is None else (1 - TREE_AVERAGE) * ybar + TREE_AVERAGE * y
+            if value > bound + 1e-12 * max(1.0, abs(bound)):
+                bound, node_best, stall = value, (usum, v, u, hi), 0
+            else:
+                stall += 1
+                if stall >= TREE_STALL:
+                    factor, stall = factor / 2, 0
+            if prunable(bound):
+                break
+            served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
+            g = 1.0 - served
+            norm = float(_dot(g, g))
+            if norm <= 1e-18:
+                if np.all((y == 0) | (y == 1)):
+                    # the relaxation's plan serves every need exactly once: its cost is
+                    # value, no plan in the node is cheaper, and the LP prices it
+                    solved = best.consider(y > 0.5)
+                break
+            target = best.ub if math.isfinite(best.ub) else abs(bound) * 1.05 + 1.0
+            u = u + factor * max(target - value, 1e-9 * max(1.0, abs(value))) / norm * g
+        if interrupted:
+            stack.append((lo, hi, max(parent_bound, bound), node_best))
+            break
+        if solved or not math.isfinite(bound) or prunable(bound):
+            continue
+        pool.append(node_best)
+        if len(pool) > TREE_POOL:
+            pool.pop(0)
+        usum, v, _, _ = node_best
+        _, y = inst.choose_sites(v, lo, hi, max_sites)
+        # a plan from the node's choice of sites
+        trial = y > 1e-9
+        if max_sites is None:
+            trial = _top_up(inst, trial | lo, v) & hi
+        if best.new(trial) and (max_sites is None or int(trial.sum()) <= max_sites):
+            best.consider(trial)
+            if prunable(bound):
+                continue
+        # reduced-cost fixing within the node
+        lo, hi = lo.copy(), hi.copy()
+        for i in np.flatnonzero(hi & ~lo).tolist():
+            lo2, hi2 = lo.copy(), hi.copy()
+            if y[i] > 0.5:
+                hi2[i] = False
+            else:
+                lo2[i] = True
+            flip, _ = inst.choose_sites(v, lo2, hi2, max_sites)
+            if prunable(usum + flip):
+                if y[i] > 0.5:
+                    lo[i] = True
+                else:
+                    hi[i] = False
+        free = np.flatnonzero(hi & ~lo)
+        if free.size == 0:
+            stack.append((lo, hi, bound, node_best))
+            continue
+        lean = ybar if ybar is not None else y
+        i = int(free[np.argmin(np.abs(lean[free] - 0.5))])
+        open_lo = lo.copy()
+        open_lo[i] = True
+        closed_hi = hi.copy()
+        closed_hi[i] = False
+        children = [(lo, closed_hi), (open_lo, hi)]
+        if lean[i] < 0.5:
+            children.reverse()
+        for c_lo, c_hi in children:  # the last pushed is explored first
+            stack.append((c_lo, c_hi, bound, node_best))
+        if nodes % 16 == 0:
+            report("tree", max(root_bound, open_bound()), nodes, m - free.size)
+    complete = not stack and not canceled and not math.isfinite(unsettled)
+    final = best.ub if complete else max(root_bound, open_bound())
+    del t_start
+    return _TreeResult(ub=best.ub, ub_x=best.x, ub_open=best.open, bound=final,
+                       complete=complete, canceled=canceled, nodes=nodes,
+                       iterations=iterations)
+
+
+def _root_steps(inst: _Instance, max_sites: int | None, best: _Incumbent, deadline: float,
+                cancel: CancelToken | None, report: Callable[[str, float, int, int], None],
+                iterations: int = TREE_ROOT_ITERATIONS
+                ) -> tuple[float, NDArray[np.float64], int, bool]:
+    """Subgradient steps on the demand rows at the root (step 1 of the module docstring),
+    at most `iterations` and until `deadline`, with a plan from the
+    relaxation's sites every TREE_PLAN_EVERY steps. Returns (bound, its multipliers,
+    steps, canceled)."""
     u = np.full(inst.n, np.inf)
     np.minimum.at(u, inst.pj, inst.pc)
     best_u = u.copy()
-    lb, ub = -math.inf, math.inf
-    ub_x: NDArray[np.float64] | None = None
-    ub_open: NDArray[np.bool_] | None = None
-    kept: list[NDArray[np.float64]] = []
-    canceled = False
-    last_report = 0.0
+    lb = -math.inf
     factor, stall, it = 2.0, 0, 0
-    lag_deadline = t0 + BENDERS_LAGRANGE_SHARE * time_limit
-
-    def report(phase: str, bound: float, iteration: int, fixed: int = 0) -> None:
-        nonlocal last_report
-        now = time.perf_counter()
-        if on_progress is None or now - last_report < PROGRESS_EVERY:
-            return
-        last_report = now
-        best = ub if math.isfinite(ub) else None
-        bnd = bound if math.isfinite(bound) else None
-        on_progress(Progress(phase=phase, elapsed=now - t0, best=best, bound=bnd,
-                             gap=_gap(best, bnd), iteration=iteration, fixed_sites=fixed,
-                             open_sites=int(ub_open.sum()) if ub_open is not None else None))
-
-    def consider(open_mask: NDArray[np.bool_]) -> bool:
-        """Complete a choice of sites by the transportation LP; True if it could."""
-        nonlocal ub, ub_x, ub_open
-        got = transport.plan(open_mask, max(0.1, min(PLAN_SECONDS,
-                                                     deadline - time.perf_counter())))
-        if got is None:
-            return False
-        if got[0] < ub:
-            ub, ub_x, ub_open = got[0], got[1], open_mask.copy()
-        return True
-
-    while it < BENDERS_LAGRANGE_ITERATIONS and time.perf_counter() < lag_deadline:
+    canceled = False
+    while it < iterations and time.perf_counter() < deadline:
         if cancel is not None and cancel.is_set():
             canceled = True
             break
@@ -1199,6 +1233,7 @@ def _benders(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.floa
         v, k, take = inst.site_values(u)
         val, y = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
         if not math.isfinite(val):
+            lb = math.inf  # no choice of sites holds the demand: no plan at all
             break
         bound = float(u.sum()) + val
         if not math.isfinite(lb) or bound > lb + 1e-12 * max(1.0, abs(lb)):
@@ -1208,129 +1243,86 @@ def _benders(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.floa
             if stall >= STALL_ITERATIONS:
                 factor, stall = factor / 2, 0
                 u = best_u.copy()
-        if it > BENDERS_LAGRANGE_ITERATIONS // 2 and it % BENDERS_CUT_EVERY == 0:
-            kept.append(u.copy())
-        if not math.isfinite(ub) or it % BENDERS_PLAN_EVERY == 0:
+        if not math.isfinite(best.ub) or it % TREE_PLAN_EVERY == 0:
             base = y > 1e-9
             if max_sites is None:
                 base = _top_up(inst, base, v)
-            if consider(base) and transport.duals is not None:
-                kept.append(transport.duals)
-        if math.isfinite(ub) and _proven(ub, lb):
+            if best.new(base):
+                best.consider(base)
+        if math.isfinite(best.ub) and _proven(best.ub, lb):
             break
         if factor < MIN_STEP_FACTOR:
             break
         served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
         g = 1.0 - served
-        norm = float(g @ g)
+        norm = float(_dot(g, g))
         if norm <= 1e-18:
             break
-        target = ub if math.isfinite(ub) else abs(lb) * 1.05 + 1.0
+        target = best.ub if math.isfinite(best.ub) else abs(lb) * 1.05 + 1.0
         u = u + factor * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
-        report("lagrangian", lb, it)
+        report("lagrangian", lb, it, 0)
+    return lb, best_u, it, canceled
 
-    for uu in [*kept, best_u]:
-        master.add_cut(uu)
+
+def _tree_path(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
+               max_sites: int | None, time_limit: float, on_progress: ProgressCallback | None,
+               cancel: CancelToken | None, t0: float) -> Solution:
+    """Split demand: subgradient steps at the root, then the Lagrangian branch-and-bound
+    (`_tree`) with the rest of the time."""
+    deadline = t0 + time_limit
+    site_ids = [s.id for s in sites]
+    best = _Incumbent(_Transport(inst, False), deadline)
+    last_report = 0.0
+
+    def report(phase: str, bound: float, iteration: int, fixed: int) -> None:
+        nonlocal last_report
+        now = time.perf_counter()
+        if on_progress is None or now - last_report < PROGRESS_EVERY:
+            return
+        last_report = now
+        ub = best.ub if math.isfinite(best.ub) else None
+        bnd = bound if math.isfinite(bound) else None
+        on_progress(Progress(phase=phase, elapsed=now - t0, best=ub, bound=bnd,
+                             gap=_gap(ub, bnd), iteration=iteration, fixed_sites=fixed,
+                             open_sites=int(best.open.sum()) if best.open is not None
+                             else None))
+
+    lb, best_u, it, canceled = _root_steps(
+        inst, max_sites, best, t0 + TREE_ROOT_SHARE * time_limit, cancel, report)
     extra: dict[str, float] = {"lagrangian_bound": lb, "lagrangian_iterations": float(it)}
-    fixed_open = np.zeros(inst.m, dtype=bool)
-    fixed_closed = np.zeros(inst.m, dtype=bool)
     bound = lb
-    rounds = 0
     status = "time_limit"
-    fractional = _FractionalCut(inst)
-    interrupted = consolidation._hook(master.h, None, cancel)
-    evaluated: set[bytes] = set()
-    average = np.zeros(inst.m)
-    average[inst.hi] = min(1.0, master.k_min / max(1, int(inst.hi.sum())))
-    while not canceled:
-        if math.isfinite(ub) and _proven(ub, bound):
-            status = "optimal"
-            break
-        left = deadline - time.perf_counter()
-        if left <= 0:
-            break
-        if cancel is not None and cancel.is_set():
-            canceled = True
-            break
-        if math.isfinite(ub):
-            fo, fc, _ = _fix(inst, best_u, ub, lb, max_sites, ub_open)
-            if (fo & ~fixed_open).any() or (fc & ~fixed_closed).any():
-                fixed_open |= fo
-                fixed_closed |= fc
-                master.fix(fixed_open, fixed_closed)
-        if ub_open is not None:
-            master.start(ub_open, ub)
-        master.h.setOptionValue("time_limit", max(0.05, left))
-        master.h.run()
-        rounds += 1
-        ms = master.h.getModelStatus()
-        info = master.h.getInfo()
-        if interrupted:
-            canceled = True
-        mdual = float(info.mip_dual_bound)
-        if ms == highspy.HighsModelStatus.kInfeasible:
-            # no choice of sites passes the master's rows (each valid for every plan); with
-            # a plan in hand that would be a numerical accident: no claim then
-            if ub_x is None:
-                status = "infeasible"
-            break
-        if math.isfinite(mdual):
-            bound = max(bound, min(mdual, ub))
-        if ms != highspy.HighsModelStatus.kOptimal or info.primal_solution_status != 2:
-            break
-        col = np.asarray(master.h.getSolution().col_value)
-        y_int = col[:inst.m] > 0.5
-        key = np.packbits(y_int).tobytes()
-        others = [f for f in dict.fromkeys(reversed(master.found)) if f != key
-                  and f not in evaluated][:BENDERS_EXTRA_CUTS]
-        master.found.clear()
-        todo = [key, *others]
-        if key in evaluated:
-            # Its exact cut is in, yet the master still prices it a hair under the best
-            # plan (the LP duals' tolerance): its cost is known and at least the best plan's,
-            # so the master may leave it out; its bound then covers every other choice.
-            master.exclude(y_int)
-            todo = others
-        stuck = False
-        for f in todo:
-            evaluated.add(f)
-            y_f = np.unpackbits(np.frombuffer(f, dtype=np.uint8), count=inst.m).astype(bool)
-            if not consider(y_f):
-                if not transport.infeasible:
-                    stuck = f == key  # the transportation LP ran out of time
-                    continue
-                master.add_no_good(y_f)
-            elif transport.duals is not None:
-                master.add_cut(transport.duals)
-        if stuck:
-            break
-        if ub_open is not None and key != np.packbits(ub_open).tobytes():
-            mix = (1 - BENDERS_MIX) * y_int.astype(np.float64) + BENDERS_MIX * average
-            du = fractional.duals(mix, deadline - time.perf_counter())
-            if du is not None:
-                master.add_cut(du)
-        report("benders", bound, rounds, int(fixed_open.sum() + fixed_closed.sum()))
-    n_fixed = int(fixed_open.sum() + fixed_closed.sum())
-    extra.update({"benders_rounds": float(rounds), "benders_cuts": float(len(master.cuts)),
-                  "fixed_open": float(fixed_open.sum()),
-                  "fixed_closed": float(fixed_closed.sum())})
+    if canceled:
+        status = "canceled"
+    elif not math.isfinite(lb) and lb > 0:
+        status = "infeasible"
+    elif math.isfinite(best.ub) and math.isfinite(lb) and _proven(best.ub, lb):
+        status = "optimal"
+    elif math.isfinite(lb):
+        result = _tree(inst, max_sites, best_u, lb, best, deadline, cancel, report)
+        extra.update({"tree_nodes": float(result.nodes),
+                      "tree_iterations": float(result.iterations)})
+        bound = max(lb, result.bound)
+        if result.canceled:
+            status = "canceled"
+        elif result.complete:
+            status = "optimal" if best.x is not None else "infeasible"
     if status == "infeasible":
         sol = consolidation._empty("infeasible", "no choice of sites serves every need within "
                                    "the capacities, pins and max_sites", site_ids, t0)
-        _report_done(on_progress, sol, t0, n_fixed)
+        _report_done(on_progress, sol, t0, 0)
         return sol
-    if ub_x is None or ub_open is None:
-        sol = consolidation._empty("canceled" if canceled else "time_limit",
+    if best.x is None or best.open is None:
+        canceled = status == "canceled"
+        sol = consolidation._empty(status if status != "optimal" else "time_limit",
                                    "canceled before a plan was found" if canceled else
                                    f"no feasible plan found within {time_limit:g} s",
                                    site_ids, t0)
         sol = replace(sol, dual_bound=bound if math.isfinite(bound) else None)
-        _report_done(on_progress, sol, t0, n_fixed)
+        _report_done(on_progress, sol, t0, 0)
         return sol
-    proven = status == "optimal"
-    out = _own_solution(inst, sites, needs, ub_x, ub_open, bound, t0, extra, proven=proven,
-                        status="optimal" if proven else ("canceled" if canceled
-                                                         else "time_limit"))
-    out = replace(out, method="benders")
-    _report_done(on_progress, out, t0, n_fixed)
+    out = _own_solution(inst, sites, needs, best.x, best.open, bound, t0, extra,
+                        proven=status == "optimal", status=status)
+    out = replace(out, method="tree")
+    _report_done(on_progress, out, t0, 0)
     return out
