@@ -421,3 +421,92 @@ def test_auto_takes_the_tree_only_up_to_its_site_limit(monkeypatch: pytest.Monke
     assert ref.proven_optimal and sol.proven_optimal
     assert sol.objective == pytest.approx(ref.objective, rel=REL)
     check_invariants(sol, sites, needs, cost)
+
+
+# --- independent parts (groups of buildings no one may move between) ----------------------
+
+def towns(seed: int, n_towns: int, m: int, n: int, *, short_town: bool = False) -> Instance:
+    """n_towns registries 100 km apart (radius 6 km: no one moves between towns), plus a
+    building pinned open that no one may reach and one that no one may reach and nothing
+    pins; with short_town, the last town cannot house its own people."""
+    sites: list[Site] = []
+    needs: list[Need] = []
+    blocks = []
+    for t in range(n_towns):
+        s, nd, c = registry(seed * 100 + t, m, n, radius=6.0)
+        if short_town and t == n_towns - 1:
+            s = [Site(id=x.id, capacity=x.capacity * 0.2, fixed_cost=x.fixed_cost, pin=x.pin)
+                 for x in s]
+        sites += [Site(id=f"t{t}-{x.id}", capacity=x.capacity, fixed_cost=x.fixed_cost,
+                       pin=x.pin) for x in s]
+        needs += [Need(id=f"t{t}-{x.id}", demand=x.demand) for x in nd]
+        blocks.append(c)
+    sites += [Site(id="far-kept", capacity=50.0, fixed_cost=30_000.0, pin=True),
+              Site(id="far-free", capacity=50.0, fixed_cost=30_000.0)]
+    cost = np.full((len(sites), len(needs)), np.inf)
+    for t, c in enumerate(blocks):
+        cost[t * m:(t + 1) * m, t * n:(t + 1) * n] = c
+    return sites, needs, cost
+
+
+@pytest.mark.parametrize(("seed", "single_source"), [(1, False), (2, False), (3, True)])
+def test_independent_parts_are_solved_apart_with_the_wholes_optimum(
+        seed: int, single_source: bool) -> None:
+    sites, needs, cost = towns(seed, 3, 16, 48)
+    ref = consolidation.solve(sites, needs, cost, single_source=single_source, time_limit=60)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, single_source=single_source, time_limit=60,
+                       on_progress=seen.append)
+    assert ref.proven_optimal, ref
+    assert sol.method.startswith("parts:") and sol.extra["parts"] >= 3, sol.method
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    assert sol.dual_bound == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, single_source=single_source)
+    assert "far-kept" in sol.open_site_ids and "far-free" in sol.closed_site_ids
+    assert seen and seen[-1].phase == "done" and seen[-1].gap == 0.0
+    assert [p.phase for p in seen].count("done") == 1
+    for p in seen:
+        assert p.best is None or p.best >= ref.objective * (1 - 1e-9), p
+        assert p.bound is None or p.bound <= ref.objective * (1 + 1e-9), p
+
+
+def test_a_part_that_cannot_house_its_people_makes_the_whole_infeasible() -> None:
+    sites, needs, cost = towns(4, 3, 12, 36, short_town=True)
+    assert consolidation.solve(sites, needs, cost).status == "infeasible"
+    sol = solver.solve(sites, needs, cost)
+    assert sol.status == "infeasible" and not sol.proven_optimal and sol.objective is None
+    assert sol.message
+
+
+def test_max_sites_ties_the_parts_together() -> None:
+    """A limit on the number of buildings kept is shared by every part: no split then."""
+    sites, needs, cost = towns(5, 2, 12, 36)
+    ref = consolidation.solve(sites, needs, cost, max_sites=17, time_limit=60)
+    sol = solver.solve(sites, needs, cost, max_sites=17, time_limit=60)
+    assert not sol.method.startswith("parts:")
+    assert ref.status == sol.status
+    if ref.proven_optimal:
+        assert sol.proven_optimal
+        assert sol.objective == pytest.approx(ref.objective, rel=REL)
+        check_invariants(sol, sites, needs, cost, 17)
+
+
+def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
+    """Two capb-sized towns at a time limit too short for either: the plan of the whole
+    with a bound that is the sum of the parts' bounds, never a claim of optimality."""
+    a_sites, a_needs, a_cost = parse_orlib(ORLIB / "capb.txt", capacity=7000)
+    sites = [Site(id=f"{t}{s.id}", capacity=s.capacity, fixed_cost=s.fixed_cost)
+             for t in "xy" for s in a_sites]
+    needs = [Need(id=f"{t}{nd.id}", demand=nd.demand) for t in "xy" for nd in a_needs]
+    m, n = len(a_sites), len(a_needs)
+    cost = np.full((2 * m, 2 * n), np.inf)
+    cost[:m, :n] = a_cost
+    cost[m:, n:] = a_cost
+    sol = solver.solve(sites, needs, cost, time_limit=3.0)
+    assert sol.method.startswith("parts:")
+    assert sol.status == "time_limit" and not sol.proven_optimal
+    assert sol.has_solution and sol.dual_bound is not None
+    check_invariants(sol, sites, needs, cost)
+    optimum = 2 * published_optima()[("capb", 7000.0)]
+    assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)

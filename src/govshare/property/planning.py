@@ -238,12 +238,21 @@ class Plan:
     @property
     def method_label(self) -> str:
         """How the plan was solved, in words (see property.solver)."""
+        method = self.solution.method
+        if method.startswith("parts:"):
+            labels = {"milp": "one MILP", "lagrangian+milp": "Lagrangian bounds, then a MILP",
+                      "lagrangian": "Lagrangian relaxation",
+                      "tree": "Lagrangian branch-and-bound"}
+            each = ", ".join(labels.get(m, m) for m in method.removeprefix("parts:").split("+"))
+            parts = int(self.solution.extra.get("parts", 0))
+            return (f"{parts} independent parts (groups of buildings no one may move between), "
+                    f"each solved on its own: {each} (HiGHS)")
         return {"milp": "one MILP (HiGHS)",
                 "lagrangian+milp": "Lagrangian bounds and site fixing, then a MILP (HiGHS)",
                 "lagrangian": "Lagrangian relaxation (its bound met the plan's cost)",
                 "tree": "Lagrangian branch-and-bound over which buildings to keep, each "
                         "choice priced by a transportation LP (HiGHS)",
-                }.get(self.solution.method, self.solution.method)
+                }.get(method, method)
 
     @property
     def bound_cents(self) -> int | None:

@@ -73,6 +73,7 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
+from scipy.sparse.csgraph import connected_components
 
 from govshare.property import consolidation
 from govshare.property.consolidation import (
@@ -453,6 +454,11 @@ def solve(
     if cancel is not None and cancel.is_set():
         return consolidation._empty("canceled", "canceled before the solve started",
                                     [s.id for s in sites], t0)
+    if method == "auto" and max_sites is None and len(sites) * len(needs) > SMALL_PAIRS:
+        parts = _parts(sites, cost)
+        if parts is not None:
+            return _by_parts(sites, needs, cost, parts, single_source, time_limit,
+                             on_progress, cancel, t0)
     inst = _Instance(sites, needs, cost)
     direct = method == "milp" or (method == "auto" and (
         inst.pi.size <= SMALL_PAIRS
@@ -1324,5 +1330,127 @@ def _tree_path(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
     out = _own_solution(inst, sites, needs, best.x, best.open, bound, t0, extra,
                         proven=status == "optimal", status=status)
     out = replace(out, method="tree")
+    _report_done(on_progress, out, t0, 0)
+    return out
+
+
+def _parts(sites: Sequence[Site], cost: NDArray[np.float64]
+           ) -> list[tuple[NDArray[np.intp], NDArray[np.intp]]] | None:
+    """The instance's independent parts: the connected components of the graph of allowed
+    pairs (a building and a group are joined when the group may move there), as (site
+    indices, need indices), each with at least one need; None when there is only one. Sites
+    no group may reach are in no part (`_by_parts` decides them alone)."""
+    m, n = cost.shape
+    hi = np.array([s.pin is not False for s in sites], dtype=bool)
+    pi, pj = np.nonzero(np.isfinite(cost) & hi[:, None])
+    graph = sp.coo_matrix((np.ones(pi.size), (pi, m + pj)), shape=(m + n, m + n))
+    count, label = connected_components(graph, directed=False)
+    need_label = label[m:]
+    used = np.unique(need_label)
+    if used.size <= 1:
+        return None
+    site_label = label[:m]
+    reached = np.zeros(m, dtype=bool)
+    reached[pi] = True
+    del count
+    return [(np.flatnonzero((site_label == c) & reached), np.flatnonzero(need_label == c))
+            for c in used.tolist()]
+
+
+def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
+              parts: list[tuple[NDArray[np.intp], NDArray[np.intp]]], single_source: bool,
+              time_limit: float, on_progress: ProgressCallback | None,
+              cancel: CancelToken | None, t0: float) -> Solution:
+    """Solve each independent part on its own (without max_sites nothing ties them: the
+    cheapest plan of the whole is the cheapest plan of each part) and put the plans
+    together. A site no group may reach is kept only when pinned open or when keeping it
+    costs less than nothing. Each part gets a share of the time left in proportion to its
+    pairs (what it leaves unused goes to the next); the whole is proven when every part is,
+    and its bound is the sum of the parts' bounds."""
+    deadline = t0 + time_limit
+    site_ids = [s.id for s in sites]
+    in_part = np.zeros(len(sites), dtype=bool)
+    for si, _ in parts:
+        in_part[si] = True
+    alone_open = [i for i in np.flatnonzero(~in_part).tolist()
+                  if sites[i].pin is True or (sites[i].pin is None and sites[i].fixed_cost < 0)]
+    fixed_total = sum(sites[i].fixed_cost for i in alone_open)
+    size = [int(np.isfinite(cost[np.ix_(si, nj)]).sum()) for si, nj in parts]
+    order = sorted(range(len(parts)), key=lambda k: size[k])
+    left = sum(size)
+    solved: list[Solution] = []
+    done_best = 0.0
+    state = {"rank": 0, "last": False}
+
+    def hook(p: Progress) -> None:
+        # each part's own 'done' is not the whole's; a plan of the whole only while the
+        # last part is solved (every other one has its plan), its bound not before the end
+        if on_progress is None or p.phase == "done":
+            return
+        whole = bool(state["last"]) and all(s.has_solution for s in solved)
+        on_progress(replace(p, elapsed=time.perf_counter() - t0, iteration=int(state["rank"]),
+                            best=done_best + fixed_total + p.best
+                            if whole and p.best is not None else None,
+                            bound=None, gap=None, open_sites=None, fixed_sites=0))
+
+    for rank, k in enumerate(order):
+        si, nj = parts[k]
+        now = time.perf_counter()
+        share = (deadline - now) * size[k] / max(1, left)
+        left -= size[k]
+        last = rank == len(order) - 1
+        state.update(rank=rank, last=last)
+        sol = solve([sites[i] for i in si.tolist()], [needs[j] for j in nj.tolist()],
+                    cost[np.ix_(si, nj)], single_source=single_source,
+                    time_limit=max(0.5, min(share, deadline - now)) if not last
+                    else max(0.5, deadline - now),
+                    on_progress=hook if on_progress is not None else None, cancel=cancel)
+        solved.append(sol)
+        if sol.status == "infeasible":
+            out = consolidation._empty("infeasible", sol.message, site_ids, t0)
+            _report_done(on_progress, out, t0, 0)
+            return out
+        if sol.objective is not None:
+            done_best += sol.objective
+    extra: dict[str, float] = {"parts": float(len(parts))}
+    if not all(s.has_solution for s in solved):
+        status = "canceled" if any(s.status == "canceled" for s in solved) else "time_limit"
+        out = consolidation._empty(status, "no plan for every part of the region within "
+                                   f"{time_limit:g} s" if status == "time_limit" else
+                                   "canceled before every part had a plan", site_ids, t0)
+        out = replace(out, extra=extra)
+        _report_done(on_progress, out, t0, 0)
+        return out
+    proven = all(s.proven_optimal for s in solved)
+    objective = fixed_total + sum(s.objective or 0.0 for s in solved)
+    bounds = [s.dual_bound for s in solved]
+    bound = (objective if proven else fixed_total + sum(b for b in bounds if b is not None)
+             if all(b is not None for b in bounds) else None)
+    status = ("optimal" if proven else "canceled"
+              if any(s.status == "canceled" for s in solved) else "time_limit")
+    open_ids = {site_ids[i] for i in alone_open}
+    assignment: dict[str, list[tuple[str, float]]] = {}
+    for s in solved:
+        open_ids.update(s.open_site_ids)
+        assignment.update(s.assignment)
+    methods = sorted({s.method for s in solved})
+    for mth in methods:
+        extra[f"parts_{mth}"] = float(sum(1 for s in solved if s.method == mth))
+    extra["largest_part_sites"] = float(max(si.size for si, _ in parts))
+    extra["largest_part_needs"] = float(max(nj.size for _, nj in parts))
+    out = Solution(
+        status=status, proven_optimal=proven, objective=objective,
+        fixed_cost_total=fixed_total + sum(s.fixed_cost_total or 0.0 for s in solved),
+        assignment_cost_total=sum(s.assignment_cost_total or 0.0 for s in solved),
+        gap=0.0 if proven else _gap(objective, bound), dual_bound=bound,
+        open_site_ids=[i for i in site_ids if i in open_ids],
+        closed_site_ids=[i for i in site_ids if i not in open_ids],
+        assignment={nd.id: assignment[nd.id] for nd in needs},
+        build_seconds=sum(s.build_seconds for s in solved),
+        solve_seconds=time.perf_counter() - t0 - sum(s.build_seconds for s in solved),
+        n_variables=sum(s.n_variables for s in solved),
+        n_constraints=sum(s.n_constraints for s in solved),
+        mip_nodes=sum(s.mip_nodes for s in solved), extra=extra,
+        method="parts:" + "+".join(methods))
     _report_done(on_progress, out, t0, 0)
     return out
