@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import math
 import os
@@ -132,33 +133,28 @@ def recompute(sol: Solution, sites: list[Site], needs: list[Need],
     return float(total)
 
 
-def run_apart(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.float64],
-              limit: float) -> dict[str, Any]:
-    """`run_one` in a child process (fork), to report its peak memory: the child's maximum
-    resident set size (ru_maxrss), and its resident set before the solve (what it inherits:
-    the bench process with the instance)."""
+def run_apart(which: str, load: Any, limit: float) -> dict[str, Any]:
+    """`run_one` in a child process, to report its peak memory: the child's maximum resident
+    set size (ru_maxrss), and its resident set before the solve (the bench code and the
+    instance, which the child builds itself with `load`). A spawned child, not a forked one:
+    HiGHS keeps a pool of worker threads, and a fork of a process that has run HiGHS has the
+    pool without its threads (the first parallel task waits for ever)."""
     import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(_child, (which, load, limit))
+
+
+def _child(which: str, load: Any, limit: float) -> dict[str, Any]:
     import resource
 
-    def child() -> dict[str, Any]:
-        with open("/proc/self/status") as f:
-            base = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-        r = run_one(which, sites, needs, cost, limit)
-        r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        r["start_mb"] = base / 1024
-        return r
-
-    global _CHILD
-    _CHILD = child  # set before the fork: the child inherits it
-    with multiprocessing.get_context("fork").Pool(1) as pool:
-        return pool.apply(_call_child)
-
-
-_CHILD: Any = None
-
-
-def _call_child() -> dict[str, Any]:
-    return _CHILD()  # type: ignore[no-any-return]
+    sites, needs, cost = load()
+    with open("/proc/self/status") as f:
+        base = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+    r = run_one(which, sites, needs, cost, limit)
+    r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    r["start_mb"] = base / 1024
+    return r
 
 
 def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.float64],
@@ -239,7 +235,7 @@ def instances(limit: float) -> list[tuple[str, float | None, float, Any]]:
     out.sort(key=lambda t: "(" in t[0])
     out.append(("registry 400x2000 (synthetic)", None, limit,
                 lambda: registry(2024, 400, 2000, 4.0)))
-    out.append((TOWNS, None, 2 * limit, lambda: towns(2024, 2000, 10_000, 100, 10.0)))
+    out.append((TOWNS, None, 2 * limit, functools.partial(towns, 2024, 2000, 10_000, 100, 10.0)))
     return out
 
 
@@ -343,11 +339,12 @@ def main() -> None:
         if time.perf_counter() - t0 + reserve > args.budget:
             skipped.append(name)
             continue
-        sites, needs, cost = load()
+        if name != TOWNS:  # that one is built in the child process that solves it
+            sites, needs, cost = load()
         row: dict[str, Any] = {"instance": name, "published": pub}
         for which in ("solver", "milp"):
-            run = run_apart if name == TOWNS else run_one
-            row[which] = run(which, sites, needs, cost, limit)
+            row[which] = (run_apart(which, load, limit) if name == TOWNS
+                          else run_one(which, sites, needs, cost, limit))
             r = row[which]
             print(f"  {name:<28} {which:<6} {r['status']:<10} {r['wall_s']:7.2f} s "
                   f"cost {r['recomputed']} gap {r['gap']}", file=sys.stderr, flush=True)
