@@ -249,3 +249,19 @@ def test_plan_reports_progress_and_can_be_canceled(session: Session,
     assert canceled.solution.status == "canceled" and not canceled.proven
     assert canceled.why_not_proven == ("the solve was canceled before it could prove the "
                                         "plan optimal")
+
+
+def test_a_plan_solved_in_independent_parts_says_so(session: Session,
+                                                     ids: dict[str, int]) -> None:
+    """The solver splits a region whose groups cannot move between towns; the page's method
+    line names the parts and how each was solved, in words."""
+    offices(session, ids)
+    p = planning.plan(session=session, actor=principal(Role.regional_analyst), region_id=1,
+                      use="park", max_km=15)
+    parted = dataclasses.replace(p, solution=dataclasses.replace(
+        p.solution, method="parts:milp+tree", extra={**p.solution.extra, "parts": 3.0}))
+    assert parted.method_label == (
+        "3 independent parts (groups of buildings no one may move between), each solved on "
+        "its own: one MILP, Lagrangian branch-and-bound (HiGHS)")
+    tree = dataclasses.replace(p, solution=dataclasses.replace(p.solution, method="tree"))
+    assert tree.method_label.startswith("Lagrangian branch-and-bound")
