@@ -235,13 +235,20 @@ def test_unpublished_groups_and_photos_stay_private(
     shown = client.get(url)
     assert shown.status_code == 200 and shown.headers["content-type"] == "image/png"
     assert shown.headers["x-content-type-options"] == "nosniff"
-    assert shown.headers["cache-control"] == "public, max-age=3600"
+    assert shown.headers["cache-control"] == "public, no-cache"
     assert Image.open(io.BytesIO(shown.content)).size == (32, 32)
+    # a browser's copy is checked before each use: unchanged, a 304 without the bytes
+    etag = shown.headers["etag"]
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
     assert client.get(f"/property/public/{a.id + 10**6}/photos/{photo.id}").status_code in (
         404, 422)
     service.publish_groups(session=session, actor=system, asset_id=a.id, groups=[])
     session.commit()
     assert client.get(url).status_code == 404  # a private asset's photo does not exist
+    # ... not even to a browser holding a copy: the check says it is gone
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 404
 
 
 # ------------------------------------------------------------------------- photos
