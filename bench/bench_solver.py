@@ -64,21 +64,7 @@ def registry(seed: int, m: int, n: int, radius: float
     each group may move to any building within `radius` km at 30 $/person-km/yr; keeping a
     building costs $20,000 + $40 x capacity (x 0.5..1.5) a year."""
     rng = np.random.default_rng(seed)
-    xy = rng.uniform(0, 40, size=(m, 2))
-    owner = rng.integers(0, m, size=n)
-    need_xy = xy[owner] + rng.normal(0, 0.3, size=(n, 2))
-    demand = rng.integers(5, 60, size=n).astype(float)
-    load = np.bincount(owner, weights=demand, minlength=m)
-    cap = np.round(np.maximum(load, 20) * rng.uniform(1.1, 2.5, size=m))
-    sites = [Site(id=f"b{i}", capacity=float(cap[i]),
-                  fixed_cost=float(20_000 + 40 * cap[i] * rng.uniform(0.5, 1.5)))
-             for i in range(m)]
-    needs = [Need(id=f"g{j}", demand=float(demand[j])) for j in range(n)]
-    dist = np.hypot(*(xy[:, None, :] - need_xy[None, :, :]).transpose(2, 0, 1))
-    cost = dist * demand[None, :] * 30.0
-    cost[dist > radius] = np.inf
-    cost[owner, np.arange(n)] = dist[owner, np.arange(n)] * demand * 30.0
-    return sites, needs, cost
+    return _occupy(rng, rng.uniform(0, 40, size=(m, 2)), n, radius)
 
 
 def towns(seed: int, m: int, n: int, n_towns: int, radius: float, side: float = 300.0
@@ -90,6 +76,16 @@ def towns(seed: int, m: int, n: int, n_towns: int, radius: float, side: float = 
     rng = np.random.default_rng(seed)
     centers = rng.uniform(0, side, size=(n_towns, 2))
     xy = centers[rng.integers(0, n_towns, size=m)] + rng.normal(0, 2.0, size=(m, 2))
+    return _occupy(rng, xy, n, radius)
+
+
+def _occupy(rng: np.random.Generator, xy: NDArray[np.float64], n: int, radius: float
+            ) -> tuple[list[Site], list[Need], NDArray[np.float64]]:
+    """Buildings at xy (km) and n occupant groups of 5-60 people, each in a building chosen at
+    random (0.3 km around it); a building holds 1.1-2.5 times its own groups (at least 20) and
+    costs $20,000 + $40 x capacity (x 0.5..1.5) a year; a group may move within `radius` km
+    at 30 $/person-km/yr, and may always stay."""
+    m = xy.shape[0]
     owner = rng.integers(0, m, size=n)
     need_xy = xy[owner] + rng.normal(0, 0.3, size=(n, 2))
     demand = rng.integers(5, 60, size=n).astype(float)
@@ -100,12 +96,14 @@ def towns(seed: int, m: int, n: int, n_towns: int, radius: float, side: float = 
              for i in range(m)]
     needs = [Need(id=f"g{j}", demand=float(demand[j])) for j in range(n)]
     cost = np.full((m, n), np.inf)
-    for a in range(0, m, 200):  # by blocks of buildings: the full distance matrix is 160 MB
+    for a in range(0, m, 200):  # by blocks of buildings: 2,000 x 10,000 distances are 160 MB
         d = np.hypot(xy[a:a + 200, None, 0] - need_xy[None, :, 0],
                      xy[a:a + 200, None, 1] - need_xy[None, :, 1])
         block = d * demand[None, :] * 30.0
         block[d > radius] = np.inf
         cost[a:a + 200] = block
+    stay = np.hypot(*(xy[owner] - need_xy).T)
+    cost[owner, np.arange(n)] = stay * demand * 30.0
     return sites, needs, cost
 
 

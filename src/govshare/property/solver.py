@@ -216,6 +216,22 @@ def _proven(best: float, bound: float) -> bool:
     return best - bound <= MIP_ABS_GAP or (_gap(best, bound) or 0.0) <= PROVEN_GAP
 
 
+def _step(inst: _Instance, u: NDArray[np.float64], k: NDArray[np.intp],
+          take: NDArray[np.float64], y: NDArray[np.float64], value: float, best: float,
+          factor: float) -> NDArray[np.float64] | None:
+    """The next multipliers: a Polyak step along the subgradient of the demand rows,
+    1 - sum_i y_i x_ij (k, take: the knapsacks' pairs and shares at u; y: the choice of sites),
+    toward the best plan's cost (without a plan, 5% above the bound's size). None when the
+    subgradient is zero: the relaxation's solution serves every need exactly once."""
+    served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
+    g = 1.0 - served
+    norm = _dot(g, g)
+    if norm <= 1e-18:
+        return None
+    target = best if math.isfinite(best) else abs(value) * 1.05 + 1.0
+    return u + factor * max(target - value, 1e-9 * max(1.0, abs(value))) / norm * g
+
+
 class _Instance:
     """The allowed pairs of one instance as flat arrays, site-major."""
 
@@ -717,14 +733,10 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
             break
         if factor < MIN_STEP_FACTOR:
             break
-        # Subgradient of the demand rows: 1 - sum_i y_i x_ij.
-        served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
-        g = 1.0 - served
-        norm = float(_dot(g, g))
-        if norm <= 1e-18:
+        nxt = _step(inst, u, k, take, y, bound, ub, factor)
+        if nxt is None:
             break  # the relaxation's solution serves every need exactly: it is optimal
-        target = ub if math.isfinite(ub) else abs(lb) * 1.05 + 1.0
-        u = u + factor * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
+        u = nxt
         now = time.perf_counter()
         if on_progress is not None and now - last_report >= PROGRESS_EVERY:
             last_report = now
@@ -1128,7 +1140,7 @@ def _tree(inst: _Instance, max_sites: int | None, u_root: NDArray[np.float64],
         # only the knapsacks of the sites the node may open
         pairs = None if hi.sum() == inst.hi.sum() else np.flatnonzero(hi[inst.pi])
         solved = interrupted = False
-        for _step in range(TREE_ITERATIONS):
+        for _ in range(TREE_ITERATIONS):
             if time.perf_counter() > deadline:
                 interrupted = True
                 break
@@ -1149,17 +1161,14 @@ def _tree(inst: _Instance, max_sites: int | None, u_root: NDArray[np.float64],
                     factor, stall = factor / 2, 0
             if prunable(bound):
                 break
-            served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
-            g = 1.0 - served
-            norm = float(_dot(g, g))
-            if norm <= 1e-18:
+            nxt = _step(inst, u, k, take, y, value, best.ub, factor)
+            if nxt is None:
                 if np.all((y == 0) | (y == 1)):
                     # the relaxation's plan serves every need exactly once: its cost is
                     # value, no plan in the node is cheaper, and the LP prices it
                     solved = best.consider(y > 0.5)
                 break
-            target = best.ub if math.isfinite(best.ub) else abs(bound) * 1.05 + 1.0
-            u = u + factor * max(target - value, 1e-9 * max(1.0, abs(value))) / norm * g
+            u = nxt
         if interrupted:
             stack.append((lo, hi, max(parent_bound, bound), node_best))
             break
@@ -1259,13 +1268,10 @@ def _root_steps(inst: _Instance, max_sites: int | None, best: _Incumbent, deadli
             break
         if factor < MIN_STEP_FACTOR:
             break
-        served = np.bincount(inst.pj[k], weights=take * y[inst.pi[k]], minlength=inst.n)
-        g = 1.0 - served
-        norm = float(_dot(g, g))
-        if norm <= 1e-18:
+        nxt = _step(inst, u, k, take, y, bound, best.ub, factor)
+        if nxt is None:
             break
-        target = best.ub if math.isfinite(best.ub) else abs(lb) * 1.05 + 1.0
-        u = u + factor * max(target - bound, 1e-9 * max(1.0, abs(bound))) / norm * g
+        u = nxt
         report("lagrangian", lb, it, 0)
     return lb, best_u, it, canceled
 
