@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from govshare.core.formats import money as dollars
 from govshare.core.tenancy import Role
-from govshare.property import consolidation, pages, planning
+from govshare.property import consolidation, pages, planning, solver
 from govshare.property.import_export import importer
 from govshare.property.models import Asset
 from govshare.property.planning import MemberSavings, payback_year
@@ -234,9 +234,14 @@ def test_keep_and_close_chosen_on_the_page(client: TestClient, session: Session,
 
 
 def _slow(release: threading.Event) -> Any:
-    """The real solve, started only once `release` is set or the solve is canceled."""
+    """The real solve, started only once `release` is set or the solve is canceled; before
+    it waits, it reports progress as a region solved in three independent parts would."""
     def solve(*args: Any, **kwargs: Any) -> Any:
         cancel = kwargs.get("cancel")
+        report = kwargs.get("on_progress")
+        if report is not None:
+            report(solver.Progress(phase="tree", elapsed=0.0, best=None, bound=None, gap=None,
+                                   open_sites=None, part=2, parts=3))
         while not release.is_set() and not (cancel is not None and cancel.is_set()):
             release.wait(0.02)
         sol = consolidation.solve(*args, **{k: v for k, v in kwargs.items()
@@ -263,6 +268,9 @@ def test_long_solve_runs_in_the_background_and_can_be_canceled(
     assert progress.status_code == 202
     text = _page_text(progress.text)
     assert "Finding the best plan for park buildings" in text
+    assert "No complete plan yet." in text
+    assert ("Now trying choices of buildings and proving none is cheaper, in part 2 of 3 (the "
+            "region falls into groups of buildings no one may move between") in text
     assert 'http-equiv="refresh"' in progress.text and 'id="cancel-solve"' in progress.text
     job = r.headers["location"].split("job=")[1]
     # asking again for the same plan joins the running solve instead of starting another

@@ -466,6 +466,8 @@ def test_independent_parts_are_solved_apart_with_the_wholes_optimum(
     assert "far-kept" in sol.open_site_ids and "far-free" in sol.closed_site_ids
     assert seen and seen[-1].phase == "done" and seen[-1].gap == 0.0
     assert [p.phase for p in seen].count("done") == 1
+    parts = int(sol.extra["parts"])
+    assert all(p.parts == parts and 1 <= p.part <= parts for p in seen[:-1])
     for p in seen:
         assert p.best is None or p.best >= ref.objective * (1 - 1e-9), p
         assert p.bound is None or p.bound <= ref.objective * (1 + 1e-9), p
@@ -503,8 +505,13 @@ def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
     cost = np.full((2 * m, 2 * n), np.inf)
     cost[:m, :n] = a_cost
     cost[m:, n:] = a_cost
-    sol = solver.solve(sites, needs, cost, time_limit=3.0)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, time_limit=3.0, on_progress=seen.append)
     assert sol.method.startswith("parts:")
+    # the page says which part is being solved, and claims no plan or bound of the whole early
+    assert {p.part for p in seen[:-1]} == {1, 2} and all(p.parts == 2 for p in seen[:-1])
+    assert all(p.bound is None for p in seen[:-1])
+    assert all(p.best is None for p in seen[:-1] if p.part == 1)
     assert sol.status == "time_limit" and not sol.proven_optimal
     assert sol.has_solution and sol.dual_bound is not None
     check_invariants(sol, sites, needs, cost)

@@ -184,7 +184,8 @@ class Progress:
     """One progress report: `phase` is 'lagrangian', 'milp', 'tree' or 'done'; `best` the
     cost of the best plan so far and `bound` the best proven lower bound (None when not
     known yet); `gap` = (best - bound) / |best|; `open_sites` in the best plan; `elapsed`
-    seconds since `solve` was called; `fixed_sites` by reduced-cost fixing so far."""
+    seconds since `solve` was called; `fixed_sites` by reduced-cost fixing so far; when the
+    region is solved in independent parts, `part` (from 1) of `parts`."""
 
     phase: str
     elapsed: float
@@ -194,6 +195,8 @@ class Progress:
     open_sites: int | None
     iteration: int = 0
     fixed_sites: int = 0
+    part: int = 0
+    parts: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -1394,7 +1397,8 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         if on_progress is None or p.phase == "done":
             return
         whole = bool(state["last"]) and all(s.has_solution for s in solved)
-        on_progress(replace(p, elapsed=time.perf_counter() - t0, iteration=int(state["rank"]),
+        on_progress(replace(p, elapsed=time.perf_counter() - t0,
+                            part=int(state["rank"]) + 1, parts=len(parts),
                             best=done_best + fixed_total + p.best
                             if whole and p.best is not None else None,
                             bound=None, gap=None, open_sites=None, fixed_sites=0))
