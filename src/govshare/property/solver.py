@@ -34,6 +34,11 @@ Method (docs/adr/0018-consolidation-solver.md)
    proof; a leaf (every site decided) is priced exactly by the transportation LP.
    Single-source instances take steps 1-4 (their leaves would be MIPs).
 
+Before anything else ('auto', without max_sites): a region that falls into independent parts
+(the connected components of the graph of allowed pairs, e.g. towns farther apart than the
+moving radius) is solved part by part (`_parts`, `_by_parts`); the whole is proven when every
+part is, and its bound is the sum of theirs.
+
 It picks the method itself: small instances (at most SMALL_PAIRS allowed pairs) go straight
 to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the direct MILP
 is seeded and reduced (`_seeded`: the strong LP's duals give L(u), a restricted MILP over the
