@@ -74,6 +74,10 @@ def test_update_cannot_change_status_or_code(session: Session, ids: dict[str, in
     assert ev.before["name"] == "Test building" and ev.after["name"] == "Renamed"
     assert ev.after["gross_floor_area_ft2"] == 1.0 and ev.after["capacity"] is None
     assert "use" not in ev.after and "asset_code" not in ev.after
+    # the same values again change nothing, and nothing more is recorded
+    service.update_asset(session=session, actor=system, asset_id=a.id, data=ok)
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "asset.update", AuditEvent.entity_id == str(a.id))) == 1
 
 
 def test_other_members_staff_cannot_see_or_change_private_assets(session: Session,

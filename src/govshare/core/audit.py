@@ -102,6 +102,22 @@ def record(
     return event
 
 
+def record_changes(session: Session, actor: Principal, obj: Any, *,
+                   fields: list[str] | tuple[str, ...], before: dict[str, Any], action: str,
+                   entity: str, jurisdiction_id: int | None) -> set[str]:
+    """After an update of ``obj`` (flushed): record the ``fields`` that changed since
+    ``before`` (their ``snapshot`` taken before the update), only those, and return their
+    names; nothing is recorded when none changed."""
+    after = snapshot(obj, fields)
+    changed = {k for k in fields if before.get(k) != after.get(k)}
+    if changed:
+        record(session, actor, action=action, entity=entity, entity_id=obj.id,
+               jurisdiction_id=jurisdiction_id,
+               before={k: before.get(k) for k in fields if k in changed},
+               after={k: after[k] for k in fields if k in changed})
+    return changed
+
+
 def list_events(
     session: Session,
     *,

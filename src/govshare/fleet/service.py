@@ -133,14 +133,11 @@ def update_vehicle(*, session: Session, actor: Principal, vehicle_id: int, data:
     for key, value in values.items():
         setattr(v, key, value)
     session.flush()
-    after = audit.snapshot(v, AUDIT_FIELDS)
-    if after != before:
-        audit.record(session, actor, action="vehicle.update", entity="vehicle", entity_id=v.id,
-                     jurisdiction_id=v.jurisdiction_id,
-                     before={k: x for k, x in before.items() if after[k] != x},
-                     after={k: x for k, x in after.items() if before[k] != x})
-        if any(before[k] != after[k] for k in CARBON_FIELDS):
-            record_carbon(session=session, actor=actor, vehicle_ids=[v.id])
+    changed = audit.record_changes(session, actor, v, fields=AUDIT_FIELDS, before=before,
+                                   action="vehicle.update", entity="vehicle",
+                                   jurisdiction_id=v.jurisdiction_id)
+    if changed.intersection(CARBON_FIELDS):
+        record_carbon(session=session, actor=actor, vehicle_ids=[v.id])
     return v
 
 

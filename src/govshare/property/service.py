@@ -117,14 +117,11 @@ def update_asset(*, session: Session, actor: Principal, asset_id: int, data: Ass
     for key, value in data.values().items():
         setattr(asset, key, value)
     session.flush()
-    after = audit.snapshot(asset, ASSET_AUDIT_FIELDS)
-    if after != before:
-        audit.record(session, actor, action="asset.update", entity="asset", entity_id=asset.id,
-                     jurisdiction_id=asset.jurisdiction_id,
-                     before={k: v for k, v in before.items() if after[k] != v},
-                     after={k: v for k, v in after.items() if before[k] != v})
-        if any(before.get(k) != after.get(k) for k in CARBON_FIELDS):
-            record_carbon(session=session, actor=actor, asset_ids=[asset.id])
+    changed = audit.record_changes(session, actor, asset, fields=ASSET_AUDIT_FIELDS,
+                                   before=before, action="asset.update", entity="asset",
+                                   jurisdiction_id=asset.jurisdiction_id)
+    if changed.intersection(CARBON_FIELDS):
+        record_carbon(session=session, actor=actor, asset_ids=[asset.id])
     return asset
 
 
@@ -187,12 +184,9 @@ def update_listing(*, session: Session, actor: Principal, asset_id: int, data: L
     for key, value in data.model_dump().items():
         setattr(asset, key, value)
     session.flush()
-    after = audit.snapshot(asset, LISTING_FIELDS)
-    if after != before:
-        audit.record(session, actor, action="asset.update", entity="asset", entity_id=asset.id,
-                     jurisdiction_id=asset.jurisdiction_id,
-                     before={k: v for k, v in before.items() if after[k] != v},
-                     after={k: v for k, v in after.items() if before[k] != v})
+    audit.record_changes(session, actor, asset, fields=LISTING_FIELDS, before=before,
+                         action="asset.update", entity="asset",
+                         jurisdiction_id=asset.jurisdiction_id)
     return asset
 
 
