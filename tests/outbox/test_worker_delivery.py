@@ -553,3 +553,23 @@ def test_an_attempt_ends_at_its_time_limit_however_slowly_the_receiver_drips(
     assert msg.status == "pending" and msg.last_status_code is None
     assert attempt_errors(engine, "drip") == ["timed out after 1 s"]
 
+
+
+def test_a_body_torn_by_a_sender_that_dies_is_not_taken_for_a_bad_signature(
+        endpoint: Endpoint) -> None:
+    """A worker killed while sending leaves a body shorter than its Content-Length: the
+    receiver says so and neither handles it nor counts a refused signature (the kill test
+    above once saw 'No matching signature found' from exactly this)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", endpoint.port), timeout=5) as sock:
+        sock.sendall(b"POST /hooks/test-agency HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+                     b'{"half": ')
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(4096):  # the answer's head and body may come apart
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.0 400") or answer.startswith(b"HTTP/1.1 400"), answer
+    assert b"the body ended before its Content-Length" in answer
+    assert endpoint.receiver.rejected == [] and endpoint.receiver.received == 0

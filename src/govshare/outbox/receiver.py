@@ -130,6 +130,11 @@ def make_server(receiver: Receiver, host: str = "127.0.0.1", port: int = 0
                 self._answer(413, {"error": "body too large"})
                 return
             body = self.rfile.read(length)
+            if len(body) < length:
+                # the sender went away in the middle of its body (a killed worker): a torn
+                # request, not a wrong signature; it will send the whole message again
+                self._answer(400, {"error": "the body ended before its Content-Length"})
+                return
             status, data = receiver.handle(self.path, dict(self.headers.items()), body)
             self._answer(status, data)
 
