@@ -517,3 +517,36 @@ def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
     check_invariants(sol, sites, needs, cost)
     optimum = 2 * published_optima()[("capb", 7000.0)]
     assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_quick_plan_serves_everyone_and_its_bound_is_below_the_optimum(seed: int) -> None:
+    """`_quick` (a part the time left cannot prove): a plan that keeps every promise of a
+    solution, and a bound no higher than the direct MILP's proven optimum."""
+    sites, needs, cost = registry(seed, 24, 80, radius=8.0)
+    ref = consolidation.solve(sites, needs, cost, time_limit=60)
+    inst = solver._Instance(sites, needs, cost)
+    sol = solver._quick(sites, needs, inst, 0.0)
+    assert ref.proven_optimal and sol is not None
+    check_invariants(sol, sites, needs, cost)
+    assert sol.dual_bound is not None
+    assert sol.dual_bound <= ref.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+    assert sol.proven_optimal == (sol.status == "optimal") == (sol.gap == 0.0)
+    assert sol.method == ("lagrangian" if sol.proven_optimal else "quick")
+
+
+def test_many_parts_at_a_short_limit_each_get_a_quick_plan_not_an_overrun() -> None:
+    """Twelve towns at a limit far too short for a full solve of each (which takes up to
+    about a second whatever its limit): the parts the time cannot cover get a quick plan,
+    so the whole still has a plan, an honest bound, and no claim of optimality it lacks."""
+    sites, needs, cost = towns(2, 12, 30, 90)
+    sol = solver.solve(sites, needs, cost, time_limit=0.05)
+    assert sol.method.startswith("parts:") and "quick" in sol.method.split(":")[1].split("+")
+    assert sol.extra["parts_quick"] >= 1
+    check_invariants(sol, sites, needs, cost)
+    assert sol.dual_bound is not None and sol.dual_bound <= sol.objective * (1 + 1e-9)
+    full = solver.solve(sites, needs, cost, time_limit=120)
+    assert full.proven_optimal and "quick" not in full.method
+    assert sol.dual_bound <= full.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+    assert sol.status == ("optimal" if sol.objective == pytest.approx(full.objective, rel=REL)
+                          and sol.proven_optimal else "time_limit")
