@@ -1,8 +1,11 @@
-// The progress page of a background computation (core.jobs: a consolidation solve, a sites
-// Monte Carlo run): every two seconds it asks the same address again; while the work runs
+// The progress page of a background consolidation solve (core.jobs): every two seconds it
+// asks the same address again; while the work runs
 // (202) it updates #progress-live in place (announced politely to screen readers), and when
 // the result is ready it shows it. Without JavaScript the page's <noscript> refresh does the
-// same by reloading (axe-core forbids a timed refresh for everyone).
+// same by reloading (axe-core forbids a timed refresh for everyone). A siting scenario's Monte
+// Carlo run has sites-progress.js instead: its page is a bar of draws done, fed by a JSON
+// count the API also offers, where a solve's page is text (phase, plan, bound) best rendered
+// by the server.
 (function () {
   "use strict";
   var live = document.getElementById("progress-live");
