@@ -2,7 +2,8 @@
 (validated and named by field, edited on the staff page and the API, read and written by
 files, audited, published only through their groups), late proposals refused, and photos
 (checked by content, bounded while they stream, metadata stripped, only the owner's staff
-upload or remove them, public only while the asset publishes them), hostile text escaped."""
+upload or remove them, public only while the asset publishes them; in the window's list as
+a thumbnail), hostile text escaped."""
 
 from __future__ import annotations
 
@@ -372,6 +373,59 @@ def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, in
     with pytest.raises(ValidationFailed, match="at most 2 photos"):
         service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
                           data=PhotoIn(alt_text="One more"))
+
+
+# ------------------------------------------------------------------------- photos in lists
+
+
+def photographed(session: Session, system: Principal, jid: int) -> tuple[
+        Asset, list[AssetPhoto], Asset, AssetPhoto, Asset]:
+    """Three listed assets named "Thumbwell ...": one publishing two photos, one with a photo
+    it does not publish, one publishing photos without having any."""
+    shown = make_asset(session, system, jid, name="Thumbwell Shown")
+    photos = [service.add_photo(session=session, actor=system, asset_id=shown.id,
+                                content=png(40 + i, 30), data=PhotoIn(alt_text=f"View {i}"))
+              for i in range(2)]
+    hidden = make_asset(session, system, jid, name="Thumbwell Hidden",
+                        groups=[g for g in GROUPS if g != "photos"])
+    secret = service.add_photo(session=session, actor=system, asset_id=hidden.id, content=png(),
+                               data=PhotoIn(alt_text="Unpublished yard"))
+    none = make_asset(session, system, jid, name="Thumbwell Bare")
+    session.commit()
+    return shown, photos, hidden, secret, none
+
+
+def test_the_list_shows_a_thumbnail_of_the_first_published_photo_only(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    shown, photos, hidden, secret, none = photographed(session, system, ids["city"])
+    r = client.get("/property/public", params={"q": "thumbwell"})
+    assert r.status_code == 200
+    page = r.text
+    assert page.count('class="gs-thumb"') == 1  # the bare and the unpublished rows have none
+    first = f"/property/public/{shown.id}/photos/{photos[0].id}"
+    assert (f'<img src="{first}" alt="Photo of Thumbwell Shown" width="96" height="72" '
+            'loading="lazy"') in page
+    assert f"/photos/{photos[1].id}" not in page  # the first photo only
+    assert f"/photos/{secret.id}" not in page and "Unpublished yard" not in page
+    for bare in (hidden, none):
+        assert (f'<th scope="row" data-label="Name"><a href="/property/public/{bare.id}">'
+                f'{bare.name}</a></th>') in page  # as the row was before photos
+    # the page's policy lets it load its own images, and the thumbnail is one
+    assert "img-src 'self'" in r.headers["content-security-policy"]
+    thumb = client.get(first)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+
+
+def test_a_hostile_asset_name_is_escaped_in_the_thumbnails_alt_text(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], name=f'Thumbwell "Quoted" {HOSTILE}')
+    service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                      data=PhotoIn(alt_text="Front"))
+    session.commit()
+    page = client.get("/property/public", params={"q": "thumbwell"}).text
+    assert "<script>alert" not in page
+    assert ('alt="Photo of Thumbwell &#34;Quoted&#34; &lt;script&gt;alert(&#34;x&#34;)'
+            '&lt;/script&gt;"') in page
 
 
 # ------------------------------------------------------------------------- files
