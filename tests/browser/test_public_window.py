@@ -22,7 +22,7 @@ from govshare.core.db import make_engine
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import system_principal
 from govshare.property import service
-from govshare.property.schemas import AssetIn
+from govshare.property.schemas import AssetIn, PhotoIn
 from govshare.regions import queries as regions_queries
 from tests.browser.helpers import (
     PHONE,
@@ -30,6 +30,7 @@ from tests.browser.helpers import (
     horizontal_overflow,
     screenshot,
 )
+from tests.factories.images import png
 
 pytestmark = pytest.mark.browser
 
@@ -42,6 +43,7 @@ class Seeded:
     located: dict[str, int]  # name -> id, surplus/vacant/under-used with a public location
     in_use: int
     in_use_name: str
+    photographed_name: str  # publishes a photo, so the list shows its thumbnail
 
 
 def _asset(session: Session, jid: int, name: str, status: str, lon: float, lat: float,
@@ -77,8 +79,16 @@ def seeded(base_url: str, server_env: dict[str, str]) -> Iterator[Seeded]:
             in_use_name = f"Busy Library {TAG}"
             in_use = _asset(session, city, in_use_name, "in_use", -122.3200, 47.6200,
                             use="library")
+            photographed_name = f"Pictured Hall {TAG}"
+            pictured = _asset(session, city, photographed_name, "surplus", -122.3100,
+                              47.6150, public_groups=["identity", "location", "size", "status",
+                                                      "photos"])
+            service.add_photo(session=session, actor=system_principal("browser-test"),
+                              asset_id=pictured, content=png(400, 200),
+                              data=PhotoIn(alt_text="The hall from the street"))
             session.commit()
-        yield Seeded(located=located, in_use=in_use, in_use_name=in_use_name)
+        yield Seeded(located=located, in_use=in_use, in_use_name=in_use_name,
+                     photographed_name=photographed_name)
     finally:
         engine.dispose()
 
@@ -260,3 +270,27 @@ def test_public_window_pages_fit_a_phone_under_the_csp(new_page: NewPage,
         if overflow["scrollWidth"] > overflow["viewport"]:
             problems.append(f"{path} scrolls sideways: {overflow}")
     assert problems == [], "\n".join(problems)
+
+
+def test_the_list_shows_a_thumbnail_that_loads_under_the_csp_without_moving(
+        new_page: NewPage, seeded: Seeded) -> None:
+    """The first published photo loads from the site itself under the enforced CSP (a
+    violation is a console error, which fails the test), in a fixed 96 x 72 box however the
+    photo is shaped, at desktop and phone width."""
+    path = f"/property/public?q={seeded.photographed_name.replace(' ', '+')}"
+    for viewport in (None, PHONE):
+        page = new_page(viewport=viewport)
+        page.goto(path)
+        thumb = page.get_by_role("img", name=f"Photo of {seeded.photographed_name}")
+        assert thumb.count() == 1
+        thumb.scroll_into_view_if_needed()
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0",
+                               arg=thumb.element_handle())
+        assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [400, 200]
+        box = thumb.bounding_box()
+        assert box is not None and (round(box["width"]), round(box["height"])) == (96, 72), box
+        overflow = horizontal_overflow(page)
+        assert overflow["scrollWidth"] <= overflow["viewport"], overflow
+    page = new_page(bypass_csp=True)  # axe-core is injected as an inline script
+    page.goto(path)
+    assert_accessible(page, "public-window-thumbnail")

@@ -2,7 +2,9 @@
 (validated and named by field, edited on the staff page and the API, read and written by
 files, audited, published only through their groups), late proposals refused, and photos
 (checked by content, bounded while they stream, metadata stripped, only the owner's staff
-upload or remove them, public only while the asset publishes them), hostile text escaped."""
+upload or remove them, public only while the asset publishes them; in the window's list as
+a thumbnail and in the feeds and the JSON API as absolute URLs, read in one query), hostile
+text escaped."""
 
 from __future__ import annotations
 
@@ -372,6 +374,142 @@ def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, in
     with pytest.raises(ValidationFailed, match="at most 2 photos"):
         service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
                           data=PhotoIn(alt_text="One more"))
+
+
+# ------------------------------------------------------------------------- photos in lists
+
+
+BASE = "http://testserver"  # the test client's base URL, which the feeds write absolute
+
+
+def photographed(session: Session, system: Principal, jid: int) -> tuple[
+        Asset, list[AssetPhoto], Asset, AssetPhoto, Asset]:
+    """Three listed assets named "Thumbwell ...": one publishing two photos, one with a photo
+    it does not publish, one publishing photos without having any."""
+    shown = make_asset(session, system, jid, name="Thumbwell Shown")
+    photos = [service.add_photo(session=session, actor=system, asset_id=shown.id,
+                                content=png(40 + i, 30), data=PhotoIn(alt_text=f"View {i}"))
+              for i in range(2)]
+    hidden = make_asset(session, system, jid, name="Thumbwell Hidden",
+                        groups=[g for g in GROUPS if g != "photos"])
+    secret = service.add_photo(session=session, actor=system, asset_id=hidden.id, content=png(),
+                               data=PhotoIn(alt_text="Unpublished yard"))
+    none = make_asset(session, system, jid, name="Thumbwell Bare")
+    session.commit()
+    return shown, photos, hidden, secret, none
+
+
+def test_the_list_shows_a_thumbnail_of_the_first_published_photo_only(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    shown, photos, hidden, secret, none = photographed(session, system, ids["city"])
+    r = client.get("/property/public", params={"q": "thumbwell"})
+    assert r.status_code == 200
+    page = r.text
+    assert page.count('class="gs-thumb"') == 1  # the bare and the unpublished rows have none
+    first = f"/property/public/{shown.id}/photos/{photos[0].id}"
+    assert (f'<img src="{first}" alt="Photo of Thumbwell Shown" width="96" height="72" '
+            'loading="lazy"') in page
+    assert f"/photos/{photos[1].id}" not in page  # the first photo only
+    assert f"/photos/{secret.id}" not in page and "Unpublished yard" not in page
+    for bare in (hidden, none):
+        assert (f'<th scope="row" data-label="Name"><a href="/property/public/{bare.id}">'
+                f'{bare.name}</a></th>') in page  # as the row was before photos
+    # the page's policy lets it load its own images, and the thumbnail is one
+    assert "img-src 'self'" in r.headers["content-security-policy"]
+    thumb = client.get(first)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/png"
+
+
+def test_a_hostile_asset_name_is_escaped_in_the_thumbnails_alt_text(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], name=f'Thumbwell "Quoted" {HOSTILE}')
+    service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                      data=PhotoIn(alt_text="Front"))
+    session.commit()
+    page = client.get("/property/public", params={"q": "thumbwell"}).text
+    assert "<script>alert" not in page
+    assert ('alt="Photo of Thumbwell &#34;Quoted&#34; &lt;script&gt;alert(&#34;x&#34;)'
+            '&lt;/script&gt;"') in page
+
+
+def test_the_feeds_and_the_api_give_published_photos_as_absolute_urls_that_resolve(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    shown, photos, hidden, secret, none = photographed(session, system, ids["city"])
+    urls = [f"{BASE}/property/public/{shown.id}/photos/{p.id}" for p in photos]
+    mine = {"q": "thumbwell"}
+    geo = client.get("/property/public.geojson", params=mine)
+    by_id = {f["id"]: f["properties"] for f in geo.json()["features"]}
+    assert set(by_id) == {shown.id, hidden.id, none.id}
+    assert by_id[shown.id]["photos"] == urls
+    assert by_id[hidden.id]["photos"] == [] and by_id[none.id]["photos"] == []
+    table = client.get("/property/public.csv", params=mine)
+    rows = {int(r["id"]): r for r in csv.DictReader(io.StringIO(table.text))}
+    assert rows[shown.id]["photo_urls"] == " ".join(urls)
+    assert rows[hidden.id]["photo_urls"] == "" and rows[none.id]["photo_urls"] == ""
+    listed = client.get("/api/v1/public/assets", params=mine)
+    items = {i["id"]: i for i in listed.json()["items"]}
+    one = client.get(f"/api/v1/public/assets/{shown.id}").json()
+    for body in (items[shown.id], one):
+        assert [(p["id"], p["url"]) for p in body["photos"]] == [
+            (p.id, u) for p, u in zip(photos, urls, strict=True)]
+    assert items[hidden.id]["photos"] == [] and items[none.id]["photos"] == []
+    assert client.get(f"/api/v1/public/assets/{hidden.id}").json()["photos"] == []
+    for what, r in (("geojson", geo), ("csv", table), ("api list", listed)):
+        assert f"/photos/{secret.id}" not in r.text, f"an unpublished photo in the {what}"
+    for url in urls:
+        got = client.get(url)
+        assert got.status_code == 200 and got.headers["content-type"] == "image/png", url
+    # unpublishing the photos takes them out of every feed at once
+    service.publish_groups(session=session, actor=system, asset_id=shown.id,
+                           groups=[g for g in GROUPS if g != "photos"])
+    session.commit()
+    for path in ("/property/public.geojson", "/property/public.csv", "/api/v1/public/assets",
+                 f"/api/v1/public/assets/{shown.id}", "/property/public"):
+        text = client.get(path, params=mine if "assets/" not in path else None).text
+        for p in photos:
+            assert f"/photos/{p.id}" not in text, path
+
+
+def test_the_csv_photo_cell_goes_through_the_formula_rule() -> None:
+    from govshare.property.public_window import service as public
+    from govshare.property.schemas import AssetPublic, PhotoPublic
+
+    view = AssetPublic(id=1, jurisdiction_id=1, jurisdiction_name="J", public_groups=["photos"],
+                       fields={"name": "A"}, photos=[PhotoPublic(
+                           id=2, url="=cmd|' /C calc'!A0", alt_text="x",
+                           content_type="image/png", width=1, height=1)])
+    rows = list(csv.DictReader(io.StringIO(public.csv_feed([public.Listed(
+        view=view, synthetic=frozenset())], base_url=""))))
+    assert rows[0]["photo_urls"] == "'=cmd|' /C calc'!A0"
+
+
+def test_a_list_reads_every_listed_assets_photos_in_one_query(
+        client: TestClient, session: Session, connection: sa.Connection, ids: dict[str, int],
+        system: Principal) -> None:
+    for n in range(3):
+        a = make_asset(session, system, ids["city"], name=f"Thumbwell {n}")
+        for _ in range(2):
+            service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="A view"))
+    session.commit()
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "asset_photos" in statement:
+            statements.append(statement)
+
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        for path in ("/property/public", "/property/public.csv", "/property/public.geojson",
+                     "/api/v1/public/assets"):
+            statements.clear()
+            for params in ({"q": "thumbwell"}, {}):  # 3 assets with photos, then every one
+                r = client.get(path, params=params)
+                assert r.status_code == 200 and "/photos/" in r.text, path
+            assert len(statements) == 2, (path, statements)  # one per request
+            assert not any("asset_photos.data" in s for s in statements), "bytes read"
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)
 
 
 # ------------------------------------------------------------------------- files

@@ -344,7 +344,8 @@ class PhotoPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
     id: int
-    url: str
+    url: str = Field(description="Where the photo is served: an absolute URL in the JSON API "
+                     "and the feeds")
     alt_text: str
     content_type: str
     width: int
@@ -362,8 +363,8 @@ class AssetPublic(BaseModel):
     public_groups: list[str]
     fields: dict[str, Any]
     photos: list[PhotoPublic] = Field(
-        default_factory=list, description="Its published photos, on the asset's own record "
-        "only (a list of assets leaves them out)")
+        default_factory=list, description="Its published photos, oldest first; empty unless "
+        "the asset publishes its photos group")
 
 
 class StatusChangeIn(BaseModel):

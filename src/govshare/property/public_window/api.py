@@ -29,9 +29,16 @@ AssetId = Annotated[int, row_id("asset")]
 ProposalId = Annotated[int, row_id("proposal")]
 
 
+def _base_url(request: Request) -> str:
+    """The site's address as the feeds write it (``public_pages``): photo URLs are absolute."""
+    return str(request.base_url).rstrip("/")
+
+
 @router.get("/public/assets", response_model=Page[AssetPublic],
-            summary="Public assets that are surplus, vacant or under-used (anyone)")
+            summary="Public assets that are surplus, vacant or under-used, with their "
+                    "published photos (anyone)")
 def list_public_assets(
+    request: Request,
     q: str | None = Query(None, max_length=100,
                           description="Words that must all appear in the published name, "
                                       "type, owner or (if published) address"),
@@ -48,14 +55,17 @@ def list_public_assets(
                                   use=use.value if use else None,
                                   status=status.value if status else None,
                                   include_in_use=include_in_use, page=page)
-    return page.page([i.view for i in items], total)
+    base = _base_url(request)
+    return page.page([public.with_absolute_urls(i.view, base) for i in items], total)
 
 
 @router.get("/public/assets/{asset_id}", response_model=AssetPublic,
-            summary="One asset's published facts (anyone)")
-def get_public_asset(asset_id: AssetId, session: Session = Depends(get_session),
+            summary="One asset's published facts and photos (anyone)")
+def get_public_asset(asset_id: AssetId, request: Request,
+                     session: Session = Depends(get_session),
                      _: Principal = Depends(allow(Action.public_read))) -> AssetPublic:
-    return public.get(session=session, asset_id=asset_id).view
+    return public.with_absolute_urls(public.get(session=session, asset_id=asset_id).view,
+                                     _base_url(request))
 
 
 @router.get("/public/assets/{asset_id}/proposals", response_model=Page[ProposalPublic],

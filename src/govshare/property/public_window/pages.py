@@ -1,9 +1,10 @@
 """Pages of the public window (no sign-in) and the staff pages that answer what it receives.
 
 Public: ``/property/public`` (a map and a searchable list of surplus, vacant and under-used
-assets; in-use ones on request, to challenge their use), ``/property/public/{asset_id}`` (an
-asset's published facts, its proposals without who sent them, the form), the form's POST, and
-the CSV and GeoJSON feeds. Staff: ``/property/proposals`` (the queue of the actor's
+assets, each with its first published photo; in-use ones on request, to challenge their
+use), ``/property/public/{asset_id}`` (an asset's published facts and photos, its proposals
+without who sent them, the form), the form's POST, and the CSV and GeoJSON feeds (with the
+published photos' absolute URLs). Staff: ``/property/proposals`` (the queue of the actor's
 jurisdiction, every member's for regional roles), ``/property/proposals/{proposal_id}`` (full
 detail with history) and its decision form.
 

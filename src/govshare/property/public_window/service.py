@@ -17,6 +17,10 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   public_photo``); otherwise it is a 404 with nothing cacheable, the same as a photo that never
   existed. The proposal deadline is in the ``status`` group, so a page that offers the form can
   always say until when (tests in ``tests/property/test_public_asset_page.py``).
+- Lists and feeds carry the published photos of each listed asset (``AssetPublic.photos``),
+  read for the whole list in one query (``queries.public_photos``), never an unpublished
+  one; the feeds and the JSON API give their addresses absolute (:func:`photo_urls`,
+  :func:`with_absolute_urls`).
 """
 
 from __future__ import annotations
@@ -214,14 +218,27 @@ def _feed_fields(items: Iterable[Listed]) -> list[str]:
             and f not in GEOMETRY_FIELDS]
 
 
+def photo_urls(view: AssetPublic, base_url: str) -> list[str]:
+    """The absolute addresses of the asset's published photos, oldest first."""
+    return [base_url + p.url for p in view.photos]
+
+
+def with_absolute_urls(view: AssetPublic, base_url: str) -> AssetPublic:
+    """The view as the JSON API gives it: its photos' addresses absolute."""
+    return view.model_copy(update={"photos": [
+        p.model_copy(update={"url": base_url + p.url}) for p in view.photos]})
+
+
 def csv_feed(items: list[Listed], base_url: str) -> str:
     """The listing as CSV, written by the shared writer (text neutralized for spreadsheets,
-    numbers left numbers)."""
+    numbers left numbers). ``photo_urls`` holds the published photos' addresses separated by
+    a space (a URL has none), empty when there are none."""
     extra = _feed_fields(items)
-    header = ["id", "name", "jurisdiction", "use", "status", "url", "lon", "lat", *extra,
-              "synthetic_fields"]
+    header = ["id", "name", "jurisdiction", "use", "status", "url", "photo_urls", "lon", "lat",
+              *extra, "synthetic_fields"]
     rows = ([item.id, item.get("name"), item.view.jurisdiction_name, item.get("use"),
-             item.get("status"), f"{base_url}/property/public/{item.id}", item.get("lon"),
+             item.get("status"), f"{base_url}/property/public/{item.id}",
+             " ".join(photo_urls(item.view, base_url)), item.get("lon"),
              item.get("lat"), *(item.get(name) for name in extra), sorted(item.synthetic)]
             for item in items)
     buf = io.StringIO()
@@ -230,7 +247,8 @@ def csv_feed(items: list[Listed], base_url: str) -> str:
 
 
 def feature(item: Listed, base_url: str) -> dict[str, Any]:
-    """An RFC 7946 Feature: a Point if the location is published, else a null geometry."""
+    """An RFC 7946 Feature: a Point if the location is published, else a null geometry.
+    ``photos`` lists the published photos' addresses (empty when there are none)."""
     f = item.view.fields
     props: dict[str, Any] = {
         "name": f.get("name"), "jurisdiction": item.view.jurisdiction_name,
@@ -242,6 +260,7 @@ def feature(item: Listed, base_url: str) -> dict[str, Any]:
     for name, value in f.items():
         if name not in props and name not in GEOMETRY_FIELDS:
             props[name] = value.isoformat() if isinstance(value, date) else value
+    props["photos"] = photo_urls(item.view, base_url)
     props["synthetic_fields"] = sorted(item.synthetic)
     lon, lat = f.get("lon"), f.get("lat")
     point = (float(lon), float(lat)) if lon is not None and lat is not None else None
