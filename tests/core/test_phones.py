@@ -36,6 +36,7 @@ from govshare.core.phones import PHONE_MAX, check_phone, tel_uri
     ("011 44 20 7946 0000", "+44 20 7946 0000"),
     ("+33 1 23 45 67 89", "+33 1 23 45 67 89"),
     ("+61 2 9876 5432 ext. 12", "+61 2 9876 5432 ext. 12"),
+    ("+44 20 7946 0000 x12", "+44 20 7946 0000 ext. 12"),  # not the library's " x12" for GB
     ("(416) 555-0100", "+1 416-555-0100"),  # Canada shares +1 but is not the US
 ])
 def test_valid_numbers_are_written_one_way(given: str, stored: str) -> None:

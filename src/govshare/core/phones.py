@@ -11,8 +11,8 @@ up to ``EXTENSION_MAX`` digits.
 
 It is stored and shown one way: a US number (the territories' too: Puerto Rico, the Virgin
 Islands, Guam, American Samoa, the Northern Marianas) in its national format,
-"(206) 555-0100" (with " ext. 12"), any other (Canada and the other +1 countries too) in
-international format, "+44 20 7946 0000", "+1 416-555-0100".
+"(206) 555-0100", any other (Canada and the other +1 countries too) in international
+format, "+44 20 7946 0000", "+1 416-555-0100"; an extension always as " ext. 12".
 
 555-01xx numbers (555-0100 to 555-0199) are reserved for fiction, and the demo and the tests
 use them. libphonenumber's US metadata (``phonenumbers`` 9.0) counts them as valid numbers of
@@ -71,9 +71,12 @@ def check_phone(value: str) -> str:
     if not phonenumbers.is_valid_number(number):
         raise ValueError(_invalid_reason(text, number))
     region = phonenumbers.region_code_for_number(number)
+    extension, number.extension = number.extension, None
+    # The extension is written " ext. 12" for every country (the library would write some
+    # countries' " x12").
     written = phonenumbers.format_number(
         number, PhoneNumberFormat.NATIONAL if region in US_REGIONS
-        else PhoneNumberFormat.INTERNATIONAL)
+        else PhoneNumberFormat.INTERNATIONAL) + (f" ext. {extension}" if extension else "")
     if len(written) > PHONE_MAX:  # a long international number with a long extension
         raise ValueError(f"is longer than {PHONE_MAX} characters once written out "
                          f"({written})")
