@@ -126,7 +126,8 @@ def test_the_public_asset_page_shows_its_facts_contact_deadline_and_photos(
     assert f"Robin {HOSTILE}" in contact.inner_text()
     assert contact.get_by_role("link", name="robin.surplus@example.gov").get_attribute(
         "href") == "mailto:robin.surplus@example.gov"
-    assert contact.get_by_role("link", name="206-555-0111").is_visible()
+    assert contact.get_by_role("link", name="(206) 555-0111").get_attribute(
+        "href") == "tel:+1-206-555-0111"
     assert seeded.deadline_text in page.locator("#deadline").inner_text()
     photos = _photos_loaded(page)
     assert [p["alt"] for p in photos] == [f"Loading dock facing the water {HOSTILE}",

@@ -90,7 +90,7 @@ def test_staff_verify_a_report_and_it_is_sent(new_page: NewPage, admin_state: An
     with staff.expect_navigation():
         staff.get_by_role("link", name=f"Check report {reference}").click()
     assert "Bea Browser" in staff.locator("#person").inner_text()
-    assert "206-555-0100" in staff.locator("#reporter").inner_text()
+    assert "(206) 555-0100" in staff.locator("#reporter").inner_text()  # core.phones
     assert_accessible(staff, "tellusonce-verify")
     staff.get_by_label("How you checked it").select_option(label="Reporter called back at a "
                                                                  "number on our records")

@@ -385,6 +385,13 @@ def test_post_other_parameters_are_checked(client: TestClient, key: str, fmt: st
         ({"email": "not-an-email"}, "email: "),
         ({"media_url": "javascript:alert(1)"}, "media_url: must be an http or https URL"),
         ({"description": "x" * 4001}, "description: "),
+        ({"phone": "555-0199"}, "phone: has 7 digits; a US telephone number has 10, with its "
+                                "area code"),
+        ({"phone": "123-456-7890"}, "phone: is not a telephone number: 123 is not an area "
+                                    "code in use"),
+        ({"phone": "<script>x()</script>"}, "phone: is not a telephone number (like "
+                                            "206-555-0100, or +44 20 7946 0000)"),
+        ({"phone": "2" * 5000}, "phone: String should have at most 30 characters"),
         ({"jurisdiction_id": "99999"}, "jurisdiction_id '99999' was not found"),
     ]
     for change, expected in cases:
@@ -450,6 +457,7 @@ def three(client: TestClient, session: Session, key: str) -> dict[str, str]:
         "kent": submit(client, key, **KENT)["service_request_id"],
     }
     row = stored(session, ids["closed"])
+    assert row.contact_phone == "(206) 555-0199"  # core.phones: written back one way
     admin = principal(Role.regional_admin)
     fo_service.act_on_request(session=session, actor=admin, request_id=row.id,
                               action=RequestAction(note="Crew notes: gate code 1234",
@@ -489,7 +497,7 @@ def test_requests_never_show_contact_details(client: TestClient, three: dict[str
     for fmt in FORMATS:
         for path in ("requests", f"requests/{three['closed']}"):
             text = client.get(f"{O311}/{path}.{fmt}", params={"extensions": extensions}).text
-            for value in PII.values():
+            for value in [*PII.values(), "(206) 555-0199", "555-0199"]:
                 assert value not in text, (path, fmt, value)
             assert "gate code" not in text  # a private staff note
 

@@ -29,6 +29,30 @@ def _count(session: Session) -> int:
     return int(session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest)) or 0)
 
 
+def test_a_phone_that_is_not_a_number_is_refused_naming_the_field(
+        client: TestClient, session: Session) -> None:
+    before = _count(session)
+    token = _token(client)
+    for phone, reason in (("555-0199", "Has 7 digits; a US telephone number has 10"),
+                          ("<b>call me</b>", "Is not a telephone number (like 206-555-0100"),
+                          ("206-555-0199 x1234567", "Has an extension of 7 digits")):
+        r = client.post("/requests/new", data={
+            "csrf_token": token, "service_code": "pothole", "attribute[size]": "small",
+            "lat": "47.6080", "lon": "-122.3351", "confirm_new": "1", **PERSON,
+            "phone": phone})
+        assert r.status_code == 422 and "Nothing was saved" in r.text, r.text[:500]
+        assert 'href="#r-phone"' in r.text and reason in r.text, (phone, r.text)
+        assert "<b>call me</b>" not in r.text  # the answer is kept, as text
+    assert _count(session) == before
+    r = client.post("/requests/new", data={
+        "csrf_token": token, "service_code": "pothole", "attribute[size]": "small",
+        "lat": "47.6080", "lon": "-122.3351", "confirm_new": "1", **PERSON,
+        "phone": "+44 20 7946 0000 ext. 12"})
+    assert r.status_code == 201, r.text[:500]
+    req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
+    assert req is not None and req.contact_phone == "+44 20 7946 0000 ext. 12"
+
+
 def test_show_questions_is_a_post_that_keeps_everything(client: TestClient) -> None:
     page = client.get("/requests/new")
     assert 'formmethod="get"' not in page.text  # the old GET reload put names in the URL
@@ -68,6 +92,7 @@ def test_validation_error_keeps_answers_and_photo(client: TestClient,
     req = session.scalars(sa.select(ServiceRequest).order_by(ServiceRequest.id.desc())).first()
     assert req is not None and req.media_url == media.group(1)
     assert req.attributes == {"in_bike_lane": "yes", "size": "small"}
+    assert req.contact_phone == "(206) 555-0199"  # core.phones: written back one way
     assert _count(session) == before + 1
     # A path that is not one of our photos is not attached.
     r = client.post("/requests/new", data={

@@ -84,8 +84,11 @@ def upload(client: TestClient, asset_id: int, content: bytes, alt: str = "Front 
     ("contact_name", "N" * 201, "at most 200 characters"),
     ("contact_email", "robin at example.gov", "is not an e-mail address"),
     ("contact_email", f"{HOSTILE}@example.gov", "is not an e-mail address"),
-    ("contact_phone", "555-0111", "has 7 digits"),
+    ("contact_phone", "555-0111", "has 7 digits; a US telephone number has 10"),
     ("contact_phone", "call me", "is not a telephone number"),
+    ("contact_phone", "123-456-7890", "123 is not an area code in use"),
+    ("contact_phone", "<b>206-555-0111</b>", "is not a telephone number"),
+    ("contact_phone", "206-555-0111" * 3, "at most 30 characters"),
     ("proposal_deadline", "1999-12-31", "between 2000 and 2100"),
     ("proposal_deadline", "2027-02-30", "valid date"),
 ])
@@ -139,7 +142,7 @@ def test_the_api_takes_the_fields_and_names_a_bad_one(
     headers = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
     body = client.get(f"/api/v1/assets/{a.id}", headers=headers).json()
     assert body["zoning"] == "IG2 U/85 General Industrial 2"
-    assert body["contact_phone"] == "206-555-0111" and body["proposal_deadline"] is None
+    assert body["contact_phone"] == "(206) 555-0111" and body["proposal_deadline"] is None
     fields = {k: v for k, v in body.items() if k in AssetIn.model_fields}
     r = client.put(f"/api/v1/assets/{a.id}", json={**fields, "contact_phone": "12"},
                    headers=headers)
@@ -149,6 +152,22 @@ def test_the_api_takes_the_fields_and_names_a_bad_one(
                    headers=headers)
     assert r.status_code == 200, r.text
     assert r.json()["proposal_deadline"] == "2027-03-01" and r.json()["zoning"] == "C-2"
+
+
+def test_a_number_stored_under_the_old_rule_is_still_read(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """Numbers stored before core.phones: read written the one way if valid, as stored if the
+    check now refuses them (the read does not fail); the next save must correct them."""
+    a = make_asset(session, system, ids["city"])
+    headers = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    for stored, shown in (("206-555-0111", "(206) 555-0111"), ("123-456-7890", "123-456-7890")):
+        a.contact_phone = stored
+        session.commit()
+        r = client.get(f"/api/v1/assets/{a.id}", headers=headers)
+        assert r.status_code == 200 and r.json()["contact_phone"] == shown, r.text
+    fields = {k: v for k, v in r.json().items() if k in AssetIn.model_fields}
+    r = client.put(f"/api/v1/assets/{a.id}", json=fields, headers=headers)
+    assert r.status_code == 422 and "123 is not an area code in use" in r.text, r.text
 
 
 # ------------------------------------------------------------------------- deadline
@@ -207,7 +226,8 @@ def test_the_public_page_shows_both_units_zoning_contact_and_escapes_hostile_tex
     assert "2.50 acres (108,900 ft²)" in page
     assert "<script>alert" not in page and "&lt;script&gt;alert(&#34;x&#34;)" in page
     assert "C-2 &lt;script&gt;" in page and "Robin &lt;script&gt;" in page
-    assert 'href="mailto:robin.surplus@example.gov"' in page and 'href="tel:206-555-0111"' in page
+    assert 'href="mailto:robin.surplus@example.gov"' in page
+    assert '<a href="tel:+1-206-555-0111">(206) 555-0111</a>' in page
     assert 'alt="Loading dock &lt;script&gt;' in page
     api = client.get(f"/api/v1/public/assets/{a.id}").json()
     assert api["fields"]["zoning"] == f"C-2 {HOSTILE}"
@@ -536,7 +556,7 @@ def test_the_new_columns_round_trip_through_export_and_import(
     mine = rows[a.asset_code]
     assert (str(mine["proposal_deadline"])[:10], mine["zoning"], mine["contact_email"],
             mine["contact_phone"]) == ("2027-01-29", "IG2 U/85 General Industrial 2",
-                                       "robin.surplus@example.gov", "206-555-0111")
+                                       "robin.surplus@example.gov", "(206) 555-0111")
     out.seek(0)
     result = importer.import_assets(session=session, actor=system,
                                     jurisdiction_id=ids["schools"], source=out, fmt=fmt)
@@ -552,7 +572,7 @@ def test_the_new_columns_round_trip_through_export_and_import(
     session.refresh(a)
     assert (a.zoning, a.contact_name, a.contact_email, a.contact_phone, a.proposal_deadline,
             a.land_area_acres) == ("C-2 Commercial", "Sam Lot", "sam@example.gov",
-                                   "+1 206 555 0199 x7", date(2027, 3, 15), 4.75)
+                                   "(206) 555-0199 ext. 7", date(2027, 3, 15), 4.75)
 
 
 def test_a_file_with_bad_new_cells_is_refused_naming_row_column_and_reason(
@@ -560,16 +580,20 @@ def test_a_file_with_bad_new_cells_is_refused_naming_row_column_and_reason(
     bad = io.BytesIO(b"asset_code,name,use,contact_email,contact_phone,proposal_deadline\n"
                      b"N-1,New lot,vacant_land,not-an-email,206-555-0100,2027-01-29\n"
                      b"N-2,Other lot,vacant_land,a@example.gov,12,2027-01-29\n"
-                     b"N-3,Third lot,vacant_land,a@example.gov,206-555-0100,29.1.2027\n")
+                     b"N-3,Third lot,vacant_land,a@example.gov,206-555-0100,29.1.2027\n"
+                     b"N-4,Fourth lot,vacant_land,a@example.gov,<b>hi</b>,2027-01-29\n"
+                     b"N-5,Fifth lot,vacant_land,a@example.gov,555-555-0100,2027-01-29\n")
     with pytest.raises(importer.ImportRefused) as caught:
         importer.import_assets(session=session, actor=system, jurisdiction_id=ids["schools"],
                                source=bad, fmt="csv")
     found = {(e.row, e.column): e.reason for e in caught.value.report}
     assert "is not an e-mail address" in found[(2, "contact_email")]
     assert "has 2 digits" in found[(3, "contact_phone")]
+    assert "is not a telephone number" in found[(5, "contact_phone")]
+    assert "555 is not an area code" in found[(6, "contact_phone")]
     assert "is not a date" in found[(4, "proposal_deadline")]
     assert session.scalar(sa.select(sa.func.count()).select_from(Asset).where(
-        Asset.asset_code.in_(["N-1", "N-2", "N-3"]))) == 0
+        Asset.asset_code.in_(["N-1", "N-2", "N-3", "N-4", "N-5"]))) == 0
 
 
 # ------------------------------------------------------------------------- the demo

@@ -668,3 +668,24 @@ def test_staff_check_a_report_on_its_page(client: TestClient, session: Session,
     session.refresh(rep)
     assert rep.verification == "verified" and len(messages_of(session, rep)) == 1
     assert client.get("/staff/tell-us-once/reports/not-a-ref").status_code == 422
+
+
+@pytest.mark.parametrize(("contact", "clean"), [
+    ("reporter@example.org", "reporter@example.org"),
+    ("206.555.0100", "(206) 555-0100"),  # core.phones: written back one way
+    ("1 (206) 555-0100 x12", "(206) 555-0100 ext. 12"),
+    ("+44 20 7946 0000", "+44 20 7946 0000"),
+    ("555-0100", None),
+    ("123-456-7890", None),
+    ("call 206-555-0100", None),
+    ("<b>206-555-0100</b>", None),
+    ("2" * 200, None),
+])
+def test_the_reporters_phone_is_checked_by_core_phones(contact: str, clean: str | None) -> None:
+    values, errors = tellusonce_calc.validate_verification("change_of_address",
+                                                           {"contact": contact})
+    if clean is None:
+        assert values == {} and [e["loc"] for e in errors] == [["contact"]], errors
+        assert "a phone number like 206-555-0100" in errors[0]["reason"]
+    else:
+        assert values == {"contact": clean} and errors == []

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
+from govshare.core.phones import PHONE_MAX, check_phone
 from govshare.frontoffice.calc import SERVICE_CODE
 from govshare.frontoffice.models import Channel as Channel
 from govshare.frontoffice.models import RequestStatus
@@ -110,11 +111,17 @@ class RequestIn(BaseModel):
     first_name: str | None = Field(None, max_length=100)
     last_name: str | None = Field(None, max_length=100)
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=40)
+    phone: str | None = Field(None, max_length=PHONE_MAX, description="A telephone number: "
+                              "a US one with its area code, or + and a country code")
     device_id: str | None = Field(None, max_length=100)
     account_id: str | None = Field(None, max_length=100)
     channel: Channel = Channel.web
     jurisdiction_id: int | None = None
+
+    @field_validator("phone")
+    @classmethod
+    def _phone(cls, v: str | None) -> str | None:
+        return check_phone(v) if v else None
 
 
 class RequestPublic(BaseModel):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
+from govshare.core.phones import check_phone
 from govshare.core.states import StateMachine
 
 CONSENT_VERSION = "tell-us-once-consent-v1"
@@ -140,13 +141,13 @@ VERIFICATION_FIELDS: dict[str, tuple[EventField, ...]] = {
 }
 OPTIONAL_VERIFICATION_FIELDS = frozenset({"certificate_number"})
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_PHONE_DIGITS = re.compile(r"\d")
 
 
 def validate_verification(event: str, values: dict[str, str]
                           ) -> tuple[dict[str, str], list[dict[str, Any]]]:
-    """The reporter's contact (an e-mail address or a US phone number) and, for a death, the
-    certificate number if given; the problems, one per field."""
+    """The reporter's contact (an e-mail address, or a telephone number as ``core.phones``
+    checks and writes it) and, for a death, the certificate number if given; the problems,
+    one per field."""
     clean: dict[str, str] = {}
     errors: list[dict[str, Any]] = []
     for f in VERIFICATION_FIELDS[event]:
@@ -161,13 +162,14 @@ def validate_verification(event: str, values: dict[str, str]
             errors.append({"loc": [f.name], "reason": f"{f.label}: at most {f.max_length} "
                                                       "characters"})
             continue
-        if f.name == "contact" and not _EMAIL.match(raw) and not (
-                10 <= len(_PHONE_DIGITS.findall(raw)) <= 11
-                and re.fullmatch(r"[\d\s().+-]+", raw)):
-            errors.append({"loc": [f.name], "reason": "Give an e-mail address like "
-                                                      "name@example.com or a phone number "
-                                                      "like 206-555-0100"})
-            continue
+        if f.name == "contact" and not _EMAIL.match(raw):
+            try:
+                raw = check_phone(raw)
+            except ValueError:
+                errors.append({"loc": [f.name], "reason": "Give an e-mail address like "
+                                                          "name@example.com or a phone number "
+                                                          "like 206-555-0100"})
+                continue
         clean[f.name] = raw
     return clean, errors
 

@@ -353,7 +353,8 @@ POST_FIELDS: dict[str, str] = {
     "account_id": "Your account id for the submitter (never published).",
     "first_name": "Contact given name (never published).",
     "last_name": "Contact family name (never published).",
-    "phone": "Contact phone (never published).",
+    "phone": "Contact phone (never published): a US number with its area code, or + and a "
+             "country code; stored as (206) 555-0100 or +44 20 7946 0000.",
     "description": "Plain text, up to 4,000 characters (HTML is removed).",
     "media_url": "An http(s) URL of a photo or other media.",
 }
@@ -428,7 +429,8 @@ def post_request(request: Request, response_format: str = FORMAT,
                          **where, **fields)
     except ValidationError as exc:
         raise BadRequest("Some parameters are not valid", errors=[
-            {"loc": [_loc_name(e["loc"])], "reason": e["msg"]} for e in exc.errors()]) from exc
+            {"loc": [_loc_name(e["loc"])], "reason": e["msg"].removeprefix("Value error, ")}
+            for e in exc.errors()]) from exc
     try:
         req = service.submit_request(session=session, actor=actor, region_id=scope.region_id,
                                      data=data)

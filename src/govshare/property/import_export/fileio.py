@@ -23,6 +23,7 @@ from typing import Any
 import shapely
 from shapely.geometry import shape
 
+from govshare.core.phones import check_phone
 from govshare.core.tabular import (
     CellError,
     Converter,
@@ -43,7 +44,6 @@ from govshare.property.schemas import (
     AssetIn,
     check_deadline,
     check_email,
-    check_phone,
 )
 
 FIELDS: tuple[str, ...] = tuple(AssetIn.model_fields)

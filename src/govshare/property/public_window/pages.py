@@ -34,6 +34,7 @@ from govshare.core.formats import money as dollars
 from govshare.core.formats import number
 from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
 from govshare.core.paging import PageParams
+from govshare.core.phones import tel_uri
 from govshare.core.tenancy import Action, Principal, allows
 from govshare.property import queries, service
 from govshare.property.calc import acres_in_ft2
@@ -232,6 +233,7 @@ def _asset_page(request: Request, session: Session, asset_id: int, *,
         "item": item, "facts": _facts(item), "open_for": public.open_for(item),
         "deadline": public.deadline(item, region.time_zone, utcnow()),
         "contact": contact, "photos": item.view.photos,
+        "tel": tel_uri(contact["contact_phone"]) if "contact_phone" in contact else None,
         "contact_synthetic": bool(item.synthetic & set(CONTACT_FIELDS)),
         "located": located,
         "feature": public.feature(item, "") if located else None,
