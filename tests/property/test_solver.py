@@ -508,15 +508,42 @@ def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
     seen: list[solver.Progress] = []
     sol = solver.solve(sites, needs, cost, time_limit=3.0, on_progress=seen.append)
     assert sol.method.startswith("parts:")
-    # the page says which part is being solved, and claims no plan or bound of the whole early
+    optimum = 2 * published_optima()[("capb", 7000.0)]
+    # the page says which part is being solved; after the quick plans of both parts it has a
+    # plan of the whole and its bound, never better than the optimum on either side
     assert {p.part for p in seen[:-1]} == {1, 2} and all(p.parts == 2 for p in seen[:-1])
-    assert all(p.bound is None for p in seen[:-1])
-    assert all(p.best is None for p in seen[:-1] if p.part == 1)
+    quick = [p.phase for p in seen].index("quick")
+    assert all(p.best is None for p in seen[:quick])
+    assert all(p.best is not None and p.bound is not None for p in seen[quick:])
+    for p in seen:
+        assert p.best is None or p.best >= optimum * (1 - 1e-9), p
+        assert p.bound is None or p.bound <= optimum * (1 + 1e-9), p
     assert sol.status == "time_limit" and not sol.proven_optimal
     assert sol.has_solution and sol.dual_bound is not None
     check_invariants(sol, sites, needs, cost)
-    optimum = 2 * published_optima()[("capb", 7000.0)]
     assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+
+
+def test_a_canceled_region_of_parts_keeps_the_plan_of_the_whole_it_had() -> None:
+    """Canceled while its first large part is solved, a region of parts still returns a
+    plan of the whole (the quick plans, with their bound), marked canceled, not proven."""
+    sites, needs, cost = towns(2, 4, 30, 90)
+    token = threading.Event()
+    seen: list[solver.Progress] = []
+
+    def on_progress(p: solver.Progress) -> None:
+        seen.append(p)
+        if p.phase != "quick" and p.best is not None:
+            token.set()
+    sol = solver.solve(sites, needs, cost, time_limit=60, on_progress=on_progress,
+                       cancel=token)
+    assert token.is_set()
+    assert sol.status == "canceled" and not sol.proven_optimal and sol.has_solution
+    check_invariants(sol, sites, needs, cost)
+    full = solver.solve(sites, needs, cost, time_limit=120)
+    assert full.proven_optimal
+    assert sol.dual_bound is not None
+    assert sol.dual_bound <= full.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

@@ -187,6 +187,12 @@ sites priced by the transportation LP, a few hundredths of a second) instead of 
 when the time left is less than this many seconds for each part not yet solved: a full
 solve takes up to about a second at any limit, and 59 parts at a 10 s limit ran 33 s."""
 
+QUICK_LP_PAIRS = 20_000
+"""Up to this many pairs a part's quick plan rounds the strong LP (0.04 s at 16,000 pairs);
+above, where that LP is slow (capb's 100,000 pairs: 42 s), it takes subgradient steps."""
+QUICK_STEPS_SECONDS = 1.0
+"""At most this long for those steps (each plan they try is a transportation LP)."""
+
 SUPPORT_EPS = 1e-6
 """Sites whose strong LP value is below this are closed in the seeding restricted MILP."""
 
@@ -1388,6 +1394,8 @@ def _quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
     demand, and every site it opens at all (which can serve everyone: the LP does). Status
     'optimal' when the bound meets the plan, else 'time_limit' (method 'quick'); None when
     the LP is not solved (the caller then takes the full solve)."""
+    if inst.pi.size > QUICK_LP_PAIRS:
+        return _quick_steps(sites, needs, inst, t0)
     lp = _strong_lp(inst, None)
     if lp is None:
         return None
@@ -1410,6 +1418,44 @@ def _quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
     return replace(out, method="lagrangian" if proven else "quick")
 
 
+def _quick_steps(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
+                 t0: float) -> Solution | None:
+    """`_quick` for a part too large for its strong LP to be quick: TREE_PLAN_EVERY
+    subgradient steps from the cheapest pairs (`_root_steps`, at most QUICK_STEPS_SECONDS),
+    their bound, and the plans their choices of sites give (the transportation LP)."""
+    best = _Incumbent(_Transport(inst, single_source=False),
+                      time.perf_counter() + QUICK_STEPS_SECONDS)
+    lb, _, steps, _ = _root_steps(inst, None, best, best.deadline, None,
+                                  lambda *_: None, iterations=TREE_PLAN_EVERY)
+    if best.x is None or best.open is None:
+        return None
+    proven = math.isfinite(lb) and _proven(best.ub, lb)
+    out = _own_solution(inst, sites, needs, best.x, best.open, lb, t0,
+                        {"lagrangian_bound": lb, "iterations": float(steps)},
+                        proven=proven, status="optimal" if proven else "time_limit")
+    return replace(out, method="lagrangian" if proven else "quick")
+
+
+def _better(a: Solution, b: Solution) -> Solution:
+    """Two results for the same part (its quick plan `a`, then a full solve `b`): the
+    cheaper plan with the higher bound, proven when either is or when that bound meets that
+    plan; the full solve's method (the last thing done) and, unproven, its status."""
+    plan = (b if b.objective is not None and (a.objective is None or b.objective <= a.objective)
+            else a)
+    bounds = [x.dual_bound for x in (a, b) if x.dual_bound is not None]
+    bound = max(bounds) if bounds else None
+    proven = (plan.proven_optimal
+              or (plan.objective is not None and bound is not None
+                  and _proven(plan.objective, bound)))
+    status = ("optimal" if proven else b.status
+              if b.status in ("canceled", "time_limit", "limit") else "time_limit")
+    return replace(plan, status=status, proven_optimal=proven,
+                   dual_bound=plan.objective if proven else bound,
+                   gap=0.0 if proven else _gap(plan.objective, bound),
+                   message="" if proven else b.message or status, method=b.method,
+                   mip_nodes=b.mip_nodes)
+
+
 def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
               parts: list[tuple[NDArray[np.intp], NDArray[np.intp]]], single_source: bool,
               time_limit: float, on_progress: ProgressCallback | None,
@@ -1417,9 +1463,13 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     """Solve each independent part on its own (without max_sites nothing ties them: the
     cheapest plan of the whole is the cheapest plan of each part) and put the plans
     together. A site no group may reach is kept only when pinned open or when keeping it
-    costs less than nothing. Each part gets a share of the time left in proportion to its
-    pairs (what it leaves unused goes to the next); the whole is proven when every part is,
-    and its bound is the sum of the parts' bounds."""
+    costs less than nothing. For split demand a plan of the whole comes first (the parts of
+    at most SMALL_PAIRS pairs solved, a quick plan for each other one), so progress shows
+    the whole's plan and bound from the start and a cancel keeps a plan; then the full
+    solves, smallest first, each with a share of the time left in proportion to its pairs
+    (what it leaves unused goes to the next; a part the time left cannot cover keeps its
+    quick plan, see PART_MIN_SECONDS). The whole is proven when every part is, and its
+    bound is the sum of the parts' bounds."""
     deadline = t0 + time_limit
     site_ids = [s.id for s in sites]
     in_part = np.zeros(len(sites), dtype=bool)
@@ -1430,59 +1480,101 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     fixed_total = sum(sites[i].fixed_cost for i in alone_open)
     size = [int(np.isfinite(cost[np.ix_(si, nj)]).sum()) for si, nj in parts]
     order = sorted(range(len(parts)), key=lambda k: size[k])
-    left = sum(size)
-    solved: list[Solution] = []
-    done_best = 0.0
-    state = {"rank": 0, "last": False}
+    held: list[Solution | None] = [None] * len(parts)
+    """Each part's best plan so far, with its best bound."""
+    state = {"rank": 0}
 
-    def hook(p: Progress) -> None:
-        # each part's own 'done' is not the whole's; a plan of the whole only while the
-        # last part is solved (every other one has its plan), its bound not before the end
-        if on_progress is None or p.phase == "done":
+    def whole(k_now: int, best: float | None, bound: float | None
+              ) -> tuple[float | None, float | None]:
+        """The whole's best plan and bound while part k_now reports (best, bound): every
+        other part's held plan and bound, None when one is missing."""
+        plans: list[float | None] = [fixed_total]
+        bounds: list[float | None] = [fixed_total]
+        for kk, h in enumerate(held):
+            hb = h.objective if h is not None and h.has_solution else None
+            hd = h.dual_bound if h is not None else None
+            if kk == k_now:
+                hb = min((x for x in (hb, best) if x is not None), default=None)
+                hd = max((x for x in (hd, bound) if x is not None), default=None)
+            plans.append(hb)
+            bounds.append(hd)
+        return (None if None in plans else sum(x for x in plans if x is not None),
+                None if None in bounds else sum(x for x in bounds if x is not None))
+
+    def report(k_now: int, p: Progress) -> None:
+        if on_progress is None:
             return
-        whole = bool(state["last"]) and all(s.has_solution for s in solved)
+        best, bound = whole(k_now, p.best, p.bound)
         on_progress(replace(p, elapsed=time.perf_counter() - t0,
-                            part=int(state["rank"]) + 1, parts=len(parts),
-                            best=done_best + fixed_total + p.best
-                            if whole and p.best is not None else None,
-                            bound=None, gap=None, open_sites=None, fixed_sites=0))
+                            part=int(state["rank"]) + 1, parts=len(parts), best=best,
+                            bound=bound, gap=_gap(best, bound), open_sites=None,
+                            fixed_sites=0))
 
-    for rank, k in enumerate(order):
+    def sub(k: int, limit: float) -> Solution:
         si, nj = parts[k]
+
+        def hook(p: Progress) -> None:
+            if p.phase != "done":  # a part's own 'done' is not the whole's
+                report(k, p)
+        return solve([sites[i] for i in si.tolist()], [needs[j] for j in nj.tolist()],
+                     cost[np.ix_(si, nj)], single_source=single_source,
+                     time_limit=max(0.5, limit),
+                     on_progress=hook if on_progress is not None else None, cancel=cancel)
+
+    # 1. A plan of the whole first: the small parts solved (the direct MILP, hundredths of a
+    # second), a quick plan and bound for each of the others (split demand only).
+    if not single_source:
+        for rank, k in enumerate(order):
+            if cancel is not None and cancel.is_set():
+                break
+            state["rank"] = rank
+            si, nj = parts[k]
+            if size[k] <= SMALL_PAIRS:
+                first: Solution | None = sub(k, deadline - time.perf_counter())
+            else:
+                p_sites = [sites[i] for i in si.tolist()]
+                p_needs = [needs[j] for j in nj.tolist()]
+                first = _quick(p_sites, p_needs,
+                               _Instance(p_sites, p_needs, cost[np.ix_(si, nj)]),
+                               time.perf_counter())
+            held[k] = first
+            if first is not None and first.status == "infeasible":
+                break
+        report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
+                            open_sites=None))
+    # 2. Full solves, smallest first, each with a share of the time left in proportion to
+    # its pairs; a part the time left cannot cover keeps its quick plan.
+    todo = [k for k, h in ((k, held[k]) for k in order)
+            if h is None or not (h.proven_optimal or h.status == "infeasible")]
+    left = sum(size[k] for k in todo)
+    for pos, k in enumerate(todo):
+        if any(h is not None and h.status == "infeasible" for h in held):
+            break
+        state["rank"] = order.index(k)
         now = time.perf_counter()
         share = (deadline - now) * size[k] / max(1, left)
         left -= size[k]
-        last = rank == len(order) - 1
-        state.update(rank=rank, last=last)
-        p_sites = [sites[i] for i in si.tolist()]
-        p_needs = [needs[j] for j in nj.tolist()]
-        p_cost = cost[np.ix_(si, nj)]
-        budget = min(share, deadline - now) if not last else deadline - now
-        quick = None
-        if (not single_source and size[k] > SMALL_PAIRS
-                and deadline - now < PART_MIN_SECONDS * (len(order) - rank)):
-            if cancel is not None and cancel.is_set():
-                quick = consolidation._empty("canceled", "canceled", [s.id for s in p_sites],
-                                             now)
-            else:
-                quick = _quick(p_sites, p_needs, _Instance(p_sites, p_needs, p_cost), now)
-            if quick is not None:
-                hook(Progress(phase="quick", elapsed=0.0, best=quick.objective,
-                              bound=None, gap=None, open_sites=None))
-        sol = quick if quick is not None else solve(
-            p_sites, p_needs, p_cost, single_source=single_source,
-            time_limit=max(0.5, budget),
-            on_progress=hook if on_progress is not None else None, cancel=cancel)
-        solved.append(sol)
-        if sol.status == "infeasible":
-            out = consolidation._empty("infeasible", sol.message, site_ids, t0)
+        kept = held[k]
+        if kept is not None and (
+                (cancel is not None and cancel.is_set())
+                or deadline - now < PART_MIN_SECONDS * (len(todo) - pos)):
+            continue
+        if cancel is not None and cancel.is_set():
+            held[k] = consolidation._empty("canceled", "canceled", [], now)
+            continue
+        got = sub(k, share if pos < len(todo) - 1 else deadline - now)
+        held[k] = got if kept is None or got.status == "infeasible" else _better(kept, got)
+    for h in held:
+        if h is not None and h.status == "infeasible":
+            out = consolidation._empty("infeasible", h.message, site_ids, t0)
             _report_done(on_progress, out, t0, 0)
             return out
-        if sol.objective is not None:
-            done_best += sol.objective
+    solved = [h for h in held if h is not None]
+    canceled = cancel is not None and cancel.is_set()
     extra: dict[str, float] = {"parts": float(len(parts))}
-    if not all(s.has_solution for s in solved):
-        status = "canceled" if any(s.status == "canceled" for s in solved) else "time_limit"
+    if len(solved) < len(parts) or not all(s.has_solution for s in solved):
+        status = ("canceled" if canceled or any(s.status == "canceled" for s in solved)
+                  else "time_limit")
         out = consolidation._empty(status, "no plan for every part of the region within "
                                    f"{time_limit:g} s" if status == "time_limit" else
                                    "canceled before every part had a plan", site_ids, t0)
@@ -1495,7 +1587,7 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     bound = (objective if proven else fixed_total + sum(b for b in bounds if b is not None)
              if all(b is not None for b in bounds) else None)
     status = ("optimal" if proven else "canceled"
-              if any(s.status == "canceled" for s in solved) else "time_limit")
+              if canceled or any(s.status == "canceled" for s in solved) else "time_limit")
     open_ids = {site_ids[i] for i in alone_open}
     assignment: dict[str, list[tuple[str, float]]] = {}
     for s in solved:
