@@ -266,7 +266,7 @@ def test_a_plan_solved_in_independent_parts_says_so(session: Session,
     quick = dataclasses.replace(p, solution=dataclasses.replace(
         p.solution, method="parts:milp+quick", extra={**p.solution.extra, "parts": 40.0}))
     assert quick.method_label.endswith(
-        "one MILP, a quick plan from the LP relaxation, not proven (too little time left for "
-        "a full solve) (HiGHS)")
+        "one MILP, a quick plan and bound, not proven (too little time left for a full "
+        "solve) (HiGHS)")
     tree = dataclasses.replace(p, solution=dataclasses.replace(p.solution, method="tree"))
     assert tree.method_label.startswith("Lagrangian branch-and-bound")

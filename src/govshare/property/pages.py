@@ -391,7 +391,7 @@ MAX_PINS = 1_000
 PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
           "milp": "searching for the best plan and proving it",
           "tree": "trying choices of buildings and proving none is cheaper",
-          "quick": "finding a quick plan for a part the time left cannot prove",
+          "quick": "finding a quick plan and bound for each part",
           "done": "finishing"}
 
 

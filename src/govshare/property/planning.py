@@ -243,8 +243,8 @@ class Plan:
             labels = {"milp": "one MILP", "lagrangian+milp": "Lagrangian bounds, then a MILP",
                       "lagrangian": "Lagrangian relaxation",
                       "tree": "Lagrangian branch-and-bound",
-                      "quick": "a quick plan from the LP relaxation, not proven (too little "
-                               "time left for a full solve)"}
+                      "quick": "a quick plan and bound, not proven (too little time left "
+                               "for a full solve)"}
             each = ", ".join(labels.get(m, m) for m in method.removeprefix("parts:").split("+"))
             parts = int(self.solution.extra.get("parts", 0))
             return (f"{parts} independent parts (groups of buildings no one may move between), "
