@@ -274,9 +274,9 @@ def test_public_window_pages_fit_a_phone_under_the_csp(new_page: NewPage,
 
 def test_the_list_shows_a_thumbnail_that_loads_under_the_csp_without_moving(
         new_page: NewPage, seeded: Seeded) -> None:
-    """The first published photo loads from the site itself under the enforced CSP (a
-    violation is a console error, which fails the test), in a fixed 96 x 72 box however the
-    photo is shaped, at desktop and phone width."""
+    """The first published photo's thumbnail (not the photo) loads from the site itself under
+    the enforced CSP (a violation is a console error, which fails the test), in a fixed 96 x 72
+    box however the photo is shaped, at desktop and phone width."""
     path = f"/property/public?q={seeded.photographed_name.replace(' ', '+')}"
     for viewport in (None, PHONE):
         page = new_page(viewport=viewport)
@@ -286,7 +286,8 @@ def test_the_list_shows_a_thumbnail_that_loads_under_the_csp_without_moving(
         thumb.scroll_into_view_if_needed()
         page.wait_for_function("img => img.complete && img.naturalWidth > 0",
                                arg=thumb.element_handle())
-        assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [400, 200]
+        # the 320 x 160 thumbnail made at upload, not the 400 x 200 photo
+        assert thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [320, 160]
         box = thumb.bounding_box()
         assert box is not None and (round(box["width"]), round(box["height"])) == (96, 72), box
         overflow = horizontal_overflow(page)

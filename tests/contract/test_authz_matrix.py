@@ -369,6 +369,7 @@ PUBLIC_VIEW = {
     "POST /api/v1/public/assets/{asset_id}/proposals",
     "GET /property/public/{asset_id}",
     "GET /property/public/{asset_id}/photos/{photo_id}",
+    "GET /property/public/{asset_id}/photos/{photo_id}/thumb",
     "POST /property/public/{asset_id}/proposals",
     "GET /property/proposals/{proposal_id}",
 }

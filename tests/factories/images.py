@@ -24,3 +24,19 @@ def png(width: int = 32, height: int = 32) -> bytes:
     out = io.BytesIO()
     Image.new("RGBA", (width, height), (0, 200, 0, 128)).save(out, "PNG")
     return out.getvalue()
+
+
+def textured(width: int, height: int, *, fmt: str = "JPEG", exif: bool = False) -> bytes:
+    """A photo-like image (detail everywhere, so its size in bytes grows with its pixels as a
+    camera's does), optionally with a camera's EXIF."""
+    gray = Image.effect_mandelbrot((width, height), (-2.2, -1.4, 0.9, 1.4), 60)
+    noise = Image.effect_noise((width, height), 40)
+    image = Image.merge("RGB", (gray, noise, Image.linear_gradient("L").resize((width, height))))
+    out = io.BytesIO()
+    extra = {}
+    if exif:
+        tags = Image.Exif()
+        tags[0x010F] = "SnoopCam"
+        extra["exif"] = tags.tobytes()
+    image.save(out, fmt, **extra)
+    return out.getvalue()

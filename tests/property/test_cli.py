@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from govshare.core.db import make_engine
 from tests.conftest import BACKENDS
 from tests.factories.cli import Cli, flat, fresh_cli
 
@@ -152,3 +154,23 @@ def test_consolidate_to_carbon_plan_replaces_not_duplicates(cli: Cli) -> None:
     assert cli.scalar(sql.replace("count(*)", "min(start_year)")) > 2026  # next year
     r = cli("property", "consolidate", "--use", "castle", "--to-carbon-plan", code=2)
     assert "use" in flat(r.stderr)
+
+
+def test_thumbnails_makes_the_ones_missing_from_photos_stored_before_them(cli: Cli) -> None:
+    """The demo's photos have thumbnails from their upload; taken away (as for photos stored
+    before migration 0022), the command makes them again, and a second run has none to make."""
+    photos = cli.count("asset_photos")
+    assert photos and cli.scalar(
+        "SELECT count(*) FROM asset_photos WHERE thumbnail IS NULL") == 0
+    engine = make_engine(cli.url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("UPDATE asset_photos SET thumbnail = NULL, "
+                                 "thumbnail_width = NULL, thumbnail_height = NULL"))
+    finally:
+        engine.dispose()
+    r = cli("property", "thumbnails")
+    assert f"Made {photos:,} thumbnails ({photos:,} photos without one)." in flat(r.stdout)
+    assert cli.scalar("SELECT count(*) FROM asset_photos WHERE thumbnail IS NULL "
+                      "OR thumbnail_width IS NULL") == 0
+    assert "Made 0 thumbnails (0 photos without one)." in flat(cli("property", "thumbnails").stdout)

@@ -3,8 +3,8 @@
 files, audited, published only through their groups), late proposals refused, and photos
 (checked by content, bounded while they stream, metadata stripped, only the owner's staff
 upload or remove them, public only while the asset publishes them; in the window's list as
-a thumbnail and in the feeds and the JSON API as absolute URLs, read in one query), hostile
-text escaped."""
+a real thumbnail made at upload, and in the feeds and the JSON API as absolute URLs, read in
+one query), hostile text escaped."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ from govshare.property.models import Asset, AssetPhoto
 from govshare.property.schemas import AssetIn, ListingIn, PhotoIn, ProposalIn
 from govshare.regions import queries as regions_queries
 from tests.conftest import csrf_from, login
-from tests.factories.images import jpeg_with_gps, png
+from tests.factories.images import jpeg_with_gps, png, textured
 from tests.factories.regions import api_key
 from tests.web.test_body_limit import BOUNDARY, MB, call, multipart_head
 
@@ -319,6 +319,102 @@ def test_image_bounds_refuse_huge_dimensions_and_damaged_files() -> None:
         images.clean(jpeg_with_gps(400, 300)[:400])
 
 
+@pytest.mark.parametrize(("fmt", "size"), [("JPEG", (2400, 1600)), ("PNG", (900, 1400)),
+                                            ("WEBP", (1000, 1000))])
+def test_a_thumbnail_keeps_the_aspect_ratio_with_the_bound_on_its_longer_side(
+        fmt: str, size: tuple[int, int]) -> None:
+    photo = images.clean(textured(*size, fmt=fmt))
+    thumb = images.thumbnail(photo.data)
+    assert thumb is not None and thumb.content_type == photo.content_type
+    assert max(thumb.width, thumb.height) == images.THUMB_SIDE == 320
+    assert abs(thumb.width / thumb.height - size[0] / size[1]) < 0.01
+    opened = Image.open(io.BytesIO(thumb.data))
+    assert opened.size == (thumb.width, thumb.height) and opened.format == fmt
+    assert dict(opened.getexif()) == {} and "exif" not in opened.info
+    assert len(thumb.data) * 5 < len(photo.data)
+
+
+def test_a_photo_no_larger_than_a_thumbnail_is_its_own_and_damage_is_refused() -> None:
+    assert images.thumbnail(images.clean(png(320, 200)).data) is None
+    assert images.thumbnail(images.clean(png(321, 10)).data) is not None
+    with pytest.raises(ValueError, match="must be a JPEG, PNG or WebP image"):
+        images.thumbnail(b"<svg/>")
+
+
+def test_an_upload_stores_a_much_smaller_thumbnail_served_under_the_photos_rules(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    a = make_asset(session, system, ids["city"], groups=["identity", "status"])
+    other = make_asset(session, system, ids["city"])
+    login(client, "seattle.staff@demo.govshare.org")
+    ok = upload(client, a.id, textured(3000, 2000, exif=True))
+    assert ok.status_code == 303, ok.text[:500]
+    photo = session.scalars(sa.select(AssetPhoto).where(AssetPhoto.asset_id == a.id)).one()
+    assert (photo.width, photo.height) == (3000, 2000)
+    assert (photo.thumbnail_width, photo.thumbnail_height) == (320, 213)
+    assert photo.thumbnail is not None
+    assert len(photo.thumbnail) * 20 < photo.bytes  # a fraction of the photo's bytes
+    client.cookies.clear()
+    url = f"/property/public/{a.id}/photos/{photo.id}/thumb"
+    hidden = client.get(url)
+    assert hidden.status_code == 404 and "etag" not in hidden.headers
+    service.publish_groups(session=session, actor=system, asset_id=a.id,
+                           groups=["identity", "status", "photos"])
+    session.commit()
+    thumb = client.get(url)
+    assert thumb.status_code == 200 and thumb.headers["content-type"] == "image/jpeg"
+    assert thumb.content == photo.thumbnail
+    assert thumb.headers["cache-control"] == "public, no-cache"
+    assert thumb.headers["x-content-type-options"] == "nosniff"
+    served = Image.open(io.BytesIO(thumb.content))
+    assert served.size == (320, 213) and dict(served.getexif()) == {}
+    assert b"SnoopCam" not in thumb.content
+    full = client.get(f"/property/public/{a.id}/photos/{photo.id}")
+    assert full.status_code == 200 and Image.open(io.BytesIO(full.content)).size == (3000, 2000)
+    etag = thumb.headers["etag"]
+    assert etag != full.headers["etag"]  # its own
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get(url, headers={"If-None-Match": full.headers["etag"]}).status_code == 200
+    # another asset's photo id, or an unknown one, is not found
+    assert client.get(f"/property/public/{other.id}/photos/{photo.id}/thumb"
+                      ).status_code == 404
+    assert client.get(f"/property/public/{a.id}/photos/{photo.id + 10**6}/thumb"
+                      ).status_code == 404
+    service.publish_groups(session=session, actor=system, asset_id=a.id,
+                           groups=["identity", "status"])
+    session.commit()
+    assert client.get(url).status_code == 404
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 404
+
+
+def test_a_photo_without_a_thumbnail_serves_itself_and_the_command_makes_one(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """As a photo stored before migration 0022 is: the thumb route serves the photo until
+    ``property thumbnails`` (service.make_thumbnail) makes its thumbnail."""
+    a = make_asset(session, system, ids["city"])
+    small = service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="A small one"))
+    old = service.add_photo(session=session, actor=system, asset_id=a.id,
+                            content=textured(1200, 900), data=PhotoIn(alt_text="An old one"))
+    assert small.thumbnail is None  # 32 x 32: its own thumbnail
+    old.thumbnail = old.thumbnail_width = old.thumbnail_height = None
+    session.commit()
+    for p in (small, old):
+        got = client.get(f"/property/public/{a.id}/photos/{p.id}/thumb")
+        assert got.status_code == 200 and got.content == p.data
+    from govshare.property import queries
+    assert old.id in queries.photos_without_thumbnail(session=session)
+    assert small.id not in queries.photos_without_thumbnail(session=session)
+    assert service.make_thumbnail(session=session, photo_id=old.id)
+    assert not service.make_thumbnail(session=session, photo_id=old.id)  # done already
+    session.commit()
+    assert old.id not in queries.photos_without_thumbnail(session=session)
+    assert (old.thumbnail_width, old.thumbnail_height) == (320, 240)
+    got = client.get(f"/property/public/{a.id}/photos/{old.id}/thumb")
+    assert got.status_code == 200 and got.content == old.thumbnail
+    assert Image.open(io.BytesIO(got.content)).size == (320, 240)
+
+
 def test_an_oversized_upload_is_refused_while_it_streams(
         app: FastAPI, session: Session, ids: dict[str, int], system: Principal) -> None:
     a = make_asset(session, system, ids["city"])
@@ -426,9 +522,10 @@ def test_the_list_shows_a_thumbnail_of_the_first_published_photo_only(
     assert r.status_code == 200
     page = r.text
     assert page.count('class="gs-thumb"') == 1  # the bare and the unpublished rows have none
-    first = f"/property/public/{shown.id}/photos/{photos[0].id}"
+    first = f"/property/public/{shown.id}/photos/{photos[0].id}/thumb"
     assert (f'<img src="{first}" alt="Photo of Thumbwell Shown" width="96" height="72" '
             'loading="lazy"') in page
+    assert f'src="/property/public/{shown.id}/photos/{photos[0].id}"' not in page
     assert f"/photos/{photos[1].id}" not in page  # the first photo only
     assert f"/photos/{secret.id}" not in page and "Unpublished yard" not in page
     for bare in (hidden, none):
@@ -470,8 +567,8 @@ def test_the_feeds_and_the_api_give_published_photos_as_absolute_urls_that_resol
     items = {i["id"]: i for i in listed.json()["items"]}
     one = client.get(f"/api/v1/public/assets/{shown.id}").json()
     for body in (items[shown.id], one):
-        assert [(p["id"], p["url"]) for p in body["photos"]] == [
-            (p.id, u) for p, u in zip(photos, urls, strict=True)]
+        assert [(p["id"], p["url"], p["thumbnail_url"]) for p in body["photos"]] == [
+            (p.id, u, u + "/thumb") for p, u in zip(photos, urls, strict=True)]
     assert items[hidden.id]["photos"] == [] and items[none.id]["photos"] == []
     assert client.get(f"/api/v1/public/assets/{hidden.id}").json()["photos"] == []
     for what, r in (("geojson", geo), ("csv", table), ("api list", listed)):
@@ -496,7 +593,7 @@ def test_the_csv_photo_cell_goes_through_the_formula_rule() -> None:
 
     view = AssetPublic(id=1, jurisdiction_id=1, jurisdiction_name="J", public_groups=["photos"],
                        fields={"name": "A"}, photos=[PhotoPublic(
-                           id=2, url="=cmd|' /C calc'!A0", alt_text="x",
+                           id=2, url="=cmd|' /C calc'!A0", thumbnail_url="/t", alt_text="x",
                            content_type="image/png", width=1, height=1)])
     rows = list(csv.DictReader(io.StringIO(public.csv_feed([public.Listed(
         view=view, synthetic=frozenset())], base_url=""))))

@@ -1,6 +1,6 @@
 """CLI of the property domain: `property import`, `property export`, `property mappings`,
 `property presets`, `property consolidate` (a consolidation plan, optionally added to the
-carbon plan).
+carbon plan), `property thumbnails` (photos stored before thumbnails get theirs).
 
 An import runs as one unit of work: it changes everything the file says or nothing. A refused
 file prints its first problems (row, column, value, reason) and exits 2; ``--report FILE``
@@ -38,7 +38,7 @@ from govshare.core.cli_support import (
 from govshare.core.errors import BadRequest, NotFound
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
-from govshare.property import api
+from govshare.property import api, queries, service
 from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.presets import PRESETS
 from govshare.property.schemas import ConsolidationCarbonIn
@@ -195,6 +195,24 @@ def presets_command() -> None:
         for name, columns in preset.column_map():
             table.add_row(name, columns)
         console.print(table)
+
+
+@property_app.command("thumbnails")
+@handle_errors
+def thumbnails_command() -> None:
+    """Make the thumbnails of asset photos stored before there were any (before migration 0022).
+
+    Until then such a photo is served whole where its thumbnail is asked for. Safe to run
+    again, and while the site serves: each thumbnail is committed as it is made."""
+    with db() as session:
+        ids = queries.photos_without_thumbnail(session=session)
+        made = 0
+        for photo_id in ids:
+            made += service.make_thumbnail(session=session, photo_id=photo_id)
+            session.commit()
+            session.expunge_all()  # one photo's bytes in memory at a time
+    console.print(f"Made {made:,} thumbnails ({len(ids):,} photos without one).",
+                  highlight=False)
 
 
 @property_app.command("consolidate")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -156,7 +157,12 @@ class AssetStatusChange(Base):
 class AssetPhoto(Base):
     """A photo of an asset, re-encoded on upload (metadata such as EXIF and GPS dropped), kept
     in the database with the asset so a backup, a restore and a deletion keep them together.
-    Shown by the public window only while the asset publishes its ``photos`` group."""
+    Shown by the public window only while the asset publishes its ``photos`` group.
+
+    ``thumbnail`` is the small copy made at upload (``core.images.thumbnail``, same format as
+    ``data``) for where the photo is shown small; ``None`` when the photo is already that small
+    or was stored before thumbnails (``property thumbnails`` makes the missing ones), and then
+    the photo itself is served in its place."""
 
     __tablename__ = "asset_photos"
     __table_args__ = (
@@ -173,6 +179,9 @@ class AssetPhoto(Base):
     bytes: Mapped[int] = mapped_column(Integer)
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    thumbnail: Mapped[builtins.bytes | None] = mapped_column(LargeBinary)  # "bytes" is a column
+    thumbnail_width: Mapped[int | None] = mapped_column(Integer)
+    thumbnail_height: Mapped[int | None] = mapped_column(Integer)
     alt_text: Mapped[str] = mapped_column(String(300))
     synthetic: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, or_
 from sqlalchemy.orm import Session, defer
 
 from govshare.carbon import service as carbon_service
+from govshare.core import images
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
@@ -314,6 +315,12 @@ def public_photo_url(asset_id: int, photo_id: int) -> str:
     return f"/property/public/{asset_id}/photos/{photo_id}"
 
 
+def public_thumbnail_url(asset_id: int, photo_id: int) -> str:
+    """The photo's thumbnail (``core.images.THUMB_SIDE`` on its longer side, or the photo
+    itself when it has none), for where it is shown small."""
+    return public_photo_url(asset_id, photo_id) + "/thumb"
+
+
 # Asset ids per query of :func:`public_photos`: well under SQLite's and PostgreSQL's limits on
 # bound parameters, and more than a region lists, so a list takes one query.
 PHOTO_IDS_PER_QUERY = 900
@@ -336,7 +343,8 @@ def public_photos(*, session: Session, assets: Sequence[Asset]
             .order_by(AssetPhoto.asset_id, AssetPhoto.id))
         for p in rows:
             out.setdefault(p.asset_id, []).append(PhotoPublic(
-                id=p.id, url=public_photo_url(p.asset_id, p.id), alt_text=p.alt_text,
+                id=p.id, url=public_photo_url(p.asset_id, p.id),
+                thumbnail_url=public_thumbnail_url(p.asset_id, p.id), alt_text=p.alt_text,
                 content_type=p.content_type, width=p.width, height=p.height,
                 synthetic=p.synthetic))
     return out
@@ -344,16 +352,40 @@ def public_photos(*, session: Session, assets: Sequence[Asset]
 
 def asset_photos(*, session: Session, asset_id: int) -> list[AssetPhoto]:
     """The asset's photos, oldest first, without their bytes."""
-    return list(session.scalars(select(AssetPhoto).options(defer(AssetPhoto.data))
+    return list(session.scalars(select(AssetPhoto).options(defer(AssetPhoto.data),
+                                                           defer(AssetPhoto.thumbnail))
                                 .where(AssetPhoto.asset_id == asset_id)
                                 .order_by(AssetPhoto.id)))
 
 
-def public_photo(*, session: Session, asset_id: int, photo_id: int) -> AssetPhoto:
+def photos_without_thumbnail(*, session: Session) -> list[int]:
+    """The ids of photos larger than a thumbnail but stored without one (before migration
+    0022), oldest first."""
+    return list(session.scalars(
+        select(AssetPhoto.id).where(AssetPhoto.thumbnail.is_(None))
+        .where((AssetPhoto.width > images.THUMB_SIDE) | (AssetPhoto.height > images.THUMB_SIDE))
+        .order_by(AssetPhoto.id)))
+
+
+def photo_bytes(photo: AssetPhoto, *, thumbnail: bool = False) -> bytes:
+    """The bytes to serve: the thumbnail if asked for and there is one, else the photo (one
+    too small to need a thumbnail, or stored before thumbnails were made)."""
+    return (photo.thumbnail if thumbnail else None) or photo.data
+
+
+def _photo_row(session: Session, photo_id: int, thumbnail: bool) -> AssetPhoto | None:
+    """The row without the bytes it will not serve (read later only if needed: a photo without
+    a thumbnail serves its own)."""
+    unused = AssetPhoto.data if thumbnail else AssetPhoto.thumbnail
+    return session.get(AssetPhoto, photo_id, options=[defer(unused)])
+
+
+def public_photo(*, session: Session, asset_id: int, photo_id: int,
+                 thumbnail: bool = False) -> AssetPhoto:
     """One photo for anyone: 404 unless the asset publishes its photos (the same answer as
-    for a photo that never existed)."""
+    for a photo that never existed). Serve it with :func:`photo_bytes`."""
     asset = session.get(Asset, asset_id)
-    photo = session.get(AssetPhoto, photo_id)
+    photo = _photo_row(session, photo_id, thumbnail)
     if asset is None or photo is None or photo.asset_id != asset.id or not photos_public(asset):
         raise NotFound("Photo not found")
     return photo
@@ -363,7 +395,7 @@ def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: 
                 ) -> AssetPhoto:
     """One photo for staff who may see the asset in full (published or not)."""
     asset = get_asset(session=session, actor=actor, asset_id=asset_id)
-    photo = session.get(AssetPhoto, photo_id)
+    photo = _photo_row(session, photo_id, thumbnail=False)
     if photo is None or photo.asset_id != asset.id:
         raise NotFound("Photo not found")
     return photo

@@ -341,6 +341,9 @@ class PhotoPublic(BaseModel):
     id: int
     url: str = Field(description="Where the photo is served: an absolute URL in the JSON API "
                      "and the feeds")
+    thumbnail_url: str = Field(description="Where a small copy is served (320 pixels on its "
+                               "longer side, or the photo itself if no larger), for lists: "
+                               "an absolute URL in the JSON API")
     alt_text: str
     content_type: str
     width: int

@@ -196,7 +196,8 @@ def update_listing(*, session: Session, actor: Principal, asset_id: int, data: L
 def add_photo(*, session: Session, actor: Principal, asset_id: int, content: bytes,
               data: PhotoIn, synthetic: bool = False) -> AssetPhoto:
     """Keep a photo of the asset, re-encoded by ``core.images`` (JPEG, PNG or WebP, checked
-    by content, bounded, metadata dropped). Staff of the owning member only."""
+    by content, bounded, metadata dropped), with its thumbnail for where it is shown small.
+    Staff of the owning member only."""
     asset = _asset(session, actor, asset_id)
     authorize(actor, Action.property_manage, asset.jurisdiction_id)
     count = session.scalar(select(func.count()).select_from(AssetPhoto)
@@ -207,6 +208,7 @@ def add_photo(*, session: Session, actor: Principal, asset_id: int, content: byt
                                         f"has {MAX_PHOTOS} photos, the most it may have"}])
     try:
         cleaned = images.clean(content)
+        thumb = images.thumbnail(cleaned.data)
     except ValueError as exc:
         raise ValidationFailed(f"Photo refused: {exc}",
                                errors=[{"loc": ["photo"], "reason": str(exc)}]) from None
@@ -214,6 +216,7 @@ def add_photo(*, session: Session, actor: Principal, asset_id: int, content: byt
                        data=cleaned.data, bytes=len(cleaned.data), width=cleaned.width,
                        height=cleaned.height, alt_text=data.alt_text, synthetic=synthetic,
                        created_at=utcnow(), created_by=actor.ref)
+    _set_thumbnail(photo, thumb)
     session.add(photo)
     session.flush()
     audit.record(session, actor, action="asset.photo.add", entity="asset", entity_id=asset.id,
@@ -222,6 +225,29 @@ def add_photo(*, session: Session, actor: Principal, asset_id: int, content: byt
                         "content_type": photo.content_type, "bytes": photo.bytes,
                         "width": photo.width, "height": photo.height})
     return photo
+
+
+def _set_thumbnail(photo: AssetPhoto, thumb: images.Cleaned | None) -> None:
+    photo.thumbnail = thumb.data if thumb else None
+    photo.thumbnail_width = thumb.width if thumb else None
+    photo.thumbnail_height = thumb.height if thumb else None
+
+
+def make_thumbnail(*, session: Session, photo_id: int) -> bool:
+    """Make the thumbnail of a photo stored without one (before migration 0022; see
+    ``queries.photos_without_thumbnail``); whether one was made (a photo small enough to be
+    its own thumbnail, or already given one, is left as it is). Not audited: it adds nothing
+    a person wrote, the pixels are the photo's. The caller commits, one photo at a time."""
+    photo = session.get(AssetPhoto, photo_id)
+    if photo is None or photo.thumbnail is not None:  # removed or made meanwhile
+        return False
+    try:
+        thumb = images.thumbnail(photo.data)
+    except ValueError:  # cleaned on upload, so not expected; the photo serves as is
+        return False
+    _set_thumbnail(photo, thumb)
+    session.flush()
+    return thumb is not None
 
 
 def remove_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int) -> None:

@@ -259,14 +259,32 @@ def public_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
     (nothing cacheable is said about a photo that is not public). Revalidated on every use
     (PHOTO_CACHE): a copy whose ETag still matches gets 304 without the bytes.
     ``X-Content-Type-Options: nosniff`` is on every response (``core.http.Envelope``)."""
-    photo = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
-    etag = '"' + hashlib.sha256(photo.data).hexdigest()[:32] + '"'
+    data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
+    return _image(request, data, content_type)
+
+
+@router.get("/property/public/{asset_id}/photos/{photo_id}/thumb")
+def public_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoId,
+                           session: Session = Depends(get_session),
+                           _: Principal = Depends(allow(Action.public_read))) -> Response:
+    """The photo's thumbnail (``core.images.THUMB_SIDE`` on its longer side) for where it is
+    shown small, under the photo's rules: 404 unless the asset publishes its photos, its own
+    ETag, revalidated on every use. A photo without one (small already, or stored before
+    thumbnails were made) is served itself."""
+    data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id,
+                                      thumbnail=True)
+    return _image(request, data, content_type)
+
+
+def _image(request: Request, data: bytes, content_type: str) -> Response:
+    """The image, or 304 when the browser's copy (``If-None-Match``) is still this one."""
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
     headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag}
     asked = {t.strip().removeprefix("W/") for t in
              request.headers.get("if-none-match", "").split(",")}
     if etag in asked or "*" in asked:
         return Response(status_code=304, headers=headers)
-    return Response(photo.data, media_type=photo.content_type,
+    return Response(data, media_type=content_type,
                     headers={**headers, "Content-Disposition": "inline"})
 
 

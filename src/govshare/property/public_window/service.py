@@ -13,13 +13,16 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   private field. Filtering, counting and paging happen in SQL.
 - Submissions are rate-limited per client address in the database (``core.ratelimit``), so
   every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
-- A photo is served only while its asset publishes the ``photos`` group (``queries.
-  public_photo``); otherwise it is a 404 with nothing cacheable, the same as a photo that never
-  existed. The proposal deadline is in the ``status`` group, so a page that offers the form can
-  always say until when (tests in ``tests/property/test_public_asset_page.py``).
+- A photo, and its thumbnail, is served only while its asset publishes the ``photos`` group
+  (``queries.public_photo``); otherwise it is a 404 with nothing cacheable, the same as a
+  photo that never existed. A photo without a thumbnail (small, or stored before thumbnails)
+  serves itself as its thumbnail. The proposal deadline is in the ``status`` group, so a page
+  that offers the form can always say until when (tests in
+  ``tests/property/test_public_asset_page.py``).
 - Lists and feeds carry the published photos of each listed asset (``AssetPublic.photos``),
-  read for the whole list in one query (``queries.public_photos``), never an unpublished
-  one; the feeds and the JSON API give their addresses absolute (:func:`photo_urls`,
+  read for the whole list in one query (``queries.public_photos``, which reads no image
+  bytes), never an unpublished one; the list page shows the first one's thumbnail; the feeds
+  and the JSON API give their addresses absolute (:func:`photo_urls`,
   :func:`with_absolute_urls`).
 """
 
@@ -163,9 +166,13 @@ def deadline(item: Listed, tz: str, now: datetime) -> Deadline | None:
                     closed=calc.proposals_closed(day, tz, now))
 
 
-def photo(*, session: Session, asset_id: int, photo_id: int) -> Any:
-    """A published photo's row (its bytes and type); 404 unless the asset publishes photos."""
-    return queries.public_photo(session=session, asset_id=asset_id, photo_id=photo_id)
+def photo(*, session: Session, asset_id: int, photo_id: int,
+          thumbnail: bool = False) -> tuple[bytes, str]:
+    """A published photo's bytes and content type, or its thumbnail's (the photo's own when it
+    has none); 404 unless the asset publishes photos."""
+    row = queries.public_photo(session=session, asset_id=asset_id, photo_id=photo_id,
+                               thumbnail=thumbnail)
+    return queries.photo_bytes(row, thumbnail=thumbnail), row.content_type
 
 
 def proposals(*, session: Session, asset_id: int) -> list[ProposalPublic]:
@@ -226,7 +233,9 @@ def photo_urls(view: AssetPublic, base_url: str) -> list[str]:
 def with_absolute_urls(view: AssetPublic, base_url: str) -> AssetPublic:
     """The view as the JSON API gives it: its photos' addresses absolute."""
     return view.model_copy(update={"photos": [
-        p.model_copy(update={"url": base_url + p.url}) for p in view.photos]})
+        p.model_copy(update={"url": base_url + p.url,
+                             "thumbnail_url": base_url + p.thumbnail_url})
+        for p in view.photos]})
 
 
 def csv_feed(items: list[Listed], base_url: str) -> str:
