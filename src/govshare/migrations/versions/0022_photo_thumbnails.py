@@ -17,7 +17,7 @@ ones with ``core.images`` after the upgrade (idempotent; safe to run while servi
 
 Revision ID: 0022
 Revises: 0021
-Create Date: 2026-12-06 06:00:00
+Create Date: 2026-12-05 12:20:00
 """
 
 import sqlalchemy as sa
