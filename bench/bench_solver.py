@@ -280,13 +280,21 @@ def markdown(res: dict[str, Any]) -> str:
               f"MILP {t['milp_proven']} of {len(res['rows'])}. Total wall time, every row: "
               f"solver {t['solver_wall_s']:.0f} s, direct MILP {t['milp_wall_s']:.0f} s; "
               f"ratio (direct / solver) {t['ratio_wall']:.2f}x."]
-    if t.get("orlib_rows"):
+    orlib, whence = ([r for r in res["rows"] if r["published"] is not None], "")
+    if not orlib:  # a partial run: the goal as the carried rows measured it
+        orlib = [r for r in res.get("carried", []) if r["published"] is not None]
+        whence = (" — from the rows carried over (run of "
+                  f"{', '.join(sorted({r['carried_from'] for r in orlib}))})")
+    if orlib:
+        o_s = sum(r["solver"]["wall_s"] for r in orlib)
+        o_m = sum(r["milp"]["wall_s"] for r in orlib)
+        ratio = o_m / max(o_s, 1e-9)
         lines += ["", f"The issue's goal (issue 14: the OR-Library rows, cap41-cap134 and "
-                  f"capa/capb/capc, the total at least 10x faster than the direct MILP): "
-                  f"{t['orlib_rows']} rows, solver {t['orlib_solver_wall_s']:.0f} s, direct "
-                  f"MILP {t['orlib_milp_wall_s']:.0f} s (a run stopped at its limit counts "
-                  f"with the limit); ratio **{t['orlib_ratio_wall']:.2f}x** "
-                  f"({'met' if t['orlib_ratio_wall'] >= 10 else 'NOT met'})."]
+                  f"capa/capb/capc, the total at least 10x faster than the direct MILP)"
+                  f"{whence}: {len(orlib)} rows, solver {o_s:.0f} s, direct "
+                  f"MILP {o_m:.0f} s (a run stopped at its limit counts "
+                  f"with the limit); ratio **{ratio:.2f}x** "
+                  f"({'met' if ratio >= 10 else 'NOT met'})."]
     for row in res["rows"]:
         ps, pm = row["solver"], row["milp"]
         if ps.get("peak_mb") is None:
