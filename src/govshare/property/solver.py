@@ -1411,11 +1411,8 @@ def _quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
             best = (got[0], got[1], mask)
     if best is None:
         return None
-    proven = math.isfinite(lb) and _proven(best[0], lb)
-    out = _own_solution(inst, sites, needs, best[1], best[2], lb, t0,
-                        {"lagrangian_bound": lb, "strong_lp_value": lp.value},
-                        proven=proven, status="optimal" if proven else "time_limit")
-    return replace(out, method="lagrangian" if proven else "quick")
+    return _quick_solution(inst, sites, needs, best[1], best[2], best[0], lb, t0,
+                           {"lagrangian_bound": lb, "strong_lp_value": lp.value})
 
 
 def _quick_steps(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
@@ -1429,10 +1426,18 @@ def _quick_steps(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
                                   lambda *_: None, iterations=TREE_PLAN_EVERY)
     if best.x is None or best.open is None:
         return None
-    proven = math.isfinite(lb) and _proven(best.ub, lb)
-    out = _own_solution(inst, sites, needs, best.x, best.open, lb, t0,
-                        {"lagrangian_bound": lb, "iterations": float(steps)},
-                        proven=proven, status="optimal" if proven else "time_limit")
+    return _quick_solution(inst, sites, needs, best.x, best.open, best.ub, lb, t0,
+                           {"lagrangian_bound": lb, "iterations": float(steps)})
+
+
+def _quick_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
+                    x: NDArray[np.float64], open_mask: NDArray[np.bool_], cost: float,
+                    lb: float, t0: float, extra: dict[str, float]) -> Solution:
+    """A quick plan as a Solution: 'optimal' (method 'lagrangian') when its bound meets its
+    cost, else 'time_limit' (method 'quick')."""
+    proven = math.isfinite(lb) and _proven(cost, lb)
+    out = _own_solution(inst, sites, needs, x, open_mask, lb, t0, extra, proven=proven,
+                        status="optimal" if proven else "time_limit")
     return replace(out, method="lagrangian" if proven else "quick")
 
 
