@@ -479,6 +479,59 @@ def test_the_api_uploads_lists_and_removes_photos(
     assert client.get(f"/api/v1/assets/{a.id}/photos", headers=headers).json()["items"] == []
 
 
+def test_the_api_gives_each_photo_its_thumbnail_only_to_the_owners_staff(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """``thumbnail_url`` serves the thumbnail (the photo itself when it has none) to the staff
+    who see the asset in full, published or not; ``public_thumbnail_url`` only while the asset
+    publishes its photos; another member's key gets 404 for both the list and the thumbnail."""
+    a = make_asset(session, system, ids["city"], groups=["identity", "status"])
+    other = make_asset(session, system, ids["city"])
+    big = service.add_photo(session=session, actor=system, asset_id=a.id,
+                            content=textured(1200, 900), data=PhotoIn(alt_text="Yard"))
+    small = service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="Sign"))
+    session.commit()
+    assert big.thumbnail is not None and small.thumbnail is None
+    staff = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    county = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_admin, ids['county'])}"}
+    listed = client.get(f"/api/v1/assets/{a.id}/photos", headers=staff)
+    assert listed.status_code == 200, listed.text
+    items = listed.json()["items"]
+    staff_url = f"/property/assets/{a.id}/photos"
+    public_url = f"/property/public/{a.id}/photos"
+    assert [(i["id"], i["url"], i["thumbnail_url"], i["public_url"], i["public_thumbnail_url"])
+            for i in items] == [
+        (p.id, f"{staff_url}/{p.id}", f"{staff_url}/{p.id}/thumb", f"{public_url}/{p.id}",
+         f"{public_url}/{p.id}/thumb") for p in (big, small)]
+    assert [i["public"] for i in items] == [False, False]
+    for item, expected in zip(items, (big.thumbnail, small.data), strict=True):
+        got = client.get(item["thumbnail_url"], headers=staff)
+        assert got.status_code == 200 and got.content == expected, item
+        assert got.headers["content-type"] == item["content_type"]
+        assert got.headers["cache-control"] == "private, no-cache"
+        assert client.get(item["thumbnail_url"], headers=county).status_code == 404
+        assert client.get(item["public_thumbnail_url"]).status_code == 404  # unpublished
+    assert Image.open(io.BytesIO(big.thumbnail)).size == (320, 240)
+    assert client.get(f"/api/v1/assets/{a.id}/photos", headers=county).status_code == 404
+    # the photo under another asset's id, even one the caller sees, or an unknown id: 404
+    assert client.get(f"/property/assets/{other.id}/photos/{big.id}/thumb",
+                      headers=staff).status_code == 404
+    assert client.get(f"{staff_url}/{big.id + 10**6}/thumb", headers=staff).status_code == 404
+    client.cookies.clear()
+    login(client, "kingcounty.admin@demo.govshare.org")  # another member's admin, signed in
+    assert client.get(items[0]["thumbnail_url"]).status_code == 404
+    client.cookies.clear()
+    assert client.get(items[0]["thumbnail_url"], follow_redirects=False).status_code in (
+        302, 303)  # the public is sent to sign in
+    service.publish_groups(session=session, actor=system, asset_id=a.id,
+                           groups=["identity", "status", "photos"])
+    session.commit()
+    got = client.get(items[0]["public_thumbnail_url"])
+    assert got.status_code == 200 and got.content == big.thumbnail
+    assert client.get(f"/api/v1/assets/{a.id}/photos",
+                      headers=staff).json()["items"][0]["public"] is True
+
+
 def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, int],
                                               system: Principal,
                                               monkeypatch: pytest.MonkeyPatch) -> None:

@@ -118,13 +118,17 @@ def change_status(asset_id: AssetId, data: StatusChangeIn, session: Session = De
 
 
 class PhotoRead(BaseModel):
-    """A photo of an asset as its staff see it: ``url`` is the staff address; ``public_url``
-    answers anyone while the asset publishes its ``photos`` group."""
+    """A photo of an asset as its staff see it: ``url`` and ``thumbnail_url`` are the staff
+    addresses; ``public_url`` and ``public_thumbnail_url`` answer anyone while the asset
+    publishes its ``photos`` group. A thumbnail is 320 pixels on its longer side, or the
+    photo itself when it is no larger (or was stored before thumbnails)."""
 
     id: int
     asset_id: int
     url: str
+    thumbnail_url: str
     public_url: str
+    public_thumbnail_url: str
     alt_text: str
     content_type: str
     width: int
@@ -136,8 +140,10 @@ class PhotoRead(BaseModel):
 
 def _photo_read(asset: Any, p: Any) -> PhotoRead:
     return PhotoRead(id=p.id, asset_id=p.asset_id,
-                     url=f"/property/assets/{p.asset_id}/photos/{p.id}",
+                     url=queries.staff_photo_url(p.asset_id, p.id),
+                     thumbnail_url=queries.staff_thumbnail_url(p.asset_id, p.id),
                      public_url=queries.public_photo_url(p.asset_id, p.id),
+                     public_thumbnail_url=queries.public_thumbnail_url(p.asset_id, p.id),
                      alt_text=p.alt_text, content_type=p.content_type, width=p.width,
                      height=p.height, bytes=p.bytes, synthetic=p.synthetic,
                      public=queries.photos_public(asset))

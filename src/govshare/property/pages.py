@@ -55,6 +55,8 @@ from govshare.regions import queries as regions_queries
 
 AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
 PhotoId = Annotated[int, row_id("photo")]
+# A photo as staff see it: kept by their browser only, which asks the site again before each use.
+STAFF_PHOTO_HEADERS = {"Cache-Control": "private, no-cache", "Content-Disposition": "inline"}
 router = APIRouter(include_in_schema=False)
 
 PARAMETER_HELP: dict[str, str] = {
@@ -309,9 +311,19 @@ def asset_photo(asset_id: AssetId, photo_id: PhotoId, session: Session = Depends
     """A photo for staff who see the asset in full, published or not (never cached shared)."""
     photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
                                 photo_id=photo_id)
-    return Response(photo.data, media_type=photo.content_type,
-                    headers={"Cache-Control": "private, no-cache",
-                             "Content-Disposition": "inline"})
+    return Response(photo.data, media_type=photo.content_type, headers=STAFF_PHOTO_HEADERS)
+
+
+@router.get("/property/assets/{asset_id}/photos/{photo_id}/thumb")
+def asset_photo_thumbnail(asset_id: AssetId, photo_id: PhotoId,
+                          session: Session = Depends(get_session),
+                          actor: Principal = Depends(allow(Action.property_read))) -> Response:
+    """The photo's thumbnail for the same staff, under the same rules; the photo itself when
+    it has none (small already, or stored before thumbnails)."""
+    photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
+                                photo_id=photo_id, thumbnail=True)
+    return Response(queries.photo_bytes(photo, thumbnail=True), media_type=photo.content_type,
+                    headers=STAFF_PHOTO_HEADERS)
 
 
 @router.get("/property/utilization")

@@ -321,6 +321,16 @@ def public_thumbnail_url(asset_id: int, photo_id: int) -> str:
     return public_photo_url(asset_id, photo_id) + "/thumb"
 
 
+def staff_photo_url(asset_id: int, photo_id: int) -> str:
+    """The photo for staff who see the asset in full, published or not."""
+    return f"/property/assets/{asset_id}/photos/{photo_id}"
+
+
+def staff_thumbnail_url(asset_id: int, photo_id: int) -> str:
+    """Its thumbnail for the same staff (the photo itself when it has none)."""
+    return staff_photo_url(asset_id, photo_id) + "/thumb"
+
+
 # Asset ids per query of :func:`public_photos`: well under SQLite's and PostgreSQL's limits on
 # bound parameters, and more than a region lists, so a list takes one query.
 PHOTO_IDS_PER_QUERY = 900
@@ -391,11 +401,12 @@ def public_photo(*, session: Session, asset_id: int, photo_id: int,
     return photo
 
 
-def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int
-                ) -> AssetPhoto:
-    """One photo for staff who may see the asset in full (published or not)."""
+def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int,
+                thumbnail: bool = False) -> AssetPhoto:
+    """One photo for staff who may see the asset in full (published or not); 404 for anyone
+    else, as for a photo that never existed. Serve it with :func:`photo_bytes`."""
     asset = get_asset(session=session, actor=actor, asset_id=asset_id)
-    photo = _photo_row(session, photo_id, thumbnail=False)
+    photo = _photo_row(session, photo_id, thumbnail)
     if photo is None or photo.asset_id != asset.id:
         raise NotFound("Photo not found")
     return photo
