@@ -682,6 +682,40 @@ def test_a_list_reads_every_listed_assets_photos_in_one_query(
         sa.event.remove(connection, "before_cursor_execute", seen)
 
 
+def test_the_list_page_reads_the_photos_of_the_listings_it_shows_only(
+        client: TestClient, session: Session, connection: sa.Connection, ids: dict[str, int],
+        system: Principal) -> None:
+    """The page counts every match but shows 50: its one photo query names those 50 assets
+    (the last page's few), not every listed one; the feeds, which list them all, read all."""
+    assets = [make_asset(session, system, ids["city"], name=f"Pagewell {n:02d}")
+              for n in range(55)]  # listed by name: 00-49 on the first page
+    for a in assets:
+        service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                          data=PhotoIn(alt_text="A view"))
+    session.commit()
+    asked: list[set[int]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+        if "asset_photos" in statement:
+            values = parameters.values() if isinstance(parameters, dict) else parameters
+            asked.append({v for v in values if isinstance(v, int)})
+
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        for page, shown in ((1, assets[:50]), (2, assets[50:]), (9, assets[50:])):
+            asked.clear()
+            r = client.get("/property/public", params={"q": "pagewell", "page": page})
+            assert r.status_code == 200
+            assert "55 assets match your search" in r.text
+            assert r.text.count('class="gs-thumb"') == len(shown)
+            assert asked == [{a.id for a in shown}], page  # one query, the shown assets' ids
+        asked.clear()
+        assert client.get("/property/public.geojson", params={"q": "pagewell"}).status_code == 200
+        assert asked == [{a.id for a in assets}]
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)
+
+
 # ------------------------------------------------------------------------- files
 
 

@@ -306,8 +306,9 @@ def get_public_asset(*, session: Session, asset_id: int) -> tuple[Asset, AssetPu
 # ------------------------------------------------------------------------------ photos
 
 
-def photos_public(asset: Asset) -> bool:
-    """Photos are public while the asset publishes anything and its ``photos`` group."""
+def photos_public(asset: Asset | AssetPublic) -> bool:
+    """Photos are public while the asset publishes anything and its ``photos`` group (the same
+    answer for its public view, which has the asset's groups)."""
     return bool(asset.public_groups) and "photos" in (asset.public_groups or [])
 
 
@@ -336,7 +337,7 @@ def staff_thumbnail_url(asset_id: int, photo_id: int) -> str:
 PHOTO_IDS_PER_QUERY = 900
 
 
-def public_photos(*, session: Session, assets: Sequence[Asset]
+def public_photos(*, session: Session, assets: Sequence[Asset | AssetPublic]
                   ) -> dict[int, list[PhotoPublic]]:
     """The published photos of several assets by asset id, oldest first, without their bytes,
     in one query (one per ``PHOTO_IDS_PER_QUERY`` assets): a list of assets costs the same
@@ -506,12 +507,14 @@ def rollup(rows: list[AssetRow], key: str) -> list[dict[str, Any]]:
 
 def public_window(*, session: Session, region_id: int, q: str | None = None,
                   use: str | None = None, status: str | None = None,
-                  include_in_use: bool = False, page: PageParams | None = None
-                  ) -> tuple[list[tuple[Asset, AssetPublic]], int]:
+                  include_in_use: bool = False, page: PageParams | None = None,
+                  with_photos: bool = True) -> tuple[list[tuple[Asset, AssetPublic]], int]:
     """Public assets whose status is published and is surplus, vacant or under-used (or in
     use, if asked), every word of ``q`` in their published text; one page of them (all
     without ``page``), and how many there are. Each view carries its published photos, read
-    for the whole page in one query (:func:`public_photos`)."""
+    for the whole page in one query (:func:`public_photos`); none without ``with_photos``,
+    for a caller that shows only some of the views (it reads theirs with
+    :func:`public_photos`)."""
     members = _members(session, region_id)
     statuses = list(PUBLIC_WINDOW_STATUSES) + ([AssetStatus.in_use.value]
                                                if include_in_use else [])
@@ -529,7 +532,7 @@ def public_window(*, session: Session, region_id: int, q: str | None = None,
         total = len(rows)
     else:
         rows, total = fetch_page(session, stmt, page)
-    photos = public_photos(session=session, assets=rows)
+    photos = public_photos(session=session, assets=rows) if with_photos else {}
     out = []
     for a in rows:
         view = public_view(a, members[a.jurisdiction_id])

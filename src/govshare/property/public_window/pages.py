@@ -137,11 +137,12 @@ def _filters(q: str, use: str, status: str, in_use: str) -> dict[str, Any]:
             "status": status if status in allowed else "", "in_use": include_in_use}
 
 
-def _listing(session: Session, f: dict[str, Any]) -> list[public.Listed]:
+def _listing(session: Session, f: dict[str, Any], *,
+             with_photos: bool = True) -> list[public.Listed]:
     region = regions_queries.require_current_region(session=session)
     items, _total = public.listing(session=session, region_id=region.id, q=f["q"] or None,
                                    use=f["use"] or None, status=f["status"] or None,
-                                   include_in_use=f["in_use"])
+                                   include_in_use=f["in_use"], with_photos=with_photos)
     return items
 
 
@@ -161,10 +162,12 @@ def window(
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
     f = _filters(q, use, status, in_use)
-    items = _listing(session, f)
+    # Every match, for the counts and the pages; photos only for the PAGE_SIZE it shows.
+    items = _listing(session, f, with_photos=False)
     pages = max(1, -(-len(items) // PAGE_SIZE))
     page = min(page, pages)
-    shown = items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    shown = public.with_photos(session=session,
+                               items=items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
     statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
     region = regions_queries.require_current_region(session=session)
     return render(request, "property/public_window.html", {

@@ -21,9 +21,9 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   ``tests/property/test_public_asset_page.py``).
 - Lists and feeds carry the published photos of each listed asset (``AssetPublic.photos``),
   read for the whole list in one query (``queries.public_photos``, which reads no image
-  bytes), never an unpublished one; the list page shows the first one's thumbnail; the feeds
-  and the JSON API give their addresses absolute (:func:`photo_urls`,
-  :func:`with_absolute_urls`).
+  bytes), never an unpublished one; the list page reads them for the listings it shows only
+  (:func:`with_photos`) and shows the first one's thumbnail; the feeds and the JSON API give
+  their addresses absolute (:func:`photo_urls`, :func:`with_absolute_urls`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -118,16 +118,28 @@ def status_is_public(view: AssetPublic) -> bool:
 
 def listing(*, session: Session, region_id: int, q: str | None = None, use: str | None = None,
             status: str | None = None, include_in_use: bool = False,
-            page: PageParams | None = None) -> tuple[list[Listed], int]:
+            page: PageParams | None = None, with_photos: bool = True
+            ) -> tuple[list[Listed], int]:
     """Public assets that are surplus, vacant or under-used (and in use, if asked), whose
     status is published; ``q`` must match published text, every word of it. One page (all
-    without ``page``) and the number of assets on every page together."""
+    without ``page``) and the number of assets on every page together. Without
+    ``with_photos`` they carry no photos: read those of the ones shown with
+    :func:`with_photos`."""
     if status == AssetStatus.in_use.value:
         include_in_use = True
     rows, total = queries.public_window(session=session, region_id=region_id, q=q,
                                         use=use or None, status=status or None,
-                                        include_in_use=include_in_use, page=page)
+                                        include_in_use=include_in_use, page=page,
+                                        with_photos=with_photos)
     return [listed(asset, view) for asset, view in rows], total
+
+
+def with_photos(*, session: Session, items: list[Listed]) -> list[Listed]:
+    """The items with their published photos, read in one query for these items alone
+    (``queries.public_photos``)."""
+    photos = queries.public_photos(session=session, assets=[i.view for i in items])
+    return [replace(i, view=i.view.model_copy(update={"photos": photos.get(i.id, [])}))
+            for i in items]
 
 
 def get(*, session: Session, asset_id: int) -> Listed:
