@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import math
 import threading
+from dataclasses import replace
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from govshare.property import consolidation, solver
-from govshare.property.consolidation import Need, Site
+from govshare.property.consolidation import Need, Site, Solution
 from tests.property.test_consolidation import (
     CASES,
     ORLIB,
@@ -577,3 +579,109 @@ def test_many_parts_at_a_short_limit_each_get_a_quick_plan_not_an_overrun() -> N
     assert sol.dual_bound <= full.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
     assert sol.status == ("optimal" if sol.objective == pytest.approx(full.objective, rel=REL)
                           and sol.proven_optimal else "time_limit")
+
+
+# --- single-source regions of parts: quick plans rounded to one site per need ------------
+
+def _pairs_plan(inst: solver._Instance, x: NDArray[np.float64], open_mask: NDArray[np.bool_],
+                sites: list[Site], needs: list[Need]) -> Solution:
+    return solver._own_solution(inst, sites, needs, x, open_mask, -math.inf, 0.0, {},
+                                proven=False, status="time_limit")
+
+
+@pytest.mark.parametrize("seed", [21, 22, 23, 24])
+def test_a_split_plan_rounds_to_one_site_per_need_within_capacities(seed: int) -> None:
+    """`_single_source`: from the transportation LP's split plan, every need at exactly one
+    open site it may use, no site over its capacity, the cost it reports the plan's cost
+    recomputed from the data, and the pinned sites open."""
+    sites, needs, cost = registry(seed, 20, 70, radius=8.0)
+    sites[3] = replace(sites[3], pin=True)
+    inst = solver._Instance(sites, needs, cost)
+    # the sites the strong LP opens at all (they can serve everyone: the LP does)
+    lp = solver._strong_lp(inst, None)
+    assert lp is not None
+    mask = inst.lo | ((lp.y > solver.SUPPORT_EPS) & inst.hi)
+    got = solver._Transport(inst, single_source=False).plan(mask, 5.0)
+    assert got is not None
+    _, x = got
+    assert np.count_nonzero((x > 1e-9) & (x < 1 - 1e-9)) > 0  # something to round
+    rounded = solver._single_source(inst, x, mask)
+    assert rounded is not None
+    cost_now, x1, open_now = rounded
+    assert set(np.unique(x1).tolist()) <= {0.0, 1.0}
+    assert np.all(np.bincount(inst.pj[x1 > 0], minlength=inst.n) == 1)
+    sol = _pairs_plan(inst, x1, open_now, sites, needs)
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert sol.objective == pytest.approx(cost_now, rel=1e-9)
+    assert "b3" in sol.open_site_ids
+
+
+def test_rounding_gives_up_where_no_need_can_move() -> None:
+    """Two buildings of 10 places and needs of 7, 7 and 6 people: shared out, they fit (20
+    places for 20 people); one building each, they cannot, and `_single_source` says so
+    instead of overfilling a building."""
+    sites = [Site(id="a", capacity=10.0, fixed_cost=100.0),
+             Site(id="b", capacity=10.0, fixed_cost=100.0)]
+    needs = [Need(id=f"n{j}", demand=d) for j, d in enumerate((7.0, 7.0, 6.0))]
+    cost = np.array([[1.0, 2.0, 1.0], [2.0, 1.0, 2.0]])
+    inst = solver._Instance(sites, needs, cost)
+    mask = np.ones(2, dtype=bool)
+    got = solver._Transport(inst, single_source=False).plan(mask, 5.0)
+    assert got is not None
+    assert solver._single_source(inst, got[1], mask) is None
+    assert consolidation.solve(sites, needs, cost, single_source=True).status == "infeasible"
+
+
+def test_rounding_closes_a_building_whose_people_fit_elsewhere_for_less() -> None:
+    """A split plan that keeps three buildings where two hold everyone: the local search
+    moves the third's people and closes it when the move costs less than the building."""
+    sites = [Site(id="a", capacity=100.0, fixed_cost=1_000.0),
+             Site(id="b", capacity=100.0, fixed_cost=1_000.0),
+             Site(id="c", capacity=100.0, fixed_cost=50_000.0)]
+    needs = [Need(id=f"n{j}", demand=30.0) for j in range(6)]
+    cost = np.array([[10.0, 10.0, 10.0, 10.0, 900.0, 900.0],
+                     [10.0, 10.0, 10.0, 10.0, 900.0, 900.0],
+                     [900.0, 900.0, 900.0, 900.0, 10.0, 10.0]])
+    inst = solver._Instance(sites, needs, cost)
+    x = np.zeros(inst.pi.size)
+    for j, i in enumerate((0, 0, 1, 1, 2, 2)):
+        x[np.flatnonzero((inst.pi == i) & (inst.pj == j))] = 1.0
+    got = solver._single_source(inst, x, np.ones(3, dtype=bool))
+    assert got is not None
+    cost_now, x1, open_now = got
+    assert open_now.tolist() == [True, True, False]
+    assert cost_now == pytest.approx(2_000.0 + 4 * 10.0 + 2 * 900.0)
+    ref = consolidation.solve(sites, needs, cost, single_source=True)
+    assert ref.proven_optimal and ref.objective == pytest.approx(cost_now)
+
+
+@pytest.mark.parametrize("seed", [11, 12, 13])
+def test_a_single_source_quick_plan_and_its_bound_bracket_the_optimum(seed: int) -> None:
+    """`_quick` single-source: one site per need within capacities, and its bound (the
+    split relaxation's) no higher than the direct MILP's proven single-source optimum."""
+    sites, needs, cost = registry(seed, 16, 50, radius=8.0)
+    ref = consolidation.solve(sites, needs, cost, single_source=True, time_limit=60)
+    sol = solver._quick(sites, needs, solver._Instance(sites, needs, cost), 0.0, True)
+    assert ref.proven_optimal and sol is not None
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert sol.dual_bound is not None
+    assert sol.dual_bound <= ref.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+
+
+def test_single_source_parts_at_a_short_limit_get_quick_plans_not_full_solves() -> None:
+    """A single-source region of many parts at a limit far too short: every part gets a
+    rounded quick plan (before, each got a full solve of about a second whatever the limit:
+    the 2,000 x 10,000 registry's 59 parts ran 78 s at a 10 s limit), so the whole has a
+    single-source plan and a bound no higher than even the split-demand optimum."""
+    sites, needs, cost = towns(2, 8, 24, 72)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, single_source=True, time_limit=0.05,
+                       on_progress=seen.append)
+    methods = sol.method.split(":")[1].split("+")
+    assert sol.method.startswith("parts:") and "quick" in methods and "milp" not in methods
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert sol.status == "time_limit" and not sol.proven_optimal
+    assert "quick" in [p.phase for p in seen]
+    split = solver.solve(sites, needs, cost, time_limit=120)
+    assert split.proven_optimal and sol.dual_bound is not None
+    assert sol.dual_bound <= split.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)

@@ -181,11 +181,13 @@ TREE_POOL = 30
 """The multipliers of this many recent nodes are tried at each node."""
 
 PART_MIN_SECONDS = 1.0
-"""In a region solved part by part (smallest first), a part (split demand, more than
-SMALL_PAIRS pairs) gets a quick plan (`_quick`: the strong LP's bound and a rounding of its
-sites priced by the transportation LP, a few hundredths of a second) instead of a full solve
-when the time left is less than this many seconds for each part not yet solved: a full
-solve takes up to about a second at any limit, and 59 parts at a 10 s limit ran 33 s."""
+"""In a region solved part by part (smallest first), a part (more than SMALL_PAIRS pairs,
+or any single-source part) keeps its quick plan (`_quick`: the strong LP's bound and a
+rounding of its sites priced by the transportation LP, a few hundredths of a second; single
+source, rounded to one site per need by `_single_source`) instead of a full solve when the
+time left is less than this many seconds for each part not yet solved: a full solve takes
+up to about a second at any limit, and 59 parts at a 10 s limit ran 33 s (single-source:
+78 s, before single-source parts had quick plans)."""
 
 QUICK_LP_PAIRS = 20_000
 """Up to this many pairs a part's quick plan rounds the strong LP (0.04 s at 16,000 pairs);
@@ -195,6 +197,9 @@ QUICK_STEPS_SECONDS = 1.0
 
 SUPPORT_EPS = 1e-6
 """Sites whose strong LP value is below this are closed in the seeding restricted MILP."""
+IMPROVE_ROUNDS = 5
+"""Rounds of `_improve`'s local search on a rounded single-source plan (each round tries
+every need and every used site once)."""
 
 
 @dataclass(frozen=True)
@@ -589,6 +594,14 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
                                    single_source=single_source,
                                    time_limit=max(0.5, SEED_SHARE * time_limit),
                                    on_progress=seed_hook, cancel=cancel, heuristics=False)
+    if single_source:
+        # HiGHS's seed is often far from the best single-source plan: the LP's rounded
+        # (`_lp_plan`, milliseconds) when cheaper, as the incumbent and the start
+        rounded = _lp_plan(inst, lp, v, True)
+        if rounded is not None and (seed.objective is None or rounded[0] < seed.objective):
+            seed = replace(_own_solution(inst, sites, needs, rounded[1], rounded[2], lb, t0,
+                                         {}, proven=False, status="time_limit"),
+                           proven_optimal=False)
     t_seed = time.perf_counter() - t0
     extra = {"strong_lp_value": lp_value, "lagrangian_bound": lb,
              "seed_seconds": t_seed, "seed_sites_closed": float(
@@ -1386,48 +1399,133 @@ def _parts(sites: Sequence[Site], cost: NDArray[np.float64]
 
 
 def _quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
-           t0: float) -> Solution | None:
-    """A plan and a bound for split demand in a fraction of a full solve's time: the strong
-    LP's demand duals give L(u) (recomputed exactly, valid whatever u is); the plan is the
-    cheaper of two roundings of the LP's sites, each priced by the transportation LP: the
-    sites the LP opens at least half (the pinned ones with them), topped up to hold the
-    demand, and every site it opens at all (which can serve everyone: the LP does). Status
+           t0: float, single_source: bool = False) -> Solution | None:
+    """A plan and a bound in a fraction of a full solve's time: the strong LP's demand
+    duals give L(u) (recomputed exactly, valid whatever u is); the plan is `_lp_plan`'s. Status
     'optimal' when the bound meets the plan, else 'time_limit' (method 'quick'); None when
-    the LP is not solved (the caller then takes the full solve)."""
+    the LP is not solved (the caller then takes the full solve). Single-source: the same
+    bound (it relaxes single sourcing) and each split plan rounded to one site per need
+    (`_single_source`)."""
     if inst.pi.size > QUICK_LP_PAIRS:
-        return _quick_steps(sites, needs, inst, t0)
+        return _quick_steps(sites, needs, inst, t0, single_source)
     lp = _strong_lp(inst, None)
     if lp is None:
         return None
     v, _, _ = inst.site_values(lp.u)
     val, _ = inst.choose_sites(v, inst.lo, inst.hi, None)
     lb = float(lp.u.sum()) + val if math.isfinite(val) else -math.inf
-    transport = _Transport(inst, single_source=False)
-    best: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None
-    for mask in (_top_up(inst, inst.lo | ((lp.y >= 0.5) & inst.hi), v),
-                 inst.lo | ((lp.y > SUPPORT_EPS) & inst.hi)):
-        got = transport.plan(mask, PLAN_SECONDS)
-        if got is not None and (best is None or got[0] < best[0]):
-            best = (got[0], got[1], mask)
+    best = _lp_plan(inst, lp, v, single_source)
     if best is None:
         return None
     return _quick_solution(inst, sites, needs, best[1], best[2], best[0], lb, t0,
                            {"lagrangian_bound": lb, "strong_lp_value": lp.value})
 
 
+def _lp_plan(inst: _Instance, lp: _StrongLP, v: NDArray[np.float64], single_source: bool
+             ) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None:
+    """The cheaper of two roundings of the strong LP's sites, each priced by the
+    transportation LP: the sites the LP opens at least half (the pinned ones with them),
+    topped up to hold the demand, and every site it opens at all (which can serve everyone:
+    the LP does); single-source, each split plan rounded by `_single_source`. (cost, shares
+    per pair, open sites) or None."""
+    transport = _Transport(inst, single_source=False)
+    best: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None
+    for mask in (_top_up(inst, inst.lo | ((lp.y >= 0.5) & inst.hi), v),
+                 inst.lo | ((lp.y > SUPPORT_EPS) & inst.hi)):
+        got = transport.plan(mask, PLAN_SECONDS)
+        plan = None if got is None else (got[0], got[1], mask)
+        if got is not None and single_source:
+            plan = _single_source(inst, got[1], mask)
+        if plan is not None and (best is None or plan[0] < best[0]):
+            best = plan
+    return best
+
+
 def _quick_steps(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
-                 t0: float) -> Solution | None:
-    """`_quick` for a part too large for its strong LP to be quick: TREE_PLAN_EVERY
-    subgradient steps from the cheapest pairs (`_root_steps`, at most QUICK_STEPS_SECONDS),
-    their bound, and the plans their choices of sites give (the transportation LP)."""
+                 t0: float, single_source: bool = False,
+                 iterations: int = TREE_PLAN_EVERY) -> Solution | None:
+    """`_quick` for a part too large for its strong LP to be quick (and, with one
+    iteration, for a part reached after the time limit): TREE_PLAN_EVERY subgradient steps
+    from the cheapest pairs (`_root_steps`, at most QUICK_STEPS_SECONDS), their bound, and
+    the plans their choices of sites give (the transportation LP; for single-source the best
+    of them rounded by `_single_source`), or, when none could serve every need, the plan
+    with every site that may open."""
     best = _Incumbent(_Transport(inst, single_source=False),
                       time.perf_counter() + QUICK_STEPS_SECONDS)
     lb, _, steps, _ = _root_steps(inst, None, best, best.deadline, None,
-                                  lambda *_: None, iterations=TREE_PLAN_EVERY)
-    if best.x is None or best.open is None:
+                                  lambda *_: None, iterations=iterations)
+    plan: tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None = None
+    if best.x is not None and best.open is not None:
+        plan = (best.ub, best.x, best.open)
+        if single_source:
+            plan = _single_source(inst, best.x, best.open)
+    if plan is None:  # every site that may open: the plan if there is one
+        got = best.transport.plan(inst.hi.copy(), PLAN_SECONDS)
+        if got is not None:
+            plan = (_single_source(inst, got[1], inst.hi.copy()) if single_source
+                    else (got[0], got[1], inst.hi.copy()))
+    if plan is None:
         return None
-    return _quick_solution(inst, sites, needs, best.x, best.open, best.ub, lb, t0,
+    cost, x, open_mask = plan
+    return _quick_solution(inst, sites, needs, x, open_mask, cost, lb, t0,
                            {"lagrangian_bound": lb, "iterations": float(steps)})
+
+
+def _single_source(inst: _Instance, x: NDArray[np.float64], open_mask: NDArray[np.bool_]
+                   ) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None:
+    """A split plan rounded to one site per need, in milliseconds and without a MIP: each
+    need goes to the open site that holds its largest share (a basic transportation plan
+    splits fewer needs than it opens sites, so few move), then, while a site holds more
+    than its capacity, the move that costs least per person is made: one of its needs to
+    another site with room for it, a closed one's fixed cost counted when the move opens
+    it. (cost, shares per pair, open sites: the used ones and the pinned), or None when no
+    such move is left (the caller falls back on a full solve)."""
+    ok = open_mask[inst.pi]
+    by_need = np.lexsort((inst.pc, -np.where(ok, x, -1.0), inst.pj))
+    first = np.ones(by_need.size, dtype=bool)
+    first[1:] = inst.pj[by_need[1:]] != inst.pj[by_need[:-1]]
+    take = by_need[first]
+    at = np.empty(inst.n, dtype=np.intp)  # need -> its pair
+    at[inst.pj[take]] = take
+    load = np.bincount(inst.pi[take], weights=inst.dem[inst.pj[take]],
+                       minlength=inst.m).astype(np.float64)
+    opened = open_mask.copy()
+    opened[inst.pi[take]] = True
+    tol = 1e-9 * max(1.0, float(inst.cap.max(initial=0.0)))
+    # each need's pairs, for the moves
+    by_j = np.argsort(inst.pj, kind="stable")
+    starts = np.searchsorted(inst.pj[by_j], np.arange(inst.n + 1))
+    while True:
+        over = np.flatnonzero(load > inst.cap + tol)
+        if over.size == 0:
+            break
+        best: tuple[float, int, int] | None = None  # (cost per person, need, new pair)
+        for i in over.tolist():
+            for j in np.flatnonzero(inst.pi[at] == i).tolist():
+                alt = by_j[starts[j]:starts[j + 1]]
+                d = inst.dem[j]
+                to = inst.pi[alt]
+                alt = alt[(to != i) & (load[to] + d <= inst.cap[to] + tol)]
+                if alt.size == 0:
+                    continue
+                extra = inst.pc[alt] + np.where(opened[inst.pi[alt]], 0.0,
+                                                inst.fixed[inst.pi[alt]])
+                k = int(np.argmin(extra))
+                per = (float(extra[k]) - inst.pc[at[j]]) / max(d, 1e-12)
+                if best is None or per < best[0]:
+                    best = (per, j, int(alt[k]))
+        if best is None:
+            return None
+        _, j, k = best
+        load[inst.pi[at[j]]] -= inst.dem[j]
+        load[inst.pi[k]] += inst.dem[j]
+        opened[inst.pi[k]] = True
+        at[j] = k
+    _improve(inst, at, load, by_j, starts, tol)
+    out = np.zeros(inst.pi.size)
+    out[at] = 1.0
+    keep = inst.lo | (load > 0) | (open_mask & (inst.fixed < 0))
+    return float(inst.fixed[keep].sum() + _dot(inst.pc, out)), out, keep
 
 
 def _quick_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need],
@@ -1439,6 +1537,61 @@ def _quick_solution(inst: _Instance, sites: Sequence[Site], needs: Sequence[Need
     out = _own_solution(inst, sites, needs, x, open_mask, lb, t0, extra, proven=proven,
                         status="optimal" if proven else "time_limit")
     return replace(out, method="lagrangian" if proven else "quick")
+
+
+def _improve(inst: _Instance, at: NDArray[np.intp], load: NDArray[np.float64],
+             by_j: NDArray[np.intp], starts: NDArray[np.intp], tol: float) -> None:
+    """Local search on a single-source plan (`at`: each need's pair; `load` per site; both
+    changed in place), each move lowering its cost: a need to a cheaper used site with room
+    for it, and the closing of a used site (not pinned, positive fixed cost) whose needs
+    all fit, largest first, into the other used sites for less than its fixed cost. Until
+    no move is left, at most IMPROVE_ROUNDS rounds."""
+    def cheaper(j: int, used: NDArray[np.bool_], shut: int) -> int | None:
+        alt = by_j[starts[j]:starts[j + 1]]
+        to = inst.pi[alt]
+        alt = alt[used[to] & (to != shut) & (to != inst.pi[at[j]])
+                  & (load[to] + inst.dem[j] <= inst.cap[to] + tol)]
+        if alt.size == 0:
+            return None
+        return int(alt[np.argmin(inst.pc[alt])])
+
+    for _ in range(IMPROVE_ROUNDS):
+        moved = False
+        used = load > 0
+        for j in range(inst.n):
+            k = cheaper(j, used, -1)
+            if k is not None and inst.pc[k] < inst.pc[at[j]] - 1e-9:
+                load[inst.pi[at[j]]] -= inst.dem[j]
+                load[inst.pi[k]] += inst.dem[j]
+                at[j] = k
+                moved = True
+        for i in np.argsort(-inst.fixed).tolist():
+            if load[i] <= 0 or inst.lo[i] or inst.fixed[i] <= 0:
+                continue
+            used = load > 0
+            mine = np.flatnonzero(inst.pi[at] == i)
+            mine = mine[np.argsort(-inst.dem[mine], kind="stable")]
+            trial = load.copy()
+            saved, moves = float(inst.fixed[i]), []
+            for j in mine.tolist():
+                alt = by_j[starts[j]:starts[j + 1]]
+                to = inst.pi[alt]
+                alt = alt[used[to] & (to != i) & (trial[to] + inst.dem[j] <= inst.cap[to] + tol)]
+                if alt.size == 0:
+                    saved = -math.inf
+                    break
+                k = int(alt[np.argmin(inst.pc[alt])])
+                saved -= float(inst.pc[k] - inst.pc[at[j]])
+                trial[inst.pi[k]] += inst.dem[j]
+                moves.append((j, k))
+            if saved > 1e-9:
+                for j, k in moves:
+                    at[j] = k
+                load[:] = trial
+                load[i] = 0.0
+                moved = True
+        if not moved:
+            break
 
 
 def _better(a: Solution, b: Solution) -> Solution:
@@ -1468,9 +1621,11 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     """Solve each independent part on its own (without max_sites nothing ties them: the
     cheapest plan of the whole is the cheapest plan of each part) and put the plans
     together. A site no group may reach is kept only when pinned open or when keeping it
-    costs less than nothing. For split demand a plan of the whole comes first (the parts of
-    at most SMALL_PAIRS pairs solved, a quick plan for each other one), so progress shows
-    the whole's plan and bound from the start and a cancel keeps a plan; then the full
+    costs less than nothing. A plan of the whole comes first (split demand: the parts of at
+    most SMALL_PAIRS pairs solved; a quick plan for each other one, and for every part of a
+    single-source region; a part reached after the time limit gets one Lagrangian step's),
+    so progress shows the whole's plan and bound from the start, a cancel keeps a plan and
+    the time limit holds within a quick plan's time; then the full
     solves, smallest first, each with a share of the time left in proportion to its pairs
     (what it leaves unused goes to the next; a part the time left cannot cover keeps its
     quick plan, see PART_MIN_SECONDS). The whole is proven when every part is, and its
@@ -1526,27 +1681,28 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                      time_limit=max(0.5, limit),
                      on_progress=hook if on_progress is not None else None, cancel=cancel)
 
-    # 1. A plan of the whole first: the small parts solved (the direct MILP, hundredths of a
-    # second), a quick plan and bound for each of the others (split demand only).
-    if not single_source:
-        for rank, k in enumerate(order):
-            if cancel is not None and cancel.is_set():
-                break
-            state["rank"] = rank
-            si, nj = parts[k]
-            if size[k] <= SMALL_PAIRS:
-                first: Solution | None = sub(k, deadline - time.perf_counter())
-            else:
-                p_sites = [sites[i] for i in si.tolist()]
-                p_needs = [needs[j] for j in nj.tolist()]
-                first = _quick(p_sites, p_needs,
-                               _Instance(p_sites, p_needs, cost[np.ix_(si, nj)]),
-                               time.perf_counter())
-            held[k] = first
-            if first is not None and first.status == "infeasible":
-                break
-        report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
-                            open_sites=None))
+    # 1. A plan of the whole first: the small parts solved (split demand: the direct MILP,
+    # hundredths of a second), a quick plan and bound for each of the others (one step of
+    # the Lagrangian after the time limit).
+    for rank, k in enumerate(order):
+        if cancel is not None and cancel.is_set():
+            break
+        state["rank"] = rank
+        si, nj = parts[k]
+        now = time.perf_counter()
+        if size[k] <= SMALL_PAIRS and not single_source:  # hundredths of a second
+            first: Solution | None = sub(k, deadline - now)
+        else:
+            p_sites = [sites[i] for i in si.tolist()]
+            p_needs = [needs[j] for j in nj.tolist()]
+            p_inst = _Instance(p_sites, p_needs, cost[np.ix_(si, nj)])
+            first = (_quick(p_sites, p_needs, p_inst, now, single_source) if now < deadline
+                     else _quick_steps(p_sites, p_needs, p_inst, now, single_source, 1))
+        held[k] = first
+        if first is not None and first.status == "infeasible":
+            break
+    report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
+                        open_sites=None))
     # 2. Full solves, smallest first, each with a share of the time left in proportion to
     # its pairs; a part the time left cannot cover keeps its quick plan.
     todo = [k for k, h in ((k, held[k]) for k in order)
