@@ -137,12 +137,16 @@ def _filters(q: str, use: str, status: str, in_use: str) -> dict[str, Any]:
             "status": status if status in allowed else "", "in_use": include_in_use}
 
 
-def _listing(session: Session, f: dict[str, Any], *,
-             with_photos: bool = True) -> list[public.Listed]:
+def _args(f: dict[str, Any]) -> dict[str, Any]:
+    """The filters as ``public.listing`` and ``public.counts`` take them."""
+    return {"q": f["q"] or None, "use": f["use"] or None, "status": f["status"] or None,
+            "include_in_use": f["in_use"]}
+
+
+def _listing(session: Session, f: dict[str, Any]) -> list[public.Listed]:
+    """Every match, with its photos (the feeds list them all)."""
     region = regions_queries.require_current_region(session=session)
-    items, _total = public.listing(session=session, region_id=region.id, q=f["q"] or None,
-                                   use=f["use"] or None, status=f["status"] or None,
-                                   include_in_use=f["in_use"], with_photos=with_photos)
+    items, _total = public.listing(session=session, region_id=region.id, **_args(f))
     return items
 
 
@@ -162,22 +166,24 @@ def window(
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
     f = _filters(q, use, status, in_use)
-    # Every match, for the counts and the pages; photos only for the PAGE_SIZE it shows.
-    items = _listing(session, f, with_photos=False)
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(page, pages)
-    shown = public.with_photos(session=session,
-                               items=items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
-    statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
     region = regions_queries.require_current_region(session=session)
+    # Counted in SQL; the rows and photos read are the PAGE_SIZE it shows, not every match.
+    counts = public.counts(session=session, region_id=region.id, **_args(f))
+    pages = max(1, -(-counts.total // PAGE_SIZE))
+    page = min(page, pages)
+    items, _total = public.listing(session=session, region_id=region.id, **_args(f),
+                                   page=PageParams(PAGE_SIZE, (page - 1) * PAGE_SIZE),
+                                   with_photos=False, total=counts.total)
+    shown = public.with_photos(session=session, items=items)
+    statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
     return render(request, "property/public_window.html", {
-        "region": region, "items": shown, "total": len(items), "page": page,
+        "region": region, "items": shown, "total": counts.total, "page": page,
         "pages": pages, "filters": f, "query": _query(f),
         "prev_query": _query(f, page=page - 1) if page > 1 else None,
         "next_query": _query(f, page=page + 1) if page < pages else None,
         "toggle_query": _query({**f, "in_use": not f["in_use"],
                                 "status": "" if f["status"] == "in_use" else f["status"]}),
-        "located": sum(1 for i in items if i.get("lon") is not None),
+        "located": counts.located,
         "uses": USE_LABELS, "statuses": {s: STATUS_LABELS[s] for s in statuses},
         "status_labels": STATUS_LABELS, "meanings": STATUS_MEANINGS,
         "proposal_statuses": PROPOSAL_STATUS_LABELS,
