@@ -15,7 +15,6 @@ never an ``Asset`` or ``Proposal`` row — so a private field cannot be rendered
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -32,7 +31,15 @@ from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.formats import money as dollars
 from govshare.core.formats import number
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.http import (
+    allow,
+    csrf_protect,
+    get_session,
+    image_response,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.phones import tel_uri
 from govshare.core.tenancy import Action, Principal, allows
@@ -269,7 +276,7 @@ def public_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
     (PHOTO_CACHE): a copy whose ETag still matches gets 304 without the bytes.
     ``X-Content-Type-Options: nosniff`` is on every response (``core.http.Envelope``)."""
     data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
-    return _image(request, data, content_type)
+    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
 
 
 @router.get("/property/public/{asset_id}/photos/{photo_id}/thumb")
@@ -282,19 +289,7 @@ def public_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoI
     thumbnails were made) is served itself."""
     data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id,
                                       thumbnail=True)
-    return _image(request, data, content_type)
-
-
-def _image(request: Request, data: bytes, content_type: str) -> Response:
-    """The image, or 304 when the browser's copy (``If-None-Match``) is still this one."""
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag}
-    asked = {t.strip().removeprefix("W/") for t in
-             request.headers.get("if-none-match", "").split(",")}
-    if etag in asked or "*" in asked:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type,
-                    headers={**headers, "Content-Disposition": "inline"})
+    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
 
 
 @router.get("/property/proposal-status")
