@@ -29,7 +29,7 @@ from govshare.core import images
 from govshare.core.audit import AuditEvent
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tenancy import Principal, Role
-from govshare.property import calc, service
+from govshare.property import calc, queries, service
 from govshare.property.import_export import exporter, importer
 from govshare.property.models import Asset, AssetPhoto
 from govshare.property.schemas import AssetIn, ListingIn, PhotoIn, ProposalIn
@@ -567,6 +567,10 @@ def test_staff_photos_carry_an_etag_and_a_current_copy_gets_304_after_the_access
             assert other.status_code == 404 and "etag" not in other.headers
     big_url = f"/property/assets/{a.id}/photos/{big.id}"
     assert tags[big_url] != tags[big_url + "/thumb"]  # the thumbnail has its own
+    page = client.get(f"/property/assets/{a.id}", headers=staff).text  # shows these URLs
+    assert [f'<img src="{queries.staff_photo_url(a.id, p.id)}" alt=' in page
+            for p in (big, small)] == [True, True] and big_url == queries.staff_photo_url(
+                a.id, big.id)
     small_url = f"/property/assets/{a.id}/photos/{small.id}"
     assert tags[small_url] == tags[small_url + "/thumb"]  # the photo stands in for it
     service.remove_photo(session=session, actor=system, asset_id=a.id, photo_id=big.id)

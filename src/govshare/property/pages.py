@@ -178,6 +178,7 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
             for f in LISTING_FIELDS},
         "listing_labels": LISTING_LABELS, "alt_text": alt_text,
         "photos": queries.asset_photos(session=session, asset_id=asset.id),
+        "photo_url": queries.staff_photo_url,
         "photos_public": queries.photos_public(asset), "max_photos": MAX_PHOTOS,
         "photo_alt_max": PHOTO_ALT_MAX, "photo_max_mb": images.MAX_BYTES // (1024 * 1024),
         "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
