@@ -29,7 +29,7 @@ from govshare.core import images
 from govshare.core.audit import AuditEvent
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tenancy import Principal, Role
-from govshare.property import calc, service
+from govshare.property import calc, queries, service
 from govshare.property.import_export import exporter, importer
 from govshare.property.models import Asset, AssetPhoto
 from govshare.property.schemas import AssetIn, ListingIn, PhotoIn, ProposalIn
@@ -530,6 +530,53 @@ def test_the_api_gives_each_photo_its_thumbnail_only_to_the_owners_staff(
     assert got.status_code == 200 and got.content == big.thumbnail
     assert client.get(f"/api/v1/assets/{a.id}/photos",
                       headers=staff).json()["items"][0]["public"] is True
+
+
+def test_staff_photos_carry_an_etag_and_a_current_copy_gets_304_after_the_access_check(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """The staff routes, like the public ones, give each photo and thumbnail its own ETag and
+    answer a copy still current with 304 and no bytes, kept ``private``; the access rule comes
+    first, so another member (even with the right ETag) gets 404, and a photo that changed
+    (removed) is not answered 304."""
+    a = make_asset(session, system, ids["city"], groups=["identity", "status"])  # unpublished
+    big = service.add_photo(session=session, actor=system, asset_id=a.id,
+                            content=textured(1200, 900), data=PhotoIn(alt_text="Yard"))
+    small = service.add_photo(session=session, actor=system, asset_id=a.id, content=png(),
+                              data=PhotoIn(alt_text="Sign"))
+    session.commit()
+    staff = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    county = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_admin, ids['county'])}"}
+    tags = {}
+    for photo, path, expected in ((big, "", big.data), (big, "/thumb", big.thumbnail),
+                                  (small, "", small.data), (small, "/thumb", small.data)):
+        url = f"/property/assets/{a.id}/photos/{photo.id}{path}"
+        first = client.get(url, headers=staff)
+        assert first.status_code == 200 and first.content == expected, url
+        assert first.headers["cache-control"] == "private, no-cache"
+        etag = tags[url] = first.headers["etag"]
+        assert etag.startswith('"') and etag.endswith('"')
+        for sent in (etag, f"W/{etag}", f'"other", {etag}'):
+            again = client.get(url, headers={**staff, "If-None-Match": sent})
+            assert again.status_code == 304 and again.content == b"", (url, sent)
+            assert again.headers["etag"] == etag
+            assert again.headers["cache-control"] == "private, no-cache"
+        changed = client.get(url, headers={**staff, "If-None-Match": '"stale"'})
+        assert changed.status_code == 200 and changed.content == expected
+        for sent in (etag, "*"):  # access before the cache: no 304 for another member
+            other = client.get(url, headers={**county, "If-None-Match": sent})
+            assert other.status_code == 404 and "etag" not in other.headers
+    big_url = f"/property/assets/{a.id}/photos/{big.id}"
+    assert tags[big_url] != tags[big_url + "/thumb"]  # the thumbnail has its own
+    page = client.get(f"/property/assets/{a.id}", headers=staff).text  # shows these URLs
+    assert [f'<img src="{queries.staff_photo_url(a.id, p.id)}" alt=' in page
+            for p in (big, small)] == [True, True] and big_url == queries.staff_photo_url(
+                a.id, big.id)
+    small_url = f"/property/assets/{a.id}/photos/{small.id}"
+    assert tags[small_url] == tags[small_url + "/thumb"]  # the photo stands in for it
+    service.remove_photo(session=session, actor=system, asset_id=a.id, photo_id=big.id)
+    session.commit()
+    assert client.get(big_url, headers={**staff, "If-None-Match": tags[big_url]}
+                      ).status_code == 404
 
 
 def test_an_asset_has_at_most_so_many_photos(session: Session, ids: dict[str, int],

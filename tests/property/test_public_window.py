@@ -7,11 +7,12 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import re
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from govshare.core import tabular
@@ -20,6 +21,7 @@ from govshare.property import service
 from govshare.property.models import Asset, AssetStatus, Proposal, ProposalStatusChange
 from govshare.property.public_window import service as public
 from govshare.property.schemas import AssetIn, ProposalDecision, ProposalIn
+from govshare.regions import queries as regions_queries
 from tests.conftest import csrf_from, login
 from tests.factories.regions import api_key
 
@@ -505,6 +507,134 @@ def test_the_list_pages_and_keeps_the_search(client: TestClient, session: Sessio
     assert "Pgx C" in second and "Pgx A" not in second and "Previous page" in second
     beyond = client.get("/property/public", params={"q": "pgx", "page": "9"}).text
     assert "Page 2 of 2" in beyond
+
+
+# ------------------------------------------------------------------------- counts and pages in SQL
+
+LOCATED_RE = re.compile(r"(\d+) of (\d+) listed assets? (?:has|have) a published location")
+ROW_RE = re.compile(r'<a href="/property/public/(\d+)">')
+FILTERS: list[dict[str, Any]] = [
+    {}, {"include_in_use": True}, {"status": "vacant"}, {"status": "in_use"},
+    {"use": "office", "include_in_use": True}, {"q": "seattle"}, {"q": "school hall"},
+    {"q": "wndw8", "include_in_use": True}]
+
+
+def _as_before(session: Session, **flt: Any) -> tuple[int, int]:
+    """The page's numbers as it computed them before, in Python over every match."""
+    region = regions_queries.require_current_region(session=session)
+    items, total = public.listing(session=session, region_id=region.id, with_photos=False,
+                                  **flt)
+    assert total == len(items)
+    return len(items), sum(1 for i in items if i.get("lon") is not None)
+
+
+def _page_numbers(client: TestClient, **flt: Any) -> tuple[int, int]:
+    params = {k: ("1" if v is True else v) for k, v in flt.items()}
+    if "include_in_use" in params:
+        params["in_use"] = params.pop("include_in_use")
+    m = LOCATED_RE.search(client.get("/property/public", params=params).text)
+    assert m, flt
+    return int(m.group(2)), int(m.group(1))
+
+
+def _counts(session: Session, **flt: Any) -> tuple[int, int]:
+    region = regions_queries.require_current_region(session=session)
+    c = public.counts(session=session, region_id=region.id, **flt)
+    return c.total, c.located
+
+
+def test_the_window_counts_in_sql_what_it_counted_in_python_on_the_demo(
+        client: TestClient, session: Session) -> None:
+    assert _as_before(session, include_in_use=True)[1] > 0, "the demo publishes locations"
+    for flt in FILTERS:
+        before = _as_before(session, **flt)
+        assert _counts(session, **flt) == before, flt
+        assert _page_numbers(client, **flt) == before, flt
+
+
+def test_an_unpublished_or_unusable_location_changes_no_public_number(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """Only a location the page would show counts as published: not one whose group is
+    unpublished (whatever its coordinates), not one stored out of range (read as none), not
+    a missing one. Removing the coordinates of an unpublished location changes no number."""
+    no_location = ["identity", "size", "status"]
+    make_asset(session, system, ids["city"], name="Wndw8 shown")
+    hidden = make_asset(session, system, ids["city"], name="Wndw8 hidden", groups=no_location)
+    make_asset(session, system, ids["schools"], name="Wndw8 hidden in use", status="in_use",
+               groups=no_location)
+    make_asset(session, system, ids["city"], name="Wndw8 none", lon=None, lat=None)
+    far = [make_asset(session, system, ids["county"], name=f"Wndw8 out of range {n}")
+           for n in range(3)]
+    make_asset(session, system, ids["county"], name="Wndw8 edge", lon=180.0, lat=-90.0)
+    # stored before the ranges existed: read as no location (stored_values)
+    for a, (lon, lat) in zip(far, ((181.0, 47.6), (-122.3, 90.5), (-180.5, None)),
+                             strict=True):
+        session.execute(update(Asset).where(Asset.id == a.id).values(lon=lon, lat=lat))
+    session.commit()
+    mine = {"q": "wndw8", "include_in_use": True}
+    expected = (8, 2)  # "shown" and "edge"
+    assert _as_before(session, **mine) == expected
+    assert _counts(session, **mine) == expected
+    assert _page_numbers(client, **mine) == expected
+    assert _counts(session, q="wndw8") == _page_numbers(client, q="wndw8") == (7, 2)
+    session.execute(update(Asset).where(Asset.id == hidden.id).values(lon=None, lat=None))
+    session.commit()
+    assert _counts(session, **mine) == _page_numbers(client, **mine) == expected
+    for flt in FILTERS:  # the demo's numbers still agree with these rows among them
+        assert _counts(session, **flt) == _as_before(session, **flt), flt
+
+
+def test_the_list_page_reads_the_rows_of_the_page_it_shows_only(
+        client: TestClient, session: Session, ids: dict[str, int], system: Principal) -> None:
+    """With 55 matches the page loads at most 50 asset rows (the rest are counted in SQL),
+    in the listing's order and with its filters; the feeds, which list every match, load
+    all 55."""
+    assets = [make_asset(session, system, ids["city"], name=f"Rowbound {n:02d}",
+                         status=("surplus", "vacant", "under_used")[n % 3]) for n in range(55)]
+    loaded: list[int] = []
+
+    def load(target: Asset, _context: Any) -> None:
+        loaded.append(target.id)
+
+    event.listen(Asset, "load", load)
+    try:
+        for page, shown in ((1, assets[:50]), (2, assets[50:]), (9, assets[50:])):
+            loaded.clear()
+            text = client.get("/property/public", params={"q": "rowbound", "page": page}).text
+            assert "55 assets match your search" in text
+            assert ("Page 2 of 2" if page > 1 else "Page 1 of 2") in text
+            assert [int(i) for i in ROW_RE.findall(text)] == [a.id for a in shown]
+            assert sorted(loaded) == sorted(a.id for a in shown), page
+        loaded.clear()
+        text = client.get("/property/public", params={"q": "rowbound", "status": "vacant"}
+                          ).text
+        vacant = [a.id for a in assets if a.status == "vacant"]
+        assert [int(i) for i in ROW_RE.findall(text)] == vacant and len(loaded) == 18
+        loaded.clear()
+        client.get("/property/public", params={"in_use": "1"})  # every listing, the demo's too
+        assert 0 < len(loaded) <= 50
+        loaded.clear()
+        assert client.get("/property/public.geojson", params={"q": "rowbound"}).status_code == 200
+        assert sorted(loaded) == sorted(a.id for a in assets)
+    finally:
+        event.remove(Asset, "load", load)
+
+
+def test_the_pages_walk_the_listing_in_its_order(
+        client: TestClient, session: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paged in SQL, the pages together are the whole listing in its order, once each."""
+    from govshare.property.public_window import pages as public_pages
+
+    monkeypatch.setattr(public_pages, "PAGE_SIZE", 7)
+    region = regions_queries.require_current_region(session=session)
+    for flt, params in (({"include_in_use": True}, {"in_use": "1"}), ({}, {})):
+        items, total = public.listing(session=session, region_id=region.id, **flt)
+        assert total > 7
+        walked: list[int] = []
+        for page in range(1, -(-total // 7) + 1):
+            text = client.get("/property/public", params={**params, "page": page}).text
+            walked += [int(i) for i in ROW_RE.findall(text)]
+        assert walked == [i.id for i in items]
 
 
 def test_a_proposer_checks_the_status_by_reference(

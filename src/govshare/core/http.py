@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -201,6 +202,22 @@ def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
         response.set_cookie(FLASH_COOKIE, quote(flash), max_age=60, httponly=True,
                             samesite="lax", path="/")
     return response
+
+
+def image_response(request: Request, data: bytes, content_type: str, *,
+                   cache_control: str) -> Response:
+    """An image with a strong ``ETag`` (a digest of its bytes), or 304 without the bytes when
+    the browser's copy (``If-None-Match``) is still this one. ``cache_control`` says who may
+    keep it (``public`` or ``private``); with ``no-cache`` each use is checked with the site,
+    so the route's own access rule (a 404 first) still decides every time."""
+    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
+    headers = {"Cache-Control": cache_control, "ETag": etag}
+    asked = {t.strip().removeprefix("W/") for t in
+             request.headers.get("if-none-match", "").split(",")}
+    if etag in asked or "*" in asked:
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=content_type,
+                    headers={**headers, "Content-Disposition": "inline"})
 
 
 def is_api_path(path: str) -> bool:

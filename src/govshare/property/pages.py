@@ -21,6 +21,7 @@ from govshare.core.http import (
     body_limit,
     csrf_protect,
     get_session,
+    image_response,
     redirect,
     render,
     row_id,
@@ -55,8 +56,9 @@ from govshare.regions import queries as regions_queries
 
 AssetId = Annotated[int, row_id("asset")]  # 422 naming it unless 1..MAX_ID
 PhotoId = Annotated[int, row_id("photo")]
-# A photo as staff see it: kept by their browser only, which asks the site again before each use.
-STAFF_PHOTO_HEADERS = {"Cache-Control": "private, no-cache", "Content-Disposition": "inline"}
+# A photo as staff see it: kept by their browser only, which asks the site again before each
+# use (its ETag: an unchanged photo costs a 304, and access is checked every time).
+STAFF_PHOTO_CACHE = "private, no-cache"
 router = APIRouter(include_in_schema=False)
 
 PARAMETER_HELP: dict[str, str] = {
@@ -176,6 +178,7 @@ def _asset_page(request: Request, session: Session, actor: Principal, asset_id: 
             for f in LISTING_FIELDS},
         "listing_labels": LISTING_LABELS, "alt_text": alt_text,
         "photos": queries.asset_photos(session=session, asset_id=asset.id),
+        "photo_url": queries.staff_photo_url,
         "photos_public": queries.photos_public(asset), "max_photos": MAX_PHOTOS,
         "photo_alt_max": PHOTO_ALT_MAX, "photo_max_mb": images.MAX_BYTES // (1024 * 1024),
         "can_manage": allows(actor, Action.property_manage, asset.jurisdiction_id),
@@ -306,24 +309,28 @@ def asset_photo_remove(asset_id: AssetId, photo_id: PhotoId,
 
 
 @router.get("/property/assets/{asset_id}/photos/{photo_id}")
-def asset_photo(asset_id: AssetId, photo_id: PhotoId, session: Session = Depends(get_session),
+def asset_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
+                session: Session = Depends(get_session),
                 actor: Principal = Depends(allow(Action.property_read))) -> Response:
-    """A photo for staff who see the asset in full, published or not (never cached shared)."""
+    """A photo for staff who see the asset in full, published or not (never cached shared);
+    404 for anyone else before any 304. With its ETag, as the public window's photos: a copy
+    still current gets 304 without the bytes."""
     photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
                                 photo_id=photo_id)
-    return Response(photo.data, media_type=photo.content_type, headers=STAFF_PHOTO_HEADERS)
+    return image_response(request, queries.photo_bytes(photo), photo.content_type,
+                          cache_control=STAFF_PHOTO_CACHE)
 
 
 @router.get("/property/assets/{asset_id}/photos/{photo_id}/thumb")
-def asset_photo_thumbnail(asset_id: AssetId, photo_id: PhotoId,
+def asset_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoId,
                           session: Session = Depends(get_session),
                           actor: Principal = Depends(allow(Action.property_read))) -> Response:
-    """The photo's thumbnail for the same staff, under the same rules; the photo itself when
-    it has none (small already, or stored before thumbnails)."""
+    """The photo's thumbnail for the same staff, under the same rules and with its own ETag;
+    the photo itself when it has none (small already, or stored before thumbnails)."""
     photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
                                 photo_id=photo_id, thumbnail=True)
-    return Response(queries.photo_bytes(photo, thumbnail=True), media_type=photo.content_type,
-                    headers=STAFF_PHOTO_HEADERS)
+    return image_response(request, queries.photo_bytes(photo, thumbnail=True),
+                          photo.content_type, cache_control=STAFF_PHOTO_CACHE)
 
 
 @router.get("/property/utilization")

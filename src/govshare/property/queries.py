@@ -16,11 +16,24 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Text, and_, cast, false, func, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    or_,
+    select,
+    true,
+)
 from sqlalchemy.orm import Session, defer
 
 from govshare.carbon import service as carbon_service
 from govshare.core import images
+from govshare.core.bounds import model_bounds
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import Principal, can_see_jurisdiction_rows, visible_jurisdiction_ids
@@ -49,6 +62,7 @@ from govshare.property.models import (
 from govshare.property.schemas import (
     FIELD_GROUPS,
     USE_LABELS,
+    AssetFields,
     AssetPublic,
     PhotoPublic,
     stored_values,
@@ -505,17 +519,11 @@ def rollup(rows: list[AssetRow], key: str) -> list[dict[str, Any]]:
     return sorted(groups.values(), key=lambda g: (-g["total_cents"], g["key"]))
 
 
-def public_window(*, session: Session, region_id: int, q: str | None = None,
-                  use: str | None = None, status: str | None = None,
-                  include_in_use: bool = False, page: PageParams | None = None,
-                  with_photos: bool = True) -> tuple[list[tuple[Asset, AssetPublic]], int]:
-    """Public assets whose status is published and is surplus, vacant or under-used (or in
-    use, if asked), every word of ``q`` in their published text; one page of them (all
-    without ``page``), and how many there are. Each view carries its published photos, read
-    for the whole page in one query (:func:`public_photos`); none without ``with_photos``,
-    for a caller that shows only some of the views (it reads theirs with
-    :func:`public_photos`)."""
-    members = _members(session, region_id)
+def _window(members: dict[int, str], *, q: str | None, use: str | None, status: str | None,
+            include_in_use: bool) -> Select[Asset]:
+    """The public window's assets of the region's members, filtered, in the window's order
+    (name, then id): whose status is published and is surplus, vacant or under-used (or in
+    use, if asked), every word of ``q`` in their published text."""
     statuses = list(PUBLIC_WINDOW_STATUSES) + ([AssetStatus.in_use.value]
                                                if include_in_use else [])
     stmt = select(Asset).where(Asset.jurisdiction_id.in_(list(members)),
@@ -526,12 +534,30 @@ def public_window(*, session: Session, region_id: int, q: str | None = None,
         stmt = stmt.where(Asset.status == status)
     for word in (q or "").split():
         stmt = stmt.where(_word_matches(word, false(), members))
-    stmt = stmt.order_by(Asset.name, Asset.id)
+    return stmt.order_by(Asset.name, Asset.id)
+
+
+def public_window(*, session: Session, region_id: int, q: str | None = None,
+                  use: str | None = None, status: str | None = None,
+                  include_in_use: bool = False, page: PageParams | None = None,
+                  with_photos: bool = True, total: int | None = None
+                  ) -> tuple[list[tuple[Asset, AssetPublic]], int]:
+    """Public assets whose status is published and is surplus, vacant or under-used (or in
+    use, if asked), every word of ``q`` in their published text; one page of them (all
+    without ``page``), and how many there are. With ``page`` and ``total`` (the count already
+    made for these filters by :func:`public_window_counts`) the page is read without counting
+    again, and ``total`` is returned. Each view carries its published photos, read for the
+    whole page in one query (:func:`public_photos`); none without ``with_photos``, for a
+    caller that shows only some of the views (it reads theirs with :func:`public_photos`)."""
+    members = _members(session, region_id)
+    stmt = _window(members, q=q, use=use, status=status, include_in_use=include_in_use)
     if page is None:
         rows = list(session.scalars(stmt))
         total = len(rows)
-    else:
+    elif total is None:
         rows, total = fetch_page(session, stmt, page)
+    else:
+        rows = list(session.scalars(stmt.limit(page.limit).offset(page.offset)))
     photos = public_photos(session=session, assets=rows) if with_photos else {}
     out = []
     for a in rows:
@@ -539,6 +565,36 @@ def public_window(*, session: Session, region_id: int, q: str | None = None,
         view.photos = photos.get(a.id, [])
         out.append((a, view))
     return out, total
+
+
+def has_public_location() -> ColumnElement[bool]:
+    """SQL: the asset's public view has a longitude (``public_view(a).fields["lon"]`` is not
+    None): it publishes its ``location`` group and has a longitude that :func:`stored_values`
+    keeps — within its range, as is the latitude if there is one (a location with either
+    coordinate out of range reads as none). An unpublished location never counts."""
+    bounds = model_bounds(AssetFields)
+    lon, lat = bounds["lon"], bounds["lat"]
+    return and_(publishes("location"), Asset.lon.is_not(None),
+                Asset.lon.between(lon.lo, lon.hi),
+                or_(Asset.lat.is_(None), Asset.lat.between(lat.lo, lat.hi)))
+
+
+@dataclass(frozen=True)
+class WindowCounts:
+    total: int  # assets listed on every page together
+    located: int  # of them, those whose public view has a location
+
+
+def public_window_counts(*, session: Session, region_id: int, q: str | None = None,
+                         use: str | None = None, status: str | None = None,
+                         include_in_use: bool = False) -> WindowCounts:
+    """How many assets :func:`public_window` lists for these filters, and how many of them
+    show a published location, in one aggregate query that loads no row."""
+    members = _members(session, region_id)
+    stmt = _window(members, q=q, use=use, status=status, include_in_use=include_in_use)
+    row = session.execute(stmt.order_by(None).with_only_columns(
+        func.count(Asset.id), func.count(case((has_public_location(), Asset.id))))).one()
+    return WindowCounts(total=int(row[0] or 0), located=int(row[1] or 0))
 
 
 # ------------------------------------------------------------------------------ proposals

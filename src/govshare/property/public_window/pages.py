@@ -15,7 +15,6 @@ never an ``Asset`` or ``Proposal`` row — so a private field cannot be rendered
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from collections.abc import Callable
@@ -32,7 +31,15 @@ from govshare.core.db import utcnow
 from govshare.core.errors import BadRequest, GovshareError, NotFound, RateLimited
 from govshare.core.formats import money as dollars
 from govshare.core.formats import number
-from govshare.core.http import allow, csrf_protect, get_session, redirect, render, row_id
+from govshare.core.http import (
+    allow,
+    csrf_protect,
+    get_session,
+    image_response,
+    redirect,
+    render,
+    row_id,
+)
 from govshare.core.paging import PageParams
 from govshare.core.phones import tel_uri
 from govshare.core.tenancy import Action, Principal, allows
@@ -137,12 +144,16 @@ def _filters(q: str, use: str, status: str, in_use: str) -> dict[str, Any]:
             "status": status if status in allowed else "", "in_use": include_in_use}
 
 
-def _listing(session: Session, f: dict[str, Any], *,
-             with_photos: bool = True) -> list[public.Listed]:
+def _args(f: dict[str, Any]) -> dict[str, Any]:
+    """The filters as ``public.listing`` and ``public.counts`` take them."""
+    return {"q": f["q"] or None, "use": f["use"] or None, "status": f["status"] or None,
+            "include_in_use": f["in_use"]}
+
+
+def _listing(session: Session, f: dict[str, Any]) -> list[public.Listed]:
+    """Every match, with its photos (the feeds list them all)."""
     region = regions_queries.require_current_region(session=session)
-    items, _total = public.listing(session=session, region_id=region.id, q=f["q"] or None,
-                                   use=f["use"] or None, status=f["status"] or None,
-                                   include_in_use=f["in_use"], with_photos=with_photos)
+    items, _total = public.listing(session=session, region_id=region.id, **_args(f))
     return items
 
 
@@ -162,22 +173,24 @@ def window(
     _: Principal = Depends(allow(Action.public_read)),
 ) -> Response:
     f = _filters(q, use, status, in_use)
-    # Every match, for the counts and the pages; photos only for the PAGE_SIZE it shows.
-    items = _listing(session, f, with_photos=False)
-    pages = max(1, -(-len(items) // PAGE_SIZE))
-    page = min(page, pages)
-    shown = public.with_photos(session=session,
-                               items=items[(page - 1) * PAGE_SIZE: page * PAGE_SIZE])
-    statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
     region = regions_queries.require_current_region(session=session)
+    # Counted in SQL; the rows and photos read are the PAGE_SIZE it shows, not every match.
+    counts = public.counts(session=session, region_id=region.id, **_args(f))
+    pages = max(1, -(-counts.total // PAGE_SIZE))
+    page = min(page, pages)
+    items, _total = public.listing(session=session, region_id=region.id, **_args(f),
+                                   page=PageParams(PAGE_SIZE, (page - 1) * PAGE_SIZE),
+                                   with_photos=False, total=counts.total)
+    shown = public.with_photos(session=session, items=items)
+    statuses = public.WINDOW_STATUSES + (("in_use",) if f["in_use"] else ())
     return render(request, "property/public_window.html", {
-        "region": region, "items": shown, "total": len(items), "page": page,
+        "region": region, "items": shown, "total": counts.total, "page": page,
         "pages": pages, "filters": f, "query": _query(f),
         "prev_query": _query(f, page=page - 1) if page > 1 else None,
         "next_query": _query(f, page=page + 1) if page < pages else None,
         "toggle_query": _query({**f, "in_use": not f["in_use"],
                                 "status": "" if f["status"] == "in_use" else f["status"]}),
-        "located": sum(1 for i in items if i.get("lon") is not None),
+        "located": counts.located,
         "uses": USE_LABELS, "statuses": {s: STATUS_LABELS[s] for s in statuses},
         "status_labels": STATUS_LABELS, "meanings": STATUS_MEANINGS,
         "proposal_statuses": PROPOSAL_STATUS_LABELS,
@@ -263,7 +276,7 @@ def public_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
     (PHOTO_CACHE): a copy whose ETag still matches gets 304 without the bytes.
     ``X-Content-Type-Options: nosniff`` is on every response (``core.http.Envelope``)."""
     data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
-    return _image(request, data, content_type)
+    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
 
 
 @router.get("/property/public/{asset_id}/photos/{photo_id}/thumb")
@@ -276,19 +289,7 @@ def public_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoI
     thumbnails were made) is served itself."""
     data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id,
                                       thumbnail=True)
-    return _image(request, data, content_type)
-
-
-def _image(request: Request, data: bytes, content_type: str) -> Response:
-    """The image, or 304 when the browser's copy (``If-None-Match``) is still this one."""
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": PHOTO_CACHE, "ETag": etag}
-    asked = {t.strip().removeprefix("W/") for t in
-             request.headers.get("if-none-match", "").split(",")}
-    if etag in asked or "*" in asked:
-        return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type,
-                    headers={**headers, "Content-Disposition": "inline"})
+    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
 
 
 @router.get("/property/proposal-status")

@@ -10,7 +10,9 @@ Invariants (each has a test in ``tests/property/test_public_window.py``):
   submissions through the window — only if its ``status`` group is published.
 - Search matches published text only (name, type, use, owner, and the address only if the
   location is published; ``queries._word_matches``): a search must not be a way to probe a
-  private field. Filtering, counting and paging happen in SQL.
+  private field. Filtering, counting and paging happen in SQL; the list page reads the rows
+  of the page it shows only, and counts those with a published location in SQL under the
+  same group rule (:func:`counts`): an unpublished location changes no public number.
 - Submissions are rate-limited per client address in the database (``core.ratelimit``), so
   every web process counts the same attempts. A honeypot hit counts too, and stores nothing.
 - A photo, and its thumbnail, is served only while its asset publishes the ``photos`` group
@@ -118,20 +120,31 @@ def status_is_public(view: AssetPublic) -> bool:
 
 def listing(*, session: Session, region_id: int, q: str | None = None, use: str | None = None,
             status: str | None = None, include_in_use: bool = False,
-            page: PageParams | None = None, with_photos: bool = True
-            ) -> tuple[list[Listed], int]:
+            page: PageParams | None = None, with_photos: bool = True,
+            total: int | None = None) -> tuple[list[Listed], int]:
     """Public assets that are surplus, vacant or under-used (and in use, if asked), whose
     status is published; ``q`` must match published text, every word of it. One page (all
-    without ``page``) and the number of assets on every page together. Without
-    ``with_photos`` they carry no photos: read those of the ones shown with
-    :func:`with_photos`."""
+    without ``page``) and the number of assets on every page together (``total``, when
+    :func:`counts` has made it already, is not counted again). Without ``with_photos`` they
+    carry no photos: read those of the ones shown with :func:`with_photos`."""
     if status == AssetStatus.in_use.value:
         include_in_use = True
     rows, total = queries.public_window(session=session, region_id=region_id, q=q,
                                         use=use or None, status=status or None,
                                         include_in_use=include_in_use, page=page,
-                                        with_photos=with_photos)
+                                        with_photos=with_photos, total=total)
     return [listed(asset, view) for asset, view in rows], total
+
+
+def counts(*, session: Session, region_id: int, q: str | None = None, use: str | None = None,
+           status: str | None = None, include_in_use: bool = False) -> queries.WindowCounts:
+    """For the filters of :func:`listing`: how many assets it lists, and how many of them have
+    a published location, counted in SQL without reading the rows."""
+    if status == AssetStatus.in_use.value:
+        include_in_use = True
+    return queries.public_window_counts(session=session, region_id=region_id, q=q,
+                                        use=use or None, status=status or None,
+                                        include_in_use=include_in_use)
 
 
 def with_photos(*, session: Session, items: list[Listed]) -> list[Listed]:
