@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -193,3 +194,101 @@ def test_a_big_batch_is_written_whole_and_again_idempotently(
     again = service.record_activity(session, system, "fast", rows)
     assert again.replaced_periods == len(rows) + 1
     assert _counts(session)[:3] == after[:3]
+
+
+# ----------------------------------------------------------- PostgreSQL's bulk path
+
+_PERIODS = ("SELECT s.source_key, p.activity, p.detail, p.period_start, p.period_end, p.year, "
+            "p.quantity, p.quantity_in, p.unit_in FROM carbon_activity_periods p "
+            "JOIN carbon_sources s ON s.id = p.source_id WHERE s.source_domain = 'fast' "
+            "ORDER BY 1, 2, 3, 4")
+_TOTALS = ("SELECT s.source_key, a.year, a.activity, a.detail, a.quantity FROM carbon_activity a "
+           "JOIN carbon_sources s ON s.id = a.source_id WHERE s.source_domain = 'fast' "
+           "ORDER BY 1, 2, 3, 4")
+_CATALOG = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = "
+            "'carbon_activity_periods'::regclass UNION ALL SELECT indexrelid::regclass::text, "
+            "pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = "
+            "'carbon_activity_periods'::regclass ORDER BY 1")
+
+
+@pytest.fixture
+def bulk(backend: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bulk path for any load (PostgreSQL only); the calls of its drop, in order."""
+    if backend != "postgresql":
+        pytest.skip("the bulk path is PostgreSQL's")
+    monkeypatch.setattr(service, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(service, "BULK_TABLE_SHARE", 0.0)
+    calls: list[str] = []
+    drop = service._BulkLoad.drop
+
+    def spy(self: Any, session: Session) -> None:
+        calls.append("drop")
+        drop(self, session)
+
+    monkeypatch.setattr(service._BulkLoad, "drop", spy)
+    return calls
+
+
+def test_the_bulk_path_writes_the_same_rows_and_keeps_the_keys(
+        session: Session, system: Principal, member: int, bulk: list[str]) -> None:
+    rows = _big(member, 40)
+    rows.append(dict(_base("X", member), quantity=900.0, period_start=date(2015, 12, 1),
+                     period_end=date(2016, 1, 31)))  # across new year: two periods
+    catalog = session.execute(text(_CATALOG)).all()
+    assert any("FOREIGN KEY" in d for _n, d in catalog)
+    assert any("ix_carbon_periods_source" in n for n, _d in catalog)
+    audits = _counts(session)[3]
+    with pytest.MonkeyPatch.context() as mp:  # the ordinary path first, then rolled back
+        mp.setattr(service, "BULK_MIN_ROWS", 10**12)
+        nested = session.begin_nested()
+        plain = service.record_activity(session, system, "fast", rows)
+        plain_rows = session.execute(text(_PERIODS)).all()
+        plain_totals = session.execute(text(_TOTALS)).all()
+        nested.rollback()
+    assert bulk == []
+    res = service.record_activity(session, system, "fast", rows)
+    assert bulk == ["drop"]
+    assert res == plain
+    assert session.execute(text(_PERIODS)).all() == plain_rows
+    assert session.execute(text(_TOTALS)).all() == plain_totals
+    assert session.execute(text(_CATALOG)).all() == catalog  # made again, the same
+    assert _counts(session)[3] == audits + 1
+    # the key is enforced again
+    with pytest.raises(Exception, match="foreign key"), session.begin_nested():
+        session.execute(text(
+            "INSERT INTO carbon_activity_periods (source_id, activity, detail, period_start, "
+            "period_end, year, quantity, quantity_in, unit_in) VALUES (-1, 'electricity', '', "
+            "'2015-01-01', '2015-01-31', 2015, 1, 1000, 'kWh')"))
+    # replacing through the bulk path: the same rows again, the old ones gone
+    again = service.record_activity(session, system, "fast", rows)
+    assert again.replaced_periods == len(rows) + 1
+    assert session.execute(text(_PERIODS)).all() == plain_rows
+
+
+def test_the_bulk_path_checks_the_key_and_leaves_nothing_on_failure(
+        session: Session, system: Principal, member: int, bulk: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _big(member, 10)
+    catalog = session.execute(text(_CATALOG)).all()
+    before = _counts(session)
+    made = service._period_rows
+
+    def orphan(checker: Any, series_sid: list[int]) -> Iterator[tuple[Any, ...]]:
+        yield from made(checker, series_sid)
+        yield (-1, "electricity", "", date(2015, 1, 1), date(2015, 1, 31), 2015, 1.0,
+               1000.0, "kWh")  # a period of no source: the re-added key refuses it
+
+    def broken(checker: Any, series_sid: list[int]) -> Iterator[tuple[Any, ...]]:
+        it = made(checker, series_sid)
+        yield from (next(it) for _ in range(5))
+        raise RuntimeError("the load broke")
+
+    for gen, error in ((orphan, "foreign key"), (broken, "the load broke")):
+        monkeypatch.setattr(service, "_period_rows", gen)
+        nested = session.begin_nested()
+        with pytest.raises(Exception, match=error):
+            service.record_activity(session, system, "fast", rows)
+        nested.rollback()
+        assert session.execute(text(_CATALOG)).all() == catalog
+        assert _counts(session) == before
+    assert bulk == ["drop", "drop"]

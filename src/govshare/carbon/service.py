@@ -584,14 +584,83 @@ PERIOD_COLUMNS = ("source_id", "activity", "detail", "period_start", "period_end
                   "quantity", "quantity_in", "unit_in")
 
 
-def _bulk_periods(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
+# A load into carbon_activity_periods on PostgreSQL of at least this many rows, and at least
+# BULK_TABLE_SHARE of the rows the table already holds, drops the table's foreign keys and
+# plain indexes first and makes them again after (:class:`_BulkLoad`).
+BULK_MIN_ROWS = 100_000
+BULK_TABLE_SHARE = 1.0
+
+
+@dataclass
+class _BulkLoad:
+    """The PostgreSQL bulk path of a big load into ``carbon_activity_periods``: its foreign
+    keys and its plain (non-constraint) indexes dropped before the COPY and made again after
+    it, inside the session's transaction, from their own definitions in the catalog.
+
+    Row by row, the foreign key to ``carbon_sources`` is an after-trigger querying and
+    locking the source for every period (about half of the COPY's time into this table),
+    and the index is one btree insertion per period; re-adding the key validates every row
+    of the table in one anti-join, and building the index sorts once. Both cost in the
+    rows of the *whole* table, hence only for a load at least ``BULK_TABLE_SHARE`` of it.
+    The same checks hold when the transaction commits (a bad row fails the re-added key and
+    the whole transaction), and a failure anywhere rolls the DDL back with the rows.
+    The price: ``ACCESS EXCLUSIVE`` locks on ``carbon_sources`` and
+    ``carbon_activity_periods`` until the commit (taken first, before any write, so two such
+    loads queue rather than deadlock): readers of carbon's tables wait for the load. Only
+    the tables' owner may do it; anyone else takes the ordinary path."""
+
+    foreign_keys: list[tuple[str, str]]  # name, definition
+    indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
+
+    @classmethod
+    def plan(cls, session: Session, rows: int) -> _BulkLoad | None:
+        if session.get_bind().dialect.name != "postgresql" or rows < BULK_MIN_ROWS:
+            return None
+        table, owner = session.execute(text(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples "
+            "ELSE pg_relation_size(c.oid) / 100 END, pg_has_role(c.relowner, 'USAGE') "
+            "FROM pg_class c WHERE c.oid = 'carbon_activity_periods'::regclass")).one()
+        if not owner or rows < float(table) * BULK_TABLE_SHARE:
+            return None
+        session.execute(text("LOCK TABLE carbon_sources, carbon_activity_periods "
+                             "IN ACCESS EXCLUSIVE MODE"))
+        fks = session.execute(text(
+            "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
+            "WHERE conrelid = 'carbon_activity_periods'::regclass AND contype = 'f' "
+            "ORDER BY conname")).all()
+        ixs = session.execute(text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i WHERE i.indrelid = 'carbon_activity_periods'::regclass "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY 1")).all()
+        return cls([(n, d) for n, d in fks], [(n, d) for n, d in ixs])
+
+    def drop(self, session: Session) -> None:
+        for name, _d in self.foreign_keys:
+            session.execute(text(f"ALTER TABLE carbon_activity_periods DROP CONSTRAINT {name}"))
+        for name, _d in self.indexes:
+            session.execute(text(f"DROP INDEX {name}"))
+
+    def restore(self, session: Session) -> None:
+        for _n, ddl in self.indexes:
+            session.execute(text(ddl))
+        for name, definition in self.foreign_keys:
+            session.execute(text(
+                f"ALTER TABLE carbon_activity_periods ADD CONSTRAINT {name} {definition}"))
+
+
+def _bulk_periods(session: Session, rows: Iterable[tuple[Any, ...]],
+                  bulk: _BulkLoad | None = None) -> int:
     """Rows of ``carbon_activity_periods`` (in :data:`PERIOD_COLUMNS` order, checked
     already) in the store's fastest way inside the session's transaction: one COPY on
-    PostgreSQL, one ``executemany`` over the stream on SQLite. The number written."""
+    PostgreSQL (around it ``bulk``'s drop and restore, if given), one ``executemany`` over
+    the stream on SQLite. The number written."""
     names = ", ".join(PERIOD_COLUMNS)
     conn = session.connection()
     driver = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
+        if bulk is not None:
+            bulk.drop(session)
         n = 0
         with driver.cursor() as cur, cur.copy(  # type: ignore[union-attr]
                 f"COPY carbon_activity_periods ({names}) FROM STDIN (FORMAT BINARY)") as cp:
@@ -601,6 +670,8 @@ def _bulk_periods(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
             write = cp.write_row
             for n, r in enumerate(rows, start=1):  # noqa: B007
                 write(r)
+        if bulk is not None:
+            bulk.restore(session)
         return n
     cur = driver.cursor()  # type: ignore[union-attr]
     try:
@@ -923,6 +994,8 @@ def _years(checker: _Checker) -> tuple[np.ndarray, np.ndarray]:
 
 def _write(session: Session, principal: Principal, source_domain: str, checker: _Checker,
            mode: str = "series") -> RecordResult:
+    # a big load on PostgreSQL: the locks first, before any write (_BulkLoad)
+    bulk = _BulkLoad.plan(session, len(checker.rows))
     assets = checker.assets
     keys = list(assets)
     existing: dict[str, Source] = {}
@@ -1011,7 +1084,7 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
                     "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
                     {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
                 replaced += res.rowcount or 0  # type: ignore[attr-defined]
-    periods = _bulk_periods(session, _period_rows(checker, series_sid))
+    periods = _bulk_periods(session, _period_rows(checker, series_sid), bulk)
     # claims: the members that also count a shared asset
     claim_rows = [{"source_id": sid_of[k], "jurisdiction_id": j}
                   for k, asset in assets.items()
