@@ -211,6 +211,54 @@ _CATALOG = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE 
             "'carbon_activity_periods'::regclass ORDER BY 1")
 
 
+def test_new_sources_totals_from_the_columns_equal_the_periods_sums(
+        session: Session, system: Principal, member: int) -> None:
+    rows = _big(member, 30)
+    rows += [dict(_base("X", member, "natural_gas", "therm"), quantity=q, period_start=s,
+                  period_end=e) for q, s, e in (
+        (900.0, date(2014, 12, 1), date(2016, 1, 31)),  # three years, shared by days
+        (5.5, date(2016, 2, 1), date(2016, 2, 29)))]
+    service.record_activity(session, system, "fast", rows)  # new sources: from the columns
+    got = session.execute(text(_TOTALS)).all()
+    ids = list(session.scalars(text("SELECT id FROM carbon_sources WHERE source_domain = "
+                                    "'fast'")))
+    service.refresh_totals(session, ids)  # the periods' sums, in SQL
+    want = session.execute(text(_TOTALS)).all()
+    assert [r[:4] for r in got] == [r[:4] for r in want]
+    assert [r[4] for r in got] == pytest.approx([r[4] for r in want], rel=1e-12)
+    x = {r[1]: r[4] for r in got if r[0] == "X"}
+    assert x == pytest.approx({2014: 90 * 31 / 427, 2015: 90 * 365 / 427,
+                               2016: 90 * 31 / 427 + 0.55})
+
+
+def test_the_periods_written_are_period_rows_exactly(
+        session: Session, system: Principal, member: int) -> None:
+    """PostgreSQL writes the periods by a binary COPY made in numpy, SQLite by executemany
+    over ``_period_rows``: both must hold ``_period_rows``'s tuples, to the bit."""
+    rows = _big(member, 6)
+    rows += [dict(_base("X", member, "natural_gas", "therm"), quantity=q, period_start=s,
+                  period_end=e) for q, s, e in (
+        (900.1, date(2014, 12, 1), date(2016, 1, 31)),
+        (5.5, date(2016, 2, 1), date(2016, 2, 29)))]
+    rows.insert(3, dict(_base("N", member), net_metered=True, quantity=-12.25,
+                        period_start=date(1999, 12, 31), period_end=date(2000, 1, 1)))
+    service.record_activity(session, system, "fast", rows)
+    checker = service._Checker(t.ErrorReport())
+    checker.add_all(rows)
+    sid = dict(session.execute(text(
+        "SELECT source_key, id FROM carbon_sources WHERE source_domain = 'fast'")).all())
+    series_sid = [0] * len(checker.series)
+    for (key, _act, _det), n in checker.series.items():
+        series_sid[n] = sid[key]
+    got = session.execute(text(
+        "SELECT p.source_id, p.activity, p.detail, p.period_start, p.period_end, p.year, "
+        "p.quantity, p.quantity_in, p.unit_in FROM carbon_activity_periods p JOIN "
+        "carbon_sources s ON s.id = p.source_id WHERE s.source_domain = 'fast'")).all()
+    got = [(*r[:3], *(d if isinstance(d, date) else date.fromisoformat(d) for d in r[3:5]),
+            *r[5:]) for r in got]  # SQLite's text dates
+    assert sorted(got) == sorted(service._period_rows(checker, series_sid))
+
+
 @pytest.fixture
 def bulk(backend: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The bulk path for any load (PostgreSQL only); the calls of its drop, in order."""
@@ -271,20 +319,21 @@ def test_the_bulk_path_checks_the_key_and_leaves_nothing_on_failure(
     rows = _big(member, 10)
     catalog = session.execute(text(_CATALOG)).all()
     before = _counts(session)
-    made = service._period_rows
+    columns, chunks = service._period_columns, service._copy_chunks
 
-    def orphan(checker: Any, series_sid: list[int]) -> Iterator[tuple[Any, ...]]:
-        yield from made(checker, series_sid)
-        yield (-1, "electricity", "", date(2015, 1, 1), date(2015, 1, 31), 2015, 1.0,
-               1000.0, "kWh")  # a period of no source: the re-added key refuses it
+    def orphan(checker: Any, series_sid: list[int]) -> Any:
+        p = columns(checker, series_sid)
+        p.info[0] = (-1, *p.info[0][1:])  # periods of no source: the re-added key refuses them
+        return p
 
-    def broken(checker: Any, series_sid: list[int]) -> Iterator[tuple[Any, ...]]:
-        it = made(checker, series_sid)
-        yield from (next(it) for _ in range(5))
+    def broken(p: Any) -> Iterator[bytes]:
+        it = chunks(p, chunk=7)
+        yield from (next(it) for _ in range(3))
         raise RuntimeError("the load broke")
 
-    for gen, error in ((orphan, "foreign key"), (broken, "the load broke")):
-        monkeypatch.setattr(service, "_period_rows", gen)
+    for name, gen, error in (("_period_columns", orphan, "foreign key"),
+                             ("_copy_chunks", broken, "the load broke")):
+        monkeypatch.setattr(service, name, gen)
         nested = session.begin_nested()
         with pytest.raises(Exception, match=error):
             service.record_activity(session, system, "fast", rows)
