@@ -594,24 +594,29 @@ BULK_TABLE_SHARE = 1.0
 
 @dataclass
 class _BulkLoad:
-    """The PostgreSQL bulk path of a big load into ``carbon_activity_periods``: its foreign
-    keys and its plain (non-constraint) indexes dropped before the COPY and made again after
-    it, inside the session's transaction, from their own definitions in the catalog.
+    """The PostgreSQL bulk path of a big load into ``carbon_activity_periods``: the foreign
+    keys of that table and of ``carbon_activity`` (its totals) and the periods' plain
+    (non-constraint) indexes dropped before the COPY and made again after it (the indexes
+    at once, the keys once the totals are written), inside the session's transaction, from
+    their own definitions in the catalog.
 
     Row by row, the foreign key to ``carbon_sources`` is an after-trigger querying and
     locking the source for every period (about half of the COPY's time into this table),
-    and the index is one btree insertion per period; re-adding the key validates every row
+    and the index is one btree insertion per period; re-adding a key validates every row
     of the table in one anti-join, and building the index sorts once. Both cost in the
-    rows of the *whole* table, hence only for a load at least ``BULK_TABLE_SHARE`` of it.
-    The same checks hold when the transaction commits (a bad row fails the re-added key and
-    the whole transaction), and a failure anywhere rolls the DDL back with the rows.
-    The price: ``ACCESS EXCLUSIVE`` locks on ``carbon_sources`` and
-    ``carbon_activity_periods`` until the commit (taken first, before any write, so two such
-    loads queue rather than deadlock): readers of carbon's tables wait for the load. Only
-    the tables' owner may do it; anyone else takes the ordinary path."""
+    rows of the *whole* table, hence only for a load at least ``BULK_TABLE_SHARE`` of it
+    (the totals table grows with the periods). The same checks hold when the transaction
+    commits (a bad row fails the re-added key and the whole transaction), and a failure
+    anywhere rolls the DDL back with the rows. The price: ``ACCESS EXCLUSIVE`` locks on
+    ``carbon_sources``, ``carbon_activity_periods`` and ``carbon_activity`` until the commit
+    (taken first, before any write, so two such loads queue rather than deadlock): readers
+    of carbon's tables wait for the load. Only the tables' owner may do it; anyone else
+    takes the ordinary path."""
 
-    foreign_keys: list[tuple[str, str]]  # name, definition
+    foreign_keys: list[tuple[str, str, str]]  # table, name, definition
     indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
+
+    TABLES = ("carbon_activity_periods", "carbon_activity")
 
     @classmethod
     def plan(cls, session: Session, rows: int) -> _BulkLoad | None:
@@ -620,41 +625,44 @@ class _BulkLoad:
         table, owner = session.execute(text(
             "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples "
             "ELSE pg_relation_size(c.oid) / 100 END, pg_has_role(c.relowner, 'USAGE') "
+            "AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = "
+            "'carbon_activity'::regclass), 'USAGE') "
             "FROM pg_class c WHERE c.oid = 'carbon_activity_periods'::regclass")).one()
         if not owner or rows < float(table) * BULK_TABLE_SHARE:
             return None
-        session.execute(text("LOCK TABLE carbon_sources, carbon_activity_periods "
-                             "IN ACCESS EXCLUSIVE MODE"))
+        session.execute(text("LOCK TABLE carbon_sources, carbon_activity_periods, "
+                             "carbon_activity IN ACCESS EXCLUSIVE MODE"))
         fks = session.execute(text(
-            "SELECT quote_ident(conname), pg_get_constraintdef(oid) FROM pg_constraint "
-            "WHERE conrelid = 'carbon_activity_periods'::regclass AND contype = 'f' "
-            "ORDER BY conname")).all()
+            "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE conrelid IN ('carbon_activity_periods'::regclass, "
+            "'carbon_activity'::regclass) AND contype = 'f' ORDER BY 1, 2")).all()
         ixs = session.execute(text(
             "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
             "FROM pg_index i WHERE i.indrelid = 'carbon_activity_periods'::regclass "
             "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
             "ORDER BY 1")).all()
-        return cls([(n, d) for n, d in fks], [(n, d) for n, d in ixs])
+        return cls([(t_, n, d) for t_, n, d in fks], [(n, d) for n, d in ixs])
 
     def drop(self, session: Session) -> None:
-        for name, _d in self.foreign_keys:
-            session.execute(text(f"ALTER TABLE carbon_activity_periods DROP CONSTRAINT {name}"))
+        for table, name, _d in self.foreign_keys:
+            session.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
         for name, _d in self.indexes:
             session.execute(text(f"DROP INDEX {name}"))
 
-    def restore(self, session: Session) -> None:
+    def restore_indexes(self, session: Session) -> None:
         for _n, ddl in self.indexes:
             session.execute(text(ddl))
-        for name, definition in self.foreign_keys:
-            session.execute(text(
-                f"ALTER TABLE carbon_activity_periods ADD CONSTRAINT {name} {definition}"))
+
+    def restore_keys(self, session: Session) -> None:
+        for table, name, definition in self.foreign_keys:
+            session.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
 
 
 def _bulk_periods(session: Session, checker: _Checker, series_sid: list[int],
                   bulk: _BulkLoad | None = None) -> int:
     """The checked rows into ``carbon_activity_periods`` in the store's fastest way inside
     the session's transaction: one binary COPY on PostgreSQL, its bytes made in numpy
-    (:func:`_copy_chunks`; around it ``bulk``'s drop and restore, if given), one
+    (:func:`_copy_chunks`; around it ``bulk``'s drop and index restore, if given), one
     ``executemany`` over :func:`_period_rows` on SQLite. The number written."""
     conn = session.connection()
     driver = conn.connection.driver_connection
@@ -668,7 +676,7 @@ def _bulk_periods(session: Session, checker: _Checker, series_sid: list[int],
             for chunk in _copy_chunks(periods):
                 cp.write(chunk)
         if bulk is not None:
-            bulk.restore(session)
+            bulk.restore_indexes(session)  # the keys after the totals (_write)
         return len(periods.template)
     cur = driver.cursor()  # type: ignore[union-attr]
     try:
@@ -1194,6 +1202,8 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
         _write_totals(session, ids, _totals(checker, series_sid, series_key), new=not old)
     else:
         refresh_totals(session, ids, new=False)
+    if bulk is not None:
+        bulk.restore_keys(session)
     refresh_rollup(session, sorted(touched_j))
     audit.record(session, principal, action="carbon.activity.record", entity="carbon_activity",
                  jurisdiction_id=next(iter(touched_j)) if len(touched_j) == 1 else None,
