@@ -616,8 +616,6 @@ class _BulkLoad:
     foreign_keys: list[tuple[str, str, str]]  # table, name, definition
     indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
 
-    TABLES = ("carbon_activity_periods", "carbon_activity")
-
     @classmethod
     def plan(cls, session: Session, rows: int) -> _BulkLoad | None:
         if session.get_bind().dialect.name != "postgresql" or rows < BULK_MIN_ROWS:
@@ -1273,10 +1271,8 @@ def _totals(checker: _Checker, series_sid: list[int], series_key: list[tuple[str
     series = np.array([x.series for x in checker.templates], dtype=np.int64)[tm]
     qc = np.frombuffer(cols.quantity, dtype=np.float64) * np.array(
         [x.factor for x in checker.templates], dtype=np.float64)[tm]
-    start = np.frombuffer(cols.start, dtype=np.int64)
-    end = np.frombuffer(cols.end, dtype=np.int64)
-    first = (start - _EPOCH).astype("M8[D]").astype("M8[Y]").astype(np.int64) + 1970
-    last = (end - _EPOCH).astype("M8[D]").astype("M8[Y]").astype(np.int64) + 1970
+    first = _year_of(np.frombuffer(cols.start, dtype=np.int64))
+    last = _year_of(np.frombuffer(cols.end, dtype=np.int64))
     one = first == last
     keys = [series[one] * 10_000 + first[one]]
     weights = [qc[one]]
