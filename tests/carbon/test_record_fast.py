@@ -261,10 +261,9 @@ def test_the_periods_written_are_period_rows_exactly(
 
 
 @pytest.fixture
-def bulk(backend: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The bulk path for any load (PostgreSQL only); the calls of its drop, in order."""
-    if backend != "postgresql":
-        pytest.skip("the bulk path is PostgreSQL's")
+def bulk(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bulk path for any load; the calls of its drop, in order (PostgreSQL's: on SQLite
+    it is never taken, see below)."""
     monkeypatch.setattr(service, "BULK_MIN_ROWS", 1)
     monkeypatch.setattr(service, "BULK_TABLE_SHARE", 0.0)
     calls: list[str] = []
@@ -278,6 +277,19 @@ def bulk(backend: str, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
+@pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+def test_sqlite_never_takes_the_bulk_path(session: Session, system: Principal, member: int,
+                                          bulk: list[str]) -> None:
+    """The thresholds at nothing, SQLite still loads as always (the bulk path, PostgreSQL's,
+    is tested on it alone below)."""
+    res = service.record_activity(session, system, "fast", _big(member, 10))
+    assert bulk == [] and res.periods > 0
+
+
+PG_ONLY = pytest.mark.parametrize("db_engine", ["postgresql"], indirect=True)
+
+
+@PG_ONLY
 def test_the_bulk_path_writes_the_same_rows_and_keeps_the_keys(
         session: Session, system: Principal, member: int, bulk: list[str]) -> None:
     rows = _big(member, 40)
@@ -314,6 +326,7 @@ def test_the_bulk_path_writes_the_same_rows_and_keeps_the_keys(
     assert session.execute(text(_PERIODS)).all() == plain_rows
 
 
+@PG_ONLY
 def test_the_bulk_path_checks_the_key_and_leaves_nothing_on_failure(
         session: Session, system: Principal, member: int, bulk: list[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
