@@ -13,8 +13,9 @@ market-based factor. Measured on a fresh, migrated database holding the demo reg
     key the factors depend on, one audit row) on ``--import-rows`` rows, against the store's
     raw bulk load of the same rows into a bare table (``COPY`` on PostgreSQL, one
     ``executemany`` on SQLite). Goal: import throughput >= 0.3x raw. Also the same rows
-    bulk-loaded into ``carbon_activity_periods`` itself (key, index, foreign key; rolled
-    back): what writing that table costs whoever writes it.
+    bulk-loaded into ``carbon_activity_periods`` itself (key, index, foreign key, kept row by
+    row; rolled back): what writing that table costs row by row. (A PostgreSQL load that big
+    drops the foreign key and index and makes them again after: ``service._BulkLoad``.)
 (b) **recompute**: ``--rows`` periods bulk-loaded (raw path, then the same set-based
     pre-aggregation the import ends with, timed apart), a factor set added, and the whole
     region's inventory (every member, year, sector and scope, location- and market-based, with
@@ -277,9 +278,10 @@ TO_CANON = {("electricity", "kWh"): 0.001, ("natural_gas", "therm"): 0.1,
 
 
 def raw_into_table(engine: sa.Engine, d: Data) -> float:
-    """The floor the import writes against: the same rows, final values computed, bulk-loaded
-    (COPY / one executemany) into carbon_activity_periods itself, with its foreign key and
-    indexes, in a transaction then rolled back. Seconds."""
+    """The same rows, final values computed, bulk-loaded (COPY / one executemany) into
+    carbon_activity_periods itself, its foreign key and indexes kept row by row, in a
+    transaction then rolled back: the floor of an import that writes the table that way.
+    Seconds."""
     with engine.connect() as c:
         ids = dict(c.execute(sa.text("SELECT source_key, id FROM carbon_sources WHERE "
                                      "source_domain = 'bench-import'")).all())
@@ -523,8 +525,10 @@ NOTES = (
     "set-based pre-aggregation, one audit row, the commit. Raw = the same rows bulk-loaded "
     "into a bare table (no key, index or foreign key). 'Raw into the periods table' = the "
     "same rows, final values precomputed, bulk-loaded into carbon_activity_periods itself "
-    "(its primary key, index and foreign key to carbon_sources) and rolled back: the floor "
-    "of any import that writes that table. Recompute = the whole region's "
+    "(its primary key, index and foreign key to carbon_sources, kept row by row) and rolled "
+    "back: the floor of an import that writes that table row by row (on PostgreSQL an "
+    "import this big drops the foreign key and the index and makes them again after the "
+    "COPY, so it can beat it). Recompute = the whole region's "
     "inventory through carbon.service.inventory (both scope-2 methods and the "
     "gaps query for each: four statements over the pre-aggregated roll-up, and "
     "the rows as pydantic objects), best of 3; "

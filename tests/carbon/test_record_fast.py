@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
@@ -193,3 +194,164 @@ def test_a_big_batch_is_written_whole_and_again_idempotently(
     again = service.record_activity(session, system, "fast", rows)
     assert again.replaced_periods == len(rows) + 1
     assert _counts(session)[:3] == after[:3]
+
+
+# ----------------------------------------------------------- PostgreSQL's bulk path
+
+_PERIODS = ("SELECT s.source_key, p.activity, p.detail, p.period_start, p.period_end, p.year, "
+            "p.quantity, p.quantity_in, p.unit_in FROM carbon_activity_periods p "
+            "JOIN carbon_sources s ON s.id = p.source_id WHERE s.source_domain = 'fast' "
+            "ORDER BY 1, 2, 3, 4")
+_TOTALS = ("SELECT s.source_key, a.year, a.activity, a.detail, a.quantity FROM carbon_activity a "
+           "JOIN carbon_sources s ON s.id = a.source_id WHERE s.source_domain = 'fast' "
+           "ORDER BY 1, 2, 3, 4")
+_CATALOG = ("SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid IN "
+            "('carbon_activity_periods'::regclass, 'carbon_activity'::regclass) UNION ALL "
+            "SELECT indexrelid::regclass::text, pg_get_indexdef(indexrelid) FROM pg_index "
+            "WHERE indrelid IN ('carbon_activity_periods'::regclass, "
+            "'carbon_activity'::regclass) ORDER BY 1")
+
+
+def test_new_sources_totals_from_the_columns_equal_the_periods_sums(
+        session: Session, system: Principal, member: int) -> None:
+    rows = _big(member, 30)
+    rows += [dict(_base("X", member, "natural_gas", "therm"), quantity=q, period_start=s,
+                  period_end=e) for q, s, e in (
+        (900.0, date(2014, 12, 1), date(2016, 1, 31)),  # three years, shared by days
+        (5.5, date(2016, 2, 1), date(2016, 2, 29)))]
+    service.record_activity(session, system, "fast", rows)  # new sources: from the columns
+    got = session.execute(text(_TOTALS)).all()
+    ids = list(session.scalars(text("SELECT id FROM carbon_sources WHERE source_domain = "
+                                    "'fast'")))
+    service.refresh_totals(session, ids)  # the periods' sums, in SQL
+    want = session.execute(text(_TOTALS)).all()
+    assert [r[:4] for r in got] == [r[:4] for r in want]
+    assert [r[4] for r in got] == pytest.approx([r[4] for r in want], rel=1e-12)
+    x = {r[1]: r[4] for r in got if r[0] == "X"}
+    assert x == pytest.approx({2014: 90 * 31 / 427, 2015: 90 * 365 / 427,
+                               2016: 90 * 31 / 427 + 0.55})
+
+
+def test_the_periods_written_are_period_rows_exactly(
+        session: Session, system: Principal, member: int) -> None:
+    """PostgreSQL writes the periods by a binary COPY made in numpy, SQLite by executemany
+    over ``_period_rows``: both must hold ``_period_rows``'s tuples, to the bit."""
+    rows = _big(member, 6)
+    rows += [dict(_base("X", member, "natural_gas", "therm"), quantity=q, period_start=s,
+                  period_end=e) for q, s, e in (
+        (900.1, date(2014, 12, 1), date(2016, 1, 31)),
+        (5.5, date(2016, 2, 1), date(2016, 2, 29)))]
+    rows.insert(3, dict(_base("N", member), net_metered=True, quantity=-12.25,
+                        period_start=date(1999, 12, 31), period_end=date(2000, 1, 1)))
+    service.record_activity(session, system, "fast", rows)
+    checker = service._Checker(t.ErrorReport())
+    checker.add_all(rows)
+    sid = dict(session.execute(text(
+        "SELECT source_key, id FROM carbon_sources WHERE source_domain = 'fast'")).all())
+    series_sid = [0] * len(checker.series)
+    for (key, _act, _det), n in checker.series.items():
+        series_sid[n] = sid[key]
+    got = session.execute(text(
+        "SELECT p.source_id, p.activity, p.detail, p.period_start, p.period_end, p.year, "
+        "p.quantity, p.quantity_in, p.unit_in FROM carbon_activity_periods p JOIN "
+        "carbon_sources s ON s.id = p.source_id WHERE s.source_domain = 'fast'")).all()
+    got = [(*r[:3], *(d if isinstance(d, date) else date.fromisoformat(d) for d in r[3:5]),
+            *r[5:]) for r in got]  # SQLite's text dates
+    assert sorted(got) == sorted(service._period_rows(checker, series_sid))
+
+
+@pytest.fixture
+def bulk(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The bulk path for any load; the calls of its drop, in order (PostgreSQL's: on SQLite
+    it is never taken, see below)."""
+    monkeypatch.setattr(service, "BULK_MIN_ROWS", 1)
+    monkeypatch.setattr(service, "BULK_TABLE_SHARE", 0.0)
+    calls: list[str] = []
+    drop = service._BulkLoad.drop
+
+    def spy(self: Any, session: Session) -> None:
+        calls.append("drop")
+        drop(self, session)
+
+    monkeypatch.setattr(service._BulkLoad, "drop", spy)
+    return calls
+
+
+@pytest.mark.parametrize("db_engine", ["sqlite"], indirect=True)
+def test_sqlite_never_takes_the_bulk_path(session: Session, system: Principal, member: int,
+                                          bulk: list[str]) -> None:
+    """The thresholds at nothing, SQLite still loads as always (the bulk path, PostgreSQL's,
+    is tested on it alone below)."""
+    res = service.record_activity(session, system, "fast", _big(member, 10))
+    assert bulk == [] and res.periods > 0
+
+
+PG_ONLY = pytest.mark.parametrize("db_engine", ["postgresql"], indirect=True)
+
+
+@PG_ONLY
+def test_the_bulk_path_writes_the_same_rows_and_keeps_the_keys(
+        session: Session, system: Principal, member: int, bulk: list[str]) -> None:
+    rows = _big(member, 40)
+    rows.append(dict(_base("X", member), quantity=900.0, period_start=date(2015, 12, 1),
+                     period_end=date(2016, 1, 31)))  # across new year: two periods
+    catalog = session.execute(text(_CATALOG)).all()
+    assert sum("FOREIGN KEY" in d for _n, d in catalog) == 2
+    assert any("ix_carbon_periods_source" in n for n, _d in catalog)
+    audits = _counts(session)[3]
+    with pytest.MonkeyPatch.context() as mp:  # the ordinary path first, then rolled back
+        mp.setattr(service, "BULK_MIN_ROWS", 10**12)
+        nested = session.begin_nested()
+        plain = service.record_activity(session, system, "fast", rows)
+        plain_rows = session.execute(text(_PERIODS)).all()
+        plain_totals = session.execute(text(_TOTALS)).all()
+        nested.rollback()
+    assert bulk == []
+    res = service.record_activity(session, system, "fast", rows)
+    assert bulk == ["drop"]
+    assert res == plain
+    assert session.execute(text(_PERIODS)).all() == plain_rows
+    assert session.execute(text(_TOTALS)).all() == plain_totals
+    assert session.execute(text(_CATALOG)).all() == catalog  # made again, the same
+    assert _counts(session)[3] == audits + 1
+    # the key is enforced again
+    with pytest.raises(Exception, match="foreign key"), session.begin_nested():
+        session.execute(text(
+            "INSERT INTO carbon_activity_periods (source_id, activity, detail, period_start, "
+            "period_end, year, quantity, quantity_in, unit_in) VALUES (-1, 'electricity', '', "
+            "'2015-01-01', '2015-01-31', 2015, 1, 1000, 'kWh')"))
+    # replacing through the bulk path: the same rows again, the old ones gone
+    again = service.record_activity(session, system, "fast", rows)
+    assert again.replaced_periods == len(rows) + 1
+    assert session.execute(text(_PERIODS)).all() == plain_rows
+
+
+@PG_ONLY
+def test_the_bulk_path_checks_the_key_and_leaves_nothing_on_failure(
+        session: Session, system: Principal, member: int, bulk: list[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = _big(member, 10)
+    catalog = session.execute(text(_CATALOG)).all()
+    before = _counts(session)
+    columns, chunks = service._period_columns, service._copy_chunks
+
+    def orphan(checker: Any, series_sid: list[int]) -> Any:
+        p = columns(checker, series_sid)
+        p.info[0] = (-1, *p.info[0][1:])  # periods of no source: the re-added key refuses them
+        return p
+
+    def broken(p: Any) -> Iterator[bytes]:
+        it = chunks(p, chunk=7)
+        yield from (next(it) for _ in range(3))
+        raise RuntimeError("the load broke")
+
+    for name, gen, error in (("_period_columns", orphan, "foreign key"),
+                             ("_copy_chunks", broken, "the load broke")):
+        monkeypatch.setattr(service, name, gen)
+        nested = session.begin_nested()
+        with pytest.raises(Exception, match=error):
+            service.record_activity(session, system, "fast", rows)
+        nested.rollback()
+        assert session.execute(text(_CATALOG)).all() == catalog
+        assert _counts(session) == before
+    assert bulk == ["drop", "drop"]

@@ -25,6 +25,7 @@ import hashlib
 import io
 import json
 import re
+import struct
 from array import array
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -584,31 +585,203 @@ PERIOD_COLUMNS = ("source_id", "activity", "detail", "period_start", "period_end
                   "quantity", "quantity_in", "unit_in")
 
 
-def _bulk_periods(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
-    """Rows of ``carbon_activity_periods`` (in :data:`PERIOD_COLUMNS` order, checked
-    already) in the store's fastest way inside the session's transaction: one COPY on
-    PostgreSQL, one ``executemany`` over the stream on SQLite. The number written."""
-    names = ", ".join(PERIOD_COLUMNS)
+# A load into carbon_activity_periods on PostgreSQL of at least this many rows, and at least
+# BULK_TABLE_SHARE of the rows the table already holds, drops the table's foreign keys and
+# plain indexes first and makes them again after (:class:`_BulkLoad`).
+BULK_MIN_ROWS = 100_000
+BULK_TABLE_SHARE = 1.0
+
+
+@dataclass
+class _BulkLoad:
+    """The PostgreSQL bulk path of a big load into ``carbon_activity_periods``: the foreign
+    keys of that table and of ``carbon_activity`` (its totals) and the periods' plain
+    (non-constraint) indexes dropped before the COPY and made again after it (the indexes
+    at once, the keys once the totals are written), inside the session's transaction, from
+    their own definitions in the catalog.
+
+    Row by row, the foreign key to ``carbon_sources`` is an after-trigger querying and
+    locking the source for every period (about half of the COPY's time into this table),
+    and the index is one btree insertion per period; re-adding a key validates every row
+    of the table in one anti-join, and building the index sorts once. Both cost in the
+    rows of the *whole* table, hence only for a load at least ``BULK_TABLE_SHARE`` of it
+    (the totals table grows with the periods). The same checks hold when the transaction
+    commits (a bad row fails the re-added key and the whole transaction), and a failure
+    anywhere rolls the DDL back with the rows. The price: ``ACCESS EXCLUSIVE`` locks on
+    ``carbon_sources``, ``carbon_activity_periods`` and ``carbon_activity`` until the commit
+    (taken first, before any write, so two such loads queue rather than deadlock): readers
+    of carbon's tables wait for the load. Only the tables' owner may do it; anyone else
+    takes the ordinary path."""
+
+    foreign_keys: list[tuple[str, str, str]]  # table, name, definition
+    indexes: list[tuple[str, str]]  # name, CREATE INDEX statement
+
+    @classmethod
+    def plan(cls, session: Session, rows: int) -> _BulkLoad | None:
+        if session.get_bind().dialect.name != "postgresql" or rows < BULK_MIN_ROWS:
+            return None
+        table, owner = session.execute(text(
+            "SELECT CASE WHEN c.reltuples >= 0 THEN c.reltuples "
+            "ELSE pg_relation_size(c.oid) / 100 END, pg_has_role(c.relowner, 'USAGE') "
+            "AND pg_has_role((SELECT relowner FROM pg_class WHERE oid = "
+            "'carbon_activity'::regclass), 'USAGE') "
+            "FROM pg_class c WHERE c.oid = 'carbon_activity_periods'::regclass")).one()
+        if not owner or rows < float(table) * BULK_TABLE_SHARE:
+            return None
+        session.execute(text("LOCK TABLE carbon_sources, carbon_activity_periods, "
+                             "carbon_activity IN ACCESS EXCLUSIVE MODE"))
+        fks = session.execute(text(
+            "SELECT conrelid::regclass::text, quote_ident(conname), pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE conrelid IN ('carbon_activity_periods'::regclass, "
+            "'carbon_activity'::regclass) AND contype = 'f' ORDER BY 1, 2")).all()
+        ixs = session.execute(text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) "
+            "FROM pg_index i WHERE i.indrelid = 'carbon_activity_periods'::regclass "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid) "
+            "ORDER BY 1")).all()
+        return cls([(t_, n, d) for t_, n, d in fks], [(n, d) for n, d in ixs])
+
+    def drop(self, session: Session) -> None:
+        for table, name, _d in self.foreign_keys:
+            session.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT {name}"))
+        for name, _d in self.indexes:
+            session.execute(text(f"DROP INDEX {name}"))
+
+    def restore_indexes(self, session: Session) -> None:
+        for _n, ddl in self.indexes:
+            session.execute(text(ddl))
+
+    def restore_keys(self, session: Session) -> None:
+        for table, name, definition in self.foreign_keys:
+            session.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"))
+
+
+def _bulk_periods(session: Session, checker: _Checker, series_sid: list[int],
+                  bulk: _BulkLoad | None = None) -> int:
+    """The checked rows into ``carbon_activity_periods`` in the store's fastest way inside
+    the session's transaction: one binary COPY on PostgreSQL, its bytes made in numpy
+    (:func:`_copy_chunks`; around it ``bulk``'s drop and index restore, if given), one
+    ``executemany`` over :func:`_period_rows` on SQLite. The number written."""
     conn = session.connection()
     driver = conn.connection.driver_connection
     if conn.dialect.name == "postgresql":
-        n = 0
+        periods = _period_columns(checker, series_sid)
+        if bulk is not None:
+            bulk.drop(session)
         with driver.cursor() as cur, cur.copy(  # type: ignore[union-attr]
-                f"COPY carbon_activity_periods ({names}) FROM STDIN (FORMAT BINARY)") as cp:
-            # binary: the server reads numbers and dates without parsing text
-            cp.set_types(["int4", "text", "text", "date", "date", "int4", "float8", "float8",
-                          "text"])
-            write = cp.write_row
-            for n, r in enumerate(rows, start=1):  # noqa: B007
-                write(r)
-        return n
+                f"COPY carbon_activity_periods ({', '.join(_COPY_COLUMNS)}) "
+                "FROM STDIN (FORMAT BINARY)") as cp:
+            for chunk in _copy_chunks(periods):
+                cp.write(chunk)
+        if bulk is not None:
+            bulk.restore_indexes(session)  # the keys after the totals (_write)
+        return len(periods.template)
     cur = driver.cursor()  # type: ignore[union-attr]
     try:
-        cur.executemany(f"INSERT INTO carbon_activity_periods ({names}) "  # noqa: S608
-                        f"VALUES ({', '.join('?' for _ in PERIOD_COLUMNS)})", rows)
+        cur.executemany(f"INSERT INTO carbon_activity_periods ({', '.join(PERIOD_COLUMNS)}) "  # noqa: S608
+                        f"VALUES ({', '.join('?' for _ in PERIOD_COLUMNS)})",
+                        _period_rows(checker, series_sid))
         return int(cur.rowcount)
     finally:
         cur.close()
+
+
+@dataclass
+class _Periods:
+    """The rows of ``carbon_activity_periods`` as columns (a period across new year cut at
+    each, as :func:`_period_rows` cuts it): template, start and end (ordinals), year,
+    quantity (canonical unit) and quantity as given; and per template its source, activity,
+    detail and unit."""
+
+    template: np.ndarray
+    start: np.ndarray
+    end: np.ndarray
+    year: np.ndarray
+    quantity: np.ndarray
+    quantity_in: np.ndarray
+    info: list[tuple[int, str, str, str]]
+
+
+def _year_of(ordinals: np.ndarray) -> np.ndarray:
+    return (ordinals - _EPOCH).astype("M8[D]").astype("M8[Y]").astype(np.int64) + 1970
+
+
+def _period_columns(checker: _Checker, series_sid: list[int]) -> _Periods:
+    cols = checker.rows
+    tms = checker.templates
+    tm = np.frombuffer(cols.template, dtype=np.int64)
+    start = np.frombuffer(cols.start, dtype=np.int64)
+    end = np.frombuffer(cols.end, dtype=np.int64)
+    q = np.frombuffer(cols.quantity, dtype=np.float64)
+    qc = q * np.array([x.factor for x in tms], dtype=np.float64)[tm]  # as q * f per row
+    first, last = _year_of(start), _year_of(end)
+    info = [(series_sid[x.series], x.row.activity, x.detail, x.row.unit) for x in tms]
+    span = last - first
+    across = np.flatnonzero(span).tolist()
+    if not across:
+        return _Periods(tm, start, end, first, qc, q, info)
+    counts = span + 1
+    at = np.repeat(np.arange(len(tm)), counts)
+    out = _Periods(tm[at], start[at], end[at], first[at], qc[at], q[at], info)
+    pos = np.cumsum(counts) - counts  # where each row's first period goes
+    for i in across:
+        p, qci, qi = int(pos[i]), float(qc[i]), float(q[i])
+        for k, (a, b, share) in enumerate(_split_years(date.fromordinal(int(start[i])),
+                                                       date.fromordinal(int(end[i])))):
+            out.start[p + k], out.end[p + k], out.year[p + k] = (a.toordinal(), b.toordinal(),
+                                                                 a.year)
+            out.quantity[p + k], out.quantity_in[p + k] = qci * share, qi * share
+    return out
+
+
+# The binary COPY of the periods: the per-template text columns first, then the rest, each
+# row the template's prefix (field count, source, activity, detail, unit) and a fixed tail.
+_COPY_COLUMNS = ("source_id", "activity", "detail", "unit_in", "period_start", "period_end",
+                 "year", "quantity", "quantity_in")
+_PG_EPOCH = date(2000, 1, 1).toordinal()  # binary dates are days from 2000-01-01
+_TAIL = np.dtype([("n1", ">i4"), ("start", ">i4"), ("n2", ">i4"), ("end", ">i4"),
+                  ("n3", ">i4"), ("year", ">i4"), ("n4", ">i4"), ("quantity", ">f8"),
+                  ("n5", ">i4"), ("quantity_in", ">f8")])
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\0" + bytes(8)  # and no flags, no header extension
+_COPY_TRAILER = b"\xff\xff"
+
+
+def _copy_chunks(p: _Periods, chunk: int = 65_536) -> Iterator[bytes]:
+    """PostgreSQL's binary COPY format of ``p``'s rows (in :data:`_COPY_COLUMNS` order),
+    ``chunk`` rows at a time: the rows of each prefix length as one 2-D array of bytes (their
+    prefixes gathered from a table, the tails from a structured array), so no Python runs
+    per row. Within a chunk, rows go by prefix length, in their order within each."""
+    prefixes = [struct.pack(">hii", len(_COPY_COLUMNS), 4, sid) + b"".join(
+        struct.pack(">i", len(b)) + b for b in (act.encode(), det.encode(), unit.encode()))
+        for sid, act, det, unit in p.info]
+    plen = np.array([len(x) for x in prefixes], dtype=np.int64)
+    local = np.zeros(len(prefixes), dtype=np.int64)
+    tables: dict[int, np.ndarray] = {}
+    for length in np.unique(plen).tolist():
+        which = np.flatnonzero(plen == length)
+        local[which] = np.arange(len(which))
+        tables[length] = np.frombuffer(b"".join(prefixes[i] for i in which.tolist()),
+                                       dtype=np.uint8).reshape(len(which), length)
+    yield _COPY_SIGNATURE
+    for lo in range(0, len(p.template), chunk):
+        tm = p.template[lo:lo + chunk]
+        tail = np.empty(len(tm), dtype=_TAIL)
+        tail["n1"] = tail["n2"] = tail["n3"] = 4
+        tail["n4"] = tail["n5"] = 8
+        tail["start"] = p.start[lo:lo + chunk] - _PG_EPOCH
+        tail["end"] = p.end[lo:lo + chunk] - _PG_EPOCH
+        tail["year"] = p.year[lo:lo + chunk]
+        tail["quantity"] = p.quantity[lo:lo + chunk]
+        tail["quantity_in"] = p.quantity_in[lo:lo + chunk]
+        tail_bytes = tail.view(np.uint8).reshape(len(tm), _TAIL.itemsize)
+        lens = plen[tm]
+        parts = []
+        for length, table in tables.items():
+            rows = np.flatnonzero(lens == length)
+            if len(rows):
+                parts.append(np.hstack([table[local[tm[rows]]], tail_bytes[rows]]).tobytes())
+        yield b"".join(parts)
+    yield _COPY_TRAILER
 
 
 @dataclass(eq=False)
@@ -923,6 +1096,8 @@ def _years(checker: _Checker) -> tuple[np.ndarray, np.ndarray]:
 
 def _write(session: Session, principal: Principal, source_domain: str, checker: _Checker,
            mode: str = "series") -> RecordResult:
+    # a big load on PostgreSQL: the locks first, before any write (_BulkLoad)
+    bulk = _BulkLoad.plan(session, len(checker.rows))
     assets = checker.assets
     keys = list(assets)
     existing: dict[str, Source] = {}
@@ -962,9 +1137,7 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
         touched_j.add(r.jurisdiction_id)
     session.flush()
     sid_of = {k: s.id for k, s in existing.items()}
-    for i in range(0, len(new), 5000):
-        sid_of.update((k, v) for v, k in session.execute(
-            insert(Source).returning(Source.id, Source.source_key), new[i:i + 5000]))
+    sid_of.update(_insert_sources(session, new))
     ids = [sid_of[k] for k in keys]
     series_sid = [0] * len(checker.series)
     series_key: list[tuple[str, str]] = [("", "")] * len(checker.series)
@@ -1011,7 +1184,7 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
                     "AND year = :y AND source_id IN :ids").bindparams(_expanding("ids")),
                     {"a": act, "d": det, "y": y, "ids": sids[i:i + 500]})
                 replaced += res.rowcount or 0  # type: ignore[attr-defined]
-    periods = _bulk_periods(session, _period_rows(checker, series_sid))
+    periods = _bulk_periods(session, checker, series_sid, bulk)
     # claims: the members that also count a shared asset
     claim_rows = [{"source_id": sid_of[k], "jurisdiction_id": j}
                   for k, asset in assets.items()
@@ -1021,7 +1194,14 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
         session.execute(delete(SourceClaim).where(SourceClaim.source_id.in_(old[i:i + 500])))
     if claim_rows:
         session.execute(insert(SourceClaim), claim_rows)
-    refresh_totals(session, ids, new=len(old) == 0)
+    if mode == "all" or not old:
+        # no period of these sources but the rows': their totals come from the columns,
+        # not from scanning and sorting the periods just written
+        _write_totals(session, ids, _totals(checker, series_sid, series_key), new=not old)
+    else:
+        refresh_totals(session, ids, new=False)
+    if bulk is not None:
+        bulk.restore_keys(session)
     refresh_rollup(session, sorted(touched_j))
     audit.record(session, principal, action="carbon.activity.record", entity="carbon_activity",
                  jurisdiction_id=next(iter(touched_j)) if len(touched_j) == 1 else None,
@@ -1030,6 +1210,34 @@ def _write(session: Session, principal: Principal, source_domain: str, checker: 
                         "replace": mode, "replaced_periods": replaced})
     return RecordResult(sources=len(ids), periods=periods, years=years,
                         replaced_periods=replaced)
+
+
+def _insert_sources(session: Session, new: list[dict[str, Any]]) -> Iterator[tuple[str, int]]:
+    """The new sources written: (source key, id) of each. PostgreSQL: their ids drawn from
+    the sequence in one statement and the rows in one COPY (a multi-row INSERT ... RETURNING
+    of thousands of sources spent seconds in the driver building and parsing its statement);
+    SQLite: INSERT ... RETURNING in chunks."""
+    if not new:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        for i in range(0, len(new), 5000):
+            for v, k in session.execute(insert(Source).returning(Source.id, Source.source_key),
+                                        new[i:i + 5000]):
+                yield k, v
+        return
+    ids = list(session.scalars(text(
+        "SELECT nextval(pg_get_serial_sequence('carbon_sources', 'id')) "
+        "FROM generate_series(1, :n)"), {"n": len(new)}))
+    now = db.utcnow()
+    cols = [c.name for c in Source.__table__.columns]
+    driver = session.connection().connection.driver_connection
+    with driver.cursor() as cur, cur.copy(  # type: ignore[union-attr]
+            f"COPY carbon_sources ({', '.join(cols)}) FROM STDIN") as cp:
+        for sid, values in zip(ids, new, strict=True):
+            row = {**values, "id": sid, "created_at": now, "updated_at": now}
+            cp.write_row([row[c] for c in cols])
+    for sid, values in zip(ids, new, strict=True):
+        yield values["source_key"], sid
 
 
 def _period_rows(checker: _Checker, series_sid: list[int]) -> Iterator[tuple[Any, ...]]:
@@ -1050,6 +1258,74 @@ def _period_rows(checker: _Checker, series_sid: list[int]) -> Iterator[tuple[Any
         qc = q * f
         for s, e, share in _split_years(ps, pe):
             yield (sid, act, det, s, e, s.year, qc * share, q * share, unit)
+
+
+def _totals(checker: _Checker, series_sid: list[int], series_key: list[tuple[str, str]]
+            ) -> list[tuple[int, int, str, str, float]]:
+    """``carbon_activity``'s rows of the checked rows alone (source, year, activity, detail,
+    quantity): what :func:`refresh_totals` makes of the periods :func:`_period_rows` writes
+    (each row's quantity times its factor, a period across new year shared by days), summed
+    in numpy."""
+    cols = checker.rows
+    tm = np.frombuffer(cols.template, dtype=np.int64)
+    series = np.array([x.series for x in checker.templates], dtype=np.int64)[tm]
+    qc = np.frombuffer(cols.quantity, dtype=np.float64) * np.array(
+        [x.factor for x in checker.templates], dtype=np.float64)[tm]
+    first = _year_of(np.frombuffer(cols.start, dtype=np.int64))
+    last = _year_of(np.frombuffer(cols.end, dtype=np.int64))
+    one = first == last
+    keys = [series[one] * 10_000 + first[one]]
+    weights = [qc[one]]
+    across = np.flatnonzero(~one).tolist()
+    if across:  # a period across new year: its parts, as _period_rows cuts them
+        k_more: list[int] = []
+        w_more: list[float] = []
+        for i in across:
+            q = float(qc[i])
+            for a, _b, share in _split_years(date.fromordinal(cols.start[i]),
+                                             date.fromordinal(cols.end[i])):
+                k_more.append(int(series[i]) * 10_000 + a.year)
+                w_more.append(q * share)
+        keys.append(np.array(k_more, dtype=np.int64))
+        weights.append(np.array(w_more, dtype=np.float64))
+    uniq, where = np.unique(np.concatenate(keys), return_inverse=True)
+    sums = np.bincount(where, weights=np.concatenate(weights), minlength=len(uniq))
+    out = []
+    for k, total in zip(uniq.tolist(), sums.tolist(), strict=True):
+        act, det = series_key[k // 10_000]
+        out.append((series_sid[k // 10_000], k % 10_000, act, det, total))
+    return out
+
+
+def _write_totals(session: Session, source_ids: Sequence[int],
+                  rows: list[tuple[int, int, str, str, float]], *, new: bool) -> None:
+    """``carbon_activity`` of these sources replaced by ``rows`` (from :func:`_totals`)."""
+    if not new:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("DELETE FROM carbon_activity WHERE source_id = ANY(:ids)"),
+                            {"ids": list(source_ids)})
+        else:
+            for i in range(0, len(source_ids), 500):
+                session.execute(text("DELETE FROM carbon_activity WHERE source_id IN :ids")
+                                .bindparams(_expanding("ids")),
+                                {"ids": list(source_ids[i:i + 500])})
+    if not rows:
+        return
+    driver = session.connection().connection.driver_connection
+    if session.get_bind().dialect.name == "postgresql":
+        with driver.cursor() as pg, pg.copy(  # type: ignore[union-attr]
+                "COPY carbon_activity (source_id, year, activity, detail, quantity) "
+                "FROM STDIN (FORMAT BINARY)") as cp:
+            cp.set_types(["int4", "int4", "text", "text", "float8"])
+            for r in rows:
+                cp.write_row(r)
+        return
+    cur = driver.cursor()  # type: ignore[union-attr]
+    try:
+        cur.executemany("INSERT INTO carbon_activity (source_id, year, activity, detail, "
+                        "quantity) VALUES (?, ?, ?, ?, ?)", rows)
+    finally:
+        cur.close()
 
 
 def refresh_totals(session: Session, source_ids: Sequence[int], *, new: bool = False) -> None:
