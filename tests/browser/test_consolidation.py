@@ -120,3 +120,31 @@ def test_add_the_plan_to_the_carbon_plan_without_javascript(new_page: Callable[.
     assert f"replacing {added} of the same plan" in page.locator("body").inner_text()
     assert page.locator("tr", has_text="Consolidation plan for office buildings").count() \
         == added
+
+
+def test_keep_occupants_together_without_javascript(new_page: Callable[..., Any],
+                                                    admin_state: Any) -> None:
+    """The planner's checkbox, ticked and submitted with no script: the plan says each
+    building's occupants move together, the box stays ticked, and keeping or closing a
+    building by hand keeps the option."""
+    page = new_page(storage_state=admin_state, javascript=False)
+    page.goto("/property/consolidation")
+    box = page.get_by_label("Keep each building's occupants together")
+    assert not box.is_checked()  # off by default
+    page.get_by_label("Use").select_option("library")
+    page.get_by_label("Farthest move (km)").fill("15")
+    page.locator('label[for="c-together"]').click()  # USWDS draws the box on the label
+    assert box.is_checked()
+    page.get_by_role("button", name="Find the best plan").click()
+    _wait_for_plan(page)
+    assert "keep_together=yes" in page.url
+    assert page.get_by_label("Keep each building's occupants together").is_checked()
+    assert page.locator("#plan-model").inner_text().startswith(
+        "Each building's occupants move together to one building")
+    first = page.locator("#pin-form tbody tr").first.locator("th").inner_text()
+    page.get_by_label(f"Keep or close {first}", exact=True).select_option("keep")
+    page.get_by_role("button", name="Find the plan with these choices").click()
+    _wait_for_plan(page)
+    assert page.get_by_label("Keep each building's occupants together").is_checked()
+    assert page.locator("#plan-model").inner_text().startswith(
+        "Each building's occupants move together to one building")

@@ -74,3 +74,14 @@ def test_fleet_pool_becomes_a_proposal(cli: Cli) -> None:
                           "--json").stdout)
     assert made["name"] == "Pool the members' fleets" and made["source_link"] == "/fleet/pooling"
     assert made["total"]["annual_savings_cents"] > 0
+
+
+def test_a_consolidation_kept_together_becomes_a_proposal(cli: Cli) -> None:
+    made = json.loads(cli("casebook", "from-consolidation", "--use", "library",
+                          "--start-year", "2027", "--keep-together", "--json").stdout)
+    split = json.loads(cli("casebook", "from-consolidation", "--use", "library",
+                           "--start-year", "2027", "--json").stdout)
+    assert "keep_together=yes" in made["source_link"]
+    assert "keep_together" not in split["source_link"]
+    # kept together is a restriction of the split plan: it never saves more
+    assert made["total"]["annual_savings_cents"] <= split["total"]["annual_savings_cents"]

@@ -174,3 +174,20 @@ def test_thumbnails_makes_the_ones_missing_from_photos_stored_before_them(cli: C
     assert cli.scalar("SELECT count(*) FROM asset_photos WHERE thumbnail IS NULL "
                       "OR thumbnail_width IS NULL") == 0
     assert "Made 0 thumbnails (0 photos without one)." in flat(cli("property", "thumbnails").stdout)
+
+
+def test_consolidate_keeps_occupants_together_when_asked(cli: Cli) -> None:
+    """--keep-together: each building's occupants move as one (the single-source model);
+    the plan says so, costs the same or more, and the carbon plan's link carries it."""
+    import json
+
+    split = json.loads(cli("property", "consolidate", "--use", "library", "--json").stdout)
+    together = json.loads(cli("property", "consolidate", "--use", "library",
+                              "--keep-together", "--json").stdout)
+    assert (split["keep_together"], together["keep_together"]) == (False, True)
+    assert split["model"] == "Occupants of a building may be split among several buildings"
+    assert together["model"] == "Each building's occupants move together to one building"
+    assert together["plan_cents"] >= split["plan_cents"]
+    r = cli("property", "consolidate", "--use", "library", "--keep-together",
+            "--to-carbon-plan", "--json")
+    assert "keep_together=yes" in json.loads(r.stdout)["link"]

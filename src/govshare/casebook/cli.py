@@ -158,6 +158,9 @@ def from_consolidation_command(
     one_time: Annotated[float, typer.Option(
         help="Other one-time costs shared among the members, $ (each member's moving and "
              "fit-out costs come from the plan)")] = 0.0,
+    keep_together: Annotated[bool, typer.Option(
+        "--keep-together", help="Keep each building's occupants together: they move as one "
+        "to a single building (default: they may be split among several)")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Run a consolidation plan and make it a proposal (draft), linked back to the plan: each
@@ -167,7 +170,7 @@ def from_consolidation_command(
         data = FromConsolidationIn(use=use, max_km=max_km, travel=travel, move_cost=move_cost,
                                    fitout_cost=fitout_cost, charge_pct=charge_pct,
                                    start_year=start_year, horizon_years=horizon_years,
-                                   one_time=one_time)
+                                   one_time=one_time, keep_together=keep_together)
         p = service.from_consolidation(session=session, actor=system_principal(),
                                        region_id=_region_id(session), data=data)
         out = _results(session, p.id)

@@ -498,7 +498,8 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
     raw: dict[str, Any] = {
         "use": str(form.get("use", "")),
         **{k: v for k in ("max_km", "max_sites", "travel", "move_cost", "fitout_cost",
-                          "charge_pct") if (v := str(form.get(k, "")).strip()) != ""},
+                          "charge_pct", "keep_together")
+           if (v := str(form.get(k, "")).strip()) != ""},
         "keep": [int(str(x)) for x in form.getlist("keep") if str(x).isdigit()],
         "close": [int(str(x)) for x in form.getlist("close") if str(x).isdigit()],
         "start_year": date.today().year + 1, "horizon_years": 10}

@@ -198,6 +198,8 @@ class FromConsolidationIn(BaseModel):
                                               description=_PLAN["fitout_cost"].description)
     charge_pct: float = CHARGE_PCT.field(_PLAN["charge_pct"].default,
                                          description=_PLAN["charge_pct"].description)
+    keep_together: bool = Field(_PLAN["keep_together"].default,
+                                description=_PLAN["keep_together"].description)
     keep: list[int] = Field(default_factory=list, max_length=1000)
     close: list[int] = Field(default_factory=list, max_length=1000)
     start_year: int = YEAR.field()

@@ -309,6 +309,8 @@ def consolidation_link(data: FromConsolidationIn) -> str:
                                 ("move_cost", f"{data.move_cost:g}"),
                                 ("fitout_cost", f"{data.fitout_cost:g}"),
                                 ("charge_pct", f"{data.charge_pct:g}")]
+    if data.keep_together:
+        q.append(("keep_together", "yes"))  # as the plan page's checkbox sends it
     q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
     return "/property/consolidation?" + urlencode(q)
 
@@ -336,7 +338,8 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                                   travel_cents_per_person_km=round(data.travel * 100),
                                   pins=pins, move_cents_per_person=round(data.move_cost * 100),
                                   fitout_cents_per_person=round(data.fitout_cost * 100),
-                                  charge_pct=data.charge_pct)
+                                  charge_pct=data.charge_pct,
+                                  keep_together=data.keep_together)
     if not plan.has_plan:
         raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
                          "nothing to propose")
@@ -383,8 +386,9 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
         service=ServiceKind.consolidation,
         description=(f"From the registry's consolidation plan for {use} buildings ({status}): "
                      f"keep {sum(s.keep for s in plan.sites)} of {len(plan.sites)}, farthest "
-                     f"move {data.max_km:g} km; {shared_on}; moving and fit-out costs "
-                     f"{calc.dollars(plan.one_time_cents)} in all, each member's its own."),
+                     f"move {data.max_km:g} km; {plan.model_label.lower()}; {shared_on}; "
+                     f"moving and fit-out costs {calc.dollars(plan.one_time_cents)} in all, "
+                     "each member's its own."),
         start_year=data.start_year, horizon_years=data.horizon_years,
         one_time=[data.one_time] if data.one_time else [],
         shared_annual=kept / 100, basis=calc.Basis.usage,

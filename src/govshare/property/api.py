@@ -252,7 +252,8 @@ def run_plan(*, session: Session, actor: Principal, region_id: int,
     if data.travel is not None:
         kw["travel_cents_per_person_km"] = round(data.travel * 100)
     return planning.plan(session=session, actor=actor, region_id=region_id,
-                         use=data.use.value, max_sites=data.max_sites, pins=pins, **kw)
+                         use=data.use.value, max_sites=data.max_sites, pins=pins,
+                         keep_together=data.keep_together, **kw)
 
 
 def add_plan_to_carbon(*, session: Session, actor: Principal, region_id: int,

@@ -225,6 +225,9 @@ def consolidate_command(
         help="Travel cost, $ per person-km per year (default 191.36)")] = None,
     keep: Annotated[list[int] | None, typer.Option(help="Keep this asset id (repeat)")] = None,
     close: Annotated[list[int] | None, typer.Option(help="Close this asset id (repeat)")] = None,
+    keep_together: Annotated[bool, typer.Option(
+        "--keep-together", help="Keep each building's occupants together: they move as one "
+        "to a single building (default: they may be split among several)")] = False,
     to_carbon_plan: Annotated[bool, typer.Option(
         "--to-carbon-plan", help="Add the plan's emissions effect to the carbon plan: a "
         "consolidation measure per member whose buildings it closes (the same use again "
@@ -238,7 +241,7 @@ def consolidate_command(
     with --to-carbon-plan, add its emissions effect to the carbon plan."""
     data = validated(ConsolidationCarbonIn, use=use, max_km=max_km, max_sites=max_sites,
                      travel=travel, keep=keep or [], close=close or [],
-                     start_year=start_year)
+                     keep_together=keep_together, start_year=start_year)
     actor = system_principal()
     with db() as session:
         region = regions_queries.current_region(session=session)
@@ -264,7 +267,8 @@ def consolidate_command(
             return
         plan = api.run_plan(session=session, actor=actor, region_id=region.id, data=data)
     closed = [s for s in plan.sites if not s.keep]
-    summary = {"use": use, "proven": plan.proven, "sites": len(plan.sites),
+    summary = {"use": use, "proven": plan.proven, "keep_together": plan.keep_together,
+               "model": plan.model_label, "sites": len(plan.sites),
                "kept": len(plan.sites) - len(closed),
                "closed": [{"asset_id": s.asset.id, "name": s.asset.name,
                            "jurisdiction": s.jurisdiction} for s in closed],
@@ -275,7 +279,8 @@ def consolidate_command(
         return
     console.print(f"{'Plan' if plan.proven else 'Best plan found (not proven optimal)'}: keep "
                   f"{summary['kept']} of {summary['sites']} {use} buildings, saving "
-                  f"${plan.savings_cents / 100:,.0f} a year.", highlight=False)
+                  f"${plan.savings_cents / 100:,.0f} a year. {plan.model_label}.",
+                  highlight=False)
     for s in closed:
         console.print(f"  close {s.asset.name} ({s.jurisdiction}, asset {s.asset.id})",
                       highlight=False)

@@ -39,8 +39,10 @@ from govshare.property.calc import (
 from govshare.property.models import AssetStatus, AssetUse
 from govshare.property.schemas import (
     ASSETS,
+    CONSOLIDATION_MODELS,
     CONSOLIDATION_SOURCES,
     FIELD_GROUPS,
+    KEEP_TOGETHER_HINT,
     LISTING_FIELDS,
     LISTING_LABELS,
     MAX_PHOTOS,
@@ -445,6 +447,7 @@ def consolidation_page(
     fitout_cost: str = Query(f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
                              max_length=12),
     charge_pct: str = Query(f"{planning.DEFAULT_CHARGE_PCT:g}", max_length=12),
+    keep_together: str = Query("", max_length=10),
     keep: list[int] = Query([]),
     close: list[int] = Query([]),
     job: str = Query("", max_length=40),
@@ -456,7 +459,8 @@ def consolidation_page(
     region = regions_queries.require_current_region(session=session)
     result, error, running = None, None, None
     form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel,
-            "move_cost": move_cost, "fitout_cost": fitout_cost, "charge_pct": charge_pct}
+            "move_cost": move_cost, "fitout_cost": fitout_cost, "charge_pct": charge_pct,
+            "keep_together": keep_together.strip()}
     pins: dict[int, bool] = {}
     try:
         pins = _pins(request, keep, close)
@@ -472,7 +476,8 @@ def consolidation_page(
             try:
                 asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
                                         travel=travel, move_cost=move_cost,
-                                        fitout_cost=fitout_cost, charge_pct=charge_pct)
+                                        fitout_cost=fitout_cost, charge_pct=charge_pct,
+                                        keep_together=form["keep_together"] or False)
             except ValidationError as exc:
                 labels = {k: f.description or k for k, f in ConsolidationIn.model_fields.items()}
                 raise BadRequest("; ".join(
@@ -484,7 +489,9 @@ def consolidation_page(
                 travel_cents_per_person_km=round(asked.travel * 100), pins=pins,
                 move_cents_per_person=round(asked.move_cost * 100),
                 fitout_cents_per_person=round(asked.fitout_cost * 100),
-                charge_pct=asked.charge_pct)
+                charge_pct=asked.charge_pct, keep_together=asked.keep_together)
+            # the checkbox's one value ("yes") or none: links and hidden fields carry that
+            form["keep_together"] = "yes" if asked.keep_together else ""
 
             def work(j: jobs.Job[planning.Plan]) -> planning.Plan:
                 def report(p: Any) -> None:
@@ -505,6 +512,7 @@ def consolidation_page(
         if running.running:
             return render(request, "property/consolidation_progress.html", {
                 "job": running, "form": form, "uses": USE_LABELS, "phases": PHASES,
+                "models": CONSOLIDATION_MODELS,
                 "progress": running.progress,
             }, status_code=202)
         if running.error is not None:
@@ -520,7 +528,16 @@ def consolidation_page(
 CARBON_LABELS = {"start_year": "First year the measures take effect", "use": "Use",
                  "max_km": "Farthest move (km)", "max_sites": "At most this many buildings",
                  "travel": "Travel cost, $ per person-km per year", "keep": "Kept by hand",
-                 "close": "Closed by hand"}
+                 "close": "Closed by hand",
+                 "keep_together": str(ConsolidationIn.model_fields["keep_together"].description)}
+# What a checked box may be written as (pydantic's words for true); the page sends "yes".
+CHECKED = ("yes", "on", "true", "1", "y", "t")
+
+
+def _checked(value: Any) -> bool:
+    """Whether a form's keep_together box shows ticked (the value itself is checked by
+    ``ConsolidationIn``; a refused one shows as it was typed, with its error)."""
+    return str(value or "").strip().lower() in CHECKED
 
 
 def _consolidation_result(request: Request, session: Session, actor: Principal, *,
@@ -540,6 +557,8 @@ def _consolidation_result(request: Request, session: Session, actor: Principal, 
                                               region_id=region.id, closed=closed)
     return render(request, "property/consolidation.html", {
         "form": form, "result": result, "error": error, "uses": USE_LABELS,
+        "keep_together": _checked(form.get("keep_together")),
+        "models": CONSOLIDATION_MODELS, "keep_together_hint": KEEP_TOGETHER_HINT,
         "travel_source": planning.TRAVEL_SOURCE, "pins": pins,
         "labels": {k: f.description for k, f in ConsolidationIn.model_fields.items()},
         "sources": CONSOLIDATION_SOURCES, "rerun_url": rerun_url, "carbon": carbon,
@@ -559,6 +578,7 @@ def _carbon_form(form: Any) -> dict[str, Any]:
 
     return {"use": text("use"), "max_km": text("max_km") or None,
             "max_sites": text("max_sites") or None, "travel": text("travel") or None,
+            "keep_together": text("keep_together") or False,
             "keep": [str(x)[:12] for x in form.getlist("keep")][:MAX_PINS + 1],
             "close": [str(x)[:12] for x in form.getlist("close")][:MAX_PINS + 1],
             "start_year": text("start_year", 12) or None}
@@ -591,13 +611,18 @@ async def consolidation_to_carbon(request: Request, session: Session = Depends(g
                              planning.DEFAULT_TRAVEL_CENTS_PER_PERSON_KM / 100),
                          "move_cost": f"{planning.DEFAULT_MOVE_CENTS_PER_PERSON / 100:g}",
                          "fitout_cost": f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
-                         "charge_pct": f"{planning.DEFAULT_CHARGE_PCT:g}"}
+                         "charge_pct": f"{planning.DEFAULT_CHARGE_PCT:g}",
+                         "keep_together": raw["keep_together"] or ""}
             result, error = None, None
             try:
                 ok = ConsolidationCarbonIn.model_validate({**raw, "start_year": None})
                 result = api.run_plan(session=session, actor=actor, region_id=region.id,
                                       data=ok)
-            except (ValidationError, GovshareError):
+            except ValidationError as plan_exc:  # named, as the plan page names them
+                error = "The plan's inputs are not valid: find the plan again (" + "; ".join(
+                    f"{e['label']}: {e['reason']}"
+                    for e in forms.form_errors(plan_exc, labels=CARBON_LABELS)) + ")"
+            except GovshareError:
                 error = "The plan's inputs are not valid: find the plan again"
             return _consolidation_result(
                 request, session, actor, form=plan_form, result=result, error=error,

@@ -11,7 +11,10 @@ and honors a cancel token.
   building).
 - Needs: the current occupants of each candidate (demand = occupancy), located at their
   building. Serving need j from site i costs demand_j x km(i, j) x the annual travel cost per
-  person-km; pairs farther apart than the travel limit are not allowed.
+  person-km; pairs farther apart than the travel limit are not allowed. By default a need may
+  be split among several sites (split demand); with ``keep_together`` each need goes whole to
+  one site (the solver's single-source model: same guarantees, a plan that costs the same or
+  more).
 - Savings for a member = fixed costs of its closed buildings - the added travel cost of its
   people. Tonnes CO2e avoided = the closed buildings' emissions (the kept buildings' energy
   is assumed not to grow with the added occupants: a stated simplification).
@@ -54,7 +57,12 @@ from govshare.property.consolidation import (
     travel_cost_matrix,
 )
 from govshare.property.models import Asset, AssetStatus
-from govshare.property.schemas import CONSOLIDATION_SOURCES, ConsolidationIn, stored_values
+from govshare.property.schemas import (
+    CONSOLIDATION_MODELS,
+    CONSOLIDATION_SOURCES,
+    ConsolidationIn,
+    stored_values,
+)
 from govshare.property.solver import ProgressCallback, solve
 from govshare.regions import queries as regions_queries
 
@@ -188,6 +196,12 @@ class Plan:
     move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON
     fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON
     charge_pct: float = DEFAULT_CHARGE_PCT
+    keep_together: bool = False
+
+    @property
+    def model_label(self) -> str:
+        """What the plan assumed of each building's occupants, in words."""
+        return CONSOLIDATION_MODELS[self.keep_together]
 
     @property
     def savings_cents(self) -> int:
@@ -231,7 +245,9 @@ class Plan:
             "limit": "the solver stopped at one of its work limits",
             "canceled": "the solve was canceled before it could prove the plan optimal",
             "infeasible": "no choice of buildings fits everyone within the travel limit, "
-                          "the capacities, the pins and the maximum number of buildings",
+                          "the capacities, the pins and the maximum number of buildings"
+                          + (" with each building's occupants kept together"
+                             if self.keep_together else ""),
             "error": "the solver failed",
         }.get(sol.status, f"the solver stopped ({sol.status})")
 
@@ -310,12 +326,13 @@ class Problem:
     needs: list[Need]
     cost: Any  # numpy (sites x needs) travel cost, inf where not allowed
     excluded: list[tuple[AssetView, str]]
+    keep_together: bool = False  # each need to one site (single-source), else split demand
 
     def key(self) -> str:
         """A digest of everything the plan depends on: equal keys, equal plans."""
         facts = [self.use, self.max_km, self.max_sites, self.travel_cents_per_person_km,
                  sorted(self.pins.items()), self.time_limit, self.move_cents_per_person,
-                 self.fitout_cents_per_person, self.charge_pct,
+                 self.fitout_cents_per_person, self.charge_pct, self.keep_together,
                  [(a.id, a.jurisdiction_id, a.lon, a.lat, a.capacity, a.occupancy, f)
                   for a, f in zip(self.candidates, self.fixed, strict=True)],
                  [(a.id, why) for a, why in self.excluded]]
@@ -328,8 +345,9 @@ def prepare(*, session: Session, actor: Principal, region_id: int, use: str,
             pins: dict[int, bool] | None = None, time_limit: float = 60.0,
             move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
             fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
-            charge_pct: float = DEFAULT_CHARGE_PCT) -> Problem:
-    """Read the candidates of one use and build the problem (no solving)."""
+            charge_pct: float = DEFAULT_CHARGE_PCT, keep_together: bool = False) -> Problem:
+    """Read the candidates of one use and build the problem (no solving). keep_together:
+    each building's occupants go whole to one building (single-source)."""
     authorize(actor, Action.property_consolidate, region_id=region_id)
     if max_km <= 0:
         raise BadRequest("The travel limit must be more than 0 km")
@@ -382,14 +400,15 @@ def prepare(*, session: Session, actor: Principal, region_id: int, use: str,
                    fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct,
                    candidates=[AssetView.of(a) for a in candidates], names=names,
                    fixed=fixed, tco2e=[tc.emissions.tco2e for tc in costs], sites=sites,
-                   needs=needs, cost=cost, excluded=excluded)
+                   needs=needs, cost=cost, excluded=excluded, keep_together=keep_together)
 
 
 def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
         cancel: CancelToken | None = None) -> Plan:
     """Solve a prepared problem and build the plan (no database: safe in any thread)."""
     p = problem
-    sol = solve(p.sites, p.needs, p.cost, max_sites=p.max_sites, time_limit=p.time_limit,
+    sol = solve(p.sites, p.needs, p.cost, max_sites=p.max_sites,
+                single_source=p.keep_together, time_limit=p.time_limit,
                 on_progress=on_progress, cancel=cancel)
     # A plan exists whenever the solver has one, proven optimal or not (a time limit with an
     # incumbent): show that plan and its cost. Without one, everything stays as it is today.
@@ -415,7 +434,10 @@ def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
             m.closed += 1
             m.fixed_saved_cents += s.fixed_cents
             m.tco2e_avoided += s.tco2e
-        for site_id, share in sol.assignment.get(str(s.asset.id), []):
+        served = sol.assignment.get(str(s.asset.id), [])
+        for site_id, share in served:
+            if len(served) == 1:  # served whole (always so when kept together): exactly 1,
+                share = 1.0  # not the solver's 1 within its tolerance
             t = by_id[int(site_id)]
             km = _km(s.asset, t.asset)
             s.served_from.append((t.asset.id, share, km))
@@ -439,7 +461,8 @@ def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
                 baseline_cents=baseline, plan_cents=plan_cents,
                 tco2e_avoided=sum(m.tco2e_avoided for m in members.values()),
                 excluded=p.excluded, move_cents_per_person=p.move_cents_per_person,
-                fitout_cents_per_person=p.fitout_cents_per_person, charge_pct=p.charge_pct)
+                fitout_cents_per_person=p.fitout_cents_per_person, charge_pct=p.charge_pct,
+                keep_together=p.keep_together)
 
 
 def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
@@ -450,13 +473,15 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
          cancel: CancelToken | None = None,
          move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
          fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
-         charge_pct: float = DEFAULT_CHARGE_PCT) -> Plan:
+         charge_pct: float = DEFAULT_CHARGE_PCT, keep_together: bool = False) -> Plan:
     """The consolidation plan for one use. on_progress receives `solver.Progress` reports
     (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
-    threading.Event) stops the solve with the best plan found, reported as not proven."""
+    threading.Event) stops the solve with the best plan found, reported as not proven.
+    keep_together: each building's occupants go whole to one building (single-source)."""
     problem = prepare(session=session, actor=actor, region_id=region_id, use=use,
                       max_km=max_km, max_sites=max_sites,
                       travel_cents_per_person_km=travel_cents_per_person_km, pins=pins,
                       time_limit=time_limit, move_cents_per_person=move_cents_per_person,
-                      fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct)
+                      fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct,
+                      keep_together=keep_together)
     return run(problem, on_progress=on_progress, cancel=cancel)

@@ -450,7 +450,19 @@ class ConsolidationIn(BaseModel):
         5_000, description="Fit-out cost, $ per person a building takes in (once)")
     charge_pct: float = CHARGE_PCT.field(
         100, description="Occupancy charge, % of the host building's annual cost per place")
+    keep_together: bool = Field(
+        False, description="Keep each building's occupants together")
 
+
+# What the plan assumes of each building's occupants, in words (the page, the casebook's
+# description): keep_together (single-source) or not (split demand).
+CONSOLIDATION_MODELS: dict[bool, str] = {
+    True: "Each building's occupants move together to one building",
+    False: "Occupants of a building may be split among several buildings",
+}
+KEEP_TOGETHER_HINT = ("Off: the plan may send some of a building's people to one building "
+                      "and the rest to another, if that costs less. On: everyone in a "
+                      "building moves as one, which can cost more.")
 
 CONSOLIDATION_SOURCES: dict[str, str] = {
     "move_cost": "assumed: packing, movers and reconnecting IT for one person (office moves "
@@ -478,6 +490,8 @@ class ConsolidationCarbonIn(BaseModel):
         None, description="At most this many buildings")
     travel: float | None = Bounds(0, 10_000).field(
         None, description="Travel cost, $ per person-km per year; empty: the plan's default")
+    keep_together: bool = Field(
+        False, description=ConsolidationIn.model_fields["keep_together"].description)
     keep: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(
         default_factory=list, max_length=1000, description="Buildings kept by hand (ids)")
     close: list[Annotated[int, Bounds(1, 2**31 - 1).field()]] = Field(

@@ -468,6 +468,8 @@ def consolidation_link(data: ConsolidationCarbonIn) -> str:
         v = getattr(data, k)
         if v is not None:
             q.append((k, f"{v:g}"))
+    if data.keep_together:
+        q.append(("keep_together", "yes"))  # as the page's checkbox sends it
     q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
     return "/property/consolidation?" + urlencode(q)
 
