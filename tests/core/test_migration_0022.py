@@ -60,16 +60,19 @@ def test_0022_adds_thumbnails_a_photo_stored_before_is_served_and_downgrade_drop
         assert bytes(row.data) == photo and row.thumbnail is None and row.thumbnail_width is None
 
         with Session(engine) as session:  # served: the photo stands in for its thumbnail
-            stored = queries.public_photo(session=session, asset_id=1, photo_id=1,
-                                          thumbnail=True)
+            stored = queries.public_photo(session=session, asset_id=1, photo_id=1)
             assert queries.photo_bytes(stored, thumbnail=True) == photo
+            # and under the photo's own tag, which making the thumbnail then changes
+            before = queries.photo_etag(stored, thumbnail=True)
+            assert before == queries.photo_etag(stored)
             assert queries.photos_without_thumbnail(session=session) == [1]
             assert service.make_thumbnail(session=session, photo_id=1)
             session.commit()
         with Session(engine) as session:
-            stored = queries.public_photo(session=session, asset_id=1, photo_id=1,
-                                          thumbnail=True)
+            stored = queries.public_photo(session=session, asset_id=1, photo_id=1)
             thumb = queries.photo_bytes(stored, thumbnail=True)
+            assert queries.photo_etag(stored, thumbnail=True) != before
+            assert queries.photo_etag(stored) == before
             assert Image.open(io.BytesIO(thumb)).size == (320, 240)
             assert (stored.thumbnail_width, stored.thumbnail_height) == (320, 240)
             assert queries.photos_without_thumbnail(session=session) == []

@@ -12,6 +12,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -846,3 +847,46 @@ def test_the_demo_gives_surplus_assets_a_public_page_labeled_synthetic(
     photo = session.scalars(sa.select(AssetPhoto).where(AssetPhoto.asset_id == a.id)).one()
     assert photo.synthetic and "does not show the property" in photo.alt_text
     assert client.get(f"/property/public/{a.id}/photos/{photo.id}").status_code == 200
+
+
+def test_a_copy_still_current_gets_its_304_without_a_byte_read(
+        client: TestClient, session: Session, connection: sa.Connection, ids: dict[str, int],
+        system: Principal) -> None:
+    """A photo's ETag comes from its row's metadata (`queries.photo_etag`), so a 304 reads no
+    image bytes, on the public and the staff routes, photo and thumbnail; a 200 reads the
+    bytes it serves. Two photos of the same size get different tags."""
+    a = make_asset(session, system, ids["city"], groups=["identity", "status", "photos"])
+    big = service.add_photo(session=session, actor=system, asset_id=a.id,
+                            content=textured(1200, 900), data=PhotoIn(alt_text="Yard"))
+    twin = service.add_photo(session=session, actor=system, asset_id=a.id,
+                             content=textured(1200, 900), data=PhotoIn(alt_text="Yard again"))
+    session.commit()
+    staff = {"Authorization": f"Bearer {api_key(session, Role.jurisdiction_staff, ids['city'])}"}
+    reads: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if re.search(r"asset_photos\.(data|thumbnail)\b", statement):  # not thumbnail_width
+            reads.append(statement)
+
+    sa.event.listen(connection, "before_cursor_execute", seen)
+    try:
+        for base, headers in ((f"/property/public/{a.id}/photos", {}),
+                              (f"/property/assets/{a.id}/photos", staff)):
+            for path, expected in (("", big.data), ("/thumb", big.thumbnail)):
+                url = f"{base}/{big.id}{path}"
+                session.expire_all()
+                reads.clear()
+                first = client.get(url, headers=headers)
+                assert first.status_code == 200 and first.content == expected, url
+                assert reads, url  # the bytes it serves
+                twin_tag = client.get(f"{base}/{twin.id}{path}", headers=headers
+                                      ).headers["etag"]
+                assert twin_tag != first.headers["etag"]
+                session.expire_all()
+                reads.clear()
+                again = client.get(url, headers={**headers,
+                                                 "If-None-Match": first.headers["etag"]})
+                assert again.status_code == 304 and again.content == b"", url
+                assert reads == [], (url, reads)
+    finally:
+        sa.event.remove(connection, "before_cursor_execute", seen)

@@ -204,19 +204,24 @@ def redirect(url: str, *, flash: str | None = None) -> RedirectResponse:
     return response
 
 
-def image_response(request: Request, data: bytes, content_type: str, *,
-                   cache_control: str) -> Response:
-    """An image with a strong ``ETag`` (a digest of its bytes), or 304 without the bytes when
-    the browser's copy (``If-None-Match``) is still this one. ``cache_control`` says who may
-    keep it (``public`` or ``private``); with ``no-cache`` each use is checked with the site,
-    so the route's own access rule (a 404 first) still decides every time."""
-    etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
-    headers = {"Cache-Control": cache_control, "ETag": etag}
+def image_response(request: Request, data: bytes | Callable[[], bytes], content_type: str, *,
+                   cache_control: str, etag: str | None = None) -> Response:
+    """An image with a strong ``ETag``, or 304 without the bytes when the browser's copy
+    (``If-None-Match``) is still this one. The tag is ``etag`` when the caller can name the
+    bytes without reading them (``data`` is then a callable, called only for a 200), else a
+    digest of ``data``. ``cache_control`` says who may keep it (``public`` or ``private``);
+    with ``no-cache`` each use is checked with the site, so the route's own access rule (a 404
+    first) still decides every time."""
+    if etag is None:
+        data = data() if callable(data) else data
+        etag = hashlib.sha256(data).hexdigest()[:32]
+    tag = f'"{etag}"'
+    headers = {"Cache-Control": cache_control, "ETag": tag}
     asked = {t.strip().removeprefix("W/") for t in
              request.headers.get("if-none-match", "").split(",")}
-    if etag in asked or "*" in asked:
+    if tag in asked or "*" in asked:
         return Response(status_code=304, headers=headers)
-    return Response(data, media_type=content_type,
+    return Response(data() if callable(data) else data, media_type=content_type,
                     headers={**headers, "Content-Disposition": "inline"})
 
 

@@ -319,8 +319,8 @@ def asset_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
     still current gets 304 without the bytes."""
     photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
                                 photo_id=photo_id)
-    return image_response(request, queries.photo_bytes(photo), photo.content_type,
-                          cache_control=STAFF_PHOTO_CACHE)
+    return image_response(request, lambda: queries.photo_bytes(photo), photo.content_type,
+                          cache_control=STAFF_PHOTO_CACHE, etag=queries.photo_etag(photo))
 
 
 @router.get("/property/assets/{asset_id}/photos/{photo_id}/thumb")
@@ -330,9 +330,10 @@ def asset_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoId
     """The photo's thumbnail for the same staff, under the same rules and with its own ETag;
     the photo itself when it has none (small already, or stored before thumbnails)."""
     photo = queries.staff_photo(session=session, actor=actor, asset_id=asset_id,
-                                photo_id=photo_id, thumbnail=True)
-    return image_response(request, queries.photo_bytes(photo, thumbnail=True),
-                          photo.content_type, cache_control=STAFF_PHOTO_CACHE)
+                                photo_id=photo_id)
+    return image_response(request, lambda: queries.photo_bytes(photo, thumbnail=True),
+                          photo.content_type, cache_control=STAFF_PHOTO_CACHE,
+                          etag=queries.photo_etag(photo, thumbnail=True))
 
 
 @router.get("/property/utilization")

@@ -398,30 +398,43 @@ def photo_bytes(photo: AssetPhoto, *, thumbnail: bool = False) -> bytes:
     return (photo.thumbnail if thumbnail else None) or photo.data
 
 
-def _photo_row(session: Session, photo_id: int, thumbnail: bool) -> AssetPhoto | None:
-    """The row without the bytes it will not serve (read later only if needed: a photo without
-    a thumbnail serves its own)."""
-    unused = AssetPhoto.data if thumbnail else AssetPhoto.thumbnail
-    return session.get(AssetPhoto, photo_id, options=[defer(unused)])
+def photo_etag(photo: AssetPhoto, *, thumbnail: bool = False) -> str:
+    """The ETag of what :func:`photo_bytes` serves, from the row's metadata alone, so a copy
+    still current gets its 304 without a byte read: a photo's bytes never change once stored
+    (a new upload is a new row; the id, the moment it was stored to the microsecond and its
+    size tell rows apart even where a database reuses a deleted row's id), and a thumbnail,
+    once made (at upload or by ``property thumbnails``), never changes either: its tag adds its
+    sides. A photo without a thumbnail serves itself, under its own tag."""
+    stored = int(photo.created_at.timestamp() * 1_000_000)
+    tag = f"p{photo.id}.{stored}.{photo.bytes}"
+    if thumbnail and photo.thumbnail_width is not None:
+        tag += f".t{photo.thumbnail_width}x{photo.thumbnail_height}"
+    return tag
 
 
-def public_photo(*, session: Session, asset_id: int, photo_id: int,
-                 thumbnail: bool = False) -> AssetPhoto:
+def _photo_row(session: Session, photo_id: int) -> AssetPhoto | None:
+    """The row without its bytes (:func:`photo_bytes` reads the ones it serves, after the
+    access check and only when the browser's copy is not current)."""
+    return session.get(AssetPhoto, photo_id,
+                       options=[defer(AssetPhoto.data), defer(AssetPhoto.thumbnail)])
+
+
+def public_photo(*, session: Session, asset_id: int, photo_id: int) -> AssetPhoto:
     """One photo for anyone: 404 unless the asset publishes its photos (the same answer as
     for a photo that never existed). Serve it with :func:`photo_bytes`."""
     asset = session.get(Asset, asset_id)
-    photo = _photo_row(session, photo_id, thumbnail)
+    photo = _photo_row(session, photo_id)
     if asset is None or photo is None or photo.asset_id != asset.id or not photos_public(asset):
         raise NotFound("Photo not found")
     return photo
 
 
-def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int,
-                thumbnail: bool = False) -> AssetPhoto:
+def staff_photo(*, session: Session, actor: Principal, asset_id: int, photo_id: int
+                ) -> AssetPhoto:
     """One photo for staff who may see the asset in full (published or not); 404 for anyone
     else, as for a photo that never existed. Serve it with :func:`photo_bytes`."""
     asset = get_asset(session=session, actor=actor, asset_id=asset_id)
-    photo = _photo_row(session, photo_id, thumbnail)
+    photo = _photo_row(session, photo_id)
     if photo is None or photo.asset_id != asset.id:
         raise NotFound("Photo not found")
     return photo

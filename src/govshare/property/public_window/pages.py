@@ -275,8 +275,9 @@ def public_photo(request: Request, asset_id: AssetId, photo_id: PhotoId,
     (nothing cacheable is said about a photo that is not public). Revalidated on every use
     (PHOTO_CACHE): a copy whose ETag still matches gets 304 without the bytes.
     ``X-Content-Type-Options: nosniff`` is on every response (``core.http.Envelope``)."""
-    data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
-    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
+    photo = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
+    return image_response(request, lambda: queries.photo_bytes(photo), photo.content_type,
+                          cache_control=PHOTO_CACHE, etag=queries.photo_etag(photo))
 
 
 @router.get("/property/public/{asset_id}/photos/{photo_id}/thumb")
@@ -287,9 +288,10 @@ def public_photo_thumbnail(request: Request, asset_id: AssetId, photo_id: PhotoI
     shown small, under the photo's rules: 404 unless the asset publishes its photos, its own
     ETag, revalidated on every use. A photo without one (small already, or stored before
     thumbnails were made) is served itself."""
-    data, content_type = public.photo(session=session, asset_id=asset_id, photo_id=photo_id,
-                                      thumbnail=True)
-    return image_response(request, data, content_type, cache_control=PHOTO_CACHE)
+    photo = public.photo(session=session, asset_id=asset_id, photo_id=photo_id)
+    return image_response(request, lambda: queries.photo_bytes(photo, thumbnail=True),
+                          photo.content_type, cache_control=PHOTO_CACHE,
+                          etag=queries.photo_etag(photo, thumbnail=True))
 
 
 @router.get("/property/proposal-status")

@@ -44,7 +44,7 @@ from govshare.core.errors import BadRequest, NotFound
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Principal
 from govshare.property import calc, queries, service
-from govshare.property.models import AssetStatus, Proposal
+from govshare.property.models import AssetPhoto, AssetStatus, Proposal
 from govshare.property.schemas import (
     FIELD_GROUPS,
     STATUS_LABELS,
@@ -191,13 +191,11 @@ def deadline(item: Listed, tz: str, now: datetime) -> Deadline | None:
                     closed=calc.proposals_closed(day, tz, now))
 
 
-def photo(*, session: Session, asset_id: int, photo_id: int,
-          thumbnail: bool = False) -> tuple[bytes, str]:
-    """A published photo's bytes and content type, or its thumbnail's (the photo's own when it
-    has none); 404 unless the asset publishes photos."""
-    row = queries.public_photo(session=session, asset_id=asset_id, photo_id=photo_id,
-                               thumbnail=thumbnail)
-    return queries.photo_bytes(row, thumbnail=thumbnail), row.content_type
+def photo(*, session: Session, asset_id: int, photo_id: int) -> AssetPhoto:
+    """A published photo's row, its bytes not read yet (serve them with
+    ``queries.photo_bytes``, tagged by ``queries.photo_etag``); 404 unless the asset publishes
+    photos."""
+    return queries.public_photo(session=session, asset_id=asset_id, photo_id=photo_id)
 
 
 def proposals(*, session: Session, asset_id: int) -> list[ProposalPublic]:
