@@ -16,6 +16,8 @@ from __future__ import annotations
 import csv
 import itertools
 import math
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -404,3 +406,17 @@ def test_travel_cost_matrix_is_demand_times_distance_within_radius() -> None:
     assert cost[0, 1] == pytest.approx(3.0 * 20.0 * float(km))
     assert np.isinf(cost[1]).all()
     assert np.isfinite(travel_cost_matrix(sites, needs, [1, 1], 1.0, None)).all()
+
+
+def test_highs_writes_no_banner_on_standard_output() -> None:
+    """HiGHS prints its banner from C++ to the process's standard output at its first
+    instance, where `govshare property consolidate --json` writes its JSON: a fresh process
+    that solves (the direct MILP and the solver, each making instances) prints only its own."""
+    code = ("from govshare.property import consolidation, solver\n"
+            "from govshare.property.consolidation import Need, Site\n"
+            "args = ([Site(id='a', capacity=10.0, fixed_cost=1.0)], [Need(id='n', demand=1.0)],"
+            " [[1.0]])\n"
+            "print('ok', consolidation.solve(*args).status, solver.solve(*args).status)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=120)
+    assert out.stdout == "ok optimal optimal\n"

@@ -60,6 +60,9 @@ limit with an incumbent):
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +74,37 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 from govshare.core.geodesy import haversine_km
+
+_BANNER_LOCK = threading.Lock()
+_banner_done = False
+
+
+def new_highs() -> highspy.Highs:
+    """A silent HiGHS instance. HiGHS writes its banner ("Running HiGHS ...", two lines) to
+    the process's standard output from C++ at its first instance in a process, before any
+    option can turn it off: in the middle of `govshare property consolidate --json`'s JSON.
+    The first instance is therefore made with file descriptor 1 pointed at /dev/null for
+    that moment (under a lock; Python's buffered stdout flushed first)."""
+    global _banner_done
+    if not _banner_done:
+        with _BANNER_LOCK:
+            if not _banner_done:
+                sys.stdout.flush()
+                saved = os.dup(1)
+                try:
+                    with open(os.devnull, "wb") as null:
+                        os.dup2(null.fileno(), 1)
+                        h = highspy.Highs()  # type: ignore[no-untyped-call]
+                finally:
+                    os.dup2(saved, 1)
+                    os.close(saved)
+                _banner_done = True
+                h.setOptionValue("output_flag", False)
+                return h
+    h = highspy.Highs()  # type: ignore[no-untyped-call]
+    h.setOptionValue("output_flag", False)
+    return h
+
 
 PROVEN_GAP = 1e-9
 """A relative gap at or below this counts as zero."""
@@ -372,8 +406,7 @@ def solve(
     if single_source:
         integrality[m:] = 1
 
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("time_limit", float(time_limit))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("mip_abs_gap", MIP_ABS_GAP)

@@ -397,8 +397,7 @@ class _Transport:
         inf = highspy.kHighsInf
         row_lo = np.concatenate([np.ones(inst.n), np.full(sites.size, -inf)])
         row_hi = np.concatenate([np.ones(inst.n), inst.cap[sites]])
-        h = highspy.Highs()  # type: ignore[no-untyped-call]
-        h.setOptionValue("output_flag", False)
+        h = consolidation.new_highs()
         h.setOptionValue("time_limit", max(0.05, float(time_limit)))
         args = (k, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, inst.pc[use], np.zeros(k), np.ones(k),
@@ -1020,8 +1019,7 @@ def _highs_model(*, rows: list[Any], cols: list[Any], vals: list[Any], row_lo: l
     a = sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
                       shape=(nrow, ncol))
     a.sort_indices()
-    h = highspy.Highs()  # type: ignore[no-untyped-call]
-    h.setOptionValue("output_flag", False)
+    h = consolidation.new_highs()
     h.passModel(ncol, nrow, int(a.nnz), int(highspy.MatrixFormat.kColwise),
                 int(highspy.ObjSense.kMinimize), 0.0, cost, col_lo, col_hi,
                 np.concatenate(row_lo), np.concatenate(row_hi),
