@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,12 +43,15 @@ PG_ADMIN_URL = os.environ.get(
 BACKENDS = ["sqlite", "postgresql"]
 
 
-def _pg_database(tmp_name: str) -> str:
+def _pg_database(tmp_name: str, template: str | None = None) -> str:
+    """A new PostgreSQL database: empty, or a copy of ``template`` (a database nobody is
+    connected to)."""
     admin = make_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{tmp_name}" WITH (FORCE)'))
-            conn.execute(sa.text(f'CREATE DATABASE "{tmp_name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{tmp_name}"{copy_of}'))
     except sa.exc.OperationalError as exc:
         pytest.fail(
             f"PostgreSQL is required for the tests and is not reachable at {PG_ADMIN_URL}: "
@@ -70,49 +75,103 @@ def fresh_database_url(backend: str, tmp_path: Path, name: str) -> str:
     return _pg_database(f"govshare_{name}_{os.getpid()}")
 
 
+# The tests' secret key; the CLI tests give the same one as GOVSHARE_SECRET_KEY, so that their
+# copies of the demo database (``demo_copy``) decrypt what the build encrypted with it.
+SECRET_KEY = "t" * 40
+
+
 def test_settings(url: str, data_dir: Path, **extra: Any) -> Settings:
     return Settings(env=Environment.test, database_url=url, data_dir=data_dir,
-                    secret_key="t" * 40, us_atlas_dir=US_ATLAS, log_json=True,
+                    secret_key=SECRET_KEY, us_atlas_dir=US_ATLAS, log_json=True,
                     log_level="WARNING", **extra)
 
 
 test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
+@dataclass
+class _Built:
+    engine: sa.Engine
+    pg_name: str | None  # the PostgreSQL database, dropped at the end
+    template: str  # the pristine copy: a PostgreSQL database name, or an SQLite file
+
+
+def _build_demo(backend: str, tmp_path_factory: pytest.TempPathFactory) -> _Built:
+    """A new database of ``backend``, migrated and holding the demo region (committed), and a
+    pristine copy of it taken at once, before any test has used it (see ``demo_copy``)."""
+    tmp = tmp_path_factory.mktemp(f"db-{backend}")
+    pg_name = f"govshare_test_{os.getpid()}"
+    url = f"sqlite:///{tmp / 'test.db'}" if backend == "sqlite" else _pg_database(pg_name)
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    settings = test_settings(url, tmp)
+    with Session(engine, expire_on_commit=False) as session:
+        demo._build(session, settings, lambda _m: None)
+        session.commit()
+    engine.govshare_settings = settings  # type: ignore[attr-defined]
+    engine.dispose()  # nobody is connected while the copy is taken; the pool reconnects
+    if backend == "sqlite":
+        template = str(tmp / "template.db")
+        with sqlite3.connect(tmp / "test.db") as src, sqlite3.connect(template) as dst:
+            src.backup(dst)  # complete whatever the journal mode
+        src.close()
+        dst.close()
+        return _Built(engine, None, template)
+    template = f"govshare_template_{os.getpid()}"
+    _pg_database(template, template=pg_name)
+    return _Built(engine, pg_name, template)
+
+
 @pytest.fixture(scope="session")
-def _built_databases() -> Iterator[dict[str, tuple[sa.Engine, str | None]]]:
+def _built_databases() -> Iterator[dict[str, _Built]]:
     """Each backend's demo database, built once per test process and dropped at its end.
 
     ``db_engine`` is parametrized, so pytest tears it down whenever the next test wants the
-    other backend -- with each file's tests run by file (``--dist loadfile``), at every file.
+    other backend -- with each file's tests run by file, at every file.
     Building the demo region took 10-40 s a time, most of the suite's run; kept here, each
     backend is built once. Tests never change it: each runs in a transaction that is rolled
     back (``connection``)."""
-    built: dict[str, tuple[sa.Engine, str | None]] = {}
+    built: dict[str, _Built] = {}
     yield built
-    for engine, pg_name in built.values():
-        engine.dispose()
-        if pg_name is not None:
-            _drop_pg(pg_name)
+    for b in built.values():
+        b.engine.dispose()
+        if b.pg_name is not None:
+            _drop_pg(b.pg_name)
+            _drop_pg(b.template)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def db_engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-              _built_databases: dict[str, tuple[sa.Engine, str | None]]) -> sa.Engine:
+              _built_databases: dict[str, _Built]) -> sa.Engine:
     backend = request.param
     if backend not in _built_databases:
-        tmp = tmp_path_factory.mktemp(f"db-{backend}")
-        pg_name = f"govshare_test_{os.getpid()}"
-        url = f"sqlite:///{tmp / 'test.db'}" if backend == "sqlite" else _pg_database(pg_name)
-        engine = make_engine(url)
-        migrate.upgrade(engine)
-        settings = test_settings(url, tmp)
-        with Session(engine, expire_on_commit=False) as session:
-            demo._build(session, settings, lambda _m: None)
-            session.commit()
-        engine.govshare_settings = settings  # type: ignore[attr-defined]
-        _built_databases[backend] = (engine, pg_name if backend == "postgresql" else None)
-    return _built_databases[backend][0]
+        _built_databases[backend] = _build_demo(backend, tmp_path_factory)
+    return _built_databases[backend].engine
+
+
+@pytest.fixture(scope="session")
+def demo_copy(tmp_path_factory: pytest.TempPathFactory,
+              _built_databases: dict[str, _Built]) -> Callable[[str, Path, str], str]:
+    """``demo_copy(backend, tmp, name)``: the URL of a new database of ``backend`` of its own
+    (the caller's to write to, and to drop), holding the demo region exactly as built and
+    migrated -- a copy of the pristine template ``_build_demo`` took, so the region is built
+    once per backend and process, not once per CLI test module (7-17 s each).
+    PostgreSQL copies it with ``CREATE DATABASE ... TEMPLATE``; SQLite copies the file."""
+
+    def copy(backend: str, tmp: Path, name: str) -> str:
+        if backend not in _built_databases:
+            _built_databases[backend] = _build_demo(backend, tmp_path_factory)
+        template = _built_databases[backend].template
+        if backend == "sqlite":
+            target = tmp / (name + ".db")
+            with sqlite3.connect(template) as src, sqlite3.connect(target) as dst:
+                src.backup(dst)
+            src.close()
+            dst.close()
+            return f"sqlite:///{target}"
+        return _pg_database(f"govshare_{name}_{os.getpid()}", template=template)
+
+    return copy
 
 
 @pytest.fixture

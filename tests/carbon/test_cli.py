@@ -1,26 +1,28 @@
-"""`govshare carbon ...` through typer's CliRunner on a FRESH database of each backend built
-with `govshare demo`: the inventory (table and JSON, both methods), the roll-up, targets, the
-grid factor, and a refused factor file (exit 2, every problem in --report, nothing added)."""
+"""`govshare carbon ...` through typer's CliRunner on a FRESH database of each backend holding
+the demo region (a copy of the built one, ``demo_copy``): the inventory (table and JSON, both
+methods), the roll-up, targets, the grid factor, and a refused factor file (exit 2, every
+problem in --report, nothing added)."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.factories.cli import Cli, flat, fresh_cli
+from tests.factories.cli import Cli, demo_cli, flat
 
 
 @pytest.fixture(params=BACKENDS, scope="module")
-def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Cli]:
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
     backend = request.param
-    with fresh_cli(backend, tmp_path_factory.mktemp(f"carboncli-{backend}"), "carboncli") as c:
-        assert "built" in c("demo").stdout
+    with demo_cli(backend, tmp_path_factory.mktemp(f"carboncli-{backend}"), "carboncli",
+                  demo_copy) as c:
+        assert "already built" in c("demo").stdout
         yield c
 
 

@@ -1,23 +1,24 @@
 """`govshare casebook ...` and `govshare report value-case` through typer's CliRunner on a
-fresh database built with `govshare demo` (SQLite: the commands' SQL is the service's, tested
-on both backends in test_service.py)."""
+fresh database holding the demo region (a copy of the built one, ``demo_copy``; SQLite: the
+commands' SQL is the service's, tested on both backends in test_service.py)."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
 
-from tests.factories.cli import Cli, flat, fresh_cli
+from tests.factories.cli import Cli, demo_cli, flat
 
 
 @pytest.fixture(scope="module")
-def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    with fresh_cli("sqlite", tmp_path_factory.mktemp("casebookcli"), "casebookcli") as c:
-        assert "built" in c("demo").stdout
+def cli(tmp_path_factory: pytest.TempPathFactory,
+        demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
+    with demo_cli("sqlite", tmp_path_factory.mktemp("casebookcli"), "casebookcli", demo_copy) as c:
+        assert "already built" in c("demo").stdout
         yield c
 
 

@@ -1,13 +1,14 @@
 """The `govshare` command line on a FRESH database of one backend, for CLI tests.
 
 Settings are given as GOVSHARE_* environment variables, exactly as an operator would, and
-every command runs through typer's CliRunner. ``fresh_cli`` creates the empty database, sets
-the variables, and on exit restores them and drops the database (PostgreSQL).
+every command runs through typer's CliRunner. ``fresh_cli`` creates the empty database (and
+``demo_cli`` a copy of the demo region's), sets the variables, and on exit restores them and
+drops the database (PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 
 from govshare.cli import app
 from govshare.core.db import make_engine
-from tests.conftest import PG_ADMIN_URL, US_ATLAS, fresh_database_url
+from tests.conftest import PG_ADMIN_URL, SECRET_KEY, US_ATLAS, fresh_database_url
 
 
 class Cli:
@@ -56,11 +57,27 @@ def flat(text: str) -> str:
 @contextmanager
 def fresh_cli(backend: str, tmp: Path, name: str) -> Iterator[Cli]:
     """A `Cli` on a new empty database of ``backend`` named after ``name``, data under ``tmp``."""
-    url = fresh_database_url(backend, tmp, name)
+    with _cli_on(backend, fresh_database_url(backend, tmp, name), tmp) as cli:
+        yield cli
+
+
+@contextmanager
+def demo_cli(backend: str, tmp: Path, name: str,
+             demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
+    """A `Cli` on a new database of ``backend`` of its own holding the demo region as
+    `govshare demo` builds it (a copy, see ``demo_copy`` in tests/conftest.py)."""
+    with _cli_on(backend, demo_copy(backend, tmp, name), tmp) as cli:
+        yield cli
+
+
+@contextmanager
+def _cli_on(backend: str, url: str, tmp: Path) -> Iterator[Cli]:
+    """Sets the variables for ``url``; on exit restores them and drops the database
+    (PostgreSQL)."""
     mp = pytest.MonkeyPatch()
     mp.setenv("GOVSHARE_DATABASE_URL", url)
     mp.setenv("GOVSHARE_DATA_DIR", str(tmp / "data"))
-    mp.setenv("GOVSHARE_SECRET_KEY", "c" * 40)
+    mp.setenv("GOVSHARE_SECRET_KEY", SECRET_KEY)
     mp.setenv("GOVSHARE_US_ATLAS_DIR", str(US_ATLAS))
     mp.setenv("GOVSHARE_ENV", "test")
     try:

@@ -1,27 +1,28 @@
 """`govshare fleet import|rightsize|pool|electrify` through typer's CliRunner, on a FRESH
-database of each backend built with `govshare demo`."""
+database of each backend holding the demo region (a copy of the built one, ``demo_copy``)."""
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import BACKENDS
-from tests.factories.cli import Cli, flat, fresh_cli
+from tests.factories.cli import Cli, demo_cli, flat
 
 CITY = "City of Seattle"
 
 
 @pytest.fixture(params=BACKENDS, scope="module")
-def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Cli]:
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
     backend = request.param
-    with fresh_cli(backend, tmp_path_factory.mktemp(f"fleetcli-{backend}"), "fleetcli") as c:
-        assert "built" in c("demo").stdout
+    with demo_cli(backend, tmp_path_factory.mktemp(f"fleetcli-{backend}"), "fleetcli",
+                  demo_copy) as c:
+        assert "already built" in c("demo").stdout
         yield c
 
 

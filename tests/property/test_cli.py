@@ -1,10 +1,11 @@
 """`govshare property import|export|presets` through typer's CliRunner, on a FRESH database of
-each backend built with `govshare demo`, with the settings given as GOVSHARE_* variables."""
+each backend holding the demo region (a copy of the built one, ``demo_copy``), with the
+settings given as GOVSHARE_* variables."""
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,19 +13,21 @@ import sqlalchemy as sa
 
 from govshare.core.db import make_engine
 from tests.conftest import BACKENDS
-from tests.factories.cli import Cli, flat, fresh_cli
+from tests.factories.cli import Cli, demo_cli, flat
 
 CITY = "City of Seattle"
 
 
 @pytest.fixture(params=BACKENDS, scope="module")
-def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Cli]:
-    """One fresh database per backend for the module, with the demo region (built by the
-    CLI itself); each test leaves the assets as it found them or says what it added."""
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
+    """One fresh database per backend for the module, with the demo region (a copy of the
+    built one, on which `govshare demo` finds it built); each test leaves the assets as it
+    found them or says what it added."""
     backend = request.param
-    with fresh_cli(backend, tmp_path_factory.mktemp(f"propcli-{backend}"), "propcli") as c:
-        assert "built" in c("demo").stdout
+    with demo_cli(backend, tmp_path_factory.mktemp(f"propcli-{backend}"), "propcli",
+                  demo_copy) as c:
+        assert "already built" in c("demo").stdout
         yield c
 
 

@@ -1,10 +1,11 @@
-"""`govshare sites ...` through typer's CliRunner, on a FRESH database of each backend built
-with `govshare demo`, with the settings given as GOVSHARE_* variables."""
+"""`govshare sites ...` through typer's CliRunner, on a FRESH database of each backend holding
+the demo region (a copy of the built one, ``demo_copy``), with the settings given as
+GOVSHARE_* variables."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,15 +13,16 @@ import pytest
 from govshare.cli.demo_sites import DEMO_SCENARIO
 from govshare.sites.service import REFERENCE_SCENARIOS
 from tests.conftest import BACKENDS
-from tests.factories.cli import Cli, flat, fresh_cli
+from tests.factories.cli import Cli, demo_cli, flat
 
 
 @pytest.fixture(params=BACKENDS, scope="module")
-def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-        ) -> Iterator[Cli]:
+def cli(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        demo_copy: Callable[[str, Path, str], str]) -> Iterator[Cli]:
     backend = request.param
-    with fresh_cli(backend, tmp_path_factory.mktemp(f"sitescli-{backend}"), "sitescli") as c:
-        assert "built" in c("demo").stdout
+    with demo_cli(backend, tmp_path_factory.mktemp(f"sitescli-{backend}"), "sitescli",
+                  demo_copy) as c:
+        assert "already built" in c("demo").stdout
         yield c
 
 
