@@ -173,6 +173,8 @@ def test_parameters_refuse_absurd_prices_through_the_service_and_the_form(
     ("fitout_cost", "1e308", "Fit-out cost, $ per person a building takes in (once): Input "
                              "should be less than"),
     ("charge_pct", "-1", "annual cost per place: Input should be greater than"),
+    ("keep_together", "maybe", "Keep each building&#39;s occupants together: Input should be a "
+                               "valid boolean"),
 ])
 def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field: str,
                                                        value: str, reason: str) -> None:
@@ -181,7 +183,7 @@ def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field
     r = client.get("/property/consolidation", params=params)
     assert r.status_code == 400 and reason in r.text, r.text[-2000:]
     assert set(ConsolidationIn.model_fields) == {"max_km", "max_sites", "travel", "move_cost",
-                                                 "fitout_cost", "charge_pct"}
+                                                 "fitout_cost", "charge_pct", "keep_together"}
 
 
 # --------------------------------------------------------------------------- stored bad rows
