@@ -200,7 +200,7 @@ def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
 
 
 @pytest.mark.parametrize(("seed", "single_source", "max_sites"),
-                         [(6, False, None), (7, True, None), (8, False, 16)])
+                         [(6, False, None), (8, False, 16)])
 def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_source: bool,
                                                            max_sites: int | None) -> None:
     """Up to DIRECT_MAX_SITES sites, 'auto' seeds the direct MILP (strong LP, restricted MILP,
@@ -218,6 +218,44 @@ def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_sou
     assert sol.extra["lagrangian_bound"] <= sol.objective * (1 + 1e-9)
     assert sol.extra["strong_lp_value"] <= sol.objective * (1 + 1e-9)
     assert sol.extra["seed_cost"] >= sol.objective * (1 - 1e-9)
+
+
+@pytest.mark.parametrize("max_sites", [None, 12])
+def test_single_source_direct_milp_is_started_from_the_rounded_plan(
+        max_sites: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single-source, up to DIRECT_MAX_SITES sites, 'auto' runs the direct MILP with every
+    HiGHS default (its cuts and sub-MIP heuristics prove such instances at the root, where
+    the seeded path's restrictions did not), started from the strong LP's plan rounded to one
+    site per need: the same optimum, the rounded plan a valid start that obeys max_sites."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)  # 424 pairs, one part
+    assert solver._parts(sites, cost) is None
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
+                              time_limit=60)
+    calls: list[dict[str, object]] = []
+    real = consolidation.solve
+
+    def spy(*args: object, **kwargs: object) -> consolidation.Solution:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(consolidation, "solve", spy)
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
+                       time_limit=60)
+    assert ref.proven_optimal, ref
+    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites, single_source=True)
+    assert len(calls) == 1 and calls[0]["single_source"] is True
+    assert "heuristics" not in calls[0] and "restart" not in calls[0]  # HiGHS's defaults
+    start = calls[0]["start"]
+    assert isinstance(start, dict) and set(start) == {nd.id for nd in needs}
+    assert all(len(v) == 1 and v[0][1] == 1.0 for v in start.values())  # one site each
+    opened = {sid for v in start.values() for sid, _ in v}
+    if max_sites is not None:
+        assert len(opened) <= max_sites
+    start_cost = sum(s.fixed_cost for s in sites if s.id in opened) + sum(
+        cost[[s.id for s in sites].index(v[0][0]), j] for j, v in
+        enumerate(start[nd.id] for nd in needs))
+    assert start_cost >= sol.objective * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("name", ["cap41", "cap113", "cap134"])
@@ -514,9 +552,10 @@ def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
     # the page says which part is being solved; after the quick plans of both parts it has a
     # plan of the whole and its bound, never better than the optimum on either side
     assert {p.part for p in seen[:-1]} == {1, 2} and all(p.parts == 2 for p in seen[:-1])
-    quick = [p.phase for p in seen].index("quick")
-    assert all(p.best is None for p in seen[:quick])
-    assert all(p.best is not None and p.bound is not None for p in seen[quick:])
+    assert seen[0].phase == "quick" and seen[0].part == 1 and seen[0].best is None
+    whole = next(i for i, p in enumerate(seen) if p.best is not None)
+    assert seen[whole].phase == "quick" and seen[whole].part == 2  # both quick plans made
+    assert all(p.best is not None and p.bound is not None for p in seen[whole:])
     for p in seen:
         assert p.best is None or p.best >= optimum * (1 - 1e-9), p
         assert p.bound is None or p.bound <= optimum * (1 + 1e-9), p

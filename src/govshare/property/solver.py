@@ -44,7 +44,9 @@ to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the 
 is seeded and reduced (`_seeded`: the strong LP's duals give L(u), a restricted MILP over the
 LP's sites gives the plan, reduced-cost fixing pins sites, then the direct MILP with that plan
 as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP heuristics,
-which spent most of the demo's schools solve looking for it); up to
+which spent most of the demo's schools solve looking for it; single-source instances take
+the direct MILP with every HiGHS default instead, started from the strong LP's plan rounded
+to one site per need, `_started`: HiGHS often proves them at its root); up to
 QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
 not prove, take the four steps above (plus a restricted MILP on the weak formulation for
 plans, see ADR 18); above TREE_MIN_PAIRS pairs and up to TREE_MAX_SITES sites split
@@ -507,6 +509,10 @@ def solve(
         or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
     seeded = method == "seeded" or (direct and method == "auto"
                                     and inst.pi.size > SMALL_PAIRS)
+    if (method == "auto" and single_source and direct and inst.pi.size > SMALL_PAIRS
+            and inst.m > 0 and inst.n > 0):
+        return _started(sites, needs, cost, inst, max_sites, time_limit, on_progress,
+                        cancel, t0)
     if seeded and inst.m > 0 and inst.n > 0:
         return _seeded(sites, needs, cost, inst, max_sites, single_source, time_limit,
                        on_progress, cancel, t0)
@@ -543,6 +549,43 @@ def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     sol = consolidation.solve(sites, needs, cost, max_sites=max_sites,
                               single_source=single_source, time_limit=time_limit,
                               on_progress=hook, cancel=cancel)
+    _report_done(on_progress, sol, t0, 0)
+    return sol
+
+
+def _started(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
+             inst: _Instance, max_sites: int | None, time_limit: float,
+             on_progress: ProgressCallback | None, cancel: CancelToken | None,
+             t0: float) -> Solution:
+    """Single-source instances of up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs:
+    the direct MILP with every HiGHS default, started from the strong LP's plan rounded to
+    one site per need (`_lp_plan`, a few hundredths of a second). The seeded path's steps
+    hurt here: single-source MILPs of this size are often proven at HiGHS's root, by its
+    cuts and sub-MIP heuristics, which the seeded path turns off (the demo's keep-together
+    schools plan: 1 node and 4-5 s with them, 329 nodes and 21 s without, ADR 18). The
+    bound is the better of HiGHS's and the quick plan's (the split relaxation's L(u))."""
+    quick: Solution | None = None
+    lp = _strong_lp(inst, max_sites)
+    if lp is not None:
+        v, _, _ = inst.site_values(lp.u)
+        val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+        lb = float(lp.u.sum()) + val if math.isfinite(val) else -math.inf
+        rounded = _lp_plan(inst, lp, v, True)
+        if rounded is not None and (max_sites is None or rounded[2].sum() <= max_sites):
+            quick = _quick_solution(inst, sites, needs, rounded[1], rounded[2], rounded[0],
+                                    lb, t0, {"lagrangian_bound": lb,
+                                             "strong_lp_value": lp.value})
+    if quick is not None and quick.proven_optimal:
+        _report_done(on_progress, quick, t0, 0)
+        return quick
+    lag = quick.dual_bound if quick is not None else None
+    sol = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
+                              time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
+                              on_progress=_milp_hook(on_progress, t0, lag, 0),
+                              cancel=cancel,
+                              start=quick.assignment if quick is not None else None)
+    if quick is not None:
+        sol = _better(quick, sol)
     _report_done(on_progress, sol, t0, 0)
     return sol
 
@@ -1699,6 +1742,9 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         held[k] = first
         if first is not None and first.status == "infeasible":
             break
+        # the page names the part even when a loaded machine leaves no time for full solves
+        report(k, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
+                           open_sites=None))
     report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
                         open_sites=None))
     # 2. Full solves, smallest first, each with a share of the time left in proportion to
