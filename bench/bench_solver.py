@@ -16,16 +16,18 @@ solver is faster). A run stopped at its limit counts with the limit.
 The machine has 2 cores shared with other engineers: the total is capped by --budget seconds;
 instances not reached are listed as skipped in the results.
 
-The demo region's schools plan is timed through planning.plan with each (60 s limit; the
+The demo region's schools plan, split and with each building's occupants kept together
+(single-source), is timed through planning.plan with each (60 s limit; the
 demo is built into a temporary SQLite database first).
 
 --only NAME[,NAME...] runs the instances named (capa: its four capacities), --set
-small|large|registry one set (small = cap41-cap134, large = capa/capb/capc); rows of
+small|large|registry|demo one set (small = cap41-cap134, large = capa/capb/capc, demo =
+only the demo's schools plans, split and with occupants kept together); rows of
 instances not run are carried over from the previous results file, marked with the date of
 the run that measured them, and the totals count only the rows run this time.
 
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
-       [--no-demo] [--only NAME] [--set small|large|registry]
+       [--no-demo] [--only NAME] [--set small|large|registry|demo]
 """
 
 from __future__ import annotations
@@ -170,10 +172,11 @@ def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.f
             "lagrangian_bound": sol.extra.get("lagrangian_bound")}
 
 
-def demo_schools(limit: float) -> dict[str, Any]:
+def demo_schools(limit: float, keep_together: bool = False) -> dict[str, Any]:
     """The demo region's schools plan (94 buildings) through planning.plan, with the solver
     and with the direct MILP put in its place: the demo is built into a temporary SQLite
-    database by `govshare demo` (synthetic data, labeled so in the product)."""
+    database by `govshare demo` (synthetic data, labeled so in the product). keep_together:
+    the page's "Keep each building's occupants together" (single-source)."""
     import subprocess
     import tempfile
     from unittest import mock
@@ -202,10 +205,12 @@ def demo_schools(limit: float) -> dict[str, Any]:
                 if which == "milp":
                     with mock.patch.object(planning, "solve", direct):
                         plan = planning.plan(session=session, actor=actor, region_id=1,
-                                             use="school", time_limit=limit)
+                                             use="school", time_limit=limit,
+                                             keep_together=keep_together)
                 else:
                     plan = planning.plan(session=session, actor=actor, region_id=1,
-                                         use="school", time_limit=limit)
+                                         use="school", time_limit=limit,
+                                         keep_together=keep_together)
                 sol = plan.solution
                 out[which] = {"status": sol.status, "proven": sol.proven_optimal,
                               "objective": sol.objective, "recomputed": sol.objective,
@@ -215,7 +220,8 @@ def demo_schools(limit: float) -> dict[str, Any]:
                               "fixed_sites": sol.extra.get("fixed_open", 0)
                               + sol.extra.get("fixed_closed", 0),
                               "buildings": len(plan.sites)}
-                print(f"  demo schools {which:<6} {sol.status} "
+                print(f"  demo schools{' together' if keep_together else ''} {which:<6} "
+                      f"{sol.status} "
                       f"{out[which]['wall_s']:.1f} s", file=sys.stderr, flush=True)
     return out
 
@@ -323,7 +329,7 @@ def main() -> None:
                          "(capa: all four capacities), 'capa (8000)' one of them")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
-    ap.add_argument("--set", default="", choices=["", "small", "large", "registry"])
+    ap.add_argument("--set", default="", choices=["", "small", "large", "registry", "demo"])
     args = ap.parse_args()
     previous: dict[str, Any] = {}
     if (RESULTS / "solver.json").exists():
@@ -335,7 +341,12 @@ def main() -> None:
         demo = demo_schools(60.0)
         rows.append({"instance": "demo schools plan (94 buildings, planning.plan)",
                      "published": None, **demo})
+        demo = demo_schools(60.0, keep_together=True)
+        rows.append({"instance": "demo schools plan, occupants kept together "
+                     "(single-source)", "published": None, **demo})
     for name, pub, limit, load in instances(args.limit):
+        if args.set == "demo":
+            break
         if args.only and not any(o == name or name.startswith(o + " (")
                                  for o in args.only.split(",")):
             continue
