@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -724,3 +725,63 @@ def test_single_source_parts_at_a_short_limit_get_quick_plans_not_full_solves() 
     split = solver.solve(sites, needs, cost, time_limit=120)
     assert split.proven_optimal and sol.dual_bound is not None
     assert sol.dual_bound <= split.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+
+
+def _twin_towns() -> Instance:
+    """Two copies of one town (424 pairs, one part each) 100 km apart."""
+    s, nd, c = registry(12, 25, 75, radius=6.0)
+    sites = [Site(id=f"{t}{x.id}", capacity=x.capacity, fixed_cost=x.fixed_cost, pin=x.pin)
+             for t in "xy" for x in s]
+    needs = [Need(id=f"{t}{x.id}", demand=x.demand) for t in "xy" for x in nd]
+    cost = np.full((2 * len(s), 2 * len(nd)), np.inf)
+    cost[:len(s), :len(nd)] = c
+    cost[len(s):, len(nd):] = c
+    return sites, needs, cost
+
+
+def test_two_parts_are_solved_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PART_WORKERS (2) parts' full solves run side by side, each in its own thread: each of
+    the first two waits until the other has started (a serial schedule would time out)."""
+    sites, needs, cost = _twin_towns()
+    real = solver.solve
+    started = [threading.Event(), threading.Event()]
+    names: list[str] = []
+    lock = threading.Lock()
+
+    def spy(*args: Any, **kwargs: Any) -> Solution:
+        with lock:
+            i = len(names)
+            names.append(threading.current_thread().name)
+        if i < 2:
+            started[i].set()
+            assert started[1 - i].wait(30), "the other part did not start alongside"
+        return real(*args, **kwargs)
+    monkeypatch.setattr(solver, "solve", spy)
+    seen: list[solver.Progress] = []
+    sol = real(sites, needs, cost, single_source=True, time_limit=60, on_progress=seen.append)
+    assert solver.PART_WORKERS == 2 and len(names) == 2 and len(set(names)) == 2, names
+    ref = consolidation.solve(sites, needs, cost, single_source=True, time_limit=60)
+    assert ref.proven_optimal and sol.proven_optimal, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert [p.phase for p in seen].count("done") == 1 and seen[-1].phase == "done"
+    assert {p.part for p in seen[:-1]} == {1, 2}
+
+
+def test_an_error_in_a_parts_thread_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
+    sites, needs, cost = _twin_towns()
+    real = solver.solve
+    calls: list[str] = []
+    caller = threading.current_thread()  # not always the main thread under xdist
+
+    def failing(*args: Any, **kwargs: Any) -> Solution:
+        calls.append(threading.current_thread().name)
+        if threading.current_thread() is not caller:
+            raise RuntimeError("a part failed")
+        return real(*args, **kwargs)
+    monkeypatch.setattr(solver, "solve", failing)
+    with pytest.raises(RuntimeError, match="a part failed"):
+        real(sites, needs, cost, single_source=True, time_limit=60)
+    # the part thread raised; the caller's own part may not have started (no new part
+    # starts once one has failed)
+    assert "govshare-part-0" in calls and len(calls) <= 2

@@ -71,6 +71,7 @@ max(Lagrangian bound, min(the reduced problem's bound, the smallest flip bound))
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -190,6 +191,12 @@ source, rounded to one site per need by `_single_source`) instead of a full solv
 time left is less than this many seconds for each part not yet solved: a full solve takes
 up to about a second at any limit, and 59 parts at a 10 s limit ran 33 s (single-source:
 78 s, before single-source parts had quick plans)."""
+
+PART_WORKERS = 2
+"""In a region solved part by part, this many parts' full solves run at once, each in its own
+thread (HiGHS releases the GIL while it solves; the machine this was measured on has 2
+cores). The time left is shared among them in proportion to their pairs as if it were
+PART_WORKERS times as long, each part's limit never past the deadline."""
 
 QUICK_LP_PAIRS = 20_000
 """Up to this many pairs a part's quick plan rounds the strong LP (0.04 s at 16,000 pairs);
@@ -1667,10 +1674,11 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     single-source region; a part reached after the time limit gets one Lagrangian step's),
     so progress shows the whole's plan and bound from the start, a cancel keeps a plan and
     the time limit holds within a quick plan's time; then the full
-    solves, smallest first, each with a share of the time left in proportion to its pairs
-    (what it leaves unused goes to the next; a part the time left cannot cover keeps its
-    quick plan, see PART_MIN_SECONDS). The whole is proven when every part is, and its
-    bound is the sum of the parts' bounds."""
+    solves, smallest first, PART_WORKERS at once in their own threads, each with a share of
+    the time left in proportion to its pairs (what it leaves unused goes to the next; a part
+    the time left cannot cover keeps its quick plan, see PART_MIN_SECONDS); an error in a
+    part's thread stops new parts and is raised here. The whole is proven when every part
+    is, and its bound is the sum of the parts' bounds."""
     deadline = t0 + time_limit
     site_ids = [s.id for s in sites]
     in_part = np.zeros(len(sites), dtype=bool)
@@ -1684,6 +1692,9 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     held: list[Solution | None] = [None] * len(parts)
     """Each part's best plan so far, with its best bound."""
     state = {"rank": 0}
+    rank_of = {k: r for r, k in enumerate(order)}
+    lock = threading.Lock()
+    """Held plans, the time shares and progress reports, shared by the parts' threads."""
 
     def whole(k_now: int, best: float | None, bound: float | None
               ) -> tuple[float | None, float | None]:
@@ -1705,11 +1716,12 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     def report(k_now: int, p: Progress) -> None:
         if on_progress is None:
             return
-        best, bound = whole(k_now, p.best, p.bound)
-        on_progress(replace(p, elapsed=time.perf_counter() - t0,
-                            part=int(state["rank"]) + 1, parts=len(parts), best=best,
-                            bound=bound, gap=_gap(best, bound), open_sites=None,
-                            fixed_sites=0))
+        with lock:  # one report at a time, whichever part's thread it comes from
+            best, bound = whole(k_now, p.best, p.bound)
+            on_progress(replace(p, elapsed=time.perf_counter() - t0,
+                                part=(rank_of[k_now] if k_now >= 0 else state["rank"]) + 1,
+                                parts=len(parts), best=best, bound=bound,
+                                gap=_gap(best, bound), open_sites=None, fixed_sites=0))
 
     def sub(k: int, limit: float) -> Solution:
         si, nj = parts[k]
@@ -1747,28 +1759,60 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                            open_sites=None))
     report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
                         open_sites=None))
-    # 2. Full solves, smallest first, each with a share of the time left in proportion to
-    # its pairs; a part the time left cannot cover keeps its quick plan.
+    # 2. Full solves, smallest first, PART_WORKERS at once, each with a share of the time
+    # left in proportion to its pairs; a part the time left cannot cover keeps its quick plan.
     todo = [k for k, h in ((k, held[k]) for k in order)
             if h is None or not (h.proven_optimal or h.status == "infeasible")]
-    left = sum(size[k] for k in todo)
-    for pos, k in enumerate(todo):
-        if any(h is not None and h.status == "infeasible" for h in held):
-            break
-        state["rank"] = order.index(k)
-        now = time.perf_counter()
-        share = (deadline - now) * size[k] / max(1, left)
-        left -= size[k]
-        kept = held[k]
-        if kept is not None and (
-                (cancel is not None and cancel.is_set())
-                or deadline - now < PART_MIN_SECONDS * (len(todo) - pos)):
-            continue
-        if cancel is not None and cancel.is_set():
-            held[k] = consolidation._empty("canceled", "canceled", [], now)
-            continue
-        got = sub(k, share if pos < len(todo) - 1 else deadline - now)
-        held[k] = got if kept is None or got.status == "infeasible" else _better(kept, got)
+    workers = max(1, min(PART_WORKERS, len(todo)))
+    queue = {"pos": 0, "left": sum(size[k] for k in todo)}
+    errors: list[BaseException] = []
+
+    def next_part() -> tuple[int, float] | None:
+        """The next part to solve and its time limit, None when there is none; parts the
+        time left cannot cover (or all, once canceled) keep their quick plans."""
+        with lock:
+            while queue["pos"] < len(todo):
+                if errors or any(h is not None and h.status == "infeasible" for h in held):
+                    return None
+                pos, k = queue["pos"], todo[queue["pos"]]
+                queue["pos"] += 1
+                now = time.perf_counter()
+                share = min(deadline - now,
+                            workers * (deadline - now) * size[k] / max(1, queue["left"]))
+                queue["left"] -= size[k]
+                if held[k] is not None and (
+                        (cancel is not None and cancel.is_set())
+                        or deadline - now < PART_MIN_SECONDS * (len(todo) - pos) / workers):
+                    continue
+                if cancel is not None and cancel.is_set():
+                    held[k] = consolidation._empty("canceled", "canceled", [], now)
+                    continue
+                state["rank"] = rank_of[k]
+                return k, share if pos < len(todo) - 1 else deadline - now
+            return None
+
+    def work() -> None:
+        try:
+            while (job := next_part()) is not None:
+                k, limit = job
+                got = sub(k, limit)
+                with lock:
+                    kept = held[k]
+                    held[k] = (got if kept is None or got.status == "infeasible"
+                               else _better(kept, got))
+        except BaseException as exc:  # re-raised in the caller's thread
+            with lock:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=work, name=f"govshare-part-{i}", daemon=True)
+               for i in range(workers - 1)]
+    for th in threads:
+        th.start()
+    work()  # the caller's thread is one of the workers
+    for th in threads:
+        th.join()
+    if errors:
+        raise errors[0]
     for h in held:
         if h is not None and h.status == "infeasible":
             out = consolidation._empty("infeasible", h.message, site_ids, t0)
