@@ -241,7 +241,7 @@ def _slow(release: threading.Event) -> Any:
         report = kwargs.get("on_progress")
         if report is not None:
             report(solver.Progress(phase="tree", elapsed=0.0, best=None, bound=None, gap=None,
-                                   open_sites=None, part=2, parts=3))
+                                   open_sites=None, part=2, parts=3, parts_done=1))
         while not release.is_set() and not (cancel is not None and cancel.is_set()):
             release.wait(0.02)
         sol = consolidation.solve(*args, **{k: v for k, v in kwargs.items()
@@ -269,8 +269,8 @@ def test_long_solve_runs_in_the_background_and_can_be_canceled(
     text = _page_text(progress.text)
     assert "Finding the best plan for park buildings" in text
     assert "No complete plan yet." in text
-    assert ("Now trying choices of buildings and proving none is cheaper, in part 2 of 3 (the "
-            "region falls into groups of buildings no one may move between") in text
+    assert ("Now trying choices of buildings and proving none is cheaper: 1 of 3 parts done "
+            "(the region falls into groups of buildings no one may move between") in text
     assert 'http-equiv="refresh"' in progress.text and 'id="cancel-solve"' in progress.text
     job = r.headers["location"].split("job=")[1]
     # asking again for the same plan joins the running solve instead of starting another

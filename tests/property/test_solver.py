@@ -766,6 +766,8 @@ def test_two_parts_are_solved_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     check_invariants(sol, sites, needs, cost, single_source=True)
     assert [p.phase for p in seen].count("done") == 1 and seen[-1].phase == "done"
     assert {p.part for p in seen[:-1]} == {1, 2}
+    done = [p.parts_done for p in seen[:-1]]  # settled parts only grow, reports are serial
+    assert done == sorted(done) and done[0] == 0 and done[-1] <= 2
 
 
 def test_an_error_in_a_parts_thread_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:

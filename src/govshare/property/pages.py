@@ -28,7 +28,7 @@ from govshare.core.http import (
 )
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
-from govshare.property import api, planning, queries, service
+from govshare.property import api, planning, queries, service, solver
 from govshare.property.calc import (
     COST_KIND_LABELS,
     DISCOUNT_RATES,
@@ -513,6 +513,7 @@ def consolidation_page(
         if running.running:
             return render(request, "property/consolidation_progress.html", {
                 "job": running, "form": form, "uses": USE_LABELS, "phases": PHASES,
+                "part_workers": solver.PART_WORKERS,
                 "models": CONSOLIDATION_MODELS,
                 "progress": running.progress,
             }, status_code=202)

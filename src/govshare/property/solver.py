@@ -218,7 +218,9 @@ class Progress:
     cost of the best plan so far and `bound` the best proven lower bound (None when not
     known yet); `gap` = (best - bound) / |best|; `open_sites` in the best plan; `elapsed`
     seconds since `solve` was called; `fixed_sites` by reduced-cost fixing so far; when the
-    region is solved in independent parts, `part` (from 1) of `parts`."""
+    region is solved in independent parts, `part` (from 1, the part reporting: PART_WORKERS
+    parts are solved at once) of `parts`, and `parts_done` whose plan is settled (proven, or
+    a full solve finished, or kept as its quick plan for want of time)."""
 
     phase: str
     elapsed: float
@@ -230,6 +232,7 @@ class Progress:
     fixed_sites: int = 0
     part: int = 0
     parts: int = 0
+    parts_done: int = 0
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -1693,6 +1696,8 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     """Each part's best plan so far, with its best bound."""
     state = {"rank": 0}
     rank_of = {k: r for r, k in enumerate(order)}
+    settled: set[int] = set()
+    """Parts whose plan is settled (proven, full solve done, or quick plan kept)."""
     lock = threading.Lock()
     """Held plans, the time shares and progress reports, shared by the parts' threads."""
 
@@ -1720,8 +1725,9 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
             best, bound = whole(k_now, p.best, p.bound)
             on_progress(replace(p, elapsed=time.perf_counter() - t0,
                                 part=(rank_of[k_now] if k_now >= 0 else state["rank"]) + 1,
-                                parts=len(parts), best=best, bound=bound,
-                                gap=_gap(best, bound), open_sites=None, fixed_sites=0))
+                                parts=len(parts), parts_done=len(settled), best=best,
+                                bound=bound, gap=_gap(best, bound), open_sites=None,
+                                fixed_sites=0))
 
     def sub(k: int, limit: float) -> Solution:
         si, nj = parts[k]
@@ -1752,6 +1758,8 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
             first = (_quick(p_sites, p_needs, p_inst, now, single_source) if now < deadline
                      else _quick_steps(p_sites, p_needs, p_inst, now, single_source, 1))
         held[k] = first
+        if first is not None and (first.proven_optimal or first.status == "infeasible"):
+            settled.add(k)
         if first is not None and first.status == "infeasible":
             break
         # the page names the part even when a loaded machine leaves no time for full solves
@@ -1783,6 +1791,7 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                 if held[k] is not None and (
                         (cancel is not None and cancel.is_set())
                         or deadline - now < PART_MIN_SECONDS * (len(todo) - pos) / workers):
+                    settled.add(k)
                     continue
                 if cancel is not None and cancel.is_set():
                     held[k] = consolidation._empty("canceled", "canceled", [], now)
@@ -1800,6 +1809,7 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                     kept = held[k]
                     held[k] = (got if kept is None or got.status == "infeasible"
                                else _better(kept, got))
+                    settled.add(k)
         except BaseException as exc:  # re-raised in the caller's thread
             with lock:
                 errors.append(exc)
