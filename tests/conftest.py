@@ -11,6 +11,7 @@ commits stay invisible to other tests.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sqlite3
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -212,9 +215,48 @@ def settings(db_engine: sa.Engine) -> Settings:
     return db_engine.govshare_settings  # type: ignore[attr-defined, no-any-return]
 
 
+# The routers' built route tables, by router, shared by every test's app (see ``share_routes``).
+_BUILT_ROUTERS: dict[int, Any] = {}
+
+
+def share_routes(application: FastAPI) -> FastAPI:
+    """Let ``application`` use the route tables the first test's app built, instead of
+    building its own.
+
+    FastAPI (0.16x) keeps each ``include_router`` as a lazy entry of the app's routes and
+    builds its routes' handlers (dependency trees, pydantic validators) on the app's first
+    requests: 0.1-0.3 s of every test that makes one, most of the run. Those tables are
+    built from the routers' code and the include arguments alone, the same for every app
+    ``create_app`` makes, so an included router of a new app whose include context equals
+    the first one's is replaced by that first one, already built. Everything else stays the
+    app's own: its state, settings, middleware, templates and its own routes list (a test
+    may add a route to its app; that changes no other app). The included routers refer to
+    the first app for ``dependency_overrides``, which no test sets. Without the lazy entries
+    (another FastAPI) nothing is shared: slower, not different."""
+    lazy = getattr(fastapi_routing, "_IncludedRouter", None)
+    if lazy is None:
+        return application
+    routes = application.router.routes
+    for i, route in enumerate(routes):
+        if not isinstance(route, lazy):
+            continue
+        key = id(route.original_router)
+        built = _BUILT_ROUTERS.setdefault(key, route)
+        if built is not route and _same_include(built, route):
+            routes[i] = built
+    return application
+
+
+def _same_include(a: Any, b: Any) -> bool:
+    fields = dataclasses.fields(a.include_context)
+    return a.original_router is b.original_router and all(
+        getattr(a.include_context, f.name) == getattr(b.include_context, f.name)
+        for f in fields if f.name != "dependency_overrides_provider")
+
+
 @pytest.fixture
 def app(db_engine: sa.Engine, connection: sa.Connection, settings: Settings) -> Any:
-    application = create_app(settings)
+    application = share_routes(create_app(settings))
     application.state.engine.dispose()
     application.state.session_factory = lambda: _joined_session(connection)
     # The Open311 cache stays on in tests; its change counter is read inside the test's
