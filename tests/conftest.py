@@ -17,6 +17,7 @@ import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +31,12 @@ from sqlalchemy.orm import Session
 from govshare.cli import demo as demo
 from govshare.core import migrate
 from govshare.core.changes import SessionVersions
-from govshare.core.db import make_engine
+from govshare.core.db import make_engine, utcnow
+from govshare.core.http import SESSION_COOKIE
+from govshare.core.security import new_token, token_digest
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import system_principal
+from govshare.regions.models import User, UserSession
 from govshare.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -287,6 +291,24 @@ def login(client: TestClient, email: str, password: str = demo.DEMO_PASSWORD) ->
     r = client.post("/login", data={"email": email, "password": password, "next": "/admin",
                                     "csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert r.status_code == 303, r.text
+
+
+def sign_in(client: TestClient, session: Session, email: str) -> None:
+    """A signed-in session for ``email``, minted directly: what ``login`` gets through the
+    form, without the form.
+
+    The form verifies an argon2id hash, slow on purpose (0.1-0.3 s, up to a second on a busy
+    machine), so tests that sign in many times and test something else (the authorization
+    matrix, the path ids of every route) mint the session row and its cookie instead: what
+    the routes see is the same either way. The form itself is tested where it is the subject
+    (tests/regions/test_sign_in.py, ``test_a_real_login_reaches_the_admin_pages``, ``login``
+    in the page tests)."""
+    user = session.scalars(sa.select(User).where(User.email == email)).one()
+    token = new_token()
+    session.add(UserSession(user_id=user.id, token_hash=token_digest(token),
+                            created_at=utcnow(), expires_at=utcnow() + timedelta(hours=1)))
+    session.flush()
+    client.cookies.set(SESSION_COOKIE, token)
 
 
 @pytest.fixture
