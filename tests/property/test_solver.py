@@ -200,7 +200,9 @@ def test_direct_milp_takes_a_start_plan_and_a_foreign_one_is_ignored() -> None:
 
 
 @pytest.mark.parametrize(("seed", "single_source", "max_sites"),
-                         [(6, False, None), (7, True, None), (8, False, 16)])
+                         # single-source: seed 19, where the final MILP improves on the
+                         # seeded plan (seed 7's seed was already optimal, and took 12 s)
+                         [(6, False, None), (19, True, None), (8, False, 16)])
 def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_source: bool,
                                                            max_sites: int | None) -> None:
     """Up to DIRECT_MAX_SITES sites, 'auto' seeds the direct MILP (strong LP, restricted MILP,
