@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi import routing as fastapi_routing
 from fastapi.testclient import TestClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy.orm import Session
 
 from govshare.cli import demo as demo
@@ -219,13 +220,30 @@ def settings(db_engine: sa.Engine) -> Settings:
     return db_engine.govshare_settings  # type: ignore[attr-defined, no-any-return]
 
 
-# The routers' built route tables, by router, shared by every test's app (see ``share_routes``).
+# What every test's app builds the same, built once per process (see ``share_builds``).
 _BUILT_ROUTERS: dict[int, Any] = {}
 
 
-def share_routes(application: FastAPI) -> FastAPI:
-    """Let ``application`` use the route tables the first test's app built, instead of
-    building its own.
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, in memory, keyed by template name and source checksum."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+def share_builds(application: FastAPI) -> FastAPI:
+    """Let ``application`` use the route tables and compiled templates the first test's app
+    built, instead of building its own.
 
     FastAPI (0.16x) keeps each ``include_router`` as a lazy entry of the app's routes and
     builds its routes' handlers (dependency trees, pydantic validators) on the app's first
@@ -236,7 +254,13 @@ def share_routes(application: FastAPI) -> FastAPI:
     app's own: its state, settings, middleware, templates and its own routes list (a test
     may add a route to its app; that changes no other app). The included routers refer to
     the first app for ``dependency_overrides``, which no test sets. Without the lazy entries
-    (another FastAPI) nothing is shared: slower, not different."""
+    (another FastAPI) nothing is shared: slower, not different.
+
+    Likewise each app's Jinja environment compiled every template it rendered again; it now
+    keeps the compiled code in a process-wide bytecode cache (Jinja's own mechanism: keyed by
+    the template and a checksum of its source, so an edited template is compiled afresh).
+    The templates are still loaded into each app's own environment."""
+    application.state.templates.env.bytecode_cache = _COMPILED_TEMPLATES
     lazy = getattr(fastapi_routing, "_IncludedRouter", None)
     if lazy is None:
         return application
@@ -260,7 +284,7 @@ def _same_include(a: Any, b: Any) -> bool:
 
 @pytest.fixture
 def app(db_engine: sa.Engine, connection: sa.Connection, settings: Settings) -> Any:
-    application = share_routes(create_app(settings))
+    application = share_builds(create_app(settings))
     application.state.engine.dispose()
     application.state.session_factory = lambda: _joined_session(connection)
     # The Open311 cache stays on in tests; its change counter is read inside the test's
