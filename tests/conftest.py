@@ -11,25 +11,33 @@ commits stay invisible to other tests.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.testclient import TestClient
+from jinja2.bccache import Bucket, BytecodeCache
 from sqlalchemy.orm import Session
 
 from govshare.cli import demo as demo
 from govshare.core import migrate
 from govshare.core.changes import SessionVersions
-from govshare.core.db import make_engine
+from govshare.core.db import make_engine, utcnow
+from govshare.core.http import SESSION_COOKIE
+from govshare.core.security import new_token, token_digest
 from govshare.core.settings import Environment, Settings
 from govshare.core.tenancy import system_principal
+from govshare.regions.models import User, UserSession
 from govshare.web.app import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -212,9 +220,71 @@ def settings(db_engine: sa.Engine) -> Settings:
     return db_engine.govshare_settings  # type: ignore[attr-defined, no-any-return]
 
 
+# What every test's app builds the same, built once per process (see ``share_builds``).
+_BUILT_ROUTERS: dict[int, Any] = {}
+
+
+class _CompiledTemplates(BytecodeCache):
+    """Jinja's compiled templates, in memory, keyed by template name and source checksum."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_COMPILED_TEMPLATES = _CompiledTemplates()
+
+
+def share_builds(application: FastAPI) -> FastAPI:
+    """Let ``application`` use the route tables and compiled templates the first test's app
+    built, instead of building its own.
+
+    FastAPI (0.16x) keeps each ``include_router`` as a lazy entry of the app's routes and
+    builds its routes' handlers (dependency trees, pydantic validators) on the app's first
+    requests: 0.1-0.3 s of every test that makes one, most of the run. Those tables are
+    built from the routers' code and the include arguments alone, the same for every app
+    ``create_app`` makes, so an included router of a new app whose include context equals
+    the first one's is replaced by that first one, already built. Everything else stays the
+    app's own: its state, settings, middleware, templates and its own routes list (a test
+    may add a route to its app; that changes no other app). The included routers refer to
+    the first app for ``dependency_overrides``, which no test sets. Without the lazy entries
+    (another FastAPI) nothing is shared: slower, not different.
+
+    Likewise each app's Jinja environment compiled every template it rendered again; it now
+    keeps the compiled code in a process-wide bytecode cache (Jinja's own mechanism: keyed by
+    the template and a checksum of its source, so an edited template is compiled afresh).
+    The templates are still loaded into each app's own environment."""
+    application.state.templates.env.bytecode_cache = _COMPILED_TEMPLATES
+    lazy = getattr(fastapi_routing, "_IncludedRouter", None)
+    if lazy is None:
+        return application
+    routes = application.router.routes
+    for i, route in enumerate(routes):
+        if not isinstance(route, lazy):
+            continue
+        key = id(route.original_router)
+        built = _BUILT_ROUTERS.setdefault(key, route)
+        if built is not route and _same_include(built, route):
+            routes[i] = built
+    return application
+
+
+def _same_include(a: Any, b: Any) -> bool:
+    fields = dataclasses.fields(a.include_context)
+    return a.original_router is b.original_router and all(
+        getattr(a.include_context, f.name) == getattr(b.include_context, f.name)
+        for f in fields if f.name != "dependency_overrides_provider")
+
+
 @pytest.fixture
 def app(db_engine: sa.Engine, connection: sa.Connection, settings: Settings) -> Any:
-    application = create_app(settings)
+    application = share_builds(create_app(settings))
     application.state.engine.dispose()
     application.state.session_factory = lambda: _joined_session(connection)
     # The Open311 cache stays on in tests; its change counter is read inside the test's
@@ -245,6 +315,24 @@ def login(client: TestClient, email: str, password: str = demo.DEMO_PASSWORD) ->
     r = client.post("/login", data={"email": email, "password": password, "next": "/admin",
                                     "csrf_token": csrf_from(page.text)}, follow_redirects=False)
     assert r.status_code == 303, r.text
+
+
+def sign_in(client: TestClient, session: Session, email: str) -> None:
+    """A signed-in session for ``email``, minted directly: what ``login`` gets through the
+    form, without the form.
+
+    The form verifies an argon2id hash, slow on purpose (0.1-0.3 s, up to a second on a busy
+    machine), so tests that sign in many times and test something else (the authorization
+    matrix, the path ids of every route) mint the session row and its cookie instead: what
+    the routes see is the same either way. The form itself is tested where it is the subject
+    (tests/regions/test_sign_in.py, ``test_a_real_login_reaches_the_admin_pages``, ``login``
+    in the page tests)."""
+    user = session.scalars(sa.select(User).where(User.email == email)).one()
+    token = new_token()
+    session.add(UserSession(user_id=user.id, token_hash=token_digest(token),
+                            created_at=utcnow(), expires_at=utcnow() + timedelta(hours=1)))
+    session.flush()
+    client.cookies.set(SESSION_COOKIE, token)
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
 """Browser-test fixtures: a real govshare server process and one system Chromium per session.
 
-The server is the product as a user runs it: ``govshare demo`` builds the demo region in a
-temporary data folder (SQLite), then uvicorn serves ``create_app`` on a free local port. Every
+The server is the product as a user runs it after ``make demo``: the demo region in a
+temporary data folder (SQLite, ``<data_dir>/govshare.db``) served by uvicorn (``create_app``)
+on a free local port. The region is a copy of the one the database tests built in this process
+(``demo_copy`` in tests/conftest.py: the same build `govshare demo` runs); `govshare demo`
+itself, from an empty database, is tested in tests/geo/test_addresses.py. Every
 test gets a fresh browser context (cookies, storage), so tests do not depend on each other's
 sign-in state; the data they write (users, keys) uses unique names.
 
@@ -12,7 +15,6 @@ axe-core is missing the run FAILS, it is never skipped (see DESIGN.md, "Tests").
 from __future__ import annotations
 
 import os
-import secrets
 import socket
 import subprocess
 import sys
@@ -26,6 +28,7 @@ from typing import Any
 import pytest
 
 from tests.browser.helpers import AXE, CHROMIUM, CHROMIUM_ARGS, DESKTOP, ROOT, sign_in
+from tests.conftest import SECRET_KEY
 from tests.tellusonce.oidc_provider import CLIENT_ID, CLIENT_SECRET, TestProvider
 
 VENV_BIN = Path(sys.executable).parent
@@ -65,7 +68,8 @@ def server_env(tmp_path_factory: pytest.TempPathFactory,
     env.update({
         "GOVSHARE_ENV": "test",
         "GOVSHARE_DATA_DIR": str(data_dir),
-        "GOVSHARE_SECRET_KEY": secrets.token_hex(20),  # 40 characters
+        # The key the demo copy was built with (what it encrypted, the server decrypts).
+        "GOVSHARE_SECRET_KEY": SECRET_KEY,
         "GOVSHARE_US_ATLAS_DIR": str(ROOT / "web" / "node_modules" / "us-atlas"),
         "GOVSHARE_LOG_LEVEL": "WARNING",
         # Every test signs in from 127.0.0.1; the few deliberate wrong passwords must not
@@ -83,18 +87,18 @@ def server_env(tmp_path_factory: pytest.TempPathFactory,
 
 
 @pytest.fixture(scope="session")
-def base_url(server_env: dict[str, str]) -> Iterator[str]:
-    """Build the demo region, start uvicorn, wait for /readyz; stop the server at the end.
+def base_url(server_env: dict[str, str],
+             demo_copy: Callable[[str, Path, str], str]) -> Iterator[str]:
+    """Put the demo region in the data folder, start uvicorn, wait for /readyz; stop the
+    server at the end.
 
-    The server process starts while ``govshare demo`` builds the region (importing the app
-    takes seconds too); it touches the database only when asked, and /readyz is polled only
-    once the build has finished, so no test sees a half-built region.
+    The region is a copy of the demo database this process built for the database tests
+    (built now if none has been): building it again here, through `govshare demo` in a
+    subprocess, took 12-16 s of each worker's first browser test.
     """
     data_dir = Path(server_env["GOVSHARE_DATA_DIR"])
-    demo_log = (data_dir / "demo.log").open("w+")
-    demo = subprocess.Popen(
-        [str(VENV_BIN / "govshare"), "demo"], env=server_env, cwd=ROOT,
-        stdout=demo_log, stderr=subprocess.STDOUT)
+    url = demo_copy("sqlite", data_dir, "govshare")
+    assert url == f"sqlite:///{data_dir / 'govshare.db'}", url  # where the server looks
     port = _free_port()
     log_path = data_dir / "server.log"
     log = log_path.open("w")
@@ -104,15 +108,6 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
         env=server_env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
-        try:
-            demo.wait(timeout=180)
-        except subprocess.TimeoutExpired:
-            demo.kill()
-            demo.wait()
-        demo_log.seek(0)
-        if demo.returncode != 0:
-            pytest.fail(f"`govshare demo` failed ({demo.returncode}):\n{demo_log.read()}",
-                        pytrace=False)
         deadline = time.monotonic() + SERVER_START_TIMEOUT
         while not _ready(url + "/readyz"):
             if proc.poll() is not None:
@@ -132,7 +127,6 @@ def base_url(server_env: dict[str, str]) -> Iterator[str]:
             proc.kill()
             proc.wait(timeout=10)
         log.close()
-        demo_log.close()
         errors = [line for line in log_path.read_text().splitlines()
                   if '"level": "error"' in line or "Traceback" in line]
         if errors:

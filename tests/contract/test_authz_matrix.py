@@ -48,8 +48,8 @@ from govshare.casebook import service as casebook_service
 from govshare.casebook.schemas import ProposalIn as CaseIn
 from govshare.cli.demo import DEMO_PASSWORD
 from govshare.core.db import utcnow
-from govshare.core.http import SESSION_COOKIE, allow
-from govshare.core.security import DUMMY_HASH, new_token, token_digest
+from govshare.core.http import allow
+from govshare.core.security import DUMMY_HASH
 from govshare.core.tenancy import Action, Role, allows, can_see_jurisdiction_rows
 from govshare.fleet.models import Vehicle as FleetVehicle
 from govshare.frontoffice import queries as fo_queries
@@ -61,7 +61,7 @@ from govshare.property.models import Asset
 from govshare.property.public_window import service as public
 from govshare.property.schemas import PhotoIn, ProposalIn
 from govshare.regions import service
-from govshare.regions.models import Region, User, UserSession
+from govshare.regions.models import Region, User
 from govshare.regions.schemas import ApiKeyCreate
 from govshare.regions.service import create_api_key
 from govshare.sites import service as sites_service
@@ -69,7 +69,7 @@ from govshare.sites.schemas import ScenarioIn
 from govshare.tellusonce import calc as tellusonce_calc
 from govshare.tellusonce import service as tellusonce_service
 from govshare.tellusonce.models import AgencySubscription
-from tests.conftest import csrf_from, login
+from tests.conftest import csrf_from, login, sign_in
 from tests.contract.routes import RouteInfo, offline_app, route_table
 from tests.factories.regions import api_key, principal
 
@@ -289,22 +289,6 @@ BUILDERS: dict[str, Callable[[World, int], Any]] = {
     "media": _media, "life_report": _life_report, "site_scenario": _site_scenario,
     "case": _case,
 }
-
-
-def sign_in(client: TestClient, session: Session, email: str) -> None:
-    """A signed-in session for ``email``, minted directly.
-
-    The login form verifies an argon2id hash, which is slow on purpose (up to a second on a
-    busy machine); the matrix needs four sign-ins per page route. The form itself is in the
-    matrix (``POST /login``) and in ``test_a_real_login_reaches_the_admin_pages``; what the
-    page routes see — a session row and its cookie — is the same either way.
-    """
-    user = session.scalars(select(User).where(User.email == email)).one()
-    token = new_token()
-    session.add(UserSession(user_id=user.id, token_hash=token_digest(token),
-                            created_at=utcnow(), expires_at=utcnow() + timedelta(hours=1)))
-    session.flush()
-    client.cookies.set(SESSION_COOKIE, token)
 
 
 # --------------------------------------------------------------------------- tables to keep up

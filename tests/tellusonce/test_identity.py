@@ -28,7 +28,7 @@ from govshare.core.settings import Environment, Settings
 from govshare.tellusonce import identity
 from govshare.tellusonce.models import AgencySubscription, LifeEventReport
 from govshare.web.app import create_app
-from tests.conftest import _joined_session, login
+from tests.conftest import _joined_session, login, share_builds
 from tests.tellusonce.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -63,7 +63,7 @@ def _oidc_settings(settings: Settings, idp: TestProvider, **extra: Any) -> Setti
 
 
 def _client(connection: sa.Connection, settings: Settings) -> TestClient:
-    app = create_app(settings)
+    app = share_builds(create_app(settings))
     app.state.engine.dispose()
     app.state.session_factory = lambda: _joined_session(connection)
     return TestClient(app, base_url="http://testserver")
