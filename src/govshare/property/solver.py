@@ -574,17 +574,8 @@ def _started(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.floa
     cuts and sub-MIP heuristics, which the seeded path turns off (the demo's keep-together
     schools plan: 1 node and 4-5 s with them, 329 nodes and 21 s without, ADR 18). The
     bound is the better of HiGHS's and the quick plan's (the split relaxation's L(u))."""
-    quick: Solution | None = None
     lp = _strong_lp(inst, max_sites)
-    if lp is not None:
-        v, _, _ = inst.site_values(lp.u)
-        val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
-        lb = float(lp.u.sum()) + val if math.isfinite(val) else -math.inf
-        rounded = _lp_plan(inst, lp, v, True)
-        if rounded is not None and (max_sites is None or rounded[2].sum() <= max_sites):
-            quick = _quick_solution(inst, sites, needs, rounded[1], rounded[2], rounded[0],
-                                    lb, t0, {"lagrangian_bound": lb,
-                                             "strong_lp_value": lp.value})
+    quick = None if lp is None else _lp_quick(sites, needs, inst, lp, max_sites, True, t0)
     if quick is not None and quick.proven_optimal:
         _report_done(on_progress, quick, t0, 0)
         return quick
@@ -621,9 +612,7 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
         return _direct(sites, needs, cost, max_sites, single_source, time_limit, on_progress,
                        cancel, t0)
     lp_value, y, u = lp.value, lp.y, lp.u
-    v, _, _ = inst.site_values(u)
-    val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
-    lb = float(u.sum()) + val if math.isfinite(val) else -math.inf
+    v, lb = _lp_bound(inst, lp, max_sites)
     lb_or_none = lb if math.isfinite(lb) else None
     support = [replace(s, pin=False) if y[i] < SUPPORT_EPS and s.pin is None else s
                for i, s in enumerate(sites)]
@@ -1460,13 +1449,25 @@ def _quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance,
     if inst.pi.size > QUICK_LP_PAIRS:
         return _quick_steps(sites, needs, inst, t0, single_source)
     lp = _strong_lp(inst, None)
-    if lp is None:
-        return None
+    return None if lp is None else _lp_quick(sites, needs, inst, lp, None, single_source, t0)
+
+
+def _lp_bound(inst: _Instance, lp: _StrongLP, max_sites: int | None
+              ) -> tuple[NDArray[np.float64], float]:
+    """The site values v(u) at the strong LP's demand duals u and the Lagrangian bound
+    L(u), recomputed exactly (valid whatever u is; -inf when no choice of sites serves)."""
     v, _, _ = inst.site_values(lp.u)
-    val, _ = inst.choose_sites(v, inst.lo, inst.hi, None)
-    lb = float(lp.u.sum()) + val if math.isfinite(val) else -math.inf
+    val, _ = inst.choose_sites(v, inst.lo, inst.hi, max_sites)
+    return v, float(lp.u.sum()) + val if math.isfinite(val) else -math.inf
+
+
+def _lp_quick(sites: Sequence[Site], needs: Sequence[Need], inst: _Instance, lp: _StrongLP,
+              max_sites: int | None, single_source: bool, t0: float) -> Solution | None:
+    """`_lp_plan`'s plan with the bound L(u) as a Solution (`_quick_solution`); None when
+    there is no plan or it keeps more than max_sites sites."""
+    v, lb = _lp_bound(inst, lp, max_sites)
     best = _lp_plan(inst, lp, v, single_source)
-    if best is None:
+    if best is None or (max_sites is not None and best[2].sum() > max_sites):
         return None
     return _quick_solution(inst, sites, needs, best[1], best[2], best[0], lb, t0,
                            {"lagrangian_bound": lb, "strong_lp_value": lp.value})
@@ -1694,7 +1695,6 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     order = sorted(range(len(parts)), key=lambda k: size[k])
     held: list[Solution | None] = [None] * len(parts)
     """Each part's best plan so far, with its best bound."""
-    state = {"rank": 0}
     rank_of = {k: r for r, k in enumerate(order)}
     settled: set[int] = set()
     """Parts whose plan is settled (proven, full solve done, or quick plan kept)."""
@@ -1724,7 +1724,7 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         with lock:  # one report at a time, whichever part's thread it comes from
             best, bound = whole(k_now, p.best, p.bound)
             on_progress(replace(p, elapsed=time.perf_counter() - t0,
-                                part=(rank_of[k_now] if k_now >= 0 else state["rank"]) + 1,
+                                part=rank_of[k_now] + 1,
                                 parts=len(parts), parts_done=len(settled), best=best,
                                 bound=bound, gap=_gap(best, bound), open_sites=None,
                                 fixed_sites=0))
@@ -1743,10 +1743,9 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     # 1. A plan of the whole first: the small parts solved (split demand: the direct MILP,
     # hundredths of a second), a quick plan and bound for each of the others (one step of
     # the Lagrangian after the time limit).
-    for rank, k in enumerate(order):
+    for k in order:
         if cancel is not None and cancel.is_set():
             break
-        state["rank"] = rank
         si, nj = parts[k]
         now = time.perf_counter()
         if size[k] <= SMALL_PAIRS and not single_source:  # hundredths of a second
@@ -1762,11 +1761,10 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
             settled.add(k)
         if first is not None and first.status == "infeasible":
             break
-        # the page names the part even when a loaded machine leaves no time for full solves
+        # each part named as its quick plan is made (even when a loaded machine leaves no
+        # time for full solves); the last one's report carries the whole's plan and bound
         report(k, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
                            open_sites=None))
-    report(-1, Progress(phase="quick", elapsed=0.0, best=None, bound=None, gap=None,
-                        open_sites=None))
     # 2. Full solves, smallest first, PART_WORKERS at once, each with a share of the time
     # left in proportion to its pairs; a part the time left cannot cover keeps its quick plan.
     todo = [k for k, h in ((k, held[k]) for k in order)
@@ -1796,7 +1794,6 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                 if cancel is not None and cancel.is_set():
                     held[k] = consolidation._empty("canceled", "canceled", [], now)
                     continue
-                state["rank"] = rank_of[k]
                 return k, share if pos < len(todo) - 1 else deadline - now
             return None
 
