@@ -656,6 +656,108 @@ def test_a_split_plan_rounds_to_one_site_per_need_within_capacities(seed: int) -
     assert "b3" in sol.open_site_ids
 
 
+def _spy_solves(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
+    """Every direct MILP `solver` runs, by its keyword arguments."""
+    calls: list[dict[str, object]] = []
+    real = consolidation.solve
+
+    def spy(*args: object, **kwargs: object) -> consolidation.Solution:
+        calls.append(kwargs)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+    monkeypatch.setattr(consolidation, "solve", spy)
+    return calls
+
+
+@pytest.mark.parametrize("max_sites", [None, 12])
+def test_single_source_beyond_the_direct_milp_solves_the_split_problem_first(
+        max_sites: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Single-source, above DIRECT_MAX_SITES sites (lowered here so that the instance is
+    small enough to prove): the split problem first, its bound kept (no single-source plan
+    costs less), its plan rounded to one site per need as the start of the single-source
+    MILP, which proves the same optimum as the direct MILP alone. Progress during the split
+    phase gives its bound and no plan (a split plan is not a single-source one)."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)  # 424 pairs, one part
+    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
+                              time_limit=60)
+    split_ref = consolidation.solve(sites, needs, cost, max_sites=max_sites, time_limit=60)
+    assert ref.proven_optimal and split_ref.proven_optimal
+    assert split_ref.objective is not None and ref.objective is not None
+    assert split_ref.objective < ref.objective * (1 - 1e-6)  # the split plan splits someone
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 10)
+    calls = _spy_solves(monkeypatch)
+    seen: list[solver.Progress] = []
+    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
+                       time_limit=60, on_progress=seen.append)
+    assert sol.status == "optimal" and sol.proven_optimal and sol.method == "split+milp", sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, max_sites, single_source=True)
+    assert sol.extra["split_bound"] <= split_ref.objective * (1 + 1e-9)
+    assert sol.extra["split_bound"] <= ref.objective * (1 + 1e-9)
+    last = calls[-1]
+    assert last["single_source"] is True and last["start"]  # started from the rounded plan
+    assert all(not c.get("single_source") for c in calls[:-1])  # the split problem's
+    split_reports = [p for p in seen if p.phase == "split"]
+    assert split_reports and all(p.best is None and p.gap is None for p in split_reports)
+    assert all(p.bound is None or p.bound <= ref.objective * (1 + 1e-9)
+               for p in split_reports)
+    assert seen[-1].phase == "done" and seen[-1].best == pytest.approx(ref.objective, rel=REL)
+
+
+def test_single_source_above_the_pairs_the_milp_can_take_keeps_the_rounded_split_plan(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above QUICK_MAX_PAIRS pairs (lowered here) the single-source direct MILP would not
+    finish its root LP (capa at capacity 8,000): the split problem gets the time, and its
+    plan rounded to one site per need is the answer, bracketed by the split bound and
+    honest about it: not proven, status 'limit' when it stopped before the time limit."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)
+    ref = consolidation.solve(sites, needs, cost, single_source=True, time_limit=60)
+    assert ref.proven_optimal and ref.objective is not None
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 10)
+    monkeypatch.setattr(solver, "QUICK_MAX_PAIRS", 100)
+    calls = _spy_solves(monkeypatch)
+    sol = solver.solve(sites, needs, cost, single_source=True, time_limit=60)
+    assert all(not c.get("single_source") for c in calls)  # no single-source MILP
+    assert sol.method == "split" and sol.status == "limit" and not sol.proven_optimal, sol
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert sol.dual_bound == pytest.approx(sol.extra["split_bound"])
+    assert sol.dual_bound <= ref.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+    assert sol.gap == pytest.approx((sol.objective - sol.dual_bound) / sol.objective)
+
+
+def test_a_split_optimum_serving_everyone_from_one_site_is_the_single_source_optimum(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Capacities so large that the split optimum serves each need from its cheapest open
+    site: it is a single-source plan, proven by the split problem's proof, with no
+    single-source MILP."""
+    s, needs, cost = registry(12, 25, 75, radius=6.0)
+    sites = [replace(x, capacity=x.capacity * 100) for x in s]
+    ref = consolidation.solve(sites, needs, cost, single_source=True, time_limit=60)
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 10)
+    calls = _spy_solves(monkeypatch)
+    sol = solver.solve(sites, needs, cost, single_source=True, time_limit=60)
+    assert all(not c.get("single_source") for c in calls)
+    assert sol.proven_optimal and sol.status == "optimal" and sol.method == "split", sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert all(len(parts) == 1 and parts[0][1] == 1.0 for parts in sol.assignment.values())
+
+
+def test_single_source_infeasible_where_the_split_problem_is_not(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Needs of 7, 7 and 6 people and two buildings of 10: shared out they fit, whole they
+    do not. The split problem's plan cannot be rounded and the single-source MILP says
+    'infeasible', which is what the solver says (not a time limit with a bound)."""
+    sites = [Site(id="a", capacity=10.0, fixed_cost=100.0),
+             Site(id="b", capacity=10.0, fixed_cost=100.0)]
+    needs = [Need(id=f"n{j}", demand=d) for j, d in enumerate((7.0, 7.0, 6.0))]
+    cost = np.array([[1.0, 2.0, 1.0], [2.0, 1.0, 2.0]])
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 0)
+    monkeypatch.setattr(solver, "SMALL_PAIRS", 0)
+    sol = solver.solve(sites, needs, cost, single_source=True, time_limit=30)
+    assert sol.status == "infeasible" and not sol.has_solution, sol
+    assert solver.solve(sites, needs, cost, time_limit=30).proven_optimal
+
+
 def test_rounding_gives_up_where_no_need_can_move() -> None:
     """Two buildings of 10 places and needs of 7, 7 and 6 people: shared out, they fit (20
     places for 20 people); one building each, they cannot, and `_single_source` says so

@@ -414,6 +414,7 @@ PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
           "milp": "searching for the best plan and proving it",
           "tree": "trying choices of buildings and proving none is cheaper",
           "quick": "finding a quick plan and bound for each part",
+          "split": "bounding the cost with occupants free to split between buildings",
           "done": "finishing"}
 
 

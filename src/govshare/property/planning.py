@@ -259,6 +259,9 @@ class Plan:
             labels = {"milp": "one MILP", "lagrangian+milp": "Lagrangian bounds, then a MILP",
                       "lagrangian": "Lagrangian relaxation",
                       "tree": "Lagrangian branch-and-bound",
+                      "split+milp": "a bound with occupants free to split, then a MILP",
+                      "split": "the plan with occupants free to split, kept together "
+                               "afterwards",
                       "quick": "a quick plan and bound, not proven (too little time left "
                                "for a full solve)"}
             each = ", ".join(labels.get(m, m) for m in method.removeprefix("parts:").split("+"))
@@ -270,6 +273,12 @@ class Plan:
                 "lagrangian": "Lagrangian relaxation (its bound met the plan's cost)",
                 "tree": "Lagrangian branch-and-bound over which buildings to keep, each "
                         "choice priced by a transportation LP (HiGHS)",
+                "split+milp": "the plan with each building's occupants free to split between "
+                              "buildings solved first for a bound, then a MILP (HiGHS) "
+                              "keeping them together, started from that plan",
+                "split": "the plan with each building's occupants free to split between "
+                         "buildings, then kept together by the cheapest moves "
+                         "(HiGHS; a MILP keeping them together is too large to help)",
                 }.get(method, method)
 
     @property
