@@ -20,14 +20,19 @@ The demo region's schools plan, split and with each building's occupants kept to
 (single-source), is timed through planning.plan with each (60 s limit; the
 demo is built into a temporary SQLite database first).
 
---only NAME[,NAME...] runs the instances named (capa: its four capacities), --set
-small|large|registry|demo one set (small = cap41-cap134, large = capa/capb/capc, demo =
-only the demo's schools plans, split and with occupants kept together); rows of
+Single-source rows ("kept together": each occupant group whole in one building, the page's
+checkbox): capa at capacity 8,000, capb and capc at 5,000, and the 400 x 2,000 registry, with
+no published optimum (capopt's split optima are lower bounds there).
+
+--only NAME[,NAME...] runs the instances named (capa: its four capacities and its
+single-source row), --set small|large|registry|single|demo one set (small = cap41-cap134,
+large = capa/capb/capc, single = the single-source rows, demo = only the demo's schools
+plans, split and with occupants kept together); rows of
 instances not run are carried over from the previous results file, marked with the date of
 the run that measured them, and the totals count only the rows run this time.
 
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
-       [--no-demo] [--only NAME] [--set small|large|registry|demo]
+       [--no-demo] [--only NAME] [--set small|large|registry|single|demo]
 """
 
 from __future__ import annotations
@@ -158,12 +163,13 @@ def _child(which: str, load: Any, limit: float) -> dict[str, Any]:
 
 
 def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.float64],
-            limit: float) -> dict[str, Any]:
+            limit: float, single_source: bool = False) -> dict[str, Any]:
     w0, c0 = time.perf_counter(), time.process_time()
     if which == "solver":
-        sol = solver.solve(sites, needs, cost, time_limit=limit)
+        sol = solver.solve(sites, needs, cost, time_limit=limit, single_source=single_source)
     else:
-        sol = consolidation.solve(sites, needs, cost, time_limit=limit)
+        sol = consolidation.solve(sites, needs, cost, time_limit=limit,
+                                  single_source=single_source)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     return {"status": sol.status, "proven": sol.proven_optimal, "objective": sol.objective,
             "recomputed": recompute(sol, sites, needs, cost), "gap": sol.gap,
@@ -238,7 +244,18 @@ def instances(limit: float) -> list[tuple[str, float | None, float, Any]]:
     out.append(("registry 400x2000 (synthetic)", None, limit,
                 lambda: registry(2024, 400, 2000, 4.0)))
     out.append((TOWNS, None, 2 * limit, functools.partial(towns, 2024, 2000, 10_000, 100, 10.0)))
+    # each occupant group kept whole in one building (single-source): no published optima
+    # (capopt's are the split ones, a lower bound here)
+    for n, c in (("capa", 8000.0), ("capb", 5000.0), ("capc", 5000.0)):
+        out.append((f"{n} ({c:g}) {TOGETHER}", None, limit,
+                    functools.partial(parse_orlib, ORLIB / f"{n}.txt", c)))
+    out.append((f"registry 400x2000 {TOGETHER} (synthetic)", None, limit,
+                functools.partial(registry, 2024, 400, 2000, 4.0)))
     return out
+
+
+TOGETHER = "kept together"
+"""In an instance's name: single-source (each occupant group kept whole)."""
 
 
 TOWNS = "registry 2000x10000 in 100 towns with 10 km moves (synthetic)"
@@ -327,7 +344,10 @@ def main() -> None:
                          "(capa: all four capacities), 'capa (8000)' one of them")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
-    ap.add_argument("--set", default="", choices=["", "small", "large", "registry", "demo"])
+    ap.add_argument("--set", default="",
+                    choices=["", "small", "large", "registry", "single", "demo"],
+                    help="one set of rows: cap41-cap134, capa/capb/capc, the synthetic "
+                         "registries, the single-source (kept together) rows, the demo")
     args = ap.parse_args()
     previous: dict[str, Any] = {}
     if (RESULTS / "solver.json").exists():
@@ -347,7 +367,8 @@ def main() -> None:
         if args.only and not any(o == name or name.startswith(o + " (")
                                  for o in args.only.split(",")):
             continue
-        kind = ("registry" if "synthetic" in name else "large" if "(" in name else "small")
+        kind = ("single" if TOGETHER in name else "registry" if "synthetic" in name
+                else "large" if "(" in name else "small")
         if args.set and kind != args.set:
             continue
         reserve = 2 * limit if "(" in name else 0.0  # the small ones take a second or two
@@ -359,7 +380,8 @@ def main() -> None:
         row: dict[str, Any] = {"instance": name, "published": pub}
         for which in ("solver", "milp"):
             row[which] = (run_apart(which, load, limit) if name == TOWNS
-                          else run_one(which, sites, needs, cost, limit))
+                          else run_one(which, sites, needs, cost, limit,
+                                       single_source=kind == "single"))
             r = row[which]
             print(f"  {name:<28} {which:<6} {r['status']:<10} {r['wall_s']:7.2f} s "
                   f"cost {r['recomputed']} gap {r['gap']}", file=sys.stderr, flush=True)
