@@ -90,7 +90,7 @@ def test_same_optimum_as_the_direct_milp(seed: int, single_source: bool,
                               single_source=single_source, time_limit=60)
     sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=single_source,
                        time_limit=60)
-    assert sol.method in ("milp", "lagrangian+milp", "lagrangian")
+    assert sol.method in ("milp", "lagrangian+milp", "lagrangian", "split+milp", "split")
     if ref.status == "infeasible":
         assert sol.status == "infeasible"
         return
@@ -219,44 +219,6 @@ def test_seeded_direct_milp_gives_the_direct_milps_optimum(seed: int, single_sou
     assert sol.extra["lagrangian_bound"] <= sol.objective * (1 + 1e-9)
     assert sol.extra["strong_lp_value"] <= sol.objective * (1 + 1e-9)
     assert sol.extra["seed_cost"] >= sol.objective * (1 - 1e-9)
-
-
-@pytest.mark.parametrize("max_sites", [None, 12])
-def test_single_source_direct_milp_is_started_from_the_rounded_plan(
-        max_sites: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Single-source, up to DIRECT_MAX_SITES sites, 'auto' runs the direct MILP with every
-    HiGHS default (its cuts and sub-MIP heuristics prove such instances at the root, where
-    the seeded path's restrictions did not), started from the strong LP's plan rounded to one
-    site per need: the same optimum, the rounded plan a valid start that obeys max_sites."""
-    sites, needs, cost = registry(12, 25, 75, radius=6.0)  # 424 pairs, one part
-    assert solver._parts(sites, cost) is None
-    ref = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
-                              time_limit=60)
-    calls: list[dict[str, object]] = []
-    real = consolidation.solve
-
-    def spy(*args: object, **kwargs: object) -> consolidation.Solution:
-        calls.append(kwargs)
-        return real(*args, **kwargs)  # type: ignore[arg-type]
-    monkeypatch.setattr(consolidation, "solve", spy)
-    sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
-                       time_limit=60)
-    assert ref.proven_optimal, ref
-    assert sol.status == "optimal" and sol.proven_optimal and sol.gap == 0.0, sol
-    assert sol.objective == pytest.approx(ref.objective, rel=REL)
-    check_invariants(sol, sites, needs, cost, max_sites, single_source=True)
-    assert len(calls) == 1 and calls[0]["single_source"] is True
-    assert "heuristics" not in calls[0] and "restart" not in calls[0]  # HiGHS's defaults
-    start = calls[0]["start"]
-    assert isinstance(start, dict) and set(start) == {nd.id for nd in needs}
-    assert all(len(v) == 1 and v[0][1] == 1.0 for v in start.values())  # one site each
-    opened = {sid for v in start.values() for sid, _ in v}
-    if max_sites is not None:
-        assert len(opened) <= max_sites
-    start_cost = sum(s.fixed_cost for s in sites if s.id in opened) + sum(
-        cost[[s.id for s in sites].index(v[0][0]), j] for j, v in
-        enumerate(start[nd.id] for nd in needs))
-    assert start_cost >= sol.objective * (1 - 1e-9)
 
 
 @pytest.mark.parametrize("name", ["cap41", "cap113", "cap134"])
@@ -669,13 +631,14 @@ def _spy_solves(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, object]]:
 
 
 @pytest.mark.parametrize("max_sites", [None, 12])
-def test_single_source_beyond_the_direct_milp_solves_the_split_problem_first(
+def test_single_source_solves_the_split_problem_first(
         max_sites: int | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Single-source, above DIRECT_MAX_SITES sites (lowered here so that the instance is
-    small enough to prove): the split problem first, its bound kept (no single-source plan
-    costs less), its plan rounded to one site per need as the start of the single-source
-    MILP, which proves the same optimum as the direct MILP alone. Progress during the split
-    phase gives its bound and no plan (a split plan is not a single-source one)."""
+    """Single-source ('auto', above SMALL_PAIRS pairs): the split problem first, its bound
+    kept (no single-source plan costs less), its plan made single-source (its buildings with
+    each need assigned whole, or rounded) as the start of the single-source direct MILP with
+    every HiGHS default, which proves the same optimum as the direct MILP alone. Progress
+    during the split phase gives its bound and no plan (a split plan is not a
+    single-source one)."""
     sites, needs, cost = registry(12, 25, 75, radius=6.0)  # 424 pairs, one part
     ref = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
                               time_limit=60)
@@ -683,7 +646,7 @@ def test_single_source_beyond_the_direct_milp_solves_the_split_problem_first(
     assert ref.proven_optimal and split_ref.proven_optimal
     assert split_ref.objective is not None and ref.objective is not None
     assert split_ref.objective < ref.objective * (1 - 1e-6)  # the split plan splits someone
-    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 10)
+    assert solver._parts(sites, cost) is None
     calls = _spy_solves(monkeypatch)
     seen: list[solver.Progress] = []
     sol = solver.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
@@ -694,7 +657,18 @@ def test_single_source_beyond_the_direct_milp_solves_the_split_problem_first(
     assert sol.extra["split_bound"] <= split_ref.objective * (1 + 1e-9)
     assert sol.extra["split_bound"] <= ref.objective * (1 + 1e-9)
     last = calls[-1]
-    assert last["single_source"] is True and last["start"]  # started from the rounded plan
+    assert last["single_source"] is True
+    assert "heuristics" not in last and "restart" not in last  # HiGHS's defaults
+    start = last["start"]  # the split plan made single-source
+    assert isinstance(start, dict) and set(start) == {nd.id for nd in needs}
+    assert all(len(v) == 1 and v[0][1] == 1.0 for v in start.values())  # one site each
+    opened = {sid for v in start.values() for sid, _ in v}
+    if max_sites is not None:
+        assert len(opened) <= max_sites
+    ids = [s.id for s in sites]
+    start_cost = sum(s.fixed_cost for s in sites if s.id in opened) + sum(
+        cost[ids.index(start[nd.id][0][0]), j] for j, nd in enumerate(needs))
+    assert start_cost >= ref.objective * (1 - 1e-9)
     assert all(not c.get("single_source") for c in calls[:-1])  # the split problem's
     split_reports = [p for p in seen if p.phase == "split"]
     assert split_reports and all(p.best is None and p.gap is None for p in split_reports)
@@ -722,6 +696,27 @@ def test_single_source_above_the_pairs_the_milp_can_take_keeps_the_rounded_split
     assert sol.dual_bound == pytest.approx(sol.extra["split_bound"])
     assert sol.dual_bound <= ref.objective * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
     assert sol.gap == pytest.approx((sol.objective - sol.dual_bound) / sol.objective)
+
+
+def test_each_need_whole_on_the_split_plans_buildings() -> None:
+    """`_assign_whole`: the split optimum's buildings, each need assigned whole to one of
+    them within capacities by HiGHS (a generalized assignment problem); its cost is the
+    plan's, recomputed; it keeps only buildings that serve someone."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)
+    inst = solver._Instance(sites, needs, cost)
+    split = consolidation.solve(sites, needs, cost, time_limit=60)
+    assert split.proven_optimal
+    mask = np.isin(np.array([s.id for s in sites]), split.open_site_ids)
+    got = solver._assign_whole(inst, mask, 10.0)
+    assert got is not None
+    cost_now, x, keep = got
+    assert not (keep & ~mask).any()
+    assert np.all(np.bincount(inst.pj[x > 0.5], minlength=inst.n) == 1)
+    sol = _pairs_plan(inst, x, keep, sites, needs)
+    check_invariants(sol, sites, needs, cost, single_source=True)
+    assert sol.objective == pytest.approx(cost_now, rel=1e-9)
+    assert split.objective is not None and cost_now >= split.objective * (1 - 1e-9)
+    assert solver._assign_whole(inst, np.zeros(inst.m, dtype=bool), 1.0) is None
 
 
 def test_a_split_optimum_serving_everyone_from_one_site_is_the_single_source_optimum(
@@ -851,6 +846,8 @@ def test_two_parts_are_solved_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     lock = threading.Lock()
 
     def spy(*args: Any, **kwargs: Any) -> Solution:
+        if not kwargs.get("single_source"):  # a part's split problem, within its solve
+            return real(*args, **kwargs)
         with lock:
             i = len(names)
             names.append(threading.current_thread().name)
@@ -879,6 +876,8 @@ def test_an_error_in_a_parts_thread_reaches_the_caller(monkeypatch: pytest.Monke
     caller = threading.current_thread()  # not always the main thread under xdist
 
     def failing(*args: Any, **kwargs: Any) -> Solution:
+        if not kwargs.get("single_source"):  # a part's split problem, within its solve
+            return real(*args, **kwargs)
         calls.append(threading.current_thread().name)
         if threading.current_thread() is not caller:
             raise RuntimeError("a part failed")

@@ -44,16 +44,15 @@ to the direct MILP; up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs, the 
 is seeded and reduced (`_seeded`: the strong LP's duals give L(u), a restricted MILP over the
 LP's sites gives the plan, reduced-cost fixing pins sites, then the direct MILP with that plan
 as its incumbent and, when the plan is likely optimal, without HiGHS's sub-MIP heuristics,
-which spent most of the demo's schools solve looking for it; single-source instances take
-the direct MILP with every HiGHS default instead, started from the strong LP's plan rounded
-to one site per need, `_started`: HiGHS often proves them at its root); up to
-QUICK_MAX_PAIRS pairs the direct MILP gets a short try first; the others, and those it does
-not prove, take the four steps above (plus a restricted MILP on the weak formulation for
-plans, see ADR 18); above TREE_MIN_PAIRS pairs and up to TREE_MAX_SITES sites split
-demand takes step 5. Single-source instances beyond the direct MILP's reach (more than
-DIRECT_MAX_SITES sites or QUICK_MAX_PAIRS pairs) solve the split problem first, by all of
-the above (`_split_first`): its bound is theirs, and its plan rounded to one site per need
-starts the single-source direct MILP, or, above QUICK_MAX_PAIRS pairs, is the answer.
+which spent most of the demo's schools solve looking for it); up to QUICK_MAX_PAIRS pairs
+the direct MILP gets a short try first; the others, and those it does not prove, take the
+four steps above (plus a restricted MILP on the weak formulation for plans, see ADR 18);
+above TREE_MIN_PAIRS pairs and up to TREE_MAX_SITES sites split demand takes step 5.
+Single-source instances above SMALL_PAIRS pairs solve the split problem first, by all of
+the above (`_split_first`): its bound is theirs, and its plan made single-source (its
+buildings with each need assigned whole by HiGHS, or rounded) starts the single-source
+direct MILP with every HiGHS default (which often proves such instances at its root), or,
+above QUICK_MAX_PAIRS pairs, where that MILP does not finish its root LP, is the answer.
 `Solution.method` says which ('milp' for the direct MILP, seeded or not, 'lagrangian+milp',
 'lagrangian', 'tree', 'split+milp' or 'split'), and `extra` holds the Lagrangian bound,
 iterations and the number of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost'
@@ -191,6 +190,11 @@ SPLIT_SHARE = 0.15
 """Single-source instances beyond the direct MILP's reach: at most this share of the time
 limit goes to the split-demand problem first (`_split_first`), the rest to the
 single-source direct MILP."""
+
+GAP_SHARE = 0.1
+GAP_MAX_SECONDS = 5.0
+"""The split plan's buildings, each need assigned whole (`_assign_whole`): at most this
+share of the time limit, and this long (HiGHS cannot be interrupted there)."""
 
 SPLIT_BIG_SHARE = 0.9
 """The same above QUICK_MAX_PAIRS pairs, where the single-source direct MILP does not finish
@@ -535,11 +539,8 @@ def solve(
         or (inst.m <= DIRECT_MAX_SITES and inst.pi.size <= QUICK_MAX_PAIRS)))
     seeded = method == "seeded" or (direct and method == "auto"
                                     and inst.pi.size > SMALL_PAIRS)
-    if (method == "auto" and single_source and direct and inst.pi.size > SMALL_PAIRS
-            and inst.m > 0 and inst.n > 0):
-        return _started(sites, needs, cost, inst, max_sites, time_limit, on_progress,
-                        cancel, t0)
-    if (method == "auto" and single_source and not direct and inst.m > 0 and inst.n > 0
+    if (method == "auto" and single_source and inst.pi.size > SMALL_PAIRS
+            and inst.m > 0 and inst.n > 0
             and consolidation._precheck(sites, needs,
                                         np.isfinite(cost) & inst.hi[:, None], max_sites,
                                         single_source) is None):
@@ -585,26 +586,6 @@ def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     return sol
 
 
-def _started(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
-             inst: _Instance, max_sites: int | None, time_limit: float,
-             on_progress: ProgressCallback | None, cancel: CancelToken | None,
-             t0: float) -> Solution:
-    """Single-source instances of up to DIRECT_MAX_SITES sites and QUICK_MAX_PAIRS pairs:
-    the direct MILP with every HiGHS default, started from the strong LP's plan rounded to
-    one site per need (`_lp_plan`, a few hundredths of a second). The seeded path's steps
-    hurt here: single-source MILPs of this size are often proven at HiGHS's root, by its
-    cuts and sub-MIP heuristics, which the seeded path turns off (the demo's keep-together
-    schools plan: 1 node and 4-5 s with them, 329 nodes and 21 s without, ADR 18). The
-    bound is the better of HiGHS's and the quick plan's (the split relaxation's L(u))."""
-    lp = _strong_lp(inst, max_sites)
-    quick = None if lp is None else _lp_quick(sites, needs, inst, lp, max_sites, True, t0)
-    if quick is not None and quick.proven_optimal:
-        _report_done(on_progress, quick, t0, 0)
-        return quick
-    return _started_milp(sites, needs, cost, max_sites, time_limit, on_progress, cancel, t0,
-                         quick)
-
-
 def _started_milp(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
                   max_sites: int | None, time_limit: float,
                   on_progress: ProgressCallback | None, cancel: CancelToken | None,
@@ -631,16 +612,20 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
                  inst: _Instance, max_sites: int | None, time_limit: float,
                  on_progress: ProgressCallback | None, cancel: CancelToken | None,
                  t0: float) -> Solution:
-    """Single-source instances beyond the direct MILP's reach (more than DIRECT_MAX_SITES
-    sites or QUICK_MAX_PAIRS pairs): the split-demand problem first, by this solver's own
-    method, for at most SPLIT_SHARE of the time. Every single-source plan is a split plan,
-    so its bound is a bound here, often far above HiGHS's single-source bound (capa at
-    capacity 8,000: the split optimum, 1.4% above HiGHS's bound after 60 s), and its plan
-    rounded to one site per need (`_single_source`) starts the single-source direct MILP
-    for the time left (`_started_milp`). A split plan that already serves every need from
-    one site, proven, is proven here. The Lagrangian path this replaced for single-source
-    instances ended 7.6-20% above its bound where the direct MILP ended 2-4% above its own
-    (ADR 18)."""
+    """Single-source instances ('auto', above SMALL_PAIRS pairs): the split-demand problem
+    first, by this solver's own method, for at most SPLIT_SHARE of the time. Every
+    single-source plan is a split plan, so its bound is a bound here, often far above
+    HiGHS's single-source bound (capa at capacity 8,000: the split optimum, 1.4% above
+    HiGHS's bound after 60 s). Its plan is made single-source two ways, the cheaper kept:
+    its buildings with each need assigned whole by HiGHS (`_assign_whole`, at most
+    GAP_SHARE of the time) and rounded (`_single_source`); that plan starts the
+    single-source direct MILP, every HiGHS default on, for the time left (`_started_milp`).
+    Above QUICK_MAX_PAIRS pairs that MILP does not finish its root LP, and the plan is the
+    answer. A split plan that already serves every need from one site, proven, is proven
+    here. Before: up to DIRECT_MAX_SITES sites the direct MILP started from the strong LP's
+    rounded plan (about twice the gap on the registry's towns at 20 s), above it the
+    Lagrangian path (7.6-20% above its bound where the direct MILP ended 2-4% above its
+    own; ADR 18)."""
     def bound_only(p: Progress) -> None:
         # the split plan is not a single-source plan: only its bound is reported
         if on_progress is not None and p.phase != "done":
@@ -670,6 +655,12 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
                 float(inst.fixed[open_mask].sum() + _dot(inst.pc, x)), x, open_mask)
         else:
             plan = _single_source(inst, x, open_mask)
+            seconds = min(GAP_SHARE * time_limit, GAP_MAX_SECONDS,
+                          time_limit - (time.perf_counter() - t0))
+            if seconds >= 0.1 and not (cancel is not None and cancel.is_set()):
+                gap_plan = _assign_whole(inst, open_mask, seconds)
+                if gap_plan is not None and (plan is None or gap_plan[0] < plan[0]):
+                    plan = gap_plan
         if plan is not None and (max_sites is None or plan[2].sum() <= max_sites):
             quick = replace(_quick_solution(inst, sites, needs, plan[1], plan[2], plan[0], lb,
                                             t0, extra), extra=extra)
@@ -689,6 +680,24 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
     out = _started_milp(sites, needs, cost, max_sites, time_limit, on_progress, cancel, t0,
                         quick, method="split+milp")
     return replace(out, extra={**out.extra, **extra})
+
+
+def _assign_whole(inst: _Instance, open_mask: NDArray[np.bool_], seconds: float
+                  ) -> tuple[float, NDArray[np.float64], NDArray[np.bool_]] | None:
+    """The best single-source plan HiGHS finds in `seconds` with only these sites open (a
+    generalized assignment problem: each need whole to one site, within capacities), as
+    (cost, shares per pair, sites kept: those serving someone and the pinned), or None. On
+    a split plan's sites it keeps the split plan's choice of buildings, which rounding
+    does not: on a 57 x 290 town, 0.46% above the split optimum in 3 s, where rounding was
+    5.2% above and the single-source MILP 3.2% above after 20 s (ADR 18)."""
+    got = _Transport(inst, single_source=True).plan(open_mask, seconds)
+    if got is None:
+        return None
+    x = got[1]
+    used = np.zeros(inst.m, dtype=bool)
+    used[inst.pi[x > 0.5]] = True
+    keep = inst.lo | used | (open_mask & (inst.fixed < 0))
+    return float(inst.fixed[keep].sum() + _dot(inst.pc, x)), x, keep
 
 
 def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
