@@ -21,8 +21,9 @@ The demo region's schools plan, split and with each building's occupants kept to
 demo is built into a temporary SQLite database first).
 
 Single-source rows ("kept together": each occupant group whole in one building, the page's
-checkbox): capa at capacity 8,000, capb and capc at 5,000, and the 400 x 2,000 registry, with
-no published optimum (capopt's split optima are lower bounds there).
+checkbox): capa at capacity 8,000, capb and capc at 5,000, the 400 x 2,000 registry and the
+2,000 x 10,000 state of towns, with no published optimum (capopt's split optima are lower
+bounds there).
 
 --only NAME[,NAME...] runs the instances named (capa: its four capacities and its
 single-source row), --set small|large|registry|single|demo one set (small = cap41-cap134,
@@ -138,7 +139,8 @@ def recompute(sol: Solution, sites: list[Site], needs: list[Need],
     return float(total)
 
 
-def run_apart(which: str, load: Any, limit: float) -> dict[str, Any]:
+def run_apart(which: str, load: Any, limit: float, single_source: bool = False
+              ) -> dict[str, Any]:
     """`run_one` in a child process, to report its peak memory: the child's maximum resident
     set size (ru_maxrss), and its resident set before the solve (the bench code and the
     instance, which the child builds itself with `load`). A spawned child, not a forked one:
@@ -147,16 +149,16 @@ def run_apart(which: str, load: Any, limit: float) -> dict[str, Any]:
     import multiprocessing
 
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_child, (which, load, limit))
+        return pool.apply(_child, (which, load, limit, single_source))
 
 
-def _child(which: str, load: Any, limit: float) -> dict[str, Any]:
+def _child(which: str, load: Any, limit: float, single_source: bool) -> dict[str, Any]:
     import resource
 
     sites, needs, cost = load()
     with open("/proc/self/status") as f:
         base = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    r = run_one(which, sites, needs, cost, limit)
+    r = run_one(which, sites, needs, cost, limit, single_source=single_source)
     r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     r["start_mb"] = base / 1024
     return r
@@ -251,14 +253,19 @@ def instances(limit: float) -> list[tuple[str, float | None, float, Any]]:
                     functools.partial(parse_orlib, ORLIB / f"{n}.txt", c)))
     out.append((f"registry 400x2000 {TOGETHER} (synthetic)", None, limit,
                 functools.partial(registry, 2024, 400, 2000, 4.0)))
+    out.append((TOWNS_TOGETHER, None, 2 * limit,
+                functools.partial(towns, 2024, 2000, 10_000, 100, 10.0)))
     return out
 
 
 TOGETHER = "kept together"
 """In an instance's name: single-source (each occupant group kept whole)."""
+TOWNS_TOGETHER = f"registry 2000x10000 in 100 towns {TOGETHER} (synthetic)"
 
 
 TOWNS = "registry 2000x10000 in 100 towns with 10 km moves (synthetic)"
+APART = (TOWNS, TOWNS_TOGETHER)
+"""Instances built and solved in a child process each, for their peak memory."""
 
 
 def markdown(res: dict[str, Any]) -> str:
@@ -375,11 +382,12 @@ def main() -> None:
         if time.perf_counter() - t0 + reserve > args.budget:
             skipped.append(name)
             continue
-        if name != TOWNS:  # that one is built in the child process that solves it
+        if name not in APART:  # those are built in the child process that solves them
             sites, needs, cost = load()
         row: dict[str, Any] = {"instance": name, "published": pub}
         for which in ("solver", "milp"):
-            row[which] = (run_apart(which, load, limit) if name == TOWNS
+            row[which] = (run_apart(which, load, limit, single_source=kind == "single")
+                          if name in APART
                           else run_one(which, sites, needs, cost, limit,
                                        single_source=kind == "single"))
             r = row[which]
