@@ -270,3 +270,23 @@ def test_a_plan_solved_in_independent_parts_says_so(session: Session,
         "solve) (HiGHS)")
     tree = dataclasses.replace(p, solution=dataclasses.replace(p.solution, method="tree"))
     assert tree.method_label.startswith("Lagrangian branch-and-bound")
+    # kept together: the split problem first, then the single-source MILP or the moves
+    for method, words in (("split+milp", "a MILP (HiGHS) keeping each building's occupants "
+                                         "together, started from the plan that lets them "
+                                         "split"),
+                          ("split", "the plan that lets each building's occupants split "
+                                    "between buildings, then kept together by the cheapest "
+                                    "moves")):
+        one = dataclasses.replace(p, solution=dataclasses.replace(p.solution, method=method))
+        assert one.method_label.startswith(words)
+    towns = dataclasses.replace(p, solution=dataclasses.replace(
+        p.solution, method="parts:split+milp", extra={**p.solution.extra, "parts": 2.0}))
+    assert towns.method_label.endswith(
+        "each solved on its own: the plan that lets occupants split, then a MILP keeping "
+        "them together (HiGHS)")
+    mixed = dataclasses.replace(p, solution=dataclasses.replace(
+        p.solution, method="parts:lagrangian+milp+tree", extra={**p.solution.extra,
+                                                                "parts": 2.0}))
+    assert mixed.method_label.endswith(  # a name holding "+" is one method
+        "each solved on its own: Lagrangian bounds, then a MILP, Lagrangian "
+        "branch-and-bound (HiGHS)")

@@ -179,6 +179,21 @@ class MemberSavings:
             self.one_time_cents > 0 and self.net_after_charges_cents <= 0)
 
 
+def _part_methods(joined: str, names: dict[str, str]) -> list[str]:
+    """The parts' methods from `solver`'s "+"-joined list, whose own names may hold a "+"
+    ("lagrangian+milp", "split+milp"): the longest known name first."""
+    tokens, out, i = joined.split("+"), [], 0
+    while i < len(tokens):
+        pair = "+".join(tokens[i:i + 2])
+        if i + 1 < len(tokens) and pair in names:
+            out.append(pair)
+            i += 2
+        else:
+            out.append(tokens[i])
+            i += 1
+    return out
+
+
 @dataclass
 class Plan:
     use: str
@@ -259,12 +274,14 @@ class Plan:
             labels = {"milp": "one MILP", "lagrangian+milp": "Lagrangian bounds, then a MILP",
                       "lagrangian": "Lagrangian relaxation",
                       "tree": "Lagrangian branch-and-bound",
-                      "split+milp": "a bound with occupants free to split, then a MILP",
-                      "split": "the plan with occupants free to split, kept together "
-                               "afterwards",
+                      "split+milp": "the plan that lets occupants split, then a MILP "
+                                    "keeping them together",
+                      "split": "the plan that lets occupants split, then kept together by "
+                               "the cheapest moves",
                       "quick": "a quick plan and bound, not proven (too little time left "
                                "for a full solve)"}
-            each = ", ".join(labels.get(m, m) for m in method.removeprefix("parts:").split("+"))
+            each = ", ".join(labels.get(m, m) for m in _part_methods(
+                method.removeprefix("parts:"), labels))
             parts = int(self.solution.extra.get("parts", 0))
             return (f"{parts} independent parts (groups of buildings no one may move between), "
                     f"each solved on its own: {each} (HiGHS)")
@@ -273,12 +290,13 @@ class Plan:
                 "lagrangian": "Lagrangian relaxation (its bound met the plan's cost)",
                 "tree": "Lagrangian branch-and-bound over which buildings to keep, each "
                         "choice priced by a transportation LP (HiGHS)",
-                "split+milp": "the plan with each building's occupants free to split between "
-                              "buildings solved first for a bound, then a MILP (HiGHS) "
-                              "keeping them together, started from that plan",
-                "split": "the plan with each building's occupants free to split between "
-                         "buildings, then kept together by the cheapest moves "
-                         "(HiGHS; a MILP keeping them together is too large to help)",
+                "split+milp": "a MILP (HiGHS) keeping each building's occupants together, "
+                              "started from the plan that lets them split between "
+                              "buildings, solved first (no plan keeping them together "
+                              "costs less than that one)",
+                "split": "the plan that lets each building's occupants split between "
+                         "buildings, then kept together by the cheapest moves (HiGHS; a "
+                         "MILP keeping them together is too large to help here)",
                 }.get(method, method)
 
     @property
