@@ -630,8 +630,8 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
     single-source plan is a split plan, so its bound is a bound here, often far above
     HiGHS's single-source bound (capa at capacity 8,000: the split optimum, 1.4% above
     HiGHS's bound after 60 s). Its plan is made single-source two ways, the cheaper kept:
-    its buildings with each need assigned whole by HiGHS (`_assign_whole`, at most
-    GAP_SHARE of the time) and rounded (`_single_source`); that plan starts the
+    its buildings with each need assigned whole by HiGHS (`_assign_whole`, for the time
+    GAP_MIN_SECONDS says) and rounded (`_single_source`); that plan starts the
     single-source direct MILP, every HiGHS default on, for the time left (`_started_milp`).
     Above QUICK_MAX_PAIRS pairs that MILP does not finish its root LP, and the plan is the
     answer. A split plan that already serves every need from one site, proven, is proven
@@ -657,8 +657,9 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
         _report_done(on_progress, out, t0, 0)
         return out
     lb = split.dual_bound if split.dual_bound is not None else -math.inf
-    extra = {"split_bound": lb, "split_seconds": time.perf_counter() - t0,
-             "split_objective": split.objective if split.objective is not None else math.nan}
+    extra = {"split_bound": lb, "split_seconds": time.perf_counter() - t0}
+    if split.objective is not None:
+        extra["split_objective"] = split.objective
     quick: Solution | None = None
     if split.has_solution:
         x = _pairs_from(inst, split, site_ids, needs)
