@@ -212,8 +212,8 @@ with 0.4, the direct MILP 4.0-5.2%: a fuller split plan rounds worse)."""
 SPLIT_BIG_SHARE = 0.9
 """The same above QUICK_MAX_PAIRS pairs, where the single-source direct MILP does not finish
 its root LP in a minute (capa at capacity 8,000, 100,000 pairs: not in 20 s, and it ran 14 s
-past a 60 s limit): the split problem gets this share and its plan, rounded, is the answer
-(the rest of the time is for the rounding)."""
+past a 60 s limit): the split problem gets this share and its plan, made single-source,
+is the answer (the rest of the time is for that)."""
 
 PART_MIN_SECONDS = 1.0
 """In a region solved part by part (smallest first), a part (more than SMALL_PAIRS pairs,
