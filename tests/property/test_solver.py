@@ -698,6 +698,52 @@ def test_single_source_above_the_pairs_the_milp_can_take_keeps_the_rounded_split
     assert sol.gap == pytest.approx((sol.objective - sol.dual_bound) / sol.objective)
 
 
+@pytest.mark.parametrize(("direct_max_sites", "quick_max_pairs", "share"),
+                         [(150, 50_000, solver.SPLIT_SHARE),
+                          (10, 50_000, solver.SPLIT_LARGE_SHARE),
+                          (10, 100, solver.SPLIT_BIG_SHARE)])
+def test_the_split_problems_share_of_a_single_source_solve(
+        direct_max_sites: int, quick_max_pairs: int, share: float,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The split problem's time: SPLIT_SHARE of the limit up to DIRECT_MAX_SITES sites,
+    SPLIT_LARGE_SHARE above (the single-source MILP needs the time more), SPLIT_BIG_SHARE
+    above QUICK_MAX_PAIRS pairs (no single-source MILP follows). The limits are lowered so
+    that one 25-site instance takes each branch."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", direct_max_sites)
+    monkeypatch.setattr(solver, "QUICK_MAX_PAIRS", quick_max_pairs)
+    real = solver.solve
+    limits: list[float] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Solution:
+        limits.append(kwargs["time_limit"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(solver, "solve", spy)
+    sol = real(sites, needs, cost, single_source=True, time_limit=20.0)
+    assert sol.has_solution and limits == [pytest.approx(share * 20.0)]
+
+
+def test_needs_are_assigned_whole_only_up_to_gap_max_needs(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`_assign_whole` is tried on the split plan's buildings up to GAP_MAX_NEEDS needs (the
+    400 x 2,000 registry's 2,000 gave no plan in 10 s), and not above: rounding alone then
+    makes the plan single-source."""
+    sites, needs, cost = registry(12, 25, 75, radius=6.0)  # its split plan splits a need
+    real = solver._assign_whole
+    calls: list[float] = []
+
+    def spy(inst: Any, mask: Any, seconds: float) -> Any:
+        calls.append(seconds)
+        return real(inst, mask, seconds)
+    monkeypatch.setattr(solver, "_assign_whole", spy)
+    for cap, tried in ((solver.GAP_MAX_NEEDS, 1), (10, 0)):
+        calls.clear()
+        monkeypatch.setattr(solver, "GAP_MAX_NEEDS", cap)
+        sol = solver.solve(sites, needs, cost, single_source=True, time_limit=20.0)
+        assert sol.proven_optimal and len(calls) == tried, (cap, calls)
+        assert all(solver.GAP_MIN_SECONDS <= s <= solver.GAP_MAX_SECONDS for s in calls)
+
+
 def test_each_need_whole_on_the_split_plans_buildings() -> None:
     """`_assign_whole`: the split optimum's buildings, each need assigned whole to one of
     them within capacities by HiGHS (a generalized assignment problem); its cost is the

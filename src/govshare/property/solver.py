@@ -553,10 +553,11 @@ def solve(
     seeded = method == "seeded" or (direct and method == "auto"
                                     and inst.pi.size > SMALL_PAIRS)
     if (method == "auto" and single_source and inst.pi.size > SMALL_PAIRS
-            and inst.m > 0 and inst.n > 0
-            and consolidation._precheck(sites, needs,
-                                        np.isfinite(cost) & inst.hi[:, None], max_sites,
-                                        single_source) is None):
+            and inst.m > 0 and inst.n > 0):
+        reason = consolidation._precheck(sites, needs, np.isfinite(cost) & inst.hi[:, None],
+                                         max_sites, single_source)
+        if reason is not None:
+            return consolidation._empty("infeasible", reason, [s.id for s in sites], t0)
         return _split_first(sites, needs, cost, inst, max_sites, time_limit, on_progress,
                             cancel, t0)
     if seeded and inst.m > 0 and inst.n > 0:
@@ -602,9 +603,9 @@ def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
 def _started_milp(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
                   max_sites: int | None, time_limit: float,
                   on_progress: ProgressCallback | None, cancel: CancelToken | None,
-                  t0: float, quick: Solution | None, method: str = "milp") -> Solution:
-    """The single-source direct MILP for the time left, started from `quick`'s plan; the
-    cheaper plan and the higher bound of the two."""
+                  t0: float, quick: Solution | None) -> Solution:
+    """The single-source direct MILP for the time left, started from `quick`'s plan (the
+    split plan made single-source); the cheaper plan and the higher bound of the two."""
     lag = quick.dual_bound if quick is not None else None
     sol = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
                               time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
@@ -616,7 +617,7 @@ def _started_milp(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np
         # (infeasible: a split plan, when `quick` has only its bound, is no single-source one)
         sol = _better(quick, sol)
     if sol.status != "infeasible":
-        sol = replace(sol, method=method)
+        sol = replace(sol, method="split+milp")
     _report_done(on_progress, sol, t0, 0)
     return sol
 
@@ -696,7 +697,7 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
         quick = replace(consolidation._empty("time_limit", "time_limit", site_ids, t0),
                         dual_bound=lb)
     out = _started_milp(sites, needs, cost, max_sites, time_limit, on_progress, cancel, t0,
-                        quick, method="split+milp")
+                        quick)
     return replace(out, extra={**out.extra, **extra})
 
 
