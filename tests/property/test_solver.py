@@ -242,6 +242,31 @@ def test_direct_milp_without_sub_mip_heuristics_proves_the_same_optimum() -> Non
     assert ref.objective == pytest.approx(published_optima()[("cap71", None)], rel=REL)
 
 
+@pytest.mark.parametrize(("trust_gap", "heuristics"), [(1.0, False), (0.0, True)])
+def test_the_seeded_milp_trusts_only_a_seed_near_the_bound(
+        monkeypatch: pytest.MonkeyPatch, trust_gap: float, heuristics: bool) -> None:
+    """The final MILP turns HiGHS's sub-MIP heuristics off only for a seed that is its
+    restricted problem's optimum within SEED_TRUST_GAP of the bound; the optimum is the
+    same either way."""
+    sites, needs, cost = registry(6, 40, 120, radius=6.0)
+    real = consolidation.solve
+    finals: list[bool] = []
+
+    def spy(*args: Any, **kwargs: Any) -> Solution:
+        if "start" in kwargs:  # the final MILP, started from the seed
+            finals.append(kwargs["heuristics"])
+        return real(*args, **kwargs)
+    monkeypatch.setattr(consolidation, "solve", spy)
+    monkeypatch.setattr(solver, "SEED_TRUST_GAP", trust_gap)
+    sol = solver.solve(sites, needs, cost, time_limit=60)
+    assert finals == [heuristics], finals
+    assert sol.extra["seed_trusted"] == float(not heuristics)
+    ref = real(sites, needs, cost, time_limit=60)
+    assert ref.proven_optimal and sol.proven_optimal, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost)
+
+
 def test_seeded_path_reports_only_bounds_of_the_whole() -> None:
     """The seeding MILP solves a restriction (its own bound is not a bound of the whole) and
     the final MILP a problem reduced by fixing: no report may claim a bound above the
@@ -913,6 +938,62 @@ def test_two_parts_are_solved_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     assert {p.part for p in seen[:-1]} == {1, 2}
     done = [p.parts_done for p in seen[:-1]]  # settled parts only grow, reports are serial
     assert done == sorted(done) and done[0] == 0 and done[-1] <= 2
+
+
+def _copies(k: int) -> Instance:
+    """k copies of one town (424 pairs, one part each), far apart; the copies' ids start
+    with a, b, c..."""
+    s, nd, c = registry(12, 25, 75, radius=6.0)
+    tags = "abcdefgh"[:k]
+    sites = [Site(id=f"{t}{x.id}", capacity=x.capacity, fixed_cost=x.fixed_cost, pin=x.pin)
+             for t in tags for x in s]
+    needs = [Need(id=f"{t}{x.id}", demand=x.demand) for t in tags for x in nd]
+    cost = np.full((k * len(s), k * len(nd)), np.inf)
+    for i in range(k):
+        cost[i * len(s):(i + 1) * len(s), i * len(nd):(i + 1) * len(nd)] = c
+    return sites, needs, cost
+
+
+def test_an_unproven_part_is_solved_again_with_the_time_left(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A part whose full solve stops unproven is solved again once every part has had its
+    turn, with all the time left (at least RETRY_FACTOR times its first limit), and the
+    better result is kept; with no such time left it keeps its first result."""
+    sites, needs, cost = _copies(6)
+    real = solver.solve
+    calls: list[tuple[str, float]] = []
+    lock = threading.Lock()
+
+    def stalls_once(*args: Any, **kwargs: Any) -> Solution:
+        """Part a's first full solve stops at its limit, 10% from its bound."""
+        got = real(*args, **kwargs)
+        tag = args[0][0].id[0]
+        with lock:
+            calls.append((tag, kwargs["time_limit"]))
+            first = [c for c in calls if c[0] == "a"] == [(tag, kwargs["time_limit"])]
+        if tag == "a" and first:
+            assert got.proven_optimal and got.objective is not None
+            return replace(got, status="time_limit", proven_optimal=False,
+                           dual_bound=0.9 * got.objective, gap=0.1)
+        return got
+    monkeypatch.setattr(solver, "solve", stalls_once)
+    sol = real(sites, needs, cost, time_limit=60)
+    a = [lim for tag, lim in calls if tag == "a"]
+    assert len(a) == 2 and a[1] >= solver.RETRY_FACTOR * a[0], calls
+    assert sorted(tag for tag, _ in calls) == sorted("abcdefa")
+    ref = consolidation.solve(sites, needs, cost, time_limit=60)
+    assert ref.proven_optimal and sol.proven_optimal, sol
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost)
+
+    # Two parts: each one's first limit is most of the time left; no second solve.
+    sites, needs, cost = _copies(2)
+    calls.clear()
+    sol = real(sites, needs, cost, time_limit=60)
+    assert sorted(tag for tag, _ in calls) == ["a", "b"], calls
+    assert sol.status == "time_limit" and not sol.proven_optimal
+    assert sol.dual_bound is not None and sol.objective is not None
+    assert sol.dual_bound < sol.objective
 
 
 def test_an_error_in_a_parts_thread_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
