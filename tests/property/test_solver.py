@@ -996,6 +996,67 @@ def test_an_unproven_part_is_solved_again_with_the_time_left(
     assert sol.dual_bound < sol.objective
 
 
+class _Clock:
+    """A cancel token with a deadline (as `solver._PartClock`), never set."""
+
+    def __init__(self, deadline: float) -> None:
+        self.at = deadline
+
+    def is_set(self) -> bool:
+        return False
+
+    def deadline(self) -> float:
+        return self.at
+
+
+def test_an_elastic_solve_runs_on_to_its_tokens_deadline() -> None:
+    """consolidation.solve(elastic=True) moves HiGHS's time limit out to the token's later
+    deadline; without elastic, or with a plain token, the time limit holds. (A single-source
+    instance HiGHS does not prove in seconds.)"""
+    import time
+
+    sites, needs, cost = registry(5, 80, 400, radius=6.0)
+    runs = {}
+    for name, token, elastic in (("elastic", True, True), ("not elastic", True, False),
+                                 ("plain token", False, True)):
+        t = time.perf_counter()
+        cancel = _Clock(t + 4.0) if token else threading.Event()
+        sol = consolidation.solve(sites, needs, cost, single_source=True, time_limit=1.0,
+                                  cancel=cancel, elastic=elastic)
+        runs[name] = time.perf_counter() - t
+        assert sol.status == "time_limit" and sol.has_solution, (name, sol)
+        check_invariants(sol, sites, needs, cost, single_source=True)
+    assert runs["elastic"] >= 3.0, runs
+    assert runs["not elastic"] < 3.0 and runs["plain token"] < 3.0, runs
+
+
+def test_a_parts_deadline_is_its_own_until_no_part_waits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each part's full solve gets a `_PartClock`: its deadline is its own limit while parts
+    wait for their first full solve, the whole's once none does."""
+    sites, needs, cost = _copies(4)
+    real = solver.solve
+    clocks: list[tuple[str, Any, float]] = []
+    lock = threading.Lock()
+
+    def spy(*args: Any, **kwargs: Any) -> Solution:
+        token = kwargs["cancel"]
+        if isinstance(token, solver._PartClock):
+            with lock:
+                clocks.append((args[0][0].id[0], token, token.deadline()))
+        return real(*args, **kwargs)
+    monkeypatch.setattr(solver, "solve", spy)
+    t0 = __import__("time").perf_counter()
+    sol = real(sites, needs, cost, time_limit=60)
+    assert sol.proven_optimal
+    assert sorted(tag for tag, _, _ in clocks) == list("abcd"), clocks
+    for tag, token, at_start in clocks:
+        assert token.own == at_start or tag in "cd", (tag, at_start, token.own)
+        assert token.deadline() == pytest.approx(t0 + 60, abs=1.0)  # none waits now
+    first = clocks[0][2]
+    assert first < t0 + 59, "the first part's own deadline is its share, not the whole's"
+
+
 def test_an_error_in_a_parts_thread_reaches_the_caller(monkeypatch: pytest.MonkeyPatch) -> None:
     sites, needs, cost = _twin_towns()
     real = solver.solve

@@ -118,6 +118,9 @@ SHARE_EPS = 1e-9
 PROGRESS_EVERY = 0.5
 """Seconds between two progress reports from inside HiGHS."""
 
+ELASTIC_STEP = 0.1
+"""An elastic solve's time limit moves only by more than this many seconds at a time."""
+
 
 class CancelToken(Protocol):
     """Anything with `is_set()`, e.g. a `threading.Event`: set it to stop the solve."""
@@ -323,6 +326,7 @@ def solve(
     start: Mapping[str, Sequence[tuple[str, float]]] | None = None,
     heuristics: bool = True,
     restart: bool = True,
+    elastic: bool = False,
 ) -> Solution:
     """Choose which sites to keep and how to serve every need from them at least annual cost.
 
@@ -343,6 +347,9 @@ def solve(
     worth it only with a good `start`, when the proof is what is left (ADR 18).
     restart=False keeps HiGHS from restarting its search after fixing columns at the root
     (worth it when the caller has fixed what reduced costs can fix, ADR 18).
+    elastic=True: when `cancel` also has `deadline()` (an instant on `time.perf_counter()`'s
+    clock) later than time_limit's end, the solve may run until then (checked at the same
+    points as cancel): one part of a larger solve takes the time the others left.
     """
     t0 = time.perf_counter()
     cost = np.asarray(assign_cost, dtype=np.float64)
@@ -420,7 +427,7 @@ def solve(
                 a.indptr.astype(np.int32), a.indices.astype(np.int32), a.data, integrality)
     if start is not None:
         _set_start(h, start, site_ids, [nd.id for nd in needs], pi, pj, m)
-    canceled = _hook(h, on_progress, cancel)
+    canceled = _hook(h, on_progress, cancel, float(time_limit) if elastic else None)
     t1 = time.perf_counter()
     h.run()
     t_run = time.perf_counter() - t1
@@ -509,20 +516,32 @@ def _set_start(h: Any, start: Mapping[str, Sequence[tuple[str, float]]],
     h.setSolution(sol)
 
 
-def _hook(h: Any, on_progress: ProgressHook | None, cancel: CancelToken | None) -> list[bool]:
-    """Subscribe progress reports and cancellation to HiGHS's interrupt callbacks.
+def _hook(h: Any, on_progress: ProgressHook | None, cancel: CancelToken | None,
+          elastic_limit: float | None = None) -> list[bool]:
+    """Subscribe progress reports and cancellation to HiGHS's interrupt callbacks; with
+    elastic_limit (the run's time limit) and a `cancel` that has `deadline()`, move HiGHS's
+    time limit out to that deadline whenever it is later (HiGHS reads the option as it
+    goes).
 
     Returns a list that holds True once a cancellation was passed to HiGHS."""
     canceled: list[bool] = []
     if on_progress is None and cancel is None:
         return canceled
     last = [0.0]
+    deadline = getattr(cancel, "deadline", None) if elastic_limit is not None else None
+    t_run = time.perf_counter()  # at most HiGHS's own start: the limit never overshoots
+    limit = [elastic_limit or 0.0]
 
     def check(e: Any) -> None:
         if cancel is not None and cancel.is_set():
             canceled.append(True)
             e.interrupt()
             return
+        if deadline is not None:
+            want = float(deadline()) - t_run
+            if want > limit[0] + ELASTIC_STEP:
+                limit[0] = want
+                h.setOptionValue("time_limit", want)
         if (on_progress is None
                 or e.callback_type != highspy.cb.HighsCallbackType.kCallbackMipInterrupt):
             return

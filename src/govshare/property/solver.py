@@ -609,7 +609,7 @@ def _direct(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
     hook = _milp_hook(on_progress, t0, None, 0)
     sol = consolidation.solve(sites, needs, cost, max_sites=max_sites,
                               single_source=single_source, time_limit=time_limit,
-                              on_progress=hook, cancel=cancel)
+                              on_progress=hook, cancel=cancel, elastic=True)
     _report_done(on_progress, sol, t0, 0)
     return sol
 
@@ -624,7 +624,7 @@ def _started_milp(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np
     sol = consolidation.solve(sites, needs, cost, max_sites=max_sites, single_source=True,
                               time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
                               on_progress=_milp_hook(on_progress, t0, lag, 0),
-                              cancel=cancel,
+                              cancel=cancel, elastic=True,
                               start=quick.assignment if quick is not None
                               and quick.has_solution else None)
     if quick is not None and sol.status != "infeasible":
@@ -665,7 +665,8 @@ def _split_first(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.
              else SPLIT_LARGE_SHARE)
     split = solve(sites, needs, cost, max_sites=max_sites,
                   time_limit=max(0.5, share * time_limit),
-                  on_progress=bound_only if on_progress is not None else None, cancel=cancel)
+                  on_progress=bound_only if on_progress is not None else None,
+                  cancel=None if cancel is None else _Cancel(cancel))
     site_ids = [s.id for s in sites]
     if split.status == "infeasible":
         out = consolidation._empty("infeasible", split.message, site_ids, t0)
@@ -794,7 +795,7 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
                                   single_source=single_source,
                                   time_limit=max(0.5, time_limit - t_seed),
                                   on_progress=_milp_hook(on_progress, t0, None, 0),
-                                  cancel=cancel)
+                                  cancel=cancel, elastic=True)
         out = replace(sol, extra={**sol.extra, **extra})
         _report_done(on_progress, out, t0, 0)
         return out
@@ -825,7 +826,7 @@ def _seeded(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float
                               time_limit=max(0.5, time_limit - (time.perf_counter() - t0)),
                               on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
                                                      bound_cap=min_flip),
-                              cancel=cancel, start=seed.assignment,
+                              cancel=cancel, elastic=True, start=seed.assignment,
                               heuristics=not trusted, restart=False)
     extra.update(sol.extra)
     if not sol.has_solution:
@@ -1046,7 +1047,7 @@ def _lagrangian(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.f
                               single_source=single_source, time_limit=max(0.5, remaining),
                               on_progress=_milp_hook(on_progress, t0, lag_bound, n_fixed,
                                                      bound_cap=min_flip),
-                              cancel=cancel, start=plan)
+                              cancel=cancel, elastic=True, start=plan)
     extra.update(sol.extra)
     if not sol.has_solution and ub_x is not None and ub_open is not None:
         # HiGHS stopped before taking up the start: our plan is the best found
@@ -1813,6 +1814,34 @@ def _better(a: Solution, b: Solution) -> Solution:
                    mip_nodes=b.mip_nodes)
 
 
+class _Cancel:
+    """Only a token's `is_set()`: a nested solve that must keep to its own time limit (the
+    split problem of a single-source part) does not follow the part's deadline."""
+
+    def __init__(self, cancel: CancelToken) -> None:
+        self.cancel = cancel
+
+    def is_set(self) -> bool:
+        return self.cancel.is_set()
+
+
+class _PartClock:
+    """A part's cancel token in a region solved part by part: set when the caller's is, and
+    its `deadline()` is the part's own (its start plus its limit) while another part waits
+    for its first full solve, the whole's once none does: the part's last MILP
+    (`consolidation.solve(elastic=True)`) then runs on into the time no one else needs."""
+
+    def __init__(self, cancel: CancelToken | None, own: float, whole: float,
+                 waiting: Callable[[], bool]) -> None:
+        self.cancel, self.own, self.whole, self.waiting = cancel, own, whole, waiting
+
+    def is_set(self) -> bool:
+        return self.cancel is not None and self.cancel.is_set()
+
+    def deadline(self) -> float:
+        return self.own if self.waiting() else max(self.own, self.whole)
+
+
 def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.float64],
               parts: list[tuple[NDArray[np.intp], NDArray[np.intp]]], single_source: bool,
               time_limit: float, on_progress: ProgressCallback | None,
@@ -1827,8 +1856,9 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     the time limit holds within a quick plan's time; then the full
     solves, smallest first, PART_WORKERS at once in their own threads, each with a share of
     the time left in proportion to its pairs (what it leaves unused goes to the next; a part
-    the time left cannot cover keeps its quick plan, see PART_MIN_SECONDS); then, while
-    a worker has time left, an unproven part again (see RETRY_FACTOR); an error in a
+    the time left cannot cover keeps its quick plan, see PART_MIN_SECONDS; once no part
+    waits, the parts being solved run on to the whole's deadline, see `_PartClock`); then,
+    while a worker has time left, an unproven part again (see RETRY_FACTOR); an error in a
     part's thread stops new parts and is raised here. The whole is proven when every part
     is, and its bound is the sum of the parts' bounds."""
     deadline = t0 + time_limit
@@ -1877,7 +1907,7 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                                 bound=bound, gap=_gap(best, bound), open_sites=None,
                                 fixed_sites=0))
 
-    def sub(k: int, limit: float) -> Solution:
+    def sub(k: int, limit: float, clock: _PartClock | None = None) -> Solution:
         si, nj = parts[k]
 
         def hook(p: Progress) -> None:
@@ -1886,7 +1916,8 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         return solve([sites[i] for i in si.tolist()], [needs[j] for j in nj.tolist()],
                      cost[np.ix_(si, nj)], single_source=single_source,
                      time_limit=max(0.5, limit),
-                     on_progress=hook if on_progress is not None else None, cancel=cancel)
+                     on_progress=hook if on_progress is not None else None,
+                     cancel=cancel if clock is None else clock)
 
     # 1. A plan of the whole first: the small parts solved (split demand: the direct MILP,
     # hundredths of a second), a quick plan and bound for each of the others (one step of
@@ -1984,8 +2015,11 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         try:
             while (job := next_part()) is not None:
                 k, limit = job
-                got = sub(k, limit)
+                t_part = time.perf_counter()
+                got = sub(k, limit, _PartClock(cancel, t_part + max(0.5, limit), deadline,
+                                               lambda: queue["pos"] < len(todo)))
                 with lock:
+                    given[k] = max(limit, time.perf_counter() - t_part)
                     kept = held[k]
                     held[k] = (got if kept is None or got.status == "infeasible"
                                else _better(kept, got))
