@@ -232,7 +232,8 @@ def demo_schools(limit: float) -> dict[bool, dict[str, Any]]:
     return out
 
 
-def instances(limit: float) -> list[tuple[str, float | None, float, Any]]:
+def instances(limit: float, long_limit: float
+              ) -> list[tuple[str, float | None, float, Any]]:
     with (ORLIB / "capopt.csv").open() as f:
         rows = list(csv.DictReader(f))
     out: list[tuple[str, float | None, float, Any]] = []
@@ -255,6 +256,8 @@ def instances(limit: float) -> list[tuple[str, float | None, float, Any]]:
                 functools.partial(registry, 2024, 400, 2000, 4.0)))
     out.append((TOWNS_TOGETHER, None, 2 * limit,
                 functools.partial(towns, 2024, 2000, 10_000, 100, 10.0)))
+    out.append((TOWNS_LONG, None, long_limit,
+                functools.partial(towns, 2024, 2000, 10_000, 100, 10.0)))
     return out
 
 
@@ -264,14 +267,17 @@ TOWNS_TOGETHER = f"registry 2000x10000 in 100 towns {TOGETHER} (synthetic)"
 
 
 TOWNS = "registry 2000x10000 in 100 towns with 10 km moves (synthetic)"
-APART = (TOWNS, TOWNS_TOGETHER)
+TOWNS_LONG = "registry 2000x10000 in 100 towns with 10 km moves, long limit (synthetic)"
+"""The same instance as TOWNS with --long-limit (--set long only: it takes an hour)."""
+APART = (TOWNS, TOWNS_TOGETHER, TOWNS_LONG)
 """Instances built and solved in a child process each, for their peak memory."""
 
 
 def markdown(res: dict[str, Any]) -> str:
     lines = ["# Consolidation solver vs the direct MILP (issue 14)", "",
              f"Same run, same time limit per instance ({res['limit']:g} s for the 100 x 1000 "
-             "and synthetic instances, 60 s for cap41-cap134); total budget "
+             "and synthetic instances, twice that for the 2,000 x 10,000 ones, 60 s for "
+             f"cap41-cap134, {res.get('long_limit', 1800):g} s for the long row); total budget "
              f"{res['budget']:g} s on a shared 2-core machine. Every plan's cost recomputed "
              "from the raw data; 'match' = recomputed cost equal to the published optimum to "
              "1e-6 relative; 'fixed' = sites pinned by reduced-cost fixing before the final "
@@ -282,9 +288,11 @@ def markdown(res: dict[str, Any]) -> str:
 
     def cell(r: dict[str, Any]) -> str:
         cost = "" if r["recomputed"] is None else f"{r['recomputed']:,.3f}"
-        gap = "" if r["gap"] is None else f"{r['gap']:.2%}"
+        gap = ("" if r["gap"] is None else f"{r['gap']:.3%}" if 0 < r["gap"] < 1e-3
+               else f"{r['gap']:.2%}")
         cpu = f" (cpu {r['cpu_s']:.1f})" if r.get("cpu_s") else ""
-        return f"{r['status']} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
+        when = f" *(run of {r['from_run']})*" if r.get("from_run") else ""
+        return f"{r['status']}{when} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
 
     for row in res["rows"] + res.get("carried", []):
         s, d = row["solver"], row["milp"]
@@ -323,11 +331,12 @@ def markdown(res: dict[str, Any]) -> str:
                   f"MILP {o_m:.0f} s (a run stopped at its limit counts "
                   f"with the limit); ratio **{ratio:.2f}x** "
                   f"({'met' if ratio >= 10 else 'NOT met'})."]
-    for row in res["rows"]:
+    for row in res["rows"] + res.get("carried", []):
         ps, pm = row["solver"], row["milp"]
         if ps.get("peak_mb") is None:
             continue
-        lines += ["", f"Peak memory, {row['instance']} (each run in its own process: its "
+        when = f" *(run of {row['carried_from']})*" if "carried_from" in row else ""
+        lines += ["", f"Peak memory, {row['instance']}{when} (each run in its own process: its "
                   f"maximum resident set; before the solve, the bench process with the "
                   f"instance): solver {ps['peak_mb']:,.0f} MB ({ps['start_mb']:,.0f} MB before), "
                   f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)."]
@@ -351,10 +360,17 @@ def main() -> None:
                          "(capa: all four capacities), 'capa (8000)' one of them")
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--no-demo", action="store_true")
+    ap.add_argument("--long-limit", type=float, default=1800.0,
+                    help="the time limit of the long row (--set long)")
+    ap.add_argument("--milp-from-previous", action="store_true",
+                    help="the direct MILP's cell of each row from the previous results (same "
+                         "instance, same limit; the direct MILP's code unchanged), marked with "
+                         "the date of its run, instead of running it again")
     ap.add_argument("--set", default="",
-                    choices=["", "small", "large", "registry", "single", "demo"],
+                    choices=["", "small", "large", "registry", "single", "demo", "long"],
                     help="one set of rows: cap41-cap134, capa/capb/capc, the synthetic "
-                         "registries, the single-source (kept together) rows, the demo")
+                         "registries, the single-source (kept together) rows, the demo, "
+                         "the 2,000 x 10,000 registry at --long-limit (only with this set)")
     args = ap.parse_args()
     previous: dict[str, Any] = {}
     if (RESULTS / "solver.json").exists():
@@ -368,29 +384,38 @@ def main() -> None:
                      "published": None, **demo[False]})
         rows.append({"instance": "demo schools plan, occupants kept together "
                      "(single-source)", "published": None, **demo[True]})
-    for name, pub, limit, load in instances(args.limit):
+    for name, pub, limit, load in instances(args.limit, args.long_limit):
         if args.set == "demo":
             break
         if args.only and not any(o == name or name.startswith(o + " (")
                                  for o in args.only.split(",")):
             continue
-        kind = ("single" if TOGETHER in name else "registry" if "synthetic" in name
-                else "large" if "(" in name else "small")
-        if args.set and kind != args.set:
+        kind = ("single" if TOGETHER in name else "long" if name == TOWNS_LONG
+                else "registry" if "synthetic" in name else "large" if "(" in name
+                else "small")
+        if (args.set or kind == "long") and kind != args.set:
             continue
         reserve = 2 * limit if "(" in name else 0.0  # the small ones take a second or two
-        if time.perf_counter() - t0 + reserve > args.budget:
+        if kind != "long" and time.perf_counter() - t0 + reserve > args.budget:
             skipped.append(name)
             continue
         if name not in APART:  # those are built in the child process that solves them
             sites, needs, cost = load()
         row: dict[str, Any] = {"instance": name, "published": pub}
+        old_milp = next((r["milp"] for r in previous.get("rows", []) + previous.get(
+            "carried", []) if r["instance"] == name and r["milp"].get("limit_s", limit)
+            == limit), None) if args.milp_from_previous else None
         for which in ("solver", "milp"):
+            if which == "milp" and old_milp is not None:
+                row["milp"] = {**old_milp, "from_run": old_milp.get("from_run") or previous.get(
+                    "machine", {}).get("date", "an earlier run")}
+                continue
             row[which] = (run_apart(which, load, limit, single_source=kind == "single")
                           if name in APART
                           else run_one(which, sites, needs, cost, limit,
                                        single_source=kind == "single"))
             r = row[which]
+            r["limit_s"] = limit
             print(f"  {name:<28} {which:<6} {r['status']:<10} {r['wall_s']:7.2f} s "
                   f"cost {r['recomputed']} gap {r['gap']}", file=sys.stderr, flush=True)
         rows.append(row)
@@ -411,6 +436,7 @@ def main() -> None:
             carried.append({**old, "carried_from": old.get(
                 "carried_from", previous.get("machine", {}).get("date", "an earlier run"))})
     res = {"benchmark": "consolidation solver", "limit": args.limit, "budget": args.budget,
+           "long_limit": args.long_limit,
            "rows": rows, "skipped": skipped, "totals": tot, "machine": mach,
            "carried": carried, "set": args.set, "only": args.only,
            "load_average_1m_at_end": round(os.getloadavg()[0], 1)}
