@@ -1952,7 +1952,8 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
     queue = {"pos": 0, "left": sum(size[k] for k in todo)}
     errors: list[BaseException] = []
     given: dict[int, float] = {}
-    """Each fully solved part's time limit (a part is solved again only with more)."""
+    """Each fully solved part's time: its limit, or longer when it ran on (a part is
+    solved again only with RETRY_FACTOR times more)."""
     running: set[int] = set()
 
     def again() -> tuple[int, float] | None:
@@ -1986,7 +1987,6 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
                 job = again()
             if job is not None:
                 running.add(job[0])
-                given[job[0]] = job[1]
             return job
 
     def first_turn() -> tuple[int, float] | None:
