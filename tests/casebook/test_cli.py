@@ -5,6 +5,7 @@ commands' SQL is the service's, tested on both backends in test_service.py)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -68,6 +69,9 @@ def test_value_case_report(cli: Cli, tmp_path: Path) -> None:
     cli("report", "value-case", "--audience", "council", "--jurisdiction", "King County",
         "--out", str(member))
     assert "King County" in member.read_text()
+    assert re.search(r"Computed \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M P[SD]T",
+                     member.read_text())  # the region's time zone
+    assert 'href="/static/css/govshare.css"' in member.read_text()  # the HTML keeps its styles
 
 
 def test_fleet_pool_becomes_a_proposal(cli: Cli) -> None:

@@ -200,6 +200,8 @@ def test_value_case_pdf_has_extractable_text(client: TestClient, session: Sessio
     text = "\n".join(pg.extract_text() for pg in PdfReader(io.BytesIO(r.content)).pages)
     assert "for the governor" in text.lower() and "$300,000" in text
     assert "Executive summary" in text and "not yet measured" in text.lower()
+    # the moment it was computed, in the region's time zone (it printed UTC before)
+    assert re.search(r"Computed \w{3} \d{1,2}, \d{4}, \d{1,2}:\d\d [AP]M P[SD]T", text), text
 
 
 def test_consolidation_page_makes_its_plan_a_proposal(client: TestClient, session: Session,

@@ -25,11 +25,15 @@ report_app = typer.Typer(help="Reports for leaders.", no_args_is_help=True)
 PREVIEW = 20
 
 
-def _region_id(session: Any) -> int:
+def _region(session: Any) -> Any:
     region = regions_queries.current_region(session=session)
     if region is None:
         raise NotFound("No region yet: run `govshare region create` or `govshare demo` first")
-    return region.id
+    return region
+
+
+def _region_id(session: Any) -> int:
+    return int(_region(session).id)
 
 
 def _results(session: Any, proposal_id: int) -> dict[str, Any]:
@@ -216,15 +220,18 @@ def value_case_command(
     """The value case for a governor, mayor, council or the public, as PDF (or HTML)."""
     charts.use_fonts(pages.STATIC / "vendor" / "uswds" / "fonts" / "source-sans-pro")
     with db() as session:
-        region_id = _region_id(session)
+        region = _region(session)
+        region_id, time_zone = region.id, region.time_zone
         jid = None
         if jurisdiction:
             jid = regions_queries.find_jurisdiction(session=session, region_id=region_id,
                                                     ref=jurisdiction).id
         case = value.value_case(session=session, actor=system_principal(),
                                 region_id=region_id, jurisdiction_id=jid)
-    html = pages.report_html(pages.print_environment(), case, audience)
-    if out.suffix.lower() in (".html", ".htm"):
+    as_html = out.suffix.lower() in (".html", ".htm")
+    html = pages.report_html(pages.print_environment(), case, audience, time_zone,
+                             for_pdf=not as_html)
+    if as_html:
         out.write_text(html, encoding="utf-8")
     else:
         out.write_bytes(pages.report_pdf(html))
