@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -968,6 +969,55 @@ def _copies(k: int) -> Instance:
     for i in range(k):
         cost[i * len(s):(i + 1) * len(s), i * len(nd):(i + 1) * len(nd)] = c
     return sites, needs, cost
+
+
+def test_the_direct_milp_runs_beside_the_lagrangian_path_and_the_better_is_kept(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above DIRECT_MAX_SITES sites (lowered here so that a 25 x 75 town takes that path) the
+    direct MILP races the Lagrangian path: its proof is the answer, equal to the reference;
+    inside a region solved in parts (both cores busy) no part races."""
+    monkeypatch.setattr(solver, "DIRECT_MAX_SITES", 10)
+    raced: list[int] = []
+    real_race = solver._race
+
+    def race(sites: Any, *args: Any) -> Solution:
+        raced.append(len(sites))
+        return real_race(sites, *args)
+    monkeypatch.setattr(solver, "_race", race)
+    sites, needs, cost = _copies(1)
+    ref = consolidation.solve(sites, needs, cost, time_limit=30)
+    sol = solver.solve(sites, needs, cost, time_limit=30)
+    assert raced == [25]
+    assert sol.status == "optimal" and sol.proven_optimal and ref.proven_optimal
+    assert sol.objective == pytest.approx(ref.objective, rel=REL)
+    assert sol.extra["race_milp_objective"] == pytest.approx(ref.objective, rel=REL)
+    check_invariants(sol, sites, needs, cost)
+    assert not [t for t in threading.enumerate() if t.name == "govshare-direct-milp"]
+    sites, needs, cost = _copies(2)
+    sol = solver.solve(sites, needs, cost, time_limit=30)
+    assert raced == [25] and sol.proven_optimal  # two parts, neither raced
+    check_invariants(sol, sites, needs, cost)
+
+
+def test_a_race_stops_both_sides_when_canceled() -> None:
+    """200 buildings, 17,173 pairs (neither side proves it in seconds), canceled after 1 s:
+    the answer says canceled with the better plan so far, and the direct MILP's thread
+    is gone."""
+    sites, needs, cost = registry(6, 200, 800, 4.0)
+    token = threading.Event()
+    timer = threading.Timer(1.0, token.set)
+    timer.start()
+    try:
+        t = time.perf_counter()
+        sol = solver.solve(sites, needs, cost, time_limit=60, cancel=token)
+        took = time.perf_counter() - t
+    finally:
+        timer.cancel()
+    assert sol.status == "canceled" and not sol.proven_optimal, sol.status
+    assert took < 10, took
+    assert not [t for t in threading.enumerate() if t.name == "govshare-direct-milp"]
+    if sol.objective is not None:
+        check_invariants(sol, sites, needs, cost)
 
 
 def test_an_unproven_part_is_solved_again_with_the_time_left(
