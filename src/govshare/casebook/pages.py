@@ -9,6 +9,7 @@ loop (docs/architecture.md, Charts).
 from __future__ import annotations
 
 import atexit
+import functools
 import io
 import mimetypes
 import re
@@ -664,7 +665,6 @@ def print_environment() -> Environment:
 PRINT_STYLESHEETS = ("vendor/uswds/css/uswds.min.css", "css/govshare.css")
 _PRINT_BASE = "https://govshare.print/"
 _print_lock = threading.Lock()
-_print_cache: list[Any] = []
 
 
 def report_html(env: Environment, case: value.ValueCase, audience: value.Audience,
@@ -677,22 +677,23 @@ def report_html(env: Environment, case: value.ValueCase, audience: value.Audienc
         stylesheets=() if for_pdf else PRINT_STYLESHEETS))
 
 
+@functools.cache
 def _print_styles() -> tuple[Any, list[Any]]:
     """WeasyPrint's font configuration and the parsed PRINT_STYLESHEETS, made once per process:
     parsing USWDS's half-megabyte stylesheet and unpacking its 18 web fonts took 2.4 of the
     6.4 s a report took to print. Call with `_print_lock` held."""
-    if not _print_cache:
-        import weasyprint
-        from weasyprint.text.fonts import FontConfiguration
+    import weasyprint
+    from weasyprint.text.fonts import FontConfiguration
 
-        fonts = FontConfiguration()
-        sheets = [weasyprint.CSS(url=f"{_PRINT_BASE}static/{p}", url_fetcher=_local_static(),
-                                 font_config=fonts) for p in PRINT_STYLESHEETS]
-        _print_cache.extend([fonts, sheets])
-        # dropped before the interpreter's teardown, when FontConfiguration.__del__ can
-        # still clean up its temporary font files
-        atexit.register(_print_cache.clear)
-    return _print_cache[0], _print_cache[1]
+    fonts = FontConfiguration()
+    sheets = [weasyprint.CSS(url=f"{_PRINT_BASE}static/{p}", url_fetcher=_local_static(),
+                             font_config=fonts) for p in PRINT_STYLESHEETS]
+    return fonts, sheets
+
+
+# Dropped before the interpreter's teardown, while FontConfiguration.__del__ can still
+# remove its temporary font files.
+atexit.register(_print_styles.cache_clear)
 
 
 def report_pdf(html: str) -> bytes:
