@@ -12,15 +12,15 @@ PYTEST_ARGS ?= -n 2 --dist loadfile
 
 .PHONY: demo test install install-test assets lint serve bench bench-locate bench-import \
         bench-consolidation bench-solver bench-open311 bench-charts bench-carbon bench-sites \
-        bench-fleet bench-casebook clean help
+        bench-fleet bench-casebook bench-print clean help
 
 help:
 	@echo "make demo   install, build the demo region (SQLite under ./var) and serve on http://$(HOST):$(PORT)"
 	@echo "make test   install test tools and run every test (needs PostgreSQL and Chromium)"
-	@echo "make bench  run the seven benchmarks in bench/ one after another and write bench/results/"
+	@echo "make bench  run the eleven benchmarks in bench/ one after another and write bench/results/"
 	@echo "           (one alone: make bench-locate | bench-import | bench-consolidation | bench-solver"
 	@echo "            | bench-open311 | bench-charts | bench-carbon | bench-sites | bench-fleet"
-	@echo "            | bench-casebook)"
+	@echo "            | bench-casebook | bench-print)"
 
 demo: install
 	$(BIN)/govshare demo
@@ -76,7 +76,7 @@ serve: install
 
 # Run one at a time (no -j): they time themselves on a shared 2-core machine.
 bench: bench-locate bench-import bench-consolidation bench-solver bench-open311 bench-charts \
-       bench-carbon bench-sites bench-fleet bench-casebook
+       bench-carbon bench-sites bench-fleet bench-casebook bench-print
 
 bench-locate: install-test
 	$(BIN)/python bench/bench_locate.py
@@ -107,6 +107,9 @@ bench-fleet: install-test
 
 bench-casebook: install-test
 	$(BIN)/python bench/bench_casebook.py
+
+bench-print: install-test
+	$(BIN)/python bench/bench_print.py
 
 clean:
 	rm -rf $(VENV) web/node_modules $(VENDOR) .pytest_cache .mypy_cache .ruff_cache
