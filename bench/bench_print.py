@@ -8,7 +8,7 @@ the stylesheets and fonts parsed once per process, the print body a block. The f
 of a process (which parses them) is reported apart. Both PDFs must carry the same text.
 
 The report is the demo region's (`govshare demo` into a scratch SQLite database; synthetic
-sample data, labelled so). Goal: a print (after the first) at least 3x faster than the
+sample data, labeled so). Goal: a print (after the first) at least 3x faster than the
 reference, and under 2 s on this shared 2-core machine (a download must not keep a mayor
 waiting).
 
