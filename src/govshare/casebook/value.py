@@ -381,7 +381,8 @@ def _fleet_figures(session: Session, actor: Principal, region_id: int, jid: int 
     src = ("fleet domain: members' vehicle records, fuel-card and trip logs; the region's "
            "fleet parameters (/fleet/parameters)")
     if jid is None and allows(actor, Action.fleet_pool, region_id=region_id):
-        pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id)
+        pool = fleet_planning.pooling(session=session, actor=actor, region_id=region_id,
+                                      fleet_facts=[f for _c, f in elec.cases])
         if pool.vehicles:
             p.figures.append(Figure(
                 "pool", "Vehicles the pooling plan can share or remove",

@@ -139,19 +139,27 @@ class PoolResult:
         return self.epoch + timedelta(minutes=minute)
 
 
-def pooling(*, session: Session, actor: Principal, region_id: int) -> PoolResult:
-    """The pooling plan over every member's vehicles with a home site and their trips."""
+def pooling(*, session: Session, actor: Principal, region_id: int,
+            fleet_facts: list[VehicleFacts] | None = None) -> PoolResult:
+    """The pooling plan over every member's vehicles with a home site and their trips (all
+    of them, whatever their year).
+
+    The vehicles' use comes from `facts` over the whole fleet, so each member's analysis
+    year is the one right-sizing and electrification use. A caller that already has those
+    facts (`electrification(...).cases` over the region) passes them as `fleet_facts`: they
+    are used for the vehicles they cover, and the rest are read."""
     authorize(actor, Action.fleet_pool, region_id=region_id)
     params = queries.parameters(session=session, region_id=region_id)
     vehicles = _fleet(session, actor, region_id)
     left_out = [(v, "no home site") for v in vehicles if v.home_lon is None]
     placed = [v for v in vehicles if v.home_lon is not None and v.home_lat is not None]
-    fs = {f.vehicle.id: f for f in facts(session=session, vehicles=placed)}
-    trips = queries.trips_of(session=session, vehicle_ids=[v.id for v in placed])
-    epoch = min((tr[0][0] for tr in trips.values() if tr), default=None)
+    fs = {f.vehicle.id: f for f in fleet_facts or ()}
+    if any(v.id not in fs for v in vehicles):
+        fs = {f.vehicle.id: f for f in facts(session=session, vehicles=vehicles)}
+    epoch = min((fs[v.id].trips[0][0] for v in placed if fs[v.id].trips), default=None)
     vidx, start, end = [], [], []
     for i, v in enumerate(placed):
-        for s, e, _m in trips.get(v.id, []):
+        for s, e, _m in fs[v.id].trips:
             vidx.append(i)
             start.append(calc.minutes(s, epoch) if epoch else 0)
             end.append(calc.minutes(e, epoch) if epoch else 0)
