@@ -138,7 +138,9 @@ def test_xlsx_claiming_the_whole_sheet_costs_only_the_cells_present() -> None:
     t = table(bomb, "xlsx")
     rows = list(t.rows)
     elapsed = time.perf_counter() - start
-    assert elapsed < 0.5, f"took {elapsed:.2f} s"
+    # milliseconds when only the cells present are read; the bomb padded took minutes. The
+    # bound is loose so a loaded CI machine does not fail it.
+    assert elapsed < 5, f"took {elapsed:.2f} s"
     assert t.columns == ["asset_code", "name"]
     ((number, cells, problems),) = rows
     assert number == 1_048_576 and cells == ["Z-1", ""]
