@@ -136,6 +136,10 @@ def test_consolidate_to_carbon_plan_replaces_not_duplicates(cli: Cli) -> None:
     r = cli("property", "consolidate", "--use", "office", "--json")
     plan = json.loads(r.stdout)
     assert plan["closed"], plan  # the demo's offices plan closes some
+    # how sure the plan is, as on the page: proven, so no gap and nothing to explain
+    assert plan["proven"] and plan["status"] == "optimal" and plan["gap"] == 0
+    assert plan["why_not_proven"] == "" and plan["parts_note"] == ""
+    assert plan["bound_cents"] == pytest.approx(plan["plan_cents"], abs=1)
     r = cli("property", "consolidate", "--use", "office", "--to-carbon-plan",
             "--start-year", "2027", "--json")
     out = json.loads(r.stdout)
@@ -194,3 +198,38 @@ def test_consolidate_keeps_occupants_together_when_asked(cli: Cli) -> None:
     r = cli("property", "consolidate", "--use", "library", "--keep-together",
             "--to-carbon-plan", "--json")
     assert "keep_together=yes" in json.loads(r.stdout)["link"]
+
+
+def test_consolidate_says_how_far_an_unproven_plan_may_be_from_the_best(
+        cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plan the solver could not prove (here: the real plan, its result marked as a
+    region of three parts stopped at the time limit with a 1% gap) is printed with why,
+    the gap, the bound and where the gap lies, in the text and in the JSON."""
+    import dataclasses
+    import json
+
+    from govshare.property import planning
+
+    real = planning.solve
+
+    def stopped(*args: object, **kwargs: object) -> object:
+        sol = real(*args, **kwargs)  # type: ignore[arg-type]
+        return dataclasses.replace(
+            sol, status="time_limit", proven_optimal=False, gap=0.01,
+            dual_bound=0.99 * sol.objective, method="parts:milp",
+            extra={"parts": 3.0, "parts_proven": 2.0, "largest_unproven_part_sites": 4.0,
+                   "largest_unproven_part_needs": 9.0})
+
+    monkeypatch.setattr(planning, "solve", stopped)
+    text = flat(cli("property", "consolidate", "--use", "office").stdout)
+    assert "Best plan found (not proven optimal)" in text
+    assert ("Not proven: the solver reached its time limit of 60 seconds. Gap 1.00%: no plan "
+            "can cost less than $") in text
+    assert ("The region falls into 3 independent parts (groups of buildings no one may move "
+            "between): 2 are proven optimal, and the gap is in the other one (4 buildings "
+            "and 9 groups of occupants).") in text
+    out = json.loads(cli("property", "consolidate", "--use", "office", "--json").stdout)
+    assert (out["proven"], out["status"], out["gap"]) == (False, "time_limit", 0.01)
+    assert out["bound_cents"] < out["plan_cents"]
+    assert out["why_not_proven"] == "the solver reached its time limit of 60 seconds"
+    assert out["parts_note"].startswith("The region falls into 3 independent parts")

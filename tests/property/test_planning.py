@@ -197,6 +197,31 @@ def test_time_limit_plan_is_the_plan_shown_with_its_gap(
     assert 'data-label="Plan">Close' in r.text
 
 
+def test_a_region_of_parts_stopped_at_its_limit_says_where_the_gap_lies(
+        client: TestClient, session: Session, ids: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Solved part by part and stopped with some parts unproven, the page's warning names
+    how many parts are proven and the size of the largest one that is not."""
+    offices(session, ids)
+
+    def stopped_in_parts(*args: Any, **kwargs: Any) -> Solution:
+        sol = _time_limited(*args, **kwargs)
+        return dataclasses.replace(sol, method="parts:milp+tree", extra={
+            "parts": 5.0, "parts_proven": 3.0, "largest_unproven_part_sites": 117.0,
+            "largest_unproven_part_needs": 591.0})
+
+    monkeypatch.setattr(planning, "solve", stopped_in_parts)
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    assert r.status_code == 200
+    text = _page_text(r.text)
+    assert "Gap 5.00%" in text
+    assert ("The region falls into 5 independent parts (groups of buildings no one may move "
+            "between): 3 are proven optimal, and the gap is in the other 2 (the largest: 117 "
+            "buildings and 591 groups of occupants).") in text
+    assert 'id="plan-parts"' in r.text
+
+
 def test_no_solution_keeps_everything_at_the_baseline_and_says_why(
         client: TestClient, session: Session, ids: dict[str, int],
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -263,6 +288,27 @@ def test_a_plan_solved_in_independent_parts_says_so(session: Session,
     assert parted.method_label == (
         "3 independent parts (groups of buildings no one may move between), each solved on "
         "its own: one MILP, Lagrangian branch-and-bound (HiGHS)")
+    assert parted.parts_note == ""  # proven: nothing to place
+    # not proven: where the gap lies
+    open_parts = {"parts": 3.0, "parts_proven": 1.0, "largest_unproven_part_sites": 117.0,
+                  "largest_unproven_part_needs": 591.0}
+    gap = dataclasses.replace(p, solution=dataclasses.replace(
+        p.solution, method="parts:milp", status="time_limit", proven_optimal=False,
+        extra=open_parts))
+    assert gap.parts_note == (
+        "The region falls into 3 independent parts (groups of buildings no one may move "
+        "between): 1 is proven optimal, and the gap is in the other 2 (the largest: 117 "
+        "buildings and 591 groups of occupants).")
+    one = dataclasses.replace(gap, solution=dataclasses.replace(
+        gap.solution, extra={**open_parts, "parts_proven": 2.0}))
+    assert one.parts_note.endswith("2 are proven optimal, and the gap is in the other one "
+                                   "(117 buildings and 591 groups of occupants).")
+    none = dataclasses.replace(gap, solution=dataclasses.replace(
+        gap.solution, extra={**open_parts, "parts_proven": 0.0}))
+    assert none.parts_note.startswith("The region falls into 3 independent parts")
+    assert ": none of them is proven optimal (the largest: 117 buildings" in none.parts_note
+    whole = dataclasses.replace(gap, solution=dataclasses.replace(gap.solution, extra={}))
+    assert whole.parts_note == ""  # solved whole: no parts to speak of
     quick = dataclasses.replace(p, solution=dataclasses.replace(
         p.solution, method="parts:milp+quick", extra={**p.solution.extra, "parts": 40.0}))
     assert quick.method_label.endswith(

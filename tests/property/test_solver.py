@@ -509,6 +509,8 @@ def test_independent_parts_are_solved_apart_with_the_wholes_optimum(
     assert sol.dual_bound == pytest.approx(ref.objective, rel=REL)
     check_invariants(sol, sites, needs, cost, single_source=single_source)
     assert "far-kept" in sol.open_site_ids and "far-free" in sol.closed_site_ids
+    assert sol.extra["parts_proven"] == sol.extra["parts"]
+    assert "largest_unproven_part_sites" not in sol.extra
     assert seen and seen[-1].phase == "done" and seen[-1].gap == 0.0
     assert [p.phase for p in seen].count("done") == 1
     parts = int(sol.extra["parts"])
@@ -568,6 +570,10 @@ def test_parts_share_the_time_limit_and_say_what_is_not_proven() -> None:
     assert sol.has_solution and sol.dual_bound is not None
     check_invariants(sol, sites, needs, cost)
     assert sol.dual_bound <= optimum * (1 + 1e-9) <= sol.objective * (1 + 2e-9)
+    # where the gap lies, for the page: at least one of the two capb towns is not proven
+    assert sol.extra["parts"] == 2 and sol.extra["parts_proven"] in (0, 1)
+    assert (sol.extra["largest_unproven_part_sites"],
+            sol.extra["largest_unproven_part_needs"]) == (m, n)
 
 
 def test_a_canceled_region_of_parts_keeps_the_plan_of_the_whole_it_had() -> None:

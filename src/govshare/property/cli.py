@@ -273,7 +273,9 @@ def consolidate_command(
                "closed": [{"asset_id": s.asset.id, "name": s.asset.name,
                            "jurisdiction": s.jurisdiction} for s in closed],
                "baseline_cents": plan.baseline_cents, "plan_cents": plan.plan_cents,
-               "savings_cents": plan.savings_cents}
+               "savings_cents": plan.savings_cents, "status": plan.solution.status,
+               "gap": plan.solution.gap, "bound_cents": plan.bound_cents,
+               "why_not_proven": plan.why_not_proven, "parts_note": plan.parts_note}
     if as_json:
         print_json(summary)
         return
@@ -281,6 +283,15 @@ def consolidate_command(
                   f"{summary['kept']} of {summary['sites']} {use} buildings, saving "
                   f"${plan.savings_cents / 100:,.0f} a year. {plan.model_label}.",
                   highlight=False)
+    if not plan.proven and plan.has_plan:
+        gap = plan.solution.gap
+        line = f"Not proven: {plan.why_not_proven}."
+        if gap is not None and plan.bound_cents is not None:
+            line += (f" Gap {gap * 100:.2f}%: no plan can cost less than "
+                     f"${plan.bound_cents / 100:,.0f} a year.")
+        if plan.parts_note:
+            line += " " + plan.parts_note
+        console.print(line, highlight=False)
     for s in closed:
         console.print(f"  close {s.asset.name} ({s.jurisdiction}, asset {s.asset.id})",
                       highlight=False)

@@ -300,6 +300,28 @@ class Plan:
                 }.get(method, method)
 
     @property
+    def parts_note(self) -> str:
+        """Where the gap of a region solved part by part lies, in words ("" when the plan
+        is proven or the region was solved whole)."""
+        extra = self.solution.extra
+        parts, proven = int(extra.get("parts", 0)), extra.get("parts_proven")
+        if self.proven or parts < 2 or proven is None:
+            return ""
+        done = int(proven)
+        left = parts - done
+        where = ("none of them is proven optimal" if done == 0 else
+                 f"{done:,} {'is' if done == 1 else 'are'} proven optimal, and the gap is in "
+                 + ("the other one" if left == 1 else f"the other {left:,}"))
+        note = (f"The region falls into {parts:,} independent parts (groups of buildings no "
+                f"one may move between): {where}")
+        sites = extra.get("largest_unproven_part_sites")
+        needs = extra.get("largest_unproven_part_needs")
+        if sites is not None and needs is not None:
+            note += (f" ({'the largest: ' if left > 1 else ''}{int(sites):,} buildings and "
+                     f"{int(needs):,} groups of occupants)")
+        return note + "."
+
+    @property
     def bound_cents(self) -> int | None:
         """Proven lower bound on the best plan's annual cost, when the solver has one."""
         bound = self.solution.dual_bound

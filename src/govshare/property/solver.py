@@ -62,7 +62,9 @@ above QUICK_MAX_PAIRS pairs, where that MILP does not finish its root LP, is the
 'lagrangian', 'tree', 'split+milp' or 'split'), and `extra` holds the Lagrangian bound,
 iterations and the number of sites fixed (the seeded path adds 'seed_seconds', 'seed_cost'
 and 'strong_lp_value', the tree 'tree_nodes' and 'tree_iterations', the split-first path
-'split_bound', 'split_seconds' and 'split_objective').
+'split_bound', 'split_seconds' and 'split_objective'; a region solved in parts 'parts',
+'parts_proven', 'parts_<method>' per method, the largest part's size and, when some part is
+not proven, the largest such part's: where the gap lies, said on the page and by the CLI).
 
 Status: as in `consolidation`. 'optimal' only with a proof (HiGHS's on the reduced problem, or
 the bound); at the time limit 'time_limit' with the best plan, its gap and the best bound;
@@ -2171,6 +2173,13 @@ def _by_parts(sites: Sequence[Site], needs: Sequence[Need], cost: NDArray[np.flo
         extra[f"parts_{mth}"] = float(sum(1 for s in solved if s.method == mth))
     extra["largest_part_sites"] = float(max(si.size for si, _ in parts))
     extra["largest_part_needs"] = float(max(nj.size for _, nj in parts))
+    # where the gap lies: the parts proven, and the largest of the others
+    extra["parts_proven"] = float(sum(1 for s in solved if s.proven_optimal))
+    open_parts = [(parts[k][0].size, parts[k][1].size) for k, h in enumerate(held)
+                  if h is not None and not h.proven_optimal]
+    if open_parts:
+        extra["largest_unproven_part_sites"], extra["largest_unproven_part_needs"] = (
+            float(v) for v in max(open_parts))
     out = Solution(
         status=status, proven_optimal=proven, objective=objective,
         fixed_cost_total=fixed_total + sum(s.fixed_cost_total or 0.0 for s in solved),
