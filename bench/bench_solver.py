@@ -177,7 +177,10 @@ def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.f
             "recomputed": recompute(sol, sites, needs, cost), "gap": sol.gap,
             "bound": sol.dual_bound, "method": sol.method, "wall_s": wall, "cpu_s": cpu,
             "fixed_sites": sol.extra.get("fixed_open", 0) + sol.extra.get("fixed_closed", 0),
-            "lagrangian_bound": sol.extra.get("lagrangian_bound")}
+            "lagrangian_bound": sol.extra.get("lagrangian_bound"),
+            # a region solved in parts: where its gap lies
+            **{k: sol.extra[k] for k in ("parts", "parts_proven", "largest_unproven_part_sites",
+                                         "largest_unproven_part_needs") if k in sol.extra}}
 
 
 def demo_schools(limit: float) -> dict[bool, dict[str, Any]]:
@@ -331,6 +334,16 @@ def markdown(res: dict[str, Any]) -> str:
                   f"MILP {o_m:.0f} s (a run stopped at its limit counts "
                   f"with the limit); ratio **{ratio:.2f}x** "
                   f"({'met' if ratio >= 10 else 'NOT met'})."]
+    for row in res["rows"] + res.get("carried", []):
+        ps = row["solver"]
+        if ps.get("parts_proven") is None or ps.get("proven"):
+            continue
+        when = f" *(run of {row['carried_from']})*" if "carried_from" in row else ""
+        largest = (f"; the largest unproven: {ps['largest_unproven_part_sites']:,.0f} buildings "
+                   f"x {ps['largest_unproven_part_needs']:,.0f} groups"
+                   if ps.get("largest_unproven_part_sites") is not None else "")
+        lines += ["", f"Where the gap lies, {row['instance']}{when}: {ps['parts_proven']:,.0f} "
+                  f"of its {ps['parts']:,.0f} independent parts proven{largest}."]
     for row in res["rows"] + res.get("carried", []):
         ps, pm = row["solver"], row["milp"]
         if ps.get("peak_mb") is None:
