@@ -223,7 +223,7 @@ def test_consolidate_says_how_far_an_unproven_plan_may_be_from_the_best(
     monkeypatch.setattr(planning, "solve", stopped)
     text = flat(cli("property", "consolidate", "--use", "office").stdout)
     assert "Best plan found (not proven optimal)" in text
-    assert ("Not proven: the solver reached its time limit of 60 seconds. Gap 1.00%: no plan "
+    assert ("Not proven: the solver reached its time limit of 1 minute. Gap 1.00%: no plan "
             "can cost less than $") in text
     assert ("The region falls into 3 independent parts (groups of buildings no one may move "
             "between): 2 are proven optimal, and the gap is in the other one (4 buildings "
@@ -231,5 +231,29 @@ def test_consolidate_says_how_far_an_unproven_plan_may_be_from_the_best(
     out = json.loads(cli("property", "consolidate", "--use", "office", "--json").stdout)
     assert (out["proven"], out["status"], out["gap"]) == (False, "time_limit", 0.01)
     assert out["bound_cents"] < out["plan_cents"]
-    assert out["why_not_proven"] == "the solver reached its time limit of 60 seconds"
+    assert out["why_not_proven"] == "the solver reached its time limit of 1 minute"
     assert out["parts_note"].startswith("The region falls into 3 independent parts")
+
+
+def test_consolidate_takes_the_solvers_minutes(cli: Cli, monkeypatch: pytest.MonkeyPatch
+                                               ) -> None:
+    """--minutes gives the solver that many minutes (default 1); a value outside 1-60 is
+    refused by name before anything is solved."""
+    from govshare.property import planning
+
+    real = planning.solve
+    limits: list[float] = []
+
+    def recording(*args: object, **kwargs: object) -> object:
+        limits.append(kwargs["time_limit"])  # type: ignore[arg-type]
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(planning, "solve", recording)
+    cli("property", "consolidate", "--use", "library")
+    cli("property", "consolidate", "--use", "library", "--minutes", "15", "--json")
+    assert limits == [60.0, 900.0]
+    for bad in ("0", "61"):
+        r = cli("property", "consolidate", "--use", "library", "--minutes", bad,
+                code=2)
+        assert "minutes" in flat(r.stdout + r.stderr)
+    assert limits == [60.0, 900.0]

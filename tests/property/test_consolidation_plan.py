@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import threading
 from typing import Any
 
@@ -269,6 +270,7 @@ def test_long_solve_runs_in_the_background_and_can_be_canceled(
     text = _page_text(progress.text)
     assert "Finding the best plan for park buildings" in text
     assert "No complete plan yet." in text
+    assert re.search(r"\(\d+ seconds so far, of at most 1 minute\)", text)
     assert ("Now trying choices of buildings and proving none is cheaper: 1 of 3 parts done "
             "(the region falls into groups of buildings no one may move between") in text
     assert 'http-equiv="refresh"' in progress.text and 'id="cancel-solve"' in progress.text
@@ -311,6 +313,33 @@ def test_finished_background_solve_is_shown(client: TestClient, session: Session
     shown = client.get(r.headers["location"])
     assert shown.status_code == 200 and "Proven optimal" in shown.text
     assert 'value="15" ' in shown.text or 'value="15"' in shown.text  # the form keeps its inputs
+
+
+def test_a_longer_solve_in_the_background_says_its_limit_in_minutes(
+        client: TestClient, session: Session, ids: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    offices(session, ids)
+    release = threading.Event()
+    monkeypatch.setattr(planning, "solve", _slow(release))
+    monkeypatch.setattr(pages, "INLINE_SECONDS", 0.05)
+    login(client, ANALYST)
+    r = client.get("/property/consolidation",
+                   params={"use": "park", "max_km": "15", "minutes": "15"},
+                   follow_redirects=False)
+    assert r.status_code == 303
+    job = r.headers["location"].split("job=")[1]
+    try:
+        progress = client.get(r.headers["location"])
+        assert progress.status_code == 202
+        assert re.search(r"\(\d+ seconds so far, of at most 15 minutes\)",
+                         _page_text(progress.text))
+        assert 'max="900.0"' in progress.text
+    finally:
+        release.set()
+    found = pages.CONSOLIDATIONS.get(job, 1)
+    assert found is not None and found.wait(10)
+    shown = client.get(r.headers["location"])
+    assert '<option value="15" selected>15 minutes</option>' in shown.text
 
 
 # ----------------------------------------------------------------- demo data hygiene

@@ -175,6 +175,7 @@ def test_parameters_refuse_absurd_prices_through_the_service_and_the_form(
     ("charge_pct", "-1", "annual cost per place: Input should be greater than"),
     ("keep_together", "maybe", "Keep each building&#39;s occupants together: Input should be a "
                                "valid boolean"),
+    ("minutes", "1e9", "Time for the solver (minutes): Input should be"),
 ])
 def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field: str,
                                                        value: str, reason: str) -> None:
@@ -183,7 +184,8 @@ def test_the_consolidation_form_refuses_absurd_numbers(client: TestClient, field
     r = client.get("/property/consolidation", params=params)
     assert r.status_code == 400 and reason in r.text, r.text[-2000:]
     assert set(ConsolidationIn.model_fields) == {"max_km", "max_sites", "travel", "move_cost",
-                                                 "fitout_cost", "charge_pct", "keep_together"}
+                                                 "fitout_cost", "charge_pct", "keep_together",
+                                                 "minutes"}
 
 
 # --------------------------------------------------------------------------- stored bad rows

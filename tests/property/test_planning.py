@@ -188,7 +188,7 @@ def test_time_limit_plan_is_the_plan_shown_with_its_gap(
     assert (f"Best plan found (not proven optimal): keep 2 of 3, saving "
             f"{dollars(p.savings_cents)} a year") in text
     assert ("This is the best plan found, not proven optimal: the solver reached its time "
-            "limit of 60 seconds before proving that no cheaper plan exists.") in text
+            "limit of 1 minute before proving that no cheaper plan exists.") in text
     assert "Gap 5.00%" in text
     assert (f"no plan can cost less than {dollars(p.bound_cents)} a year, so the best plan "
             f"saves at most {dollars(p.plan_cents - (p.bound_cents or 0))} a year more") in text
@@ -239,7 +239,7 @@ def test_no_solution_keeps_everything_at_the_baseline_and_says_why(
     r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
     assert r.status_code == 200
     text = _page_text(r.text)
-    assert "No plan: the solver reached its time limit of 60 seconds" in text
+    assert "No plan: the solver reached its time limit of 1 minute" in text
     assert "The solver returned no plan (no feasible solution found within 60 s)" in text
     assert f"the annual cost stays at today's {dollars(p.baseline_cents)}" in text
     assert "Proven optimal" not in text and "saving" not in text
@@ -336,3 +336,78 @@ def test_a_plan_solved_in_independent_parts_says_so(session: Session,
     assert mixed.method_label.endswith(  # a name holding "+" is one method
         "each solved on its own: Lagrangian bounds, then a MILP, Lagrangian "
         "branch-and-bound (HiGHS)")
+
+
+def _recording(limits: list[float]) -> Any:
+    """`_time_limited`, recording the time limit each solve was given."""
+    def solve(*args: Any, **kwargs: Any) -> Solution:
+        limits.append(kwargs["time_limit"])
+        return _time_limited(*args, **kwargs)
+    return solve
+
+
+def test_a_plan_stopped_at_its_limit_offers_a_longer_solve(
+        client: TestClient, session: Session, ids: dict[str, int],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped at the time limit, the warning links to the same plan with the next longer
+    time the form offers (1, 5, 15, 60 minutes), and the solver gets that many minutes;
+    at the longest there is no link."""
+    offices(session, ids)
+    limits: list[float] = []
+    monkeypatch.setattr(planning, "solve", _recording(limits))
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    assert r.status_code == 200 and limits == [60.0]
+    text = _page_text(r.text)
+    assert "the solver reached its time limit of 1 minute before proving" in text
+    assert "Solve again with up to 5 minutes to prove it or narrow the gap." in text
+    page = html.unescape(r.text)
+    href = re.search(r'<a href="([^"]+)" id="solve-longer">', page)
+    assert href is not None and "minutes=5" in href.group(1)
+    assert "use=park" in href.group(1) and "max_km=15" in href.group(1)
+    assert '<option value="1" selected>1 minute</option>' in r.text
+
+    r = client.get(href.group(1))
+    assert r.status_code == 200 and limits == [60.0, 300.0]
+    text = _page_text(r.text)
+    assert "the solver reached its time limit of 5 minutes before proving" in text
+    assert "Solve again with up to 15 minutes" in text
+    assert '<option value="5" selected>5 minutes</option>' in r.text
+    # the pin form finds the plan again with the same time
+    assert '<input type="hidden" name="minutes" value="5">' in r.text
+
+    r = client.get("/property/consolidation",
+                   params={"use": "park", "max_km": "15", "minutes": "60"})
+    assert r.status_code == 200 and limits[-1] == 3600.0
+    assert "time limit of 60 minutes" in _page_text(r.text)
+    assert 'id="solve-longer"' not in r.text
+
+
+def test_a_proven_plan_offers_no_longer_solve(client: TestClient, session: Session,
+                                              ids: dict[str, int]) -> None:
+    offices(session, ids)
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation",
+                   params={"use": "park", "max_km": "15", "minutes": "15"})
+    assert r.status_code == 200 and "Proven optimal" in r.text
+    assert 'id="solve-longer"' not in r.text
+    assert '<option value="15" selected>15 minutes</option>' in r.text
+
+
+@pytest.mark.parametrize("minutes", ["0", "61", "2.5", "abc", "-1"])
+def test_solver_minutes_out_of_range_are_refused_by_name(
+        client: TestClient, session: Session, ids: dict[str, int], minutes: str) -> None:
+    offices(session, ids)
+    login(client, "analyst@demo.govshare.org")
+    r = client.get("/property/consolidation",
+                   params={"use": "park", "max_km": "15", "minutes": minutes})
+    assert r.status_code == 400
+    assert "Time for the solver (minutes):" in _page_text(r.text)
+    # the form shows what was typed, so it can be corrected
+    assert f'<option value="{html.escape(minutes)}" selected>' in r.text
+
+
+def test_duration_words() -> None:
+    assert [planning.duration(s) for s in (0.5, 30, 60, 90, 120, 300, 3600)] == [
+        "0.5 seconds", "30 seconds", "1 minute", "90 seconds", "2 minutes", "5 minutes",
+        "60 minutes"]

@@ -243,10 +243,13 @@ def put_parameters(params: dict[str, Any], session: Session = Depends(get_sessio
 
 
 def run_plan(*, session: Session, actor: Principal, region_id: int,
-             data: ConsolidationCarbonIn) -> planning.Plan:
-    """The consolidation plan for these inputs (empty ones: the plan's defaults)."""
+             data: ConsolidationCarbonIn,
+             time_limit: float = planning.DEFAULT_TIME_LIMIT) -> planning.Plan:
+    """The consolidation plan for these inputs (empty ones: the plan's defaults), the solver
+    working on it for at most time_limit seconds (the CLI's --minutes; the API's routes keep
+    the default: a request does not wait longer)."""
     pins = {**{i: True for i in data.keep}, **{i: False for i in data.close}}
-    kw: dict[str, Any] = {}
+    kw: dict[str, Any] = {"time_limit": time_limit}
     if data.max_km is not None:
         kw["max_km"] = data.max_km
     if data.travel is not None:
@@ -257,10 +260,14 @@ def run_plan(*, session: Session, actor: Principal, region_id: int,
 
 
 def add_plan_to_carbon(*, session: Session, actor: Principal, region_id: int,
-                       data: ConsolidationCarbonIn) -> ConsolidationCarbonOut:
-    """Run the consolidation plan for ``data`` again and add its emissions effect to the
-    carbon plan (``service.add_consolidation_measures``); the pages and the CLI use it too."""
-    plan = run_plan(session=session, actor=actor, region_id=region_id, data=data)
+                       data: ConsolidationCarbonIn,
+                       time_limit: float = planning.DEFAULT_TIME_LIMIT
+                       ) -> ConsolidationCarbonOut:
+    """Run the consolidation plan for ``data`` again (for at most time_limit seconds, see
+    `run_plan`) and add its emissions effect to the carbon plan
+    (``service.add_consolidation_measures``); the pages and the CLI use it too."""
+    plan = run_plan(session=session, actor=actor, region_id=region_id, data=data,
+                    time_limit=time_limit)
     if not plan.has_plan:
         raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
                          "nothing to add to the carbon plan")

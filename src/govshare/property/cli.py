@@ -35,13 +35,13 @@ from govshare.core.cli_support import (
     print_json,
     validated,
 )
-from govshare.core.errors import BadRequest, NotFound
+from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
 from govshare.property import api, queries, service
 from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.presets import PRESETS
-from govshare.property.schemas import ConsolidationCarbonIn
+from govshare.property.schemas import SOLVE_MINUTES, ConsolidationCarbonIn, ConsolidationIn
 from govshare.regions import queries as regions_queries
 
 property_app = typer.Typer(help="Property registry: import and export assets.",
@@ -235,6 +235,9 @@ def consolidate_command(
     start_year: Annotated[int | None, typer.Option(
         help="With --to-carbon-plan: first year the measures take effect (default: next "
         "year)")] = None,
+    minutes: Annotated[int | None, typer.Option(
+        help="Time for the solver, minutes (default 1; at most 60): a large region whose "
+        "buildings dominate the cost may need longer to prove its plan")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Find the consolidation plan for one use (which buildings to keep across members);
@@ -242,6 +245,11 @@ def consolidate_command(
     data = validated(ConsolidationCarbonIn, use=use, max_km=max_km, max_sites=max_sites,
                      travel=travel, keep=keep or [], close=close or [],
                      keep_together=keep_together, start_year=start_year)
+    if minutes is not None and not SOLVE_MINUTES.admits(minutes):
+        raise ValidationFailed("--minutes is not valid", errors=[
+            {"loc": ["minutes"], "reason": f"{SOLVE_MINUTES.reason} (minutes)"}])
+    time_limit = 60.0 * (minutes if minutes is not None
+                         else int(ConsolidationIn.model_fields["minutes"].default))
     actor = system_principal()
     with db() as session:
         region = regions_queries.current_region(session=session)
@@ -249,7 +257,7 @@ def consolidate_command(
             raise NotFound("No region yet: run `govshare region create` or `govshare demo`")
         if to_carbon_plan:
             out = api.add_plan_to_carbon(session=session, actor=actor, region_id=region.id,
-                                         data=data)
+                                         data=data, time_limit=time_limit)
             if as_json:
                 print_json(out.model_dump(mode="json"))
                 return
@@ -265,7 +273,8 @@ def consolidate_command(
                           f"plan ({out.replaced} replaced); plan: {out.link}", highlight=False)
             console.print(out.not_modeled, highlight=False)
             return
-        plan = api.run_plan(session=session, actor=actor, region_id=region.id, data=data)
+        plan = api.run_plan(session=session, actor=actor, region_id=region.id, data=data,
+                            time_limit=time_limit)
     closed = [s for s in plan.sites if not s.keep]
     summary = {"use": use, "proven": plan.proven, "keep_together": plan.keep_together,
                "model": plan.model_label, "sites": len(plan.sites),

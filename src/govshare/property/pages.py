@@ -47,6 +47,8 @@ from govshare.property.schemas import (
     LISTING_LABELS,
     MAX_PHOTOS,
     PHOTO_ALT_MAX,
+    SOLVE_MINUTES,
+    SOLVE_MINUTES_CHOICES,
     STATUS_LABELS,
     USE_LABELS,
     ConsolidationCarbonIn,
@@ -450,6 +452,7 @@ def consolidation_page(
                              max_length=12),
     charge_pct: str = Query(f"{planning.DEFAULT_CHARGE_PCT:g}", max_length=12),
     keep_together: str = Query("", max_length=10),
+    minutes: str = Query(str(ConsolidationIn.model_fields["minutes"].default), max_length=10),
     keep: list[int] = Query([]),
     close: list[int] = Query([]),
     job: str = Query("", max_length=40),
@@ -462,7 +465,7 @@ def consolidation_page(
     result, error, running = None, None, None
     form = {"use": use, "max_km": max_km, "max_sites": max_sites, "travel": travel,
             "move_cost": move_cost, "fitout_cost": fitout_cost, "charge_pct": charge_pct,
-            "keep_together": keep_together.strip()}
+            "keep_together": keep_together.strip(), "minutes": minutes.strip()}
     pins: dict[int, bool] = {}
     try:
         pins = _pins(request, keep, close)
@@ -479,7 +482,8 @@ def consolidation_page(
                 asked = ConsolidationIn(max_km=max_km, max_sites=max_sites.strip() or None,
                                         travel=travel, move_cost=move_cost,
                                         fitout_cost=fitout_cost, charge_pct=charge_pct,
-                                        keep_together=form["keep_together"] or False)
+                                        keep_together=form["keep_together"] or False,
+                                        minutes=form["minutes"])
             except ValidationError as exc:
                 labels = {k: f.description or k for k, f in ConsolidationIn.model_fields.items()}
                 raise BadRequest("; ".join(
@@ -491,7 +495,8 @@ def consolidation_page(
                 travel_cents_per_person_km=round(asked.travel * 100), pins=pins,
                 move_cents_per_person=round(asked.move_cost * 100),
                 fitout_cents_per_person=round(asked.fitout_cost * 100),
-                charge_pct=asked.charge_pct, keep_together=asked.keep_together)
+                charge_pct=asked.charge_pct, keep_together=asked.keep_together,
+                time_limit=60.0 * asked.minutes)
             # the checkbox's one value ("yes") or none: links and hidden fields carry that
             form["keep_together"] = "yes" if asked.keep_together else ""
 
@@ -515,6 +520,7 @@ def consolidation_page(
             return render(request, "property/consolidation_progress.html", {
                 "job": running, "form": form, "uses": USE_LABELS, "phases": PHASES,
                 "part_workers": solver.PART_WORKERS,
+                "limit_words": planning.duration(running.meta["time_limit"]),
                 "models": CONSOLIDATION_MODELS,
                 "progress": running.progress,
             }, status_code=202)
@@ -543,6 +549,17 @@ def _checked(value: Any) -> bool:
     return str(value or "").strip().lower() in CHECKED
 
 
+def _minutes(value: Any) -> int | None:
+    """The form's solver minutes as a whole number within SOLVE_MINUTES (empty: the
+    default), None when it is not one (``ConsolidationIn`` names the error)."""
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return int(ConsolidationIn.model_fields["minutes"].default)
+    if not text.isdigit() or not SOLVE_MINUTES.admits(int(text)):
+        return None
+    return int(text)
+
+
 def _consolidation_result(request: Request, session: Session, actor: Principal, *,
                           form: dict[str, Any], result: planning.Plan | None,
                           error: str | None, pins: dict[int, bool], rerun_url: str | None,
@@ -552,6 +569,13 @@ def _consolidation_result(request: Request, session: Session, actor: Principal, 
     read the inventory) and the button that adds it (for those who may plan)."""
     carbon = None
     region = regions_queries.require_current_region(session=session)
+    minutes = _minutes(form.get("minutes"))
+    longer = next((c for c in SOLVE_MINUTES_CHOICES if minutes is not None and c > minutes),
+                  None)
+    longer_url = None
+    if (longer is not None and result is not None and not result.proven
+            and result.solution.status == "time_limit"):
+        longer_url = _consolidation_url({**form, "minutes": str(longer)}, pins)
     if result is not None and result.has_plan and allows(actor, Action.carbon_read,
                                                          region_id=region.id):
         closed = [service.ClosedBuilding(s.asset.id, s.asset.name, s.asset.jurisdiction_id)
@@ -565,6 +589,9 @@ def _consolidation_result(request: Request, session: Session, actor: Principal, 
         "travel_source": planning.TRAVEL_SOURCE, "pins": pins,
         "labels": {k: f.description for k, f in ConsolidationIn.model_fields.items()},
         "sources": CONSOLIDATION_SOURCES, "rerun_url": rerun_url, "carbon": carbon,
+        "minute_choices": SOLVE_MINUTES_CHOICES, "longer_url": longer_url,
+        "longer_minutes": longer,
+        "minutes": minutes if minutes is not None else form.get("minutes") or "",
         "can_plan_carbon": allows(actor, Action.carbon_plan, region_id=region.id),
         "guest_load_note": service.GUEST_LOAD_NOT_MODELED,
         "start_year": start_year or str(service.next_year(session)),
@@ -615,7 +642,7 @@ async def consolidation_to_carbon(request: Request, session: Session = Depends(g
                          "move_cost": f"{planning.DEFAULT_MOVE_CENTS_PER_PERSON / 100:g}",
                          "fitout_cost": f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
                          "charge_pct": f"{planning.DEFAULT_CHARGE_PCT:g}",
-                         "keep_together": raw["keep_together"] or ""}
+                         "keep_together": raw["keep_together"] or "", "minutes": ""}
             result, error = None, None
             try:
                 ok = ConsolidationCarbonIn.model_validate({**raw, "start_year": None})

@@ -80,6 +80,8 @@ _F = ConsolidationIn.model_fields
 DEFAULT_MOVE_CENTS_PER_PERSON = round(float(_F["move_cost"].default) * 100)
 DEFAULT_FITOUT_CENTS_PER_PERSON = round(float(_F["fitout_cost"].default) * 100)
 DEFAULT_CHARGE_PCT = float(_F["charge_pct"].default)
+DEFAULT_TIME_LIMIT = 60.0 * int(_F["minutes"].default)
+"""Seconds the solver may work on a plan unless asked otherwise (ConsolidationIn.minutes)."""
 MOVE_SOURCE = CONSOLIDATION_SOURCES["move_cost"]
 FITOUT_SOURCE = CONSOLIDATION_SOURCES["fitout_cost"]
 CHARGE_SOURCE = CONSOLIDATION_SOURCES["charge_pct"]
@@ -125,6 +127,13 @@ class PlanSite:
         """The building's annual true cost (without vacancy) per place: what the charge is
         a percentage of."""
         return self.fixed_cents / self.capacity if self.capacity else 0.0
+
+
+def duration(seconds: float) -> str:
+    """A solver's time limit in words: "60 seconds", "5 minutes", "1 minute"."""
+    if seconds >= 120 and seconds % 60 == 0:
+        return f"{seconds / 60:g} minutes"
+    return "1 minute" if seconds == 60 else f"{seconds:g} seconds"
 
 
 def payback_year(one_time_cents: int, annual_net_cents: int) -> int | None:
@@ -207,7 +216,7 @@ class Plan:
     plan_cents: int
     tco2e_avoided: float
     excluded: list[tuple[AssetView, str]]
-    time_limit: float = 60.0
+    time_limit: float = DEFAULT_TIME_LIMIT
     move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON
     fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON
     charge_pct: float = DEFAULT_CHARGE_PCT
@@ -255,7 +264,7 @@ class Plan:
         if sol.proven_optimal:
             return ""
         return {
-            "time_limit": f"the solver reached its time limit of {self.time_limit:g} seconds",
+            "time_limit": f"the solver reached its time limit of {duration(self.time_limit)}",
             "gap_limit": "the solver stopped at the optimality gap it was asked for",
             "limit": "the solver stopped at one of its work limits",
             "canceled": "the solve was canceled before it could prove the plan optimal",
@@ -391,7 +400,7 @@ class Problem:
 def prepare(*, session: Session, actor: Principal, region_id: int, use: str,
             max_km: float = 15.0, max_sites: int | None = None,
             travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
-            pins: dict[int, bool] | None = None, time_limit: float = 60.0,
+            pins: dict[int, bool] | None = None, time_limit: float = DEFAULT_TIME_LIMIT,
             move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
             fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
             charge_pct: float = DEFAULT_CHARGE_PCT, keep_together: bool = False) -> Problem:
@@ -517,7 +526,7 @@ def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
 def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
          max_sites: int | None = None,
          travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
-         pins: dict[int, bool] | None = None, time_limit: float = 60.0,
+         pins: dict[int, bool] | None = None, time_limit: float = DEFAULT_TIME_LIMIT,
          on_progress: ProgressCallback | None = None,
          cancel: CancelToken | None = None,
          move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,

@@ -429,6 +429,14 @@ FITOUT_DOLLARS = Bounds(0, 100_000)
 # building's annual cost per place (true cost without vacancy / capacity). 100% is
 # cost recovery; 300% would be far above any market rent.
 CHARGE_PCT = Bounds(0, 300)
+# How long the solver may work on one plan. A minute proves most regions' plans; a state's
+# registry where buildings dominate the cost needs longer to narrow its gap (bench/results:
+# the 2,000 x 10,000 registry 0.56% at 2 minutes, 0.015% at 30). An hour is the most a
+# planner waits for one plan (a solve holds one of the server's two solver slots, and a region
+# solved in parts both cores, until it ends or is stopped).
+SOLVE_MINUTES = Bounds(1, 60)
+SOLVE_MINUTES_CHOICES = (1, 5, 15, 60)
+"""What the page offers (any whole number of minutes within SOLVE_MINUTES is accepted)."""
 
 
 class ConsolidationIn(BaseModel):
@@ -452,6 +460,7 @@ class ConsolidationIn(BaseModel):
         100, description="Occupancy charge, % of the host building's annual cost per place")
     keep_together: bool = Field(
         False, description="Keep each building's occupants together")
+    minutes: int = SOLVE_MINUTES.field(1, description="Time for the solver (minutes)")
 
 
 # What the plan assumes of each building's occupants, in words (the page, the casebook's
