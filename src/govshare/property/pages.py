@@ -555,7 +555,7 @@ def _minutes(value: Any) -> int | None:
     text = str(value if value is not None else "").strip()
     if not text:
         return int(ConsolidationIn.model_fields["minutes"].default)
-    if not text.isdigit() or not SOLVE_MINUTES.admits(int(text)):
+    if not (text.isascii() and text.isdigit()) or not SOLVE_MINUTES.admits(int(text)):
         return None
     return int(text)
 
