@@ -32,8 +32,13 @@ plans, split and with occupants kept together); rows of
 instances not run are carried over from the previous results file, marked with the date of
 the run that measured them, and the totals count only the rows run this time.
 
+--set long runs the 2,000 x 10,000 registry at --long-limit (1,800 s); its direct MILP takes
+the whole limit and more than 12 GB, so --milp-from-previous --milp-at-limit 1800 can carry
+its cell from the previous run at that limit instead, the limit shown beside it.
+
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
-       [--no-demo] [--only NAME] [--set small|large|registry|single|demo]
+       [--no-demo] [--only NAME] [--set small|large|registry|single|demo|long]
+       [--long-limit 1800] [--milp-from-previous] [--milp-at-limit SECONDS]
 """
 
 from __future__ import annotations
@@ -289,12 +294,14 @@ def markdown(res: dict[str, Any]) -> str:
              "direct MILP: status | cost | gap | s | match |",
              "|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|---|"]
 
-    def cell(r: dict[str, Any]) -> str:
+    def cell(r: dict[str, Any], limit: float | None = None) -> str:
         cost = "" if r["recomputed"] is None else f"{r['recomputed']:,.3f}"
         gap = ("" if r["gap"] is None else f"{r['gap']:.3%}" if 0 < r["gap"] < 1e-3
                else f"{r['gap']:.2%}")
         cpu = f" (cpu {r['cpu_s']:.1f})" if r.get("cpu_s") else ""
-        when = f" *(run of {r['from_run']})*" if r.get("from_run") else ""
+        at = (f", at a {r['limit_s']:,.0f} s limit" if r.get("limit_s") and limit
+              and r["limit_s"] != limit else "")
+        when = f" *(run of {r['from_run']}{at})*" if r.get("from_run") else ""
         return f"{r['status']}{when} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
 
     for row in res["rows"] + res.get("carried", []):
@@ -308,7 +315,8 @@ def markdown(res: dict[str, Any]) -> str:
         name = row["instance"] + (f" *(run of {row['carried_from']})*"
                                   if "carried_from" in row else "")
         lines.append(f"| {name} | {'' if pub is None else f'{pub:,.3f}'} | "
-                     f"{cell(s)} | {s['fixed_sites']:.0f} | {cell(d)} | {match} |")
+                     f"{cell(s)} | {s['fixed_sites']:.0f} | {cell(d, s.get('limit_s'))} | "
+                     f"{match} |")
     t = res["totals"]
     if res.get("carried"):
         lines += ["", f"Rows marked *(run of ...)* were not run this time (set: "
@@ -352,7 +360,9 @@ def markdown(res: dict[str, Any]) -> str:
         lines += ["", f"Peak memory, {row['instance']}{when} (each run in its own process: its "
                   f"maximum resident set; before the solve, the bench process with the "
                   f"instance): solver {ps['peak_mb']:,.0f} MB ({ps['start_mb']:,.0f} MB before), "
-                  f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)."]
+                  f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)"
+                  + (f" at its {pm['limit_s']:,.0f} s limit" if pm.get("limit_s")
+                     and pm["limit_s"] != ps.get("limit_s") else "") + "."]
     lines += [""]
     if res["skipped"]:
         lines += [f"Skipped for the time budget: {', '.join(res['skipped'])}.", ""]
@@ -379,6 +389,10 @@ def main() -> None:
                     help="the direct MILP's cell of each row from the previous results (same "
                          "instance, same limit; the direct MILP's code unchanged), marked with "
                          "the date of its run, instead of running it again")
+    ap.add_argument("--milp-at-limit", type=float, default=0.0,
+                    help="with --milp-from-previous and --set long: the direct MILP's cell "
+                         "from its previous run at this limit (the long row's direct MILP "
+                         "takes the whole --long-limit and 12 GB at 1,800 s), its limit shown")
     ap.add_argument("--set", default="",
                     choices=["", "small", "large", "registry", "single", "demo", "long"],
                     help="one set of rows: cap41-cap134, capa/capb/capc, the synthetic "
@@ -415,13 +429,18 @@ def main() -> None:
         if name not in APART:  # those are built in the child process that solves them
             sites, needs, cost = load()
         row: dict[str, Any] = {"instance": name, "published": pub}
+        # the previous cell's limit: its own, else its row's (the cells of 2026-12-05 had
+        # none); never assumed to be this run's
+        want = args.milp_at_limit if args.milp_at_limit and kind == "long" else limit
         old_milp = next((r["milp"] for r in previous.get("rows", []) + previous.get(
-            "carried", []) if r["instance"] == name and r["milp"].get("limit_s", limit)
-            == limit), None) if args.milp_from_previous else None
+            "carried", []) if r["instance"] == name and r["milp"].get(
+                "limit_s", r["solver"].get("limit_s")) == want), None) \
+            if args.milp_from_previous else None
         for which in ("solver", "milp"):
             if which == "milp" and old_milp is not None:
-                row["milp"] = {**old_milp, "from_run": old_milp.get("from_run") or previous.get(
-                    "machine", {}).get("date", "an earlier run")}
+                row["milp"] = {**old_milp, "limit_s": want,
+                               "from_run": old_milp.get("from_run") or previous.get(
+                                   "machine", {}).get("date", "an earlier run")}
                 continue
             row[which] = (run_apart(which, load, limit, single_source=kind == "single")
                           if name in APART
