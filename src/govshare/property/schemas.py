@@ -431,9 +431,9 @@ FITOUT_DOLLARS = Bounds(0, 100_000)
 CHARGE_PCT = Bounds(0, 300)
 # How long the solver may work on one plan. A minute proves most regions' plans; a state's
 # registry where buildings dominate the cost needs longer to narrow its gap (bench/results:
-# the 2,000 x 10,000 registry 0.56% at 2 minutes, 0.015% at 30). An hour is the most a
-# planner waits for one plan (a solve holds one of the server's two solver slots, and a region
-# solved in parts both cores, until it ends or is stopped).
+# the 2,000 x 10,000 registry 0.56% at 2 minutes, 0.015% at 30, proven in 38 at a limit of
+# 60). An hour is the most a planner waits for one plan (a solve holds one of the server's
+# two solver slots, and a region solved in parts both cores, until it ends or is stopped).
 SOLVE_MINUTES = Bounds(1, 60)
 SOLVE_MINUTES_CHOICES = (1, 5, 15, 60)
 """What the page offers (any whole number of minutes within SOLVE_MINUTES is accepted)."""
