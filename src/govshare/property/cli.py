@@ -38,10 +38,10 @@ from govshare.core.cli_support import (
 from govshare.core.errors import BadRequest, NotFound, ValidationFailed
 from govshare.core.tabular import FORMATS
 from govshare.core.tenancy import system_principal
-from govshare.property import api, queries, service
+from govshare.property import api, planning, queries, service
 from govshare.property.import_export import exporter, importer, mappings
 from govshare.property.import_export.presets import PRESETS
-from govshare.property.schemas import SOLVE_MINUTES, ConsolidationCarbonIn, ConsolidationIn
+from govshare.property.schemas import SOLVE_MINUTES, ConsolidationCarbonIn
 from govshare.regions import queries as regions_queries
 
 property_app = typer.Typer(help="Property registry: import and export assets.",
@@ -248,8 +248,7 @@ def consolidate_command(
     if minutes is not None and not SOLVE_MINUTES.admits(minutes):
         raise ValidationFailed("--minutes is not valid", errors=[
             {"loc": ["minutes"], "reason": f"{SOLVE_MINUTES.reason} (minutes)"}])
-    time_limit = 60.0 * (minutes if minutes is not None
-                         else int(ConsolidationIn.model_fields["minutes"].default))
+    time_limit = 60.0 * minutes if minutes is not None else planning.DEFAULT_TIME_LIMIT
     actor = system_principal()
     with db() as session:
         region = regions_queries.current_region(session=session)
