@@ -34,11 +34,17 @@ the run that measured them, and the totals count only the rows run this time.
 
 --set long runs the 2,000 x 10,000 registry at --long-limit (1,800 s); its direct MILP takes
 the whole limit and more than 12 GB, so --milp-from-previous --milp-at-limit 1800 can carry
-its cell from the previous run at that limit instead, the limit shown beside it.
+its cell from the previous run at that limit instead, the limit shown beside it; or
+--solver-from-previous carries the solver's cell (same limit) and runs the direct MILP alone.
+
+The rows solved in a child process of their own (the 2,000 x 10,000 registry) stop once the
+child's resident set reaches --memory-cap-mb (20,000 MB; 0: none): the cell says so, with
+the plan, gap and time it had, rather than the machine running out of memory.
 
 Usage: .venv/bin/python bench/bench_solver.py [--limit 30] [--budget 900] [--no-write]
        [--no-demo] [--only NAME] [--set small|large|registry|single|demo|long]
        [--long-limit 1800] [--milp-from-previous] [--milp-at-limit SECONDS]
+       [--solver-from-previous] [--memory-cap-mb 20000]
 """
 
 from __future__ import annotations
@@ -144,39 +150,89 @@ def recompute(sol: Solution, sites: list[Site], needs: list[Need],
     return float(total)
 
 
-def run_apart(which: str, load: Any, limit: float, single_source: bool = False
-              ) -> dict[str, Any]:
+def run_apart(which: str, load: Any, limit: float, single_source: bool = False,
+              memory_cap_mb: float = 0.0) -> dict[str, Any]:
     """`run_one` in a child process, to report its peak memory: the child's maximum resident
     set size (ru_maxrss), and its resident set before the solve (the bench code and the
     instance, which the child builds itself with `load`). A spawned child, not a forked one:
     HiGHS keeps a pool of worker threads, and a fork of a process that has run HiGHS has the
-    pool without its threads (the first parallel task waits for ever)."""
+    pool without its threads (the first parallel task waits for ever).
+
+    memory_cap_mb > 0: the child stops its solve, through the solve's cancel token, once its
+    resident set reaches the cap, and reports the best plan and gap it had (stopped_by
+    'memory cap'). A child that dies all the same (the kernel's out-of-memory killer) is
+    reported as 'died', with its wall time, not as a hang."""
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
-    with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(_child, (which, load, limit, single_source))
+    w0 = time.perf_counter()
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        try:
+            return pool.submit(_child, which, load, limit, single_source,
+                               memory_cap_mb).result()
+        except BrokenProcessPool as e:
+            return {"status": "died", "proven": False, "objective": None, "recomputed": None,
+                    "gap": None, "bound": None, "method": None, "fixed_sites": 0,
+                    "wall_s": time.perf_counter() - w0, "cpu_s": None, "error": str(e),
+                    "memory_cap_mb": memory_cap_mb or None}
 
 
-def _child(which: str, load: Any, limit: float, single_source: bool) -> dict[str, Any]:
+class MemoryCap:
+    """A cancel token (`is_set()`) that is set once this process's resident set reaches
+    `cap_mb`; it reads /proc/self/statm at most once a second (HiGHS asks far more often)."""
+
+    def __init__(self, cap_mb: float) -> None:
+        self.cap_kb = cap_mb * 1024
+        self.page_kb = os.sysconf("SC_PAGE_SIZE") / 1024
+        self.next_check = 0.0
+        self.hit_at: float | None = None  # perf_counter when the cap was reached
+        self.rss_mb = 0.0
+
+    def is_set(self) -> bool:
+        if self.hit_at is not None:
+            return True
+        now = time.perf_counter()
+        if now >= self.next_check:
+            self.next_check = now + 1.0
+            with open("/proc/self/statm") as f:
+                rss_kb = int(f.read().split()[1]) * self.page_kb
+            self.rss_mb = rss_kb / 1024
+            if rss_kb >= self.cap_kb:
+                self.hit_at = now
+        return self.hit_at is not None
+
+
+def _child(which: str, load: Any, limit: float, single_source: bool,
+           memory_cap_mb: float = 0.0) -> dict[str, Any]:
     import resource
 
     sites, needs, cost = load()
     with open("/proc/self/status") as f:
         base = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-    r = run_one(which, sites, needs, cost, limit, single_source=single_source)
+    cap = MemoryCap(memory_cap_mb) if memory_cap_mb > 0 else None
+    w0 = time.perf_counter()
+    r = run_one(which, sites, needs, cost, limit, single_source=single_source, cancel=cap)
     r["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     r["start_mb"] = base / 1024
+    if cap is not None:
+        r["memory_cap_mb"] = memory_cap_mb
+        if cap.hit_at is not None:
+            r["stopped_by"] = "memory cap"
+            r["cap_hit_s"] = cap.hit_at - w0
     return r
 
 
 def run_one(which: str, sites: list[Site], needs: list[Need], cost: NDArray[np.float64],
-            limit: float, single_source: bool = False) -> dict[str, Any]:
+            limit: float, single_source: bool = False, cancel: Any = None
+            ) -> dict[str, Any]:
     w0, c0 = time.perf_counter(), time.process_time()
     if which == "solver":
-        sol = solver.solve(sites, needs, cost, time_limit=limit, single_source=single_source)
+        sol = solver.solve(sites, needs, cost, time_limit=limit, single_source=single_source,
+                           cancel=cancel)
     else:
         sol = consolidation.solve(sites, needs, cost, time_limit=limit,
-                                  single_source=single_source)
+                                  single_source=single_source, cancel=cancel)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
     return {"status": sol.status, "proven": sol.proven_optimal, "objective": sol.objective,
             "recomputed": recompute(sol, sites, needs, cost), "gap": sol.gap,
@@ -302,7 +358,13 @@ def markdown(res: dict[str, Any]) -> str:
         at = (f", at a {r['limit_s']:,.0f} s limit" if r.get("limit_s") and limit
               and r["limit_s"] != limit else "")
         when = f" *(run of {r['from_run']}{at})*" if r.get("from_run") else ""
-        return f"{r['status']}{when} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
+        status = r["status"]
+        if r.get("stopped_by") == "memory cap":
+            status = (f"stopped at its {r['memory_cap_mb']:,.0f} MB memory cap after "
+                      f"{r['cap_hit_s']:,.0f} s")
+        elif status == "died" and r.get("memory_cap_mb"):
+            status = f"died (memory cap {r['memory_cap_mb']:,.0f} MB)"
+        return f"{status}{when} | {cost} | {gap} | {r['wall_s']:.1f}{cpu}"
 
     for row in res["rows"] + res.get("carried", []):
         s, d = row["solver"], row["milp"]
@@ -360,9 +422,13 @@ def markdown(res: dict[str, Any]) -> str:
         lines += ["", f"Peak memory, {row['instance']}{when} (each run in its own process: its "
                   f"maximum resident set; before the solve, the bench process with the "
                   f"instance): solver {ps['peak_mb']:,.0f} MB ({ps['start_mb']:,.0f} MB before), "
-                  f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)"
+                  + (f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)"
+                     if pm.get("peak_mb") is not None else
+                     f"direct MILP not known (its process {pm['status']})")
                   + (f" at its {pm['limit_s']:,.0f} s limit" if pm.get("limit_s")
-                     and pm["limit_s"] != ps.get("limit_s") else "") + "."]
+                     and pm["limit_s"] != ps.get("limit_s") else "")
+                  + (f", stopped at its {pm['memory_cap_mb']:,.0f} MB cap"
+                     if pm.get("stopped_by") == "memory cap" else "") + "."]
     lines += [""]
     if res["skipped"]:
         lines += [f"Skipped for the time budget: {', '.join(res['skipped'])}.", ""]
@@ -393,6 +459,16 @@ def main() -> None:
                     help="with --milp-from-previous and --set long: the direct MILP's cell "
                          "from its previous run at this limit (the long row's direct MILP "
                          "takes the whole --long-limit and 12 GB at 1,800 s), its limit shown")
+    ap.add_argument("--solver-from-previous", action="store_true",
+                    help="the solver's cell of each row from the previous results (same "
+                         "instance, same limit; the solver's code unchanged), marked with the "
+                         "date of its run, instead of running it again (the long row's "
+                         "direct MILP alone takes the whole --long-limit)")
+    ap.add_argument("--memory-cap-mb", type=float, default=20_000.0,
+                    help="the rows run in a child process of their own (the 2,000 x 10,000 "
+                         "registry) stop their solve once the child's resident set reaches "
+                         "this many MB, reported as such with the plan and gap they had "
+                         "(0: no cap; this machine has 24 GB and no swap)")
     ap.add_argument("--set", default="",
                     choices=["", "small", "large", "registry", "single", "demo", "long"],
                     help="one set of rows: cap41-cap134, capa/capb/capc, the synthetic "
@@ -431,24 +507,28 @@ def main() -> None:
         row: dict[str, Any] = {"instance": name, "published": pub}
         # the previous cell's limit: its own, else its row's (the cells of 2026-12-05 had
         # none); never assumed to be this run's
-        want = args.milp_at_limit if args.milp_at_limit and kind == "long" else limit
-        old_milp = next((r["milp"] for r in previous.get("rows", []) + previous.get(
-            "carried", []) if r["instance"] == name and r["milp"].get(
-                "limit_s", r["solver"].get("limit_s")) == want), None) \
-            if args.milp_from_previous else None
+        want = {"solver": limit, "milp": args.milp_at_limit
+                if args.milp_at_limit and kind == "long" else limit}
+        old = {which: next((r[which] for r in previous.get("rows", []) + previous.get(
+            "carried", []) if r["instance"] == name and r[which].get(
+                "limit_s", r["solver"].get("limit_s")) == want[which]), None)
+            if getattr(args, f"{which}_from_previous") else None
+            for which in ("solver", "milp")}
         for which in ("solver", "milp"):
-            if which == "milp" and old_milp is not None:
-                row["milp"] = {**old_milp, "limit_s": want,
-                               "from_run": old_milp.get("from_run") or previous.get(
-                                   "machine", {}).get("date", "an earlier run")}
+            if old[which] is not None:
+                row[which] = {**old[which], "limit_s": want[which],
+                              "from_run": old[which].get("from_run") or previous.get(
+                                  "machine", {}).get("date", "an earlier run")}
                 continue
-            row[which] = (run_apart(which, load, limit, single_source=kind == "single")
+            row[which] = (run_apart(which, load, limit, single_source=kind == "single",
+                                    memory_cap_mb=args.memory_cap_mb)
                           if name in APART
                           else run_one(which, sites, needs, cost, limit,
                                        single_source=kind == "single"))
             r = row[which]
             r["limit_s"] = limit
             print(f"  {name:<28} {which:<6} {r['status']:<10} {r['wall_s']:7.2f} s "
+                  f"{r.get('stopped_by', '')} "
                   f"cost {r['recomputed']} gap {r['gap']}", file=sys.stderr, flush=True)
         rows.append(row)
     tot = {"solver_wall_s": sum(r["solver"]["wall_s"] for r in rows),
