@@ -509,15 +509,17 @@ def main() -> None:
         # none); never assumed to be this run's
         want = {"solver": limit, "milp": args.milp_at_limit
                 if args.milp_at_limit and kind == "long" else limit}
-        old = {which: next((r[which] for r in previous.get("rows", []) + previous.get(
-            "carried", []) if r["instance"] == name and r[which].get(
+        earlier = previous.get("rows", []) + previous.get("carried", [])
+        old: dict[str, dict[str, Any] | None] = {
+            which: next((r[which] for r in earlier if r["instance"] == name and r[which].get(
                 "limit_s", r["solver"].get("limit_s")) == want[which]), None)
             if getattr(args, f"{which}_from_previous") else None
             for which in ("solver", "milp")}
         for which in ("solver", "milp"):
-            if old[which] is not None:
-                row[which] = {**old[which], "limit_s": want[which],
-                              "from_run": old[which].get("from_run") or previous.get(
+            carry = old[which]
+            if carry is not None:
+                row[which] = {**carry, "limit_s": want[which],
+                              "from_run": carry.get("from_run") or previous.get(
                                   "machine", {}).get("date", "an earlier run")}
                 continue
             row[which] = (run_apart(which, load, limit, single_source=kind == "single",
