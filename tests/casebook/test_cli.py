@@ -90,3 +90,18 @@ def test_a_consolidation_kept_together_becomes_a_proposal(cli: Cli) -> None:
     assert "keep_together" not in split["source_link"]
     # kept together is a restriction of the split plan: it never saves more
     assert made["total"]["annual_savings_cents"] <= split["total"]["annual_savings_cents"]
+
+
+def test_from_consolidation_refuses_bad_inputs_by_name(cli: Cli) -> None:
+    """Out-of-range inputs are named, with exit 2 and nothing made, not a traceback."""
+    before = cli.count("casebook_proposals")
+    r = cli("casebook", "from-consolidation", "--use", "library", "--start-year", "2027",
+            "--minutes", "0", "--max-km", "-3", code=2)
+    text = flat(r.stderr)
+    assert "FromConsolidationIn is not valid" in text
+    assert "minutes:" in text and "max_km:" in text and "Traceback" not in text
+    assert cli.count("casebook_proposals") == before
+    # a longer time for the solver: the link back to the plan carries it
+    made = json.loads(cli("casebook", "from-consolidation", "--use", "library",
+                          "--start-year", "2027", "--minutes", "2", "--json").stdout)
+    assert "minutes=2" in made["source_link"]

@@ -55,3 +55,38 @@ def test_cancel_errors_limits_and_keep() -> None:
     jobs.start("e", 1, lambda j: "ok").wait(5)
     kept = [j for j in [job, bad, *done] if jobs.get(j.id, 1) is not None]
     assert len(kept) <= 2  # only the last few finished jobs are kept
+
+
+def test_latest_finished_and_forget() -> None:
+    """`latest`: the finished job of a key in a scope, with a result and not stopped by hand;
+    `forget_finished` drops finished jobs and keeps running ones."""
+    jobs: Jobs[str] = Jobs("test", keep=8, max_running=2)
+    go = threading.Event()
+    first = jobs.start("k", 1, lambda j: "first")
+    assert first.wait(5)
+    assert jobs.latest("k", 1) is first
+    assert jobs.latest("k", 2) is None and jobs.latest("other", 1) is None
+    second = jobs.start("k", 1, lambda j: "second")
+    assert second.wait(5) and jobs.latest("k", 1) is second
+    assert jobs.get(first.id, 1) is first  # looked at again: the most recent
+    assert jobs.latest("k", 1) is first
+    first.cancel.set()  # stopped by hand: not an answer to the key
+    assert jobs.latest("k", 1) is second
+
+    def boom(job: Job[str]) -> str:
+        raise ValueError("no plan")
+
+    failed = jobs.start("k", 1, boom)
+    assert failed.wait(5) and failed.error == "no plan"
+    assert jobs.latest("k", 1) is second  # a failed job has no result
+    def late(job: Job[str]) -> str:
+        go.wait(5)
+        return "late"
+
+    running = jobs.start("k", 1, late)
+    assert jobs.latest("k", 1) is second  # a running one is not finished
+    jobs.forget_finished()
+    assert jobs.get(second.id, 1) is None and jobs.get(running.id, 1) is running
+    assert jobs.latest("k", 1) is None
+    go.set()
+    assert running.wait(5) and jobs.latest("k", 1) is running

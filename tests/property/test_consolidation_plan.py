@@ -283,7 +283,7 @@ def test_long_solve_runs_in_the_background_and_can_be_canceled(
                        data={"job": job, "csrf_token": csrf_from(progress.text)},
                        follow_redirects=False)
     assert stop.status_code == 303
-    done = pages.CONSOLIDATIONS.get(job, 1)
+    done = planning.JOBS.get(job, 1)
     assert done is not None and done.wait(10)
     shown = client.get(stop.headers["location"])
     assert shown.status_code == 200
@@ -291,7 +291,7 @@ def test_long_solve_runs_in_the_background_and_can_be_canceled(
     assert "the solve was canceled before it could prove the plan optimal" in text
     assert "Find the best plan again" in text
     # another region cannot see the job; an unknown one says so
-    assert pages.CONSOLIDATIONS.get(job, 2) is None
+    assert planning.JOBS.get(job, 2) is None
     gone = client.get("/property/consolidation", params={"job": "nothing-here"})
     assert "no longer kept here" in gone.text
 
@@ -318,7 +318,7 @@ def test_finished_background_solve_is_shown(client: TestClient, session: Session
         assert 'max="900.0"' in progress.text
     finally:
         release.set()
-    found = pages.CONSOLIDATIONS.get(job, 1)
+    found = planning.JOBS.get(job, 1)
     assert found is not None and found.wait(10)
     shown = client.get(r.headers["location"])
     assert shown.status_code == 200 and "Proven optimal" in shown.text

@@ -238,7 +238,7 @@ def test_a_background_solve_keeps_the_option(client: TestClient, session: Sessio
     assert f"{SPLIT_WORDS}." in _page_text(client.get(split.headers["location"]).text)
     release.set()
     for j in (job, split_job):
-        found = pages.CONSOLIDATIONS.get(j, 1)
+        found = planning.JOBS.get(j, 1)
         assert found is not None and found.wait(10)
     assert sorted(asked) == [False, True]
     shown = client.get(f"/property/consolidation?job={job}")

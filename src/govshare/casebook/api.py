@@ -32,6 +32,7 @@ from govshare.core.errors import BadRequest, NotFound
 from govshare.core.http import allow, body_limit, get_session, row_id
 from govshare.core.paging import Page, PageParams, page_params
 from govshare.core.tenancy import Action, Principal
+from govshare.property import planning as property_planning
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(prefix="/api/v1/casebook", tags=["casebook"])
@@ -118,7 +119,8 @@ def from_consolidation(data: FromConsolidationBody, session: Session = Depends(g
     body = data.model_dump()
     name = body.pop("name")
     p = service.from_consolidation(session=session, actor=actor, region_id=region_id,
-                                   data=FromConsolidationIn(**body), name=name)
+                                   data=FromConsolidationIn(**body), name=name,
+                                   inline_limit=property_planning.DEFAULT_TIME_LIMIT)
     session.commit()
     return _out(p)
 

@@ -13,7 +13,14 @@ from rich.table import Table
 from govshare.casebook import calc, pages, queries, service, value
 from govshare.casebook.schemas import FromConsolidationIn
 from govshare.core import charts, tabular
-from govshare.core.cli_support import console, db, err_console, handle_errors, print_json
+from govshare.core.cli_support import (
+    console,
+    db,
+    err_console,
+    handle_errors,
+    print_json,
+    validated,
+)
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import system_principal
@@ -165,16 +172,19 @@ def from_consolidation_command(
     keep_together: Annotated[bool, typer.Option(
         "--keep-together", help="Keep each building's occupants together: they move as one "
         "to a single building (default: they may be split among several)")] = False,
+    minutes: Annotated[int, typer.Option(
+        help="Time for the solver, minutes (at most 60): a large region whose buildings "
+        "dominate the cost may need longer to prove its plan")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON")] = False,
 ) -> None:
     """Run a consolidation plan and make it a proposal (draft), linked back to the plan: each
     member's savings equal its net after the plan's occupancy charges, and its moving and
     fit-out costs are its own one-time costs."""
     with db() as session:
-        data = FromConsolidationIn(use=use, max_km=max_km, travel=travel, move_cost=move_cost,
-                                   fitout_cost=fitout_cost, charge_pct=charge_pct,
-                                   start_year=start_year, horizon_years=horizon_years,
-                                   one_time=one_time, keep_together=keep_together)
+        data = validated(FromConsolidationIn, use=use, max_km=max_km, travel=travel,
+                         move_cost=move_cost, fitout_cost=fitout_cost, charge_pct=charge_pct,
+                         start_year=start_year, horizon_years=horizon_years,
+                         one_time=one_time, keep_together=keep_together, minutes=minutes)
         p = service.from_consolidation(session=session, actor=system_principal(),
                                        region_id=_region_id(session), data=data)
         out = _results(session, p.id)

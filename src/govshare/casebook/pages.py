@@ -51,6 +51,7 @@ from govshare.core.http import (
 from govshare.core.jsonhtml import json_for_html
 from govshare.core.paging import PageParams
 from govshare.core.tenancy import Action, Principal, allows
+from govshare.property import planning as property_planning
 from govshare.regions import queries as regions_queries
 
 router = APIRouter(include_in_schema=False)
@@ -501,11 +502,12 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
     raw: dict[str, Any] = {
         "use": str(form.get("use", "")),
         **{k: v for k in ("max_km", "max_sites", "travel", "move_cost", "fitout_cost",
-                          "charge_pct", "keep_together")
+                          "charge_pct", "keep_together", "minutes")
            if (v := str(form.get(k, "")).strip()) != ""},
         "keep": [int(str(x)) for x in form.getlist("keep") if str(x).isdigit()],
         "close": [int(str(x)) for x in form.getlist("close") if str(x).isdigit()],
         "start_year": date.today().year + 1, "horizon_years": 10}
+    job = str(form.get("job") or "").strip()[:40]  # the plan page's solve: its plan is used
 
     def run() -> Response:
         try:
@@ -513,8 +515,15 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
         except ValidationError as exc:
             raise BadRequest("The consolidation plan's inputs are not valid",
                              errors=service._errors(exc)) from None
-        p = service.from_consolidation(session=session, actor=actor,
-                                       region_id=_region(session).id, data=data)
+        try:
+            p = service.from_consolidation(
+                session=session, actor=actor, region_id=_region(session).id, data=data,
+                job=job, inline_limit=property_planning.DEFAULT_TIME_LIMIT)
+        except property_planning.PlanNotKept:  # its page finds it again, in the background
+            return redirect(service.consolidation_link(data), flash=(
+                "The plan solved with up to "
+                f"{property_planning.duration(60.0 * data.minutes)} is no longer kept here, "
+                "so it is being found again. Make it a proposal once it is shown."))
         session.commit()
         return redirect(f"/casebook/{p.id}", flash="The consolidation plan is now a proposal "
                         "(draft) with its moving, fit-out and occupancy charges. Add a ramp "

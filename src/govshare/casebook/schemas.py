@@ -17,6 +17,7 @@ from govshare.property.schemas import (
     CONSOLIDATION_SITES,
     FITOUT_DOLLARS,
     MOVE_DOLLARS,
+    SOLVE_MINUTES,
     TRAVEL_DOLLARS,
     ConsolidationIn,
 )
@@ -200,6 +201,10 @@ class FromConsolidationIn(BaseModel):
                                          description=_PLAN["charge_pct"].description)
     keep_together: bool = Field(_PLAN["keep_together"].default,
                                 description=_PLAN["keep_together"].description)
+    minutes: int = SOLVE_MINUTES.field(
+        _PLAN["minutes"].default, description="Time the solver had for the plan (minutes): "
+        "the finished plan of that solve is used when this server still keeps it; a plan of "
+        "more than 1 minute is not solved again inside a request")
     keep: list[int] = Field(default_factory=list, max_length=1000)
     close: list[int] = Field(default_factory=list, max_length=1000)
     start_year: int = YEAR.field()

@@ -311,14 +311,19 @@ def consolidation_link(data: FromConsolidationIn) -> str:
                                 ("charge_pct", f"{data.charge_pct:g}")]
     if data.keep_together:
         q.append(("keep_together", "yes"))  # as the plan page's checkbox sends it
+    q.append(("minutes", data.minutes))  # the same time for the solver
     q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
     return "/property/consolidation?" + urlencode(q)
 
 
 def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                        data: FromConsolidationIn, name: str | None = None,
-                       synthetic: bool = False) -> CaseProposal:
-    """Run the consolidation plan again with the same inputs and make it a proposal.
+                       synthetic: bool = False, job: str = "",
+                       inline_limit: float | None = None) -> CaseProposal:
+    """The consolidation plan for these inputs made a proposal: the plan its page showed
+    when this process keeps its solve (``job``: that page's; `property.planning.kept`),
+    else solved again, for at most data.minutes, refused above ``inline_limit`` seconds
+    (`PlanNotKept`: a request's limit).
 
     The proposal carries the plan's figures so that each member's annual savings equal its
     "net after charges" on the plan page, to the cent: its baseline is the annual cost of
@@ -339,7 +344,9 @@ def from_consolidation(*, session: Session, actor: Principal, region_id: int,
                                   pins=pins, move_cents_per_person=round(data.move_cost * 100),
                                   fitout_cents_per_person=round(data.fitout_cost * 100),
                                   charge_pct=data.charge_pct,
-                                  keep_together=data.keep_together)
+                                  keep_together=data.keep_together,
+                                  time_limit=60.0 * data.minutes, job=job,
+                                  inline_limit=inline_limit)
     if not plan.has_plan:
         raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
                          "nothing to propose")

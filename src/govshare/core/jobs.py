@@ -10,6 +10,8 @@ work's progress on a page that reloads itself (no script needed) and offers to c
   checks ``job.cancel`` (a ``threading.Event``) at its own pace.
 - ``Jobs.get(job_id, scope)``: a job by its id, only within the scope that started it (a
   region's id): an id from another region is not found. Ids are random (128 bits).
+- ``Jobs.latest(key, scope)``: the newest finished job for a key, not stopped by hand: a page
+  that acts on a computation's result takes it from here instead of computing it again.
 - Finished jobs are kept (their result or error) for the last ``keep`` jobs, so a reload
   shows the same result; at most ``max_running`` run at once (the machine's cores are
   shared), beyond that ``start`` raises :class:`Busy`.
@@ -111,6 +113,23 @@ class Jobs(Generic[T]):
                 return None
             self._jobs.move_to_end(job_id)
             return job
+
+    def latest(self, key: Hashable, scope: Hashable) -> Job[T] | None:
+        """The finished job for ``key`` within ``scope``, most recently started or looked at,
+        that has a result and was not stopped by hand; None if none is kept."""
+        with self._lock:
+            for job in reversed(self._jobs.values()):
+                if (job.key == key and job.scope == scope and not job.running
+                        and job.result is not None and not job.cancel.is_set()):
+                    return job
+            return None
+
+    def forget_finished(self) -> None:
+        """Drop every finished job (their results were made from data that is gone, e.g. a
+        test's rolled-back transaction); running ones are kept."""
+        with self._lock:
+            for k in [k for k, j in self._jobs.items() if not j.running]:
+                del self._jobs[k]
 
     def _trim(self) -> None:
         finished = [k for k, j in self._jobs.items() if not j.running]

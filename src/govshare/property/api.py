@@ -243,13 +243,17 @@ def put_parameters(params: dict[str, Any], session: Session = Depends(get_sessio
 
 
 def run_plan(*, session: Session, actor: Principal, region_id: int,
-             data: ConsolidationCarbonIn,
-             time_limit: float = planning.DEFAULT_TIME_LIMIT) -> planning.Plan:
-    """The consolidation plan for these inputs (empty ones: the plan's defaults), the solver
-    working on it for at most time_limit seconds (the CLI's --minutes; the API's routes keep
-    the default: a request does not wait longer)."""
+             data: ConsolidationCarbonIn, time_limit: float | None = None, job: str = "",
+             inline_limit: float | None = None) -> planning.Plan:
+    """The consolidation plan for these inputs (empty ones: the plan's defaults): the
+    finished plan of the same solve when this process keeps one (``job``: the plan page's
+    solve; `planning.kept`), else solved here for at most time_limit seconds (default:
+    data.minutes; the CLI's --minutes), refused above ``inline_limit`` (a request's: the
+    API and the pages do not wait longer than the default minute)."""
     pins = {**{i: True for i in data.keep}, **{i: False for i in data.close}}
-    kw: dict[str, Any] = {"time_limit": time_limit}
+    kw: dict[str, Any] = {
+        "time_limit": 60.0 * data.minutes if time_limit is None else time_limit,
+        "job": job, "inline_limit": inline_limit}
     if data.max_km is not None:
         kw["max_km"] = data.max_km
     if data.travel is not None:
@@ -260,14 +264,14 @@ def run_plan(*, session: Session, actor: Principal, region_id: int,
 
 
 def add_plan_to_carbon(*, session: Session, actor: Principal, region_id: int,
-                       data: ConsolidationCarbonIn,
-                       time_limit: float = planning.DEFAULT_TIME_LIMIT
+                       data: ConsolidationCarbonIn, time_limit: float | None = None,
+                       job: str = "", inline_limit: float | None = None
                        ) -> ConsolidationCarbonOut:
-    """Run the consolidation plan for ``data`` again (for at most time_limit seconds, see
-    `run_plan`) and add its emissions effect to the carbon plan
+    """The consolidation plan for ``data`` (the one kept from its solve, or solved again:
+    see `run_plan`) with its emissions effect added to the carbon plan
     (``service.add_consolidation_measures``); the pages and the CLI use it too."""
     plan = run_plan(session=session, actor=actor, region_id=region_id, data=data,
-                    time_limit=time_limit)
+                    time_limit=time_limit, job=job, inline_limit=inline_limit)
     if not plan.has_plan:
         raise BadRequest(f"The consolidation plan has no solution ({plan.why_not_proven}); "
                          "nothing to add to the carbon plan")
@@ -289,6 +293,7 @@ def consolidation_to_carbon(data: ConsolidationCarbonIn,
                             actor: Principal = Depends(allow(Action.carbon_plan))
                             ) -> ConsolidationCarbonOut:
     region_id = regions_queries.require_current_region(session=session).id
-    out = add_plan_to_carbon(session=session, actor=actor, region_id=region_id, data=data)
+    out = add_plan_to_carbon(session=session, actor=actor, region_id=region_id, data=data,
+                             inline_limit=planning.DEFAULT_TIME_LIMIT)
     session.commit()
     return out

@@ -406,10 +406,11 @@ async def parameters_save(request: Request, session: Session = Depends(get_sessi
                     "them.")
 
 
-# Consolidation solves run in a background thread (core.jobs): a page that asked for one
-# waits up to INLINE_SECONDS and shows the plan if it is ready, else a page that shows the
-# solve's progress, reloads itself and offers to stop it (with the best plan found so far).
-CONSOLIDATIONS: jobs.Jobs[planning.Plan] = jobs.Jobs("consolidation", keep=16, max_running=2)
+# Consolidation solves run in a background thread (core.jobs, planning.JOBS): a page that
+# asked for one waits up to INLINE_SECONDS and shows the plan if it is ready, else a page that
+# shows the solve's progress, reloads itself and offers to stop it (with the best plan found
+# so far). Its buttons (to the carbon plan, to the casebook) name the solve, so what they act
+# on is the plan shown (planning.kept), not one solved again.
 INLINE_SECONDS = 2.0
 MAX_PINS = 1_000
 PHASES = {"lagrangian": "estimating how low the cost can go and trying plans",
@@ -470,7 +471,7 @@ def consolidation_page(
     try:
         pins = _pins(request, keep, close)
         if job:
-            found = CONSOLIDATIONS.get(job, region.id)
+            found = planning.JOBS.get(job, region.id)
             if found is None:
                 raise BadRequest("That plan is no longer kept here (the server restarted, or "
                                  "many plans were made since): find the best plan again")
@@ -505,7 +506,7 @@ def consolidation_page(
                     j.progress = p
                 return planning.run(problem, on_progress=report, cancel=j.cancel)
 
-            running = CONSOLIDATIONS.start(
+            running = planning.JOBS.start(
                 problem.key(), region.id, work,
                 meta={"form": form, "pins": pins, "use": use,
                       "time_limit": problem.time_limit, "sites": len(problem.sites)})
@@ -531,14 +532,16 @@ def consolidation_page(
     return _consolidation_result(
         request, session, actor, form=form, result=result, error=error, pins=pins,
         rerun_url=_consolidation_url(form, pins) if running is not None else None,
-        status_code=400 if error and result is None and running is None else 200)
+        status_code=400 if error and result is None and running is None else 200,
+        job=running.id if running is not None and result is not None else "")
 
 
 CARBON_LABELS = {"start_year": "First year the measures take effect", "use": "Use",
                  "max_km": "Farthest move (km)", "max_sites": "At most this many buildings",
                  "travel": "Travel cost, $ per person-km per year", "keep": "Kept by hand",
                  "close": "Closed by hand",
-                 "keep_together": str(ConsolidationIn.model_fields["keep_together"].description)}
+                 "keep_together": str(ConsolidationIn.model_fields["keep_together"].description),
+                 "minutes": str(ConsolidationIn.model_fields["minutes"].description)}
 # What a checked box may be written as (pydantic's words for true); the page sends "yes".
 CHECKED = ("yes", "on", "true", "1", "y", "t")
 
@@ -564,9 +567,10 @@ def _consolidation_result(request: Request, session: Session, actor: Principal, 
                           form: dict[str, Any], result: planning.Plan | None,
                           error: str | None, pins: dict[int, bool], rerun_url: str | None,
                           status_code: int, carbon_errors: list[dict[str, Any]] | None = None,
-                          start_year: str = "") -> Response:
+                          start_year: str = "", job: str = "") -> Response:
     """The plan page; with a plan, what it would add to the carbon plan (for those who may
-    read the inventory) and the button that adds it (for those who may plan)."""
+    read the inventory) and the button that adds it (for those who may plan). ``job``: the
+    solve that found the plan shown, named by the page's buttons (see `planning.kept`)."""
     carbon = None
     region = regions_queries.require_current_region(session=session)
     minutes = _minutes(form.get("minutes"))
@@ -593,6 +597,7 @@ def _consolidation_result(request: Request, session: Session, actor: Principal, 
         "longer_minutes": longer,
         "minutes": minutes if minutes is not None else form.get("minutes") or "",
         "can_plan_carbon": allows(actor, Action.carbon_plan, region_id=region.id),
+        "job_id": job,
         "guest_load_note": service.GUEST_LOAD_NOT_MODELED,
         "start_year": start_year or str(service.next_year(session)),
         "carbon_errors": carbon_errors or [],
@@ -606,21 +611,28 @@ def _carbon_form(form: Any) -> dict[str, Any]:
     def text(name: str, limit: int = 40) -> str:
         return str(form.get(name) or "").strip()[:limit]
 
-    return {"use": text("use"), "max_km": text("max_km") or None,
-            "max_sites": text("max_sites") or None, "travel": text("travel") or None,
-            "keep_together": text("keep_together") or False,
-            "keep": [str(x)[:12] for x in form.getlist("keep")][:MAX_PINS + 1],
-            "close": [str(x)[:12] for x in form.getlist("close")][:MAX_PINS + 1],
-            "start_year": text("start_year", 12) or None}
+    raw = {"use": text("use"), "max_km": text("max_km") or None,
+           "max_sites": text("max_sites") or None, "travel": text("travel") or None,
+           "keep_together": text("keep_together") or False,
+           "keep": [str(x)[:12] for x in form.getlist("keep")][:MAX_PINS + 1],
+           "close": [str(x)[:12] for x in form.getlist("close")][:MAX_PINS + 1],
+           "start_year": text("start_year", 12) or None}
+    if text("minutes", 10):  # empty: the default minute
+        raw["minutes"] = text("minutes", 10)
+    return raw
 
 
 @router.post("/property/consolidation/carbon-measures", dependencies=[Depends(csrf_protect)])
 async def consolidation_to_carbon(request: Request, session: Session = Depends(get_session),
                                   actor: Principal = Depends(allow(Action.carbon_plan))
                                   ) -> Response:
-    """Add the plan's emissions effect to the carbon plan (the plan is found again from its
-    inputs); a refused field shows on the plan page, named."""
-    raw = _carbon_form(await request.form())
+    """Add the plan's emissions effect to the carbon plan: the plan the page showed (its
+    solve, ``job``, while this process keeps it), else the plan found again from its inputs
+    when that takes at most the default minute; a refused field shows on the plan page,
+    named. A longer plan no longer kept goes back to its page, which finds it again."""
+    posted = await request.form()
+    raw = _carbon_form(posted)
+    job = str(posted.get("job") or "").strip()[:40]
 
     def work() -> Response:
         region = regions_queries.require_current_region(session=session)
@@ -642,24 +654,35 @@ async def consolidation_to_carbon(request: Request, session: Session = Depends(g
                          "move_cost": f"{planning.DEFAULT_MOVE_CENTS_PER_PERSON / 100:g}",
                          "fitout_cost": f"{planning.DEFAULT_FITOUT_CENTS_PER_PERSON / 100:g}",
                          "charge_pct": f"{planning.DEFAULT_CHARGE_PCT:g}",
-                         "keep_together": raw["keep_together"] or "", "minutes": ""}
+                         "keep_together": raw["keep_together"] or "",
+                         "minutes": raw.get("minutes", "")}
             result, error = None, None
             try:
                 ok = ConsolidationCarbonIn.model_validate({**raw, "start_year": None})
                 result = api.run_plan(session=session, actor=actor, region_id=region.id,
-                                      data=ok)
+                                      data=ok, job=job,
+                                      inline_limit=planning.DEFAULT_TIME_LIMIT)
             except ValidationError as plan_exc:  # named, as the plan page names them
                 error = "The plan's inputs are not valid: find the plan again (" + "; ".join(
                     f"{e['label']}: {e['reason']}"
                     for e in forms.form_errors(plan_exc, labels=CARBON_LABELS)) + ")"
+            except planning.PlanNotKept as not_kept:
+                error = not_kept.detail
             except GovshareError:
                 error = "The plan's inputs are not valid: find the plan again"
             return _consolidation_result(
                 request, session, actor, form=plan_form, result=result, error=error,
                 pins=pins, rerun_url=None, status_code=422, carbon_errors=errors,
-                start_year=str(raw["start_year"] or ""))
-        out = api.add_plan_to_carbon(session=session, actor=actor, region_id=region.id,
-                                     data=data)
+                start_year=str(raw["start_year"] or ""), job=job if result else "")
+        try:
+            out = api.add_plan_to_carbon(session=session, actor=actor, region_id=region.id,
+                                         data=data, job=job,
+                                         inline_limit=planning.DEFAULT_TIME_LIMIT)
+        except planning.PlanNotKept:  # its page finds it again, in the background
+            return redirect(service.consolidation_link(data), flash=(
+                f"The plan solved with up to {planning.duration(60.0 * data.minutes)} is no "
+                "longer kept here, so it is being found again. Add it to the carbon plan once "
+                "it is shown."))
         session.commit()
         left = sum(len(m.left_out) for m in out.members)
         return redirect("/carbon/targets", flash=(
@@ -679,7 +702,7 @@ def consolidation_cancel(job: str = Form("", max_length=40),
                          ) -> Response:
     """Stop a background solve: its page then shows the best plan found so far."""
     region = regions_queries.require_current_region(session=session)
-    found = CONSOLIDATIONS.get(job, region.id)
+    found = planning.JOBS.get(job, region.id)
     if found is None:
         raise NotFound("No such solve is running")
     found.cancel.set()

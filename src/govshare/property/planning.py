@@ -29,7 +29,14 @@ and honors a cancel token.
   worse off. Charges move money between members: the region's savings do not change.
 
 `prepare` reads the registry (in the request) and `run` solves and builds the plan from
-plain values, so a long solve can run in a background thread (``core.jobs``).
+plain values, so a long solve can run in a background thread (``core.jobs``: `JOBS`).
+
+What acts on a plan (adds it to the carbon plan, makes it a proposal) takes the plan the
+page showed, not one solved again: `plan(job=..., inline_limit=...)` looks in `JOBS` for the
+finished solve of the same problem (same inputs, same registry data, same time for the
+solver: `Problem.key`) before it solves, and solves inside the request only within
+``inline_limit`` seconds. A plan stopped at its time limit is the best found in that time, so
+solving again could choose other buildings; a proven one can too, where plans tie.
 """
 
 from __future__ import annotations
@@ -44,7 +51,8 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from govshare.core.errors import BadRequest
+from govshare.core import jobs
+from govshare.core.errors import BadRequest, Conflict
 from govshare.core.geodesy import haversine_km
 from govshare.core.tenancy import Action, Principal, authorize
 from govshare.property import queries
@@ -523,6 +531,30 @@ def run(problem: Problem, *, on_progress: ProgressCallback | None = None,
                 keep_together=p.keep_together)
 
 
+JOBS: jobs.Jobs[Plan] = jobs.Jobs("consolidation", keep=16, max_running=2)
+"""The web process's consolidation solves (its plan page starts them, two at a time) and the
+last 16 finished ones, kept by `Problem.key` and region."""
+
+
+class PlanNotKept(Conflict):
+    code = "plan-not-kept"
+    title = "The plan is no longer kept"
+
+
+def kept(problem: Problem, region_id: int, job: str = "") -> Plan | None:
+    """The finished plan of ``problem`` kept in `JOBS` for the region: the solve ``job`` (the
+    id the plan page showed) when it solved this very problem, even if it was stopped by
+    hand, else the latest such solve not stopped by hand; None when none is kept (the server
+    restarted, or many plans were made since). Equal keys mean equal inputs and registry
+    data, so a job id of another problem, or of another region, gives nothing."""
+    key = problem.key()
+    found = JOBS.get(job, region_id) if job else None
+    if found is not None and (found.key != key or found.running or found.result is None):
+        found = None
+    found = found or JOBS.latest(key, region_id)
+    return found.result if found is not None else None
+
+
 def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km: float = 15.0,
          max_sites: int | None = None,
          travel_cents_per_person_km: int = DEFAULT_TRAVEL_CENTS_PER_PERSON_KM,
@@ -531,15 +563,29 @@ def plan(*, session: Session, actor: Principal, region_id: int, use: str, max_km
          cancel: CancelToken | None = None,
          move_cents_per_person: int = DEFAULT_MOVE_CENTS_PER_PERSON,
          fitout_cents_per_person: int = DEFAULT_FITOUT_CENTS_PER_PERSON,
-         charge_pct: float = DEFAULT_CHARGE_PCT, keep_together: bool = False) -> Plan:
+         charge_pct: float = DEFAULT_CHARGE_PCT, keep_together: bool = False,
+         job: str = "", inline_limit: float | None = None) -> Plan:
     """The consolidation plan for one use. on_progress receives `solver.Progress` reports
     (bound, best plan, gap, elapsed) while solving; setting `cancel` (e.g. a
     threading.Event) stops the solve with the best plan found, reported as not proven.
-    keep_together: each building's occupants go whole to one building (single-source)."""
+    keep_together: each building's occupants go whole to one building (single-source).
+
+    The plan of a finished solve of the same problem is taken from `JOBS` when one is kept
+    (``job``: the page's own; see `kept`). Otherwise it is solved here, for at most
+    time_limit seconds; with ``inline_limit`` (a request's), a time_limit above it is
+    refused (`PlanNotKept`) rather than solved inside the request."""
     problem = prepare(session=session, actor=actor, region_id=region_id, use=use,
                       max_km=max_km, max_sites=max_sites,
                       travel_cents_per_person_km=travel_cents_per_person_km, pins=pins,
                       time_limit=time_limit, move_cents_per_person=move_cents_per_person,
                       fitout_cents_per_person=fitout_cents_per_person, charge_pct=charge_pct,
                       keep_together=keep_together)
+    found = kept(problem, region_id, job)
+    if found is not None:
+        return found
+    if inline_limit is not None and time_limit > inline_limit:
+        raise PlanNotKept(
+            f"The plan solved with up to {duration(time_limit)} is no longer kept here (the "
+            "server restarted, or many plans were made since, or the registry changed): find "
+            "the best plan again on the consolidation page, then use it")
     return run(problem, on_progress=on_progress, cancel=cancel)

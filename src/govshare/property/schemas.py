@@ -507,6 +507,10 @@ class ConsolidationCarbonIn(BaseModel):
         default_factory=list, max_length=1000, description="Buildings closed by hand (ids)")
     start_year: int | None = Bounds(2000, 2100).field(
         None, description="First year the measures take effect (empty: next year)")
+    minutes: int = SOLVE_MINUTES.field(
+        1, description="Time the solver had for the plan (minutes): the finished plan of "
+        "that solve is used when this server still keeps it; a plan of more than 1 minute "
+        "is not solved again inside a request")
 
 
 class BuildingCarbon(BaseModel):

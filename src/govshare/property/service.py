@@ -470,6 +470,8 @@ def consolidation_link(data: ConsolidationCarbonIn) -> str:
             q.append((k, f"{v:g}"))
     if data.keep_together:
         q.append(("keep_together", "yes"))  # as the page's checkbox sends it
+    if data.minutes != ConsolidationCarbonIn.model_fields["minutes"].default:
+        q.append(("minutes", data.minutes))  # the same time for the solver
     q += [("keep", i) for i in data.keep] + [("close", i) for i in data.close]
     return "/property/consolidation?" + urlencode(q)
 
