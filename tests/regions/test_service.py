@@ -266,3 +266,21 @@ def test_require_current_region(session: Session) -> None:
             queries.require_current_region(session=empty)
     finally:
         engine.dispose()
+
+
+def test_today_turns_at_the_regions_midnight(session: Session,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The region's date, not the server's: at 05:00 UTC on New Year's Day it is still
+    December 31 in Seattle, so "next year" (a plan's first year) is the coming one."""
+    from datetime import UTC, datetime
+
+    from govshare.property import service as property_service
+
+    region = queries.require_current_region(session=session)
+    assert region.time_zone == "America/Los_Angeles"
+    monkeypatch.setattr(queries, "utcnow", lambda: datetime(2027, 1, 1, 5, 0, tzinfo=UTC))
+    assert queries.today(session=session).isoformat() == "2026-12-31"
+    assert property_service.next_year(session) == 2027
+    monkeypatch.setattr(queries, "utcnow", lambda: datetime(2027, 1, 1, 9, 0, tzinfo=UTC))
+    assert queries.today(session=session).isoformat() == "2027-01-01"
+    assert property_service.next_year(session) == 2028

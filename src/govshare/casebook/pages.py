@@ -194,11 +194,10 @@ def _shown_values(data: ProposalIn | None, raw: dict[str, Any]) -> dict[str, Any
 @router.get("/casebook/new")
 def new_page(request: Request, session: Session = Depends(get_session),
              actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    from datetime import date
-
-    values: dict[str, Any] = {"start_year": date.today().year + 1, "horizon_years": 10,
-                              "discount_rate_pct": None, "discount_source": None,
-                              "ramp_pct": [50, 80], "basis": "equal", "members": []}
+    values: dict[str, Any] = {"start_year": regions_queries.today(session=session).year + 1,
+                              "horizon_years": 10, "discount_rate_pct": None,
+                              "discount_source": None, "ramp_pct": [50, 80], "basis": "equal",
+                              "members": []}
     return _editor(request, session, actor, proposal=None, values=values, errors=[])
 
 
@@ -495,8 +494,6 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
                              actor: Principal = Depends(allow(Action.casebook_manage))
                              ) -> Response:
     form = await request.form()
-    from datetime import date
-
     # The plan's own values, as its page had them; an empty one takes the schema's default
     # and a bad one is refused by name (never replaced by a default: 0 is a value).
     raw: dict[str, Any] = {
@@ -506,7 +503,7 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
            if (v := str(form.get(k, "")).strip()) != ""},
         "keep": [int(str(x)) for x in form.getlist("keep") if str(x).isdigit()],
         "close": [int(str(x)) for x in form.getlist("close") if str(x).isdigit()],
-        "start_year": date.today().year + 1, "horizon_years": 10}
+        "start_year": regions_queries.today(session=session).year + 1, "horizon_years": 10}
     job = str(form.get("job") or "").strip()[:40]  # the plan page's solve: its plan is used
 
     def run() -> Response:
@@ -535,13 +532,11 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
 def from_sited_center(request: Request, scenario_id: str = Form("", max_length=12),
                       session: Session = Depends(get_session),
                       actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    from datetime import date
-
     if not scenario_id.isdigit():
         raise BadRequest("scenario_id: a sites scenario's id is required")
     p = service.from_sited_center(session=session, actor=actor, region_id=_region(session).id,
                                   scenario_id=int(scenario_id),
-                                  start_year=date.today().year + 1)
+                                  start_year=regions_queries.today(session=session).year + 1)
     session.commit()
     return redirect(f"/casebook/{p.id}", flash="The chosen center is now a proposal (draft).")
 
@@ -549,10 +544,8 @@ def from_sited_center(request: Request, scenario_id: str = Form("", max_length=1
 @router.post("/casebook/from-fleet-pool", dependencies=[Depends(csrf_protect)])
 def from_fleet_pool(request: Request, session: Session = Depends(get_session),
                     actor: Principal = Depends(allow(Action.casebook_manage))) -> Response:
-    from datetime import date
-
     p = service.from_fleet_pool(session=session, actor=actor, region_id=_region(session).id,
-                                start_year=date.today().year + 1)
+                                start_year=regions_queries.today(session=session).year + 1)
     session.commit()
     return redirect(f"/casebook/{p.id}", flash="The fleet pooling plan is now a proposal "
                     "(draft). Add one-time costs and a ramp, then adopt it.")

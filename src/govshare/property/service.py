@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -478,8 +477,7 @@ def consolidation_link(data: ConsolidationCarbonIn) -> str:
 
 def next_year(session: Session) -> int:
     """Next year in the region's time zone: when a plan's measures take effect by default."""
-    zone = ZoneInfo(regions_queries.require_current_region(session=session).time_zone)
-    return utcnow().astimezone(zone).year + 1
+    return regions_queries.today(session=session).year + 1
 
 
 def consolidation_carbon(*, session: Session, actor: Principal, region_id: int,

@@ -3,9 +3,13 @@ private, and filters to what that principal may see."""
 
 from __future__ import annotations
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import Select, false, func, select
 from sqlalchemy.orm import Session
 
+from govshare.core.db import utcnow
 from govshare.core.errors import NotFound
 from govshare.core.paging import PageParams, fetch_page
 from govshare.core.tenancy import (
@@ -29,6 +33,13 @@ def require_current_region(*, session: Session) -> Region:
         raise NotFound("No region has been set up yet. Run `govshare demo` or "
                        "`govshare region create`.")
     return region
+
+
+def today(*, session: Session) -> date:
+    """Today's date in the current region's time zone: a year (a plan's first, a measure's)
+    turns at the region's midnight, not the server's."""
+    zone = ZoneInfo(require_current_region(session=session).time_zone)
+    return utcnow().astimezone(zone).date()
 
 
 def region_by_name(*, session: Session, name: str) -> Region | None:
