@@ -33,7 +33,7 @@ instances not run are carried over from the previous results file, marked with t
 the run that measured them, and the totals count only the rows run this time.
 
 --set long runs the 2,000 x 10,000 registry at --long-limit (1,800 s); its direct MILP takes
-the whole limit and more than 12 GB, so --milp-from-previous --milp-at-limit 1800 can carry
+the whole limit and 12-14 GB (at 1,800 and 3,600 s), so --milp-from-previous --milp-at-limit 1800 can carry
 its cell from the previous run at that limit instead, the limit shown beside it; or
 --solver-from-previous carries the solver's cell (same limit) and runs the direct MILP alone.
 
@@ -421,10 +421,12 @@ def markdown(res: dict[str, Any]) -> str:
         when = f" *(run of {row['carried_from']})*" if "carried_from" in row else ""
         lines += ["", f"Peak memory, {row['instance']}{when} (each run in its own process: its "
                   f"maximum resident set; before the solve, the bench process with the "
-                  f"instance): solver {ps['peak_mb']:,.0f} MB ({ps['start_mb']:,.0f} MB before), "
+                  f"instance): solver {ps['peak_mb']:,.0f} MB ({ps['start_mb']:,.0f} MB before)"
+                  + (f" *(run of {ps['from_run']})*" if ps.get("from_run") else "") + ", "
                   + (f"direct MILP {pm['peak_mb']:,.0f} MB ({pm['start_mb']:,.0f} MB before)"
                      if pm.get("peak_mb") is not None else
                      f"direct MILP not known (its process {pm['status']})")
+                  + (f" *(run of {pm['from_run']})*" if pm.get("from_run") else "")
                   + (f" at its {pm['limit_s']:,.0f} s limit" if pm.get("limit_s")
                      and pm["limit_s"] != ps.get("limit_s") else "")
                   + (f", stopped at its {pm['memory_cap_mb']:,.0f} MB cap"
