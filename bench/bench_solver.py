@@ -33,8 +33,9 @@ instances not run are carried over from the previous results file, marked with t
 the run that measured them, and the totals count only the rows run this time.
 
 --set long runs the 2,000 x 10,000 registry at --long-limit (1,800 s); its direct MILP takes
-the whole limit and 12-14 GB (at 1,800 and 3,600 s), so --milp-from-previous --milp-at-limit 1800 can carry
-its cell from the previous run at that limit instead, the limit shown beside it; or
+the whole limit and 12-14 GB (at 1,800 and 3,600 s), so --milp-from-previous
+--milp-at-limit 1800 can carry its cell from the previous run at that limit instead, the
+limit shown beside it; or
 --solver-from-previous carries the solver's cell (same limit) and runs the direct MILP alone.
 
 The rows solved in a child process of their own (the 2,000 x 10,000 registry) stop once the
