@@ -14,6 +14,7 @@ hand, so that only its own id finds it (``Jobs.latest`` skips such solves)."""
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -54,13 +55,20 @@ def _closed(plan: planning.Plan) -> set[int]:
     return {s.asset.id for s in plan.sites if not s.keep}
 
 
-def test_carbon_button_adds_the_plan_shown(client: TestClient, session: Session,
-                                           ids: dict[str, int]) -> None:
+def _parks_plan_page(client: TestClient, session: Session, ids: dict[str, int]
+                     ) -> tuple[dict[str, Any], Any]:
+    """The four parks, and their plan page as the regional admin sees it (1 minute)."""
     p = parks(session, ids)
     session.commit()
     login(client, ADMIN)
     page = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
     assert page.status_code == 200
+    return p, page
+
+
+def test_carbon_button_adds_the_plan_shown(client: TestClient, session: Session,
+                                           ids: dict[str, int]) -> None:
+    p, page = _parks_plan_page(client, session, ids)
     job = _job(page.text, "to-carbon-plan")
     assert _job(page.text, "make-proposal") == job
     assert 'name="minutes" value="1"' in page.text.split('id="to-carbon-plan"', 1)[1]
@@ -92,10 +100,7 @@ def test_carbon_button_adds_the_plan_shown(client: TestClient, session: Session,
 
 def test_casebook_button_makes_the_plan_shown_a_proposal(client: TestClient, session: Session,
                                                          ids: dict[str, int]) -> None:
-    p = parks(session, ids)
-    session.commit()
-    login(client, ADMIN)
-    page = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    p, page = _parks_plan_page(client, session, ids)
     job = _job(page.text, "make-proposal")
     other = _swap_in_other_plan(session, job, keep=p["a"].id)
     kept = sum(s.keep for s in other.sites)
@@ -113,10 +118,7 @@ def test_casebook_button_makes_the_plan_shown_a_proposal(client: TestClient, ses
 
 def test_a_longer_plan_no_longer_kept_is_found_again_not_solved_in_the_request(
         client: TestClient, session: Session, ids: dict[str, int]) -> None:
-    parks(session, ids)
-    session.commit()
-    login(client, ADMIN)
-    page = client.get("/property/consolidation", params={"use": "park", "max_km": "15"})
+    _, page = _parks_plan_page(client, session, ids)
     token = csrf_from(page.text)
     # 15 minutes: no solve of that problem is kept (the page solved it with 1)
     form = {"csrf_token": token, "use": "park", "max_km": "15", "max_sites": "",
