@@ -5,6 +5,7 @@ settings given as GOVSHARE_* variables."""
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -257,3 +258,7 @@ def test_consolidate_takes_the_solvers_minutes(cli: Cli, monkeypatch: pytest.Mon
                 code=2)
         assert "minutes" in flat(r.stdout + r.stderr)
     assert limits == [60.0, 900.0]
+    # added to the carbon plan, the measures link back to the plan with its time
+    out = json.loads(cli("property", "consolidate", "--use", "library", "--minutes", "5",
+                         "--to-carbon-plan", "--json").stdout)
+    assert limits[-1] == 300.0 and "minutes=5" in out["link"]

@@ -249,6 +249,8 @@ def consolidate_command(
         raise ValidationFailed("--minutes is not valid", errors=[
             {"loc": ["minutes"], "reason": f"{SOLVE_MINUTES.reason} (minutes)"}])
     time_limit = 60.0 * minutes if minutes is not None else planning.DEFAULT_TIME_LIMIT
+    if minutes is not None:  # the measures' link back carries the time too
+        data = data.model_copy(update={"minutes": minutes})
     actor = system_principal()
     with db() as session:
         region = regions_queries.current_region(session=session)
