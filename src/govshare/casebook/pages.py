@@ -517,10 +517,8 @@ async def from_consolidation(request: Request, session: Session = Depends(get_se
                 session=session, actor=actor, region_id=_region(session).id, data=data,
                 job=job, inline_limit=property_planning.DEFAULT_TIME_LIMIT)
         except property_planning.PlanNotKept:  # its page finds it again, in the background
-            return redirect(service.consolidation_link(data), flash=(
-                "The plan solved with up to "
-                f"{property_planning.duration(60.0 * data.minutes)} is no longer kept here, "
-                "so it is being found again. Make it a proposal once it is shown."))
+            return redirect(service.consolidation_link(data), flash=property_planning.found_again(
+                60.0 * data.minutes, "Make it a proposal"))
         session.commit()
         return redirect(f"/casebook/{p.id}", flash="The consolidation plan is now a proposal "
                         "(draft) with its moving, fit-out and occupancy charges. Add a ramp "

@@ -679,10 +679,8 @@ async def consolidation_to_carbon(request: Request, session: Session = Depends(g
                                          data=data, job=job,
                                          inline_limit=planning.DEFAULT_TIME_LIMIT)
         except planning.PlanNotKept:  # its page finds it again, in the background
-            return redirect(service.consolidation_link(data), flash=(
-                f"The plan solved with up to {planning.duration(60.0 * data.minutes)} is no "
-                "longer kept here, so it is being found again. Add it to the carbon plan once "
-                "it is shown."))
+            return redirect(service.consolidation_link(data), flash=planning.found_again(
+                60.0 * data.minutes, "Add it to the carbon plan"))
         session.commit()
         left = sum(len(m.left_out) for m in out.members)
         return redirect("/carbon/targets", flash=(

@@ -541,6 +541,13 @@ class PlanNotKept(Conflict):
     title = "The plan is no longer kept"
 
 
+def found_again(time_limit: float, then: str) -> str:
+    """What a page says when it sends a planner back to a plan no longer kept (`PlanNotKept`),
+    whose page finds it again; ``then``: what to do once it is shown."""
+    return (f"The plan solved with up to {duration(time_limit)} is no longer kept here, so it "
+            f"is being found again. {then} once it is shown.")
+
+
 def kept(problem: Problem, region_id: int, job: str = "") -> Plan | None:
     """The finished plan of ``problem`` kept in `JOBS` for the region: the solve ``job`` (the
     id the plan page showed) when it solved this very problem, even if it was stopped by
